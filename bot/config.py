@@ -1,0 +1,105 @@
+"""Settings from the environment and an optional ``.env`` file.
+
+A bad setting is reported as one line naming it (``SettingsError``); the CLI turns that into
+exit status 2 without a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+from locales import available_locales
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/rural-bot.sqlite3"
+# Telegram tokens look like "123456789:AAH...": a numeric bot id, a colon, then the secret.
+_TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    bot_token: str | None = None
+    database_url: str = DEFAULT_DATABASE_URL
+    telegram_base_url: str | None = None
+    admin_ids: frozenset[int] = field(default_factory=frozenset)
+    timezone: str = "Asia/Shanghai"
+    default_locale: str = "zh_Hans"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def require_token(self) -> str:
+        if not self.bot_token:
+            raise SettingsError("BOT_TOKEN is not set: get one from @BotFather and set BOT_TOKEN")
+        return self.bot_token
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the usual spellings and pick the async driver the store uses."""
+    url = url.strip()
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://", "postgresql+psycopg://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix):]
+    if url.startswith("sqlite://") and not url.startswith("sqlite+aiosqlite://"):
+        return "sqlite+aiosqlite://" + url[len("sqlite://"):]
+    if url.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+        return url
+    raise SettingsError(
+        f"DATABASE_URL is invalid: {url!r} is neither a sqlite:/// nor a postgresql:// URL"
+    )
+
+
+def load_settings(environ: dict[str, str] | None = None, env_file: str | Path = ".env") -> Settings:
+    """Read settings; the process environment wins over the ``.env`` file."""
+    values: dict[str, str] = {}
+    if env_file and Path(env_file).is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+
+    token = values.get("BOT_TOKEN", "").strip() or None
+    if token is not None and not _TOKEN_RE.match(token):
+        raise SettingsError("BOT_TOKEN is invalid: expected the form 123456789:ABC... from @BotFather")
+
+    database_url = normalize_database_url(values.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL)
+
+    base_url = values.get("TELEGRAM_BASE_URL", "").strip() or None
+    if base_url is not None and not re.match(r"^https?://[^\s/]+", base_url):
+        raise SettingsError(f"TELEGRAM_BASE_URL is invalid: {base_url!r} is not an http(s) URL")
+
+    admin_ids: set[int] = set()
+    for part in values.get("ADMIN_IDS", "").replace(" ", "").split(","):
+        if not part:
+            continue
+        if not re.fullmatch(r"-?\d{1,20}", part):
+            raise SettingsError(f"ADMIN_IDS is invalid: {part!r} is not a Telegram user id")
+        admin_ids.add(int(part))
+
+    timezone = values.get("TIMEZONE", "").strip() or "Asia/Shanghai"
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"TIMEZONE is invalid: {timezone!r} is not an IANA time zone") from None
+
+    default_locale = values.get("DEFAULT_LOCALE", "").strip() or "zh_Hans"
+    if default_locale not in available_locales():
+        known = ", ".join(sorted(available_locales()))
+        raise SettingsError(f"DEFAULT_LOCALE is invalid: {default_locale!r} (available: {known})")
+
+    return Settings(
+        bot_token=token,
+        database_url=database_url,
+        telegram_base_url=base_url,
+        admin_ids=frozenset(admin_ids),
+        timezone=timezone,
+        default_locale=default_locale,
+    )

@@ -1,0 +1,109 @@
+"""Reading the CSV files admins hand us: UTF-8 with a header row, every bad row reported with its
+line number. A file with any bad row changes nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from locales import N_
+
+MAX_FILE_BYTES = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """A bad row. ``message`` is a msgid, formatted with ``params`` after translation."""
+
+    line: int
+    message: str
+    params: dict = field(default_factory=dict)
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class CsvRows:
+    """The rows of a CSV file as (line number, {column: stripped value})."""
+
+    def __init__(self, header: list[str], rows: list[tuple[int, dict[str, str]]]):
+        self.header = header
+        self.rows = rows
+
+
+def read_csv(data: bytes, required: Iterable[str]) -> CsvRows | list[RowError]:
+    if len(data) > MAX_FILE_BYTES:
+        return [RowError(0, N_("The file is larger than {limit} MB."), {"limit": MAX_FILE_BYTES >> 20})]
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return [RowError(line, N_("The file is not UTF-8 text."))]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [name.strip() for name in next(reader)]
+    except StopIteration:
+        return [RowError(1, N_("The file is empty: a header row is needed."))]
+    except csv.Error as exc:
+        return [RowError(1, N_("The row cannot be read as CSV: {reason}"), {"reason": str(exc)})]
+    missing = [name for name in required if name not in header]
+    if missing:
+        return [RowError(1, N_("Missing columns: {columns}"), {"columns": ", ".join(missing)})]
+    duplicates = sorted({name for name in header if header.count(name) > 1})
+    if duplicates:
+        return [RowError(1, N_("Repeated columns: {columns}"), {"columns": ", ".join(duplicates)})]
+
+    rows: list[tuple[int, dict[str, str]]] = []
+    errors: list[RowError] = []
+    line = 1
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            errors.append(RowError(reader.line_num, N_("The row cannot be read as CSV: {reason}"), {"reason": str(exc)}))
+            break
+        line = reader.line_num
+        if not any(value.strip() for value in values):
+            continue
+        if len(values) != len(header):
+            errors.append(RowError(line, N_("Expected {expected} fields but found {found}."),
+                                   {"expected": len(header), "found": len(values)}))
+            continue
+        rows.append((line, {name: value.strip() for name, value in zip(header, values)}))
+    if errors:
+        return errors
+    return CsvRows(header, rows)
+
+
+def parse_decimal(text: str) -> Decimal | None:
+    try:
+        value = Decimal(text.replace(",", "").strip())
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+def write_csv(header: list[str], rows: Iterable[list[str]]) -> str:
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def columns_with_prefix(header: list[str], prefix: str) -> list[str]:
+    """Language suffixes of columns such as ``name:zh``, ``name:en``."""
+    return [name.split(":", 1)[1] for name in header if name.startswith(prefix + ":") and name.split(":", 1)[1]]

@@ -1,0 +1,166 @@
+"""Browsing: categories ──> a page of products ──> a product card ──> add to the cart.
+
+Quantities are chosen with − and + (the quantity rides in the callback data, so the card keeps
+no state) or typed after tapping the quantity itself.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+
+from handlers.context import RuralContext
+from handlers.ui import alert, button, esc, keyboard, label, money, on_tap, say, show
+from services import catalog, villagers
+from services.cart import MAX_LINE_QUANTITY, add_to_cart, parse_quantity
+from services.catalog import ProductView
+from services.errors import InvalidQuantity, NotEnoughStock, NotFound
+
+
+async def categories(update: Update, context: RuralContext) -> None:
+    t = context.t
+    found = await catalog.list_categories(context.rt.store)
+    buttons = [button(f"{label(t, 'category', c.code)} ({c.products})", f"cat:{c.id}:0") for c in found]
+    rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+    rows.append([button(t("🔍 Search"), "find"), button(t("🧺 Cart"), "cart")])
+    text = t("📂 Choose a category:") if found else t("😔 The catalog is empty for now.")
+    await show(update, context, text, keyboard(*rows))
+
+
+@on_tap
+async def category_tapped(update: Update, context: RuralContext) -> None:
+    t = context.t
+    category_id, page = int(context.match.group(1)), int(context.match.group(2))
+    found = await catalog.category_page(context.rt.store, category_id, page)
+    if found is None:
+        await alert(update, context, t("This category is empty now."))
+        await categories(update, context)
+        return
+    rows = [[button(f"{p.name(t.language)} · {money(p.price_fen)}", f"p:{p.id}:1")] for p in found.products]
+    nav = []
+    if found.page > 0:
+        nav.append(button(t("◀️ Previous"), f"cat:{category_id}:{found.page - 1}"))
+    if found.page < found.pages - 1:
+        nav.append(button(t("Next ▶️"), f"cat:{category_id}:{found.page + 1}"))
+    rows.append(nav)
+    rows.append([button(t("⬅️ Categories"), "cats"), button(t("🧺 Cart"), "cart")])
+    title = label(t, "category", found.category.code)
+    text = t("{title} — page {page} of {pages}", title=f"<b>{esc(title)}</b>", page=found.page + 1, pages=found.pages)
+    await show(update, context, text, keyboard(*rows))
+
+
+def most_orderable(product: ProductView) -> int:
+    return max(1, min(product.stock, MAX_LINE_QUANTITY))
+
+
+async def product_card(update: Update, context: RuralContext, product: ProductView, quantity: int,
+                       note: str = "") -> None:
+    t = context.t
+    unit = label(t, "unit", product.unit)
+    quantity = min(max(quantity, 1), most_orderable(product))
+    lines = [f"<b>{esc(product.name(t.language))}</b>",
+             t("💰 {price} per {unit}", price=money(product.price_fen), unit=esc(unit))]
+    if product.stock > 0:
+        lines.append(t("📦 In stock: {n}", n=product.stock))
+    else:
+        lines.append(t("❌ Sold out"))
+    if product.description(t.language):
+        lines.append(f"<i>{esc(product.description(t.language))}</i>")
+    if note:
+        lines += ["", note]
+    rows = []
+    if product.stock > 0:
+        rows.append([
+            button("➖", f"p:{product.id}:{max(1, quantity - 1)}"),
+            button(f"{quantity} {unit} ✏️", f"qty:{product.id}"),
+            button("➕", f"p:{product.id}:{min(quantity + 1, most_orderable(product))}"),
+        ])
+        rows.append([button(t("🧺 Add {n} to cart", n=quantity), f"add:{product.id}:{quantity}")])
+    page = await catalog.page_of_product(context.rt.store, product)
+    rows.append([button(t("⬅️ Back"), f"cat:{product.category_id}:{page}"), button(t("🧺 Cart"), "cart")])
+    await show(update, context, "\n".join(lines), keyboard(*rows), photo=product.photo)
+
+
+async def find_product(update: Update, context: RuralContext, product_id: int) -> ProductView | None:
+    product = await catalog.get_product(context.rt.store, product_id)
+    if product is None:
+        await alert(update, context, context.t("😔 This product is no longer available."))
+    return product
+
+
+@on_tap
+async def product_tapped(update: Update, context: RuralContext) -> None:
+    product = await find_product(update, context, int(context.match.group(1)))
+    if product is not None:
+        await product_card(update, context, product, int(context.match.group(2)))
+
+
+@on_tap
+async def add_tapped(update: Update, context: RuralContext) -> None:
+    product = await find_product(update, context, int(context.match.group(1)))
+    if product is None:
+        return
+    quantity = int(context.match.group(2))
+    note = await add(update, context, product, quantity)
+    if note:
+        product = await catalog.get_product(context.rt.store, product.id) or product
+        await product_card(update, context, product, quantity, note)
+
+
+async def add(update: Update, context: RuralContext, product: ProductView, quantity: int) -> str | None:
+    """Put a product in the cart; answers problems itself and returns the success note."""
+    t = context.t
+    try:
+        cart = await add_to_cart(context.rt.store, context.villager.id, product.id, quantity)
+    except InvalidQuantity as exc:
+        await alert(update, context, t("⚠️ Please choose a quantity from 1 to {max}.", max=exc.maximum))
+        return None
+    except NotEnoughStock as exc:
+        await alert(update, context, t("⚠️ Only {n} left of {name}.", n=exc.available, name=product.name(t.language)))
+        return None
+    except NotFound:
+        await alert(update, context, t("😔 This product is no longer available."))
+        return None
+    in_cart = cart.line_for(product.id)
+    return t("✅ Added to your cart. In your cart now: {n} · total {total}",
+             n=in_cart.quantity if in_cart else quantity, total=money(cart.total_fen))
+
+
+@on_tap
+async def quantity_tapped(update: Update, context: RuralContext) -> None:
+    t = context.t
+    product = await find_product(update, context, int(context.match.group(1)))
+    if product is None:
+        return
+    await villagers.set_awaiting(context.rt.store, context.villager.id, f"qty:{product.id}")
+    await say(update, context, t("✏️ How many {unit} of {name}? Send a number from 1 to {max}.",
+                                 unit=esc(label(t, "unit", product.unit)), name=esc(product.name(t.language)),
+                                 max=most_orderable(product)))
+
+
+async def quantity_typed(update: Update, context: RuralContext, product_id: int, text: str) -> None:
+    """The answer to "How many?" for a product card."""
+    t = context.t
+    product = await catalog.get_product(context.rt.store, product_id)
+    if product is None:
+        await villagers.set_awaiting(context.rt.store, context.villager.id, None)
+        await say(update, context, t("😔 This product is no longer available."))
+        return
+    try:
+        quantity = parse_quantity(text)
+    except InvalidQuantity as exc:
+        await say(update, context, t("⚠️ Please send a whole number from 1 to {max}, for example 3.", max=exc.maximum))
+        return
+    note = await add(update, context, product, quantity)
+    if note:
+        await villagers.set_awaiting(context.rt.store, context.villager.id, None)
+        await say(update, context, note, keyboard([button(t("🧺 Cart"), "cart"), button(t("📂 Categories"), "cats")]))
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("catalog", categories, filters=filters.ChatType.PRIVATE))
+    app.add_handler(CallbackQueryHandler(on_tap(categories), pattern=r"^cats$"))
+    app.add_handler(CallbackQueryHandler(category_tapped, pattern=r"^cat:(\d{1,9}):(\d{1,5})$"))
+    app.add_handler(CallbackQueryHandler(product_tapped, pattern=r"^p:(\d{1,9}):(\d{1,4})$"))
+    app.add_handler(CallbackQueryHandler(add_tapped, pattern=r"^add:(\d{1,9}):(\d{1,4})$"))
+    app.add_handler(CallbackQueryHandler(quantity_tapped, pattern=r"^qty:(\d{1,9})$"))

@@ -1,0 +1,168 @@
+"""The cart and checkout: change quantities, remove lines, confirm the order.
+
+    cart ──> checkout (pickup center, cash at pickup) ──> ✅ confirm ──> order placed
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+
+from handlers.context import RuralContext
+from handlers.start import ask_county, name_in
+from handlers.ui import alert, button, esc, keyboard, label, money, on_tap, say, show
+from services import cart as carts
+from services import centers, orders, villagers
+from services.cart import CartView
+from services.errors import CartEmpty, InvalidQuantity, NoCenterChosen, NotEnoughStock, NotFound, StaleCheckout
+
+
+def cart_lines(context: RuralContext, cart: CartView) -> list[str]:
+    t = context.t
+    lines = [
+        f"{i}. {esc(line.name(t.language))} — {line.quantity} {esc(label(t, 'unit', line.unit))} × "
+        f"{money(line.price_fen)} = <b>{money(line.subtotal_fen)}</b>"
+        for i, line in enumerate(cart.lines, 1)
+    ]
+    lines.append(t("💰 Total: <b>{total}</b>", total=money(cart.total_fen)))
+    return lines
+
+
+async def show_cart(update: Update, context: RuralContext, note: str = "") -> None:
+    t = context.t
+    cart = await carts.get_cart(context.rt.store, context.villager.id)
+    if cart.is_empty:
+        text = t("🧺 Your cart is empty.")
+        if note:
+            text = f"{note}\n\n{text}"
+        await show(update, context, text, keyboard([button(t("📂 Categories"), "cats"), button(t("🔍 Search"), "find")]))
+        return
+    rows = []
+    for i, line in enumerate(cart.lines, 1):
+        rows.append([
+            button("➖", f"cl:{line.id}:{line.quantity - 1}"),
+            button(f"{i}. {line.name(t.language)[:18]} ×{line.quantity} ✏️", f"clq:{line.id}"),
+            button("➕", f"cl:{line.id}:{line.quantity + 1}"),
+            button("🗑", f"cl:{line.id}:0"),
+        ])
+    rows.append([button(t("✅ Checkout"), "co")])
+    rows.append([button(t("📂 Continue shopping"), "cats")])
+    text = "\n".join(([note, ""] if note else []) + [t("🧺 <b>Your cart</b>")] + cart_lines(context, cart))
+    await show(update, context, text, keyboard(*rows))
+
+
+@on_tap
+async def line_changed(update: Update, context: RuralContext) -> None:
+    line_id, quantity = int(context.match.group(1)), int(context.match.group(2))
+    await set_line(update, context, line_id, quantity)
+    await show_cart(update, context)
+
+
+async def set_line(update: Update, context: RuralContext, line_id: int, quantity: int) -> bool:
+    t = context.t
+    try:
+        await carts.set_line_quantity(context.rt.store, context.villager.id, line_id, quantity)
+        return True
+    except NotFound:
+        await alert(update, context, t("This line is no longer in your cart."))
+    except InvalidQuantity as exc:
+        await alert(update, context, t("⚠️ Please choose a quantity from 1 to {max}.", max=exc.maximum))
+    except NotEnoughStock as exc:
+        await alert(update, context, t("⚠️ Only {n} left of {name}.", n=exc.available,
+                                       name=name_in(exc.product_names, t)))
+    return False
+
+
+@on_tap
+async def line_quantity_tapped(update: Update, context: RuralContext) -> None:
+    line_id = int(context.match.group(1))
+    cart = await carts.get_cart(context.rt.store, context.villager.id)
+    line = next((line for line in cart.lines if line.id == line_id), None)
+    if line is None:
+        await alert(update, context, context.t("This line is no longer in your cart."))
+        await show_cart(update, context)
+        return
+    await villagers.set_awaiting(context.rt.store, context.villager.id, f"line:{line_id}")
+    await say(update, context, context.t("✏️ How many {unit} of {name}? Send a number (0 removes it).",
+                                         unit=esc(label(context.t, "unit", line.unit)),
+                                         name=esc(line.name(context.t.language))))
+
+
+async def line_quantity_typed(update: Update, context: RuralContext, line_id: int, text: str) -> None:
+    t = context.t
+    typed = text.strip()
+    try:
+        quantity = 0 if typed in ("0", "０") else carts.parse_quantity(typed)
+    except InvalidQuantity as exc:
+        await say(update, context, t("⚠️ Please send a whole number from 0 to {max}, for example 3.", max=exc.maximum))
+        return
+    if await set_line(update, context, line_id, quantity):
+        await villagers.set_awaiting(context.rt.store, context.villager.id, None)
+        await show_cart(update, context)
+
+
+async def checkout_screen(update: Update, context: RuralContext, note: str = "") -> None:
+    t, rt = context.t, context.rt
+    cart = await carts.get_cart(rt.store, context.villager.id)
+    if cart.is_empty:
+        await show_cart(update, context)
+        return
+    if context.villager.center_id is None:
+        await alert(update, context, t("📍 First choose the service center where you will pick up."))
+        await ask_county(update, context, fresh=True)
+        return
+    center = await centers.get_center(rt.store, context.villager.center_id)
+    text = "\n".join(
+        ([note, ""] if note else [])
+        + [t("🧾 <b>Please check your order</b>")]
+        + cart_lines(context, cart)
+        + [t("📍 Pick up at: {center}", center=f"<b>{esc(name_in(center.names, t))}</b>"),
+           *([f"   {esc(center.address)}"] if center.address else []),
+           t("💵 Payment: cash at pickup")]
+    )
+    rows = [[button(t("✅ Confirm order"), f"co:ok:{cart.checkout_token}")],
+            [button(t("✏️ Change cart"), "cart")]]
+    await show(update, context, text, keyboard(*rows))
+
+
+@on_tap
+async def confirm_tapped(update: Update, context: RuralContext) -> None:
+    t, rt = context.t, context.rt
+    try:
+        placed = await orders.place_order(rt.store, rt.clock, context.villager.id, context.match.group(1))
+    except StaleCheckout:
+        await alert(update, context, t("🔄 Your cart changed. Please check it again."))
+        await checkout_screen(update, context)
+        return
+    except CartEmpty:
+        await alert(update, context, t("🧺 Your cart is empty."))
+        await show_cart(update, context)
+        return
+    except NoCenterChosen:
+        await alert(update, context, t("📍 First choose the service center where you will pick up."))
+        await ask_county(update, context, fresh=True)
+        return
+    except NotEnoughStock as exc:
+        note = t("⚠️ Only {n} left of {name}. Please change your cart; no order was placed.",
+                 n=exc.available, name=esc(name_in(exc.product_names, t)))
+        await show_cart(update, context, note)
+        return
+    order = placed.order
+    if placed.already_placed:
+        await alert(update, context, t("This order was already placed: {number}", number=order.number))
+    text = "\n".join([
+        t("✅ Order <b>{number}</b> placed!", number=order.number),
+        t("💰 Total: <b>{total}</b>, paid in cash at pickup.", total=money(order.total_fen)),
+        t("📍 Pick up at: {center}", center=esc(name_in(order.center_names, t))),
+        t("We will tell you when the partner confirms it and when it arrives."),
+    ])
+    await show(update, context, text, keyboard([button(t("📦 View order"), f"ord:{order.id}")]))
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("cart", show_cart, filters=filters.ChatType.PRIVATE))
+    app.add_handler(CallbackQueryHandler(on_tap(show_cart), pattern=r"^cart$"))
+    app.add_handler(CallbackQueryHandler(line_changed, pattern=r"^cl:(\d{1,9}):(\d{1,4})$"))
+    app.add_handler(CallbackQueryHandler(line_quantity_tapped, pattern=r"^clq:(\d{1,9})$"))
+    app.add_handler(CallbackQueryHandler(on_tap(checkout_screen), pattern=r"^co$"))
+    app.add_handler(CallbackQueryHandler(confirm_tapped, pattern=r"^co:ok:([0-9a-f]{12})$"))

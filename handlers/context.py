@@ -1,0 +1,88 @@
+"""What every handler needs, resolved once per update before any handler runs.
+
+``resolve_person`` (a TypeHandler in group -1) registers or finds the person behind the update
+and picks their language; handlers then read ``context.villager`` and ``context.t``. This mirrors
+aiogram's middlewares: handlers never fetch the user or the locale themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from locales import Translator, locale_for_language_code, translator
+from services import villagers
+from services.clock import Clock
+from services.search import CatalogSearch
+from services.villagers import VillagerView
+from store.db import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """The services' dependencies, shared by all handlers of one application."""
+
+    store: Store
+    clock: Clock
+    search: CatalogSearch
+    default_locale: str = "zh_Hans"
+    timezone: str = "Asia/Shanghai"
+    admin_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class RuralContext(CallbackContext[ExtBot, dict, dict, dict]):
+    """PTB's context plus the person and their translator, set by ``resolve_person``."""
+
+    def __init__(self, application: Application, chat_id: int | None = None, user_id: int | None = None):
+        super().__init__(application, chat_id=chat_id, user_id=user_id)
+        self.villager: VillagerView | None = None
+        self.answered = False  # whether this update's callback query has been answered
+        self.t: Translator = translator(runtime_of(application).default_locale)
+
+    @property
+    def rt(self) -> Runtime:
+        return runtime_of(self.application)
+
+
+def runtime_of(application: Application) -> Runtime:
+    return application.bot_data["runtime"]
+
+
+async def resolve_person(update: Update, context: RuralContext) -> None:
+    user = update.effective_user
+    if user is None or user.is_bot:
+        return
+    rt = context.rt
+    guess = locale_for_language_code(user.language_code, rt.default_locale)
+    chat = update.effective_chat
+    if chat is not None and chat.type != ChatType.PRIVATE:
+        # In groups only the language is needed; registering bystanders is the partners' issue.
+        context.t = translator(guess)
+        return
+    villager = await villagers.enter(
+        rt.store, rt.clock, telegram_id=user.id, first_name=user.first_name or "",
+        username=user.username, locale=guess,
+    )
+    context.villager = villager
+    context.t = translator(villager.locale or guess)
+
+
+async def on_error(update: object, context: RuralContext) -> None:
+    """A bug, not bad input (bad input is answered where it arrives): log it, apologise."""
+    log.error("unhandled error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat and update.effective_chat.type == ChatType.PRIVATE:
+        try:
+            await context.bot.send_message(update.effective_chat.id, context.t("😔 Sorry, something went wrong. Please try again."))
+        except Exception:  # the apology is best effort; the error is already logged
+            log.warning("could not send the apology", exc_info=True)

@@ -1,0 +1,80 @@
+"""Typed text and everything nobody else handled.
+
+Text is, in this order: a main-menu button (in any language), the answer to a form that waits
+for input (``villager.awaiting``), or else a search. Stickers, voice, unknown commands and stale
+or forged buttons get a short answer that says what to do instead.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+
+from handlers import browse, cart, orders, search, start
+from handlers.context import RuralContext
+from handlers.ui import alert, main_menu, menu_action, say
+from services import villagers
+
+log = logging.getLogger(__name__)
+MAX_TEXT = 4000
+
+MENU_ACTIONS = {
+    "shop": browse.categories,
+    "search": search.ask_words,
+    "cart": cart.show_cart,
+    "orders": orders.orders_command,
+    "sell": start.sell_coming_soon,
+    "help": start.help_screen,
+}
+
+# What a waiting form does with the next text: "qty:12" -> browse.quantity_typed(..., 12, text).
+FORMS = {
+    "qty": browse.quantity_typed,
+    "line": cart.line_quantity_typed,
+}
+
+
+async def text_received(update: Update, context: RuralContext) -> None:
+    t, villager = context.t, context.villager
+    text = update.effective_message.text or ""
+    if len(text) > MAX_TEXT:
+        await say(update, context, t("⚠️ That message is too long. Please send something shorter."))
+        return
+    action = menu_action(text.strip())
+    if action is not None:
+        if villager.awaiting:
+            await villagers.set_awaiting(context.rt.store, villager.id, None)
+        await MENU_ACTIONS[action](update, context)
+        return
+    if villager.awaiting:
+        kind, _, ref = villager.awaiting.partition(":")
+        form = FORMS.get(kind)
+        if form is not None and ref.isdigit():
+            await form(update, context, int(ref), text)
+            return
+        log.warning("dropping unknown awaiting state %r", villager.awaiting)
+        await villagers.set_awaiting(context.rt.store, villager.id, None)
+    await search.run_search(update, context, text)
+
+
+async def unknown_command(update: Update, context: RuralContext) -> None:
+    await say(update, context, context.t("🤔 I don't know that command. Try /help."), main_menu(context.t))
+
+
+async def not_text(update: Update, context: RuralContext) -> None:
+    await say(update, context, context.t("🙂 I can only read text and button taps here. Please use the buttons "
+                                         "below, or type what you are looking for."), main_menu(context.t))
+
+
+async def stale_button(update: Update, context: RuralContext) -> None:
+    await alert(update, context, context.t("⌛ This button is no longer valid. Please open the menu again."))
+
+
+def register(app: Application) -> None:
+    private = filters.ChatType.PRIVATE
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & private, text_received))
+    app.add_handler(MessageHandler(filters.COMMAND & private, unknown_command))
+    app.add_handler(CallbackQueryHandler(stale_button))
+    app.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL, not_text))

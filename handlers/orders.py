@@ -1,0 +1,145 @@
+"""My orders: a list, newest first, each order's detail and timeline, and cancelling while pending."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+
+from handlers.context import RuralContext
+from handlers.start import name_in
+from handlers.ui import alert, button, esc, keyboard, label, local_time, money, on_tap, show
+from locales import N_
+from services import orders
+from services.errors import NotAllowed, NotFound
+from services.orders import OrderStatus, OrderView
+
+STATUS = {
+    OrderStatus.PENDING: N_("⏳ Waiting for confirmation"),
+    OrderStatus.CONFIRMED: N_("✅ Confirmed"),
+    OrderStatus.IN_TRANSIT: N_("🚚 On the way"),
+    OrderStatus.AT_COUNTY: N_("🏢 At the county center"),
+    OrderStatus.READY_FOR_PICKUP: N_("📬 Ready for pickup"),
+    OrderStatus.PICKED_UP: N_("🎉 Picked up"),
+    OrderStatus.REJECTED: N_("❌ Rejected"),
+    OrderStatus.CANCELLED: N_("🚫 Cancelled"),
+}
+
+
+def status_label(context: RuralContext, status: str) -> str:
+    return context.t(STATUS[OrderStatus(status)])
+
+
+async def list_screen(update: Update, context: RuralContext, page: int = 0) -> None:
+    t = context.t
+    found = await orders.list_orders(context.rt.store, context.villager.id, page)
+    if not found.orders:
+        await show(update, context, t("📦 You have no orders yet."),
+                   keyboard([button(t("📂 Categories"), "cats")]))
+        return
+    rows = [[button(f"{o.number} · {status_label(context, o.status)} · {money(o.total_fen)}", f"ord:{o.id}")]
+            for o in found.orders]
+    nav = []
+    if found.page > 0:
+        nav.append(button(t("◀️ Previous"), f"ords:{found.page - 1}"))
+    if found.page < found.pages - 1:
+        nav.append(button(t("Next ▶️"), f"ords:{found.page + 1}"))
+    rows.append(nav)
+    await show(update, context, t("📦 <b>Your orders</b> (newest first):"), keyboard(*rows))
+
+
+async def orders_command(update: Update, context: RuralContext) -> None:
+    await list_screen(update, context)
+
+
+@on_tap
+async def page_tapped(update: Update, context: RuralContext) -> None:
+    await list_screen(update, context, int(context.match.group(1)))
+
+
+def detail_text(context: RuralContext, order: OrderView) -> str:
+    t = context.t
+    tz = order.center_timezone
+    lines = [
+        t("📦 Order <b>{number}</b>", number=order.number),
+        t("Status: {status}", status=status_label(context, order.status)),
+        t("Placed: {when}", when=local_time(order.created_at, tz, with_year=True)),
+        "",
+    ]
+    lines += [f"• {esc(line.name(t.language))} — {line.quantity} {esc(label(t, 'unit', line.unit))} × "
+              f"{money(line.price_fen)}" for line in order.lines]
+    lines += [
+        t("💰 Total: <b>{total}</b>", total=money(order.total_fen)),
+        t("📍 Pick up at: {center}", center=esc(name_in(order.center_names, t))),
+        "",
+        t("🕒 <b>Timeline</b>"),
+    ]
+    lines += [f"{local_time(event.at, tz)} · {status_label(context, event.status)}"
+              + (f" — {esc(event.note)}" if event.note else "") for event in order.events]
+    return "\n".join(lines)
+
+
+async def detail(update: Update, context: RuralContext, order: OrderView) -> None:
+    t = context.t
+    rows = []
+    if order.status == OrderStatus.PENDING:
+        rows.append([button(t("❌ Cancel order"), f"ordx:{order.id}")])
+    rows.append([button(t("⬅️ My orders"), "ords:0")])
+    await show(update, context, detail_text(context, order), keyboard(*rows))
+
+
+async def find_order(update: Update, context: RuralContext) -> OrderView | None:
+    try:
+        return await orders.get_order(context.rt.store, context.villager.id, int(context.match.group(1)))
+    except NotFound:
+        await alert(update, context, context.t("😔 This order was not found."))
+        return None
+
+
+@on_tap
+async def order_tapped(update: Update, context: RuralContext) -> None:
+    order = await find_order(update, context)
+    if order is not None:
+        await detail(update, context, order)
+
+
+@on_tap
+async def cancel_tapped(update: Update, context: RuralContext) -> None:
+    t = context.t
+    order = await find_order(update, context)
+    if order is None:
+        return
+    if order.status != OrderStatus.PENDING:
+        await alert(update, context, t("This order can no longer be cancelled: {status}",
+                                       status=status_label(context, order.status)))
+        await detail(update, context, order)
+        return
+    await show(update, context, t("❓ Cancel order <b>{number}</b> ({total})?", number=order.number,
+                                  total=money(order.total_fen)),
+               keyboard([button(t("✅ Yes, cancel it"), f"ordxx:{order.id}"), button(t("⬅️ No"), f"ord:{order.id}")]))
+
+
+@on_tap
+async def cancel_confirmed(update: Update, context: RuralContext) -> None:
+    t, rt = context.t, context.rt
+    try:
+        order = await orders.cancel_order(rt.store, rt.clock, context.villager.id, int(context.match.group(1)))
+    except NotFound:
+        await alert(update, context, t("😔 This order was not found."))
+        return
+    except NotAllowed as exc:
+        await alert(update, context, t("This order can no longer be cancelled: {status}",
+                                       status=status_label(context, exc.status)))
+        order = await find_order(update, context)
+        if order is not None:
+            await detail(update, context, order)
+        return
+    await alert(update, context, t("🚫 Order {number} is cancelled.", number=order.number))
+    await detail(update, context, order)
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("orders", orders_command, filters=filters.ChatType.PRIVATE))
+    app.add_handler(CallbackQueryHandler(page_tapped, pattern=r"^ords:(\d{1,5})$"))
+    app.add_handler(CallbackQueryHandler(order_tapped, pattern=r"^ord:(\d{1,12})$"))
+    app.add_handler(CallbackQueryHandler(cancel_tapped, pattern=r"^ordx:(\d{1,12})$"))
+    app.add_handler(CallbackQueryHandler(cancel_confirmed, pattern=r"^ordxx:(\d{1,12})$"))

@@ -1,0 +1,45 @@
+"""Search: ``/search words``, the 🔍 button, or any text typed while no form waits for input."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+
+from handlers.context import RuralContext
+from handlers.ui import button, esc, keyboard, money, on_tap, say, show
+
+
+async def search_command(update: Update, context: RuralContext) -> None:
+    words = " ".join(context.args or [])
+    if words.strip():
+        await run_search(update, context, words)
+    else:
+        await ask_words(update, context)
+
+
+async def ask_words(update: Update, context: RuralContext) -> None:
+    await say(update, context, context.t("🔍 What are you looking for? Type a word, for example: fertilizer, 化肥 or huafei."))
+
+
+async def run_search(update: Update, context: RuralContext, words: str) -> None:
+    t, rt = context.t, context.rt
+    result = await rt.search.search(words)
+    query = esc(result.query)
+    back = [button(t("📂 Categories"), "cats"), button(t("🧺 Cart"), "cart")]
+    if result.found:
+        rows = [[button(f"{p.name(t.language)} · {money(p.price_fen)}", f"p:{p.id}:1")] for p in result.products]
+        await show(update, context, t("🔍 Found for “{query}”:", query=query), keyboard(*rows, back))
+        return
+    await rt.search.record_miss(words, context.villager.id if context.villager else None, t.locale)
+    rows = [[button(f"{p.name(t.language)} · {money(p.price_fen)}", f"p:{p.id}:1")] for p in result.suggestions]
+    text = t("😕 Nothing found for “{query}”.", query=query)
+    if rows:
+        text += "\n" + t("Maybe one of these?")
+    else:
+        text += "\n" + t("Try another word, or browse the categories.")
+    await show(update, context, text, keyboard(*rows, back))
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("search", search_command, filters=filters.ChatType.PRIVATE))
+    app.add_handler(CallbackQueryHandler(on_tap(ask_words), pattern=r"^find$"))

@@ -1,0 +1,170 @@
+"""First steps: /start, choosing a language and a village service center, the menu and /help.
+
+    /start ──> language from Telegram ──> county ──> village ──> main menu
+                                   └──> 📍 share location ──> 3 nearest ──┘
+"""
+
+from __future__ import annotations
+
+from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from handlers.context import RuralContext
+from handlers.ui import button, esc, keyboard, main_menu, on_tap, say, show
+from locales import N_, available_locales, translator
+from services import centers, villagers
+from services.errors import NotFound
+
+# Registered with set_my_commands in every language (bot.app).
+COMMANDS = (
+    ("start", N_("Start and choose your service center")),
+    ("catalog", N_("Browse the catalog")),
+    ("search", N_("Search products")),
+    ("cart", N_("Your cart")),
+    ("orders", N_("Your orders")),
+    ("language", N_("Change language")),
+    ("help", N_("Help")),
+)
+
+
+def name_in(names: dict, t) -> str:
+    return names.get(t.language) or names.get("zh") or next(iter(names.values()), "")
+
+
+def location_keyboard(context: RuralContext) -> ReplyKeyboardMarkup:
+    t = context.t
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(t("📍 Share my location"), request_location=True)]],
+        resize_keyboard=True, one_time_keyboard=True,
+    )
+
+
+async def start(update: Update, context: RuralContext) -> None:
+    t, villager = context.t, context.villager
+    await villagers.set_awaiting(context.rt.store, villager.id, None)
+    name = esc(update.effective_user.first_name or "")
+    if villager.center_id is None:
+        await say(update, context, t("👋 Welcome, {name}! Order goods online and pick them up at your village "
+                                     "service center.", name=name), location_keyboard(context))
+        await ask_county(update, context, fresh=True)
+        return
+    await say(update, context, t("👋 Welcome back, {name}! What would you like to do?", name=name), main_menu(t))
+
+
+async def ask_county(update: Update, context: RuralContext, fresh: bool = False) -> None:
+    t = context.t
+    counties = await centers.list_counties(context.rt.store)
+    rows = [[button(name_in(c.names, t), f"cty:{c.id}")] for c in counties]
+    text = t("📍 Choose your village service center. First, your county — or share your location to find "
+             "the nearest centers.")
+    if not counties:
+        text = t("😔 No service centers are set up yet. Please ask your county office.")
+    if fresh:
+        await say(update, context, text, keyboard(*rows))
+    else:
+        await show(update, context, text, keyboard(*rows))
+
+
+@on_tap
+async def counties_tapped(update: Update, context: RuralContext) -> None:
+    await ask_county(update, context)
+
+
+@on_tap
+async def county_tapped(update: Update, context: RuralContext) -> None:
+    t = context.t
+    county_id = int(context.match.group(1))
+    found = await centers.list_centers(context.rt.store, county_id)
+    if not found:
+        await ask_county(update, context)
+        return
+    rows = [[button(name_in(c.names, t), f"ctr:{c.id}")] for c in found]
+    rows.append([button(t("⬅️ Back"), "ctr:list")])
+    await show(update, context, t("🏘 Choose your village:"), keyboard(*rows))
+
+
+@on_tap
+async def center_tapped(update: Update, context: RuralContext) -> None:
+    t, rt = context.t, context.rt
+    center_id = int(context.match.group(1))
+    try:
+        await villagers.set_center(rt.store, context.villager.id, center_id)
+    except NotFound:
+        await ask_county(update, context)
+        return
+    center = await centers.get_center(rt.store, center_id)
+    await show(update, context, center_text(context, center, t("✅ Your service center:")))
+    await say(update, context, t("What would you like to do? Use the buttons below."), main_menu(t))
+
+
+def center_text(context: RuralContext, center, title: str) -> str:
+    t = context.t
+    lines = [f"{title} <b>{esc(name_in(center.names, t))}</b>", f"🏞 {esc(name_in(center.county_names, t))}"]
+    if center.address:
+        lines.append(f"📍 {esc(center.address)}")
+    if center.opening_hours:
+        lines.append(t("🕗 Open {hours}", hours=esc(center.opening_hours)))
+    return "\n".join(lines)
+
+
+async def location_shared(update: Update, context: RuralContext) -> None:
+    t = context.t
+    where = update.effective_message.location
+    nearest = await centers.nearest_centers(context.rt.store, where.latitude, where.longitude)
+    if not nearest:
+        await ask_county(update, context, fresh=True)
+        return
+    rows = [[button(f"{name_in(c.names, t)} · {c.distance_km:g} km", f"ctr:{c.id}")] for c in nearest]
+    rows.append([button(t("🗺 Choose from the list"), "ctr:list")])
+    await say(update, context, t("📍 The nearest service centers:"), keyboard(*rows))
+
+
+async def language(update: Update, context: RuralContext) -> None:
+    rows = [[button(translator(locale).display_name, f"lang:{locale}")] for locale in sorted(available_locales())]
+    await show(update, context, context.t("🌐 Choose your language:"), keyboard(*rows))
+
+
+@on_tap
+async def language_tapped(update: Update, context: RuralContext) -> None:
+    locale = context.match.group(1)
+    if locale not in available_locales():
+        await language(update, context)
+        return
+    await villagers.set_locale(context.rt.store, context.villager.id, locale)
+    context.t = t = translator(locale)
+    await show(update, context, t("✅ Language: {name}", name=t.display_name))
+    if context.villager.center_id is None:
+        await ask_county(update, context, fresh=True)
+    else:
+        await say(update, context, t("What would you like to do? Use the buttons below."), main_menu(t))
+
+
+async def help_screen(update: Update, context: RuralContext) -> None:
+    t = context.t
+    text = "\n".join([
+        t("❓ <b>How it works</b>"),
+        t("1. 🛒 Find goods by category or 🔍 search (typos and pinyin are fine)."),
+        t("2. 🧺 Put them in your cart and confirm the order."),
+        t("3. 📬 Pick them up at your service center and pay in cash there."),
+        "",
+        t("Commands: /catalog /search /cart /orders /language /help"),
+    ])
+    rows = [[button(t("📍 Change my service center"), "ctr:list")], [button(t("🌐 Language"), "lang:?")]]
+    await show(update, context, text, keyboard(*rows))
+
+
+async def sell_coming_soon(update: Update, context: RuralContext) -> None:
+    await say(update, context, context.t("🌾 Selling your own produce is coming soon."), main_menu(context.t))
+
+
+def register(app: Application) -> None:
+    private = filters.ChatType.PRIVATE
+    app.add_handler(CommandHandler("start", start, filters=private))
+    app.add_handler(CommandHandler("language", language, filters=private))
+    app.add_handler(CommandHandler("help", help_screen, filters=private))
+    app.add_handler(CallbackQueryHandler(counties_tapped, pattern=r"^ctr:list$"))
+    app.add_handler(CallbackQueryHandler(county_tapped, pattern=r"^cty:(\d{1,9})$"))
+    app.add_handler(CallbackQueryHandler(center_tapped, pattern=r"^ctr:(\d{1,9})$"))
+    app.add_handler(CallbackQueryHandler(on_tap(language), pattern=r"^lang:\?$"))
+    app.add_handler(CallbackQueryHandler(language_tapped, pattern=r"^lang:([A-Za-z_]{2,16})$"))
+    app.add_handler(MessageHandler(filters.LOCATION & private, location_shared))

@@ -1,0 +1,138 @@
+"""Shared pieces of what people see: money, labels, keyboards, and showing a screen."""
+
+from __future__ import annotations
+
+import functools
+import html
+import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, Message, ReplyKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+
+from handlers.context import RuralContext
+from locales import N_, Translator, available_locales, translator
+
+log = logging.getLogger(__name__)
+
+# The main menu, in the order a villager lives it. Values are callback-free: pressing one sends
+# its label as text, which ``handlers.menu`` recognises in every language.
+MENU = {
+    "shop": N_("🛒 Shop"),
+    "search": N_("🔍 Search"),
+    "cart": N_("🧺 Cart"),
+    "orders": N_("📦 My orders"),
+    "sell": N_("🌾 Sell produce"),
+    "help": N_("❓ Help"),
+}
+MENU_ROWS = (("shop", "search"), ("cart", "orders"), ("sell", "help"))
+
+
+def esc(text: object) -> str:
+    return html.escape(str(text), quote=False)
+
+
+def money(fen: int) -> str:
+    sign = "-" if fen < 0 else ""
+    fen = abs(fen)
+    return f"{sign}¥{fen // 100}.{fen % 100:02d}"
+
+
+def label(t: Translator, kind: str, code: str) -> str:
+    """A data code's label from the catalogs ("unit:bag" -> "bag"/"袋"), or the code itself."""
+    key = f"{kind}:{code}"
+    text = t(key)
+    return code.replace("_", " ") if text == key else text
+
+
+def local_time(when: datetime, timezone: str, with_year: bool = False) -> str:
+    return when.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M" if with_year else "%m-%d %H:%M")
+
+
+def button(text: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=data)
+
+
+def keyboard(*rows: list[InlineKeyboardButton] | None) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([row for row in rows if row])
+
+
+def main_menu(t: Translator) -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(t(MENU[key])) for key in row] for row in MENU_ROWS],
+        resize_keyboard=True,
+        is_persistent=True,
+    )
+
+
+def menu_action(text: str) -> str | None:
+    """Which menu button a text is, in any language."""
+    for key, msgid in MENU.items():
+        if any(translator(locale)(msgid) == text for locale in available_locales()) or text == msgid:
+            return key
+    return None
+
+
+async def show(
+    update: Update,
+    context: RuralContext,
+    text: str,
+    markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None,
+    photo: str | None = None,
+) -> Message | None:
+    """Show a screen: edit the tapped message in place where that works, else send a new one."""
+    query = update.callback_query
+    message = query.message if query and isinstance(query.message, Message) else None
+    inline = markup if isinstance(markup, InlineKeyboardMarkup) or markup is None else None
+    if message is not None and (markup is None or inline is not None):
+        try:
+            if photo is None and message.text is not None:
+                return await message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=inline)
+            if photo is not None and message.photo and message.caption is not None:
+                return await message.edit_caption(text, parse_mode=ParseMode.HTML, reply_markup=inline)
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                return message
+            log.info("could not edit message %s: %s", message.message_id, exc)
+    chat_id = update.effective_chat.id
+    if photo is not None:
+        try:
+            return await context.bot.send_photo(chat_id, photo, caption=text, parse_mode=ParseMode.HTML,
+                                                reply_markup=markup)
+        except BadRequest as exc:
+            log.warning("photo %r could not be sent, showing text: %s", photo, exc)
+    return await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+async def alert(update: Update, context: RuralContext, text: str) -> None:
+    """A short popup for a tap; for typed input, a reply."""
+    if update.callback_query:
+        context.answered = True
+        await update.callback_query.answer(text, show_alert=True)
+    elif update.effective_message:
+        await update.effective_message.reply_text(text)
+
+
+def on_tap(callback):
+    """Wrap a button handler so every tap is answered (Telegram shows a spinner until it is)."""
+
+    @functools.wraps(callback)
+    async def handle(update: Update, context: RuralContext):
+        context.answered = False
+        try:
+            return await callback(update, context)
+        finally:
+            if not context.answered:
+                try:
+                    await update.callback_query.answer()
+                except BadRequest as exc:  # answered too late: the person only saw a spinner
+                    log.info("tap answer failed: %s", exc)
+
+    return handle
+
+
+async def say(update: Update, context: RuralContext, text: str, markup=None) -> Message:
+    return await context.bot.send_message(update.effective_chat.id, text, parse_mode=ParseMode.HTML,
+                                          reply_markup=markup)

@@ -1,0 +1,150 @@
+"""The villager's cart. It lives in the store, so it survives restarts and follows the villager
+from one bot process to another."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.errors import InvalidQuantity, NotEnoughStock, NotFound
+from store.db import Store
+from store.models import Cart, CartLine, Product
+
+MAX_LINE_QUANTITY = 999
+
+
+@dataclass(frozen=True, slots=True)
+class CartLineView:
+    id: int
+    product_id: int
+    names: dict
+    unit: str
+    price_fen: int
+    quantity: int
+    stock: int
+
+    @property
+    def subtotal_fen(self) -> int:
+        return self.price_fen * self.quantity
+
+    def name(self, language: str) -> str:
+        return self.names.get(language) or self.names.get("zh") or ""
+
+
+@dataclass(frozen=True, slots=True)
+class CartView:
+    lines: list[CartLineView]
+    checkout_token: str
+
+    @property
+    def total_fen(self) -> int:
+        return sum(line.subtotal_fen for line in self.lines)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.lines
+
+    def line_for(self, product_id: int) -> CartLineView | None:
+        return next((line for line in self.lines if line.product_id == product_id), None)
+
+
+def new_checkout_token() -> str:
+    return secrets.token_hex(6)
+
+
+def parse_quantity(text: str) -> int:
+    """Read a quantity as people type it ("3", "３", " 12 "); anything else is refused."""
+    text = unicodedata.normalize("NFKC", text).strip()
+    if not re.fullmatch(r"\d{1,9}", text):
+        raise InvalidQuantity(MAX_LINE_QUANTITY)
+    return check_quantity(int(text))
+
+
+def check_quantity(quantity: int) -> int:
+    if not 1 <= quantity <= MAX_LINE_QUANTITY:
+        raise InvalidQuantity(MAX_LINE_QUANTITY)
+    return quantity
+
+
+async def cart_for(session: AsyncSession, villager_id: int, *, lock: bool = False) -> Cart:
+    """The villager's cart row, created on first use; ``lock`` serializes a villager's changes
+    on PostgreSQL (SQLite already serializes writers)."""
+    query = select(Cart).where(Cart.villager_id == villager_id)
+    if lock:
+        query = query.with_for_update()
+    cart = await session.scalar(query)
+    if cart is None:
+        cart = Cart(villager_id=villager_id, checkout_token=new_checkout_token())
+        session.add(cart)
+        await session.flush()
+    return cart
+
+
+async def _view(session: AsyncSession, cart: Cart) -> CartView:
+    rows = await session.execute(
+        select(CartLine, Product).join(Product, CartLine.product_id == Product.id)
+        .where(CartLine.cart_id == cart.id).order_by(CartLine.id)
+    )
+    lines = [
+        CartLineView(line.id, product.id, product.names, product.unit, product.price_fen, line.quantity, product.stock)
+        for line, product in rows
+    ]
+    return CartView(lines, cart.checkout_token)
+
+
+async def get_cart(store: Store, villager_id: int) -> CartView:
+    async with store.read() as session:
+        cart = await session.scalar(select(Cart).where(Cart.villager_id == villager_id))
+        if cart is None:
+            return CartView([], "")
+        return await _view(session, cart)
+
+
+async def add_to_cart(store: Store, villager_id: int, product_id: int, quantity: int) -> CartView:
+    check_quantity(quantity)
+    async with store.write() as session:
+        product = await session.get(Product, product_id)
+        if product is None or not product.is_active:
+            raise NotFound("product")
+        cart = await cart_for(session, villager_id, lock=True)
+        line = await session.scalar(
+            select(CartLine).where(CartLine.cart_id == cart.id, CartLine.product_id == product_id)
+        )
+        wanted = quantity + (line.quantity if line else 0)
+        if wanted > MAX_LINE_QUANTITY:
+            raise InvalidQuantity(MAX_LINE_QUANTITY)
+        if wanted > product.stock:
+            raise NotEnoughStock(product.names, product.stock)
+        if line is None:
+            session.add(CartLine(cart_id=cart.id, product_id=product_id, quantity=wanted))
+        else:
+            line.quantity = wanted
+        cart.checkout_token = new_checkout_token()
+        await session.flush()
+        return await _view(session, cart)
+
+
+async def set_line_quantity(store: Store, villager_id: int, line_id: int, quantity: int) -> CartView:
+    """Change a line's quantity; 0 removes it. Only the villager's own lines can be changed."""
+    if quantity != 0:
+        check_quantity(quantity)
+    async with store.write() as session:
+        cart = await cart_for(session, villager_id, lock=True)
+        line = await session.scalar(select(CartLine).where(CartLine.id == line_id, CartLine.cart_id == cart.id))
+        if line is None:
+            raise NotFound("cart line")
+        if quantity == 0:
+            await session.delete(line)
+        else:
+            product = await session.get(Product, line.product_id)
+            if quantity > line.quantity and quantity > product.stock:
+                raise NotEnoughStock(product.names, product.stock)
+            line.quantity = quantity
+        cart.checkout_token = new_checkout_token()
+        await session.flush()
+        return await _view(session, cart)

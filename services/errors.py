@@ -1,0 +1,44 @@
+"""What a service refuses, and why. Handlers turn each into a short localized answer."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A rule said no. Nothing was changed."""
+
+
+class NotFound(DomainError):
+    """The thing does not exist, is hidden, or belongs to someone else."""
+
+
+class InvalidQuantity(DomainError):
+    def __init__(self, maximum: int):
+        super().__init__(f"quantity must be 1..{maximum}")
+        self.maximum = maximum
+
+
+class NotEnoughStock(DomainError):
+    def __init__(self, product_name: dict, available: int):
+        super().__init__(f"only {available} left")
+        self.product_names = product_name
+        self.available = available
+
+
+class CartEmpty(DomainError):
+    pass
+
+
+class NoCenterChosen(DomainError):
+    pass
+
+
+class StaleCheckout(DomainError):
+    """The confirmation was shown for a cart that has changed since."""
+
+
+class NotAllowed(DomainError):
+    """The order is not in a state that allows this."""
+
+    def __init__(self, status: str):
+        super().__init__(f"not allowed in status {status}")
+        self.status = status

@@ -1,0 +1,242 @@
+"""Orders: placing one from the cart, following it, cancelling it.
+
+An order moves only along ``TRANSITIONS`` (see shared/DESIGN.md). Stock is reserved in the
+transaction that places the order and returned when it is rejected or cancelled.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.cart import cart_for, new_checkout_token
+from services.clock import Clock
+from services.errors import CartEmpty, NoCenterChosen, NotAllowed, NotEnoughStock, NotFound, StaleCheckout
+from store.db import Store
+from store.models import CartLine, Order, OrderEvent, OrderLine, Product, ServiceCenter, Villager
+
+PAGE_SIZE = 8
+# No 0/O or 1/I: the number is read aloud at the counter and copied by hand.
+_NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    IN_TRANSIT = "in_transit"
+    AT_COUNTY = "at_county"
+    READY_FOR_PICKUP = "ready_for_pickup"
+    PICKED_UP = "picked_up"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+S = OrderStatus
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.PENDING: frozenset({S.CONFIRMED, S.REJECTED, S.CANCELLED}),
+    S.CONFIRMED: frozenset({S.IN_TRANSIT, S.CANCELLED}),
+    S.IN_TRANSIT: frozenset({S.AT_COUNTY}),
+    S.AT_COUNTY: frozenset({S.READY_FOR_PICKUP}),
+    S.READY_FOR_PICKUP: frozenset({S.PICKED_UP}),
+}
+RETURNS_STOCK = frozenset({S.REJECTED, S.CANCELLED})
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLineView:
+    names: dict
+    unit: str
+    price_fen: int
+    quantity: int
+
+    def name(self, language: str) -> str:
+        return self.names.get(language) or self.names.get("zh") or ""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderEventView:
+    status: str
+    at: datetime
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderView:
+    id: int
+    number: str
+    status: str
+    total_fen: int
+    payment_method: str
+    created_at: datetime
+    center_names: dict
+    center_address: str
+    center_timezone: str
+    lines: list[OrderLineView]
+    events: list[OrderEventView]
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    order: OrderView
+    already_placed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OrdersPage:
+    orders: list[OrderView]
+    page: int
+    pages: int
+
+
+def new_order_number() -> str:
+    return "RT-" + "".join(secrets.choice(_NUMBER_ALPHABET) for _ in range(5))
+
+
+async def _load_view(session: AsyncSession, order_id: int) -> OrderView:
+    order = await session.get(Order, order_id)
+    center = await session.get(ServiceCenter, order.center_id)
+    lines = (await session.scalars(select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.id))).all()
+    events = (await session.scalars(select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id))).all()
+    return OrderView(
+        id=order.id, number=order.number, status=order.status, total_fen=order.total_fen,
+        payment_method=order.payment_method, created_at=order.created_at, center_names=center.names,
+        center_address=center.address, center_timezone=center.timezone,
+        lines=[OrderLineView(line.names, line.unit, line.price_fen, line.quantity) for line in lines],
+        events=[OrderEventView(event.status, event.at, event.note) for event in events],
+    )
+
+
+async def place_order(store: Store, clock: Clock, villager_id: int, checkout_token: str) -> PlacedOrder:
+    """Turn the cart into an order for pickup at the villager's center, reserving stock.
+
+    ``checkout_token`` is the one the confirmation was shown for: confirming twice, or from an
+    old message, returns the order already placed instead of placing another.
+    """
+    try:
+        return await _place_order(store, clock, villager_id, checkout_token)
+    except IntegrityError:
+        # A concurrent confirmation with the same token won the race (unique checkout_token).
+        async with store.read() as session:
+            order_id = await session.scalar(select(Order.id).where(Order.checkout_token == checkout_token,
+                                                                   Order.villager_id == villager_id))
+            if order_id is None:
+                raise
+            return PlacedOrder(await _load_view(session, order_id), already_placed=True)
+
+
+async def _place_order(store: Store, clock: Clock, villager_id: int, checkout_token: str) -> PlacedOrder:
+    now = clock.now()
+    async with store.write() as session:
+        cart = await cart_for(session, villager_id, lock=True)
+        placed = await session.scalar(
+            select(Order.id).where(Order.checkout_token == checkout_token, Order.villager_id == villager_id)
+        )
+        if placed is not None:
+            return PlacedOrder(await _load_view(session, placed), already_placed=True)
+        if checkout_token != cart.checkout_token:
+            raise StaleCheckout()
+        villager = await session.get(Villager, villager_id)
+        if villager.center_id is None:
+            raise NoCenterChosen()
+        lines = (await session.execute(
+            select(CartLine, Product).join(Product, CartLine.product_id == Product.id)
+            .where(CartLine.cart_id == cart.id).order_by(CartLine.id)
+        )).all()
+        if not lines:
+            raise CartEmpty()
+        for line, product in lines:
+            if not product.is_active:
+                raise NotEnoughStock(product.names, 0)
+            # One conditional UPDATE per line: the row lock (PostgreSQL) or the write lock
+            # (SQLite) makes "check and take" atomic, so racing villagers can never oversell.
+            taken = await session.execute(
+                update(Product)
+                .where(Product.id == product.id, Product.stock >= line.quantity)
+                .values(stock=Product.stock - line.quantity)
+                .execution_options(synchronize_session=False)
+            )
+            if taken.rowcount != 1:
+                left = await session.scalar(select(Product.stock).where(Product.id == product.id))
+                raise NotEnoughStock(product.names, left)
+        number = new_order_number()
+        while await session.scalar(select(Order.id).where(Order.number == number)) is not None:
+            number = new_order_number()
+        order = Order(
+            number=number, villager_id=villager_id, center_id=villager.center_id, status=S.PENDING,
+            total_fen=sum(product.price_fen * line.quantity for line, product in lines),
+            payment_method="cash_on_pickup", checkout_token=checkout_token, created_at=now, updated_at=now,
+        )
+        order.lines = [
+            OrderLine(product_id=product.id, sku=product.sku, names=product.names, unit=product.unit,
+                      price_fen=product.price_fen, quantity=line.quantity)
+            for line, product in lines
+        ]
+        order.events = [OrderEvent(status=S.PENDING, at=now, actor_id=villager_id)]
+        session.add(order)
+        for line, _ in lines:
+            await session.delete(line)
+        cart.checkout_token = new_checkout_token()
+        await session.flush()
+        return PlacedOrder(await _load_view(session, order.id), already_placed=False)
+
+
+async def move_order(
+    session: AsyncSession, order: Order, to: OrderStatus, *, at: datetime, actor_id: int | None, note: str = ""
+) -> None:
+    """Move an order along an allowed transition, returning stock where the design says so."""
+    if to not in TRANSITIONS.get(OrderStatus(order.status), frozenset()):
+        raise NotAllowed(order.status)
+    if to in RETURNS_STOCK:
+        for line in (await session.scalars(select(OrderLine).where(OrderLine.order_id == order.id))).all():
+            if line.product_id is not None:
+                await session.execute(
+                    update(Product).where(Product.id == line.product_id)
+                    .values(stock=Product.stock + line.quantity)
+                    .execution_options(synchronize_session=False)
+                )
+    order.status = to
+    order.updated_at = at
+    session.add(OrderEvent(order_id=order.id, status=to, at=at, actor_id=actor_id, note=note))
+
+
+async def cancel_order(store: Store, clock: Clock, villager_id: int, order_id: int) -> OrderView:
+    """A villager cancels their own order while it is still pending; its stock returns."""
+    async with store.write() as session:
+        order = await session.scalar(
+            select(Order).where(Order.id == order_id, Order.villager_id == villager_id).with_for_update()
+        )
+        if order is None:
+            raise NotFound("order")
+        if order.status != S.PENDING:
+            raise NotAllowed(order.status)
+        await move_order(session, order, S.CANCELLED, at=clock.now(), actor_id=villager_id)
+        await session.flush()
+        return await _load_view(session, order.id)
+
+
+async def get_order(store: Store, villager_id: int, order_id: int) -> OrderView:
+    async with store.read() as session:
+        owner = await session.scalar(select(Order.villager_id).where(Order.id == order_id))
+        if owner is None or owner != villager_id:
+            raise NotFound("order")
+        return await _load_view(session, order_id)
+
+
+async def list_orders(store: Store, villager_id: int, page: int = 0) -> OrdersPage:
+    """The villager's orders, newest first."""
+    async with store.read() as session:
+        total = await session.scalar(select(func.count(Order.id)).where(Order.villager_id == villager_id)) or 0
+        pages = max(1, math.ceil(total / PAGE_SIZE))
+        page = min(max(page, 0), pages - 1)
+        ids = (await session.scalars(
+            select(Order.id).where(Order.villager_id == villager_id)
+            .order_by(Order.created_at.desc(), Order.id.desc()).offset(page * PAGE_SIZE).limit(PAGE_SIZE)
+        )).all()
+        return OrdersPage([await _load_view(session, order_id) for order_id in ids], page, pages)

@@ -1,0 +1,92 @@
+"""Catalog search for villagers: the in-memory index, kept fresh, and the log of misses.
+
+The index (catalog.search) lives in each process's memory. A catalog change anywhere bumps the
+``catalog_version`` row, and the next search in every process sees it and rebuilds. Building and
+querying run in a worker thread so the event loop keeps serving other villagers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from catalog.search import SearchDoc, SearchIndex, normalize
+from locales import available_locales, translator
+from services.catalog import ProductView, all_products, get_products
+from services.clock import Clock
+from store.db import Store
+from store.models import CatalogVersion, SearchMiss
+
+MAX_QUERY_CHARS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    query: str
+    products: list[ProductView]
+    suggestions: list[ProductView]
+
+    @property
+    def found(self) -> bool:
+        return bool(self.products)
+
+
+def category_words(code: str) -> list[str]:
+    """A category's names in every language, so "fertilizer" also finds what is filed under it."""
+    words = {code.replace("_", " ")}
+    for locale in available_locales():
+        words.add(translator(locale)(f"category:{code}"))
+    return sorted(words)
+
+
+class CatalogSearch:
+    def __init__(self, store: Store, clock: Clock):
+        self._store = store
+        self._clock = clock
+        self._index = SearchIndex.build([])
+        self._version: int | None = None
+        self._lock = asyncio.Lock()
+
+    async def _current_version(self) -> int:
+        async with self._store.read() as session:
+            return await session.scalar(select(CatalogVersion.version).where(CatalogVersion.id == 1)) or 0
+
+    async def refresh(self) -> None:
+        """Rebuild the index if the catalog changed since it was built."""
+        version = await self._current_version()
+        if version == self._version:
+            return
+        async with self._lock:
+            if version == self._version:
+                return
+            products = await all_products(self._store)
+            docs = [
+                SearchDoc(id=p.id, names=p.names, keywords=p.keywords, extra=category_words(p.category))
+                for p in products
+            ]
+            self._index = await asyncio.to_thread(SearchIndex.build, docs)
+            self._version = version
+
+    async def search(self, query: str, limit: int = 8) -> SearchResult:
+        query = query.strip()[:MAX_QUERY_CHARS]
+        await self.refresh()
+        index = self._index
+        hits = await asyncio.to_thread(index.search, query, limit)
+        products = await get_products(self._store, [hit.doc_id for hit in hits])
+        suggestions: list[ProductView] = []
+        if not products:
+            near = await asyncio.to_thread(index.suggest, query, 5)
+            suggestions = await get_products(self._store, [hit.doc_id for hit in near])
+        return SearchResult(query, products, suggestions)
+
+    async def record_miss(self, query: str, villager_id: int | None, locale: str) -> None:
+        query = query.strip()[:MAX_QUERY_CHARS]
+        if not query:
+            return
+        async with self._store.write() as session:
+            session.add(SearchMiss(
+                query=query, normalized=normalize(query)[:200], villager_id=villager_id,
+                locale=locale, at=self._clock.now(),
+            ))

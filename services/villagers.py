@@ -1,0 +1,101 @@
+"""Who is talking to the bot: their language, their service center, and what they are typing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from services.clock import Clock
+from services.errors import NotFound
+from store.db import Store
+from store.models import ServiceCenter, Villager
+
+# last_seen_at is refreshed at most this often, so most updates cost a read, not a write.
+_SEEN_RESOLUTION = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class VillagerView:
+    id: int
+    telegram_id: int
+    first_name: str
+    locale: str
+    center_id: int | None
+    awaiting: str | None
+    is_new: bool = False
+
+
+def _view(row: Villager, is_new: bool = False) -> VillagerView:
+    return VillagerView(
+        id=row.id,
+        telegram_id=row.telegram_id,
+        first_name=row.first_name,
+        locale=row.locale or "",
+        center_id=row.center_id,
+        awaiting=row.awaiting,
+        is_new=is_new,
+    )
+
+
+async def enter(
+    store: Store,
+    clock: Clock,
+    *,
+    telegram_id: int,
+    first_name: str,
+    username: str | None,
+    locale: str,
+) -> VillagerView:
+    """Find or register the person behind an update. ``locale`` is used only for a newcomer."""
+    now = clock.now()
+    async with store.read() as session:
+        row = await session.scalar(select(Villager).where(Villager.telegram_id == telegram_id))
+        if row is not None and (
+            row.first_name == first_name
+            and row.username == username
+            and now - row.last_seen_at < _SEEN_RESOLUTION
+        ):
+            return _view(row)
+    try:
+        async with store.write() as session:
+            row = await session.scalar(select(Villager).where(Villager.telegram_id == telegram_id))
+            is_new = row is None
+            if row is None:
+                row = Villager(telegram_id=telegram_id, locale=locale, created_at=now)
+                session.add(row)
+            row.first_name = first_name[:200]
+            row.username = username
+            row.last_seen_at = now
+            await session.flush()
+            return _view(row, is_new=is_new)
+    except IntegrityError:
+        # Two first updates of the same person raced; the other one registered them.
+        async with store.read() as session:
+            row = await session.scalar(select(Villager).where(Villager.telegram_id == telegram_id))
+            return _view(row)
+
+
+async def set_locale(store: Store, villager_id: int, locale: str) -> None:
+    async with store.write() as session:
+        await session.execute(update(Villager).where(Villager.id == villager_id).values(locale=locale))
+
+
+async def set_center(store: Store, villager_id: int, center_id: int) -> None:
+    async with store.write() as session:
+        center = await session.get(ServiceCenter, center_id)
+        if center is None or not center.is_active:
+            raise NotFound("center")
+        await session.execute(
+            update(Villager).where(Villager.id == villager_id).values(center_id=center_id)
+        )
+
+
+async def set_awaiting(store: Store, villager_id: int, awaiting: str | None) -> None:
+    """Remember what the next typed text answers (None: free text is a search)."""
+    async with store.write() as session:
+        await session.execute(
+            update(Villager).where(Villager.id == villager_id).values(awaiting=awaiting)
+        )

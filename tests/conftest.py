@@ -1,0 +1,202 @@
+"""Shared fixtures: real databases (SQLite and PostgreSQL) and a real bot against the Bot API double.
+
+Every test that takes ``store`` runs once on each database. PostgreSQL is this machine's server
+on 127.0.0.1:5432 (``TEST_POSTGRES_URL`` overrides it). Without it the PostgreSQL runs are skipped
+with the reason, except under CI=true, where a missing PostgreSQL fails the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import itertools
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.app import build_application
+from bot.config import Settings
+from bot.runner import start_polling, stop_polling
+from bot.sandbox.botapi import BotApiDouble
+from catalog.importer import import_products
+from services.centers import import_centers
+from services.clock import ManualClock
+from store.db import Store
+
+DATA = Path(__file__).resolve().parent.parent / "catalog" / "data"
+PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+TOKEN = "123456789:TEST-token-aaaaaaaaaaaaaaaaaaaaaaaa"
+_database_numbers = itertools.count()
+
+
+def run_aside(coroutine):
+    """Run a coroutine to completion on its own loop, even when called from inside a test's loop
+    (session fixtures are first requested by async fixtures)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+async def _load_demo(store: Store) -> None:
+    clock = ManualClock()
+    assert (await import_centers(store, (DATA / "centers.csv").read_bytes())).ok
+    assert (await import_products(store, clock, (DATA / "products.csv").read_bytes())).ok
+
+
+async def _pg_execute(sql: str) -> None:
+    import asyncpg
+
+    url = PG_ADMIN_URL.replace("postgresql+asyncpg://", "postgresql://")
+    connection = await asyncpg.connect(url, timeout=5)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+def _pg_url(database: str) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + database
+
+
+@pytest.fixture(scope="session")
+def postgres_templates(tmp_path_factory) -> dict[str, str] | str:
+    """Two migrated template databases (empty, demo); or why there is no PostgreSQL."""
+    prefix = f"rural_t{os.getpid()}"
+    try:
+        run_aside(_pg_execute("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure to connect means "no PostgreSQL here"
+        return f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}"
+
+    async def make(name: str, demo: bool) -> None:
+        await _pg_execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await _pg_execute(f'CREATE DATABASE "{name}"')
+        store = Store(_pg_url(name))
+        await store.upgrade()
+        if demo:
+            await _load_demo(store)
+        await store.close()
+
+    templates = {"empty": f"{prefix}_empty", "demo": f"{prefix}_demo"}
+    for kind, name in templates.items():
+        run_aside(make(name, kind == "demo"))
+    yield templates
+    for name in templates.values():
+        run_aside(_pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def sqlite_templates(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("sqlite-templates")
+
+    async def make(path: Path, demo: bool) -> None:
+        store = Store(f"sqlite+aiosqlite:///{path}")
+        await store.upgrade()
+        if demo:
+            await _load_demo(store)
+        await store.close()
+
+    templates = {"empty": folder / "empty.sqlite3", "demo": folder / "demo.sqlite3"}
+    for kind, path in templates.items():
+        run_aside(make(path, kind == "demo"))
+    return templates
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request) -> str:
+    return request.param
+
+
+async def _database_url(request, backend: str, kind: str, tmp_path: Path):
+    if backend == "sqlite":
+        path = tmp_path / f"{kind}.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_templates")[kind], path)
+        return f"sqlite+aiosqlite:///{path}", None
+    templates = request.getfixturevalue("postgres_templates")
+    if isinstance(templates, str):
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true needs PostgreSQL: {templates}")
+        pytest.skip(templates)
+    name = f"rural_t{os.getpid()}_{next(_database_numbers)}"
+    await _pg_execute(f'CREATE DATABASE "{name}" TEMPLATE "{templates[kind]}"')
+    return _pg_url(name), name
+
+
+@pytest.fixture
+async def store_factory(request, backend, tmp_path):
+    """Make a fresh, migrated store: ``await store_factory("demo")`` has the demo data loaded."""
+    made: list[tuple[Store, str | None]] = []
+
+    async def make(kind: str = "empty") -> Store:
+        url, pg_name = await _database_url(request, backend, kind, tmp_path)
+        store = Store(url)
+        made.append((store, pg_name))
+        return store
+
+    yield make
+    for store, pg_name in made:
+        await store.close()
+        if pg_name:
+            await _pg_execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def store(store_factory) -> Store:
+    return await store_factory("empty")
+
+
+@pytest.fixture
+async def demo_store(store_factory) -> Store:
+    return await store_factory("demo")
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@dataclass
+class BotUnderTest:
+    double: BotApiDouble
+    app: object
+    store: Store
+    clock: ManualClock
+
+    def person(self, user_id: int, first_name: str, language_code: str = "zh-hans"):
+        return self.double.person(user_id, first_name, language_code=language_code)
+
+
+class _ErrorRecorder(logging.Handler):
+    def __init__(self):
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+async def bot(demo_store, clock):
+    """The real Application, polling the Bot API double over HTTP, on the demo data.
+
+    After the test, the log must hold no error: bad input is answered, never raised.
+    """
+    double = BotApiDouble()
+    await double.start()
+    settings = Settings(bot_token=TOKEN, database_url=demo_store.url, telegram_base_url=double.base_url,
+                        admin_ids=frozenset({900}))
+    app = build_application(settings, demo_store, clock)
+    errors = _ErrorRecorder()
+    logging.getLogger().addHandler(errors)
+    double.settle = app.update_queue.join
+    await start_polling(app, poll_timeout=2)
+    try:
+        yield BotUnderTest(double, app, demo_store, clock)
+    finally:
+        await stop_polling(app)
+        await double.stop()
+        logging.getLogger().removeHandler(errors)
+    assert not errors.records, "errors were logged: " + "; ".join(
+        f"{r.name}: {r.getMessage()} {r.exc_text or ''}" for r in errors.records)
