@@ -15,6 +15,8 @@ log = logging.getLogger(__name__)
 
 async def start_polling(app: Application, poll_timeout: int = 10) -> None:
     await app.initialize()
+    if app.post_init:  # run_polling() would call it; we start the parts ourselves
+        await app.post_init(app)
     await app.start()
     await app.updater.start_polling(poll_interval=0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES)
 

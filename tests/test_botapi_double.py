@@ -1,0 +1,432 @@
+"""Tests for the Telegram Bot API double, driven by a real PTB Bot / Application."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import aiohttp
+import pytest
+from telegram import (Bot, BotCommand, BotCommandScopeAllGroupChats, InlineKeyboardButton,
+                      InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup,
+                      ReplyKeyboardRemove, Update)
+from telegram.error import BadRequest, Forbidden
+from telegram.ext import (ApplicationBuilder, CallbackQueryHandler, ChatMemberHandler,
+                          CommandHandler, ContextTypes, MessageHandler, filters)
+
+from bot.sandbox.botapi import BotApiDouble
+
+TOKEN = "123456:TEST-token-aaaaaaaaaaaaaaaaaaaaaaaa"
+NOT_MODIFIED = "message is not modified"
+
+
+@pytest.fixture
+async def double():
+    server = BotApiDouble()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def bot(double):
+    async with Bot(TOKEN, base_url=double.base_url, base_file_url=double.base_file_url) as tg:
+        yield tg
+
+
+@pytest.fixture
+def alice(double):
+    return double.person(1001, "Alice", username="alice")
+
+
+# ---- a small real PTB application ----------------------------------------------------------
+async def _start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("🥬 Vegetables", callback_data="cat:veg"),
+                                      InlineKeyboardButton("Help", callback_data="help")]])
+    await update.message.reply_html(
+        f"<b>Welcome</b>, {update.effective_user.first_name}! Choose a category:",
+        reply_markup=keyboard)
+
+
+async def _button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    if query.data == "help":
+        await query.answer("Call the village service center", show_alert=True)
+        return
+    await query.answer()
+    await query.edit_message_text(f"Category: {query.data}")
+
+
+async def _where(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    keyboard = ReplyKeyboardMarkup([[KeyboardButton("📍 Send location", request_location=True)],
+                                    ["Cancel"]], resize_keyboard=True)
+    await update.message.reply_text("Where are you?", reply_markup=keyboard)
+
+
+async def _location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    loc = update.message.location
+    await update.message.reply_text(f"Pickup near {loc.latitude:.2f},{loc.longitude:.2f}",
+                                    reply_markup=ReplyKeyboardRemove())
+
+
+async def _document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    file = await update.message.document.get_file()
+    data = await file.download_as_bytearray()
+    await update.message.reply_text(f"{update.message.document.file_name}: {data.decode()}")
+
+
+async def _media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.message
+    kinds = [k for k in ("sticker", "voice", "contact", "photo") if getattr(message, k)]
+    await message.reply_text(f"got {kinds[0]} {message.caption or ''}".strip())
+
+
+async def _added(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if update.my_chat_member.new_chat_member.status == "member":
+        await context.bot.send_message(update.effective_chat.id, "Hello village!")
+
+
+async def _record_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    context.bot_data.setdefault("errors", []).append(context.error)
+
+
+class _ErrorLog(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+async def app(double):
+    application = (ApplicationBuilder().token(TOKEN).base_url(double.base_url)
+                   .base_file_url(double.base_file_url).build())
+    application.add_handler(CommandHandler("start", _start))
+    application.add_handler(CommandHandler("where", _where))
+    application.add_handler(CallbackQueryHandler(_button))
+    application.add_handler(MessageHandler(filters.LOCATION, _location))
+    application.add_handler(MessageHandler(filters.Document.ALL, _document))
+    application.add_handler(MessageHandler(
+        filters.Sticker.ALL | filters.VOICE | filters.CONTACT | filters.PHOTO, _media))
+    application.add_handler(ChatMemberHandler(_added, ChatMemberHandler.MY_CHAT_MEMBER))
+    application.add_error_handler(_record_error)
+    double.settle = lambda: application.update_queue.join()
+    error_log = _ErrorLog()
+    logging.getLogger().addHandler(error_log)
+    await application.initialize()
+    await application.start()
+    await application.updater.start_polling(poll_interval=0, timeout=1)
+    yield application
+    await application.updater.stop()
+    await application.stop()
+    await application.shutdown()
+    logging.getLogger().removeHandler(error_log)
+    assert application.bot_data.get("errors", []) == []
+    assert [r.getMessage() for r in error_log.records] == []
+
+
+# ---- plain Bot API behaviour ---------------------------------------------------------------
+async def test_get_me_and_call_log(double, bot):
+    me = await bot.get_me()
+    assert (me.id, me.username, me.first_name, me.is_bot) == (
+        7000000001, "rural_test_bot", "Rural Bot", True)
+    assert double.base_url == f"http://127.0.0.1:{double.port}/bot"
+    assert double.token == TOKEN
+    assert [c.method for c in double.calls] == ["getMe", "getMe"]  # initialize() + get_me()
+
+
+async def test_send_message_records_plain_text_from_html(double, bot, alice):
+    sent = await bot.send_message(alice.id, "<b>Eggs</b> &amp; <i>rice</i> &lt;fresh&gt;",
+                                  parse_mode="HTML")
+    record = alice.chat.last_bot_message()
+    assert sent.text == record.text == "Eggs & rice <fresh>"
+    assert record.html == "<b>Eggs</b> &amp; <i>rice</i> &lt;fresh&gt;"
+    assert record.entities == [{"type": "bold", "offset": 0, "length": 4},
+                               {"type": "italic", "offset": 7, "length": 4}]
+    assert (record.message_id, record.chat_id, record.sender) == (
+        sent.message_id, alice.id, double.bot_user)
+    assert double.calls_to("sendMessage")[0]["parse_mode"] == "HTML"
+
+
+async def test_callback_data_over_64_bytes_rejected(double, bot, alice):
+    ok = InlineKeyboardMarkup([[InlineKeyboardButton("ok", callback_data="é" * 32)]])
+    await bot.send_message(alice.id, "64 bytes", reply_markup=ok)
+    too_long = InlineKeyboardMarkup([[InlineKeyboardButton("x", callback_data="a" * 65)]])
+    with pytest.raises(BadRequest, match="(?i)BUTTON_DATA_INVALID"):
+        await bot.send_message(alice.id, "65 bytes", reply_markup=too_long)
+    assert [m.text for m in alice.chat.bot_messages()] == ["64 bytes"]
+
+
+async def test_inline_button_needs_exactly_one_action(bot, alice):
+    two = {"inline_keyboard": [[{"text": "x", "callback_data": "a", "url": "https://a.cn"}]]}
+    with pytest.raises(BadRequest, match="(?i)exactly one"):
+        await bot.send_message(alice.id, "hi", reply_markup=two)
+    with pytest.raises(BadRequest, match="(?i)text buttons are unallowed"):
+        await bot.send_message(alice.id, "hi", reply_markup={"inline_keyboard": [[{"text": "x"}]]})
+
+
+async def test_text_length_limits(bot, alice):
+    await bot.send_message(alice.id, "a" * 4096)
+    with pytest.raises(BadRequest, match="(?i)^Message is too long$"):
+        await bot.send_message(alice.id, "a" * 4097)
+    with pytest.raises(BadRequest, match="(?i)too long"):  # 2049 emoji = 4098 UTF-16 units
+        await bot.send_message(alice.id, "😀" * 2049)
+    await bot.send_message(alice.id, "<b>" + "a" * 4096 + "</b>", parse_mode="HTML")
+    with pytest.raises(BadRequest, match="(?i)text is empty"):
+        await bot.send_message(alice.id, "<b></b>", parse_mode="HTML")
+    with pytest.raises(BadRequest, match="(?i)caption is too long"):
+        await bot.send_photo(alice.id, "https://example.com/egg.jpg", caption="c" * 1025)
+
+
+@pytest.mark.parametrize("html, reason", [
+    ("<b>x", 'Can\'t find end tag corresponding to start tag "b"'),
+    ("<x>y</x>", 'Unsupported start tag "x" at byte offset 0'),
+    ("a < b", 'Unsupported start tag "" at byte offset 2'),
+    ("ok&nbsp;", 'Unsupported HTML entity "&nbsp;" at byte offset 2'),
+    ("<b>x</i>", 'Unmatched end tag at byte offset 4, expected "</b>", found "</i>"'),
+    ('é<span class="x">y</span>', 'Tag "span" must have class "tg-spoiler" at byte offset 2'),
+])
+async def test_malformed_html_rejected(bot, alice, html, reason):
+    with pytest.raises(BadRequest) as info:
+        await bot.send_message(alice.id, html, parse_mode="HTML")
+    assert info.value.message == f"Can't parse entities: {reason}".capitalize()
+    assert alice.chat.messages == []
+
+
+@pytest.mark.parametrize("html, text", [
+    ("&lt;b&gt;", "<b>"),
+    ("<b>bold <i>both <u>all</u></i></b>", "bold both all"),
+    ('<a href="https://x.cn/?a=1&amp;b=2">shop</a> &#x1F600;&#65;', "shop 😀A"),
+    ('<pre><code class="language-python">x = 1</code></pre>', "x = 1"),
+    ('<span class="tg-spoiler">s</span><tg-spoiler>t</tg-spoiler>'
+     '<blockquote expandable>q</blockquote>', "stq"),
+    ("Tom & Jerry", "Tom & Jerry"),
+])
+async def test_valid_html_accepted(bot, alice, html, text):
+    sent = await bot.send_message(alice.id, html, parse_mode="HTML")
+    assert sent.text == alice.chat.last_bot_message().text == text
+
+
+async def test_plain_text_is_not_parsed(bot, alice):
+    await bot.send_message(alice.id, "a < b &nbsp; <x>")
+    assert alice.chat.last_bot_message().text == "a < b &nbsp; <x>"
+    assert alice.chat.last_bot_message().html is None
+
+
+async def test_edit_rules(double, bot, alice):
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Buy", callback_data="buy:1")]])
+    sent = await bot.send_message(alice.id, "<b>Rice</b> 5 kg", parse_mode="HTML",
+                                  reply_markup=keyboard)
+    with pytest.raises(BadRequest, match="(?i)" + NOT_MODIFIED):  # same rendering, same keyboard
+        await bot.edit_message_text("<strong>Rice</strong> 5 kg", alice.id, sent.message_id,
+                                    parse_mode="HTML", reply_markup=keyboard)
+    await bot.edit_message_text("Rice 10 kg", alice.id, sent.message_id, reply_markup=keyboard)
+    record = alice.chat.message(sent.message_id)
+    assert (record.text, record.edited, record.edit_count) == ("Rice 10 kg", True, 1)
+    assert record.buttons[0][0].callback_data == "buy:1"
+    with pytest.raises(BadRequest, match="(?i)" + NOT_MODIFIED):
+        await bot.edit_message_reply_markup(alice.id, sent.message_id, reply_markup=keyboard)
+    await bot.edit_message_reply_markup(alice.id, sent.message_id, reply_markup=None)
+    assert (record.buttons, record.edit_count) == ([], 2)
+    with pytest.raises(BadRequest, match="(?i)^Message to edit not found$"):
+        await bot.edit_message_text("x", alice.id, 999)
+    photo = await bot.send_photo(alice.id, "https://example.com/rice.jpg", caption="Rice")
+    with pytest.raises(BadRequest, match="(?i)there is no text in the message to edit"):
+        await bot.edit_message_text("x", alice.id, photo.message_id)
+    await bot.edit_message_caption(alice.id, photo.message_id, caption="Rice, new crop")
+    assert alice.chat.message(photo.message_id).caption == "Rice, new crop"
+
+
+async def test_delete_message(bot, alice):
+    sent = await bot.send_message(alice.id, "temporary")
+    assert await bot.delete_message(alice.id, sent.message_id) is True
+    assert alice.chat.message(sent.message_id).deleted
+    assert alice.chat.bot_messages() == []
+    with pytest.raises(BadRequest, match="(?i)^Message to delete not found$"):
+        await bot.delete_message(alice.id, sent.message_id)
+
+
+async def test_unknown_chat_and_blocked_person(double, bot, alice):
+    with pytest.raises(BadRequest, match="(?i)^Chat not found$"):
+        await bot.send_message(424242, "hi")
+    await bot.send_message(alice.id, "before")
+    alice.blocks_bot()
+    with pytest.raises(Forbidden, match="(?i)bot was blocked by the user"):
+        await bot.send_message(alice.id, "after")
+    assert [m.text for m in alice.chat.bot_messages()] == ["before"]
+    kicked = double.pending_updates[-1]["my_chat_member"]["new_chat_member"]
+    assert kicked["status"] == "kicked"
+
+
+async def test_get_updates_long_poll_and_offset(double, bot, alice):
+    loop = asyncio.get_running_loop()
+    poll = asyncio.create_task(bot.get_updates(timeout=5))
+    await double.wait_for(lambda: double.calls_to("getUpdates"))
+    assert not poll.done()  # held open: nothing to deliver yet
+    started = loop.time()
+    update_id = double.inject({"message": {
+        "message_id": 1, "date": 0, "chat": alice.chat.to_dict(), "from": alice.to_dict(),
+        "text": "hello"}})
+    updates = await asyncio.wait_for(poll, 3)
+    assert loop.time() - started < 3
+    assert [(u.update_id, u.message.text) for u in updates] == [(update_id, "hello")]
+    acked = double.acknowledged(update_id)
+    again = await bot.get_updates(timeout=0)  # not acknowledged yet: delivered again
+    assert [u.update_id for u in again] == [update_id] and not acked.done()
+    assert await bot.get_updates(offset=update_id + 1, timeout=0) == ()
+    assert acked.done() and double.pending_updates == []
+
+
+async def test_answer_callback_query_rules(double, bot, alice):
+    sent = await bot.send_message(alice.id, "pick", reply_markup=InlineKeyboardMarkup(
+        [[InlineKeyboardButton("A", callback_data="a")]]))
+    message = alice.chat.message(sent.message_id)
+    double.inject({"callback_query": {"id": "q1", "from": alice.to_dict(), "chat_instance": "1",
+                                      "message": message.to_dict(), "data": "a"}})
+    with pytest.raises(BadRequest, match="(?i)MESSAGE_TOO_LONG"):
+        await bot.answer_callback_query("q1", text="x" * 201)
+    assert await bot.answer_callback_query("q1", text="ok") is True
+    with pytest.raises(BadRequest, match="(?i)query is too old"):
+        await bot.answer_callback_query("q1", text="again")
+    with pytest.raises(BadRequest, match="(?i)query ID is invalid"):
+        await bot.answer_callback_query("nope")
+    assert (double.callback_answers["q1"].text, double.callback_answers["q1"].answered) == (
+        "ok", True)
+
+
+async def test_my_commands_stored_per_language_and_scope(double, bot):
+    await bot.set_my_commands([BotCommand("start", "Start"), BotCommand("order", "Order")])
+    await bot.set_my_commands([BotCommand("start", "开始")], language_code="zh")
+    await bot.set_my_commands([BotCommand("help", "Help")], scope=BotCommandScopeAllGroupChats())
+    assert [c.command for c in await bot.get_my_commands()] == ["start", "order"]
+    assert [(c.command, c.description) for c in await bot.get_my_commands(
+        language_code="zh")] == [("start", "开始")]
+    assert await bot.get_my_commands(language_code="en") == ()
+    assert double.commands[("all_group_chats", "")] == [{"command": "help", "description": "Help"}]
+    await bot.delete_my_commands(language_code="zh")
+    assert await bot.get_my_commands(language_code="zh") == ()
+    with pytest.raises(BadRequest, match="(?i)BOT_COMMAND_INVALID"):
+        await bot.set_my_commands([BotCommand("Start!", "bad")])
+
+
+async def test_photo_upload_and_file_download(double, bot, alice):
+    sent = await bot.send_photo(alice.id, photo=b"\x89PNG-fake", caption="<b>Fresh</b> eggs",
+                                parse_mode="HTML")
+    record = alice.chat.last_bot_message()
+    assert (record.caption, record.caption_html) == ("Fresh eggs", "<b>Fresh</b> eggs")
+    assert record.photo == sent.photo[-1].file_id
+    file = await bot.get_file(sent.photo[-1].file_id)
+    assert file.file_path.startswith(f"{double.base_file_url}{TOKEN}/photos/")
+    assert await file.download_as_bytearray() == bytearray(b"\x89PNG-fake")
+    await bot.send_photo(alice.id, "https://example.com/egg.jpg")
+    assert alice.chat.last_bot_message().photo == "https://example.com/egg.jpg"
+    with pytest.raises(BadRequest, match="(?i)wrong file identifier"):
+        await bot.send_photo(alice.id, "not-a-file-id")
+
+
+async def test_raw_http_formats(double):
+    EMPTY = "Bad Request: message text is empty"  # noqa: N806
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{double.base_url}{TOKEN}/getMe") as resp:
+            assert (await resp.json())["result"]["username"] == "rural_test_bot"
+        double.person(5, "Eve")
+        url = f"{double.base_url}{TOKEN}/sendMessage"
+        async with http.post(url, json={"chat_id": 5, "text": "via json"}) as resp:
+            body = await resp.json()
+            assert (resp.status, body["ok"], body["result"]["text"]) == (200, True, "via json")
+        async with http.post(url, data={"chat_id": "5", "text": ""}) as resp:
+            assert (resp.status, await resp.json()) == (400, {"ok": False, "error_code": 400,
+                                                              "description": EMPTY})
+        async with http.post(f"{double.base_url}{TOKEN}/sendNothing") as resp:
+            assert (resp.status, await resp.json()) == (
+                404, {"ok": False, "error_code": 404, "description": "Not Found"})
+
+
+async def test_action_times_out_when_bot_does_not_poll(double, alice):
+    double.action_timeout = 0.2
+    with pytest.raises(AssertionError, match="bot did not fetch update 1 within 0.2 s"):
+        await alice.send("/start")
+
+
+# ---- a real Application driven by people ----------------------------------------------------
+async def test_start_reply_visible_when_send_returns(double, app, alice):
+    plain = await alice.send("rice please")  # no handler: still fetched and settled
+    assert (plain.text, plain.entities, plain.message_id) == ("rice please", [], 1)
+    sent = await alice.send("/start")
+    assert sent.entities == [{"type": "bot_command", "offset": 0, "length": 6}]
+    reply = alice.chat.last_bot_message()
+    assert reply.text == "Welcome, Alice! Choose a category:"
+    assert reply.html.startswith("<b>Welcome</b>")
+    assert [[b.text for b in row] for row in reply.buttons] == [["🥬 Vegetables", "Help"]]
+
+
+async def test_tap_inline_buttons(double, app, alice):
+    await alice.send("/start")
+    menu = alice.chat.last_bot_message()
+    with pytest.raises(AssertionError, match=r"'Fruit'.*\['🥬 Vegetables', 'Help'\]"):
+        await alice.tap("Fruit")
+    answer = await alice.tap("Help")
+    assert (answer.answered, answer.text, answer.show_alert) == (
+        True, "Call the village service center", True)
+    assert alice.alerts == ["Call the village service center"]
+    answer = await alice.tap("Vegetables")  # partial match
+    assert (answer.answered, answer.text, answer.show_alert) == (True, None, False)
+    assert (menu.text, menu.edited, menu.buttons) == ("Category: cat:veg", True, [])
+    with pytest.raises(AssertionError, match="no bot message with an inline keyboard"):
+        await alice.tap("Help")
+
+
+async def test_stale_tap_surfaces_bot_mistake(double, app, alice):
+    await alice.send("/start")
+    menu = alice.chat.last_bot_message()
+    await alice.tap("Vegetables")
+    answer = await alice.tap_data("cat:veg", menu)  # stale: the keyboard is already gone
+    assert answer.answered
+    errors = app.bot_data.pop("errors")  # the bot re-edits with identical text
+    assert [type(e) for e in errors] == [BadRequest]
+    assert "not modified" in errors[0].message
+
+
+async def test_person_media_reach_the_bot(double, app, alice):
+    await alice.send_sticker()
+    assert alice.chat.last_bot_message().text == "got sticker"
+    await alice.send_voice()
+    assert alice.chat.last_bot_message().text == "got voice"
+    await alice.share_contact("+8613900000000")
+    assert alice.chat.last_bot_message().text == "got contact"
+    sent = await alice.send_photo(caption="my eggs")
+    assert alice.chat.last_bot_message().text == "got photo my eggs"
+    assert sent.photo in double.files and sent.caption == "my eggs"
+
+
+async def test_reply_keyboard_press_location(double, app, alice):
+    await alice.send("/where")
+    assert [[b.text for b in row] for row in alice.chat.reply_keyboard] == [
+        ["📍 Send location"], ["Cancel"]]
+    with pytest.raises(AssertionError, match=r"'Help'.*\['📍 Send location', 'Cancel'\]"):
+        await alice.press("Help")
+    shared = await alice.press("📍 Send location", latitude=30.123, longitude=104.456)
+    assert shared.location == {"latitude": 30.123, "longitude": 104.456}
+    assert alice.chat.last_bot_message().text == "Pickup near 30.12,104.46"
+    assert alice.chat.reply_keyboard is None
+
+
+async def test_person_document_downloaded_by_bot(double, app, alice):
+    await alice.send_document("prices.csv", b"rice,5\n", mime_type="text/csv")
+    assert alice.chat.last_bot_message().text == "prices.csv: rice,5\n"
+    assert "getFile" in [c.method for c in double.calls]
+
+
+async def test_group_membership_updates(double, app, alice):
+    bob = double.person(1002, "Bob")
+    group = double.group(-1001234567890, "Village")
+    await double.add_bot_to_group(group, by=alice)
+    assert group.last_bot_message().text == "Hello village!"
+    group.add_member(bob)
+    await bob.send("/start@rural_test_bot", chat=group)
+    assert group.last_bot_message().text == "Welcome, Bob! Choose a category:"
+    await double.remove_bot_from_group(group, by=alice)
+    with pytest.raises(Forbidden, match="(?i)not a member"):
+        await app.bot.send_message(group.id, "still here?")
