@@ -11,6 +11,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 import handlers
 from bot.config import Settings
+from bot.telegram_http import AiohttpRequest
 from handlers.context import RuralContext, Runtime
 from handlers.start import COMMANDS
 from locales import available_locales, translator
@@ -37,6 +38,8 @@ def build_application(settings: Settings, store: Store, clock: Clock | None = No
         .token(settings.require_token())
         .context_types(ContextTypes(context=RuralContext))
         .concurrent_updates(CONCURRENT_UPDATES)
+        .request(AiohttpRequest())
+        .get_updates_request(AiohttpRequest(connection_limit=1, read_timeout=10.0))
         .post_init(_post_init)
     )
     if settings.telegram_base_url:

@@ -8,6 +8,8 @@ SQLite runs in WAL mode with foreign keys on. Its write transactions start with
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -30,7 +32,9 @@ class Store:
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             _ensure_sqlite_folder(url)
-            self.engine = create_async_engine(url, echo=echo)
+            # Every session ends in an explicit COMMIT or ROLLBACK, so the pool need not roll back
+            # again on return (a round trip to the driver thread per session).
+            self.engine = create_async_engine(url, echo=echo, pool_reset_on_return=None)
             _configure_sqlite(self.engine)
         else:
             self.engine = create_async_engine(
@@ -39,11 +43,14 @@ class Store:
         writer = self.engine.execution_options(**{_IMMEDIATE: True}) if self.is_sqlite else self.engine
         self._reader = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writer = async_sessionmaker(writer, expire_on_commit=False)
+        # SQLite has one writer at a time. Waiting for it inside SQLite means its busy handler,
+        # which sleeps and polls; queueing our own writers on a lock hands over at once.
+        self._write_turn = asyncio.Lock() if self.is_sqlite else contextlib.nullcontext()
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """One short transaction that may change things; committed when the block ends."""
-        async with self._writer() as session, session.begin():
+        async with self._write_turn, self._writer() as session, session.begin():
             yield session
 
     @asynccontextmanager
