@@ -6,6 +6,8 @@ no state) or typed after tapping the quantity itself.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
@@ -29,8 +31,22 @@ async def categories(update: Update, context: RuralContext) -> None:
 
 @on_tap
 async def category_tapped(update: Update, context: RuralContext) -> None:
+    await category_screen(update, context, int(context.match.group(1)), int(context.match.group(2)))
+
+
+@on_tap
+async def back_to_category(update: Update, context: RuralContext) -> None:
+    """Back from a product card: to the page of its category that lists it."""
+    product = await find_product(update, context, int(context.match.group(1)))
+    if product is None:
+        await categories(update, context)
+        return
+    page = await catalog.page_of_product(context.rt.store, product)
+    await category_screen(update, context, product.category_id, page)
+
+
+async def category_screen(update: Update, context: RuralContext, category_id: int, page: int) -> None:
     t = context.t
-    category_id, page = int(context.match.group(1)), int(context.match.group(2))
     found = await catalog.category_page(context.rt.store, category_id, page)
     if found is None:
         await alert(update, context, t("This category is empty now."))
@@ -76,8 +92,7 @@ async def product_card(update: Update, context: RuralContext, product: ProductVi
             button("➕", f"p:{product.id}:{min(quantity + 1, most_orderable(product))}"),
         ])
         rows.append([button(t("🧺 Add {n} to cart", n=quantity), f"add:{product.id}:{quantity}")])
-    page = await catalog.page_of_product(context.rt.store, product)
-    rows.append([button(t("⬅️ Back"), f"cat:{product.category_id}:{page}"), button(t("🧺 Cart"), "cart")])
+    rows.append([button(t("⬅️ Back"), f"back:{product.id}"), button(t("🧺 Cart"), "cart")])
     await show(update, context, "\n".join(lines), keyboard(*rows), photo=product.photo)
 
 
@@ -101,14 +116,15 @@ async def add_tapped(update: Update, context: RuralContext) -> None:
     if product is None:
         return
     quantity = int(context.match.group(2))
-    note = await add(update, context, product, quantity)
-    if note:
-        product = await catalog.get_product(context.rt.store, product.id) or product
-        await product_card(update, context, product, quantity, note)
+    added = await add(update, context, product, quantity)
+    if added:
+        note, stock = added
+        await product_card(update, context, replace(product, stock=stock), quantity, note)
 
 
-async def add(update: Update, context: RuralContext, product: ProductView, quantity: int) -> str | None:
-    """Put a product in the cart; answers problems itself and returns the success note."""
+async def add(update: Update, context: RuralContext, product: ProductView, quantity: int) -> tuple[str, int] | None:
+    """Put a product in the cart; answers problems itself. Returns the success note and the
+    stock as the cart saw it."""
     t = context.t
     try:
         cart = await add_to_cart(context.rt.store, context.villager.id, product.id, quantity)
@@ -121,9 +137,9 @@ async def add(update: Update, context: RuralContext, product: ProductView, quant
     except NotFound:
         await alert(update, context, t("😔 This product is no longer available."))
         return None
-    in_cart = cart.line_for(product.id)
+    line = cart.line_for(product.id)
     return t("✅ Added to your cart. In your cart now: {n} · total {total}",
-             n=in_cart.quantity if in_cart else quantity, total=money(cart.total_fen))
+             n=line.quantity, total=money(cart.total_fen)), line.stock
 
 
 @on_tap
@@ -151,16 +167,17 @@ async def quantity_typed(update: Update, context: RuralContext, product_id: int,
     except InvalidQuantity as exc:
         await say(update, context, t("⚠️ Please send a whole number from 1 to {max}, for example 3.", max=exc.maximum))
         return
-    note = await add(update, context, product, quantity)
-    if note:
+    added = await add(update, context, product, quantity)
+    if added:
         await villagers.set_awaiting(context.rt.store, context.villager.id, None)
-        await say(update, context, note, keyboard([button(t("🧺 Cart"), "cart"), button(t("📂 Categories"), "cats")]))
+        await say(update, context, added[0], keyboard([button(t("🧺 Cart"), "cart"), button(t("📂 Categories"), "cats")]))
 
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("catalog", categories, filters=filters.ChatType.PRIVATE))
     app.add_handler(CallbackQueryHandler(on_tap(categories), pattern=r"^cats$"))
     app.add_handler(CallbackQueryHandler(category_tapped, pattern=r"^cat:(\d{1,9}):(\d{1,5})$"))
+    app.add_handler(CallbackQueryHandler(back_to_category, pattern=r"^back:(\d{1,9})$"))
     app.add_handler(CallbackQueryHandler(product_tapped, pattern=r"^p:(\d{1,9}):(\d{1,4})$"))
     app.add_handler(CallbackQueryHandler(add_tapped, pattern=r"^add:(\d{1,9}):(\d{1,4})$"))
     app.add_handler(CallbackQueryHandler(quantity_tapped, pattern=r"^qty:(\d{1,9})$"))

@@ -41,7 +41,8 @@ def location_keyboard(context: RuralContext) -> ReplyKeyboardMarkup:
 
 async def start(update: Update, context: RuralContext) -> None:
     t, villager = context.t, context.villager
-    await villagers.set_awaiting(context.rt.store, villager.id, None)
+    if villager.awaiting:
+        await villagers.set_awaiting(context.rt.store, villager.id, None)
     name = esc(update.effective_user.first_name or "")
     if villager.center_id is None:
         await say(update, context, t("👋 Welcome, {name}! Order goods online and pick them up at your village "

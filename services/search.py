@@ -8,6 +8,7 @@ querying run in a worker thread so the event loop keeps serving other villagers.
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -20,6 +21,8 @@ from store.db import Store
 from store.models import CatalogVersion, SearchMiss
 
 MAX_QUERY_CHARS = 100
+# How stale the index may be after a catalog change made by another process.
+VERSION_CHECK_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +51,18 @@ class CatalogSearch:
         self._index = SearchIndex.build([])
         self._version: int | None = None
         self._lock = asyncio.Lock()
+        self._checked_at = float("-inf")
 
     async def _current_version(self) -> int:
         async with self._store.read() as session:
             return await session.scalar(select(CatalogVersion.version).where(CatalogVersion.id == 1)) or 0
 
-    async def refresh(self) -> None:
+    async def refresh(self, force: bool = True) -> None:
         """Rebuild the index if the catalog changed since it was built."""
+        now = time.monotonic()
+        if not force and now - self._checked_at < VERSION_CHECK_SECONDS:
+            return
+        self._checked_at = now
         version = await self._current_version()
         if version == self._version:
             return
@@ -71,7 +79,7 @@ class CatalogSearch:
 
     async def search(self, query: str, limit: int = 8) -> SearchResult:
         query = query.strip()[:MAX_QUERY_CHARS]
-        await self.refresh()
+        await self.refresh(force=False)
         index = self._index
         hits = await asyncio.to_thread(index.search, query, limit)
         products = await get_products(self._store, [hit.doc_id for hit in hits])

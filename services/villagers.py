@@ -28,7 +28,11 @@ class VillagerView:
     is_new: bool = False
 
 
-def _view(row: Villager, is_new: bool = False) -> VillagerView:
+_COLUMNS = (Villager.id, Villager.telegram_id, Villager.first_name, Villager.locale, Villager.center_id,
+            Villager.awaiting, Villager.username, Villager.last_seen_at)
+
+
+def _view(row, is_new: bool = False) -> VillagerView:
     return VillagerView(
         id=row.id,
         telegram_id=row.telegram_id,
@@ -51,8 +55,9 @@ async def enter(
 ) -> VillagerView:
     """Find or register the person behind an update. ``locale`` is used only for a newcomer."""
     now = clock.now()
+    # Every update starts here, so the common case is one plain-column read and no write.
     async with store.read() as session:
-        row = await session.scalar(select(Villager).where(Villager.telegram_id == telegram_id))
+        row = (await session.execute(select(*_COLUMNS).where(Villager.telegram_id == telegram_id))).first()
         if row is not None and (
             row.first_name == first_name
             and row.username == username
