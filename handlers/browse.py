@@ -12,7 +12,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from handlers.context import RuralContext
-from handlers.ui import alert, button, esc, keyboard, label, money, on_tap, say, show
+from handlers.ui import alert, button, esc, keyboard, label, money, on_tap, pager, say, show
 from services import catalog, villagers
 from services.cart import MAX_LINE_QUANTITY, add_to_cart, parse_quantity
 from services.catalog import ProductView
@@ -53,12 +53,7 @@ async def category_screen(update: Update, context: RuralContext, category_id: in
         await categories(update, context)
         return
     rows = [[button(f"{p.name(t.language)} · {money(p.price_fen)}", f"p:{p.id}:1")] for p in found.products]
-    nav = []
-    if found.page > 0:
-        nav.append(button(t("◀️ Previous"), f"cat:{category_id}:{found.page - 1}"))
-    if found.page < found.pages - 1:
-        nav.append(button(t("Next ▶️"), f"cat:{category_id}:{found.page + 1}"))
-    rows.append(nav)
+    rows.append(pager(t, found.page, found.pages, f"cat:{category_id}:{{page}}"))
     rows.append([button(t("⬅️ Categories"), "cats"), button(t("🧺 Cart"), "cart")])
     title = label(t, "category", found.category.code)
     text = t("{title} — page {page} of {pages}", title=f"<b>{esc(title)}</b>", page=found.page + 1, pages=found.pages)

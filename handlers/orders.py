@@ -7,7 +7,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 
 from handlers.context import RuralContext
 from handlers.start import name_in
-from handlers.ui import alert, button, esc, keyboard, label, local_time, money, on_tap, show
+from handlers.ui import alert, button, esc, keyboard, label, local_time, money, on_tap, pager, show
 from locales import N_
 from services import orders
 from services.errors import NotAllowed, NotFound
@@ -38,12 +38,7 @@ async def list_screen(update: Update, context: RuralContext, page: int = 0) -> N
         return
     rows = [[button(f"{o.number} · {status_label(context, o.status)} · {money(o.total_fen)}", f"ord:{o.id}")]
             for o in found.orders]
-    nav = []
-    if found.page > 0:
-        nav.append(button(t("◀️ Previous"), f"ords:{found.page - 1}"))
-    if found.page < found.pages - 1:
-        nav.append(button(t("Next ▶️"), f"ords:{found.page + 1}"))
-    rows.append(nav)
+    rows.append(pager(t, found.page, found.pages, "ords:{page}"))
     await show(update, context, t("📦 <b>Your orders</b> (newest first):"), keyboard(*rows))
 
 

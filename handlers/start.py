@@ -11,7 +11,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from handlers.context import RuralContext
 from handlers.ui import button, esc, keyboard, main_menu, on_tap, say, show
-from locales import N_, available_locales, translator
+from locales import N_, available_locales, localized, translator
 from services import centers, villagers
 from services.errors import NotFound
 
@@ -28,7 +28,7 @@ COMMANDS = (
 
 
 def name_in(names: dict, t) -> str:
-    return names.get(t.language) or names.get("zh") or next(iter(names.values()), "")
+    return localized(names, t.language)
 
 
 def location_keyboard(context: RuralContext) -> ReplyKeyboardMarkup:

@@ -59,6 +59,16 @@ def keyboard(*rows: list[InlineKeyboardButton] | None) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([row for row in rows if row])
 
 
+def pager(t: Translator, page: int, pages: int, data: str) -> list[InlineKeyboardButton]:
+    """◀️ / ▶️ buttons for a list; ``data`` has a ``{page}`` slot (pages count from 0)."""
+    row = []
+    if page > 0:
+        row.append(button(t("◀️ Previous"), data.format(page=page - 1)))
+    if page < pages - 1:
+        row.append(button(t("Next ▶️"), data.format(page=page + 1)))
+    return row
+
+
 def main_menu(t: Translator) -> ReplyKeyboardMarkup:
     return ReplyKeyboardMarkup(
         [[KeyboardButton(t(MENU[key])) for key in row] for row in MENU_ROWS],

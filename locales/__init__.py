@@ -70,6 +70,11 @@ def translator(locale: str) -> Translator:
     return Translator(locale, gettext.GNUTranslations(buffer))
 
 
+def localized(names: dict, language: str, fallback: str = "") -> str:
+    """A data name ({"zh": "大米", "en": "Rice"}) in ``language``, else Chinese, else any."""
+    return names.get(language) or names.get("zh") or next(iter(names.values()), fallback)
+
+
 def locale_for_language_code(language_code: str | None, default: str) -> str:
     """Pick a catalog for Telegram's ``language_code`` ("zh-hans", "en-GB", ...).
 

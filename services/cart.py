@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from locales import localized
 from services.errors import InvalidQuantity, NotEnoughStock, NotFound
 from store.db import Store
 from store.models import Cart, CartLine, Product
@@ -33,7 +34,7 @@ class CartLineView:
         return self.price_fen * self.quantity
 
     def name(self, language: str) -> str:
-        return self.names.get(language) or self.names.get("zh") or ""
+        return localized(self.names, language)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from locales import localized
 from store.db import Store
 from store.models import Category, Product
 
@@ -29,7 +30,7 @@ class ProductView:
     keywords: tuple[str, ...] = ()
 
     def name(self, language: str) -> str:
-        return self.names.get(language) or self.names.get("zh") or next(iter(self.names.values()), self.sku)
+        return localized(self.names, language, self.sku)
 
     def description(self, language: str) -> str:
         return self.descriptions.get(language) or self.descriptions.get("zh") or ""

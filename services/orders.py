@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from locales import localized
 from services.cart import cart_for, new_checkout_token
 from services.clock import Clock
 from services.errors import CartEmpty, NoCenterChosen, NotAllowed, NotEnoughStock, NotFound, StaleCheckout
@@ -57,7 +58,7 @@ class OrderLineView:
     quantity: int
 
     def name(self, language: str) -> str:
-        return self.names.get(language) or self.names.get("zh") or ""
+        return localized(self.names, language)
 
 
 @dataclass(frozen=True, slots=True)
