@@ -108,7 +108,7 @@ async def shopping_session(person, finished: Finished, latencies: list[float], r
 
 async def echo_session(person, finished: Finished, latencies: list[float], updates: int) -> None:
     for i in range(updates):
-        await act(person, finished, latencies, lambda: person.send(f"hello {i}"))
+        await act(person, finished, latencies, lambda i=i: person.send(f"hello {i}"))
 
 
 def echo_application(double: BotApiDouble):

@@ -48,9 +48,6 @@ class Translator:
     def plural(self, singular: str, plural: str, n: int, **params: object) -> str:
         return self._translations.ngettext(singular, plural, n).format(n=n, **params)
 
-    def has(self, message: str) -> bool:
-        return self._translations.gettext(message) != message or self.locale == FALLBACK_LOCALE
-
     @property
     def display_name(self) -> str:
         name = Locale.parse(self.locale).get_display_name(self.locale) or self.locale
