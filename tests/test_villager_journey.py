@@ -261,3 +261,21 @@ async def test_commands_are_registered_in_both_languages(bot):
     en = {c["command"]: c["description"] for c in commands[("default", "en")]}
     assert set(zh) == set(en) == {"start", "catalog", "search", "cart", "orders", "language", "help"}
     assert en["cart"] == "Your cart" and zh["cart"] != en["cart"]
+
+
+async def test_a_product_with_a_photo_is_shown_as_a_photo_card(bot):
+    async with bot.store.write() as session:
+        product = await session.scalar(select(Product).where(Product.sku == "FD-001"))
+        product.photo = "https://example.invalid/rice.jpg"
+    wang = bot.person(1001, "Wang", language_code="en")
+    await settle_in(wang)
+    await wang.send("/search rice")
+    await wang.tap("Rice")
+
+    card = wang.chat.last_bot_message()
+    assert card.photo == "https://example.invalid/rice.jpg"
+    assert "per bag" in card.caption and card.text is None
+    await wang.tap("➕")
+    assert card.edited and any(b.text == "🧺 Add 2 to cart" for row in card.buttons for b in row)
+    await wang.tap("⬅️ Back")
+    assert "Food & drink — page" in last_text(wang)
