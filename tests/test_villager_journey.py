@@ -36,6 +36,12 @@ async def settle_in(person, county: str = "Chenggu", village: str = "Shangyuan")
     await person.tap(village)
 
 
+async def open_rice_card(person) -> None:
+    await settle_in(person)
+    await person.send("/search rice")
+    await person.tap("Rice")
+
+
 async def test_new_villager_chooses_county_and_village_then_sees_the_menu(bot):
     wang = bot.person(1001, "Wang", language_code="en")
 
@@ -170,9 +176,7 @@ async def test_search_forgives_typos_pinyin_and_records_misses(bot):
 
 async def test_typed_quantities_are_checked_and_reprompted(bot):
     wang = bot.person(1001, "Wang", language_code="en")
-    await settle_in(wang)
-    await wang.send("/search rice")
-    await wang.tap("Rice")
+    await open_rice_card(wang)
     await wang.tap("1 bag ✏️")
     assert last_text(wang).startswith("✏️ How many bag of Rice")
 
@@ -182,16 +186,16 @@ async def test_typed_quantities_are_checked_and_reprompted(bot):
     await wang.send("２")
     assert "✅ Added to your cart. In your cart now: 2" in last_text(wang)
 
-    # The form is done: the next text is a search again.
+    # The form is done: the next text is a search again, and the cart keeps its 2.
     await wang.send("2")
-    assert "Found" in last_text(wang) or "Nothing found" in last_text(wang)
+    assert last_text(wang).startswith(("🔍 Found for “2”", "😕 Nothing found for “2”"))
+    await wang.send("/cart")
+    assert "2 bag ×" in last_text(wang)
 
 
 async def test_an_item_that_ran_short_is_named_and_no_order_is_placed(bot):
     wang = bot.person(1001, "Wang", language_code="en")
-    await settle_in(wang)
-    await wang.send("/search rice")
-    await wang.tap("Rice")
+    await open_rice_card(wang)
     await wang.tap("➕")
     await wang.tap("🧺 Add 2 to cart")
     async with bot.store.write() as session:
@@ -268,9 +272,7 @@ async def test_a_product_with_a_photo_is_shown_as_a_photo_card(bot):
         product = await session.scalar(select(Product).where(Product.sku == "FD-001"))
         product.photo = "https://example.invalid/rice.jpg"
     wang = bot.person(1001, "Wang", language_code="en")
-    await settle_in(wang)
-    await wang.send("/search rice")
-    await wang.tap("Rice")
+    await open_rice_card(wang)
 
     card = wang.chat.last_bot_message()
     assert card.photo == "https://example.invalid/rice.jpg"
