@@ -20,6 +20,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from store import sqlite_driver
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _IMMEDIATE = "rural_immediate"
 
@@ -34,7 +36,7 @@ class Store:
             _ensure_sqlite_folder(url)
             # Every session ends in an explicit COMMIT or ROLLBACK, so the pool need not roll back
             # again on return (a round trip to the driver thread per session).
-            self.engine = create_async_engine(url, echo=echo, pool_reset_on_return=None)
+            self.engine = create_async_engine(url, echo=echo, pool_reset_on_return=None, module=sqlite_driver.dbapi())
             _configure_sqlite(self.engine)
         else:
             self.engine = create_async_engine(
