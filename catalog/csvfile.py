@@ -88,6 +88,32 @@ def read_csv(data: bytes, required: Iterable[str]) -> CsvRows | list[RowError]:
     return CsvRows(header, rows)
 
 
+def parse_rows(table: CsvRows, parse_row, key: str, repeated: str, empty: str) -> tuple[list[dict], list[RowError]]:
+    """Parse every row with ``parse_row(line, row, header) -> (item | None, errors)``; a ``key``
+    seen on an earlier line is an error (msgid ``repeated``), and so is a file with no rows."""
+    items: list[dict] = []
+    errors: list[RowError] = []
+    seen: dict[str, int] = {}
+    for line, row in table.rows:
+        item, row_errors = parse_row(line, row, table.header)
+        errors.extend(row_errors)
+        if item is None:
+            continue
+        if item[key] in seen:
+            errors.append(RowError(line, repeated, {"value": item[key], "other": seen[item[key]]}))
+            continue
+        seen[item[key]] = line
+        items.append(item)
+    if not items and not errors:
+        errors.append(RowError(2, empty))
+    return items, errors
+
+
+def localized_columns(row: dict[str, str], header: list[str], prefix: str) -> dict[str, str]:
+    """The non-empty ``prefix:<lang>`` cells of a row: {"zh": ..., "en": ...}."""
+    return {lang: row[f"{prefix}:{lang}"] for lang in columns_with_prefix(header, prefix) if row[f"{prefix}:{lang}"]}
+
+
 def parse_decimal(text: str) -> Decimal | None:
     try:
         value = Decimal(text.replace(",", "").strip())

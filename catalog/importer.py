@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy import select, update
 
-from catalog.csvfile import ImportReport, RowError, columns_with_prefix, parse_decimal, read_csv, write_csv
+from catalog.csvfile import ImportReport, RowError, localized_columns, parse_decimal, parse_rows, read_csv, write_csv
 from locales import N_
 from services.clock import Clock
 from store.db import Store
@@ -53,16 +53,12 @@ def _parse_row(line: int, row: dict[str, str], header: list[str]) -> tuple[dict 
     stock_text = row["stock"]
     if not re.fullmatch(r"\d{1,9}", stock_text) or int(stock_text) > MAX_STOCK:
         bad(N_("stock {value!r} must be a whole number from 0 to {limit}."), value=stock_text, limit=MAX_STOCK)
-    names = {lang: row[f"name:{lang}"] for lang in columns_with_prefix(header, "name") if row[f"name:{lang}"]}
+    names = localized_columns(row, header, "name")
     if not names.get("zh"):
         bad(N_("name:zh must be given."))
     if any(len(name) > 200 for name in names.values()):
         bad(N_("A name is longer than 200 characters."))
-    descriptions = {
-        lang: row[f"description:{lang}"]
-        for lang in columns_with_prefix(header, "description")
-        if row[f"description:{lang}"]
-    }
+    descriptions = localized_columns(row, header, "description")
     if any(len(text) > 1000 for text in descriptions.values()):
         bad(N_("A description is longer than 1000 characters."))
     photo = row.get("photo") or None
@@ -88,23 +84,8 @@ def parse_products(data: bytes) -> tuple[list[dict], list[RowError]]:
     table = read_csv(data, REQUIRED)
     if isinstance(table, list):
         return [], table
-    products: list[dict] = []
-    errors: list[RowError] = []
-    seen: dict[str, int] = {}
-    for line, row in table.rows:
-        product, row_errors = _parse_row(line, row, table.header)
-        errors.extend(row_errors)
-        if product is None:
-            continue
-        if product["sku"] in seen:
-            errors.append(RowError(line, N_("sku {value!r} already appears on line {other}."),
-                                   {"value": product["sku"], "other": seen[product["sku"]]}))
-            continue
-        seen[product["sku"]] = line
-        products.append(product)
-    if not products and not errors:
-        errors.append(RowError(2, N_("The file has no products.")))
-    return products, errors
+    return parse_rows(table, _parse_row, "sku", N_("sku {value!r} already appears on line {other}."),
+                      N_("The file has no products."))
 
 
 async def import_products(store: Store, clock: Clock, data: bytes) -> ImportReport:

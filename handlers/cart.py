@@ -90,9 +90,8 @@ async def line_quantity_tapped(update: Update, context: RuralContext) -> None:
 
 async def line_quantity_typed(update: Update, context: RuralContext, line_id: int, text: str) -> None:
     t = context.t
-    typed = text.strip()
     try:
-        quantity = 0 if typed in ("0", "０") else carts.parse_quantity(typed)
+        quantity = carts.parse_quantity(text, minimum=0)
     except InvalidQuantity as exc:
         await say(update, context, t("⚠️ Please send a whole number from 0 to {max}, for example 3.", max=exc.maximum))
         return

@@ -77,12 +77,16 @@ def main_menu(t: Translator) -> ReplyKeyboardMarkup:
     )
 
 
+@functools.lru_cache(maxsize=1)
+def _menu_labels() -> dict[str, str]:
+    labels = {msgid: key for key, msgid in MENU.items()}
+    labels.update((translator(locale)(msgid), key) for locale in available_locales() for key, msgid in MENU.items())
+    return labels
+
+
 def menu_action(text: str) -> str | None:
     """Which menu button a text is, in any language."""
-    for key, msgid in MENU.items():
-        if any(translator(locale)(msgid) == text for locale in available_locales()) or text == msgid:
-            return key
-    return None
+    return _menu_labels().get(text)
 
 
 async def show(

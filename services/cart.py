@@ -58,12 +58,14 @@ def new_checkout_token() -> str:
     return secrets.token_hex(6)
 
 
-def parse_quantity(text: str) -> int:
-    """Read a quantity as people type it ("3", "３", " 12 "); anything else is refused."""
+def parse_quantity(text: str, minimum: int = 1) -> int:
+    """Read a quantity as people type it ("3", "３", " 12 "); anything else is refused.
+    ``minimum=0`` accepts 0, which removes a cart line."""
     text = unicodedata.normalize("NFKC", text).strip()
     if not re.fullmatch(r"\d{1,9}", text):
         raise InvalidQuantity(MAX_LINE_QUANTITY)
-    return check_quantity(int(text))
+    quantity = int(text)
+    return quantity if minimum == 0 and quantity == 0 else check_quantity(quantity)
 
 
 def check_quantity(quantity: int) -> int:

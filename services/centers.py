@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
 
-from catalog.csvfile import ImportReport, RowError, columns_with_prefix, parse_decimal, read_csv
+from catalog.csvfile import ImportReport, RowError, localized_columns, parse_decimal, parse_rows, read_csv
 from locales import N_
 from store.db import Store
 from store.models import County, ServiceCenter
@@ -117,7 +117,7 @@ def _parse_center(line: int, row: dict[str, str], header: list[str]) -> tuple[di
 
     if not _CODE.match(row["code"]):
         bad(N_("code {value!r} must be 1-32 letters, digits, '.', '_' or '-'."), value=row["code"])
-    names = {lang: row[f"name:{lang}"] for lang in columns_with_prefix(header, "name") if row[f"name:{lang}"]}
+    names = localized_columns(row, header, "name")
     if not names.get("zh"):
         bad(N_("name:zh must be given."))
     if not row["county"]:
@@ -153,22 +153,10 @@ async def import_centers(store: Store, data: bytes) -> ImportReport:
     table = read_csv(data, REQUIRED)
     if isinstance(table, list):
         return ImportReport(errors=table)
-    report = ImportReport()
-    parsed: list[dict] = []
-    seen: dict[str, int] = {}
-    for line, row in table.rows:
-        item, errors = _parse_center(line, row, table.header)
-        report.errors.extend(errors)
-        if item is None:
-            continue
-        if item["code"] in seen:
-            report.errors.append(RowError(line, N_("code {value!r} already appears on line {other}."),
-                                          {"value": item["code"], "other": seen[item["code"]]}))
-        seen[item["code"]] = line
-        parsed.append(item)
-    if not parsed and not report.errors:
-        report.errors.append(RowError(2, N_("The file has no centers.")))
-    if report.errors:
+    parsed, errors = parse_rows(table, _parse_center, "code", N_("code {value!r} already appears on line {other}."),
+                                N_("The file has no centers."))
+    report = ImportReport(errors=errors)
+    if errors:
         return report
     async with store.write() as session:
         counties = {c.name: c for c in await session.scalars(select(County))}

@@ -136,6 +136,13 @@ def test_unreadable_quantities_are_refused(typed):
         carts.parse_quantity(typed)
 
 
+def test_zero_is_read_only_where_it_removes_a_line():
+    assert carts.parse_quantity("０", minimum=0) == 0
+    assert carts.parse_quantity("7", minimum=0) == 7
+    with pytest.raises(InvalidQuantity):
+        carts.parse_quantity("1000", minimum=0)
+
+
 async def test_someone_elses_cart_line_cannot_be_touched(demo_store, clock):
     owner, intruder = await a_villager(demo_store, clock, 1), await a_villager(demo_store, clock, 2)
     cart = await carts.add_to_cart(demo_store, owner, (await product(demo_store, "FD-001")).id, 2)
