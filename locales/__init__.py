@@ -72,6 +72,7 @@ def localized(names: dict, language: str, fallback: str = "") -> str:
     return names.get(language) or names.get("zh") or next(iter(names.values()), fallback)
 
 
+@lru_cache(maxsize=256)
 def locale_for_language_code(language_code: str | None, default: str) -> str:
     """Pick a catalog for Telegram's ``language_code`` ("zh-hans", "en-GB", ...).
 
