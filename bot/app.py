@@ -10,12 +10,14 @@ from telegram import BotCommand
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 import handlers
+from bot import pump
 from bot.config import Settings
 from bot.telegram_http import AiohttpRequest
 from handlers.context import RuralContext, Runtime
 from handlers.start import COMMANDS
 from locales import available_locales, translator
 from services.clock import Clock, SystemClock
+from services.parcels import QuietHours
 from services.search import CatalogSearch
 from store.db import Store
 
@@ -48,8 +50,10 @@ def build_application(settings: Settings, store: Store, clock: Clock | None = No
     app.bot_data["runtime"] = Runtime(
         store=store, clock=clock, search=CatalogSearch(store, clock),
         default_locale=settings.default_locale, timezone=settings.timezone, admin_ids=settings.admin_ids,
+        quiet_hours=QuietHours.parse(settings.quiet_hours),
     )
     handlers.register_all(app)
+    pump.install(app, app.bot_data["runtime"])
     return app
 
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 from locales import available_locales
+from services.parcels import QuietHours
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/rural-bot.sqlite3"
 # Telegram tokens look like "123456789:AAH...": a numeric bot id, a colon, then the secret.
@@ -33,6 +34,10 @@ class Settings:
     admin_ids: frozenset[int] = field(default_factory=frozenset)
     timezone: str = "Asia/Shanghai"
     default_locale: str = "zh_Hans"
+    quiet_hours: str = "21:00-08:00"
+    logistics_token: str | None = None
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 8088
 
     @property
     def tz(self) -> ZoneInfo:
@@ -95,7 +100,21 @@ def load_settings(environ: dict[str, str] | None = None, env_file: str | Path = 
         known = ", ".join(sorted(available_locales()))
         raise SettingsError(f"DEFAULT_LOCALE is invalid: {default_locale!r} (available: {known})")
 
+    quiet_hours = values.get("QUIET_HOURS", "").strip() or "21:00-08:00"
+    try:
+        QuietHours.parse(quiet_hours)
+    except ValueError:
+        raise SettingsError(f"QUIET_HOURS is invalid: {quiet_hours!r} (expected e.g. 21:00-08:00)") from None
+
+    listen_port = values.get("LISTEN_PORT", "").strip() or "8088"
+    if not listen_port.isdigit() or not 0 < int(listen_port) < 65536:
+        raise SettingsError(f"LISTEN_PORT is invalid: {listen_port!r} is not a port number")
+
     return Settings(
+        quiet_hours=quiet_hours,
+        logistics_token=values.get("LOGISTICS_TOKEN", "").strip() or None,
+        listen_host=values.get("LISTEN_HOST", "").strip() or "127.0.0.1",
+        listen_port=int(listen_port),
         bot_token=token,
         database_url=database_url,
         telegram_base_url=base_url,

@@ -122,7 +122,7 @@ async def add(update: Update, context: RuralContext, product: ProductView, quant
     stock as the cart saw it."""
     t = context.t
     try:
-        cart = await add_to_cart(context.rt.store, context.villager.id, product.id, quantity)
+        cart = await add_to_cart(context.rt.store, context.shopper.id, product.id, quantity)
     except InvalidQuantity as exc:
         await alert(update, context, t("⚠️ Please choose a quantity from 1 to {max}.", max=exc.maximum))
         return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
+from handlers import assist
 from handlers.context import RuralContext
 from handlers.start import ask_county, name_in
 from handlers.ui import alert, button, esc, keyboard, label, money, on_tap, say, show
@@ -28,9 +29,15 @@ def cart_lines(context: RuralContext, cart: CartView) -> list[str]:
     return lines
 
 
+def cart_title(context: RuralContext) -> str:
+    if context.assisting:
+        return context.t("🧺 <b>Cart of {name}</b> (you are ordering for them)", name=esc(context.shopper.first_name))
+    return context.t("🧺 <b>Your cart</b>")
+
+
 async def show_cart(update: Update, context: RuralContext, note: str = "") -> None:
     t = context.t
-    cart = await carts.get_cart(context.rt.store, context.villager.id)
+    cart = await carts.get_cart(context.rt.store, context.shopper.id)
     if cart.is_empty:
         text = t("🧺 Your cart is empty.")
         if note:
@@ -47,7 +54,7 @@ async def show_cart(update: Update, context: RuralContext, note: str = "") -> No
         ])
     rows.append([button(t("✅ Checkout"), "co")])
     rows.append([button(t("📂 Continue shopping"), "cats")])
-    text = "\n".join(([note, ""] if note else []) + [t("🧺 <b>Your cart</b>")] + cart_lines(context, cart))
+    text = "\n".join(([note, ""] if note else []) + [cart_title(context)] + cart_lines(context, cart))
     await show(update, context, text, keyboard(*rows))
 
 
@@ -61,7 +68,7 @@ async def line_changed(update: Update, context: RuralContext) -> None:
 async def set_line(update: Update, context: RuralContext, line_id: int, quantity: int) -> bool:
     t = context.t
     try:
-        await carts.set_line_quantity(context.rt.store, context.villager.id, line_id, quantity)
+        await carts.set_line_quantity(context.rt.store, context.shopper.id, line_id, quantity)
         return True
     except NotFound:
         await alert(update, context, t("This line is no longer in your cart."))
@@ -76,7 +83,7 @@ async def set_line(update: Update, context: RuralContext, line_id: int, quantity
 @on_tap
 async def line_quantity_tapped(update: Update, context: RuralContext) -> None:
     line_id = int(context.match.group(1))
-    cart = await carts.get_cart(context.rt.store, context.villager.id)
+    cart = await carts.get_cart(context.rt.store, context.shopper.id)
     line = next((line for line in cart.lines if line.id == line_id), None)
     if line is None:
         await alert(update, context, context.t("This line is no longer in your cart."))
@@ -102,18 +109,19 @@ async def line_quantity_typed(update: Update, context: RuralContext, line_id: in
 
 async def checkout_screen(update: Update, context: RuralContext, note: str = "") -> None:
     t, rt = context.t, context.rt
-    cart = await carts.get_cart(rt.store, context.villager.id)
+    cart = await carts.get_cart(rt.store, context.shopper.id)
     if cart.is_empty:
         await show_cart(update, context)
         return
-    if context.villager.center_id is None:
+    if context.shopper.center_id is None:
         await alert(update, context, t("📍 First choose the service center where you will pick up."))
         await ask_county(update, context, fresh=True)
         return
-    center = await centers.get_center(rt.store, context.villager.center_id)
+    center = await centers.get_center(rt.store, context.shopper.center_id)
     text = "\n".join(
         ([note, ""] if note else [])
         + [t("🧾 <b>Please check your order</b>")]
+        + ([t("🤝 Ordering for {name}", name=esc(context.shopper.first_name))] if context.assisting else [])
         + cart_lines(context, cart)
         + [t("📍 Pick up at: {center}", center=f"<b>{esc(name_in(center.names, t))}</b>"),
            *([f"   {esc(center.address)}"] if center.address else []),
@@ -128,7 +136,8 @@ async def checkout_screen(update: Update, context: RuralContext, note: str = "")
 async def confirm_tapped(update: Update, context: RuralContext) -> None:
     t, rt = context.t, context.rt
     try:
-        placed = await orders.place_order(rt.store, rt.clock, context.villager.id, context.match.group(1))
+        placed = await orders.place_order(rt.store, rt.clock, context.shopper.id, context.match.group(1),
+                                          assisted_by_id=context.villager.id if context.assisting else None)
     except StaleCheckout:
         await alert(update, context, t("🔄 Your cart changed. Please check it again."))
         await checkout_screen(update, context)
@@ -147,6 +156,10 @@ async def confirm_tapped(update: Update, context: RuralContext) -> None:
         await show_cart(update, context, note)
         return
     order = placed.order
+    rt.kick()  # the card goes to the center's desk
+    if context.assisting:
+        await assist.finished(update, context, order)
+        return
     if placed.already_placed:
         await alert(update, context, t("This order was already placed: {number}", number=order.number))
     text = "\n".join([

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from telegram import Update
@@ -18,9 +19,13 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from locales import Translator, locale_for_language_code, translator
 from services import villagers
 from services.clock import Clock
+from services.parcels import QuietHours
 from services.search import CatalogSearch
 from services.villagers import VillagerView
 from store.db import Store
+
+if TYPE_CHECKING:
+    from bot.pump import OutboxPump
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +40,13 @@ class Runtime:
     default_locale: str = "zh_Hans"
     timezone: str = "Asia/Shanghai"
     admin_ids: frozenset[int] = field(default_factory=frozenset)
+    quiet_hours: QuietHours = field(default_factory=QuietHours)
+    pump: OutboxPump | None = None  # set by bot.pump.install
+
+    def kick(self) -> None:
+        """Something was queued in the outbox: send it now rather than at the next wake-up."""
+        if self.pump is not None:
+            self.pump.kick()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -47,12 +59,23 @@ class RuralContext(CallbackContext[ExtBot, dict, dict, dict]):
     def __init__(self, application: Application, chat_id: int | None = None, user_id: int | None = None):
         super().__init__(application, chat_id=chat_id, user_id=user_id)
         self.villager: VillagerView | None = None
+        # Whose cart the browse, cart and checkout screens work on: the villager themselves, or,
+        # while a partner orders for a villager without a phone (/orderfor), that villager.
+        self.shopper: VillagerView | None = None
         self.answered = False  # whether this update's callback query has been answered
         self.t: Translator = translator(runtime_of(application).default_locale)
 
     @property
     def rt(self) -> Runtime:
         return runtime_of(self.application)
+
+    def desk_t(self, locale: str | None) -> Translator:
+        """An order desk reads the language of whoever bound it, else the default language."""
+        return translator(locale or self.rt.default_locale)
+
+    @property
+    def assisting(self) -> bool:
+        return self.shopper is not None and self.villager is not None and self.shopper.id != self.villager.id
 
 
 def runtime_of(application: Application) -> Runtime:
@@ -65,16 +88,14 @@ async def resolve_person(update: Update, context: RuralContext) -> None:
         return
     rt = context.rt
     guess = locale_for_language_code(user.language_code, rt.default_locale)
-    chat = update.effective_chat
-    if chat is not None and chat.type != ChatType.PRIVATE:
-        # In groups only the language is needed; registering bystanders is the partners' issue.
-        context.t = translator(guess)
-        return
     villager = await villagers.enter(
         rt.store, rt.clock, telegram_id=user.id, first_name=user.first_name or "",
         username=user.username, locale=guess,
     )
     context.villager = villager
+    context.shopper = villager
+    if villager.acting_for_id is not None:
+        context.shopper = await villagers.get(rt.store, villager.acting_for_id) or villager
     context.t = translator(villager.locale or guess)
 
 

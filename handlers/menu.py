@@ -12,7 +12,7 @@ import logging
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
-from handlers import browse, cart, orders, search, start
+from handlers import assist, browse, cart, orders, search, start
 from handlers.context import RuralContext
 from handlers.ui import alert, main_menu, menu_action, say
 from services import villagers
@@ -33,6 +33,7 @@ MENU_ACTIONS = {
 FORMS = {
     "qty": browse.quantity_typed,
     "line": cart.line_quantity_typed,
+    "ofor": assist.name_typed,
 }
 
 

@@ -6,27 +6,15 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from handlers.context import RuralContext
+from handlers.notices import status_text
 from handlers.start import name_in
 from handlers.ui import alert, button, esc, keyboard, label, local_time, money, on_tap, pager, show
-from locales import N_
 from services import orders
 from services.errors import NotAllowed, NotFound
 from services.orders import OrderStatus, OrderView
 
-STATUS = {
-    OrderStatus.PENDING: N_("⏳ Waiting for confirmation"),
-    OrderStatus.CONFIRMED: N_("✅ Confirmed"),
-    OrderStatus.IN_TRANSIT: N_("🚚 On the way"),
-    OrderStatus.AT_COUNTY: N_("🏢 At the county center"),
-    OrderStatus.READY_FOR_PICKUP: N_("📬 Ready for pickup"),
-    OrderStatus.PICKED_UP: N_("🎉 Picked up"),
-    OrderStatus.REJECTED: N_("❌ Rejected"),
-    OrderStatus.CANCELLED: N_("🚫 Cancelled"),
-}
-
-
 def status_label(context: RuralContext, status: str) -> str:
-    return context.t(STATUS[OrderStatus(status)])
+    return status_text(context.t, status)
 
 
 async def list_screen(update: Update, context: RuralContext, page: int = 0) -> None:
@@ -128,12 +116,27 @@ async def cancel_confirmed(update: Update, context: RuralContext) -> None:
         if order is not None:
             await detail(update, context, order)
         return
+    rt.kick()  # the desk's card shows the cancellation
     await alert(update, context, t("🚫 Order {number} is cancelled.", number=order.number))
+    await detail(update, context, order)
+
+
+async def track_command(update: Update, context: RuralContext) -> None:
+    t = context.t
+    if not context.args:
+        await list_screen(update, context)
+        return
+    try:
+        order = await orders.get_order(context.rt.store, context.villager.id, number=context.args[0])
+    except NotFound:
+        await alert(update, context, t("😔 This order was not found."))
+        return
     await detail(update, context, order)
 
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("orders", orders_command, filters=filters.ChatType.PRIVATE))
+    app.add_handler(CommandHandler("track", track_command, filters=filters.ChatType.PRIVATE))
     app.add_handler(CallbackQueryHandler(page_tapped, pattern=r"^ords:(\d{1,5})$"))
     app.add_handler(CallbackQueryHandler(order_tapped, pattern=r"^ord:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(cancel_tapped, pattern=r"^ordx:(\d{1,12})$"))

@@ -17,9 +17,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from locales import localized
+from services import outbox
 from services.cart import cart_for, new_checkout_token
 from services.clock import Clock
 from services.errors import CartEmpty, NoCenterChosen, NotAllowed, NotEnoughStock, NotFound, StaleCheckout
+from services.outbox import Kind
 from store.db import Store
 from store.models import CartLine, Order, OrderEvent, OrderLine, Product, ServiceCenter, Villager
 
@@ -76,11 +78,13 @@ class OrderView:
     total_fen: int
     payment_method: str
     created_at: datetime
+    center_id: int
     center_names: dict
     center_address: str
     center_timezone: str
     lines: list[OrderLineView]
     events: list[OrderEventView]
+    pickup_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,28 +104,32 @@ def new_order_number() -> str:
     return "RT-" + "".join(secrets.choice(_NUMBER_ALPHABET) for _ in range(5))
 
 
-async def _load_view(session: AsyncSession, order_id: int) -> OrderView:
+async def load_order_view(session: AsyncSession, order_id: int) -> OrderView:
+    """An order as the villager and the desk see it, read in the caller's session."""
     order = await session.get(Order, order_id)
     center = await session.get(ServiceCenter, order.center_id)
     lines = (await session.scalars(select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.id))).all()
     events = (await session.scalars(select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id))).all()
     return OrderView(
         id=order.id, number=order.number, status=order.status, total_fen=order.total_fen,
-        payment_method=order.payment_method, created_at=order.created_at, center_names=center.names,
+        payment_method=order.payment_method, created_at=order.created_at, center_id=center.id,
+        center_names=center.names,
         center_address=center.address, center_timezone=center.timezone,
         lines=[OrderLineView(line.names, line.unit, line.price_fen, line.quantity) for line in lines],
         events=[OrderEventView(event.status, event.at, event.note) for event in events],
+        pickup_code=order.pickup_code,
     )
 
 
-async def place_order(store: Store, clock: Clock, villager_id: int, checkout_token: str) -> PlacedOrder:
+async def place_order(store: Store, clock: Clock, villager_id: int, checkout_token: str,
+                      assisted_by_id: int | None = None) -> PlacedOrder:
     """Turn the cart into an order for pickup at the villager's center, reserving stock.
 
     ``checkout_token`` is the one the confirmation was shown for: confirming twice, or from an
     old message, returns the order already placed instead of placing another.
     """
     try:
-        return await _place_order(store, clock, villager_id, checkout_token)
+        return await _place_order(store, clock, villager_id, checkout_token, assisted_by_id)
     except IntegrityError:
         # A concurrent confirmation with the same token won the race (unique checkout_token).
         async with store.read() as session:
@@ -129,10 +137,11 @@ async def place_order(store: Store, clock: Clock, villager_id: int, checkout_tok
                                                                    Order.villager_id == villager_id))
             if order_id is None:
                 raise
-            return PlacedOrder(await _load_view(session, order_id), already_placed=True)
+            return PlacedOrder(await load_order_view(session, order_id), already_placed=True)
 
 
-async def _place_order(store: Store, clock: Clock, villager_id: int, checkout_token: str) -> PlacedOrder:
+async def _place_order(store: Store, clock: Clock, villager_id: int, checkout_token: str,
+                       assisted_by_id: int | None) -> PlacedOrder:
     now = clock.now()
     async with store.write() as session:
         cart = await cart_for(session, villager_id, lock=True)
@@ -140,7 +149,7 @@ async def _place_order(store: Store, clock: Clock, villager_id: int, checkout_to
             select(Order.id).where(Order.checkout_token == checkout_token, Order.villager_id == villager_id)
         )
         if placed is not None:
-            return PlacedOrder(await _load_view(session, placed), already_placed=True)
+            return PlacedOrder(await load_order_view(session, placed), already_placed=True)
         if checkout_token != cart.checkout_token:
             raise StaleCheckout()
         villager = await session.get(Villager, villager_id)
@@ -173,19 +182,21 @@ async def _place_order(store: Store, clock: Clock, villager_id: int, checkout_to
             number=number, villager_id=villager_id, center_id=villager.center_id, status=S.PENDING,
             total_fen=sum(product.price_fen * line.quantity for line, product in lines),
             payment_method="cash_on_pickup", checkout_token=checkout_token, created_at=now, updated_at=now,
+            assisted_by_id=assisted_by_id,
         )
         order.lines = [
             OrderLine(product_id=product.id, sku=product.sku, names=product.names, unit=product.unit,
                       price_fen=product.price_fen, quantity=line.quantity)
             for line, product in lines
         ]
-        order.events = [OrderEvent(status=S.PENDING, at=now, actor_id=villager_id)]
+        order.events = [OrderEvent(status=S.PENDING, at=now, actor_id=assisted_by_id or villager_id)]
         session.add(order)
         for line, _ in lines:
             await session.delete(line)
         cart.checkout_token = new_checkout_token()
         await session.flush()
-        return PlacedOrder(await _load_view(session, order.id), already_placed=False)
+        await outbox.enqueue(session, Kind.CARD, due_at=now, order_id=order.id)  # to the center's desk
+        return PlacedOrder(await load_order_view(session, order.id), already_placed=False)
 
 
 async def move_order(
@@ -218,16 +229,20 @@ async def cancel_order(store: Store, clock: Clock, villager_id: int, order_id: i
         if order.status != S.PENDING:
             raise NotAllowed(order.status)
         await move_order(session, order, S.CANCELLED, at=clock.now(), actor_id=villager_id)
+        await outbox.enqueue(session, Kind.CARD, due_at=clock.now(), order_id=order.id)
         await session.flush()
-        return await _load_view(session, order.id)
+        return await load_order_view(session, order.id)
 
 
-async def get_order(store: Store, villager_id: int, order_id: int) -> OrderView:
+async def get_order(store: Store, villager_id: int, order_id: int | None = None, number: str | None = None
+                    ) -> OrderView:
+    """One of the villager's own orders, by id or by number; anyone else's is NotFound."""
     async with store.read() as session:
-        owner = await session.scalar(select(Order.villager_id).where(Order.id == order_id))
+        where = Order.id == order_id if order_id is not None else Order.number == (number or "").strip().upper()
+        order_id, owner = (await session.execute(select(Order.id, Order.villager_id).where(where))).first() or (None, None)
         if owner is None or owner != villager_id:
             raise NotFound("order")
-        return await _load_view(session, order_id)
+        return await load_order_view(session, order_id)
 
 
 async def list_orders(store: Store, villager_id: int, page: int = 0) -> OrdersPage:
@@ -240,4 +255,4 @@ async def list_orders(store: Store, villager_id: int, page: int = 0) -> OrdersPa
             select(Order.id).where(Order.villager_id == villager_id)
             .order_by(Order.created_at.desc(), Order.id.desc()).offset(page * PAGE_SIZE).limit(PAGE_SIZE)
         )).all()
-        return OrdersPage([await _load_view(session, order_id) for order_id in ids], page, pages)
+        return OrdersPage([await load_order_view(session, order_id) for order_id in ids], page, pages)

@@ -25,11 +25,12 @@ class VillagerView:
     locale: str
     center_id: int | None
     awaiting: str | None
+    acting_for_id: int | None = None
     is_new: bool = False
 
 
 _COLUMNS = (Villager.id, Villager.telegram_id, Villager.first_name, Villager.locale, Villager.center_id,
-            Villager.awaiting, Villager.username, Villager.last_seen_at)
+            Villager.awaiting, Villager.username, Villager.last_seen_at, Villager.acting_for_id)
 
 
 def _view(row, is_new: bool = False) -> VillagerView:
@@ -40,6 +41,7 @@ def _view(row, is_new: bool = False) -> VillagerView:
         locale=row.locale or "",
         center_id=row.center_id,
         awaiting=row.awaiting,
+        acting_for_id=row.acting_for_id,
         is_new=is_new,
     )
 
@@ -104,3 +106,9 @@ async def set_awaiting(store: Store, villager_id: int, awaiting: str | None) -> 
         await session.execute(
             update(Villager).where(Villager.id == villager_id).values(awaiting=awaiting)
         )
+
+
+async def get(store: Store, villager_id: int) -> VillagerView | None:
+    async with store.read() as session:
+        row = (await session.execute(select(*_COLUMNS).where(Villager.id == villager_id))).first()
+        return _view(row) if row else None

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -81,6 +82,9 @@ class ServiceCenter(Base):
     opening_hours: Mapped[str] = mapped_column(String(100), default="")
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The center's group chat, its order desk (``/bind``); None: cards go to the partners privately.
+    group_chat_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    desk_locale: Mapped[str | None] = mapped_column(String(16))  # the language of whoever bound it
 
     county: Mapped[County] = relationship(back_populates="centers")
 
@@ -113,18 +117,24 @@ class Product(Base):
 
 
 class Villager(Base):
-    """Anyone who talks to the bot privately; partners and admins are villagers too."""
+    """Anyone who talks to the bot; partners and admins are villagers too. A villager without a
+    phone, for whom a partner orders (``/orderfor``), has no telegram_id."""
 
     __tablename__ = "villagers"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     first_name: Mapped[str] = mapped_column(String(200), default="")
     username: Mapped[str | None] = mapped_column(String(64))
     locale: Mapped[str | None] = mapped_column(String(16))
     center_id: Mapped[int | None] = mapped_column(ForeignKey("service_centers.id"))
     # What the next typed text answers, e.g. "qty:12" (a quantity for product 12); None: search.
     awaiting: Mapped[str | None] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(32), index=True)  # digits only
+    # A partner ordering for a villager without a phone: whose cart the partner is filling.
+    acting_for_id: Mapped[int | None] = mapped_column(ForeignKey("villagers.id", ondelete="SET NULL"))
+    # Telegram said 403: the person blocked the bot. Messages to them are not attempted.
+    unreachable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -174,6 +184,10 @@ class Order(Base):
     checkout_token: Mapped[str] = mapped_column(String(16), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The partner who placed it for a villager without a phone; None: the villager did.
+    assisted_by_id: Mapped[int | None] = mapped_column(ForeignKey("villagers.id"))
+    pickup_code: Mapped[str | None] = mapped_column(String(6))  # made when it reaches the village
+    cash_collected_fen: Mapped[int | None] = mapped_column(BigInteger)
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", order_by="OrderLine.id", cascade="all, delete-orphan"
@@ -216,6 +230,56 @@ class OrderEvent(Base):
     order: Mapped[Order] = relationship(back_populates="events")
 
 
+class Partner(Base):
+    """Someone who runs a village service center: may act on its orders and bind its group."""
+
+    __tablename__ = "partners"
+    __table_args__ = (UniqueConstraint("center_id", "telegram_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    center_id: Mapped[int] = mapped_column(ForeignKey("service_centers.id", ondelete="CASCADE"), index=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OrderCard(Base):
+    """Where an order's card was posted, so that it can be edited in place as the order moves."""
+
+    __tablename__ = "order_cards"
+    __table_args__ = (UniqueConstraint("order_id", "chat_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(BigInteger)
+
+
+class OutboxMessage(Base):
+    """A message that must go out, now or later: an order card, a status notice, a reminder,
+    a digest. Pumps claim due rows, send them and mark them; see services/outbox.py."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    center_id: Mapped[int | None] = mapped_column(ForeignKey("service_centers.id", ondelete="CASCADE"))
+    villager_id: Mapped[int | None] = mapped_column(ForeignKey("villagers.id", ondelete="CASCADE"))
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Makes enqueueing idempotent: a second row with the same key is not added.
+    dedupe_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A pump that claimed the row owns it until then; a pump that died lets it go by itself.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(String(300), default="")
+    # Exactly one of these ends a row's life: sent, cancelled (no longer wanted), or failed.
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
 class SearchMiss(Base):
     """A search that found nothing: demand the catalog does not meet yet."""
 
@@ -239,3 +303,4 @@ class CatalogVersion(Base):
 
 
 Index("ix_orders_villager_created", Order.villager_id, Order.created_at)
+Index("ix_outbox_open_due", OutboxMessage.is_open, OutboxMessage.due_at)

@@ -164,8 +164,13 @@ class BotUnderTest:
     store: Store
     clock: ManualClock
 
-    def person(self, user_id: int, first_name: str, language_code: str = "zh-hans"):
-        return self.double.person(user_id, first_name, language_code=language_code)
+    def person(self, user_id: int, first_name: str, language_code: str = "zh-hans", username: str | None = None):
+        return self.double.person(user_id, first_name, language_code=language_code, username=username)
+
+    async def pump(self) -> None:
+        """Wake the outbox pump, as its scheduled wake-up would, and wait until it is done."""
+        self.app.bot_data["runtime"].kick()
+        await settle(self.app)
 
 
 class _ErrorRecorder(logging.Handler):
@@ -175,6 +180,16 @@ class _ErrorRecorder(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
+
+
+async def settle(app) -> None:
+    """Until the bot has handled every update and sent everything its outbox had due."""
+    pump = app.bot_data["runtime"].pump
+    while True:
+        await app.update_queue.join()
+        await pump.idle()
+        if app.update_queue.empty():
+            return
 
 
 @pytest.fixture
@@ -190,7 +205,7 @@ async def bot(demo_store, clock):
     app = build_application(settings, demo_store, clock)
     errors = _ErrorRecorder()
     logging.getLogger().addHandler(errors)
-    double.settle = app.update_queue.join
+    double.settle = lambda: settle(app)
     await start_polling(app, poll_timeout=2)
     try:
         yield BotUnderTest(double, app, demo_store, clock)

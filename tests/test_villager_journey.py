@@ -9,31 +9,7 @@ from sqlalchemy import func, select
 
 from store.models import Order, Product, SearchMiss
 
-SHANGYUAN = (33.16, 107.30)  # near the Chenggu centers of the demo data
-
-
-def texts(chat) -> list[str]:
-    return [m.text or m.caption or "" for m in chat.bot_messages()]
-
-
-def last_text(person) -> str:
-    message = person.chat.last_bot_message()
-    return message.text or message.caption or ""
-
-
-def menu_labels(chat) -> list[str]:
-    return [b.text for row in chat.reply_keyboard or [] for b in row]
-
-
-async def stock_of(store, sku: str) -> int:
-    async with store.read() as session:
-        return await session.scalar(select(Product.stock).where(Product.sku == sku))
-
-
-async def settle_in(person, county: str = "Chenggu", village: str = "Shangyuan") -> None:
-    await person.send("/start")
-    await person.tap(county)
-    await person.tap(village)
+from chat import SHANGYUAN, last_text, menu_labels, settle_in, stock_of, texts  # noqa: F401
 
 
 async def open_rice_card(person) -> None:

@@ -1,0 +1,124 @@
+"""The outbox pump: claims due messages from the store, sends them, marks them.
+
+PTB's JobQueue (APScheduler) wakes it every few seconds, and handlers wake it at once after a
+change that queued something (``kick``). It paces itself within Telegram's limits: about 30
+messages a second overall. A 429 (which is also how Telegram enforces 20 a minute to one group)
+is retried after ``retry_after``, a network failure with backoff, and a 403 marks the person
+unreachable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import timedelta
+
+from telegram import Bot
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.ext import Application
+
+from handlers.context import Runtime
+from handlers.notices import Later, deliver
+from services import outbox, parcels
+from services.outbox import Claimed
+
+log = logging.getLogger(__name__)
+WAKE_EVERY = 5.0  # seconds between scheduled wake-ups
+PER_SECOND = 30  # overall pace
+
+
+class OutboxPump:
+    def __init__(self, bot: Bot, rt: Runtime):
+        self.bot = bot
+        self.rt = rt
+        self._task: asyncio.Task | None = None
+        self._again = False
+        self._last_send = 0.0
+
+    def kick(self) -> None:
+        """Run soon; if a run is going on, run once more after it (it may have missed new rows)."""
+        if self._task is not None and not self._task.done():
+            self._again = True
+            return
+        self._again = False
+        self._task = asyncio.get_running_loop().create_task(self._runs())
+
+    async def idle(self) -> None:
+        """Wait until no run is going on (for tests and shutdown)."""
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
+
+    async def _runs(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except Exception:  # the store is down, or a bug: log it; the next wake-up tries again
+                log.exception("the outbox pump failed")
+            if not self._again:
+                return
+            self._again = False
+
+    async def run_once(self) -> int:
+        """Send everything due now. Returns how many rows were handled."""
+        handled = 0
+        await parcels.plan_digests(self.rt.store, self.rt.clock.now())
+        while True:
+            rows = await outbox.claim_due(self.rt.store, self.rt.clock.now())
+            for row in rows:
+                await self._send(row)
+            handled += len(rows)
+            if not rows:
+                return handled
+
+    async def _send(self, row: Claimed) -> None:
+        store, now = self.rt.store, self.rt.clock.now()
+        await self._pace()
+        try:
+            sent = await deliver(self.bot, self.rt, row)
+        except Later as later:
+            await outbox.postpone(store, row.id, later.until)
+        except RetryAfter as exc:
+            retry = exc.retry_after if isinstance(exc.retry_after, timedelta) else timedelta(seconds=exc.retry_after)
+            log.info("outbox %s: Telegram asks to wait %s", row.id, retry)
+            await outbox.postpone(store, row.id, now + retry, error=f"429 retry after {retry}")
+        except Forbidden as exc:
+            log.info("outbox %s: %s", row.id, exc)
+            if row.villager_id is not None:
+                target = await parcels.recipient(store, row.villager_id)
+                if target is not None:
+                    await parcels.mark_unreachable(store, target.telegram_id)
+            await outbox.mark_failed(store, row.id, now, f"403 {exc}")
+        except BadRequest as exc:
+            log.warning("outbox %s (%s) refused by Telegram: %s", row.id, row.kind, exc)
+            await outbox.mark_failed(store, row.id, now, f"400 {exc}")
+        except NetworkError as exc:  # includes timeouts and 5xx
+            log.info("outbox %s: network trouble, retrying: %s", row.id, exc)
+            await outbox.postpone(store, row.id, now + outbox.backoff(row.attempts), error=str(exc))
+        except Exception as exc:
+            log.exception("outbox %s (%s) could not be sent", row.id, row.kind)
+            await outbox.postpone(store, row.id, now + outbox.backoff(row.attempts), error=repr(exc))
+        else:
+            if sent:
+                await outbox.mark_sent(store, row.id, self.rt.clock.now())
+            else:
+                await outbox.mark_dropped(store, row.id, self.rt.clock.now())
+
+    async def _pace(self) -> None:
+        """At most PER_SECOND messages a second from this process."""
+        gap = 1 / PER_SECOND - (time.monotonic() - self._last_send)
+        if gap > 0:
+            await asyncio.sleep(gap)
+        self._last_send = time.monotonic()
+
+
+def install(app: Application, rt: Runtime) -> OutboxPump:
+    """Create the pump, let handlers reach it through the runtime, and schedule its wake-ups."""
+    pump = OutboxPump(app.bot, rt)
+    rt.pump = pump
+
+    async def wake(_context) -> None:
+        pump.kick()
+
+    app.job_queue.run_repeating(wake, interval=WAKE_EVERY, first=0.1, name="outbox pump")
+    return pump

@@ -1,0 +1,326 @@
+"""The partner's order desk: a center's group chat where order cards arrive with buttons.
+
+    /bind CODE   this group becomes the desk of center CODE (partners and admins)
+    /unbind      it stops being one; so does removing the bot from the group
+    /pending     orders still waiting for a decision
+    /arrived RT-XXXXX   the parcel is at the village: a pickup code goes to the villager
+    /pickup 123456      the villager collected it and paid
+
+Anyone in the group sees the cards; only the center's partners and admins can act on them.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
+
+from handlers.context import RuralContext
+from handlers.notices import card_keyboard, card_text, reason_text, reject_keyboard, status_text
+from handlers.start import name_in
+from locales import Translator
+from handlers.ui import alert, esc, money, on_tap, say, show
+from services import parcels, partners, villagers
+from services.errors import NotAllowed, NotFound
+from services.parcels import AlreadyDone, WrongCode
+from services.partners import Actor, GroupTaken, NotPartner
+
+GROUPS = filters.ChatType.GROUPS
+MAX_REASON = parcels.MAX_REASON
+
+
+def actor_of(update: Update, context: RuralContext) -> Actor:
+    user = update.effective_user
+    return Actor(user.id, user.first_name or "", user.id in context.rt.admin_ids)
+
+
+async def refuse(update: Update, context: RuralContext, exc: Exception) -> None:
+    """Why an action on the desk was refused, as a popup for a tap or a reply to a command."""
+    t = context.t
+    if isinstance(exc, NotPartner):
+        text = t("🔒 Only the partners of {center} and admins can do this.",
+                 center=name_in(exc.center_names, t))
+    elif isinstance(exc, AlreadyDone):
+        text = t("ℹ️ Already done: {status}", status=status_text(t, exc.status))
+    elif isinstance(exc, NotAllowed):
+        text = t("⚠️ Not possible now: the order is {status}.", status=status_text(t, exc.status))
+    elif isinstance(exc, WrongCode):
+        text = t("❌ Wrong pickup code. Please check it and try again.")
+    elif isinstance(exc, NotFound):
+        text = t("😔 This order was not found.")
+    else:
+        raise exc
+    await alert(update, context, text)
+
+
+async def refresh_card(update: Update, context: RuralContext, order_id: int) -> None:
+    """Show the card's current state on the tapped message (the outbox refreshes other copies)."""
+    card = await parcels.card_view(context.rt.store, order_id)
+    if card is not None:
+        desk_t = card_t(update, context, card)
+        await show(update, context, card_text(desk_t, card), card_keyboard(desk_t, card.order))
+
+
+def card_t(update: Update, context: RuralContext, card: parcels.CardView) -> Translator:
+    """A card in a group reads the desk's language, whoever taps; in a private chat, the reader's."""
+    if update.effective_chat.type == ChatType.PRIVATE:
+        return context.t
+    return context.desk_t(card.desk_locale)
+
+
+# ---- binding --------------------------------------------------------------------------------
+
+async def bind(update: Update, context: RuralContext) -> None:
+    t = context.t
+    if not context.args:
+        await say(update, context, t("Usage: /bind CENTER-CODE, for example /bind CG-01"))
+        return
+    try:
+        desk = await partners.bind_group(context.rt.store, actor_of(update, context), context.args[0],
+                                         update.effective_chat.id, context.t.locale)
+    except NotFound:
+        await say(update, context, t("😔 There is no service center with the code {code}.", code=esc(context.args[0])))
+        return
+    except NotPartner as exc:
+        await say(update, context, t("🔒 Only the partners of {center} and admins can bind it to a group.",
+                                     center=esc(name_in(exc.center_names, t))))
+        return
+    except GroupTaken as exc:
+        await say(update, context, t("⚠️ This group is already the order desk of {center}. Send /unbind first.",
+                                     center=esc(name_in(exc.center_names, t))))
+        return
+    await say(update, context, t("✅ This group is now the order desk of {center} ({code}). New orders will "
+                                 "appear here.", center=esc(name_in(desk.names, t)), code=esc(desk.code)))
+
+
+async def unbind(update: Update, context: RuralContext) -> None:
+    t = context.t
+    try:
+        desk = await partners.unbind_group(context.rt.store, actor_of(update, context), update.effective_chat.id)
+    except NotFound:
+        await say(update, context, t("ℹ️ This group is not an order desk."))
+        return
+    except NotPartner as exc:
+        await say(update, context, t("🔒 Only the partners of {center} and admins can do this.",
+                                     center=esc(name_in(exc.center_names, t))))
+        return
+    await say(update, context, t("✅ This group is no longer the order desk of {center}. Its order cards will "
+                                 "go to the partners privately.", center=esc(name_in(desk.names, t))))
+
+
+async def membership_changed(update: Update, context: RuralContext) -> None:
+    """The bot was removed from a group (or left it): the binding ends."""
+    change = update.my_chat_member
+    if change.new_chat_member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
+        await partners.group_gone(context.rt.store, change.chat.id)
+
+
+# ---- the cards ------------------------------------------------------------------------------
+
+@on_tap
+async def confirm_tapped(update: Update, context: RuralContext) -> None:
+    await decide(update, context, int(context.match.group(1)), confirm=True)
+
+
+async def decide(update: Update, context: RuralContext, order_id: int, *, confirm: bool, reason: str = "") -> bool:
+    rt = context.rt
+    try:
+        moved = await parcels.decide(rt.store, rt.clock, actor_of(update, context), order_id,
+                                     confirm=confirm, reason=reason)
+    except (NotPartner, AlreadyDone, NotAllowed, NotFound) as exc:
+        await refuse(update, context, exc)
+        return False
+    rt.kick()
+    if update.callback_query:
+        context.answered = True
+        await update.callback_query.answer(status_text(context.t, moved.status))
+    return True
+
+
+@on_tap
+async def reject_tapped(update: Update, context: RuralContext) -> None:
+    """❌ Reject: the reasons appear on the card, for the partner who tapped to choose."""
+    order_id = int(context.match.group(1))
+    card = await may_act_on(update, context, order_id)
+    if card is None:
+        return
+    desk_t = card_t(update, context, card)
+    await show(update, context, card_text(desk_t, card) + "\n\n" + desk_t("Why is it rejected?"),
+               reject_keyboard(desk_t, order_id))
+
+
+async def may_act_on(update: Update, context: RuralContext, order_id: int) -> parcels.CardView | None:
+    """The order's card if the person may act on it; else they are told why, and None."""
+    card = await parcels.card_view(context.rt.store, order_id)
+    if card is None:
+        await refuse(update, context, NotFound("order"))
+        return None
+    if not await parcels.may_act(context.rt.store, card.center_id, actor_of(update, context)):
+        desk = await partners.desk_of_center(context.rt.store, card.center_id)
+        await refuse(update, context, NotPartner(desk.names))
+        return None
+    return card
+
+
+@on_tap
+async def reason_tapped(update: Update, context: RuralContext) -> None:
+    await decide(update, context, int(context.match.group(1)), confirm=False, reason=context.match.group(2))
+
+
+@on_tap
+async def typed_reason_tapped(update: Update, context: RuralContext) -> None:
+    order_id = int(context.match.group(1))
+    if await may_act_on(update, context, order_id) is None:
+        return
+    await villagers.set_awaiting(context.rt.store, context.villager.id, f"rjr:{order_id}")
+    name = esc(update.effective_user.first_name or "")
+    await say(update, context, context.t("✏️ {name}, please type the reason for rejecting this order.", name=name))
+
+
+@on_tap
+async def card_tapped(update: Update, context: RuralContext) -> None:
+    await refresh_card(update, context, int(context.match.group(1)))
+
+
+@on_tap
+async def arrived_tapped(update: Update, context: RuralContext) -> None:
+    rt = context.rt
+    try:
+        moved = await parcels.arrive(rt.store, rt.clock, actor_of(update, context), int(context.match.group(1)))
+    except (NotPartner, AlreadyDone, NotAllowed, NotFound) as exc:
+        await refuse(update, context, exc)
+        return
+    rt.kick()
+    context.answered = True
+    await update.callback_query.answer(status_text(context.t, moved.status))
+
+
+@on_tap
+async def picked_up_tapped(update: Update, context: RuralContext) -> None:
+    order_id = int(context.match.group(1))
+    if await may_act_on(update, context, order_id) is None:
+        return
+    await villagers.set_awaiting(context.rt.store, context.villager.id, f"pick:{order_id}")
+    name = esc(update.effective_user.first_name or "")
+    await say(update, context, context.t("🔑 {name}, please type the 6-digit pickup code the villager shows you.",
+                                         name=name))
+
+
+async def reason_typed(update: Update, context: RuralContext, order_id: int, text: str) -> None:
+    reason = text.strip()
+    if not reason or len(reason) > MAX_REASON:
+        await say(update, context, context.t("⚠️ Please type a reason of at most {n} characters.", n=MAX_REASON))
+        return
+    await villagers.set_awaiting(context.rt.store, context.villager.id, None)
+    if await decide(update, context, order_id, confirm=False, reason=reason):
+        await say(update, context, context.t("❌ Rejected. The villager has been told why."))
+
+
+async def code_typed(update: Update, context: RuralContext, order_id: int, text: str) -> None:
+    rt = context.rt
+    try:
+        moved = await parcels.pickup_for_order(rt.store, rt.clock, actor_of(update, context), order_id, text)
+    except WrongCode as exc:
+        await refuse(update, context, exc)  # the partner can type it again
+        return
+    except (NotPartner, NotFound, NotAllowed) as exc:
+        await villagers.set_awaiting(rt.store, context.villager.id, None)
+        await refuse(update, context, exc)
+        return
+    await villagers.set_awaiting(rt.store, context.villager.id, None)
+    rt.kick()
+    await picked_up_reply(update, context, moved)
+
+
+async def picked_up_reply(update: Update, context: RuralContext, moved: parcels.Moved) -> None:
+    card = await parcels.card_view(context.rt.store, moved.order_id)
+    await say(update, context, context.t("🎉 {number} picked up. Collect {total} in cash.", number=moved.number,
+                                         total=money(card.order.total_fen)))
+
+
+DESK_FORMS = {"rjr": reason_typed, "pick": code_typed}
+
+
+async def group_text(update: Update, context: RuralContext) -> None:
+    """Text in a group answers a desk form of the person who typed it; anything else is chat."""
+    villager = context.villager
+    if villager is None or not villager.awaiting:
+        return
+    kind, _, ref = villager.awaiting.partition(":")
+    form = DESK_FORMS.get(kind)
+    if form is not None and ref.isdigit():
+        await form(update, context, int(ref), update.effective_message.text or "")
+
+
+# ---- commands on the desk -------------------------------------------------------------------
+
+async def desk_or_explain(update: Update, context: RuralContext) -> partners.DeskView | None:
+    desk = await partners.desk_of_group(context.rt.store, update.effective_chat.id)
+    if desk is None:
+        await say(update, context, context.t("ℹ️ This group is not an order desk yet. A partner can send "
+                                             "/bind CENTER-CODE here."))
+    return desk
+
+
+async def pending_command(update: Update, context: RuralContext) -> None:
+    t = context.t
+    desk = await desk_or_explain(update, context)
+    if desk is None:
+        return
+    waiting = await parcels.pending(context.rt.store, desk.id)
+    if not waiting:
+        await say(update, context, t("✅ No orders are waiting for a decision."))
+        return
+    lines = [t("⏳ <b>Waiting for a decision</b>: {n}", n=len(waiting))]
+    lines += [f"• {number} · {money(total)}" for _, number, total, _ in waiting]
+    await say(update, context, "\n".join(lines))
+
+
+async def arrived_command(update: Update, context: RuralContext) -> None:
+    t, rt = context.t, context.rt
+    if not context.args:
+        await say(update, context, t("Usage: /arrived ORDER-NUMBER, for example /arrived RT-7K3F9"))
+        return
+    try:
+        moved = await parcels.move_by_number(rt.store, rt.clock, actor_of(update, context), context.args[0],
+                                             parcels.S.READY_FOR_PICKUP)
+    except (NotPartner, AlreadyDone, NotAllowed, NotFound) as exc:
+        await refuse(update, context, exc)
+        return
+    rt.kick()
+    await say(update, context, t("📬 {number} is ready for pickup. The villager has their code.",
+                                 number=moved.number))
+
+
+async def pickup_command(update: Update, context: RuralContext) -> None:
+    t, rt = context.t, context.rt
+    desk = await desk_or_explain(update, context)
+    if desk is None:
+        return
+    if not context.args:
+        await say(update, context, t("Usage: /pickup CODE, with the 6-digit code the villager shows you"))
+        return
+    try:
+        moved = await parcels.pickup(rt.store, rt.clock, actor_of(update, context), desk.id, context.args[0])
+    except (NotPartner, WrongCode) as exc:
+        await refuse(update, context, exc)
+        return
+    rt.kick()
+    await picked_up_reply(update, context, moved)
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("bind", bind, filters=GROUPS))
+    app.add_handler(CommandHandler("unbind", unbind, filters=GROUPS))
+    app.add_handler(CommandHandler("pending", pending_command, filters=GROUPS))
+    app.add_handler(CommandHandler("arrived", arrived_command))
+    app.add_handler(CommandHandler("pickup", pickup_command, filters=GROUPS))
+    app.add_handler(ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
+    app.add_handler(CallbackQueryHandler(confirm_tapped, pattern=r"^dk:ok:(\d{1,12})$"))
+    app.add_handler(CallbackQueryHandler(reject_tapped, pattern=r"^dk:no:(\d{1,12})$"))
+    app.add_handler(CallbackQueryHandler(reason_tapped, pattern=r"^dk:rj:(\d{1,12}):(" + "|".join(parcels.REJECT_REASONS) + ")$"))
+    app.add_handler(CallbackQueryHandler(typed_reason_tapped, pattern=r"^dk:rt:(\d{1,12})$"))
+    app.add_handler(CallbackQueryHandler(card_tapped, pattern=r"^dk:card:(\d{1,12})$"))
+    app.add_handler(CallbackQueryHandler(arrived_tapped, pattern=r"^dk:arr:(\d{1,12})$"))
+    app.add_handler(CallbackQueryHandler(picked_up_tapped, pattern=r"^dk:pick:(\d{1,12})$"))
+    app.add_handler(MessageHandler(GROUPS & filters.TEXT & ~filters.COMMAND, group_text))

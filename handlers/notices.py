@@ -1,0 +1,276 @@
+"""What the outbox sends: order cards for the desk, status notices, pickup reminders, the list of
+uncollected parcels and the daily digest. Each is rendered when it is sent, in the language of
+whoever reads it (a group reads the default language), from what the store holds then.
+
+``deliver`` raises Telegram's errors; the pump (bot/pump.py) decides what they mean.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from telegram import Bot, InlineKeyboardMarkup
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+
+from handlers.context import Runtime
+from handlers.start import name_in
+from handlers.ui import button, esc, keyboard, label, local_time, money
+from locales import N_, Translator, translator
+from services import centers, parcels, partners
+from services.orders import OrderStatus, OrderView
+from services.outbox import Claimed, Kind
+from services.parcels import REJECT_REASONS, CardView
+
+log = logging.getLogger(__name__)
+S = OrderStatus
+
+STATUS = {
+    S.PENDING: N_("⏳ Waiting for confirmation"),
+    S.CONFIRMED: N_("✅ Confirmed"),
+    S.IN_TRANSIT: N_("🚚 On the way"),
+    S.AT_COUNTY: N_("🏢 At the county center"),
+    S.READY_FOR_PICKUP: N_("📬 Ready for pickup"),
+    S.PICKED_UP: N_("🎉 Picked up"),
+    S.REJECTED: N_("❌ Rejected"),
+    S.CANCELLED: N_("🚫 Cancelled"),
+}
+REASONS = {
+    "out_of_stock": N_("Out of stock"),
+    "cannot_deliver": N_("Cannot deliver to this village"),
+    "unreachable": N_("Villager unreachable"),
+}
+NOTICES = {
+    S.CONFIRMED: N_("✅ Your order <b>{number}</b> is confirmed. We will tell you when it is on its way."),
+    S.IN_TRANSIT: N_("🚚 Your order <b>{number}</b> is on its way."),
+    S.AT_COUNTY: N_("🏢 Your order <b>{number}</b> has reached the county service center."),
+    S.PICKED_UP: N_("🎉 You picked up order <b>{number}</b> and paid {total}. Thank you!"),
+    S.CANCELLED: N_("🚫 Your order <b>{number}</b> was cancelled."),
+}
+
+
+def status_text(t: Translator, status: str) -> str:
+    return t(STATUS[S(status)])
+
+
+def reason_text(t: Translator, reason: str) -> str:
+    """A common reason's label, or the reason the partner typed (escaped)."""
+    return t(REASONS[reason]) if reason in REASONS else esc(reason)
+
+
+def order_lines(t: Translator, order: OrderView) -> list[str]:
+    return [f"• {esc(line.name(t.language))} — {line.quantity} {esc(label(t, 'unit', line.unit))} × "
+            f"{money(line.price_fen)}" for line in order.lines]
+
+
+class Later(Exception):
+    """Not now (quiet hours): send at ``until``."""
+
+    def __init__(self, until: datetime):
+        super().__init__(f"later, at {until.isoformat()}")
+        self.until = until
+
+
+# ---- the order card ---------------------------------------------------------------------------
+
+def card_text(t: Translator, card: CardView) -> str:
+    order = card.order
+    tz = order.center_timezone
+    who = esc(card.villager_name)
+    lines = [t("🧾 Order <b>{number}</b> · {who}", number=order.number, who=who)]
+    if card.assisted_by:
+        lines.append(t("🤝 Ordered for them by {partner}", partner=esc(card.assisted_by)))
+    lines += order_lines(t, order)
+    lines += [
+        t("💰 Total: <b>{total}</b> (cash at pickup)", total=money(order.total_fen)),
+        t("📍 Pick up at: {center}", center=esc(name_in(order.center_names, t))),
+        t("🕒 Placed: {when}", when=local_time(order.created_at, tz)),
+        "",
+    ]
+    last = order.events[-1]
+    status = status_text(t, order.status)
+    if order.status == S.PENDING:
+        lines.append(status)
+    elif card.last_actor:
+        lines.append(t("{status} by {who} at {when}", status=status, who=esc(card.last_actor),
+                       when=local_time(last.at, tz)))
+    else:
+        lines.append(t("{status} at {when}", status=status, when=local_time(last.at, tz)))
+    if order.status == S.REJECTED and last.note:
+        lines.append(t("Reason: {reason}", reason=reason_text(t, last.note)))
+    return "\n".join(lines)
+
+
+def card_keyboard(t: Translator, order: OrderView) -> InlineKeyboardMarkup | None:
+    if order.status == S.PENDING:
+        return keyboard([button(t("✅ Confirm"), f"dk:ok:{order.id}"), button(t("❌ Reject"), f"dk:no:{order.id}")])
+    if order.status in (S.IN_TRANSIT, S.AT_COUNTY):
+        return keyboard([button(t("📬 Arrived at the village"), f"dk:arr:{order.id}")])
+    if order.status == S.READY_FOR_PICKUP:
+        return keyboard([button(t("🤝 Picked up"), f"dk:pick:{order.id}")])
+    return None
+
+
+def reject_keyboard(t: Translator, order_id: int) -> InlineKeyboardMarkup:
+    rows = [[button(t(REASONS[code]), f"dk:rj:{order_id}:{code}")] for code in REJECT_REASONS]
+    rows.append([button(t("✏️ Type a reason"), f"dk:rt:{order_id}"), button(t("⬅️ Back"), f"dk:card:{order_id}")])
+    return keyboard(*rows)
+
+
+async def card_destinations(rt: Runtime, card: CardView) -> list[tuple[int, str | None]]:
+    """The center's group, or else its partners' private chats, each with the language it reads."""
+    if card.group_chat_id is not None:
+        return [(card.group_chat_id, card.desk_locale)]
+    return await parcels.partner_chats(rt.store, card.center_id)
+
+
+async def post_card(bot: Bot, rt: Runtime, order_id: int) -> None:
+    """Post the card where it is not yet, and edit it in place where it is."""
+    card = await parcels.card_view(rt.store, order_id)
+    if card is None:
+        return
+    for chat_id, locale in await card_destinations(rt, card):
+        t = translator(locale or rt.default_locale)
+        text, markup = card_text(t, card), card_keyboard(t, card.order)
+        message_id = card.cards.get(chat_id)
+        if message_id is not None:
+            try:
+                await bot.edit_message_text(text, chat_id, message_id, parse_mode=ParseMode.HTML, reply_markup=markup)
+                continue
+            except BadRequest as exc:
+                if "not modified" in str(exc).lower():
+                    continue
+                if "not found" not in str(exc).lower():
+                    raise
+                log.info("card %s of order %s is gone; posting it again", message_id, order_id)
+        sent = await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        await parcels.record_card(rt.store, order_id, chat_id, sent.message_id)
+
+
+# ---- to the villager --------------------------------------------------------------------------
+
+async def _order_for(rt: Runtime, order_id: int) -> OrderView | None:
+    card = await parcels.card_view(rt.store, order_id)
+    return card.order if card else None
+
+
+async def send_status(bot: Bot, rt: Runtime, row: Claimed) -> bool:
+    person = await parcels.recipient(rt.store, row.villager_id)
+    order = await _order_for(rt, row.order_id)
+    if person is None or not person.reachable or order is None:
+        return False
+    t = translator(person.locale or rt.default_locale)
+    status = S(row.payload["status"])
+    if status == S.REJECTED:
+        text = t("❌ Sorry, your order <b>{number}</b> was rejected.", number=order.number)
+        if row.payload.get("reason"):
+            text += "\n" + t("Reason: {reason}", reason=reason_text(t, row.payload["reason"]))
+        text += "\n" + t("Its stock has been returned; you can order again at any time.")
+        await bot.send_message(person.telegram_id, text, parse_mode=ParseMode.HTML,
+                               reply_markup=keyboard([button(t("📂 Categories"), "cats")]))
+    elif status == S.READY_FOR_PICKUP:
+        await send_pickup_notice(bot, rt, person.telegram_id, t, order, reminder=0)
+    else:
+        text = t(NOTICES[status], number=order.number, total=money(order.total_fen))
+        await bot.send_message(person.telegram_id, text, parse_mode=ParseMode.HTML,
+                               reply_markup=keyboard([button(t("📦 Track"), f"ord:{order.id}")]))
+    return True
+
+
+async def send_pickup_notice(bot: Bot, rt: Runtime, chat_id: int, t: Translator, order: OrderView,
+                             reminder: int) -> None:
+    """The parcel is at the village: code, address, hours, and the center as a venue."""
+    center = await centers.get_center(rt.store, order.center_id)
+    if reminder == 0:
+        head = t("📬 Your order <b>{number}</b> has arrived! Pick it up with this code:", number=order.number)
+    else:
+        head = t("⏰ Reminder: your order <b>{number}</b> is waiting for you. Pick it up with this code:",
+                 number=order.number)
+    lines = [head, f"🔑 <b>{order.pickup_code}</b>",
+             t("📍 {center}, {address}", center=esc(name_in(center.names, t)), address=esc(center.address)),
+             t("🕒 Open {hours}", hours=esc(center.opening_hours)),
+             t("💰 Pay {total} in cash at pickup.", total=money(order.total_fen))]
+    await bot.send_message(chat_id, "\n".join(lines), parse_mode=ParseMode.HTML)
+    if reminder == 0 and center.latitude is not None and center.longitude is not None:
+        await bot.send_venue(chat_id, center.latitude, center.longitude, name_in(center.names, t),
+                             center.address or name_in(center.names, t))
+
+
+async def send_reminder(bot: Bot, rt: Runtime, row: Claimed) -> bool:
+    person = await parcels.recipient(rt.store, row.villager_id)
+    order = await _order_for(rt, row.order_id)
+    if person is None or not person.reachable or order is None or order.status != S.READY_FOR_PICKUP:
+        return False
+    t = translator(person.locale or rt.default_locale)
+    await send_pickup_notice(bot, rt, person.telegram_id, t, order, reminder=row.payload.get("number", 1))
+    return True
+
+
+# ---- to the desk ------------------------------------------------------------------------------
+
+async def desk_chat(rt: Runtime, center_id: int) -> tuple[int | None, Translator]:
+    """The desk's group chat, if it has one, and its language."""
+    desk = await partners.desk_of_center(rt.store, center_id)
+    if desk is None:
+        return None, translator(rt.default_locale)
+    return desk.group_chat_id, translator(desk.locale or rt.default_locale)
+
+
+async def send_uncollected(bot: Bot, rt: Runtime, row: Claimed) -> bool:
+    chat_id, t = await desk_chat(rt, row.center_id)
+    order = await _order_for(rt, row.order_id)
+    if chat_id is None or order is None or order.status != S.READY_FOR_PICKUP:
+        return False
+    now = rt.clock.now()
+    waiting = await parcels.waiting_for_pickup(rt.store, row.center_id,
+                                               ready_before=now - parcels.REMINDER_DELAYS[-1])
+    if not waiting:
+        return False
+    lines = [t("📦 Parcels still not collected after the last reminder:")]
+    lines += [t("• {number} · arrived {when}", number=number, when=local_time(at, order.center_timezone))
+              for _, number, at in waiting]
+    await bot.send_message(chat_id, "\n".join(lines), parse_mode=ParseMode.HTML)
+    await parcels.close_uncollected_siblings(rt.store, row.center_id, now, keep=row.id)
+    return True
+
+
+async def send_digest(bot: Bot, rt: Runtime, row: Claimed) -> bool:
+    chat_id, t = await desk_chat(rt, row.center_id)
+    if chat_id is None:
+        return False
+    waiting_orders = await parcels.pending(rt.store, row.center_id)
+    waiting_parcels = await parcels.waiting_for_pickup(rt.store, row.center_id)
+    if not waiting_orders and not waiting_parcels:
+        return False
+    lines = [t("☀️ <b>Good morning!</b> Today's desk:")]
+    lines.append(t("⏳ Orders waiting for a decision: {n}", n=len(waiting_orders)))
+    lines += [f"• {number} · {money(total)}" for _, number, total, _ in waiting_orders[:20]]
+    lines.append(t("📬 Parcels waiting for pickup: {n}", n=len(waiting_parcels)))
+    lines += [f"• {number}" for _, number, _ in waiting_parcels[:20]]
+    await bot.send_message(chat_id, "\n".join(lines), parse_mode=ParseMode.HTML)
+    return True
+
+
+async def deliver(bot: Bot, rt: Runtime, row: Claimed) -> bool:
+    """Send one outbox row. Returns False when there was nothing left to send (the order moved
+    on, the person is unreachable): the row is then closed without a message."""
+    kind = Kind(row.kind)
+    if kind == Kind.CARD:
+        await post_card(bot, rt, row.order_id)
+        return True
+    if kind == Kind.STATUS:
+        return await send_status(bot, rt, row)
+    if kind in (Kind.REMINDER, Kind.UNCOLLECTED):
+        # Reminders and their escalation wait for the end of quiet hours; order news does not.
+        order = await _order_for(rt, row.order_id)
+        if order is not None:
+            now = rt.clock.now()
+            allowed = rt.quiet_hours.next_allowed(now, order.center_timezone)
+            if allowed > now:
+                raise Later(allowed)
+    if kind == Kind.REMINDER:
+        return await send_reminder(bot, rt, row)
+    if kind == Kind.UNCOLLECTED:
+        return await send_uncollected(bot, rt, row)
+    return await send_digest(bot, rt, row)

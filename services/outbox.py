@@ -1,0 +1,141 @@
+"""The outbox: messages that must go out, now or later, kept in the store until they have.
+
+A service that changes an order adds rows in the same transaction as the change, so a status
+notice exists exactly when the status does. Pumps (bot/pump.py) claim due rows, send them and
+mark them. A claim is a lease: a pump that dies lets its rows go when the lease ends.
+On PostgreSQL, rows are claimed with ``FOR UPDATE SKIP LOCKED``, so several processes never
+claim the same row; on SQLite there is one process, whose writers are serialized.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.db import Store
+from store.models import OutboxMessage
+
+LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 12
+
+
+class Kind(StrEnum):
+    CARD = "card"  # post or refresh an order's card on its center's desk
+    STATUS = "status"  # tell a villager their order moved
+    REMINDER = "reminder"  # a parcel is waiting for pickup
+    UNCOLLECTED = "uncollected"  # tell the desk which parcels are still waiting after the last reminder
+    DIGEST = "digest"  # the desk's morning summary
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    kind: str
+    order_id: int | None
+    center_id: int | None
+    villager_id: int | None
+    payload: dict
+    due_at: datetime
+    attempts: int
+
+
+async def enqueue(
+    session: AsyncSession,
+    kind: Kind,
+    *,
+    due_at: datetime,
+    order_id: int | None = None,
+    center_id: int | None = None,
+    villager_id: int | None = None,
+    payload: dict | None = None,
+    dedupe_key: str | None = None,
+) -> None:
+    """Add a message to send at ``due_at``; a second row with the same ``dedupe_key`` is ignored."""
+    values = dict(kind=str(kind), order_id=order_id, center_id=center_id, villager_id=villager_id,
+                  payload=payload or {}, dedupe_key=dedupe_key, due_at=due_at, attempts=0, last_error="",
+                  is_open=True)
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    await session.execute(insert(OutboxMessage).values(**values).on_conflict_do_nothing())
+
+
+async def cancel(session: AsyncSession, *, order_id: int, kinds: set[Kind], at: datetime) -> int:
+    """Withdraw messages no longer wanted (e.g. reminders once the parcel is picked up)."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.order_id == order_id, OutboxMessage.is_open,
+               OutboxMessage.kind.in_([str(k) for k in kinds]))
+        .values(is_open=False, cancelled_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+async def claim_due(store: Store, now: datetime, limit: int = 50) -> list[Claimed]:
+    """Take up to ``limit`` due rows for this pump, oldest first."""
+    async with store.write() as session:
+        rows = (await session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.is_open, OutboxMessage.due_at <= now,
+                   (OutboxMessage.claimed_until.is_(None)) | (OutboxMessage.claimed_until < now))
+            .order_by(OutboxMessage.due_at, OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )).all()
+        for row in rows:
+            row.claimed_until = now + LEASE
+        return [Claimed(r.id, r.kind, r.order_id, r.center_id, r.villager_id, dict(r.payload), r.due_at, r.attempts)
+                for r in rows]
+
+
+async def mark_sent(store: Store, message_id: int, at: datetime) -> None:
+    await _close(store, message_id, sent_at=at)
+
+
+async def mark_failed(store: Store, message_id: int, at: datetime, error: str) -> None:
+    """Give up on a message: it can never be sent (the person blocked the bot, the chat is gone)."""
+    await _close(store, message_id, failed_at=at, last_error=error[:300])
+
+
+async def mark_dropped(store: Store, message_id: int, at: datetime) -> None:
+    """Nothing to send any more (the order moved on); the row is closed as cancelled."""
+    await _close(store, message_id, cancelled_at=at)
+
+
+async def _close(store: Store, message_id: int, **values) -> None:
+    async with store.write() as session:
+        await session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == message_id)
+            .values(is_open=False, claimed_until=None, **values)
+        )
+
+
+async def postpone(store: Store, message_id: int, until: datetime, error: str = "") -> None:
+    """Send later: after a temporary failure (counted), or because of quiet hours (not counted)."""
+    async with store.write() as session:
+        row = await session.get(OutboxMessage, message_id)
+        if row is None or not row.is_open:
+            return
+        row.due_at = until
+        row.claimed_until = None
+        if error:
+            row.attempts += 1
+            row.last_error = error[:300]
+            if row.attempts >= MAX_ATTEMPTS:
+                row.is_open = False
+                row.failed_at = until
+
+
+def backoff(attempts: int) -> timedelta:
+    """5 s, 10 s, 20 s ... capped at 10 minutes."""
+    return timedelta(seconds=min(600, 5 * 2 ** attempts))
+
+
+async def backlog(store: Store) -> int:
+    async with store.read() as session:
+        return await session.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.is_open)) or 0

@@ -1,0 +1,448 @@
+"""The partner's order desk and the parcel's way to the village.
+
+pending --confirm--> confirmed --ship--> in_transit --county--> at_county --village--> ready_for_pickup
+--pickup--> picked_up (see shared/DESIGN.md). Every change checks who acts, moves only forward,
+and adds its notices to the outbox in the same transaction: a card refresh for the desk, a
+status message for the villager, and on arrival the pickup reminders.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services import outbox
+from services.clock import Clock
+from services.errors import DomainError, NotAllowed, NotFound
+from services.orders import OrderStatus, OrderView, load_order_view, move_order
+from services.outbox import Kind
+from services.partners import Actor, check_may_act, is_partner
+from store.db import Store
+from store.models import Order, OrderCard, OrderEvent, OutboxMessage, Partner, ServiceCenter, Villager
+
+S = OrderStatus
+# The way down to the village, in order. A state never moves backwards along it.
+WAY = (S.CONFIRMED, S.IN_TRANSIT, S.AT_COUNTY, S.READY_FOR_PICKUP, S.PICKED_UP)
+REMINDER_DELAYS = (timedelta(hours=24), timedelta(hours=72))
+REJECT_REASONS = ("out_of_stock", "cannot_deliver", "unreachable")
+MAX_REASON = 300
+
+
+class WrongCode(DomainError):
+    pass
+
+
+class AlreadyDone(DomainError):
+    """The order is already where this action would move it: nothing changed."""
+
+    def __init__(self, status: str):
+        super().__init__(f"already {status}")
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    """No reminders between ``start`` and ``end`` in the center's local time (may wrap midnight)."""
+
+    start: time = time(21, 0)
+    end: time = time(8, 0)
+
+    @classmethod
+    def parse(cls, text: str) -> QuietHours:
+        """``"21:00-08:00"``; raises ValueError."""
+        first, _, second = text.strip().partition("-")
+        return cls(time.fromisoformat(first.strip()), time.fromisoformat(second.strip()))
+
+    def contains(self, local: time) -> bool:
+        if self.start == self.end:
+            return False
+        if self.start < self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+    def next_allowed(self, when: datetime, timezone: str) -> datetime:
+        """``when`` itself, or the end of the quiet hours it falls in."""
+        local = when.astimezone(ZoneInfo(timezone))
+        if not self.contains(local.time()):
+            return when
+        end = local.replace(hour=self.end.hour, minute=self.end.minute, second=0, microsecond=0)
+        if end <= local:
+            end += timedelta(days=1)
+        return end.astimezone(when.tzinfo)
+
+
+@dataclass(frozen=True, slots=True)
+class Moved:
+    order_id: int
+    number: str
+    status: str
+    center_id: int
+
+
+async def _order(session: AsyncSession, order_id: int | None = None, number: str | None = None) -> Order:
+    query = select(Order).with_for_update()
+    query = query.where(Order.id == order_id) if order_id is not None else query.where(
+        Order.number == (number or "").strip().upper())
+    order = await session.scalar(query)
+    if order is None:
+        raise NotFound("order")
+    return order
+
+
+async def _actor_id(session: AsyncSession, actor: Actor) -> int | None:
+    return await session.scalar(select(Villager.id).where(Villager.telegram_id == actor.telegram_id))
+
+
+async def notice_recipients(session: AsyncSession, order: Order) -> list[int]:
+    """Who hears of an order's steps: its villager, if on Telegram, and for an assisted order,
+    anyone registered who shared the same phone number."""
+    villager = await session.get(Villager, order.villager_id)
+    ids = [villager.id] if villager.telegram_id is not None else []
+    if villager.phone:
+        ids += (await session.scalars(
+            select(Villager.id).where(Villager.phone == villager.phone, Villager.telegram_id.is_not(None),
+                                      Villager.id != villager.id)
+        )).all()
+    return ids
+
+
+async def announce(session: AsyncSession, order: Order, at: datetime, **payload) -> None:
+    """Queue the card refresh and the villagers' notices for the order's new status."""
+    await outbox.enqueue(session, Kind.CARD, due_at=at, order_id=order.id)
+    for villager_id in await notice_recipients(session, order):
+        await outbox.enqueue(session, Kind.STATUS, due_at=at, order_id=order.id, villager_id=villager_id,
+                             payload={"status": str(order.status), **payload},
+                             dedupe_key=f"status:{order.id}:{order.status}:{villager_id}")
+
+
+async def _step(session: AsyncSession, order: Order, to: OrderStatus, at: datetime, actor_id: int | None,
+                note: str = "", **payload) -> None:
+    await move_order(session, order, to, at=at, actor_id=actor_id, note=note)
+    await announce(session, order, at, **payload)
+
+
+async def decide(store: Store, clock: Clock, actor: Actor, order_id: int, *, confirm: bool,
+                 reason: str = "") -> Moved:
+    """A partner (or admin) confirms or rejects a pending order. Rejecting returns the stock."""
+    to = S.CONFIRMED if confirm else S.REJECTED
+    async with store.write() as session:
+        order = await _order(session, order_id)
+        await check_may_act(session, order.center_id, actor)
+        if order.status == to:
+            raise AlreadyDone(order.status)
+        if order.status != S.PENDING:
+            raise NotAllowed(order.status)
+        await _step(session, order, to, clock.now(), await _actor_id(session, actor),
+                    note=reason.strip()[:MAX_REASON], reason=reason.strip()[:MAX_REASON])
+        return Moved(order.id, order.number, order.status, order.center_id)
+
+
+async def pending(store: Store, center_id: int) -> list[tuple[int, str, int, datetime]]:
+    """Orders of a center waiting for a decision: (id, number, total, placed), oldest first."""
+    async with store.read() as session:
+        rows = await session.execute(
+            select(Order.id, Order.number, Order.total_fen, Order.created_at)
+            .where(Order.center_id == center_id, Order.status == S.PENDING)
+            .order_by(Order.created_at, Order.id)
+        )
+        return [tuple(r) for r in rows]
+
+
+async def _advance(session: AsyncSession, order: Order, to: OrderStatus, at: datetime,
+                   actor_id: int | None) -> bool:
+    """Move forward along the way to ``to``, through any steps not yet recorded (a carrier's
+    events can come out of order). Returns False, changing nothing, if it is already there or past."""
+    if order.status not in WAY:
+        raise NotAllowed(order.status)
+    here, there = WAY.index(S(order.status)), WAY.index(to)
+    if here >= there:
+        return False
+    for step in WAY[here + 1:there + 1]:
+        if step == S.READY_FOR_PICKUP:
+            await _arrive(session, order, at, actor_id)
+        else:
+            await _step(session, order, step, at, actor_id)
+    return True
+
+
+async def _arrive(session: AsyncSession, order: Order, at: datetime, actor_id: int | None) -> None:
+    """The parcel is at the village: a pickup code, the villager told at once, reminders queued."""
+    taken = set((await session.scalars(
+        select(Order.pickup_code).where(Order.center_id == order.center_id, Order.status == S.READY_FOR_PICKUP)
+    )).all())
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    while code in taken:
+        code = f"{secrets.randbelow(1_000_000):06d}"
+    order.pickup_code = code
+    await _step(session, order, S.READY_FOR_PICKUP, at, actor_id)
+    recipients = await notice_recipients(session, order)
+    for number, delay in enumerate(REMINDER_DELAYS, start=1):
+        for villager_id in recipients:
+            await outbox.enqueue(session, Kind.REMINDER, due_at=at + delay, order_id=order.id,
+                                 villager_id=villager_id, payload={"number": number, "last": number == len(REMINDER_DELAYS)},
+                                 dedupe_key=f"reminder:{order.id}:{number}:{villager_id}")
+    # After the last reminder, the desk hears which parcels are still waiting.
+    await outbox.enqueue(session, Kind.UNCOLLECTED, due_at=at + REMINDER_DELAYS[-1], order_id=order.id,
+                         center_id=order.center_id, dedupe_key=f"uncollected:{order.id}")
+
+
+async def move_by_number(store: Store, clock: Clock, actor: Actor, number: str, to: OrderStatus) -> Moved:
+    """A partner marks a parcel arrived at the village, or an admin moves one order along."""
+    async with store.write() as session:
+        order = await _order(session, number=number)
+        if to == S.READY_FOR_PICKUP:
+            await check_may_act(session, order.center_id, actor)
+        elif not actor.is_admin:
+            raise NotAllowed(order.status)
+        if not await _advance(session, order, to, clock.now(), await _actor_id(session, actor)):
+            raise AlreadyDone(order.status)
+        return Moved(order.id, order.number, order.status, order.center_id)
+
+
+async def arrive(store: Store, clock: Clock, actor: Actor, order_id: int) -> Moved:
+    async with store.write() as session:
+        order = await _order(session, order_id)
+        await check_may_act(session, order.center_id, actor)
+        if order.status not in (S.IN_TRANSIT, S.AT_COUNTY):
+            if order.status in (S.READY_FOR_PICKUP, S.PICKED_UP):
+                raise AlreadyDone(order.status)
+            raise NotAllowed(order.status)
+        await _advance(session, order, S.READY_FOR_PICKUP, clock.now(), await _actor_id(session, actor))
+        return Moved(order.id, order.number, order.status, order.center_id)
+
+
+async def move_center_batch(store: Store, clock: Clock, actor: Actor, center_code: str,
+                            source: OrderStatus, to: OrderStatus) -> list[str]:
+    """County staff move all of a center's orders in ``source`` on to ``to`` (e.g. all confirmed
+    orders are shipped). Returns the order numbers moved."""
+    if not actor.is_admin:
+        raise NotAllowed(source)
+    now = clock.now()
+    async with store.write() as session:
+        center = await session.scalar(
+            select(ServiceCenter).where(func.upper(ServiceCenter.code) == center_code.strip().upper()))
+        if center is None:
+            raise NotFound("center")
+        orders = (await session.scalars(
+            select(Order).where(Order.center_id == center.id, Order.status == source)
+            .order_by(Order.id).with_for_update()
+        )).all()
+        actor_id = await _actor_id(session, actor)
+        for order in orders:
+            await _advance(session, order, to, now, actor_id)
+        return [o.number for o in orders]
+
+
+CARRIER_EVENTS = {"in_transit": S.IN_TRANSIT, "at_county": S.AT_COUNTY, "at_village": S.READY_FOR_PICKUP}
+
+
+async def carrier_event(store: Store, clock: Clock, number: str, event: str, at: datetime) -> bool:
+    """A carrier's event for an order. Returns whether it moved the order; a duplicate, late or
+    out-of-order event that would not move it forward changes nothing."""
+    to = CARRIER_EVENTS[event]
+    async with store.write() as session:
+        order = await _order(session, number=number)
+        if order.status == S.PENDING:
+            raise NotAllowed(order.status)
+        if order.status not in WAY:  # rejected or cancelled: the carrier is late, nothing to do
+            return False
+        return await _advance(session, order, to, min(at, clock.now()), None)
+
+
+async def pickup(store: Store, clock: Clock, actor: Actor, center_id: int, code: str) -> Moved:
+    """The villager shows their code at the counter and pays: picked up, cash recorded,
+    reminders withdrawn."""
+    now = clock.now()
+    code = code.strip()
+    async with store.write() as session:
+        await check_may_act(session, center_id, actor)
+        order = await session.scalar(
+            select(Order).where(Order.center_id == center_id, Order.status == S.READY_FOR_PICKUP,
+                                Order.pickup_code == code).with_for_update()
+        ) if code.isdigit() and len(code) == 6 else None
+        if order is None:
+            raise WrongCode()
+        order.cash_collected_fen = order.total_fen
+        await _step(session, order, S.PICKED_UP, now, await _actor_id(session, actor))
+        await outbox.cancel(session, order_id=order.id, kinds={Kind.REMINDER, Kind.UNCOLLECTED}, at=now)
+        return Moved(order.id, order.number, order.status, order.center_id)
+
+
+async def pickup_for_order(store: Store, clock: Clock, actor: Actor, order_id: int, code: str) -> Moved:
+    """``pickup`` for a code typed after tapping Picked up on a given order's card."""
+    async with store.read() as session:
+        center_id = await session.scalar(select(Order.center_id).where(Order.id == order_id))
+        expected = await session.scalar(select(Order.pickup_code).where(Order.id == order_id))
+    if center_id is None:
+        raise NotFound("order")
+    if code.strip() != expected:
+        async with store.read() as session:
+            await check_may_act(session, center_id, actor)
+        raise WrongCode()
+    return await pickup(store, clock, actor, center_id, code)
+
+
+async def waiting_for_pickup(store: Store, center_id: int, *, ready_before: datetime | None = None
+                             ) -> list[tuple[int, str, datetime]]:
+    """Parcels at the village not yet collected: (id, number, arrived), oldest first."""
+    async with store.read() as session:
+        arrived = (
+            select(OrderEvent.order_id, func.max(OrderEvent.at).label("at"))
+            .where(OrderEvent.status == S.READY_FOR_PICKUP).group_by(OrderEvent.order_id).subquery()
+        )
+        query = (select(Order.id, Order.number, arrived.c.at).join(arrived, arrived.c.order_id == Order.id)
+                 .where(Order.center_id == center_id, Order.status == S.READY_FOR_PICKUP)
+                 .order_by(arrived.c.at, Order.id))
+        if ready_before is not None:
+            query = query.where(arrived.c.at <= ready_before)
+        return [tuple(r) for r in await session.execute(query)]
+
+
+async def partner_chats(store: Store, center_id: int) -> list[tuple[int, str | None]]:
+    """Where a center's cards go when it has no group: its partners' private chats, each with
+    the partner's language."""
+    async with store.read() as session:
+        rows = await session.execute(
+            select(Partner.telegram_id, Villager.locale)
+            .outerjoin(Villager, Villager.telegram_id == Partner.telegram_id)
+            .where(Partner.center_id == center_id).order_by(Partner.id))
+        return [tuple(r) for r in rows]
+
+
+async def may_act(store: Store, center_id: int, actor: Actor) -> bool:
+    if actor.is_admin:
+        return True
+    async with store.read() as session:
+        return await is_partner(session, center_id, actor.telegram_id)
+
+
+@dataclass(frozen=True, slots=True)
+class CardView:
+    """What an order card on the desk shows, and where it is posted."""
+
+    order: OrderView
+    villager_name: str
+    assisted_by: str | None
+    center_id: int
+    group_chat_id: int | None
+    desk_locale: str | None
+    last_actor: str | None  # who made the latest step, if a person did
+    cards: dict[int, int]  # chat id -> message id of the card already posted there
+
+
+async def card_view(store: Store, order_id: int) -> CardView | None:
+    async with store.read() as session:
+        order = await session.get(Order, order_id)
+        if order is None:
+            return None
+        view = await load_order_view(session, order_id)
+        villager = await session.get(Villager, order.villager_id)
+        helper = await session.get(Villager, order.assisted_by_id) if order.assisted_by_id else None
+        center = await session.get(ServiceCenter, order.center_id)
+        last = await session.scalar(
+            select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id.desc()).limit(1))
+        actor = await session.get(Villager, last.actor_id) if last and last.actor_id else None
+        cards = dict((await session.execute(
+            select(OrderCard.chat_id, OrderCard.message_id).where(OrderCard.order_id == order_id))).all())
+        return CardView(view, villager.first_name, helper.first_name if helper else None, center.id,
+                        center.group_chat_id, center.desk_locale, actor.first_name if actor else None, cards)
+
+
+async def record_card(store: Store, order_id: int, chat_id: int, message_id: int | None) -> None:
+    """Remember where a card is (None: forget it, e.g. the message was deleted)."""
+    async with store.write() as session:
+        card = await session.scalar(
+            select(OrderCard).where(OrderCard.order_id == order_id, OrderCard.chat_id == chat_id))
+        if message_id is None:
+            if card is not None:
+                await session.delete(card)
+        elif card is None:
+            session.add(OrderCard(order_id=order_id, chat_id=chat_id, message_id=message_id))
+        else:
+            card.message_id = message_id
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    telegram_id: int
+    locale: str | None
+    first_name: str
+    reachable: bool
+
+
+async def recipient(store: Store, villager_id: int) -> Recipient | None:
+    async with store.read() as session:
+        villager = await session.get(Villager, villager_id)
+        if villager is None or villager.telegram_id is None:
+            return None
+        return Recipient(villager.telegram_id, villager.locale, villager.first_name, not villager.unreachable)
+
+
+async def mark_unreachable(store: Store, telegram_id: int) -> None:
+    """Telegram said 403: they blocked the bot. Nothing more is attempted until they come back."""
+    async with store.write() as session:
+        await session.execute(
+            update(Villager).where(Villager.telegram_id == telegram_id).values(unreachable=True))
+
+
+DIGEST_WINDOW = timedelta(hours=1)
+
+
+def opening_time(opening_hours: str) -> time | None:
+    """``"08:00-20:00"`` -> 08:00."""
+    try:
+        return time.fromisoformat(opening_hours.split("-", 1)[0].strip())
+    except ValueError:
+        return None
+
+
+async def plan_digests(store: Store, now: datetime) -> int:
+    """Queue each desk's daily digest once it opens (within an hour of its opening time; a
+    digest missed by a bot that was down all that hour is skipped, not sent in the afternoon)."""
+    async with store.read() as session:
+        desks = (await session.execute(
+            select(ServiceCenter.id, ServiceCenter.opening_hours, ServiceCenter.timezone)
+            .where(ServiceCenter.group_chat_id.is_not(None), ServiceCenter.is_active))).all()
+    due = []
+    for center_id, hours, timezone in desks:
+        opens = opening_time(hours)
+        if opens is None:
+            continue
+        local = now.astimezone(ZoneInfo(timezone))
+        opening = local.replace(hour=opens.hour, minute=opens.minute, second=0, microsecond=0)
+        if opening <= local < opening + DIGEST_WINDOW:
+            due.append((center_id, local.date().isoformat()))
+    if due:
+        async with store.write() as session:
+            for center_id, day in due:
+                await outbox.enqueue(session, Kind.DIGEST, due_at=now, center_id=center_id,
+                                     dedupe_key=f"digest:{center_id}:{day}")
+    return len(due)
+
+
+async def close_uncollected_siblings(store: Store, center_id: int, now: datetime, keep: int) -> None:
+    """One list of uncollected parcels goes to the desk at a time, however many fell due together."""
+    async with store.write() as session:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.center_id == center_id, OutboxMessage.kind == str(Kind.UNCOLLECTED),
+                   OutboxMessage.is_open, OutboxMessage.due_at <= now, OutboxMessage.id != keep)
+            .values(is_open=False, sent_at=now, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def centers_with(store: Store, status: OrderStatus) -> list[tuple[str, dict, int]]:
+    """Centers having orders in ``status``: (code, names, how many), for the county staff's batch buttons."""
+    async with store.read() as session:
+        counts = (select(Order.center_id, func.count(Order.id).label("n")).where(Order.status == status)
+                  .group_by(Order.center_id).subquery())
+        rows = await session.execute(
+            select(ServiceCenter.code, ServiceCenter.names, counts.c.n)
+            .join(counts, counts.c.center_id == ServiceCenter.id).order_by(ServiceCenter.code))
+        return [tuple(r) for r in rows]

@@ -1,0 +1,34 @@
+"""Reading the chats of the Bot API double the way a person reads their phone, and the common
+first steps of a villager."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from store.models import Product
+
+SHANGYUAN = (33.16, 107.30)  # near the Chenggu centers of the demo data
+
+
+def texts(chat) -> list[str]:
+    return [m.text or m.caption or "" for m in chat.bot_messages()]
+
+
+def last_text(person) -> str:
+    message = person.chat.last_bot_message()
+    return message.text or message.caption or ""
+
+
+def menu_labels(chat) -> list[str]:
+    return [b.text for row in chat.reply_keyboard or [] for b in row]
+
+
+async def stock_of(store, sku: str) -> int:
+    async with store.read() as session:
+        return await session.scalar(select(Product.stock).where(Product.sku == sku))
+
+
+async def settle_in(person, county: str = "Chenggu", village: str = "Shangyuan") -> None:
+    await person.send("/start")
+    await person.tap(county)
+    await person.tap(village)
