@@ -1,11 +1,15 @@
 """``rural-bot``: the single entry point.
 
-    rural-bot run                   run the bot by long polling (applies migrations first)
+    rural-bot run                   run the bot by long polling (applies migrations first), with the
+                                    carrier endpoint on LISTEN_HOST:LISTEN_PORT (see bot/server.py)
     rural-bot db upgrade            apply pending migrations
     rural-bot catalog import FILE   upsert products from CSV
     rural-bot catalog export [-o F] write the catalog as CSV
     rural-bot centers import FILE   upsert service centers from CSV
     rural-bot demo-data             load the demo catalog, counties and centers
+    rural-bot partner add CODE USER_ID      make a Telegram user a partner of a center
+    rural-bot partner remove CODE USER_ID
+    rural-bot partner list [CODE]
 """
 
 from __future__ import annotations
@@ -41,6 +45,13 @@ def parser() -> argparse.ArgumentParser:
     cimp = centers.add_parser("import", help="upsert service centers from a UTF-8 CSV file")
     cimp.add_argument("file", type=Path)
     sub.add_parser("demo-data", help="load the demo catalog, counties and centers")
+    partner = sub.add_parser("partner", help="who runs which center").add_subparsers(dest="action", required=True)
+    for action in ("add", "remove"):
+        change = partner.add_parser(action, help=f"{action} a partner of a center")
+        change.add_argument("code", help="the center's code, e.g. CG-01")
+        change.add_argument("user_id", type=int, help="the partner's numeric Telegram user id")
+    listing = partner.add_parser("list", help="list partners")
+    listing.add_argument("code", nargs="?", help="only this center")
     return p
 
 
@@ -74,16 +85,27 @@ async def _with_store(settings: Settings, work) -> int:
 async def _run(settings: Settings) -> int:
     from bot.app import build_application
     from bot.runner import start_polling, stop_polling, wait_for_stop_signal
+    from bot.server import build_web_app, start_server, stop_server
 
     settings.require_token()
     store = Store(settings.database_url)
     await store.upgrade()
     app = build_application(settings, store)
+    rt = app.bot_data["runtime"]
+    web_app = build_web_app(store=store, clock=rt.clock, logistics_token=settings.logistics_token, wake=rt.kick)
+    server = None
     await start_polling(app)
-    log.info("bot is running; press Ctrl-C to stop")
     try:
+        try:
+            server = await start_server(web_app, settings.listen_host, settings.listen_port)
+        except OSError as exc:
+            raise SettingsError(f"LISTEN_HOST/LISTEN_PORT: cannot listen on "
+                                f"{settings.listen_host}:{settings.listen_port}: {exc.strerror or exc}") from None
+        log.info("bot is running; press Ctrl-C to stop")
         await wait_for_stop_signal()
     finally:
+        if server is not None:
+            await stop_server(server)
         await stop_polling(app)
         await store.close()
     return 0
@@ -100,7 +122,10 @@ async def load_demo_data(store: Store) -> int:
 
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     from catalog.importer import export_products, import_products
+    from services import partners
     from services.centers import import_centers
+    from services.errors import NotFound
+    from services.partners import Actor
 
     command = (args.command, getattr(args, "action", None))
     if command == ("run", None):
@@ -124,8 +149,36 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     async def centers_in(store: Store) -> int:
         return print_report("centers", await import_centers(store, read_file(args.file)))
 
+    async def partner_change(store: Store) -> int:
+        actor = Actor(0, "rural-bot", is_admin=True)  # whoever runs the command line is an admin
+        try:
+            if args.action == "add":
+                desk = await partners.add_partner(store, SystemClock(), actor, args.code, args.user_id)
+                print(f"{args.user_id} is a partner of {desk.code}")
+            elif await partners.remove_partner(store, actor, args.code, args.user_id):
+                print(f"{args.user_id} is no longer a partner of {args.code.upper()}")
+            else:
+                print(f"{args.user_id} was not a partner of {args.code.upper()}")
+        except NotFound:
+            print(f"there is no service center with the code {args.code}", file=sys.stderr)
+            return 1
+        return 0
+
+    async def partner_list(store: Store) -> int:
+        try:
+            found = await partners.list_partners(store, args.code)
+        except NotFound:
+            print(f"there is no service center with the code {args.code}", file=sys.stderr)
+            return 1
+        for p in found:
+            print(f"{p.center_code}\t{p.telegram_id}\t{p.first_name}\t{'@' + p.username if p.username else ''}")
+        return 0
+
     work = {
         ("db", "upgrade"): upgrade,
+        ("partner", "add"): partner_change,
+        ("partner", "remove"): partner_change,
+        ("partner", "list"): partner_list,
         ("catalog", "import"): products_in,
         ("catalog", "export"): products_out,
         ("centers", "import"): centers_in,

@@ -135,3 +135,17 @@ def test_centers_import_reports_bad_coordinates(database, tmp_path, capsys):
     assert "line 3: latitude '133.1' must be a number from -90 to 90." in err
     assert "line 3: opening_hours '8am' must look like 08:00-20:00." in err
     assert "line 3: timezone 'Mars/Base' is not an IANA time zone." in err
+
+
+def test_partner_add_list_and_remove_from_the_command_line(database, capsys):
+    assert main(["demo-data"]) == 0
+    assert main(["partner", "add", "cg-01", "501"]) == 0
+    assert main(["partner", "add", "CG-01", "501"]) == 0  # twice is one partnership
+    assert "501 is a partner of CG-01" in capsys.readouterr().out
+    assert main(["partner", "list"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["CG-01\t501\t\t"]
+    assert main(["partner", "add", "XX-99", "501"]) == 1
+    assert "there is no service center with the code XX-99" in capsys.readouterr().err
+    assert main(["partner", "remove", "CG-01", "501"]) == 0
+    assert main(["partner", "list", "CG-01"]) == 0
+    assert capsys.readouterr().out.strip().endswith("501 is no longer a partner of CG-01")

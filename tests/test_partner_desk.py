@@ -250,3 +250,25 @@ async def test_villagers_see_only_their_own_orders_with_track(bot):
     await snoop.send(f"/track {number}")
     assert "This order was not found" in last_text(snoop)
 
+
+
+async def test_admin_manages_partners_in_chat_and_others_cannot(bot):
+    admin = bot.person(900, "County", language_code="en")
+    zhang = bot.person(501, "Lao Zhang", language_code="en", username="laozhang")
+    await zhang.send("/start")
+    await admin.send("/start")
+
+    await zhang.send("/partner add CG-01 @laozhang")
+    assert "Only admins can do this" in last_text(zhang)
+    await admin.send("/partner add CG-01 @nobody")
+    assert "I don't know @nobody yet" in last_text(admin)
+    await admin.send("/partner add CG-01 @laozhang")
+    assert "@laozhang is now a partner of Shangyuan Village Service Center (CG-01)" in last_text(admin)
+    await admin.send("/partner add CG-02 502")
+    await admin.send("/partner list")
+    assert "CG-01" in last_text(admin) and "Lao Zhang @laozhang (501)" in last_text(admin)
+    assert "(502)" in last_text(admin)
+    await admin.send("/partner remove CG-02 502")
+    assert "502 is no longer a partner of CG-02" in last_text(admin)
+    await admin.send("/partner list CG-02")
+    assert "No partners yet" in last_text(admin)
