@@ -109,9 +109,13 @@ async def unbind(update: Update, context: RuralContext) -> None:
 
 
 async def membership_changed(update: Update, context: RuralContext) -> None:
-    """The bot was removed from a group (or left it): the binding ends."""
+    """The bot was removed from a group (or left it): the binding ends. In a private chat, the
+    person blocked the bot (no messages are attempted) or unblocked it."""
     change = update.my_chat_member
-    if change.new_chat_member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
+    gone = change.new_chat_member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED)
+    if change.chat.type == ChatType.PRIVATE:
+        await villagers.set_reachable(context.rt.store, change.chat.id, not gone)
+    elif gone:
         await partners.group_gone(context.rt.store, change.chat.id)
 
 
@@ -219,7 +223,11 @@ async def reason_typed(update: Update, context: RuralContext, order_id: int, tex
 async def code_typed(update: Update, context: RuralContext, order_id: int, text: str) -> None:
     rt = context.rt
     try:
-        moved = await parcels.pickup_for_order(rt.store, rt.clock, actor_of(update, context), order_id, text)
+        card = await parcels.card_view(rt.store, order_id)
+        if card is None:
+            raise NotFound("order")
+        moved = await parcels.pickup(rt.store, rt.clock, actor_of(update, context), card.center_id, text,
+                                     order_id=order_id)
     except WrongCode as exc:
         await refuse(update, context, exc)  # the partner can type it again
         return
@@ -282,8 +290,7 @@ async def arrived_command(update: Update, context: RuralContext) -> None:
         await say(update, context, t("Usage: /arrived ORDER-NUMBER, for example /arrived RT-7K3F9"))
         return
     try:
-        moved = await parcels.move_by_number(rt.store, rt.clock, actor_of(update, context), context.args[0],
-                                             parcels.S.READY_FOR_PICKUP)
+        moved = await parcels.arrive(rt.store, rt.clock, actor_of(update, context), number=context.args[0])
     except (NotPartner, AlreadyDone, NotAllowed, NotFound) as exc:
         await refuse(update, context, exc)
         return

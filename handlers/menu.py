@@ -12,7 +12,7 @@ import logging
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
-from handlers import assist, browse, cart, orders, search, start
+from handlers import assist, browse, cart, desk, orders, search, start
 from handlers.context import RuralContext
 from handlers.ui import alert, main_menu, menu_action, say
 from services import villagers
@@ -34,6 +34,7 @@ FORMS = {
     "qty": browse.quantity_typed,
     "line": cart.line_quantity_typed,
     "ofor": assist.name_typed,
+    **desk.DESK_FORMS,  # a card in a partner's private chat (no group): a typed reason or pickup code
 }
 
 

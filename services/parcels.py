@@ -191,22 +191,11 @@ async def _arrive(session: AsyncSession, order: Order, at: datetime, actor_id: i
                          center_id=order.center_id, dedupe_key=f"uncollected:{order.id}")
 
 
-async def move_by_number(store: Store, clock: Clock, actor: Actor, number: str, to: OrderStatus) -> Moved:
-    """A partner marks a parcel arrived at the village, or an admin moves one order along."""
+async def arrive(store: Store, clock: Clock, actor: Actor, order_id: int | None = None,
+                 number: str | None = None) -> Moved:
+    """The partner has the parcel at the village (by the card's button or ``/arrived RT-...``)."""
     async with store.write() as session:
-        order = await _order(session, number=number)
-        if to == S.READY_FOR_PICKUP:
-            await check_may_act(session, order.center_id, actor)
-        elif not actor.is_admin:
-            raise NotAllowed(order.status)
-        if not await _advance(session, order, to, clock.now(), await _actor_id(session, actor)):
-            raise AlreadyDone(order.status)
-        return Moved(order.id, order.number, order.status, order.center_id)
-
-
-async def arrive(store: Store, clock: Clock, actor: Actor, order_id: int) -> Moved:
-    async with store.write() as session:
-        order = await _order(session, order_id)
+        order = await _order(session, order_id, number)
         await check_may_act(session, order.center_id, actor)
         if order.status not in (S.IN_TRANSIT, S.AT_COUNTY):
             if order.status in (S.READY_FOR_PICKUP, S.PICKED_UP):
@@ -254,37 +243,26 @@ async def carrier_event(store: Store, clock: Clock, number: str, event: str, at:
         return await _advance(session, order, to, min(at, clock.now()), None)
 
 
-async def pickup(store: Store, clock: Clock, actor: Actor, center_id: int, code: str) -> Moved:
+async def pickup(store: Store, clock: Clock, actor: Actor, center_id: int, code: str,
+                 order_id: int | None = None) -> Moved:
     """The villager shows their code at the counter and pays: picked up, cash recorded,
-    reminders withdrawn."""
+    reminders withdrawn. With ``order_id`` (Picked up tapped on a card), the code must be that
+    order's."""
     now = clock.now()
     code = code.strip()
     async with store.write() as session:
         await check_may_act(session, center_id, actor)
-        order = await session.scalar(
-            select(Order).where(Order.center_id == center_id, Order.status == S.READY_FOR_PICKUP,
-                                Order.pickup_code == code).with_for_update()
-        ) if code.isdigit() and len(code) == 6 else None
+        query = select(Order).where(Order.center_id == center_id, Order.status == S.READY_FOR_PICKUP,
+                                    Order.pickup_code == code).with_for_update()
+        if order_id is not None:
+            query = query.where(Order.id == order_id)
+        order = await session.scalar(query) if code.isdigit() and len(code) == 6 else None
         if order is None:
             raise WrongCode()
         order.cash_collected_fen = order.total_fen
         await _step(session, order, S.PICKED_UP, now, await _actor_id(session, actor))
         await outbox.cancel(session, order_id=order.id, kinds={Kind.REMINDER, Kind.UNCOLLECTED}, at=now)
         return Moved(order.id, order.number, order.status, order.center_id)
-
-
-async def pickup_for_order(store: Store, clock: Clock, actor: Actor, order_id: int, code: str) -> Moved:
-    """``pickup`` for a code typed after tapping Picked up on a given order's card."""
-    async with store.read() as session:
-        center_id = await session.scalar(select(Order.center_id).where(Order.id == order_id))
-        expected = await session.scalar(select(Order.pickup_code).where(Order.id == order_id))
-    if center_id is None:
-        raise NotFound("order")
-    if code.strip() != expected:
-        async with store.read() as session:
-            await check_may_act(session, center_id, actor)
-        raise WrongCode()
-    return await pickup(store, clock, actor, center_id, code)
 
 
 async def waiting_for_pickup(store: Store, center_id: int, *, ready_before: datetime | None = None

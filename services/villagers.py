@@ -112,3 +112,10 @@ async def get(store: Store, villager_id: int) -> VillagerView | None:
     async with store.read() as session:
         row = (await session.execute(select(*_COLUMNS).where(Villager.id == villager_id))).first()
         return _view(row) if row else None
+
+
+async def set_reachable(store: Store, telegram_id: int, reachable: bool) -> None:
+    """Telegram said the person blocked the bot (403, or a my_chat_member update), or unblocked it."""
+    async with store.write() as session:
+        await session.execute(
+            update(Villager).where(Villager.telegram_id == telegram_id).values(unreachable=not reachable))

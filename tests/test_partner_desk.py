@@ -152,6 +152,14 @@ async def test_cards_go_to_partners_privately_without_a_group(bot):
     await partner.tap("✅ Confirm", message=card)
     assert "Confirmed by Lao Zhang" in partner.chat.message(card.message_id).text
 
+    second = await order_rice(villager)
+    card = next(m for m in partner.chat.bot_messages() if (m.text or "").startswith(f"🧾 Order {second}"))
+    await partner.tap("❌ Reject", message=card)
+    await partner.tap("Type a reason", message=partner.chat.message(card.message_id))
+    await partner.send("No truck this week")
+    assert "Reason: No truck this week" in partner.chat.message(card.message_id).text
+    assert "Reason: No truck this week" in texts(villager.chat)[-1]
+
 
 async def test_parcel_arrives_and_is_picked_up_with_the_right_code(bot):
     partner, _, villager, group = await desk(bot)
@@ -272,3 +280,18 @@ async def test_admin_manages_partners_in_chat_and_others_cannot(bot):
     assert "502 is no longer a partner of CG-02" in last_text(admin)
     await admin.send("/partner list CG-02")
     assert "No partners yet" in last_text(admin)
+
+
+async def test_a_villager_who_blocks_the_bot_is_unreachable_until_they_unblock_it(bot):
+    villager = bot.person(1001, "Wang", language_code="en")
+    await settle_in(villager)
+
+    async def unreachable() -> bool:
+        async with bot.store.read() as session:
+            return await session.scalar(select(Villager.unreachable).where(Villager.telegram_id == 1001))
+
+    double = bot.double
+    await double.deliver(double.member_update(villager.chat, villager, "member", "kicked"))
+    assert await unreachable()
+    await double.deliver(double.member_update(villager.chat, villager, "kicked", "member"))
+    assert not await unreachable()
