@@ -13,7 +13,7 @@ import handlers
 from bot import pump
 from bot.config import Settings
 from bot.telegram_http import AiohttpRequest
-from handlers.context import RuralContext, Runtime
+from handlers.context import Runtime, RuralContext
 from handlers.start import COMMANDS
 from locales import available_locales, translator
 from services.clock import Clock, SystemClock

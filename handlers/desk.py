@@ -16,10 +16,10 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
 from handlers.context import RuralContext
-from handlers.notices import card_keyboard, card_text, reason_text, reject_keyboard, status_text
+from handlers.notices import card_keyboard, card_text, reject_keyboard, status_text
 from handlers.start import name_in
-from locales import Translator
 from handlers.ui import alert, esc, money, on_tap, say, show
+from locales import Translator
 from services import parcels, partners, villagers
 from services.errors import NotAllowed, NotFound
 from services.parcels import AlreadyDone, WrongCode

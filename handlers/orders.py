@@ -13,6 +13,7 @@ from services import orders
 from services.errors import NotAllowed, NotFound
 from services.orders import OrderStatus, OrderView
 
+
 def status_label(context: RuralContext, status: str) -> str:
     return status_text(context.t, status)
 

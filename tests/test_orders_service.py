@@ -10,7 +10,15 @@ from sqlalchemy import func, select, update
 
 from services import cart as carts
 from services import orders, villagers
-from services.errors import CartEmpty, InvalidQuantity, NoCenterChosen, NotAllowed, NotEnoughStock, NotFound, StaleCheckout
+from services.errors import (
+    CartEmpty,
+    InvalidQuantity,
+    NoCenterChosen,
+    NotAllowed,
+    NotEnoughStock,
+    NotFound,
+    StaleCheckout,
+)
 from store.models import Order, Product, ServiceCenter
 
 

@@ -7,9 +7,9 @@ import re
 
 from sqlalchemy import select
 
+from chat import last_text, settle_in, stock_of, texts
 from services.partners import Actor, add_partner
 from store.models import Order, ServiceCenter, Villager
-from chat import last_text, settle_in, stock_of, texts
 
 ADMIN = Actor(900, "Admin", is_admin=True)
 GROUP_ID = -100123

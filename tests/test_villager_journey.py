@@ -7,9 +7,8 @@ import re
 
 from sqlalchemy import func, select
 
-from store.models import Order, Product, SearchMiss
-
 from chat import SHANGYUAN, last_text, menu_labels, settle_in, stock_of, texts  # noqa: F401
+from store.models import Order, Product, SearchMiss
 
 
 async def open_rice_card(person) -> None:
