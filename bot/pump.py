@@ -29,9 +29,10 @@ PER_SECOND = 30  # overall pace
 
 
 class OutboxPump:
-    def __init__(self, bot: Bot, rt: Runtime):
+    def __init__(self, bot: Bot, rt: Runtime, app: Application | None = None):
         self.bot = bot
         self.rt = rt
+        self.app = app
         self._task: asyncio.Task | None = None
         self._again = False
         self._last_send = 0.0
@@ -42,7 +43,13 @@ class OutboxPump:
             self._again = True
             return
         self._again = False
-        self._task = asyncio.get_running_loop().create_task(self._runs())
+        if self.app is not None and self.app.running:
+            # The Application's stop() waits for its tasks: a bot told to stop finishes the run it is
+            # in, rather than shutting the connection under it (the sends then fail, or one reaches
+            # Telegram but is not marked sent and goes out again after the restart).
+            self._task = self.app.create_task(self._runs(), name="outbox pump")
+        else:
+            self._task = asyncio.get_running_loop().create_task(self._runs())
 
     async def idle(self) -> None:
         """Wait until no run is going on (for tests and shutdown)."""
@@ -114,7 +121,7 @@ class OutboxPump:
 
 def install(app: Application, rt: Runtime) -> OutboxPump:
     """Create the pump, let handlers reach it through the runtime, and schedule its wake-ups."""
-    pump = OutboxPump(app.bot, rt)
+    pump = OutboxPump(app.bot, rt, app)
     rt.pump = pump
 
     async def wake(_context) -> None:

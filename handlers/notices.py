@@ -225,13 +225,12 @@ async def send_uncollected(bot: Bot, rt: Runtime, row: Claimed) -> bool:
     now = rt.clock.now()
     waiting = await parcels.waiting_for_pickup(rt.store, row.center_id,
                                                ready_before=now - parcels.REMINDER_DELAYS[-1])
-    if not waiting:
+    if not waiting or not await parcels.take_uncollected(rt.store, row.center_id, now, row.id):
         return False
     lines = [t("📦 Parcels still not collected after the last reminder:")]
     lines += [t("• {number} · arrived {when}", number=number, when=local_time(at, order.center_timezone))
               for _, number, at in waiting]
     await bot.send_message(chat_id, "\n".join(lines), parse_mode=ParseMode.HTML)
-    await parcels.close_uncollected_siblings(rt.store, row.center_id, now, keep=row.id)
     return True
 
 

@@ -108,9 +108,11 @@ async def mark_dropped(store: Store, message_id: int, at: datetime) -> None:
 
 
 async def _close(store: Store, message_id: int, **values) -> None:
+    """Close an open row; one closed already (cancelled by a pickup, or covered by another row's
+    list of uncollected parcels) keeps how it ended."""
     async with store.write() as session:
         await session.execute(
-            update(OutboxMessage).where(OutboxMessage.id == message_id)
+            update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.is_open)
             .values(is_open=False, claimed_until=None, **values)
         )
 

@@ -403,16 +403,29 @@ async def plan_digests(store: Store, now: datetime) -> int:
     return len(due)
 
 
-async def close_uncollected_siblings(store: Store, center_id: int, now: datetime, keep: int) -> None:
-    """One list of uncollected parcels goes to the desk at a time, however many fell due together."""
+async def take_uncollected(store: Store, center_id: int, now: datetime, row_id: int) -> bool:
+    """One list of uncollected parcels goes to the desk at a time, however many rows fell due
+    together, even when several pumps claimed them: the first row sent closes the others due, and
+    a row closed that way is not sent. Returns whether ``row_id`` is the one to send.
+
+    The rows are locked in id order, so two pumps taking turns here wait for each other rather
+    than deadlock; the second then sees the first's rows closed."""
     async with store.write() as session:
+        due = (await session.scalars(
+            select(OutboxMessage.id)
+            .where(OutboxMessage.center_id == center_id, OutboxMessage.kind == str(Kind.UNCOLLECTED),
+                   OutboxMessage.is_open, OutboxMessage.due_at <= now)
+            .order_by(OutboxMessage.id).with_for_update()
+        )).all()
+        if row_id not in due:
+            return False
         await session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.center_id == center_id, OutboxMessage.kind == str(Kind.UNCOLLECTED),
-                   OutboxMessage.is_open, OutboxMessage.due_at <= now, OutboxMessage.id != keep)
+            .where(OutboxMessage.id.in_([other for other in due if other != row_id]))
             .values(is_open=False, sent_at=now, claimed_until=None)
             .execution_options(synchronize_session=False)
         )
+        return True
 
 
 async def centers_with(store: Store, status: OrderStatus) -> list[tuple[str, dict, int]]:

@@ -1,0 +1,145 @@
+"""The bot's own HTTP server: the carrier pushes parcel events to it.
+
+    POST /api/v1/parcels/events
+    Authorization: Bearer <LOGISTICS_TOKEN>
+    {"order_no": "RT-XXXXX", "event": "in_transit" | "at_county" | "at_village",
+     "at": "2026-11-11T10:00:00+08:00"}
+
+Every answer is JSON. 200 ``{"order_no", "status", "moved"}``: ``moved`` is false for a
+duplicate, late or out-of-order event, which changes nothing, and for a rejected or cancelled
+order (the carrier is late). 400 bad JSON or field, 401 missing or wrong token, 404 unknown
+order, 409 the order is not yet confirmed, 413 a body over 64 KiB. Without LOGISTICS_TOKEN the
+endpoint is disabled and answers 503, so a carrier can tell "switched off here" from "your token
+is wrong".
+
+``build_web_app`` makes the aiohttp application (a webhook server can add its routes to it);
+``start_server``/``stop_server`` run it next to polling.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from aiohttp import web
+from sqlalchemy import select
+
+from services import parcels
+from services.clock import Clock
+from services.errors import DomainError, NotFound
+from store.db import Store
+from store.models import Order
+
+log = logging.getLogger(__name__)
+EVENTS_PATH = "/api/v1/parcels/events"
+MAX_BODY = 64 * 1024
+FIELDS = ("order_no", "event", "at")
+
+
+class BadEvent(ValueError):
+    """The request body is not a valid carrier event; the message says why."""
+
+
+def error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler) -> web.StreamResponse:
+    """aiohttp's own refusals (404 path, 405 method, 413 body) as JSON too."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return error(exc.status, exc.reason)
+
+
+def parse_event(body: bytes) -> tuple[str, str, datetime]:
+    """(order number, event name, aware time) from a JSON body; raises BadEvent."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise BadEvent("the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise BadEvent("the body must be a JSON object")
+    for name in FIELDS:
+        if not isinstance(data.get(name), str) or not data[name].strip():
+            raise BadEvent(f"{name} is missing or not a string")
+    number, event, at_text = (data[name].strip() for name in FIELDS)
+    if event not in parcels.CARRIER_EVENTS:
+        raise BadEvent(f"unknown event {event!r}; expected one of {', '.join(parcels.CARRIER_EVENTS)}")
+    try:
+        at = datetime.fromisoformat(at_text)
+    except ValueError:
+        raise BadEvent("at is not an ISO 8601 time") from None
+    if at.utcoffset() is None:
+        raise BadEvent("at has no UTC offset (e.g. +08:00 or Z)")
+    return number.upper(), event, at
+
+
+async def order_status(store: Store, number: str) -> str | None:
+    async with store.read() as session:
+        return await session.scalar(select(Order.status).where(Order.number == number))
+
+
+def build_web_app(*, store: Store, clock: Clock, logistics_token: str | None,
+                  wake: Callable[[], None]) -> web.Application:
+    """The aiohttp application with the carrier endpoint. ``wake`` is called after an event
+    moved an order, so its notices are sent at once (the outbox pump's ``kick``)."""
+    expected = f"Bearer {logistics_token}".encode() if logistics_token else None
+
+    async def parcel_event(request: web.Request) -> web.Response:
+        if expected is None:
+            return error(503, "the carrier endpoint is disabled: LOGISTICS_TOKEN is not set")
+        given = request.headers.get("Authorization", "").encode("utf-8", "replace")
+        if not hmac.compare_digest(given, expected):
+            return error(401, "missing or wrong bearer token")
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            return error(413, f"the body is larger than {MAX_BODY} bytes")
+        try:
+            number, event, at = parse_event(await request.read())
+        except BadEvent as exc:
+            return error(400, str(exc))
+        try:
+            moved = await parcels.carrier_event(store, clock, number, event, at)
+        except NotFound:
+            return error(404, f"no order {number}")
+        except DomainError as exc:
+            return error(409, f"order {number} cannot take this event: {exc}")
+        if moved:
+            wake()
+        log.info("carrier event %s for %s at %s: %s", event, number, at.isoformat(),
+                 "moved" if moved else "no change")
+        return web.json_response(
+            {"order_no": number, "status": await order_status(store, number), "moved": moved})
+
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[json_errors])
+    app.router.add_post(EVENTS_PATH, parcel_event)
+    if expected is None:
+        log.warning("LOGISTICS_TOKEN is not set: %s answers 503", EVENTS_PATH)
+    return app
+
+
+async def start_server(app: web.Application, host: str, port: int) -> web.AppRunner:
+    """Listen on host:port (port 0: any free port; see ``bound_port``)."""
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    log.info("listening on http://%s:%s", host, bound_port(runner))
+    return runner
+
+
+def bound_port(runner: web.AppRunner) -> int:
+    return runner.addresses[0][1]
+
+
+async def stop_server(runner: web.AppRunner) -> None:
+    await runner.cleanup()
