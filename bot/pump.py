@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import warnings
 from datetime import timedelta
 
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import Application
+from telegram.warnings import PTBDeprecationWarning
 
 from handlers.context import Runtime
 from handlers.notices import Later, deliver
@@ -84,11 +86,11 @@ class OutboxPump:
         try:
             sent = await deliver(self.bot, self.rt, row)
         except Later as later:
-            await outbox.postpone(store, row.id, later.until)
+            await outbox.postpone(store, row.id, later.until, now=now)
         except RetryAfter as exc:
-            retry = exc.retry_after if isinstance(exc.retry_after, timedelta) else timedelta(seconds=exc.retry_after)
+            retry = wait_asked(exc)
             log.info("outbox %s: Telegram asks to wait %s", row.id, retry)
-            await outbox.postpone(store, row.id, now + retry, error=f"429 retry after {retry}")
+            await outbox.postpone(store, row.id, now + retry, now=now, error=f"429 retry after {retry}", counts=False)
         except Forbidden as exc:
             log.info("outbox %s: %s", row.id, exc)
             if row.villager_id is not None:
@@ -101,10 +103,10 @@ class OutboxPump:
             await outbox.mark_failed(store, row.id, now, f"400 {exc}")
         except NetworkError as exc:  # includes timeouts and 5xx
             log.info("outbox %s: network trouble, retrying: %s", row.id, exc)
-            await outbox.postpone(store, row.id, now + outbox.backoff(row.attempts), error=str(exc))
+            await outbox.postpone(store, row.id, now + outbox.backoff(row.attempts), now=now, error=str(exc))
         except Exception as exc:
             log.exception("outbox %s (%s) could not be sent", row.id, row.kind)
-            await outbox.postpone(store, row.id, now + outbox.backoff(row.attempts), error=repr(exc))
+            await outbox.postpone(store, row.id, now + outbox.backoff(row.attempts), now=now, error=repr(exc))
         else:
             if sent:
                 await outbox.mark_sent(store, row.id, self.rt.clock.now())
@@ -117,6 +119,15 @@ class OutboxPump:
         if gap > 0:
             await asyncio.sleep(gap)
         self._last_send = time.monotonic()
+
+
+def wait_asked(exc: RetryAfter) -> timedelta:
+    """``retry_after`` as a timedelta, whichever type this PTB version gives (v22 warns that
+    it will change from seconds to a timedelta; both are handled)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value if isinstance(value, timedelta) else timedelta(seconds=value)
 
 
 def install(app: Application, rt: Runtime) -> OutboxPump:

@@ -25,13 +25,11 @@ from collections.abc import Callable
 from datetime import datetime
 
 from aiohttp import web
-from sqlalchemy import select
 
 from services import parcels
 from services.clock import Clock
 from services.errors import DomainError, NotFound
 from store.db import Store
-from store.models import Order
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/api/v1/parcels/events"
@@ -81,11 +79,6 @@ def parse_event(body: bytes) -> tuple[str, str, datetime]:
     return number.upper(), event, at
 
 
-async def order_status(store: Store, number: str) -> str | None:
-    async with store.read() as session:
-        return await session.scalar(select(Order.status).where(Order.number == number))
-
-
 def build_web_app(*, store: Store, clock: Clock, logistics_token: str | None,
                   wake: Callable[[], None]) -> web.Application:
     """The aiohttp application with the carrier endpoint. ``wake`` is called after an event
@@ -105,17 +98,16 @@ def build_web_app(*, store: Store, clock: Clock, logistics_token: str | None,
         except BadEvent as exc:
             return error(400, str(exc))
         try:
-            moved = await parcels.carrier_event(store, clock, number, event, at)
+            result = await parcels.carrier_event(store, clock, number, event, at)
         except NotFound:
             return error(404, f"no order {number}")
         except DomainError as exc:
             return error(409, f"order {number} cannot take this event: {exc}")
-        if moved:
+        if result.moved:
             wake()
         log.info("carrier event %s for %s at %s: %s", event, number, at.isoformat(),
-                 "moved" if moved else "no change")
-        return web.json_response(
-            {"order_no": number, "status": await order_status(store, number), "moved": moved})
+                 "moved" if result.moved else "no change")
+        return web.json_response({"order_no": number, "status": result.status, "moved": result.moved})
 
     app = web.Application(client_max_size=MAX_BODY, middlewares=[json_errors])
     app.router.add_post(EVENTS_PATH, parcel_event)

@@ -117,8 +117,10 @@ async def _close(store: Store, message_id: int, **values) -> None:
         )
 
 
-async def postpone(store: Store, message_id: int, until: datetime, error: str = "") -> None:
-    """Send later: after a temporary failure (counted), or because of quiet hours (not counted)."""
+async def postpone(store: Store, message_id: int, until: datetime, *, now: datetime, error: str = "",
+                   counts: bool = True) -> None:
+    """Send later. A failure (``error``) counts toward MAX_ATTEMPTS unless ``counts`` is False
+    (Telegram asked us to wait: that is pacing, not failing); quiet hours give no error at all."""
     async with store.write() as session:
         row = await session.get(OutboxMessage, message_id)
         if row is None or not row.is_open:
@@ -126,11 +128,12 @@ async def postpone(store: Store, message_id: int, until: datetime, error: str = 
         row.due_at = until
         row.claimed_until = None
         if error:
-            row.attempts += 1
             row.last_error = error[:300]
+        if error and counts:
+            row.attempts += 1
             if row.attempts >= MAX_ATTEMPTS:
                 row.is_open = False
-                row.failed_at = until
+                row.failed_at = now
 
 
 def backoff(attempts: int) -> timedelta:

@@ -154,9 +154,10 @@ async def pending(store: Store, center_id: int) -> list[tuple[int, str, int, dat
 
 
 async def _advance(session: AsyncSession, order: Order, to: OrderStatus, at: datetime,
-                   actor_id: int | None) -> bool:
+                   actor_id: int | None, now: datetime | None = None) -> bool:
     """Move forward along the way to ``to``, through any steps not yet recorded (a carrier's
-    events can come out of order). Returns False, changing nothing, if it is already there or past."""
+    events can come out of order). Returns False, changing nothing, if it is already there or past.
+    ``at`` is when it happened; ``now`` (default ``at``) is when the villager hears of it."""
     if order.status not in WAY:
         raise NotAllowed(order.status)
     here, there = WAY.index(S(order.status)), WAY.index(to)
@@ -164,14 +165,16 @@ async def _advance(session: AsyncSession, order: Order, to: OrderStatus, at: dat
         return False
     for step in WAY[here + 1:there + 1]:
         if step == S.READY_FOR_PICKUP:
-            await _arrive(session, order, at, actor_id)
+            await _arrive(session, order, at, actor_id, remind_from=now or at)
         else:
             await _step(session, order, step, at, actor_id)
     return True
 
 
-async def _arrive(session: AsyncSession, order: Order, at: datetime, actor_id: int | None) -> None:
-    """The parcel is at the village: a pickup code, the villager told at once, reminders queued."""
+async def _arrive(session: AsyncSession, order: Order, at: datetime, actor_id: int | None,
+                  remind_from: datetime) -> None:
+    """The parcel is at the village: a pickup code, the villager told at once, reminders queued
+    24 and 72 hours after they were told (``remind_from``)."""
     taken = set((await session.scalars(
         select(Order.pickup_code).where(Order.center_id == order.center_id, Order.status == S.READY_FOR_PICKUP)
     )).all())
@@ -183,11 +186,11 @@ async def _arrive(session: AsyncSession, order: Order, at: datetime, actor_id: i
     recipients = await notice_recipients(session, order)
     for number, delay in enumerate(REMINDER_DELAYS, start=1):
         for villager_id in recipients:
-            await outbox.enqueue(session, Kind.REMINDER, due_at=at + delay, order_id=order.id,
+            await outbox.enqueue(session, Kind.REMINDER, due_at=remind_from + delay, order_id=order.id,
                                  villager_id=villager_id, payload={"number": number, "last": number == len(REMINDER_DELAYS)},
                                  dedupe_key=f"reminder:{order.id}:{number}:{villager_id}")
     # After the last reminder, the desk hears which parcels are still waiting.
-    await outbox.enqueue(session, Kind.UNCOLLECTED, due_at=at + REMINDER_DELAYS[-1], order_id=order.id,
+    await outbox.enqueue(session, Kind.UNCOLLECTED, due_at=remind_from + REMINDER_DELAYS[-1], order_id=order.id,
                          center_id=order.center_id, dedupe_key=f"uncollected:{order.id}")
 
 
@@ -230,17 +233,26 @@ async def move_center_batch(store: Store, clock: Clock, actor: Actor, center_cod
 CARRIER_EVENTS = {"in_transit": S.IN_TRANSIT, "at_county": S.AT_COUNTY, "at_village": S.READY_FOR_PICKUP}
 
 
-async def carrier_event(store: Store, clock: Clock, number: str, event: str, at: datetime) -> bool:
-    """A carrier's event for an order. Returns whether it moved the order; a duplicate, late or
-    out-of-order event that would not move it forward changes nothing."""
+@dataclass(frozen=True, slots=True)
+class CarrierResult:
+    moved: bool
+    status: str
+
+
+async def carrier_event(store: Store, clock: Clock, number: str, event: str, at: datetime) -> CarrierResult:
+    """A carrier's event for an order. A duplicate, late or out-of-order event that would not move
+    it forward changes nothing. ``at`` goes into the timeline, kept between the order's last step
+    and now, so a wrong carrier clock cannot reorder the timeline or make reminders due at once."""
     to = CARRIER_EVENTS[event]
+    now = clock.now()
     async with store.write() as session:
         order = await _order(session, number=number)
         if order.status == S.PENDING:
             raise NotAllowed(order.status)
         if order.status not in WAY:  # rejected or cancelled: the carrier is late, nothing to do
-            return False
-        return await _advance(session, order, to, min(at, clock.now()), None)
+            return CarrierResult(False, order.status)
+        moved = await _advance(session, order, to, min(max(at, order.updated_at), now), None, now=now)
+        return CarrierResult(moved, order.status)
 
 
 async def pickup(store: Store, clock: Clock, actor: Actor, center_id: int, code: str,

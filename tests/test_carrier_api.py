@@ -21,7 +21,7 @@ from chat import last_text, settle_in
 from services import cart as carts
 from services import orders, parcels, villagers
 from services.partners import Actor
-from store.models import Order, OrderEvent, Product, ServiceCenter, Villager
+from store.models import Order, OrderEvent, OutboxMessage, Product, ServiceCenter, Villager
 
 ADMIN = Actor(900, "Admin", is_admin=True)
 LOGISTICS_TOKEN = "carrier-secret-0123456789"
@@ -350,3 +350,21 @@ async def test_rural_bot_run_names_a_port_in_use_and_stops_polling(demo_store, t
     calls = len(telegram.calls)
     await asyncio.sleep(0.3)
     assert len(telegram.calls) == calls, "still polling after the failed start"
+
+
+async def test_a_back_dated_event_keeps_the_timeline_in_order_and_reminders_a_day_away(carrier, demo_store, clock):
+    number = await place(demo_store, clock)
+    clock.advance(timedelta(hours=1))
+
+    status, body = await carrier.event(number, "at_village", clock.now() - timedelta(days=5))
+
+    assert (status, body["moved"]) == (200, True)
+    async with demo_store.read() as session:
+        order = await session.scalar(select(Order).where(Order.number == number))
+        times = (await session.scalars(
+            select(OrderEvent.at).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id))).all()
+        reminders = (await session.scalars(
+            select(OutboxMessage.due_at).where(OutboxMessage.order_id == order.id,
+                                               OutboxMessage.kind == "reminder"))).all()
+    assert times == sorted(times)
+    assert sorted(reminders) == [clock.now() + timedelta(hours=24), clock.now() + timedelta(hours=72)]
