@@ -28,6 +28,7 @@ from services.outbox import Claimed
 log = logging.getLogger(__name__)
 WAKE_EVERY = 5.0  # seconds between scheduled wake-ups
 PER_SECOND = 30  # overall pace
+DIGEST_PLANNING = timedelta(minutes=1)  # how often to look for desks that just opened
 
 
 class OutboxPump:
@@ -38,6 +39,7 @@ class OutboxPump:
         self._task: asyncio.Task | None = None
         self._again = False
         self._last_send = 0.0
+        self._digests_planned = None  # when this pump last looked for digests to queue
 
     def kick(self) -> None:
         """Run soon; if a run is going on, run once more after it (it may have missed new rows)."""
@@ -71,7 +73,10 @@ class OutboxPump:
     async def run_once(self) -> int:
         """Send everything due now. Returns how many rows were handled."""
         handled = 0
-        await parcels.plan_digests(self.rt.store, self.rt.clock.now())
+        now = self.rt.clock.now()
+        if self._digests_planned is None or not timedelta(0) <= now - self._digests_planned < DIGEST_PLANNING:
+            await parcels.plan_digests(self.rt.store, now)
+            self._digests_planned = now
         while True:
             rows = await outbox.claim_due(self.rt.store, self.rt.clock.now())
             for row in rows:

@@ -118,19 +118,13 @@ def reject_keyboard(t: Translator, order_id: int) -> InlineKeyboardMarkup:
     return keyboard(*rows)
 
 
-async def card_destinations(rt: Runtime, card: CardView) -> list[tuple[int, str | None]]:
-    """The center's group, or else its partners' private chats, each with the language it reads."""
-    if card.group_chat_id is not None:
-        return [(card.group_chat_id, card.desk_locale)]
-    return await parcels.partner_chats(rt.store, card.center_id)
-
-
 async def post_card(bot: Bot, rt: Runtime, order_id: int) -> None:
     """Post the card where it is not yet, and edit it in place where it is."""
-    card = await parcels.card_view(rt.store, order_id)
+    destinations = await parcels.card_destinations(rt.store, order_id)
+    card = await parcels.card_view(rt.store, order_id) if destinations else None
     if card is None:
         return
-    for chat_id, locale in await card_destinations(rt, card):
+    for chat_id, locale in destinations:
         t = translator(locale or rt.default_locale)
         text, markup = card_text(t, card), card_keyboard(t, card.order)
         message_id = card.cards.get(chat_id)

@@ -293,14 +293,21 @@ async def waiting_for_pickup(store: Store, center_id: int, *, ready_before: date
         return [tuple(r) for r in await session.execute(query)]
 
 
-async def partner_chats(store: Store, center_id: int) -> list[tuple[int, str | None]]:
-    """Where a center's cards go when it has no group: its partners' private chats, each with
-    the partner's language."""
+async def card_destinations(store: Store, order_id: int) -> list[tuple[int, str | None]]:
+    """Where an order's card goes, each with the language it reads: the center's group, or else
+    its partners' private chats (none: the center has neither yet)."""
     async with store.read() as session:
+        center = (await session.execute(
+            select(ServiceCenter.id, ServiceCenter.group_chat_id, ServiceCenter.desk_locale)
+            .join(Order, Order.center_id == ServiceCenter.id).where(Order.id == order_id))).first()
+        if center is None:
+            return []
+        if center.group_chat_id is not None:
+            return [(center.group_chat_id, center.desk_locale)]
         rows = await session.execute(
             select(Partner.telegram_id, Villager.locale)
             .outerjoin(Villager, Villager.telegram_id == Partner.telegram_id)
-            .where(Partner.center_id == center_id).order_by(Partner.id))
+            .where(Partner.center_id == center.id).order_by(Partner.id))
         return [tuple(r) for r in rows]
 
 
