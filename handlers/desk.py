@@ -19,7 +19,7 @@ from handlers.context import RuralContext
 from handlers.notices import card_keyboard, card_text, reject_keyboard, status_text
 from handlers.start import name_in
 from handlers.ui import alert, esc, money, on_tap, say, show
-from locales import Translator
+from locales import N_, Translator
 from services import parcels, partners, villagers
 from services.errors import NotAllowed, NotFound
 from services.parcels import AlreadyDone, WrongCode
@@ -171,14 +171,20 @@ async def reason_tapped(update: Update, context: RuralContext) -> None:
     await decide(update, context, int(context.match.group(1)), confirm=False, reason=context.match.group(2))
 
 
-@on_tap
-async def typed_reason_tapped(update: Update, context: RuralContext) -> None:
+async def ask_to_type(update: Update, context: RuralContext, form: str, question: str) -> None:
+    """A card's button that needs typed input (a reason, a pickup code) from whoever tapped it:
+    their next text in this chat answers ``form`` for the order. The question names them, since
+    others may be typing in the group too."""
     order_id = int(context.match.group(1))
     if await may_act_on(update, context, order_id) is None:
         return
-    await villagers.set_awaiting(context.rt.store, context.villager.id, f"rjr:{order_id}")
-    name = esc(update.effective_user.first_name or "")
-    await say(update, context, context.t("✏️ {name}, please type the reason for rejecting this order.", name=name))
+    await villagers.set_awaiting(context.rt.store, context.villager.id, f"{form}:{order_id}")
+    await say(update, context, context.t(question, name=esc(update.effective_user.first_name or "")))
+
+
+@on_tap
+async def typed_reason_tapped(update: Update, context: RuralContext) -> None:
+    await ask_to_type(update, context, "rjr", N_("✏️ {name}, please type the reason for rejecting this order."))
 
 
 @on_tap
@@ -201,13 +207,8 @@ async def arrived_tapped(update: Update, context: RuralContext) -> None:
 
 @on_tap
 async def picked_up_tapped(update: Update, context: RuralContext) -> None:
-    order_id = int(context.match.group(1))
-    if await may_act_on(update, context, order_id) is None:
-        return
-    await villagers.set_awaiting(context.rt.store, context.villager.id, f"pick:{order_id}")
-    name = esc(update.effective_user.first_name or "")
-    await say(update, context, context.t("🔑 {name}, please type the 6-digit pickup code the villager shows you.",
-                                         name=name))
+    await ask_to_type(update, context, "pick", N_("🔑 {name}, please type the 6-digit pickup code the villager "
+                                                  "shows you."))
 
 
 async def reason_typed(update: Update, context: RuralContext, order_id: int, text: str) -> None:
