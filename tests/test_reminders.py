@@ -8,12 +8,15 @@ tests move it and wake the outbox pump (``bot.pump()``) instead of waiting.
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import settle
-from sqlalchemy import select
+from sqlalchemy import func, select
 from test_partner_desk import card_of, desk, order_rice, status_of
 
 from bot.app import build_application
@@ -282,6 +285,65 @@ async def test_two_bot_processes_on_one_database_send_each_reminder_once(postgre
     assert "Parcels waiting for pickup: 12" in digest
     rows = await outbox_rows(bot.store, Kind.REMINDER)
     assert len(rows) == 24 and all(r.sent_at is not None and not r.is_open for r in rows)
+
+
+# A bot process that only sends: PTB's JobQueue wakes its outbox pump; no updates are polled
+# (two pollers would conflict at Telegram). It stops cleanly when its standard input closes.
+SENDING_PROCESS = """
+import asyncio, sys
+from bot.app import build_application
+from bot.config import load_settings
+from store.db import Store
+
+async def main():
+    settings = load_settings()
+    store = Store(settings.database_url)
+    app = build_application(settings, store)
+    await app.initialize()
+    await app.start()
+    print("ready", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    await app.stop()
+    await app.shutdown()
+    await store.close()
+
+asyncio.run(main())
+"""
+
+
+async def test_two_real_bot_processes_on_postgresql_send_each_reminder_once(postgres_only, bot, restart):
+    partner, villager, group, numbers = await shipped(bot, 6)
+    codes = await arrive(bot, partner, group, numbers)
+    await restart(start=False)  # from here on only the two processes send
+    # They run on the real clock, which is long past the test clock's 2026-11-11: every reminder
+    # and the desk's list are due. No quiet hours, whatever the time of day of the test run.
+    env = {**os.environ, "BOT_TOKEN": bot.app.bot.token, "DATABASE_URL": bot.store.url,
+           "TELEGRAM_BASE_URL": bot.double.base_url, "QUIET_HOURS": "00:00-00:00", "ADMIN_IDS": "900"}
+    processes = [await asyncio.create_subprocess_exec(
+        sys.executable, "-c", SENDING_PROCESS, env=env, cwd=Path(__file__).parent.parent,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE) for _ in range(2)]
+    try:
+        for process in processes:
+            assert await asyncio.wait_for(process.stdout.readline(), 60) == b"ready\n"
+
+        async def all_sent() -> bool:
+            async with bot.store.read() as session:
+                left = await session.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.is_open))
+            return left == 0
+
+        await bot.double.wait_for(all_sent, timeout=60, message="the processes did not empty the outbox")
+    finally:
+        for process in processes:
+            process.stdin.close()
+        codes_back = [await asyncio.wait_for(process.wait(), 60) for process in processes]
+    assert codes_back == [0, 0]
+
+    for number in numbers:
+        sent = reminders(villager.chat, number)
+        assert len(sent) == 2 and all(codes[number] in text for text in sent)
+    assert len(lists(group)) == 1
+    rows = await outbox_rows(bot.store, Kind.REMINDER)
+    assert len(rows) == 12 and all(r.sent_at is not None for r in rows)
 
 
 # ---- the daily digest ---------------------------------------------------------------------------
