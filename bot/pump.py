@@ -22,7 +22,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from handlers.context import Runtime
 from handlers.notices import Later, deliver
-from services import outbox, parcels
+from services import outbox, parcels, villagers
 from services.outbox import Claimed
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ class OutboxPump:
             if row.villager_id is not None:
                 target = await parcels.recipient(store, row.villager_id)
                 if target is not None:
-                    await parcels.mark_unreachable(store, target.telegram_id)
+                    await villagers.set_reachable(store, target.telegram_id, False)
             await outbox.mark_failed(store, row.id, now, f"403 {exc}")
         except BadRequest as exc:
             log.warning("outbox %s (%s) refused by Telegram: %s", row.id, row.kind, exc)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -139,8 +139,3 @@ async def postpone(store: Store, message_id: int, until: datetime, *, now: datet
 def backoff(attempts: int) -> timedelta:
     """5 s, 10 s, 20 s ... capped at 10 minutes."""
     return timedelta(seconds=min(600, 5 * 2 ** attempts))
-
-
-async def backlog(store: Store) -> int:
-    async with store.read() as session:
-        return await session.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.is_open)) or 0

@@ -380,13 +380,6 @@ async def recipient(store: Store, villager_id: int) -> Recipient | None:
         return Recipient(villager.telegram_id, villager.locale, villager.first_name, not villager.unreachable)
 
 
-async def mark_unreachable(store: Store, telegram_id: int) -> None:
-    """Telegram said 403: they blocked the bot. Nothing more is attempted until they come back."""
-    async with store.write() as session:
-        await session.execute(
-            update(Villager).where(Villager.telegram_id == telegram_id).values(unreachable=True))
-
-
 DIGEST_WINDOW = timedelta(hours=1)
 
 

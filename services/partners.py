@@ -154,16 +154,6 @@ async def list_partners(store: Store, center_code: str | None = None) -> list[Pa
                 for code, names, tid, first, username in await session.execute(query)]
 
 
-async def centers_of(store: Store, telegram_id: int) -> list[DeskView]:
-    """The centers someone is a partner of."""
-    async with store.read() as session:
-        centers = await session.scalars(
-            select(ServiceCenter).join(Partner, Partner.center_id == ServiceCenter.id)
-            .where(Partner.telegram_id == telegram_id).order_by(ServiceCenter.code)
-        )
-        return [_desk(c) for c in centers]
-
-
 async def bind_group(store: Store, actor: Actor, center_code: str, chat_id: int, locale: str | None = None
                      ) -> DeskView:
     """Make a group chat the center's order desk (replacing any group it had before). Its cards
