@@ -23,23 +23,9 @@ from typing import Any
 from aiohttp import web
 
 # Re-exported (Button, KeyboardButton, NOT_MODIFIED are not used here).
-from .methods import MessageMethods
-from .model import (
-    ApiCall,
-    ApiError,
-    Button,
-    CallbackAnswer,
-    Chat,
-    Group,
-    KeyboardButton,
-    Message,
-    Person,
-    StoredFile,
-    Upload,
-    User,
-    _now,
-    bad,
-)
+from .methods import NOT_MODIFIED, MessageMethods
+from .model import (ApiCall, ApiError, Button, CallbackAnswer, Chat, Group, KeyboardButton,
+                    Message, Person, StoredFile, Upload, User, _now, bad)
 
 __all__ = ["ApiCall", "ApiError", "BotApiDouble", "Button", "CallbackAnswer", "Chat", "Group",
            "KeyboardButton", "Message", "Person", "StoredFile", "Upload", "User"]
