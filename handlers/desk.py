@@ -159,9 +159,10 @@ async def may_act_on(update: Update, context: RuralContext, order_id: int) -> pa
     if card is None:
         await refuse(update, context, NotFound("order"))
         return None
-    if not await parcels.may_act(context.rt.store, card.center_id, actor_of(update, context)):
-        desk = await partners.desk_of_center(context.rt.store, card.center_id)
-        await refuse(update, context, NotPartner(desk.names))
+    try:
+        await parcels.check_actor(context.rt.store, card.center_id, actor_of(update, context))
+    except NotPartner as exc:
+        await refuse(update, context, exc)
         return None
     return card
 
@@ -242,9 +243,8 @@ async def code_typed(update: Update, context: RuralContext, order_id: int, text:
 
 
 async def picked_up_reply(update: Update, context: RuralContext, moved: parcels.Moved) -> None:
-    card = await parcels.card_view(context.rt.store, moved.order_id)
     await say(update, context, context.t("🎉 {number} picked up. Collect {total} in cash.", number=moved.number,
-                                         total=money(card.order.total_fen)))
+                                         total=money(moved.total_fen)))
 
 
 DESK_FORMS = {"rjr": reason_typed, "pick": code_typed}

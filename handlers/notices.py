@@ -18,7 +18,7 @@ from handlers.context import Runtime
 from handlers.start import name_in
 from handlers.ui import button, esc, keyboard, label, local_time, money
 from locales import N_, Translator, translator
-from services import centers, parcels, partners
+from services import centers, orders, parcels, partners
 from services.orders import OrderStatus, OrderView
 from services.outbox import Claimed, Kind
 from services.parcels import REJECT_REASONS, CardView
@@ -144,15 +144,9 @@ async def post_card(bot: Bot, rt: Runtime, order_id: int) -> None:
 
 # ---- to the villager --------------------------------------------------------------------------
 
-async def _order_for(rt: Runtime, order_id: int) -> OrderView | None:
-    card = await parcels.card_view(rt.store, order_id)
-    return card.order if card else None
-
-
-async def send_status(bot: Bot, rt: Runtime, row: Claimed) -> bool:
+async def send_status(bot: Bot, rt: Runtime, row: Claimed, order: OrderView) -> bool:
     person = await parcels.recipient(rt.store, row.villager_id)
-    order = await _order_for(rt, row.order_id)
-    if person is None or not person.reachable or order is None:
+    if person is None or not person.reachable:
         return False
     t = translator(person.locale or rt.default_locale)
     status = S(row.payload["status"])
@@ -191,10 +185,9 @@ async def send_pickup_notice(bot: Bot, rt: Runtime, chat_id: int, t: Translator,
                              center.address or name_in(center.names, t))
 
 
-async def send_reminder(bot: Bot, rt: Runtime, row: Claimed) -> bool:
+async def send_reminder(bot: Bot, rt: Runtime, row: Claimed, order: OrderView) -> bool:
     person = await parcels.recipient(rt.store, row.villager_id)
-    order = await _order_for(rt, row.order_id)
-    if person is None or not person.reachable or order is None or order.status != S.READY_FOR_PICKUP:
+    if person is None or not person.reachable or order.status != S.READY_FOR_PICKUP:
         return False
     t = translator(person.locale or rt.default_locale)
     await send_pickup_notice(bot, rt, person.telegram_id, t, order, reminder=row.payload.get("number", 1))
@@ -211,10 +204,9 @@ async def desk_chat(rt: Runtime, center_id: int) -> tuple[int | None, Translator
     return desk.group_chat_id, translator(desk.locale or rt.default_locale)
 
 
-async def send_uncollected(bot: Bot, rt: Runtime, row: Claimed) -> bool:
+async def send_uncollected(bot: Bot, rt: Runtime, row: Claimed, order: OrderView) -> bool:
     chat_id, t = await desk_chat(rt, row.center_id)
-    order = await _order_for(rt, row.order_id)
-    if chat_id is None or order is None or order.status != S.READY_FOR_PICKUP:
+    if chat_id is None or order.status != S.READY_FOR_PICKUP:
         return False
     now = rt.clock.now()
     waiting = await parcels.waiting_for_pickup(rt.store, row.center_id,
@@ -252,18 +244,18 @@ async def deliver(bot: Bot, rt: Runtime, row: Claimed) -> bool:
     if kind == Kind.CARD:
         await post_card(bot, rt, row.order_id)
         return True
+    if kind == Kind.DIGEST:
+        return await send_digest(bot, rt, row)
+    order = await orders.order_view(rt.store, row.order_id)
+    if order is None:
+        return False
     if kind == Kind.STATUS:
-        return await send_status(bot, rt, row)
-    if kind in (Kind.REMINDER, Kind.UNCOLLECTED):
-        # Reminders and their escalation wait for the end of quiet hours; order news does not.
-        order = await _order_for(rt, row.order_id)
-        if order is not None:
-            now = rt.clock.now()
-            allowed = rt.quiet_hours.next_allowed(now, order.center_timezone)
-            if allowed > now:
-                raise Later(allowed)
+        return await send_status(bot, rt, row, order)
+    # Reminders and their escalation wait for the end of quiet hours; order news does not.
+    now = rt.clock.now()
+    allowed = rt.quiet_hours.next_allowed(now, order.center_timezone)
+    if allowed > now:
+        raise Later(allowed)
     if kind == Kind.REMINDER:
-        return await send_reminder(bot, rt, row)
-    if kind == Kind.UNCOLLECTED:
-        return await send_uncollected(bot, rt, row)
-    return await send_digest(bot, rt, row)
+        return await send_reminder(bot, rt, row, order)
+    return await send_uncollected(bot, rt, row, order)

@@ -234,6 +234,14 @@ async def cancel_order(store: Store, clock: Clock, villager_id: int, order_id: i
         return await load_order_view(session, order.id)
 
 
+async def order_view(store: Store, order_id: int) -> OrderView | None:
+    """Any order, for what the bot sends about it (no owner check: never show it to a person as is)."""
+    async with store.read() as session:
+        if await session.scalar(select(Order.id).where(Order.id == order_id)) is None:
+            return None
+        return await load_order_view(session, order_id)
+
+
 async def get_order(store: Store, villager_id: int, order_id: int | None = None, number: str | None = None
                     ) -> OrderView:
     """One of the villager's own orders, by id or by number; anyone else's is NotFound."""

@@ -21,7 +21,7 @@ from services.clock import Clock
 from services.errors import DomainError, NotAllowed, NotFound
 from services.orders import OrderStatus, OrderView, load_order_view, move_order
 from services.outbox import Kind
-from services.partners import Actor, check_may_act, is_partner
+from services.partners import Actor, center_by_code, check_may_act
 from store.db import Store
 from store.models import Order, OrderCard, OrderEvent, OutboxMessage, Partner, ServiceCenter, Villager
 
@@ -82,6 +82,7 @@ class Moved:
     number: str
     status: str
     center_id: int
+    total_fen: int
 
 
 async def _order(session: AsyncSession, order_id: int | None = None, number: str | None = None) -> Order:
@@ -139,7 +140,7 @@ async def decide(store: Store, clock: Clock, actor: Actor, order_id: int, *, con
             raise NotAllowed(order.status)
         await _step(session, order, to, clock.now(), await _actor_id(session, actor),
                     note=reason.strip()[:MAX_REASON], reason=reason.strip()[:MAX_REASON])
-        return Moved(order.id, order.number, order.status, order.center_id)
+        return Moved(order.id, order.number, order.status, order.center_id, order.total_fen)
 
 
 async def pending(store: Store, center_id: int) -> list[tuple[int, str, int, datetime]]:
@@ -205,7 +206,7 @@ async def arrive(store: Store, clock: Clock, actor: Actor, order_id: int | None 
                 raise AlreadyDone(order.status)
             raise NotAllowed(order.status)
         await _advance(session, order, S.READY_FOR_PICKUP, clock.now(), await _actor_id(session, actor))
-        return Moved(order.id, order.number, order.status, order.center_id)
+        return Moved(order.id, order.number, order.status, order.center_id, order.total_fen)
 
 
 async def move_center_batch(store: Store, clock: Clock, actor: Actor, center_code: str,
@@ -216,10 +217,7 @@ async def move_center_batch(store: Store, clock: Clock, actor: Actor, center_cod
         raise NotAllowed(source)
     now = clock.now()
     async with store.write() as session:
-        center = await session.scalar(
-            select(ServiceCenter).where(func.upper(ServiceCenter.code) == center_code.strip().upper()))
-        if center is None:
-            raise NotFound("center")
+        center = await center_by_code(session, center_code)
         orders = (await session.scalars(
             select(Order).where(Order.center_id == center.id, Order.status == source)
             .order_by(Order.id).with_for_update()
@@ -274,7 +272,7 @@ async def pickup(store: Store, clock: Clock, actor: Actor, center_id: int, code:
         order.cash_collected_fen = order.total_fen
         await _step(session, order, S.PICKED_UP, now, await _actor_id(session, actor))
         await outbox.cancel(session, order_id=order.id, kinds={Kind.REMINDER, Kind.UNCOLLECTED}, at=now)
-        return Moved(order.id, order.number, order.status, order.center_id)
+        return Moved(order.id, order.number, order.status, order.center_id, order.total_fen)
 
 
 async def waiting_for_pickup(store: Store, center_id: int, *, ready_before: datetime | None = None
@@ -311,11 +309,10 @@ async def card_destinations(store: Store, order_id: int) -> list[tuple[int, str 
         return [tuple(r) for r in rows]
 
 
-async def may_act(store: Store, center_id: int, actor: Actor) -> bool:
-    if actor.is_admin:
-        return True
+async def check_actor(store: Store, center_id: int, actor: Actor) -> None:
+    """Raise NotPartner unless ``actor`` may act for the center (before asking them to type)."""
     async with store.read() as session:
-        return await is_partner(session, center_id, actor.telegram_id)
+        await check_may_act(session, center_id, actor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,15 +347,12 @@ async def card_view(store: Store, order_id: int) -> CardView | None:
                         center.group_chat_id, center.desk_locale, actor.first_name if actor else None, cards)
 
 
-async def record_card(store: Store, order_id: int, chat_id: int, message_id: int | None) -> None:
-    """Remember where a card is (None: forget it, e.g. the message was deleted)."""
+async def record_card(store: Store, order_id: int, chat_id: int, message_id: int) -> None:
+    """Remember where a card is (a card posted again replaces the one that was deleted)."""
     async with store.write() as session:
         card = await session.scalar(
             select(OrderCard).where(OrderCard.order_id == order_id, OrderCard.chat_id == chat_id))
-        if message_id is None:
-            if card is not None:
-                await session.delete(card)
-        elif card is None:
+        if card is None:
             session.add(OrderCard(order_id=order_id, chat_id=chat_id, message_id=message_id))
         else:
             card.message_id = message_id

@@ -76,7 +76,8 @@ def _desk(center: ServiceCenter) -> DeskView:
     return DeskView(center.id, center.code, center.names, center.group_chat_id, center.desk_locale)
 
 
-async def _center_by_code(session, code: str) -> ServiceCenter:
+async def center_by_code(session, code: str) -> ServiceCenter:
+    """A center by its code, in any letter case; NotFound if there is none."""
     center = await session.scalar(select(ServiceCenter).where(func.upper(ServiceCenter.code) == code.strip().upper()))
     if center is None:
         raise NotFound("center")
@@ -122,7 +123,7 @@ async def add_partner(store: Store, clock: Clock, actor: Actor, center_code: str
     """Make someone a partner of a center. Adding them twice is one partnership."""
     _require_admin(actor)
     async with store.write() as session:
-        center = await _center_by_code(session, center_code)
+        center = await center_by_code(session, center_code)
         if not await is_partner(session, center.id, telegram_id):
             session.add(Partner(center_id=center.id, telegram_id=telegram_id, added_at=clock.now()))
         return _desk(center)
@@ -132,7 +133,7 @@ async def remove_partner(store: Store, actor: Actor, center_code: str, telegram_
     """Returns whether there was such a partnership."""
     _require_admin(actor)
     async with store.write() as session:
-        center = await _center_by_code(session, center_code)
+        center = await center_by_code(session, center_code)
         removed = await session.execute(
             delete(Partner).where(Partner.center_id == center.id, Partner.telegram_id == telegram_id)
         )
@@ -148,7 +149,7 @@ async def list_partners(store: Store, center_code: str | None = None) -> list[Pa
             .order_by(ServiceCenter.code, Partner.id)
         )
         if center_code:
-            center = await _center_by_code(session, center_code)
+            center = await center_by_code(session, center_code)
             query = query.where(Partner.center_id == center.id)
         return [PartnerView(code, names, tid, first or "", username)
                 for code, names, tid, first, username in await session.execute(query)]
@@ -159,7 +160,7 @@ async def bind_group(store: Store, actor: Actor, center_code: str, chat_id: int,
     """Make a group chat the center's order desk (replacing any group it had before). Its cards
     speak ``locale``, the language of the partner who bound it."""
     async with store.write() as session:
-        center = await _center_by_code(session, center_code)
+        center = await center_by_code(session, center_code)
         await check_may_act(session, center.id, actor)
         other = await session.scalar(select(ServiceCenter).where(ServiceCenter.group_chat_id == chat_id))
         if other is not None and other.id != center.id:
