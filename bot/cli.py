@@ -1,5 +1,7 @@
 """``rural-bot``: the single entry point.
 
+    rural-bot demo [--reset]        the whole bot offline: a Bot API double, the bot, and a web chat
+                                    at http://127.0.0.1:8080/ (see bot/demo.py); no token needed
     rural-bot run                   run the bot by long polling (applies migrations first), with the
                                     carrier endpoint on LISTEN_HOST:LISTEN_PORT (see bot/server.py)
     rural-bot db upgrade            apply pending migrations
@@ -33,6 +35,11 @@ log = logging.getLogger("rural-bot")
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rural-bot", description="A Telegram bot for village service centers.")
     sub = p.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="run the bot offline with a web chat at http://127.0.0.1:8080/")
+    demo.add_argument("--reset", action="store_true", help="start from a fresh demo database")
+    demo.add_argument("--dir", type=Path, default=Path("var/demo"), help="where the demo keeps its database")
+    demo.add_argument("--host", default="127.0.0.1", help="the web chat's address (default 127.0.0.1)")
+    demo.add_argument("--port", type=int, default=8080, help="the web chat's port (default 8080; 0: any free port)")
     sub.add_parser("run", help="run the bot by long polling")
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="apply pending migrations")
@@ -111,6 +118,12 @@ async def _run(settings: Settings) -> int:
     return 0
 
 
+async def _demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    return await run_demo(args.dir, args.host, args.port, args.reset)
+
+
 async def load_demo_data(store: Store) -> int:
     from catalog.importer import import_products
     from services.centers import import_centers
@@ -130,6 +143,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     command = (args.command, getattr(args, "action", None))
     if command == ("run", None):
         return asyncio.run(_run(settings))
+    if command == ("demo", None):
+        return asyncio.run(_demo(args))
 
     async def upgrade(store: Store) -> int:
         print("database is up to date")
@@ -193,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # the pump's wake-up every 5 s is not news
     try:
-        settings = load_settings()
+        settings = Settings() if args.command == "demo" else load_settings()  # the demo brings its own
         return dispatch(args, settings)
     except SettingsError as exc:
         print(f"rural-bot: {exc}", file=sys.stderr)

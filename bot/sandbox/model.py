@@ -257,8 +257,10 @@ class Person(User):
                  "duration": duration, "mime_type": "audio/ogg", "file_size": 10}
         return await self._post(chat, media={"voice": voice})
 
-    async def send_photo(self, caption: str | None = None, chat: Chat | None = None) -> Message:
-        file = self.double.store_file("photo", b"\xff\xd8\xff\xe0-jpeg", "photo.jpg", "image/jpeg")
+    async def send_photo(self, caption: str | None = None, chat: Chat | None = None,
+                         content: bytes = b"\xff\xd8\xff\xe0-jpeg", file_name: str = "photo.jpg",
+                         mime_type: str = "image/jpeg") -> Message:
+        file = self.double.store_file("photo", content, file_name, mime_type)
         return await self._post(chat, caption=caption, photo=file.file_id,
                                 media={"photo": self.double.photo_sizes(file)})
 

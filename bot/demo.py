@@ -1,0 +1,182 @@
+"""``rural-bot demo``: the whole bot offline, with no token and no database server.
+
+It keeps a SQLite store under ``./var/demo/``, fills it with the demo catalog, counties and
+centers, makes a partner for every center with the center's group bound as its order desk, and
+registers the people a visitor can play: two villagers from different villages, the first
+center's partner, a bystander in that partner's group, and an admin. Then it starts the Bot API
+double, runs the real bot against it by long polling, and serves the web chat.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.app import build_application
+from bot.config import Settings, SettingsError
+from bot.runner import start_polling, stop_polling, wait_for_stop_signal
+from bot.sandbox import BotApiDouble, Group, Person
+from bot.sandbox.webchat import WebChat
+from catalog.importer import import_products
+from locales import localized
+from services import centers, partners, villagers
+from services.centers import CenterView, import_centers
+from services.clock import OffsetClock
+from store.db import Store
+
+log = logging.getLogger(__name__)
+DATA = Path(__file__).resolve().parent.parent / "catalog" / "data"
+DEMO_TOKEN = "7000000001:DEMO-offline-sandbox-token"
+ADMIN = partners.Actor(0, "rural-bot demo", is_admin=True)  # who sets the demo up
+# The other centers' partners: Chinese given names, one per center after the first.
+PARTNER_NAMES = ("李强", "陈静", "刘洋", "杨帆", "黄丽", "赵军", "吴敏", "周杰", "徐娜", "孙磊", "马超", "朱琳",
+                 "胡斌", "郭燕", "何平", "高峰", "林涛", "罗霞", "梁勇")
+
+
+@dataclass(frozen=True)
+class Role:
+    """Someone the visitor can play."""
+
+    telegram_id: int
+    first_name: str
+    role: str  # villager | partner | bystander | admin
+    language: str  # Telegram's language_code: "zh-hans" or "en"
+    center_index: int  # which demo center they belong to (0: the first)
+    phone: str
+    featured: bool = True
+
+
+FEATURED = (
+    Role(1001, "王芳", "villager", "zh-hans", 0, "+8613800001001"),
+    Role(1002, "Li Ming", "villager", "en", 1, "+8613800001002"),
+    Role(2001, "张伟", "partner", "zh-hans", 0, "+8613800002001"),
+    Role(1003, "Chen Hao", "bystander", "en", 0, "+8613800001003"),
+    Role(9001, "Zhou Min", "admin", "en", 0, "+8613800009001"),
+)
+
+
+def group_id(center_index: int) -> int:
+    return -1_002_000_000_001 - center_index
+
+
+@dataclass
+class DemoWorld:
+    """The demo's people, groups and centers, as the double and the store know them."""
+
+    double: BotApiDouble
+    roles: list[Role] = field(default_factory=list)
+    centers: list[CenterView] = field(default_factory=list)
+    groups: dict[int, Group] = field(default_factory=dict)  # center index -> its order desk group
+
+    def person(self, role: Role) -> Person:
+        return self.double.person(role.telegram_id, role.first_name, language_code=role.language)
+
+    def center_of(self, role: Role) -> CenterView:
+        return self.centers[role.center_index]
+
+
+async def load_data(store: Store, clock: OffsetClock) -> None:
+    """The demo catalog, counties and centers (an upsert: a second run changes nothing)."""
+    for report in (await import_centers(store, (DATA / "centers.csv").read_bytes()),
+                   await import_products(store, clock, (DATA / "products.csv").read_bytes())):
+        if not report.ok:
+            raise RuntimeError(f"the demo data does not import: {report.errors[:3]}")
+
+
+async def build_world(store: Store, clock: OffsetClock, double: BotApiDouble) -> DemoWorld:
+    """Register the demo's people in the store and in the double; bind every center's group."""
+    world = DemoWorld(double)
+    for county in await centers.list_counties(store):
+        world.centers.extend(await centers.list_centers(store, county.id))
+    world.centers.sort(key=lambda c: c.code)
+    if not world.centers:
+        raise RuntimeError("the demo data has no service centers")
+    world.roles = list(FEATURED)
+    for index, name in zip(range(1, len(world.centers)), PARTNER_NAMES, strict=False):
+        world.roles.append(Role(2001 + index, name, "partner", "zh-hans", index,
+                                f"+86138000{2001 + index:05d}", featured=False))
+
+    for index, center in enumerate(world.centers):
+        group = double.group(group_id(index), f"{localized(center.names, 'zh')} · 订单台")
+        group.bot_status = "member"
+        world.groups[index] = group
+    for role in world.roles:
+        person = world.person(role)
+        center = world.center_of(role)
+        villager = await villagers.enter(store, clock, telegram_id=role.telegram_id, first_name=role.first_name,
+                                         username=None, locale="zh_Hans" if role.language.startswith("zh") else "en")
+        if villager.center_id is None:
+            await villagers.set_center(store, villager.id, center.id)
+        if role.role in ("partner", "bystander"):
+            world.groups[role.center_index].add_member(person)
+        if role.role == "partner":
+            await partners.add_partner(store, clock, ADMIN, center.code, role.telegram_id)
+            await partners.bind_group(store, ADMIN, center.code, group_id(role.center_index),
+                                      locale="zh_Hans" if role.language.startswith("zh") else "en")
+    return world
+
+
+def demo_settings(database_url: str, double: BotApiDouble) -> Settings:
+    admins = frozenset(r.telegram_id for r in FEATURED if r.role == "admin")
+    return Settings(bot_token=DEMO_TOKEN, database_url=database_url, telegram_base_url=double.base_url,
+                    admin_ids=admins)
+
+
+class Demo:
+    """Everything ``rural-bot demo`` runs, started and stopped as one."""
+
+    def __init__(self, folder: Path, host: str = "127.0.0.1", port: int = 8080, reset: bool = False):
+        self.folder, self.host, self.port, self.reset = folder, host, port, reset
+        self.clock = OffsetClock()
+        self.double = BotApiDouble(bot_id=int(DEMO_TOKEN.split(":")[0]), bot_username="rural_demo_bot",
+                                   bot_first_name="乡村小店 Rural Bot")
+        self.store: Store | None = None
+        self.app = None
+        self.web: WebChat | None = None
+
+    @property
+    def url(self) -> str:
+        return self.web.url if self.web else ""
+
+    async def start(self) -> None:
+        if self.reset and self.folder.exists():
+            shutil.rmtree(self.folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        database_url = f"sqlite+aiosqlite:///{self.folder / 'demo.sqlite3'}"
+        self.store = Store(database_url)
+        await self.store.upgrade()
+        await load_data(self.store, self.clock)
+        await self.double.start()
+        world = await build_world(self.store, self.clock, self.double)
+        self.app = build_application(demo_settings(database_url, self.double), self.store, self.clock)
+        await start_polling(self.app, poll_timeout=5)
+        runtime = self.app.bot_data["runtime"]
+        self.web = WebChat(self.double, world, self.clock, wake=runtime.kick)
+        try:
+            await self.web.start(self.host, self.port)
+        except OSError as exc:
+            raise SettingsError(f"the web chat cannot listen on {self.host}:{self.port}: {exc.strerror or exc}. "
+                                "Is another demo running? Try --port 8081") from None
+
+    async def stop(self) -> None:
+        if self.web is not None:
+            await self.web.stop()
+        if self.app is not None:
+            await stop_polling(self.app)
+        await self.double.stop()
+        if self.store is not None:
+            await self.store.close()
+
+
+async def run_demo(folder: Path, host: str, port: int, reset: bool) -> int:
+    demo = Demo(folder, host, port, reset)
+    try:
+        await demo.start()
+        print(f"The demo is running: open {demo.url} in your browser. Press Ctrl-C to stop.", flush=True)
+        await wait_for_stop_signal()
+    finally:
+        await demo.stop()
+    print("The demo has stopped.", flush=True)
+    return 0

@@ -1,0 +1,342 @@
+"""The demo's web chat: a browser plays the people of the Bot API double.
+
+The page (``static/``) picks a person, shows their chats and talks to this small JSON API. What
+the bot sends, and what people type, reaches every open page at once as server-sent events, edits
+in place included. A person's actions go through the double's ``Person``, exactly as in the tests,
+so the bot receives the same updates it would get from Telegram.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from locales import localized
+
+from .botapi import BotApiDouble
+from .model import Chat, Message, Person
+
+if TYPE_CHECKING:
+    from bot.demo import DemoWorld, Role
+    from services.clock import OffsetClock
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent / "static"
+TAP_ANSWER_WAIT = 5.0  # seconds the page waits for the bot to answer a tap
+HEARTBEAT = 15.0  # seconds between SSE comments that keep idle connections open
+MAX_PHOTO = 10 * 1024 * 1024  # Telegram's limit for photos
+ROLE_LABELS = {
+    "zh": {"villager": "村民", "partner": "站长", "bystander": "群成员", "admin": "管理员"},
+    "en": {"villager": "Villager", "partner": "Partner", "bystander": "Group member", "admin": "Admin"},
+}
+LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
+CLOCK_STEPS = {1, 24}  # hours the clock control may move forward
+
+
+class Refused(Exception):
+    """A request the page should not have made: answered with 400/403/404 and the reason."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status = status
+
+
+class WebChat:
+    def __init__(self, double: BotApiDouble, world: DemoWorld, clock: OffsetClock,
+                 wake: Callable[[], None], timezone: str = "Asia/Shanghai"):
+        self.double, self.world, self.clock, self.wake = double, world, clock, wake
+        self.tz = ZoneInfo(timezone)
+        self.roles = {r.telegram_id: r for r in world.roles}
+        self._streams: set[asyncio.Queue] = set()
+        self._runner: web.AppRunner | None = None
+        self.host, self.port = "127.0.0.1", 0
+        double.observers.append(self._on_message)
+
+    # ---- lifecycle ------------------------------------------------------------------
+    def application(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_PHOTO + 64 * 1024, middlewares=[_refusals])
+        app.router.add_get("/", self._index)
+        app.router.add_static("/static/", STATIC)
+        app.router.add_get("/api/state", self._state)
+        app.router.add_get("/api/chats/{chat_id}", self._chat_history)
+        app.router.add_get("/api/files/{file_id}", self._file)
+        app.router.add_get("/api/events", self._events)
+        app.router.add_post("/api/send", self._send)
+        app.router.add_post("/api/tap", self._tap)
+        app.router.add_post("/api/location", self._location)
+        app.router.add_post("/api/contact", self._contact)
+        app.router.add_post("/api/photo", self._photo)
+        app.router.add_post("/api/clock", self._move_clock)
+        return app
+
+    async def start(self, host: str = "127.0.0.1", port: int = 8080) -> None:
+        self._runner = web.AppRunner(self.application(), access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        try:
+            await web.TCPSite(self._runner, host, port).start()
+        except OSError:
+            await self._runner.cleanup()
+            self._runner = None
+            raise
+        self.host, self.port = host, self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        for queue in list(self._streams):  # end the open event streams, or shutdown waits for them
+            queue.put_nowait(None)
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        with contextlib.suppress(ValueError):
+            self.double.observers.remove(self._on_message)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/"
+
+    # ---- reading --------------------------------------------------------------------
+    async def _index(self, request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(STATIC / "index.html")
+
+    async def _state(self, request: web.Request) -> web.Response:
+        bot = self.double.bot_user
+        return web.json_response({
+            "bot": {"id": bot.id, "name": bot.first_name, "username": bot.username},
+            "clock": self._clock_view(),
+            "people": [self._person_view(role) for role in self.world.roles],
+            "villages": [{"name": localized(c.names, "zh"), "latitude": c.latitude, "longitude": c.longitude}
+                         for c in self.world.centers if c.latitude is not None and c.longitude is not None],
+        })
+
+    def _person_view(self, role: Role) -> dict:
+        language = "zh" if role.language.startswith("zh") else "en"
+        center = localized(self.world.center_of(role).names, language)
+        chats = [c for c in self.double.chats.values() if self._may_see(role.telegram_id, c)]
+        chats.sort(key=lambda c: c.type != "private")
+        return {"id": role.telegram_id, "name": role.first_name, "role": role.role,
+                "label": f"{ROLE_LABELS[language][role.role]} · {center}", "language": language,
+                "language_name": LANGUAGE_NAMES[language], "featured": role.featured,
+                "chats": [self._chat_view(c) for c in chats]}
+
+    def _chat_view(self, chat: Chat) -> dict:
+        title = self.double.bot_user.first_name if chat.type == "private" else chat.title
+        return {"id": chat.id, "type": chat.type, "title": title}
+
+    async def _chat_history(self, request: web.Request) -> web.Response:
+        person = self._person(request.query.get("as"))
+        chat = self._visible_chat(person, request.match_info["chat_id"])
+        return web.json_response({
+            "chat": self._chat_view(chat),
+            "messages": [self._message_view(m) for m in chat.messages if not m.deleted],
+            "reply_keyboard": _keyboard_view(chat),
+        })
+
+    async def _file(self, request: web.Request) -> web.Response:
+        stored = self.double.files.get(request.match_info["file_id"])
+        if stored is None or stored.content is None:
+            raise Refused(404, "no such file")
+        return web.Response(body=stored.content, content_type=stored.mime_type or "application/octet-stream",
+                            headers={"Cache-Control": "max-age=86400"})
+
+    def _message_view(self, message: Message) -> dict:
+        photo = None
+        if message.photo:
+            stored = self.double.files.get(message.photo)
+            photo = f"/api/files/{message.photo}" if stored and stored.content is not None else (
+                stored.url if stored else message.photo)
+        document = None
+        if message.document:
+            document = {"name": message.document.get("file_name") or "file",
+                        "url": f"/api/files/{message.document['file_id']}"}
+        contact = message.media.get("contact")
+        return {
+            "chat_id": message.chat.id, "message_id": message.message_id,
+            "from": {"id": message.sender.id, "name": message.sender.first_name, "is_bot": message.sender.is_bot},
+            "date": message.date, "edited": message.edited, "deleted": message.deleted,
+            "text": message.text, "entities": message.entities,
+            "caption": message.caption, "caption_entities": message.caption_entities,
+            "photo": photo, "document": document, "location": message.location,
+            "venue": {"title": message.venue["title"], "address": message.venue["address"]} if message.venue else None,
+            "contact": {"phone_number": contact["phone_number"]} if contact else None,
+            "buttons": [[{k: v for k, v in (("text", b.text), ("callback_data", b.callback_data), ("url", b.url))
+                          if v is not None} for b in row] for row in message.buttons],
+        }
+
+    # ---- live events ----------------------------------------------------------------
+    def _on_message(self, event: str, message: Message) -> None:
+        self._publish("message", {"kind": event, "message": self._message_view(message),
+                                  "reply_keyboard": _keyboard_view(message.chat)})
+
+    def _publish(self, event: str, data: dict) -> None:
+        frame = f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+        for queue in self._streams:
+            queue.put_nowait(frame)
+
+    async def _events(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        queue: asyncio.Queue = asyncio.Queue()
+        self._streams.add(queue)
+        try:
+            await response.write(b"retry: 1000\n\n")
+            while True:
+                try:
+                    frame = await asyncio.wait_for(queue.get(), HEARTBEAT)
+                except TimeoutError:
+                    frame = b": still here\n\n"
+                if frame is None:
+                    break
+                await response.write(frame)
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass  # the page was closed or reloaded
+        finally:
+            self._streams.discard(queue)
+        return response
+
+    # ---- acting ---------------------------------------------------------------------
+    async def _send(self, request: web.Request) -> web.Response:
+        body = await _json(request)
+        person = self._person(body.get("as"))
+        chat = self._visible_chat(person, body.get("chat_id"))
+        text = str(body.get("text") or "").strip()
+        if not text:
+            raise Refused(400, "the message is empty")
+        if len(text) > 4096:
+            raise Refused(400, "the message is longer than 4096 characters")
+        await _acting(person.send(text, chat=chat))
+        return _ok()
+
+    async def _tap(self, request: web.Request) -> web.Response:
+        body = await _json(request)
+        person = self._person(body.get("as"))
+        chat = self._visible_chat(person, body.get("chat_id"))
+        message = chat.message(_integer(body.get("message_id"), "message_id"))
+        data = body.get("data")
+        if message is None or message.deleted or not isinstance(data, str):
+            raise Refused(404, "that message is gone")
+        answer = await _acting(person.tap_data(data, message))
+        try:
+            await self.double.wait_for(lambda: answer.answered, TAP_ANSWER_WAIT)
+        except AssertionError:
+            return _ok(answer=None)  # the bot did not answer the tap (Telegram shows a spinner, then nothing)
+        return _ok(answer={"text": answer.text, "show_alert": answer.show_alert})
+
+    async def _location(self, request: web.Request) -> web.Response:
+        body = await _json(request)
+        person = self._person(body.get("as"))
+        chat = self._visible_chat(person, body.get("chat_id"))
+        try:
+            latitude, longitude = float(body["latitude"]), float(body["longitude"])
+        except (KeyError, TypeError, ValueError):
+            raise Refused(400, "latitude and longitude must be numbers") from None
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            raise Refused(400, "that is not a place on Earth")
+        await _acting(person.share_location(latitude, longitude, chat=chat))
+        return _ok()
+
+    async def _contact(self, request: web.Request) -> web.Response:
+        body = await _json(request)
+        person = self._person(body.get("as"))
+        chat = self._visible_chat(person, body.get("chat_id"))
+        await _acting(person.share_contact(self.roles[person.id].phone, chat=chat))
+        return _ok()
+
+    async def _photo(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        person = self._person(form.get("as"))
+        chat = self._visible_chat(person, form.get("chat_id"))
+        upload = form.get("file")
+        if not isinstance(upload, web.FileField):
+            raise Refused(400, "choose a photo to send")
+        content_type = upload.content_type or ""
+        if not content_type.startswith("image/"):
+            raise Refused(400, "only images can be sent as photos")
+        caption = str(form.get("caption") or "").strip() or None
+        if caption and len(caption) > 1024:
+            raise Refused(400, "the caption is longer than 1024 characters")
+        await _acting(person.send_photo(caption, chat=chat, content=upload.file.read(),
+                                        file_name=upload.filename or "photo.jpg", mime_type=content_type))
+        return _ok()
+
+    async def _move_clock(self, request: web.Request) -> web.Response:
+        body = await _json(request)
+        hours = body.get("hours")
+        if hours not in CLOCK_STEPS:
+            raise Refused(400, "the clock moves forward by 1 or 24 hours")
+        self.clock.advance(timedelta(hours=hours))
+        view = self._clock_view()
+        self._publish("clock", view)
+        self.wake()  # reminders and digests that just fell due go out now
+        return web.json_response(view)
+
+    def _clock_view(self) -> dict:
+        return {"now": self.clock.now().astimezone(self.tz).isoformat(timespec="seconds"),
+                "offset_seconds": int(self.clock.offset.total_seconds())}
+
+    # ---- who may do what ------------------------------------------------------------
+    def _person(self, value: Any) -> Person:
+        role = self.roles.get(_integer(value, "as"))
+        if role is None:
+            raise Refused(404, "no such person in the demo")
+        return self.world.person(role)
+
+    def _may_see(self, person_id: int, chat: Chat) -> bool:
+        return chat.id == person_id if chat.type == "private" else person_id in chat.members
+
+    def _visible_chat(self, person: Person, value: Any) -> Chat:
+        chat = self.double.chats.get(_integer(value, "chat_id"))
+        if chat is None or not self._may_see(person.id, chat):
+            raise Refused(403, f"{person.first_name} is not in that chat")
+        return chat
+
+
+def _keyboard_view(chat: Chat) -> list[list[dict]] | None:
+    if not chat.reply_keyboard:
+        return None
+    return [[{"text": b.text, "request_location": b.request_location, "request_contact": b.request_contact}
+             for b in row] for row in chat.reply_keyboard]
+
+
+def _integer(value: Any, name: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise Refused(400, f"{name} must be a number") from None
+
+
+async def _json(request: web.Request) -> dict:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise Refused(400, "the request body is not JSON") from None
+    if not isinstance(body, dict):
+        raise Refused(400, "the request body must be a JSON object")
+    return body
+
+
+async def _acting(action):
+    """Run a person's action; the double raises AssertionError when the bot does not take it."""
+    try:
+        return await action
+    except AssertionError as exc:
+        raise Refused(409, str(exc)) from None
+
+
+def _ok(**extra: Any) -> web.Response:
+    return web.json_response({"ok": True, **extra})
+
+
+@web.middleware
+async def _refusals(request: web.Request, handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except Refused as refused:
+        return web.json_response({"ok": False, "error": str(refused)}, status=refused.status)

@@ -1,0 +1,247 @@
+"""``rural-bot demo`` and its web chat, driven over HTTP as the page drives them: the people on
+offer, an order from a villager's chat to the desk and back, live events with edits in place, the
+demo clock bringing the pickup reminder, refused requests, and a restart that keeps the store."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import json
+import re
+
+import aiohttp
+import pytest
+from sqlalchemy import func, select
+
+from bot.demo import Demo, group_id
+from store.models import Order, Partner, ServiceCenter
+
+LI_MING, PARTNER_CG02 = 1002, 2002  # an English-speaking villager of CG-02, and that center's partner
+DESK_CG02 = group_id(1)
+ADMIN = 9001
+
+
+class WebChatClient:
+    """What the page does: read a chat, type, tap a button by its label."""
+
+    def __init__(self, session: aiohttp.ClientSession, url: str):
+        self.session, self.url = session, url.rstrip("/")
+
+    async def get(self, path: str) -> dict:
+        async with self.session.get(self.url + path) as response:
+            return await response.json()
+
+    async def post(self, path: str, body: dict, status: int = 200) -> dict:
+        async with self.session.post(self.url + path, json=body) as response:
+            assert response.status == status, await response.text()
+            return await response.json()
+
+    async def messages(self, person: int, chat: int | None = None) -> list[dict]:
+        return (await self.get(f"/api/chats/{chat or person}?as={person}"))["messages"]
+
+    async def send(self, person: int, text: str, chat: int | None = None) -> None:
+        await self.post("/api/send", {"as": person, "chat_id": chat or person, "text": text})
+
+    async def tap(self, person: int, label: str, chat: int | None = None) -> dict | None:
+        """Tap the newest button whose label contains ``label`` (waiting for it to appear)."""
+        chat = chat or person
+
+        async def find():
+            for message in reversed(await self.messages(person, chat)):
+                for button in (b for row in message["buttons"] for b in row):
+                    if label in button["text"] and "callback_data" in button:
+                        return message, button
+            return None
+
+        message, button = await until(find, f"no button {label!r} in chat {chat}")
+        reply = await self.post("/api/tap", {"as": person, "chat_id": chat, "message_id": message["message_id"],
+                                             "data": button["callback_data"]})
+        return reply["answer"]
+
+    async def bot_text(self, person: int, pattern: str, chat: int | None = None) -> str:
+        """The newest bot message matching ``pattern``, once it has arrived."""
+        async def find():
+            found = [m["text"] or m["caption"] or "" for m in await self.messages(person, chat)
+                     if m["from"]["is_bot"] and re.search(pattern, m["text"] or m["caption"] or "")]
+            return found[-1] if found else None
+        return await until(find, f"no bot message like {pattern!r} in chat {chat or person}")
+
+
+async def until(probe, what: str, timeout: float = 10.0):
+    """Poll ``probe`` (sync or async) until it returns something other than None."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        found = probe()
+        if inspect.isawaitable(found):
+            found = await found
+        if found is not None:
+            return found
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(what)
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def demo(tmp_path):
+    running = Demo(tmp_path / "demo", port=0)
+    await running.start()
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+async def web(demo):
+    async with aiohttp.ClientSession() as session:
+        yield WebChatClient(session, demo.url)
+
+
+async def order_rice(web: WebChatClient, villager: int) -> str:
+    await web.send(villager, "/search rice")
+    await web.tap(villager, "Rice")
+    await web.tap(villager, "Add")
+    await web.send(villager, "/cart")
+    await web.tap(villager, "Checkout")
+    await web.tap(villager, "Confirm order")
+    return re.search(r"RT-[0-9A-Z]{5}", await web.bot_text(villager, r"RT-[0-9A-Z]{5}")).group(0)
+
+
+async def test_the_people_on_offer_and_their_chats(demo, web):
+    state = await web.get("/api/state")
+    featured = [(p["name"], p["role"], p["language_name"], [c["type"] for c in p["chats"]])
+                for p in state["people"] if p["featured"]]
+    assert featured == [
+        ("王芳", "villager", "中文", ["private"]),
+        ("Li Ming", "villager", "English", ["private"]),
+        ("张伟", "partner", "中文", ["private", "supergroup"]),
+        ("Chen Hao", "bystander", "English", ["private", "supergroup"]),
+        ("Zhou Min", "admin", "English", ["private"]),
+    ]
+    labels = {p["name"]: p["label"] for p in state["people"]}
+    assert labels["王芳"] == "村民 · 上元村服务站" and labels["Li Ming"] == "Villager · Qinglong Village Service Center"
+    async with demo.store.read() as session:
+        centers = await session.scalar(select(func.count()).select_from(ServiceCenter))
+        bound = await session.scalar(select(func.count()).where(ServiceCenter.group_chat_id.is_not(None)))
+        partners = await session.scalar(select(func.count()).select_from(Partner))
+    assert centers == bound == partners == len([p for p in state["people"] if p["role"] == "partner"])
+    assert len(state["villages"]) == centers and state["clock"]["offset_seconds"] == 0
+
+    await web.send(1001, "/start")
+    assert "王芳，欢迎回来" in await web.bot_text(1001, "欢迎")
+    history = await web.get("/api/chats/1001?as=1001")
+    assert [b["text"] for row in history["reply_keyboard"] for b in row][:2] == ["🛒 购物", "🔍 搜索"]
+
+
+async def test_an_order_reaches_the_desk_and_the_card_changes_live(demo, web):
+    events: list[dict] = []
+    async with web.session.get(web.url + "/api/events") as stream:
+        async def listen():
+            kind = None
+            async for raw in stream.content:
+                line = raw.decode().rstrip("\n")
+                if line.startswith("event: "):
+                    kind = line[7:]
+                elif line.startswith("data: "):
+                    events.append({"event": kind, **json.loads(line[6:])})
+
+        listener = asyncio.create_task(listen())
+        await web.send(LI_MING, "/start")
+        number = await order_rice(web, LI_MING)
+        card = await web.bot_text(PARTNER_CG02, re.escape(number), chat=DESK_CG02)
+        assert "Li Ming" in card and "待确认" in card
+
+        answer = await web.tap(PARTNER_CG02, "确认", chat=DESK_CG02)
+        assert answer is None or not answer["show_alert"]
+        assert f"Your order {number} is confirmed" in await web.bot_text(LI_MING, "is confirmed")
+        edits = await until(lambda: ([e for e in events if e["event"] == "message" and e["kind"] == "edit"
+                                            and e["message"]["chat_id"] == DESK_CG02
+                                            and "李强" in (e["message"]["text"] or "")] or None),
+                            "the card's edit did not reach the page")
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
+    assert number in edits[-1]["message"]["text"]
+    assert edits[-1]["message"]["buttons"] == []  # the county ships it next
+    typed = [e for e in events if e["event"] == "message" and e["kind"] == "new"
+             and e["message"]["from"]["id"] == LI_MING]
+    assert [e["message"]["text"] for e in typed] == ["/start", "/search rice", "/cart"]
+    menu = next(e["reply_keyboard"] for e in events if e["event"] == "message" and e["reply_keyboard"])
+    assert menu[0][0]["text"] == "🛒 Shop"
+
+
+async def test_moving_the_clock_brings_the_pickup_reminder(demo, web):
+    number = await order_rice(web, LI_MING)
+    await web.tap(PARTNER_CG02, "确认", chat=DESK_CG02)
+    await web.send(ADMIN, "/ship CG-02")
+    assert "1" in await web.bot_text(ADMIN, "CG-02|Qinglong")
+    await web.send(PARTNER_CG02, f"/arrived {number}", chat=DESK_CG02)
+    arrived = await web.bot_text(LI_MING, "has arrived")
+    code = re.search(r"\b\d{6}\b", arrived).group(0)
+
+    moved = await web.post("/api/clock", {"hours": 24})
+    assert moved["offset_seconds"] == 86400
+    await web.post("/api/clock", {"hours": 24})  # the first reminder may fall in the night's quiet hours
+    reminder = await web.bot_text(LI_MING, "Reminder")
+    assert number in reminder and code in reminder
+    async with demo.store.read() as session:
+        assert await session.scalar(select(Order.status).where(Order.number == number)) == "ready_for_pickup"
+
+
+async def test_bad_requests_get_a_reason_and_change_nothing(demo, web):
+    assert (await web.post("/api/send", {"as": 4242, "chat_id": 4242, "text": "hi"}, status=404))["error"] == \
+        "no such person in the demo"
+    refused = await web.post("/api/send", {"as": LI_MING, "chat_id": DESK_CG02, "text": "hi"}, status=403)
+    assert refused["error"] == "Li Ming is not in that chat"
+    await web.post("/api/send", {"as": LI_MING, "chat_id": LI_MING, "text": "   "}, status=400)
+    await web.post("/api/send", {"as": LI_MING, "chat_id": LI_MING, "text": "x" * 4097}, status=400)
+    await web.post("/api/send", {"as": "me", "chat_id": LI_MING, "text": "hi"}, status=400)
+    await web.post("/api/tap", {"as": LI_MING, "chat_id": LI_MING, "message_id": 99, "data": "x"}, status=404)
+    await web.post("/api/location", {"as": LI_MING, "chat_id": LI_MING, "latitude": 95, "longitude": 0}, status=400)
+    await web.post("/api/clock", {"hours": -24}, status=400)
+    async with web.session.post(web.url + "/api/send", data=b"not json") as response:
+        assert response.status == 400
+    async with web.session.get(web.url + "/api/chats/1001?as=1002") as response:
+        assert response.status == 403
+    assert await web.messages(LI_MING) == []
+    assert (await web.get("/api/state"))["clock"]["offset_seconds"] == 0
+
+
+async def test_a_shared_location_and_a_photo_reach_the_bot(demo, web):
+    await web.send(1001, "/start")
+    await web.post("/api/location", {"as": 1001, "chat_id": 1001, "latitude": 33.17842, "longitude": 107.45216})
+    form = aiohttp.FormData({"as": "1001", "chat_id": "1001", "caption": "我家的苹果"})
+    form.add_field("file", b"\x89PNG\r\n\x1a\n-apples", filename="apples.png", content_type="image/png")
+    async with web.session.post(web.url + "/api/photo", data=form) as response:
+        assert response.status == 200
+    messages = await web.messages(1001)
+    location = next(m for m in messages if m["location"])
+    assert location["location"] == {"latitude": 33.17842, "longitude": 107.45216}
+    photo = next(m for m in messages if m["photo"])
+    assert photo["caption"] == "我家的苹果"
+    async with web.session.get(web.url + photo["photo"]) as response:
+        assert response.content_type == "image/png" and await response.read() == b"\x89PNG\r\n\x1a\n-apples"
+    bad = aiohttp.FormData({"as": "1001", "chat_id": "1001"})
+    bad.add_field("file", b"MZ", filename="run.exe", content_type="application/octet-stream")
+    async with web.session.post(web.url + "/api/photo", data=bad) as response:
+        assert response.status == 400 and (await response.json())["error"] == "only images can be sent as photos"
+
+
+async def test_a_restart_keeps_the_orders_and_reset_starts_afresh(tmp_path):
+    folder = tmp_path / "demo"
+    first = Demo(folder, port=0)
+    await first.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            number = await order_rice(WebChatClient(session, first.url), LI_MING)
+    finally:
+        await first.stop()
+
+    for reset, expected in ((False, [number]), (True, [])):
+        again = Demo(folder, port=0, reset=reset)
+        await again.start()
+        try:
+            async with again.store.read() as session:
+                assert list(await session.scalars(select(Order.number))) == expected
+                assert await session.scalar(select(func.count()).select_from(Partner)) == len(again.web.world.centers)
+        finally:
+            await again.stop()
