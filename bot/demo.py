@@ -131,7 +131,7 @@ class Demo:
         self.folder, self.host, self.port, self.reset = folder, host, port, reset
         self.clock = OffsetClock()
         self.double = BotApiDouble(bot_id=int(DEMO_TOKEN.split(":")[0]), bot_username="rural_demo_bot",
-                                   bot_first_name="乡村小店 Rural Bot")
+                                   bot_first_name="乡村小店 Rural Bot", clock=self.clock)
         self.store: Store | None = None
         self.app = None
         self.web: WebChat | None = None

@@ -9,6 +9,7 @@ import contextlib
 import inspect
 import json
 import re
+import time
 
 import aiohttp
 import pytest
@@ -183,6 +184,8 @@ async def test_moving_the_clock_brings_the_pickup_reminder(demo, web):
     await web.post("/api/clock", {"hours": 24})  # the first reminder may fall in the night's quiet hours
     reminder = await web.bot_text(LI_MING, "Reminder")
     assert number in reminder and code in reminder
+    stamped = next(m["date"] for m in await web.messages(LI_MING) if (m["text"] or "").startswith("⏰"))
+    assert stamped >= time.time() + 47 * 3600  # the message carries the demo's time, two days ahead
     async with demo.store.read() as session:
         assert await session.scalar(select(Order.status).where(Order.number == number)) == "ready_for_pickup"
 

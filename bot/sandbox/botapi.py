@@ -66,8 +66,9 @@ class BotApiDouble(MessageMethods):
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, bot_id: int = 7000000001,
                  bot_username: str = "rural_test_bot", bot_first_name: str = "Rural Bot",
-                 action_timeout: float = 10.0) -> None:
+                 action_timeout: float = 10.0, clock: Any = None) -> None:
         self.host, self.port = host, port
+        self.clock = clock  # anything with now() -> aware datetime (the demo's movable clock); None: real time
         self.bot_user = User(bot_id, bot_first_name, username=bot_username, is_bot=True)
         self.token: str | None = None  # the token the bot last used
         self.calls: list[ApiCall] = []
@@ -152,9 +153,13 @@ class BotApiDouble(MessageMethods):
         def member(status: str) -> dict:
             extra = {"until_date": 0} if status == "kicked" else {}
             return {"user": self.bot_user.to_dict(), "status": status, **extra}
-        return {"my_chat_member": {"chat": chat.to_dict(), "from": by.to_dict(), "date": _now(),
+        return {"my_chat_member": {"chat": chat.to_dict(), "from": by.to_dict(), "date": self.now(),
                                    "old_chat_member": member(old),
                                    "new_chat_member": member(new)}}
+
+    def now(self) -> int:
+        """The date Telegram would stamp on a message, in Unix seconds."""
+        return int(self.clock.now().timestamp()) if self.clock is not None else _now()
 
     def notify(self, event: str, message: Message) -> None:
         for observer in list(self.observers):

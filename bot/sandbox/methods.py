@@ -12,7 +12,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from .html import HtmlError, Rendered, render, utf16_len
-from .model import Chat, KeyboardButton, Message, StoredFile, Upload, _now, bad
+from .model import Chat, KeyboardButton, Message, StoredFile, Upload, bad
 
 if TYPE_CHECKING:
     from .botapi import Params
@@ -115,7 +115,7 @@ class MessageMethods:
                     reply.get("allow_sending_without_reply")
                     or params.flag("allow_sending_without_reply")):
                 raise bad("message to be replied not found")
-        message = chat._new_message(self.bot_user, reply_markup=markup, reply_to=reply_to,
+        message = chat._new_message(self.bot_user, self.now(), reply_markup=markup, reply_to=reply_to,
                                     **fields)
         if markup and "keyboard" in markup:
             chat.reply_keyboard = [[KeyboardButton(b, False) if isinstance(b, str) else
@@ -140,7 +140,7 @@ class MessageMethods:
     def _edit(self, message: Message, **changes: Any) -> dict:
         for key, value in changes.items():
             setattr(message, key, value)
-        message.edited, message.edit_date = True, _now()
+        message.edited, message.edit_date = True, self.now()
         message.edit_count += 1
         self.notify("edit", message)
         return message.to_dict()

@@ -198,9 +198,9 @@ class Chat:
         messages = self.bot_messages()
         return messages[-1] if messages else None
 
-    def _new_message(self, sender: User, **fields: Any) -> Message:
+    def _new_message(self, sender: User, date: int, **fields: Any) -> Message:
         last = self.messages[-1].message_id if self.messages else 0
-        message = Message(last + 1, self, sender, _now(), **fields)
+        message = Message(last + 1, self, sender, date, **fields)
         self.messages.append(message)
         return message
 
@@ -331,7 +331,7 @@ class Person(User):
             raise AssertionError(f"{self.first_name} blocked the bot; call unblocks_bot() first")
         if chat.type != "private" and self.id not in chat.members:
             raise AssertionError(f"{self.first_name} is not a member of chat {chat.id}")
-        message = chat._new_message(self, **fields)
+        message = chat._new_message(self, self.double.now(), **fields)
         self.double.notify("new", message)
         if chat.bot_status in ("member", "administrator"):
             await self.double.deliver({"message": message.to_dict()})
