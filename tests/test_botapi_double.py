@@ -430,3 +430,15 @@ async def test_group_membership_updates(double, app, alice):
     await double.remove_bot_from_group(group, by=alice)
     with pytest.raises(Forbidden, match="(?i)not a member"):
         await app.bot.send_message(group.id, "still here?")
+
+
+async def test_commands_links_mentions_and_hashtags_are_detected_as_telegram_does(bot, alice):
+    text = "Try /cart or /search@rural_test_bot, see https://t.me/rural_test_bot?start=p1. Ask @laozhang #新米 a/b <code>/not</code>"
+    await bot.send_message(alice.id, text, parse_mode="HTML")
+    message = alice.chat.last_bot_message()
+    found = [(e["type"], message.text[e["offset"]:e["offset"] + e["length"]]) for e in message.entities]
+    assert found == [("bot_command", "/cart"), ("bot_command", "/search@rural_test_bot"),
+                     ("url", "https://t.me/rural_test_bot?start=p1"), ("mention", "@laozhang"),
+                     ("hashtag", "#新米"), ("code", "/not")]
+    await bot.send_message(alice.id, "😀 /help")  # offsets count UTF-16 units: the emoji is two
+    assert alice.chat.last_bot_message().entities == [{"type": "bot_command", "offset": 3, "length": 5}]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["HtmlError", "Rendered", "parse_html", "render", "utf16_len"]
+__all__ = ["HtmlError", "Rendered", "detect_entities", "parse_html", "render", "utf16_len"]
 
 # tag -> entity type (None: handled specially)
 _TAGS: dict[str, str | None] = {
@@ -231,5 +231,34 @@ def render(raw: str, parse_mode: str | None, entities: list[dict] | None = None)
     Only ``HTML`` is parsed; Markdown modes are stored verbatim (not validated).
     """
     if parse_mode and parse_mode.lower() == "html":
-        return parse_html(raw)
-    return Rendered(raw, None, list(entities or []))
+        rendered = parse_html(raw)
+    else:
+        rendered = Rendered(raw, None, list(entities or []))
+    rendered.entities = detect_entities(rendered.text, rendered.entities)
+    return rendered
+
+
+# What Telegram finds by itself in any message text: commands, links, @mentions, #hashtags, e-mails.
+_DETECTED = re.compile(
+    r"(?P<email>\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
+    r"|(?P<url>\bhttps?://[^\s<>\"]+[^\s<>\".,;:!?)\]'])"
+    r"|(?<![\w/])(?P<bot_command>/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?)(?![\w/])"
+    r"|(?<![\w@])(?P<mention>@[A-Za-z0-9_]{5,32})(?!\w)"
+    r"|(?<![\w#])(?P<hashtag>#\w*[^\W\d_]\w*)"
+)
+_OPAQUE = {"code", "pre", "text_link", "url", "email", "bot_command", "mention", "hashtag", "text_mention"}
+
+
+def detect_entities(text: str, entities: list[dict]) -> list[dict]:
+    """Add the entities Telegram detects in ``text`` outside code, pre and links to ``entities``."""
+    taken = [(e["offset"], e["offset"] + e["length"]) for e in entities if e["type"] in _OPAQUE]
+    found = []
+    for match in _DETECTED.finditer(text):
+        start = utf16_len(text[:match.start()])
+        end = start + utf16_len(match.group())
+        if any(start < stop and begin < end for begin, stop in taken):
+            continue
+        found.append({"type": match.lastgroup, "offset": start, "length": end - start})
+    if not found:
+        return entities
+    return sorted(entities + found, key=lambda e: (e["offset"], -e["length"]))
