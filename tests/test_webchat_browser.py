@@ -1,0 +1,192 @@
+"""The demo in a real browser: ``rural-bot demo`` runs as its own process, and Debian's Chromium,
+driven by Playwright, plays a villager, the partner and a bystander in the web chat.
+
+Screenshots of each step are saved under ``var/screenshots/``. Without Chromium the test is
+skipped with the reason, except under CI=true, where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "var" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+PHONE = {"width": 360, "height": 640}
+WAIT = 15_000  # ms: the longest a person waits for the bot in this test
+
+
+def chromium_or_skip() -> str:
+    reason = None
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        reason = "Playwright is not installed (pip install -e '.[test]')"
+    if reason is None and not os.access(CHROMIUM, os.X_OK):
+        reason = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true needs the browser test: {reason}")
+        pytest.skip(reason)
+    return CHROMIUM
+
+
+class DemoProcess:
+    """``rural-bot demo`` in a child process, as a newcomer starts it."""
+
+    def __init__(self, folder: Path):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "demo", "--reset", "--dir", str(folder), "--port", "0"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.output: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+        self.url = self._wait_for(r"open (http://\S+) in your browser", 60).group(1)
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.put(line)
+        self.lines.put("")  # end of output
+
+    def _wait_for(self, pattern: str, timeout: float) -> re.Match:
+        while True:
+            try:
+                line = self.lines.get(timeout=timeout)
+            except queue.Empty:
+                raise AssertionError(f"the demo did not print {pattern!r}; it printed:\n{''.join(self.output)}") from None
+            self.output.append(line)
+            if not line:
+                raise AssertionError(f"the demo exited early:\n{''.join(self.output)}")
+            if match := re.search(pattern, line):
+                return match
+
+    def interrupt(self) -> int:
+        """Ctrl-C, as a person at the terminal would; returns the exit status."""
+        self.process.send_signal(signal.SIGINT)
+        self._wait_for(r"The demo has stopped\.", 15)
+        return self.process.wait(timeout=15)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def demo(tmp_path):
+    running = DemoProcess(tmp_path / "demo")
+    yield running
+    running.kill()
+
+
+def shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def be(page, person_id: int, chat_id: int | None = None) -> None:
+    """Pick the person in the list, then one of their chats (default: the private chat)."""
+    page.select_option("#persona", str(person_id))
+    page.locator(f'.chat-tab[data-chat-id="{chat_id or person_id}"]').click()
+
+
+def bot_message(page, text: str):
+    return page.locator(".msg.bot", has_text=text).last
+
+
+def tap(page, message, label: str) -> None:
+    message.locator("button.ikb", has_text=label).first.click()
+
+
+def test_order_confirm_and_refused_tap_in_the_browser(demo):
+    from playwright.sync_api import expect, sync_playwright
+
+    executable = chromium_or_skip()
+    villager, partner, bystander, group = 1001, 2001, 1003, -1_002_000_000_001
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        page = browser.new_page(viewport=PHONE)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(demo.url)
+        expect(page.locator("#persona")).to_be_visible()
+
+        # 1. The villager (Chinese) orders rice and eggs, and reads the order number.
+        be(page, villager)
+        page.locator("#start-button").click()
+        expect(bot_message(page, "欢迎回来")).to_be_visible(timeout=WAIT)
+        expect(page.locator("#reply-keyboard button.rkb", has_text="🛒 购物")).to_be_visible()
+        for added, (query, product) in enumerate((("大米", "大米 10公斤"), ("鸡蛋", "新鲜鸡蛋")), start=1):
+            page.fill("#composer-input", query)
+            page.press("#composer-input", "Enter")
+            results = page.locator(".msg.bot", has=page.locator("button.ikb", has_text=product)).last
+            expect(results).to_be_visible(timeout=WAIT)
+            tap(page, results, product)
+            card = page.locator(".msg.bot", has_text=product,
+                                has=page.locator("button.ikb", has_text="加入购物车")).last
+            expect(card).to_be_visible(timeout=WAIT)
+            tap(page, card, "加入购物车")
+            expect(page.locator(".msg.bot", has_text="已加入购物车")).to_have_count(added, timeout=WAIT)
+        page.locator("#reply-keyboard button.rkb", has_text="🧺 购物车").click()
+        cart = page.locator(".msg.bot", has=page.locator("button.ikb", has_text="去结算")).last
+        expect(cart).to_contain_text("新鲜鸡蛋", timeout=WAIT)
+        tap(page, cart, "去结算")
+        checkout = page.locator(".msg.bot", has=page.locator("button.ikb", has_text="确认下单")).last
+        expect(checkout).to_be_visible(timeout=WAIT)
+        tap(page, checkout, "确认下单")
+        placed = bot_message(page, "下单成功")
+        expect(placed).to_be_visible(timeout=WAIT)
+        number = re.search(r"RT-[0-9A-Z]{5}", placed.inner_text()).group(0)
+        shot(page, "1-villager-placed-order")
+
+        # 2. The partner sees the card in the center's group.
+        be(page, partner, group)
+        card = bot_message(page, f"订单 {number}")
+        expect(card).to_contain_text("王芳", timeout=WAIT)
+        expect(card).to_contain_text("大米 10公斤")
+        expect(card).to_contain_text("新鲜鸡蛋")
+        shot(page, "2-partner-sees-card")
+
+        # 3. A bystander in the group taps ✅ on the same card: refused, with an alert.
+        be(page, bystander, group)
+        card = bot_message(page, f"订单 {number}")  # the desk reads its partner's language
+        tap(page, card, "确认")
+        expect(page.locator("#alert")).to_be_visible(timeout=WAIT)
+        expect(page.locator("#alert-text")).to_contain_text("Only the partners of Shangyuan Village Service Center")
+        shot(page, "3-bystander-refused")
+        page.locator("#alert-ok").click()
+        expect(page.locator("#alert")).to_be_hidden()
+
+        # 4. The partner confirms; the card changes in place, for the bystander too.
+        be(page, partner, group)
+        card = bot_message(page, f"订单 {number}")
+        tap(page, card, "确认")
+        expect(card).to_contain_text("已确认（张伟", timeout=WAIT)
+        expect(card.locator("button.ikb")).to_have_count(0)
+        shot(page, "4-partner-confirmed")
+        be(page, bystander, group)
+        expect(bot_message(page, f"订单 {number}")).to_contain_text("已确认（张伟")
+
+        # 5. Back to the villager: the confirmation has arrived.
+        be(page, villager)
+        expect(bot_message(page, f"您的订单 {number} 已确认")).to_be_visible(timeout=WAIT)
+        shot(page, "5-villager-confirmed")
+
+        # The same page on a desktop screen.
+        page.set_viewport_size({"width": 1280, "height": 800})
+        shot(page, "6-desktop")
+        assert errors == []
+        browser.close()
+
+    assert demo.interrupt() == 0
