@@ -12,7 +12,10 @@ from __future__ import annotations
 import logging
 import shutil
 from dataclasses import dataclass, field
+from html import escape
 from pathlib import Path
+
+from sqlalchemy import or_, select
 
 from bot.app import build_application
 from bot.config import Settings, SettingsError
@@ -20,11 +23,12 @@ from bot.runner import start_polling, stop_polling, wait_for_stop_signal
 from bot.sandbox import BotApiDouble, Group, Person
 from bot.sandbox.webchat import WebChat
 from catalog.importer import import_products
-from locales import localized
+from locales import localized, translator
 from services import centers, partners, villagers
 from services.centers import CenterView, import_centers
 from services.clock import OffsetClock
 from store.db import Store
+from store.models import Category, Product
 
 log = logging.getLogger(__name__)
 DATA = Path(__file__).resolve().parent.parent / "catalog" / "data"
@@ -83,6 +87,36 @@ async def load_data(store: Store, clock: OffsetClock) -> None:
                    await import_products(store, clock, (DATA / "products.csv").read_bytes())):
         if not report.ok:
             raise RuntimeError(f"the demo data does not import: {report.errors[:3]}")
+
+
+def product_picture(name: str, category_label: str, hue: int) -> bytes:
+    """A drawn stand-in for a product photo: the category's emoji and the product's name."""
+    emoji = category_label.split(" ", 1)[0] if " " in category_label else "📦"
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="640" height="400" viewBox="0 0 640 400">'
+           f'<rect width="640" height="400" fill="hsl({hue},55%,90%)"/>'
+           f'<circle cx="320" cy="165" r="110" fill="hsl({hue},50%,80%)"/>'
+           f'<text x="320" y="205" font-size="120" text-anchor="middle">{escape(emoji)}</text>'
+           f'<text x="320" y="345" font-size="38" font-family="sans-serif" text-anchor="middle" '
+           f'fill="hsl({hue},40%,25%)">{escape(name)}</text></svg>')
+    return svg.encode()
+
+
+async def picture_products(store: Store, double: BotApiDouble) -> int:
+    """Give every product without a photo a drawn picture, kept by the double under a fixed file id
+    (the catalog has no photos, and the demo has no internet to fetch them from)."""
+    t = translator("zh_Hans")
+    async with store.write() as session:
+        rows = (await session.execute(
+            select(Product, Category.code).join(Category).where(or_(Product.photo.is_(None), Product.photo == ""))
+        )).all()
+        codes = sorted({code for _, code in rows})
+        for product, code in rows:
+            file_id = f"demo-photo-{product.sku}"
+            picture = product_picture(localized(product.names, "zh"), t(f"category:{code}"),
+                                      hue=codes.index(code) * 360 // max(len(codes), 1))
+            double.store_file("photo", picture, f"{product.sku}.svg", "image/svg+xml", file_id=file_id)
+            product.photo = file_id
+    return len(rows)
 
 
 async def build_world(store: Store, clock: OffsetClock, double: BotApiDouble) -> DemoWorld:
@@ -149,6 +183,7 @@ class Demo:
         await self.store.upgrade()
         await load_data(self.store, self.clock)
         await self.double.start()
+        await picture_products(self.store, self.double)
         world = await build_world(self.store, self.clock, self.double)
         self.app = build_application(demo_settings(database_url, self.double), self.store, self.clock)
         await start_polling(self.app, poll_timeout=5)

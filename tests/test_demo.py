@@ -248,3 +248,17 @@ async def test_a_restart_keeps_the_orders_and_reset_starts_afresh(tmp_path):
                 assert await session.scalar(select(func.count()).select_from(Partner)) == len(again.web.world.centers)
         finally:
             await again.stop()
+
+
+async def test_product_cards_show_the_demos_drawn_pictures(demo, web):
+    await web.send(LI_MING, "/search soy sauce")
+    await web.tap(LI_MING, "soy sauce")
+    card = await until(lambda: _card(web), "no product card with a photo")
+    assert card["photo"] == "/api/files/demo-photo-FD-003"
+    assert card["caption"].startswith("Haitian light soy sauce 500 ml")
+    async with web.session.get(web.url + card["photo"]) as response:
+        assert response.content_type == "image/svg+xml" and "海天 生抽 500毫升" in await response.text()
+
+
+async def _card(web: WebChatClient) -> dict | None:
+    return next((m for m in await web.messages(LI_MING) if m["photo"]), None)

@@ -243,11 +243,13 @@ class BotApiDouble(MessageMethods):
 
     # ---- files ------------------------------------------------------------------------
     def store_file(self, kind: str, content: bytes | None, file_name: str | None = None,
-                   mime_type: str | None = None, url: str | None = None) -> StoredFile:
+                   mime_type: str | None = None, url: str | None = None,
+                   file_id: str | None = None) -> StoredFile:
+        """Keep a file as Telegram would; ``file_id`` fixes its id (one known before a restart)."""
         number = next(self._ids)
         suffix = PurePosixPath(file_name or "").suffix or (".jpg" if kind == "photo" else "")
         prefix = {"photo": "AgACAgUAAxkB", "document": "BQACAgUAAxkB"}.get(kind, "CAACAgUAAxkB")
-        stored = StoredFile(f"{prefix}{number:08d}", f"AQAD{number:08d}",
+        stored = StoredFile(file_id or f"{prefix}{number:08d}", f"AQAD{number:08d}",
                             f"{kind}s/file_{number}{suffix}", content, mime_type, file_name, url)
         self.files[stored.file_id] = stored
         return stored
