@@ -136,11 +136,12 @@ async def move_batch(update: Update, context: RuralContext, actor: Actor, comman
     if not moved:
         text = t("ℹ️ {code}: no orders to move.", code=esc(center_code.upper()))
     elif command == "ship":
-        text = t("🚚 {code}: {n} orders shipped: {numbers}", code=esc(center_code.upper()), n=len(moved),
-                 numbers=", ".join(moved))
+        text = t.plural("🚚 {code}: {n} order shipped: {numbers}", "🚚 {code}: {n} orders shipped: {numbers}",
+                        len(moved), code=esc(center_code.upper()), numbers=", ".join(moved))
     else:
-        text = t("🏢 {code}: {n} orders at the county center: {numbers}", code=esc(center_code.upper()),
-                 n=len(moved), numbers=", ".join(moved))
+        text = t.plural("🏢 {code}: {n} order at the county center: {numbers}",
+                        "🏢 {code}: {n} orders at the county center: {numbers}",
+                        len(moved), code=esc(center_code.upper()), numbers=", ".join(moved))
     await show(update, context, text)
 
 

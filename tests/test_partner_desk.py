@@ -173,7 +173,7 @@ async def test_parcel_arrives_and_is_picked_up_with_the_right_code(bot):
     number, admin = await confirmed_order(bot, partner, villager, group)
 
     await admin.send("/ship CG-01")
-    assert f"1 orders shipped: {number}" in last_text(admin)
+    assert f"1 order shipped: {number}" in last_text(admin)
     assert f"Your order {number} is on its way" in texts(villager.chat)[-1]
     await admin.send("/county")
     await admin.tap("CG-01")
