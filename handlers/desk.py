@@ -11,14 +11,17 @@ Anyone in the group sees the cards; only the center's partners and admins can ac
 
 from __future__ import annotations
 
+import logging
+
 from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
 from handlers.context import RuralContext
 from handlers.notices import card_keyboard, card_text, reject_keyboard, status_text
 from handlers.start import name_in
-from handlers.ui import alert, esc, money, on_tap, say, show
+from handlers.ui import alert, button, esc, keyboard, money, on_tap, say, show
 from locales import N_, Translator
 from services import parcels, partners, villagers
 from services.errors import NotAllowed, NotFound
@@ -26,6 +29,8 @@ from services.parcels import AlreadyDone, WrongCode
 from services.partners import Actor, GroupTaken, NotPartner
 
 GROUPS = filters.ChatType.GROUPS
+PENDING_BUTTONS = 20  # /pending offers the cards of this many orders as buttons
+log = logging.getLogger(__name__)
 MAX_REASON = parcels.MAX_REASON
 
 
@@ -282,7 +287,34 @@ async def pending_command(update: Update, context: RuralContext) -> None:
         return
     lines = [t("⏳ <b>Waiting for a decision</b>: {n}", n=len(waiting))]
     lines += [f"• {number} · {money(total)}" for _, number, total, _ in waiting]
-    await say(update, context, "\n".join(lines))
+    shown = waiting[:PENDING_BUTTONS]  # the oldest first: they have waited longest
+    rows = [[button(f"🧾 {number}", f"dk:show:{order_id}")] for order_id, number, _, _ in shown]
+    await say(update, context, "\n".join(lines), keyboard(*rows))
+
+
+@on_tap
+async def show_tapped(update: Update, context: RuralContext) -> None:
+    """From /pending: the order's card again, at the bottom of the chat, where it can be acted on.
+    It replaces the old card, which may be far up the chat or gone (deleted, or never seen)."""
+    rt, chat_id = context.rt, update.effective_chat.id
+    card = await parcels.card_view(rt.store, int(context.match.group(1)))
+    if card is None:
+        await refuse(update, context, NotFound("order"))
+        return
+    try:
+        await parcels.check_actor(rt.store, card.order.center_id, actor_of(update, context))
+    except NotPartner as exc:
+        await refuse(update, context, exc)
+        return
+    desk_t = card_t(update, context, card)
+    sent = await say(update, context, card_text(desk_t, card), card_keyboard(desk_t, card.order))
+    await parcels.record_card(rt.store, card.order.id, chat_id, sent.message_id)
+    old = card.cards.get(chat_id)
+    if old is not None:
+        try:
+            await context.bot.delete_message(chat_id, old)
+        except TelegramError as exc:  # too old to delete, or already gone: it only stays as it is
+            log.info("old card %s of order %s not deleted: %s", old, card.order.id, exc)
 
 
 async def arrived_command(update: Update, context: RuralContext) -> None:
@@ -329,6 +361,7 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(reason_tapped, pattern=r"^dk:rj:(\d{1,12}):(" + "|".join(parcels.REJECT_REASONS) + ")$"))
     app.add_handler(CallbackQueryHandler(typed_reason_tapped, pattern=r"^dk:rt:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(card_tapped, pattern=r"^dk:card:(\d{1,12})$"))
+    app.add_handler(CallbackQueryHandler(show_tapped, pattern=r"^dk:show:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(arrived_tapped, pattern=r"^dk:arr:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(picked_up_tapped, pattern=r"^dk:pick:(\d{1,12})$"))
     app.add_handler(MessageHandler(GROUPS & filters.TEXT & ~filters.COMMAND, group_text))

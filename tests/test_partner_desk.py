@@ -137,11 +137,22 @@ async def test_forged_callback_for_another_centers_order_is_refused(bot):
     assert (await status_of(bot.store, number)).status == "pending"
 
 
-async def test_pending_lists_orders_waiting_for_a_decision(bot):
-    partner, _, villager, group = await desk(bot)
+async def test_pending_lists_orders_waiting_for_a_decision_and_brings_back_their_cards(bot):
+    partner, bystander, villager, group = await desk(bot)
     number = await order_rice(villager)
     await partner.send("/pending", chat=group)
     assert "Waiting for a decision: 1" in texts(group)[-1] and number in texts(group)[-1]
+
+    old_card = card_of(group, number)
+    refused = await bystander.tap(f"🧾 {number}", chat=group)
+    assert refused.show_alert and "Only the partners of Shangyuan" in refused.text
+    await partner.tap(f"🧾 {number}", chat=group)
+    card = card_of(group, number)  # posted again at the bottom, and the old one deleted
+    assert card is group.bot_messages()[-1] and card is not old_card and old_card.deleted
+    await partner.tap("✅ Confirm", message=card)
+    assert "Confirmed by Lao Zhang" in card_of(group, number).text
+    await partner.send("/pending", chat=group)
+    assert "No orders are waiting for a decision" in texts(group)[-1]
 
 
 async def test_cards_go_to_partners_privately_without_a_group(bot):
