@@ -61,6 +61,9 @@ FEATURED = (
 )
 
 
+FIRST_RUN = 1_790_000_000  # 2026-09-21 in Unix seconds: message ids count seconds from here
+
+
 def group_id(center_index: int) -> int:
     return -1_002_000_000_001 - center_index
 
@@ -132,12 +135,18 @@ async def build_world(store: Store, clock: OffsetClock, double: BotApiDouble) ->
         world.roles.append(Role(2001 + index, name, "partner", "zh-hans", index,
                                 f"+86138000{2001 + index:05d}", featured=False))
 
+    # The double forgets its chats when the demo stops, but the store remembers where the order cards
+    # were. As on Telegram, a chat's message ids must never repeat, or the bot would edit a new message
+    # for an old card: each run numbers its messages from the demo clock's second.
+    first_message_id = int(clock.now().timestamp()) - FIRST_RUN
     for index, center in enumerate(world.centers):
         group = double.group(group_id(index), f"{localized(center.names, 'zh')} · 订单台")
         group.bot_status = "member"
+        group.first_message_id = first_message_id
         world.groups[index] = group
     for role in world.roles:
         person = world.person(role)
+        person.chat.first_message_id = first_message_id
         center = world.center_of(role)
         villager = await villagers.enter(store, clock, telegram_id=role.telegram_id, first_name=role.first_name,
                                          username=None, locale="zh_Hans" if role.language.startswith("zh") else "en")

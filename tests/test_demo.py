@@ -10,6 +10,7 @@ import inspect
 import json
 import re
 import time
+from datetime import timedelta
 
 import aiohttp
 import pytest
@@ -262,3 +263,32 @@ async def test_product_cards_show_the_demos_drawn_pictures(demo, web):
 
 async def _card(web: WebChatClient) -> dict | None:
     return next((m for m in await web.messages(LI_MING) if m["photo"]), None)
+
+
+async def test_after_a_restart_old_cards_are_never_confused_with_new_messages(tmp_path):
+    """The double starts with empty chats, but the store still knows where the old cards were."""
+    folder = tmp_path / "demo"
+    first = Demo(folder, port=0)
+    await first.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            web = WebChatClient(session, first.url)
+            old = await order_rice(web, LI_MING)
+            await web.tap(PARTNER_CG02, "确认", chat=DESK_CG02)
+    finally:
+        await first.stop()
+    again = Demo(folder, port=0)
+    again.clock.advance(timedelta(seconds=5))  # the restart comes later
+    await again.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            web = WebChatClient(session, again.url)
+            new = await order_rice(web, LI_MING)  # its card is the group's first message of this run
+            await web.bot_text(PARTNER_CG02, new, chat=DESK_CG02)
+            await web.send(ADMIN, "/ship CG-02")  # the old order's card is updated
+            await web.bot_text(PARTNER_CG02, old, chat=DESK_CG02)
+            cards = [m["text"] for m in await web.messages(PARTNER_CG02, DESK_CG02)]
+    finally:
+        await again.stop()
+    assert len(cards) == 2 and new in cards[0] and "待确认" in cards[0]  # not overwritten by the old card
+    assert old in cards[1] and "运输中" in cards[1]

@@ -180,6 +180,7 @@ class Chat:
     messages: list[Message] = field(default_factory=list, repr=False)
     reply_keyboard: list[list[KeyboardButton]] | None = None
     actions: list[str] = field(default_factory=list, repr=False)  # sendChatAction log
+    first_message_id: int = 1  # a chat that existed before (the demo's, after a restart) goes on from here
 
     def to_dict(self) -> dict:
         if self.user is None:
@@ -199,8 +200,8 @@ class Chat:
         return messages[-1] if messages else None
 
     def _new_message(self, sender: User, date: int, **fields: Any) -> Message:
-        last = self.messages[-1].message_id if self.messages else 0
-        message = Message(last + 1, self, sender, date, **fields)
+        number = self.messages[-1].message_id + 1 if self.messages else self.first_message_id
+        message = Message(number, self, sender, date, **fields)
         self.messages.append(message)
         return message
 
