@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from bot.app import build_application
 from bot.config import Settings, SettingsError
@@ -28,7 +28,7 @@ from services import centers, partners, villagers
 from services.centers import CenterView, import_centers
 from services.clock import OffsetClock
 from store.db import Store
-from store.models import Category, Product
+from store.models import Category, OrderCard, Product
 
 log = logging.getLogger(__name__)
 DATA = Path(__file__).resolve().parent.parent / "catalog" / "data"
@@ -59,9 +59,6 @@ FEATURED = (
     Role(1003, "Chen Hao", "bystander", "en", 0, "+8613800001003"),
     Role(9001, "Zhou Min", "admin", "en", 0, "+8613800009001"),
 )
-
-
-FIRST_RUN = 1_790_000_000  # 2026-09-21 in Unix seconds: message ids count seconds from here
 
 
 def group_id(center_index: int) -> int:
@@ -131,14 +128,16 @@ async def build_world(store: Store, clock: OffsetClock, double: BotApiDouble) ->
     if not world.centers:
         raise RuntimeError("the demo data has no service centers")
     world.roles = list(FEATURED)
-    for index, name in zip(range(1, len(world.centers)), PARTNER_NAMES, strict=False):
+    for index in range(1, len(world.centers)):
+        name = PARTNER_NAMES[(index - 1) % len(PARTNER_NAMES)]
         world.roles.append(Role(2001 + index, name, "partner", "zh-hans", index,
                                 f"+86138000{2001 + index:05d}", featured=False))
 
     # The double forgets its chats when the demo stops, but the store remembers where the order cards
     # were. As on Telegram, a chat's message ids must never repeat, or the bot would edit a new message
-    # for an old card: each run numbers its messages from the demo clock's second.
-    first_message_id = int(clock.now().timestamp()) - FIRST_RUN
+    # for an old card: each run numbers its messages after the last id the store knows.
+    async with store.read() as session:
+        first_message_id = (await session.scalar(select(func.max(OrderCard.message_id))) or 0) + 1
     for index, center in enumerate(world.centers):
         group = double.group(group_id(index), f"{localized(center.names, 'zh')} · 订单台")
         group.bot_status = "member"
