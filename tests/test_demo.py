@@ -84,6 +84,19 @@ async def until(probe, what: str, timeout: float = 10.0):
         await asyncio.sleep(0.02)
 
 
+@contextlib.asynccontextmanager
+async def running(folder, reset: bool = False, later: timedelta = timedelta(0)):
+    """A demo started in ``folder`` (its clock ``later`` than now), and a web chat client for it."""
+    demo = Demo(folder, port=0, reset=reset)
+    demo.clock.advance(later)
+    await demo.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield demo, WebChatClient(session, demo.url)
+    finally:
+        await demo.stop()
+
+
 @pytest.fixture
 async def demo(tmp_path):
     running = Demo(tmp_path / "demo", port=0)
@@ -232,23 +245,14 @@ async def test_a_shared_location_and_a_photo_reach_the_bot(demo, web):
 
 async def test_a_restart_keeps_the_orders_and_reset_starts_afresh(tmp_path):
     folder = tmp_path / "demo"
-    first = Demo(folder, port=0)
-    await first.start()
-    try:
-        async with aiohttp.ClientSession() as session:
-            number = await order_rice(WebChatClient(session, first.url), LI_MING)
-    finally:
-        await first.stop()
+    async with running(folder) as (_, web):
+        number = await order_rice(web, LI_MING)
 
     for reset, expected in ((False, [number]), (True, [])):
-        again = Demo(folder, port=0, reset=reset)
-        await again.start()
-        try:
+        async with running(folder, reset=reset) as (again, _):
             async with again.store.read() as session:
                 assert list(await session.scalars(select(Order.number))) == expected
                 assert await session.scalar(select(func.count()).select_from(Partner)) == len(again.web.world.centers)
-        finally:
-            await again.stop()
 
 
 async def test_product_cards_show_the_demos_drawn_pictures(demo, web):
@@ -268,27 +272,14 @@ async def _card(web: WebChatClient) -> dict | None:
 async def test_after_a_restart_old_cards_are_never_confused_with_new_messages(tmp_path):
     """The double starts with empty chats, but the store still knows where the old cards were."""
     folder = tmp_path / "demo"
-    first = Demo(folder, port=0)
-    await first.start()
-    try:
-        async with aiohttp.ClientSession() as session:
-            web = WebChatClient(session, first.url)
-            old = await order_rice(web, LI_MING)
-            await web.tap(PARTNER_CG02, "确认", chat=DESK_CG02)
-    finally:
-        await first.stop()
-    again = Demo(folder, port=0)
-    again.clock.advance(timedelta(seconds=5))  # the restart comes later
-    await again.start()
-    try:
-        async with aiohttp.ClientSession() as session:
-            web = WebChatClient(session, again.url)
-            new = await order_rice(web, LI_MING)  # its card is the group's first message of this run
-            await web.bot_text(PARTNER_CG02, new, chat=DESK_CG02)
-            await web.send(ADMIN, "/ship CG-02")  # the old order's card is updated
-            await web.bot_text(PARTNER_CG02, old, chat=DESK_CG02)
-            cards = [m["text"] for m in await web.messages(PARTNER_CG02, DESK_CG02)]
-    finally:
-        await again.stop()
+    async with running(folder) as (_, web):
+        old = await order_rice(web, LI_MING)
+        await web.tap(PARTNER_CG02, "确认", chat=DESK_CG02)
+    async with running(folder, later=timedelta(seconds=5)) as (_, web):
+        new = await order_rice(web, LI_MING)  # its card is the group's first message of this run
+        await web.bot_text(PARTNER_CG02, new, chat=DESK_CG02)
+        await web.send(ADMIN, "/ship CG-02")  # the old order's card is updated
+        await web.bot_text(PARTNER_CG02, old, chat=DESK_CG02)
+        cards = [m["text"] for m in await web.messages(PARTNER_CG02, DESK_CG02)]
     assert len(cards) == 2 and new in cards[0] and "待确认" in cards[0]  # not overwritten by the old card
     assert old in cards[1] and "运输中" in cards[1]
