@@ -204,6 +204,14 @@ async def test_moving_the_clock_brings_the_pickup_reminder(demo, web):
         assert await session.scalar(select(Order.status).where(Order.number == number)) == "ready_for_pickup"
 
 
+async def test_next_morning_brings_the_desks_digest(demo, web):
+    number = await order_rice(web, LI_MING)
+    moved = await web.post("/api/clock", {"to": "opening"})
+    assert moved["now"][11:16] == "08:01" and moved["offset_seconds"] > 0  # just after 上元村 opens
+    digest = await web.bot_text(PARTNER_CG02, "早上好", chat=DESK_CG02)  # 青龙村 opened at 07:30
+    assert "待确认的订单：1" in digest and number in digest
+
+
 async def test_bad_requests_get_a_reason_and_change_nothing(demo, web):
     assert (await web.post("/api/send", {"as": 4242, "chat_id": 4242, "text": "hi"}, status=404))["error"] == \
         "no such person in the demo"

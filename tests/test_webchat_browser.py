@@ -183,6 +183,10 @@ def test_order_confirm_and_refused_tap_in_the_browser(demo):
         expect(bot_message(page, f"您的订单 {number} 已确认")).to_be_visible(timeout=WAIT)
         shot(page, "5-villager-confirmed")
 
+        # The demo clock jumps to just after the desk opens, for the morning digest.
+        page.locator("#clock-morning").click()
+        expect(page.locator("#clock-now")).to_contain_text("08:01", timeout=WAIT)
+
         # The same page on a desktop screen.
         page.set_viewport_size({"width": 1280, "height": 800})
         shot(page, "6-desktop")

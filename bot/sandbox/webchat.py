@@ -13,7 +13,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from locales import localized
+from services.parcels import opening_time
 
 from .botapi import BotApiDouble
 from .model import Chat, Message, Person
@@ -269,13 +270,27 @@ class WebChat:
     async def _move_clock(self, request: web.Request) -> web.Response:
         body = await _json(request)
         hours = body.get("hours")
-        if hours not in CLOCK_STEPS:
-            raise Refused(400, "the clock moves forward by 1 or 24 hours")
-        self.clock.advance(timedelta(hours=hours))
+        if body.get("to") == "opening":
+            self.clock.advance(self._until_opening())
+        elif hours in CLOCK_STEPS:
+            self.clock.advance(timedelta(hours=hours))
+        else:
+            raise Refused(400, "the clock moves forward by 1 or 24 hours, or to the next opening")
         view = self._clock_view()
         self._publish("clock", view)
         self.wake()  # reminders and digests that just fell due go out now
         return web.json_response(view)
+
+    def _until_opening(self) -> timedelta:
+        """From now to a minute after the first center's desk next opens: the morning digests go out
+        then (a desk's digest is sent within the hour after it opens), and the night's reminders."""
+        center = self.world.centers[0]
+        opens = opening_time(center.opening_hours) or time(8, 0)
+        now = self.clock.now().astimezone(ZoneInfo(center.timezone))
+        target = now.replace(hour=opens.hour, minute=opens.minute, second=0, microsecond=0) + timedelta(minutes=1)
+        if target <= now:
+            target += timedelta(days=1)
+        return target - now
 
     def _clock_view(self) -> dict:
         return {"now": self.clock.now().astimezone(self.tz).isoformat(timespec="seconds"),

@@ -636,9 +636,10 @@ function showClockBar(open) {
   remembered("clockBar", open ? "open" : "closed");
 }
 
-async function moveClock(hours, button) {
+// step: {hours: 1 | 24} or {to: "opening"} (just after the first desk opens next)
+async function moveClock(step, button) {
   button.disabled = true;
-  const clock = await act("/api/clock", { hours });
+  const clock = await act("/api/clock", step);
   button.disabled = false;
   if (clock) setClock(clock);
 }
@@ -662,8 +663,9 @@ function bindUi() {
   $("#persona").addEventListener("change", (e) => selectPerson(Number(e.target.value)));
   $("#clock-toggle").addEventListener("click", () => showClockBar($("#clock-bar").hidden));
   showClockBar(remembered("clockBar") !== "closed");
-  $("#clock-hour").addEventListener("click", (e) => moveClock(1, e.currentTarget));
-  $("#clock-day").addEventListener("click", (e) => moveClock(24, e.currentTarget));
+  $("#clock-hour").addEventListener("click", (e) => moveClock({ hours: 1 }, e.currentTarget));
+  $("#clock-day").addEventListener("click", (e) => moveClock({ hours: 24 }, e.currentTarget));
+  $("#clock-morning").addEventListener("click", (e) => moveClock({ to: "opening" }, e.currentTarget));
   $("#composer").addEventListener("submit", submitComposer);
   $("#composer-input").addEventListener("input", (e) => { $("#send").disabled = !e.target.value.trim(); });
   $("#attach-button").addEventListener("click", () => $("#attach").click());
