@@ -23,7 +23,7 @@ from bot.runner import start_polling, stop_polling, wait_for_stop_signal
 from bot.sandbox import BotApiDouble, Group, Person
 from bot.sandbox.webchat import WebChat
 from catalog.importer import import_products
-from locales import localized, translator
+from locales import locale_for_language_code, localized, translator
 from services import centers, partners, villagers
 from services.centers import CenterView, import_centers
 from services.clock import OffsetClock
@@ -50,6 +50,11 @@ class Role:
     center_index: int  # which demo center they belong to (0: the first)
     phone: str
     featured: bool = True
+
+    @property
+    def locale(self) -> str:
+        """The bot's language for them, as the bot picks it from Telegram's language_code."""
+        return locale_for_language_code(self.language, "zh_Hans")
 
 
 FEATURED = (
@@ -148,15 +153,14 @@ async def build_world(store: Store, clock: OffsetClock, double: BotApiDouble) ->
         person.chat.first_message_id = first_message_id
         center = world.center_of(role)
         villager = await villagers.enter(store, clock, telegram_id=role.telegram_id, first_name=role.first_name,
-                                         username=None, locale="zh_Hans" if role.language.startswith("zh") else "en")
+                                         username=None, locale=role.locale)
         if villager.center_id is None:
             await villagers.set_center(store, villager.id, center.id)
         if role.role in ("partner", "bystander"):
             world.groups[role.center_index].add_member(person)
         if role.role == "partner":
             await partners.add_partner(store, clock, ADMIN, center.code, role.telegram_id)
-            await partners.bind_group(store, ADMIN, center.code, group_id(role.center_index),
-                                      locale="zh_Hans" if role.language.startswith("zh") else "en")
+            await partners.bind_group(store, ADMIN, center.code, group_id(role.center_index), locale=role.locale)
     return world
 
 

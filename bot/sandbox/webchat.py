@@ -118,7 +118,7 @@ class WebChat:
         })
 
     def _person_view(self, role: Role) -> dict:
-        language = "zh" if role.language.startswith("zh") else "en"
+        language = role.locale.split("_")[0]  # "zh_Hans" -> "zh", the key of the data's names
         center = localized(self.world.center_of(role).names, language)
         chats = [c for c in self.double.chats.values() if self._may_see(role.telegram_id, c)]
         chats.sort(key=lambda c: c.type != "private")
@@ -173,6 +173,8 @@ class WebChat:
 
     # ---- live events ----------------------------------------------------------------
     def _on_message(self, event: str, message: Message) -> None:
+        if not self._streams:  # no page is open: nobody to tell
+            return
         self._publish("message", {"kind": event, "message": self._message_view(message),
                                   "reply_keyboard": _keyboard_view(message.chat)})
 
@@ -205,8 +207,7 @@ class WebChat:
     # ---- acting ---------------------------------------------------------------------
     async def _send(self, request: web.Request) -> web.Response:
         body = await _json(request)
-        person = self._person(body.get("as"))
-        chat = self._visible_chat(person, body.get("chat_id"))
+        person, chat = self._speaker(body)
         text = str(body.get("text") or "").strip()
         if not text:
             raise Refused(400, "the message is empty")
@@ -217,8 +218,7 @@ class WebChat:
 
     async def _tap(self, request: web.Request) -> web.Response:
         body = await _json(request)
-        person = self._person(body.get("as"))
-        chat = self._visible_chat(person, body.get("chat_id"))
+        person, chat = self._speaker(body)
         message = chat.message(_integer(body.get("message_id"), "message_id"))
         data = body.get("data")
         if message is None or message.deleted or not isinstance(data, str):
@@ -232,8 +232,7 @@ class WebChat:
 
     async def _location(self, request: web.Request) -> web.Response:
         body = await _json(request)
-        person = self._person(body.get("as"))
-        chat = self._visible_chat(person, body.get("chat_id"))
+        person, chat = self._speaker(body)
         try:
             latitude, longitude = float(body["latitude"]), float(body["longitude"])
         except (KeyError, TypeError, ValueError):
@@ -245,15 +244,13 @@ class WebChat:
 
     async def _contact(self, request: web.Request) -> web.Response:
         body = await _json(request)
-        person = self._person(body.get("as"))
-        chat = self._visible_chat(person, body.get("chat_id"))
+        person, chat = self._speaker(body)
         await _acting(person.share_contact(self.roles[person.id].phone, chat=chat))
         return _ok()
 
     async def _photo(self, request: web.Request) -> web.Response:
         form = await request.post()
-        person = self._person(form.get("as"))
-        chat = self._visible_chat(person, form.get("chat_id"))
+        person, chat = self._speaker(form)
         upload = form.get("file")
         if not isinstance(upload, web.FileField):
             raise Refused(400, "choose a photo to send")
@@ -302,6 +299,11 @@ class WebChat:
         if role is None:
             raise Refused(404, "no such person in the demo")
         return self.world.person(role)
+
+    def _speaker(self, fields: Any) -> tuple[Person, Chat]:
+        """Who acts (``as``) and in which of their chats (``chat_id``), from a request's fields."""
+        person = self._person(fields.get("as"))
+        return person, self._visible_chat(person, fields.get("chat_id"))
 
     def _may_see(self, person_id: int, chat: Chat) -> bool:
         return chat.id == person_id if chat.type == "private" else person_id in chat.members
