@@ -63,7 +63,16 @@ async def refresh_card(update: Update, context: RuralContext, order_id: int) -> 
     card = await parcels.card_view(context.rt.store, order_id)
     if card is not None:
         desk_t = card_t(update, context, card)
-        await show(update, context, card_text(desk_t, card), card_keyboard(desk_t, card.order))
+        await show(update, context, card_text(desk_t, card),
+                   card_keyboard(desk_t, card.order, await desk_center_of(update, context)))
+
+
+async def desk_center_of(update: Update, context: RuralContext) -> int | None:
+    """The center whose desk this group is; None in a private chat (or a group that is no desk)."""
+    if update.effective_chat.type == ChatType.PRIVATE:
+        return None
+    desk = await partners.desk_of_group(context.rt.store, update.effective_chat.id)
+    return desk.id if desk else None
 
 
 def card_t(update: Update, context: RuralContext, card: parcels.CardView) -> Translator:
@@ -150,7 +159,7 @@ async def decide(update: Update, context: RuralContext, order_id: int, *, confir
 async def reject_tapped(update: Update, context: RuralContext) -> None:
     """❌ Reject: the reasons appear on the card, for the partner who tapped to choose."""
     order_id = int(context.match.group(1))
-    card = await may_act_on(update, context, order_id)
+    card = await may_act_on(update, context, order_id, deciding=True)
     if card is None:
         return
     desk_t = card_t(update, context, card)
@@ -158,14 +167,17 @@ async def reject_tapped(update: Update, context: RuralContext) -> None:
                reject_keyboard(desk_t, order_id))
 
 
-async def may_act_on(update: Update, context: RuralContext, order_id: int) -> parcels.CardView | None:
-    """The order's card if the person may act on it; else they are told why, and None."""
+async def may_act_on(update: Update, context: RuralContext, order_id: int, *, deciding: bool
+                     ) -> parcels.CardView | None:
+    """The order's card if the person may act on it (decide on it, or receive its parcel);
+    else they are told why, and None."""
     card = await parcels.card_view(context.rt.store, order_id)
     if card is None:
         await refuse(update, context, NotFound("order"))
         return None
+    center_id = card.order.deciding_center_id if deciding else card.center_id
     try:
-        await parcels.check_actor(context.rt.store, card.center_id, actor_of(update, context))
+        await parcels.check_actor(context.rt.store, center_id, actor_of(update, context))
     except NotPartner as exc:
         await refuse(update, context, exc)
         return None
@@ -177,12 +189,12 @@ async def reason_tapped(update: Update, context: RuralContext) -> None:
     await decide(update, context, int(context.match.group(1)), confirm=False, reason=context.match.group(2))
 
 
-async def ask_to_type(update: Update, context: RuralContext, form: str, question: str) -> None:
+async def ask_to_type(update: Update, context: RuralContext, form: str, question: str, *, deciding: bool) -> None:
     """A card's button that needs typed input (a reason, a pickup code) from whoever tapped it:
     their next text in this chat answers ``form`` for the order. The question names them, since
     others may be typing in the group too."""
     order_id = int(context.match.group(1))
-    if await may_act_on(update, context, order_id) is None:
+    if await may_act_on(update, context, order_id, deciding=deciding) is None:
         return
     await villagers.set_awaiting(context.rt.store, context.villager.id, f"{form}:{order_id}")
     await say(update, context, context.t(question, name=esc(update.effective_user.first_name or "")))
@@ -190,7 +202,8 @@ async def ask_to_type(update: Update, context: RuralContext, form: str, question
 
 @on_tap
 async def typed_reason_tapped(update: Update, context: RuralContext) -> None:
-    await ask_to_type(update, context, "rjr", N_("✏️ {name}, please type the reason for rejecting this order."))
+    await ask_to_type(update, context, "rjr", N_("✏️ {name}, please type the reason for rejecting this order."),
+                      deciding=True)
 
 
 @on_tap
@@ -214,7 +227,7 @@ async def arrived_tapped(update: Update, context: RuralContext) -> None:
 @on_tap
 async def picked_up_tapped(update: Update, context: RuralContext) -> None:
     await ask_to_type(update, context, "pick", N_("🔑 {name}, please type the 6-digit pickup code the villager "
-                                                  "shows you."))
+                                                  "shows you."), deciding=False)
 
 
 async def reason_typed(update: Update, context: RuralContext, order_id: int, text: str) -> None:
@@ -302,12 +315,13 @@ async def show_tapped(update: Update, context: RuralContext) -> None:
         await refuse(update, context, NotFound("order"))
         return
     try:
-        await parcels.check_actor(rt.store, card.order.center_id, actor_of(update, context))
+        await parcels.check_actor(rt.store, card.order.deciding_center_id, actor_of(update, context))
     except NotPartner as exc:
         await refuse(update, context, exc)
         return
     desk_t = card_t(update, context, card)
-    sent = await say(update, context, card_text(desk_t, card), card_keyboard(desk_t, card.order))
+    sent = await say(update, context, card_text(desk_t, card),
+                     card_keyboard(desk_t, card.order, await desk_center_of(update, context)))
     await parcels.record_card(rt.store, card.order.id, chat_id, sent.message_id)
     old = card.cards.get(chat_id)
     if old is not None:

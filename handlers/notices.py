@@ -79,6 +79,9 @@ def card_text(t: Translator, card: CardView) -> str:
     tz = order.center_timezone
     who = esc(card.villager_name)
     lines = [t("🧾 Order <b>{number}</b> · {who}", number=order.number, who=who)]
+    if card.seller_name is not None:
+        lines.append(t("🌾 Produce of {seller}, {village}", seller=esc(card.seller_name),
+                       village=esc(name_in(card.seller_center_names or {}, t))))
     if card.assisted_by:
         lines.append(t("🤝 Ordered for them by {partner}", partner=esc(card.assisted_by)))
     lines += order_lines(t, order)
@@ -102,7 +105,14 @@ def card_text(t: Translator, card: CardView) -> str:
     return "\n".join(lines)
 
 
-def card_keyboard(t: Translator, order: OrderView) -> InlineKeyboardMarkup | None:
+def card_keyboard(t: Translator, order: OrderView, desk_center_id: int | None = None) -> InlineKeyboardMarkup | None:
+    """The buttons for the card's next step, on the desk of the center that takes it: the
+    seller's center decides on produce, the pickup center receives the parcel. With no
+    ``desk_center_id`` (a private chat), all of them."""
+    if desk_center_id is not None:
+        decides, receives = desk_center_id == order.deciding_center_id, desk_center_id == order.center_id
+        if (order.status == S.PENDING and not decides) or (order.status != S.PENDING and not receives):
+            return None
     if order.status == S.PENDING:
         return keyboard([button(t("✅ Confirm"), f"dk:ok:{order.id}"), button(t("❌ Reject"), f"dk:no:{order.id}")])
     if order.status in (S.IN_TRANSIT, S.AT_COUNTY):
@@ -124,9 +134,10 @@ async def post_card(bot: Bot, rt: Runtime, order_id: int) -> None:
     card = await parcels.card_view(rt.store, order_id) if destinations else None
     if card is None:
         return
-    for chat_id, locale in destinations:
-        t = translator(locale or rt.default_locale)
-        text, markup = card_text(t, card), card_keyboard(t, card.order)
+    for desk in destinations:
+        chat_id = desk.chat_id
+        t = translator(desk.locale or rt.default_locale)
+        text, markup = card_text(t, card), card_keyboard(t, card.order, desk.center_id)
         message_id = card.cards.get(chat_id)
         if message_id is not None:
             try:

@@ -18,10 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from locales import localized
 from services import outbox
+from services.amounts import format_milli
 from services.cart import cart_for, new_checkout_token
 from services.clock import Clock
 from services.errors import CartEmpty, NoCenterChosen, NotAllowed, NotEnoughStock, NotFound, StaleCheckout
 from services.outbox import Kind
+from services.produce import return_to_listing
 from store.db import Store
 from store.models import CartLine, Order, OrderEvent, OrderLine, Product, ServiceCenter, Villager
 
@@ -57,7 +59,7 @@ class OrderLineView:
     names: dict
     unit: str
     price_fen: int
-    quantity: int
+    quantity: int | str  # a produce line's may have decimals: "2.5"
 
     def name(self, language: str) -> str:
         return localized(self.names, language)
@@ -85,6 +87,12 @@ class OrderView:
     lines: list[OrderLineView]
     events: list[OrderEventView]
     pickup_code: str | None = None
+    seller_center_id: int | None = None  # produce from the market: the seller's center decides
+
+    @property
+    def deciding_center_id(self) -> int:
+        """The center whose partners confirm or reject it."""
+        return self.seller_center_id or self.center_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +123,11 @@ async def load_order_view(session: AsyncSession, order_id: int) -> OrderView:
         payment_method=order.payment_method, created_at=order.created_at, center_id=center.id,
         center_names=center.names,
         center_address=center.address, center_timezone=center.timezone,
-        lines=[OrderLineView(line.names, line.unit, line.price_fen, line.quantity) for line in lines],
+        lines=[OrderLineView(line.names, line.unit, line.price_fen,
+                             line.quantity if line.quantity_milli is None else format_milli(line.quantity_milli))
+               for line in lines],
         events=[OrderEventView(event.status, event.at, event.note) for event in events],
-        pickup_code=order.pickup_code,
+        pickup_code=order.pickup_code, seller_center_id=order.seller_center_id,
     )
 
 
@@ -207,7 +217,9 @@ async def move_order(
         raise NotAllowed(order.status)
     if to in RETURNS_STOCK:
         for line in (await session.scalars(select(OrderLine).where(OrderLine.order_id == order.id))).all():
-            if line.product_id is not None:
+            if line.listing_id is not None:
+                await return_to_listing(session, line)
+            elif line.product_id is not None:
                 await session.execute(
                     update(Product).where(Product.id == line.product_id)
                     .values(stock=Product.stock + line.quantity)

@@ -31,6 +31,8 @@ class Kind(StrEnum):
     REMINDER = "reminder"  # a parcel is waiting for pickup
     UNCOLLECTED = "uncollected"  # tell the desk which parcels are still waiting after the last reminder
     DIGEST = "digest"  # the desk's morning summary
+    LISTING_CARD = "listing_card"  # post or refresh a produce listing's review card on its center's desk
+    SELLER = "seller"  # tell a seller what happened to their listing: reviewed, sold, sold out, paid
 
 
 @dataclass(frozen=True, slots=True)

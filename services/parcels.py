@@ -22,8 +22,19 @@ from services.errors import DomainError, NotAllowed, NotFound
 from services.orders import OrderStatus, OrderView, load_order_view, move_order
 from services.outbox import Kind
 from services.partners import Actor, center_by_code, check_may_act
+from services.produce import tell_seller
 from store.db import Store
-from store.models import Order, OrderCard, OrderEvent, OutboxMessage, Partner, ServiceCenter, Villager
+from store.models import (
+    Listing,
+    Order,
+    OrderCard,
+    OrderEvent,
+    OrderLine,
+    OutboxMessage,
+    Partner,
+    ServiceCenter,
+    Villager,
+)
 
 S = OrderStatus
 # The way down to the village, in order. A state never moves backwards along it.
@@ -133,7 +144,7 @@ async def decide(store: Store, clock: Clock, actor: Actor, order_id: int, *, con
     to = S.CONFIRMED if confirm else S.REJECTED
     async with store.write() as session:
         order = await _order(session, order_id)
-        await check_may_act(session, order.center_id, actor)
+        await check_may_act(session, deciding_center(order), actor)
         if order.status == to:
             raise AlreadyDone(order.status)
         if order.status != S.PENDING:
@@ -143,12 +154,18 @@ async def decide(store: Store, clock: Clock, actor: Actor, order_id: int, *, con
         return Moved(order.id, order.number, order.status, order.center_id, order.total_fen)
 
 
+def deciding_center(order: Order) -> int:
+    """Whose partners confirm or reject an order: the seller's center for produce from the
+    market, else the center it is picked up at."""
+    return order.seller_center_id or order.center_id
+
+
 async def pending(store: Store, center_id: int) -> list[tuple[int, str, int, datetime]]:
-    """Orders of a center waiting for a decision: (id, number, total, placed), oldest first."""
+    """Orders a center's partners have to decide on: (id, number, total, placed), oldest first."""
     async with store.read() as session:
         rows = await session.execute(
             select(Order.id, Order.number, Order.total_fen, Order.created_at)
-            .where(Order.center_id == center_id, Order.status == S.PENDING)
+            .where(func.coalesce(Order.seller_center_id, Order.center_id) == center_id, Order.status == S.PENDING)
             .order_by(Order.created_at, Order.id)
         )
         return [tuple(r) for r in rows]
@@ -272,6 +289,10 @@ async def pickup(store: Store, clock: Clock, actor: Actor, center_id: int, code:
         order.cash_collected_fen = order.total_fen
         await _step(session, order, S.PICKED_UP, now, await _actor_id(session, actor))
         await outbox.cancel(session, order_id=order.id, kinds={Kind.REMINDER, Kind.UNCOLLECTED}, at=now)
+        for listing in (await session.scalars(
+                select(Listing).join(OrderLine, OrderLine.listing_id == Listing.id)
+                .where(OrderLine.order_id == order.id))).all():
+            await tell_seller(session, listing, now, "earned", order_id=order.id)
         return Moved(order.id, order.number, order.status, order.center_id, order.total_fen)
 
 
@@ -291,22 +312,41 @@ async def waiting_for_pickup(store: Store, center_id: int, *, ready_before: date
         return [tuple(r) for r in await session.execute(query)]
 
 
-async def card_destinations(store: Store, order_id: int) -> list[tuple[int, str | None]]:
-    """Where an order's card goes, each with the language it reads: the center's group, or else
-    its partners' private chats (none: the center has neither yet)."""
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """A chat where a center's cards go, and the language it reads."""
+
+    chat_id: int
+    locale: str | None
+    center_id: int
+
+
+async def desk_destinations(session: AsyncSession, center_id: int) -> list[Destination]:
+    """The center's group, or else its partners' private chats (none: it has neither yet)."""
+    center = await session.get(ServiceCenter, center_id)
+    if center is None:
+        return []
+    if center.group_chat_id is not None:
+        return [Destination(center.group_chat_id, center.desk_locale, center.id)]
+    rows = await session.execute(
+        select(Partner.telegram_id, Villager.locale)
+        .outerjoin(Villager, Villager.telegram_id == Partner.telegram_id)
+        .where(Partner.center_id == center.id).order_by(Partner.id))
+    return [Destination(chat_id, locale, center.id) for chat_id, locale in rows]
+
+
+async def card_destinations(store: Store, order_id: int) -> list[Destination]:
+    """Where an order's card goes: the desk of its pickup center and, for produce, first the
+    desk of the seller's center, which decides on it."""
     async with store.read() as session:
-        center = (await session.execute(
-            select(ServiceCenter.id, ServiceCenter.group_chat_id, ServiceCenter.desk_locale)
-            .join(Order, Order.center_id == ServiceCenter.id).where(Order.id == order_id))).first()
-        if center is None:
+        order = await session.get(Order, order_id)
+        if order is None:
             return []
-        if center.group_chat_id is not None:
-            return [(center.group_chat_id, center.desk_locale)]
-        rows = await session.execute(
-            select(Partner.telegram_id, Villager.locale)
-            .outerjoin(Villager, Villager.telegram_id == Partner.telegram_id)
-            .where(Partner.center_id == center.id).order_by(Partner.id))
-        return [tuple(r) for r in rows]
+        found: list[Destination] = []
+        for center_id in dict.fromkeys([deciding_center(order), order.center_id]):
+            found += [d for d in await desk_destinations(session, center_id)
+                      if d.chat_id not in {f.chat_id for f in found}]
+        return found
 
 
 async def check_actor(store: Store, center_id: int, actor: Actor) -> None:
@@ -327,6 +367,8 @@ class CardView:
     desk_locale: str | None
     last_actor: str | None  # who made the latest step, if a person did
     cards: dict[int, int]  # chat id -> message id of the card already posted there
+    seller_name: str | None = None  # produce from the market: the seller and their village
+    seller_center_names: dict | None = None
 
 
 async def card_view(store: Store, order_id: int) -> CardView | None:
@@ -343,8 +385,15 @@ async def card_view(store: Store, order_id: int) -> CardView | None:
         actor = await session.get(Villager, last.actor_id) if last and last.actor_id else None
         cards = dict((await session.execute(
             select(OrderCard.chat_id, OrderCard.message_id).where(OrderCard.order_id == order_id))).all())
+        seller_name = seller_center = None
+        if order.seller_center_id is not None:
+            seller_center = (await session.get(ServiceCenter, order.seller_center_id)).names
+            seller_name = await session.scalar(
+                select(Villager.first_name).join(Listing, Listing.seller_id == Villager.id)
+                .join(OrderLine, OrderLine.listing_id == Listing.id).where(OrderLine.order_id == order_id).limit(1))
         return CardView(view, villager.first_name, helper.first_name if helper else None, center.id,
-                        center.group_chat_id, center.desk_locale, actor.first_name if actor else None, cards)
+                        center.group_chat_id, center.desk_locale, actor.first_name if actor else None, cards,
+                        seller_name, seller_center)
 
 
 async def record_card(store: Store, order_id: int, chat_id: int, message_id: int) -> None:

@@ -5,13 +5,14 @@ Money is integer fen. Times are timezone-aware UTC.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -188,6 +189,9 @@ class Order(Base):
     assisted_by_id: Mapped[int | None] = mapped_column(ForeignKey("villagers.id"))
     pickup_code: Mapped[str | None] = mapped_column(String(6))  # made when it reaches the village
     cash_collected_fen: Mapped[int | None] = mapped_column(BigInteger)
+    # A villager's produce bought from the market: the seller's center, whose partners confirm it
+    # and send it on; center_id is the buyer's pickup center. None: a catalog order.
+    seller_center_id: Mapped[int | None] = mapped_column(ForeignKey("service_centers.id"))
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", order_by="OrderLine.id", cascade="all, delete-orphan"
@@ -195,7 +199,7 @@ class Order(Base):
     events: Mapped[list[OrderEvent]] = relationship(
         back_populates="order", order_by="OrderEvent.id", cascade="all, delete-orphan"
     )
-    center: Mapped[ServiceCenter] = relationship()
+    center: Mapped[ServiceCenter] = relationship(foreign_keys=[center_id])
 
 
 class OrderLine(Base):
@@ -210,7 +214,10 @@ class OrderLine(Base):
     names: Mapped[dict] = mapped_column(JSON, default=dict)
     unit: Mapped[str] = mapped_column(String(32))
     price_fen: Mapped[int] = mapped_column(BigInteger)
-    quantity: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int | None] = mapped_column(Integer)  # catalog lines: whole units
+    # Produce lines: the listing, and the quantity in thousandths of its unit (2.5 kg = 2500).
+    listing_id: Mapped[int | None] = mapped_column(ForeignKey("listings.id", ondelete="SET NULL"), index=True)
+    quantity_milli: Mapped[int | None] = mapped_column(BigInteger)
 
     order: Mapped[Order] = relationship(back_populates="lines")
 
@@ -278,6 +285,51 @@ class OutboxMessage(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Listing(Base):
+    """Produce a villager offers to buyers elsewhere (🌾 Sell produce).
+
+    A listing is filled in step by step as a ``draft`` (``step`` says what is asked next), then
+    waits in ``review`` for the seller's partner, who approves it (``approved``: in the market)
+    or rejects it with a reason. The seller may pause it, or withdraw it for good; it closes
+    itself as ``sold_out`` when nothing is left. Quantities are thousandths of the unit.
+    """
+
+    __tablename__ = "listings"
+    __table_args__ = (CheckConstraint("left_milli >= 0", name="left_not_negative"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("villagers.id"), index=True)
+    center_id: Mapped[int] = mapped_column(ForeignKey("service_centers.id"), index=True)  # the seller's
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    step: Mapped[str | None] = mapped_column(String(16))
+    previewed: Mapped[bool] = mapped_column(Boolean, default=False)  # then a changed step returns to the preview
+    title: Mapped[str] = mapped_column(String(60), default="")
+    category: Mapped[str] = mapped_column(String(32), default="")
+    photo: Mapped[str | None] = mapped_column(String(300))  # a Telegram file id
+    unit: Mapped[str] = mapped_column(String(16), default="")
+    left_milli: Mapped[int] = mapped_column(BigInteger, default=0)
+    price_fen: Mapped[int] = mapped_column(BigInteger, default=0)  # per unit
+    available_from: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    reject_reason: Mapped[str] = mapped_column(String(300), default="")
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("villagers.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ListingCard(Base):
+    """Where a listing's review card was posted, so that it can be edited in place."""
+
+    __tablename__ = "listing_cards"
+    __table_args__ = (UniqueConstraint("listing_id", "chat_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id", ondelete="CASCADE"), index=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(BigInteger)
 
 
 class SearchMiss(Base):

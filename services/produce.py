@@ -1,0 +1,495 @@
+"""Villagers' produce listings: made step by step, reviewed by the partner, managed by the seller.
+
+    draft ──publish──> review ──approve──> approved ──pause──> paused ──resume──> approved
+                          └──reject──> rejected ──resubmit──> review
+    approved ──last units sold──> sold_out;  any but withdrawn ──withdraw──> withdrawn
+
+A draft lives in the store with the step it is at, so it survives a restart and can be resumed
+or discarded. Raising the price or the quantity of a listing sends it back to review; only
+approved listings are in the market (services/market.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services import outbox
+from services.amounts import UNITS, check_date
+from services.clock import Clock
+from services.errors import DomainError, NoCenterChosen, NotFound
+from services.outbox import Kind
+from services.partners import Actor, check_may_act
+from store.db import Store
+from store.models import County, Listing, ListingCard, Order, OrderLine, ServiceCenter, Villager
+
+MAX_TITLE = 60
+MAX_NOTE = 200
+MAX_REASON = 300
+PAGE_SIZE = 8
+
+# Produce categories, and common produce offered as one-tap answers to "what do you sell?".
+CATEGORIES = ("fruit", "vegetables", "grain", "eggs_poultry", "meat", "tea", "nuts", "honey", "preserves",
+              "herbs", "crafts", "other")
+COMMON_PRODUCE = {  # code -> category; the names are the catalog entries "produce:<code>"
+    "apples": "fruit", "oranges": "fruit", "rice": "grain", "corn": "grain", "eggs": "eggs_poultry",
+    "potatoes": "vegetables", "tea": "tea", "walnuts": "nuts", "honey": "honey", "chili_sauce": "preserves",
+}
+REJECT_REASONS = ("photo", "price", "not_allowed", "unclear")
+
+
+class Status(StrEnum):
+    DRAFT = "draft"
+    REVIEW = "review"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    PAUSED = "paused"
+    SOLD_OUT = "sold_out"
+    WITHDRAWN = "withdrawn"
+
+
+class Step(StrEnum):
+    TITLE = "title"
+    CATEGORY = "category"
+    PHOTO = "photo"
+    UNIT = "unit"
+    QUANTITY = "quantity"
+    PRICE = "price"
+    AVAILABLE = "available"
+    NOTE = "note"
+    PREVIEW = "preview"
+
+
+STEPS = tuple(Step)
+OPTIONAL = frozenset({Step.PHOTO, Step.NOTE})
+EDITABLE = frozenset({Step.PRICE, Step.QUANTITY, Step.PHOTO, Step.NOTE})  # of a published listing
+
+
+class BadInput(DomainError):
+    """A field's value was refused: ``too_long``, ``too_short``, ``unknown``."""
+
+    def __init__(self, reason: str, limit: int | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.limit = limit
+
+
+class WrongState(DomainError):
+    """The listing is not in a state that allows this (``status``: where it is)."""
+
+    def __init__(self, status: str):
+        super().__init__(f"not allowed in status {status}")
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class ListingView:
+    id: int
+    seller_id: int
+    seller_name: str  # the first name only: buyers never see more
+    center_id: int
+    center_names: dict
+    county_names: dict
+    status: str
+    step: str | None
+    title: str
+    category: str
+    photo: str | None
+    unit: str
+    left_milli: int
+    price_fen: int
+    available_from: date | None
+    note: str
+    reject_reason: str
+    created_at: datetime
+    sold_milli: int = 0  # in orders not rejected or cancelled
+    earned_fen: int = 0  # paid by buyers who picked it up
+    reviewer: str | None = None
+
+    @property
+    def is_on_market(self) -> bool:
+        return self.status == Status.APPROVED and self.left_milli > 0
+
+
+async def load_listing_views(session: AsyncSession, ids: list[int]) -> list[ListingView]:
+    """Listings with their village, county and sales, in the order of ``ids``."""
+    if not ids:
+        return []
+    from services.orders import OrderStatus  # orders imports this module
+
+    reviewer = select(Villager.first_name).where(Villager.id == Listing.reviewed_by_id).scalar_subquery()
+    rows = (await session.execute(
+        select(Listing, Villager.first_name, ServiceCenter.names, County.names, reviewer)
+        .join(Villager, Villager.id == Listing.seller_id)
+        .join(ServiceCenter, ServiceCenter.id == Listing.center_id)
+        .join(County, County.id == ServiceCenter.county_id)
+        .where(Listing.id.in_(ids))
+    )).all()
+    live = Order.status.not_in([OrderStatus.REJECTED, OrderStatus.CANCELLED])
+    paid = Order.status == OrderStatus.PICKED_UP
+    sales = {row.listing_id: (row.sold, row.earned) for row in await session.execute(
+        select(OrderLine.listing_id,
+               func.sum(case((live, OrderLine.quantity_milli), else_=0)).label("sold"),
+               func.sum(case((paid, Order.total_fen), else_=0)).label("earned"))
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(OrderLine.listing_id.in_(ids)).group_by(OrderLine.listing_id))}
+    views = {}
+    for listing, seller_name, center_names, county_names, reviewed_by in rows:
+        sold, earned = sales.get(listing.id, (0, 0))
+        views[listing.id] = ListingView(
+            id=listing.id, seller_id=listing.seller_id, seller_name=seller_name.split(" ")[0] if seller_name else "",
+            center_id=listing.center_id, center_names=center_names, county_names=county_names,
+            status=listing.status, step=listing.step, title=listing.title, category=listing.category,
+            photo=listing.photo, unit=listing.unit, left_milli=listing.left_milli, price_fen=listing.price_fen,
+            available_from=listing.available_from, note=listing.note, reject_reason=listing.reject_reason,
+            created_at=listing.created_at, sold_milli=int(sold or 0), earned_fen=int(earned or 0),
+            reviewer=reviewed_by,
+        )
+    return [views[i] for i in ids if i in views]
+
+
+async def _view(session: AsyncSession, listing_id: int) -> ListingView:
+    views = await load_listing_views(session, [listing_id])
+    if not views:
+        raise NotFound("listing")
+    return views[0]
+
+
+async def _own(session: AsyncSession, seller_id: int, listing_id: int) -> Listing:
+    listing = await session.scalar(
+        select(Listing).where(Listing.id == listing_id, Listing.seller_id == seller_id).with_for_update())
+    if listing is None:
+        raise NotFound("listing")
+    return listing
+
+
+async def _draft(session: AsyncSession, seller_id: int, listing_id: int) -> Listing:
+    listing = await _own(session, seller_id, listing_id)
+    if listing.status != Status.DRAFT:
+        raise WrongState(listing.status)
+    return listing
+
+
+def today_for(clock: Clock, timezone: str) -> date:
+    return clock.now().astimezone(ZoneInfo(timezone)).date()
+
+
+# ---- the draft --------------------------------------------------------------------------------
+
+async def current_draft(store: Store, seller_id: int) -> ListingView | None:
+    """The seller's half-finished listing, if any (there is at most one)."""
+    async with store.read() as session:
+        listing_id = await session.scalar(select(Listing.id).where(
+            Listing.seller_id == seller_id, Listing.status == Status.DRAFT).order_by(Listing.id.desc()).limit(1))
+        return await _view(session, listing_id) if listing_id else None
+
+
+async def start_draft(store: Store, clock: Clock, seller_id: int) -> ListingView:
+    """A new draft at its first step, for sale through the seller's center; or the draft they
+    already have."""
+    now = clock.now()
+    async with store.write() as session:
+        seller = await session.scalar(select(Villager).where(Villager.id == seller_id).with_for_update())
+        if seller.center_id is None:
+            raise NoCenterChosen()
+        listing_id = await session.scalar(select(Listing.id).where(
+            Listing.seller_id == seller_id, Listing.status == Status.DRAFT).limit(1))
+        if listing_id is None:
+            listing = Listing(seller_id=seller_id, center_id=seller.center_id, status=Status.DRAFT, step=Step.TITLE,
+                              previewed=False, title="", category="", unit="", left_milli=0, price_fen=0, note="",
+                              reject_reason="", created_at=now, updated_at=now)
+            session.add(listing)
+            await session.flush()
+            listing_id = listing.id
+        return await _view(session, listing_id)
+
+
+async def discard_draft(store: Store, seller_id: int, listing_id: int) -> None:
+    async with store.write() as session:
+        await session.delete(await _draft(session, seller_id, listing_id))
+
+
+def _check_value(step: Step, value: object, today: date) -> object:
+    if step == Step.TITLE:
+        value = " ".join(str(value).split())
+        if len(value) < 2:
+            raise BadInput("too_short", 2)
+        if len(value) > MAX_TITLE:
+            raise BadInput("too_long", MAX_TITLE)
+    elif step == Step.CATEGORY and value not in CATEGORIES:
+        raise BadInput("unknown")
+    elif step == Step.UNIT and value not in UNITS:
+        raise BadInput("unknown")
+    elif step == Step.NOTE:
+        value = str(value or "").strip()
+        if len(value) > MAX_NOTE:
+            raise BadInput("too_long", MAX_NOTE)
+    elif step == Step.AVAILABLE:
+        value = check_date(value, today)
+    elif step in (Step.QUANTITY, Step.PRICE) and (not isinstance(value, int) or value <= 0):
+        raise BadInput("unknown")
+    return value
+
+
+_COLUMN = {Step.TITLE: "title", Step.CATEGORY: "category", Step.PHOTO: "photo", Step.UNIT: "unit",
+           Step.QUANTITY: "left_milli", Step.PRICE: "price_fen", Step.AVAILABLE: "available_from", Step.NOTE: "note"}
+
+
+async def fill(store: Store, clock: Clock, seller_id: int, listing_id: int, step: Step, value: object,
+               *, unit: str | None = None) -> ListingView:
+    """Answer a step of the draft and move to the next one (or, once the seller has seen the
+    preview, back to it). Amounts come parsed (services.amounts); ``unit`` is one the typed
+    quantity named ("3斤"), which replaces the unit chosen before."""
+    now = clock.now()
+    async with store.write() as session:
+        listing = await _draft(session, seller_id, listing_id)
+        center = await session.get(ServiceCenter, listing.center_id)
+        value = _check_value(step, value, today_for(clock, center.timezone))
+        setattr(listing, _COLUMN[step], value)
+        if unit is not None:
+            listing.unit = _check_value(Step.UNIT, unit, now.date())
+        listing.step = Step.PREVIEW if listing.previewed else STEPS[STEPS.index(step) + 1]
+        listing.updated_at = now
+        await session.flush()
+        return await _view(session, listing.id)
+
+
+async def choose_common(store: Store, clock: Clock, seller_id: int, listing_id: int, title: str,
+                        category: str) -> ListingView:
+    """A common produce tapped as the answer to "what do you sell?": its name and category at once."""
+    await fill(store, clock, seller_id, listing_id, Step.TITLE, title)
+    return await fill(store, clock, seller_id, listing_id, Step.CATEGORY, category)
+
+
+async def go_to(store: Store, clock: Clock, seller_id: int, listing_id: int, step: Step | None = None) -> ListingView:
+    """Back one step (``step`` None), or to a given step, e.g. from the preview's Edit."""
+    async with store.write() as session:
+        listing = await _draft(session, seller_id, listing_id)
+        if step is None:
+            here = STEPS.index(Step(listing.step))
+            step = STEPS[max(0, here - 1)]
+        listing.step = step
+        listing.updated_at = clock.now()
+        await session.flush()
+        return await _view(session, listing.id)
+
+
+async def preview(store: Store, clock: Clock, seller_id: int, listing_id: int) -> ListingView:
+    async with store.write() as session:
+        listing = await _draft(session, seller_id, listing_id)
+        listing.step = Step.PREVIEW
+        listing.previewed = True
+        await session.flush()
+        return await _view(session, listing.id)
+
+
+def missing_step(listing: ListingView | Listing) -> Step | None:
+    """The first required step not answered yet."""
+    for step in STEPS[:-1]:
+        if step not in OPTIONAL and not getattr(listing, _COLUMN[step]):
+            return step
+    return None
+
+
+async def publish(store: Store, clock: Clock, seller_id: int, listing_id: int) -> ListingView:
+    """Send the finished draft to the partner's desk for review. Publishing twice is one review."""
+    now = clock.now()
+    async with store.write() as session:
+        listing = await _own(session, seller_id, listing_id)
+        if listing.status == Status.REVIEW:
+            return await _view(session, listing.id)
+        if listing.status != Status.DRAFT:
+            raise WrongState(listing.status)
+        if (step := missing_step(listing)) is not None:
+            listing.step = step
+            raise BadInput("missing")
+        await _to_review(session, listing, now)
+        return await _view(session, listing.id)
+
+
+async def _to_review(session: AsyncSession, listing: Listing, now: datetime) -> None:
+    """A review card goes to the seller's center; a card of an earlier review stays as it was."""
+    listing.status = Status.REVIEW
+    listing.step = None
+    listing.reject_reason = ""
+    listing.updated_at = now
+    await session.execute(ListingCard.__table__.delete().where(ListingCard.listing_id == listing.id))
+    await outbox.enqueue(session, Kind.LISTING_CARD, due_at=now, center_id=listing.center_id,
+                         payload={"listing_id": listing.id})
+
+
+# ---- review by the partner ------------------------------------------------------------------
+
+async def review(store: Store, clock: Clock, actor: Actor, listing_id: int, *, approve: bool,
+                 reason: str = "") -> ListingView:
+    """The seller's partner (or an admin) approves the listing into the market, or rejects it
+    with a reason the seller is told."""
+    from services.parcels import AlreadyDone
+
+    now = clock.now()
+    reason = reason.strip()[:MAX_REASON]
+    async with store.write() as session:
+        listing = await session.scalar(select(Listing).where(Listing.id == listing_id).with_for_update())
+        if listing is None:
+            raise NotFound("listing")
+        await check_may_act(session, listing.center_id, actor)
+        to = Status.APPROVED if approve else Status.REJECTED
+        if listing.status == to:
+            raise AlreadyDone(to)
+        if listing.status != Status.REVIEW:
+            raise WrongState(listing.status)
+        listing.status = to
+        listing.reject_reason = "" if approve else reason
+        listing.reviewed_by_id = await session.scalar(select(Villager.id).where(Villager.telegram_id == actor.telegram_id))
+        listing.updated_at = now
+        if approve:
+            listing.approved_at = now
+        await outbox.enqueue(session, Kind.LISTING_CARD, due_at=now, center_id=listing.center_id,
+                             payload={"listing_id": listing.id})
+        await tell_seller(session, listing, now, "approved" if approve else "rejected", reason=reason)
+        await session.flush()
+        return await _view(session, listing.id)
+
+
+async def tell_seller(session: AsyncSession, listing: Listing, at: datetime, event: str, **payload) -> None:
+    await outbox.enqueue(session, Kind.SELLER, due_at=at, villager_id=listing.seller_id,
+                         payload={"event": event, "listing_id": listing.id, **payload})
+
+
+async def in_review(store: Store, center_id: int) -> list[tuple[int, str]]:
+    """Listings of a center waiting for review: (id, title), oldest first."""
+    async with store.read() as session:
+        rows = await session.execute(select(Listing.id, Listing.title).where(
+            Listing.center_id == center_id, Listing.status == Status.REVIEW).order_by(Listing.updated_at, Listing.id))
+        return [tuple(r) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewCard:
+    listing: ListingView
+    group_chat_id: int | None
+    desk_locale: str | None
+    cards: dict[int, int]  # chat id -> message id of the card already posted there
+
+
+async def review_card(store: Store, listing_id: int) -> ReviewCard | None:
+    async with store.read() as session:
+        views = await load_listing_views(session, [listing_id])
+        if not views:
+            return None
+        center = await session.get(ServiceCenter, views[0].center_id)
+        cards = dict((await session.execute(
+            select(ListingCard.chat_id, ListingCard.message_id).where(ListingCard.listing_id == listing_id))).all())
+        return ReviewCard(views[0], center.group_chat_id, center.desk_locale, cards)
+
+
+async def record_card(store: Store, listing_id: int, chat_id: int, message_id: int) -> None:
+    async with store.write() as session:
+        card = await session.scalar(
+            select(ListingCard).where(ListingCard.listing_id == listing_id, ListingCard.chat_id == chat_id))
+        if card is None:
+            session.add(ListingCard(listing_id=listing_id, chat_id=chat_id, message_id=message_id))
+        else:
+            card.message_id = message_id
+
+
+# ---- the seller's listings ----------------------------------------------------------------
+
+async def my_listings(store: Store, seller_id: int) -> list[ListingView]:
+    """Everything the seller has published, newest first (not drafts, not withdrawn ones)."""
+    async with store.read() as session:
+        ids = (await session.scalars(select(Listing.id).where(
+            Listing.seller_id == seller_id, Listing.status.not_in([Status.DRAFT, Status.WITHDRAWN]))
+            .order_by(Listing.created_at.desc(), Listing.id.desc()))).all()
+        return await load_listing_views(session, list(ids))
+
+
+async def my_listing(store: Store, seller_id: int, listing_id: int) -> ListingView:
+    async with store.read() as session:
+        view = await _view(session, listing_id)
+        if view.seller_id != seller_id:
+            raise NotFound("listing")
+        return view
+
+
+@dataclass(frozen=True, slots=True)
+class Edited:
+    listing: ListingView
+    to_review: bool  # the change sent it back to the partner
+
+
+async def edit(store: Store, clock: Clock, seller_id: int, listing_id: int, step: Step, value: object,
+               *, unit: str | None = None) -> Edited:
+    """Change the price, the quantity left, the photo or the note of a published listing.
+    A higher price or quantity needs the partner's review again; a lower one does not."""
+    if step not in EDITABLE:
+        raise BadInput("unknown")
+    now = clock.now()
+    async with store.write() as session:
+        listing = await _own(session, seller_id, listing_id)
+        if listing.status in (Status.DRAFT, Status.WITHDRAWN):
+            raise WrongState(listing.status)
+        if unit is not None and unit != listing.unit:
+            raise BadInput("other_unit")
+        value = _check_value(step, value, now.date())
+        before = getattr(listing, _COLUMN[step])
+        setattr(listing, _COLUMN[step], value)
+        listing.updated_at = now
+        raised = step in (Step.PRICE, Step.QUANTITY) and value > before
+        to_review = raised and listing.status in (Status.APPROVED, Status.PAUSED, Status.SOLD_OUT)
+        if to_review or listing.status == Status.REJECTED:
+            await _to_review(session, listing, now)
+            to_review = True
+        elif listing.status == Status.REVIEW:
+            await outbox.enqueue(session, Kind.LISTING_CARD, due_at=now, center_id=listing.center_id,
+                                 payload={"listing_id": listing.id})
+        await session.flush()
+        return Edited(await _view(session, listing.id), to_review)
+
+
+async def pause(store: Store, clock: Clock, seller_id: int, listing_id: int, *, paused: bool) -> ListingView:
+    """Take an approved listing off the market for a while, or put it back."""
+    async with store.write() as session:
+        listing = await _own(session, seller_id, listing_id)
+        source, to = (Status.APPROVED, Status.PAUSED) if paused else (Status.PAUSED, Status.APPROVED)
+        if listing.status != source:
+            raise WrongState(listing.status)
+        listing.status = to
+        listing.updated_at = clock.now()
+        await session.flush()
+        return await _view(session, listing.id)
+
+
+async def withdraw(store: Store, clock: Clock, seller_id: int, listing_id: int) -> ListingView:
+    """Off the market for good. Orders already placed go on as they are."""
+    async with store.write() as session:
+        listing = await _own(session, seller_id, listing_id)
+        if listing.status in (Status.DRAFT, Status.WITHDRAWN):
+            raise WrongState(listing.status)
+        listing.status = Status.WITHDRAWN
+        listing.updated_at = clock.now()
+        await session.flush()
+        return await _view(session, listing.id)
+
+
+async def listing_view(store: Store, listing_id: int) -> ListingView | None:
+    async with store.read() as session:
+        views = await load_listing_views(session, [listing_id])
+        return views[0] if views else None
+
+
+async def return_to_listing(session: AsyncSession, line: OrderLine) -> None:
+    """A rejected or cancelled produce order gives its quantity back; a listing that had sold
+    out is on the market again."""
+    await session.execute(
+        update(Listing).where(Listing.id == line.listing_id)
+        .values(left_milli=Listing.left_milli + line.quantity_milli)
+        .execution_options(synchronize_session=False))
+    await session.execute(
+        update(Listing).where(Listing.id == line.listing_id, Listing.status == Status.SOLD_OUT)
+        .values(status=Status.APPROVED).execution_options(synchronize_session=False))
