@@ -17,6 +17,7 @@ from handlers.context import Runtime, RuralContext
 from handlers.start import COMMANDS
 from locales import available_locales, translator
 from services.clock import Clock, SystemClock
+from services.market import MarketSearch
 from services.parcels import QuietHours
 from services.search import CatalogSearch
 from store.db import Store
@@ -48,7 +49,7 @@ def build_application(settings: Settings, store: Store, clock: Clock | None = No
         builder = builder.base_url(settings.telegram_base_url).base_file_url(file_url_for(settings.telegram_base_url))
     app = builder.build()
     app.bot_data["runtime"] = Runtime(
-        store=store, clock=clock, search=CatalogSearch(store, clock),
+        store=store, clock=clock, search=CatalogSearch(store, clock), market=MarketSearch(store),
         default_locale=settings.default_locale, timezone=settings.timezone, admin_ids=settings.admin_ids,
         quiet_hours=QuietHours.parse(settings.quiet_hours),
     )

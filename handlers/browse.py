@@ -24,7 +24,7 @@ async def categories(update: Update, context: RuralContext) -> None:
     found = await catalog.list_categories(context.rt.store)
     buttons = [button(f"{label(t, 'category', c.code)} ({c.products})", f"cat:{c.id}:0") for c in found]
     rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
-    rows.append([button(t("🔍 Search"), "find"), button(t("🧺 Cart"), "cart")])
+    rows.append([button(t("🔍 Search"), "find"), button(t("🛍 Cart"), "cart")])
     text = t("📂 Choose a category:") if found else t("😔 The catalog is empty for now.")
     await show(update, context, text, keyboard(*rows))
 
@@ -54,7 +54,7 @@ async def category_screen(update: Update, context: RuralContext, category_id: in
         return
     rows = [[button(f"{p.name(t.language)} · {money(p.price_fen)}", f"p:{p.id}:1")] for p in found.products]
     rows.append(pager(t, found.page, found.pages, f"cat:{category_id}:{{page}}"))
-    rows.append([button(t("⬅️ Categories"), "cats"), button(t("🧺 Cart"), "cart")])
+    rows.append([button(t("⬅️ Categories"), "cats"), button(t("🛍 Cart"), "cart")])
     title = label(t, "category", found.category.code)
     text = t("{title} — page {page} of {pages}", title=f"<b>{esc(title)}</b>", page=found.page + 1, pages=found.pages)
     await show(update, context, text, keyboard(*rows))
@@ -86,8 +86,8 @@ async def product_card(update: Update, context: RuralContext, product: ProductVi
             button(f"{quantity} {unit} ✏️", f"qty:{product.id}"),
             button("➕", f"p:{product.id}:{min(quantity + 1, most_orderable(product))}"),
         ])
-        rows.append([button(t("🧺 Add {n} to cart", n=quantity), f"add:{product.id}:{quantity}")])
-    rows.append([button(t("⬅️ Back"), f"back:{product.id}"), button(t("🧺 Cart"), "cart")])
+        rows.append([button(t("🛍 Add {n} to cart", n=quantity), f"add:{product.id}:{quantity}")])
+    rows.append([button(t("⬅️ Back"), f"back:{product.id}"), button(t("🛍 Cart"), "cart")])
     await show(update, context, "\n".join(lines), keyboard(*rows), photo=product.photo)
 
 
@@ -165,7 +165,7 @@ async def quantity_typed(update: Update, context: RuralContext, product_id: int,
     added = await add(update, context, product, quantity)
     if added:
         await villagers.set_awaiting(context.rt.store, context.villager.id, None)
-        await say(update, context, added[0], keyboard([button(t("🧺 Cart"), "cart"), button(t("📂 Categories"), "cats")]))
+        await say(update, context, added[0], keyboard([button(t("🛍 Cart"), "cart"), button(t("📂 Categories"), "cats")]))
 
 
 def register(app: Application) -> None:

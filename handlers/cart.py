@@ -31,15 +31,15 @@ def cart_lines(context: RuralContext, cart: CartView) -> list[str]:
 
 def cart_title(context: RuralContext) -> str:
     if context.assisting:
-        return context.t("🧺 <b>Cart of {name}</b> (you are ordering for them)", name=esc(context.shopper.first_name))
-    return context.t("🧺 <b>Your cart</b>")
+        return context.t("🛍 <b>Cart of {name}</b> (you are ordering for them)", name=esc(context.shopper.first_name))
+    return context.t("🛍 <b>Your cart</b>")
 
 
 async def show_cart(update: Update, context: RuralContext, note: str = "") -> None:
     t = context.t
     cart = await carts.get_cart(context.rt.store, context.shopper.id)
     if cart.is_empty:
-        text = t("🧺 Your cart is empty.")
+        text = t("🛍 Your cart is empty.")
         if note:
             text = f"{note}\n\n{text}"
         await show(update, context, text, keyboard([button(t("📂 Categories"), "cats"), button(t("🔍 Search"), "find")]))
@@ -143,7 +143,7 @@ async def confirm_tapped(update: Update, context: RuralContext) -> None:
         await checkout_screen(update, context)
         return
     except CartEmpty:
-        await alert(update, context, t("🧺 Your cart is empty."))
+        await alert(update, context, t("🛍 Your cart is empty."))
         await show_cart(update, context)
         return
     except NoCenterChosen:

@@ -19,6 +19,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from locales import Translator, locale_for_language_code, translator
 from services import villagers
 from services.clock import Clock
+from services.market import MarketSearch
 from services.parcels import QuietHours
 from services.search import CatalogSearch
 from services.villagers import VillagerView
@@ -37,6 +38,7 @@ class Runtime:
     store: Store
     clock: Clock
     search: CatalogSearch
+    market: MarketSearch
     default_locale: str = "zh_Hans"
     timezone: str = "Asia/Shanghai"
     admin_ids: frozenset[int] = field(default_factory=frozenset)

@@ -12,9 +12,9 @@ import logging
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
-from handlers import assist, browse, cart, desk, orders, search, start
+from handlers import assist, browse, cart, desk, market, orders, produce, search, start
 from handlers.context import RuralContext
-from handlers.ui import alert, main_menu, menu_action, say
+from handlers.ui import alert, cannot_read, main_menu, menu_action, say
 from services import villagers
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,8 @@ MENU_ACTIONS = {
     "search": search.ask_words,
     "cart": cart.show_cart,
     "orders": orders.orders_command,
-    "sell": start.sell_coming_soon,
+    "market": market.market_command,
+    "sell": produce.sell_command,
     "help": start.help_screen,
 }
 
@@ -34,6 +35,8 @@ FORMS = {
     "qty": browse.quantity_typed,
     "line": cart.line_quantity_typed,
     "ofor": assist.name_typed,
+    **produce.PRODUCE_FORMS,  # the steps of a listing being made, and edits of one
+    **market.MARKET_FORMS,  # a quantity to buy, words to find in the market
     **desk.DESK_FORMS,  # a card in a partner's private chat (no group): a typed reason or pickup code
 }
 
@@ -65,11 +68,6 @@ async def unknown_command(update: Update, context: RuralContext) -> None:
     await say(update, context, context.t("🤔 I don't know that command. Try /help."), main_menu(context.t))
 
 
-async def not_text(update: Update, context: RuralContext) -> None:
-    await say(update, context, context.t("🙂 I can only read text and button taps here. Please use the buttons "
-                                         "below, or type what you are looking for."), main_menu(context.t))
-
-
 async def stale_button(update: Update, context: RuralContext) -> None:
     await alert(update, context, context.t("⌛ This button is no longer valid. Please open the menu again."))
 
@@ -79,4 +77,4 @@ def register(app: Application) -> None:
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & private, text_received))
     app.add_handler(MessageHandler(filters.COMMAND & private, unknown_command))
     app.add_handler(CallbackQueryHandler(stale_button))
-    app.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL, not_text))
+    app.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL, cannot_read))

@@ -25,7 +25,7 @@ async def run_search(update: Update, context: RuralContext, words: str) -> None:
     t, rt = context.t, context.rt
     result = await rt.search.search(words)
     query = esc(result.query)
-    back = [button(t("📂 Categories"), "cats"), button(t("🧺 Cart"), "cart")]
+    back = [button(t("📂 Categories"), "cats"), button(t("🛍 Cart"), "cart")]
     if result.found:
         rows = [[button(f"{p.name(t.language)} · {money(p.price_fen)}", f"p:{p.id}:1")] for p in result.products]
         await show(update, context, t("🔍 Found for “{query}”:", query=query), keyboard(*rows, back))

@@ -22,6 +22,9 @@ COMMANDS = (
     ("search", N_("Search products")),
     ("cart", N_("Your cart")),
     ("orders", N_("Your orders")),
+    ("market", N_("Buy produce from villages")),
+    ("sell", N_("Sell your produce")),
+    ("mylistings", N_("Your produce for sale")),
     ("language", N_("Change language")),
     ("help", N_("Help")),
 )
@@ -145,17 +148,14 @@ async def help_screen(update: Update, context: RuralContext) -> None:
     text = "\n".join([
         t("❓ <b>How it works</b>"),
         t("1. 🛒 Find goods by category or 🔍 search (typos and pinyin are fine)."),
-        t("2. 🧺 Put them in your cart and confirm the order."),
+        t("2. 🛍 Put them in your cart and confirm the order."),
         t("3. 📬 Pick them up at your service center and pay in cash there."),
+        t("4. 🌾 Sell your own produce with /sell, and buy your neighbours' in the 🧺 /market."),
         "",
-        t("Commands: /catalog /search /cart /orders /language /help"),
+        t("Commands: /catalog /search /cart /orders /market /sell /mylistings /language /help"),
     ])
     rows = [[button(t("📍 Change my service center"), "ctr:list")], [button(t("🌐 Language"), "lang:?")]]
     await show(update, context, text, keyboard(*rows))
-
-
-async def sell_coming_soon(update: Update, context: RuralContext) -> None:
-    await say(update, context, context.t("🌾 Selling your own produce is coming soon."), main_menu(context.t))
 
 
 def register(app: Application) -> None:

@@ -22,12 +22,13 @@ log = logging.getLogger(__name__)
 MENU = {
     "shop": N_("🛒 Shop"),
     "search": N_("🔍 Search"),
-    "cart": N_("🧺 Cart"),
+    "cart": N_("🛍 Cart"),
     "orders": N_("📦 My orders"),
+    "market": N_("🧺 Market"),
     "sell": N_("🌾 Sell produce"),
     "help": N_("❓ Help"),
 }
-MENU_ROWS = (("shop", "search"), ("cart", "orders"), ("sell", "help"))
+MENU_ROWS = (("shop", "search"), ("cart", "orders"), ("market", "sell"), ("help",))
 
 
 def esc(text: object) -> str:
@@ -145,6 +146,12 @@ def on_tap(callback):
                     log.info("tap answer failed: %s", exc)
 
     return handle
+
+
+async def cannot_read(update: Update, context: RuralContext) -> None:
+    """A sticker, a voice message, a photo nobody asked for: say what works instead."""
+    await say(update, context, context.t("🙂 I can only read text and button taps here. Please use the buttons "
+                                         "below, or type what you are looking for."), main_menu(context.t))
 
 
 async def say(update: Update, context: RuralContext, text: str, markup=None) -> Message:

@@ -32,7 +32,8 @@ async def test_new_villager_chooses_county_and_village_then_sees_the_menu(bot):
 
     await wang.tap("Shangyuan Village Service Center")
     assert "✅ Your service center: Shangyuan Village Service Center" in texts(wang.chat)[-2]
-    assert menu_labels(wang.chat) == ["🛒 Shop", "🔍 Search", "🧺 Cart", "📦 My orders", "🌾 Sell produce", "❓ Help"]
+    assert menu_labels(wang.chat) == ["🛒 Shop", "🔍 Search", "🛍 Cart", "📦 My orders", "🧺 Market", "🌾 Sell produce",
+                                      "❓ Help"]
 
     await wang.send("/start")
     assert last_text(wang).startswith("👋 Welcome back, Wang!")
@@ -86,11 +87,11 @@ async def test_villager_browses_orders_follows_and_cancels(bot):
     assert "per bag" in card.text and "📦 In stock:" in card.text
     await wang.tap("➕")
     await wang.tap("➕")
-    assert any(b.text == "🧺 Add 3 to cart" for row in card.buttons for b in row)
-    await wang.tap("🧺 Add 3 to cart")
+    assert any(b.text == "🛍 Add 3 to cart" for row in card.buttons for b in row)
+    await wang.tap("🛍 Add 3 to cart")
     assert "✅ Added to your cart. In your cart now: 3" in card.text
 
-    await wang.press("🧺 Cart")
+    await wang.press("🛍 Cart")
     cart = last_text(wang)
     assert "× 3" not in cart and "3 bag ×" in cart and "💰 Total:" in cart
 
@@ -172,7 +173,7 @@ async def test_an_item_that_ran_short_is_named_and_no_order_is_placed(bot):
     wang = bot.person(1001, "Wang", language_code="en")
     await open_rice_card(wang)
     await wang.tap("➕")
-    await wang.tap("🧺 Add 2 to cart")
+    await wang.tap("🛍 Add 2 to cart")
     async with bot.store.write() as session:
         product = await session.scalar(select(Product).where(Product.sku == "FD-001"))
         product.stock = 1
@@ -214,7 +215,7 @@ async def test_bad_input_gets_short_answers_and_the_bot_keeps_serving(bot):
     await settle_in(li)
     await li.send("/search rice")
     await li.tap("Rice")
-    await li.tap("🧺 Add 1 to cart")
+    await li.tap("🛍 Add 1 to cart")
     await li.send("/cart")
     line_data = next(b.callback_data for row in li.chat.last_bot_message().buttons for b in row if b.text == "🗑")
     forged = await wang.tap_data(line_data, menu)
@@ -253,6 +254,6 @@ async def test_a_product_with_a_photo_is_shown_as_a_photo_card(bot):
     assert card.photo == "https://example.invalid/rice.jpg"
     assert "per bag" in card.caption and card.text is None
     await wang.tap("➕")
-    assert card.edited and any(b.text == "🧺 Add 2 to cart" for row in card.buttons for b in row)
+    assert card.edited and any(b.text == "🛍 Add 2 to cart" for row in card.buttons for b in row)
     await wang.tap("⬅️ Back")
     assert "Food & drink — page" in last_text(wang)

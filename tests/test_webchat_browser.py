@@ -138,7 +138,7 @@ def test_order_confirm_and_refused_tap_in_the_browser(demo):
             expect(card).to_be_visible(timeout=WAIT)
             tap(page, card, "加入购物车")
             expect(page.locator(".msg.bot", has_text="已加入购物车")).to_have_count(added, timeout=WAIT)
-        page.locator("#reply-keyboard button.rkb", has_text="🧺 购物车").click()
+        page.locator("#reply-keyboard button.rkb", has_text="🛍 购物车").click()
         cart = page.locator(".msg.bot", has=page.locator("button.ikb", has_text="去结算")).last
         expect(cart).to_contain_text("新鲜鸡蛋", timeout=WAIT)
         tap(page, cart, "去结算")
