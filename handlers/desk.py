@@ -2,11 +2,13 @@
 
     /bind CODE   this group becomes the desk of center CODE (partners and admins)
     /unbind      it stops being one; so does removing the bot from the group
-    /pending     orders still waiting for a decision
+    /pending     orders and produce listings still waiting for a decision
     /arrived RT-XXXXX   the parcel is at the village: a pickup code goes to the villager
     /pickup 123456      the villager collected it and paid
 
-Anyone in the group sees the cards; only the center's partners and admins can act on them.
+Villagers' produce listings arrive here too, as review cards: Approve puts them on the market,
+Reject takes a reason the seller is told. Anyone in the group sees the cards; only the center's
+partners and admins can act on them.
 """
 
 from __future__ import annotations
@@ -14,19 +16,22 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.constants import ChatMemberStatus, ChatType
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
 from handlers.context import RuralContext
-from handlers.notices import card_keyboard, card_text, reject_keyboard, status_text
+from handlers.listings import REJECT_REASONS as LISTING_REASONS
+from handlers.listings import status_name
+from handlers.notices import card_keyboard, card_text, reject_keyboard, review_card_text, review_keyboard, status_text
 from handlers.start import name_in
 from handlers.ui import alert, button, esc, keyboard, money, on_tap, say, show
 from locales import N_, Translator
-from services import parcels, partners, villagers
+from services import parcels, partners, produce, villagers
 from services.errors import NotAllowed, NotFound
 from services.parcels import AlreadyDone, WrongCode
 from services.partners import Actor, GroupTaken, NotPartner
+from services.produce import WrongState
 
 GROUPS = filters.ChatType.GROUPS
 PENDING_BUTTONS = 20  # /pending offers the cards of this many orders as buttons
@@ -265,7 +270,139 @@ async def picked_up_reply(update: Update, context: RuralContext, moved: parcels.
                                          total=money(moved.total_fen)))
 
 
-DESK_FORMS = {"rjr": reason_typed, "pick": code_typed}
+# ---- produce listings to review ------------------------------------------------------------
+
+async def review(update: Update, context: RuralContext, listing_id: int, *, approve: bool, reason: str = "") -> bool:
+    rt = context.rt
+    try:
+        listing = await produce.review(rt.store, rt.clock, actor_of(update, context), listing_id,
+                                       approve=approve, reason=reason)
+    except (NotPartner, AlreadyDone, WrongState, NotFound) as exc:
+        await refuse_listing(update, context, exc)
+        return False
+    rt.kick()
+    rt.market.forget()  # an approved listing is found by the next search
+    if update.callback_query:
+        context.answered = True
+        await update.callback_query.answer(status_name(context.t, listing.status))
+    return True
+
+
+async def refuse_listing(update: Update, context: RuralContext, exc: Exception) -> None:
+    t = context.t
+    if isinstance(exc, AlreadyDone | WrongState):
+        await alert(update, context, t("ℹ️ Not waiting for review any more: {status}",
+                                       status=status_name(t, exc.status)))
+    elif isinstance(exc, NotFound):
+        await alert(update, context, t("😔 This listing was not found."))
+    else:
+        await refuse(update, context, exc)
+
+
+async def listing_card_of(update: Update, context: RuralContext, listing_id: int) -> produce.ReviewCard | None:
+    """The listing's review card if the person may review it; else they are told why, and None."""
+    card = await produce.review_card(context.rt.store, listing_id)
+    if card is None:
+        await refuse_listing(update, context, NotFound("listing"))
+        return None
+    try:
+        await parcels.check_actor(context.rt.store, card.listing.center_id, actor_of(update, context))
+    except NotPartner as exc:
+        await refuse(update, context, exc)
+        return None
+    return card
+
+
+def review_t(update: Update, context: RuralContext, card: produce.ReviewCard) -> Translator:
+    if update.effective_chat.type == ChatType.PRIVATE:
+        return context.t
+    return context.desk_t(card.desk_locale)
+
+
+@on_tap
+async def approve_tapped(update: Update, context: RuralContext) -> None:
+    await review(update, context, int(context.match.group(1)), approve=True)
+
+
+@on_tap
+async def reject_listing_tapped(update: Update, context: RuralContext) -> None:
+    """❌ Reject: the reasons appear on the card, for the partner who tapped to choose."""
+    listing_id = int(context.match.group(1))
+    card = await listing_card_of(update, context, listing_id)
+    if card is None:
+        return
+    desk_t = review_t(update, context, card)
+    rows = [[button(desk_t(LISTING_REASONS[code]), f"lr:rj:{listing_id}:{code}")] for code in produce.REJECT_REASONS]
+    rows.append([button(desk_t("✏️ Type a reason"), f"lr:rt:{listing_id}"),
+                 button(desk_t("⬅️ Back"), f"lr:card:{listing_id}")])
+    await show(update, context, review_card_text(desk_t, card) + "\n\n" + desk_t("Why is it rejected?"),
+               keyboard(*rows), photo=card.listing.photo)
+
+
+@on_tap
+async def listing_reason_tapped(update: Update, context: RuralContext) -> None:
+    await review(update, context, int(context.match.group(1)), approve=False, reason=context.match.group(2))
+
+
+@on_tap
+async def typed_listing_reason_tapped(update: Update, context: RuralContext) -> None:
+    listing_id = int(context.match.group(1))
+    if await listing_card_of(update, context, listing_id) is None:
+        return
+    await villagers.set_awaiting(context.rt.store, context.villager.id, f"lrjr:{listing_id}")
+    await say(update, context, context.t("✏️ {name}, please type the reason for rejecting this produce.",
+                                         name=esc(update.effective_user.first_name or "")))
+
+
+async def listing_reason_typed(update: Update, context: RuralContext, listing_id: int, text: str) -> None:
+    reason = text.strip()
+    if not reason or len(reason) > produce.MAX_REASON:
+        await say(update, context, context.t("⚠️ Please type a reason of at most {n} characters.",
+                                             n=produce.MAX_REASON))
+        return
+    await villagers.set_awaiting(context.rt.store, context.villager.id, None)
+    if await review(update, context, listing_id, approve=False, reason=reason):
+        await say(update, context, context.t("❌ Rejected. The seller has been told why."))
+
+
+@on_tap
+async def listing_card_tapped(update: Update, context: RuralContext) -> None:
+    """⬅️ Back from the reasons: the card as it is now."""
+    card = await produce.review_card(context.rt.store, int(context.match.group(1)))
+    if card is not None:
+        desk_t = review_t(update, context, card)
+        await show(update, context, review_card_text(desk_t, card), review_keyboard(desk_t, card.listing),
+                    photo=card.listing.photo)
+
+
+@on_tap
+async def show_listing_tapped(update: Update, context: RuralContext) -> None:
+    """From /pending: the listing's review card again, at the bottom of the chat."""
+    card = await listing_card_of(update, context, int(context.match.group(1)))
+    if card is None:
+        return
+    desk_t = review_t(update, context, card)
+    chat_id = update.effective_chat.id
+    text, markup = review_card_text(desk_t, card), review_keyboard(desk_t, card.listing)
+    if card.listing.photo:
+        sent = await context.bot.send_photo(chat_id, card.listing.photo, caption=text, parse_mode=ParseMode.HTML,
+                                            reply_markup=markup)
+    else:
+        sent = await say(update, context, text, markup)
+    await produce.record_card(context.rt.store, card.listing.id, chat_id, sent.message_id)
+    await delete_old_card(context, chat_id, card.cards.get(chat_id))
+
+
+async def delete_old_card(context: RuralContext, chat_id: int, message_id: int | None) -> None:
+    if message_id is None:
+        return
+    try:
+        await context.bot.delete_message(chat_id, message_id)
+    except TelegramError as exc:  # too old to delete, or already gone: it only stays as it is
+        log.info("old card %s not deleted: %s", message_id, exc)
+
+
+DESK_FORMS = {"rjr": reason_typed, "pick": code_typed, "lrjr": listing_reason_typed}
 
 
 async def group_text(update: Update, context: RuralContext) -> None:
@@ -295,13 +432,18 @@ async def pending_command(update: Update, context: RuralContext) -> None:
     if desk is None:
         return
     waiting = await parcels.pending(context.rt.store, desk.id)
-    if not waiting:
+    listings = await produce.in_review(context.rt.store, desk.id)
+    if not waiting and not listings:
         await say(update, context, t("✅ No orders are waiting for a decision."))
         return
     lines = [t("⏳ <b>Waiting for a decision</b>: {n}", n=len(waiting))]
     lines += [f"• {number} · {money(total)}" for _, number, total, _ in waiting]
-    shown = waiting[:PENDING_BUTTONS]  # the oldest first: they have waited longest
-    rows = [[button(f"🧾 {number}", f"dk:show:{order_id}")] for order_id, number, _, _ in shown]
+    # The oldest first: they have waited longest.
+    rows = [[button(f"🧾 {number}", f"dk:show:{order_id}")] for order_id, number, _, _ in waiting[:PENDING_BUTTONS]]
+    if listings:
+        lines.append(t("🌾 <b>Produce waiting for review</b>: {n}", n=len(listings)))
+        lines += [f"• {esc(title)}" for _, title in listings]
+        rows += [[button(f"🌾 {title}", f"lr:show:{listing_id}")] for listing_id, title in listings[:PENDING_BUTTONS]]
     await say(update, context, "\n".join(lines), keyboard(*rows))
 
 
@@ -323,12 +465,7 @@ async def show_tapped(update: Update, context: RuralContext) -> None:
     sent = await say(update, context, card_text(desk_t, card),
                      card_keyboard(desk_t, card.order, await desk_center_of(update, context)))
     await parcels.record_card(rt.store, card.order.id, chat_id, sent.message_id)
-    old = card.cards.get(chat_id)
-    if old is not None:
-        try:
-            await context.bot.delete_message(chat_id, old)
-        except TelegramError as exc:  # too old to delete, or already gone: it only stays as it is
-            log.info("old card %s of order %s not deleted: %s", old, card.order.id, exc)
+    await delete_old_card(context, chat_id, card.cards.get(chat_id))
 
 
 async def arrived_command(update: Update, context: RuralContext) -> None:
@@ -378,4 +515,11 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(show_tapped, pattern=r"^dk:show:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(arrived_tapped, pattern=r"^dk:arr:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(picked_up_tapped, pattern=r"^dk:pick:(\d{1,12})$"))
+    app.add_handler(CallbackQueryHandler(approve_tapped, pattern=r"^lr:ok:(\d{1,12})$"))
+    app.add_handler(CallbackQueryHandler(reject_listing_tapped, pattern=r"^lr:no:(\d{1,12})$"))
+    app.add_handler(CallbackQueryHandler(
+        listing_reason_tapped, pattern=r"^lr:rj:(\d{1,12}):(" + "|".join(produce.REJECT_REASONS) + ")$"))
+    app.add_handler(CallbackQueryHandler(typed_listing_reason_tapped, pattern=r"^lr:rt:(\d{1,12})$"))
+    app.add_handler(CallbackQueryHandler(listing_card_tapped, pattern=r"^lr:card:(\d{1,12})$"))
+    app.add_handler(CallbackQueryHandler(show_listing_tapped, pattern=r"^lr:show:(\d{1,12})$"))
     app.add_handler(MessageHandler(GROUPS & filters.TEXT & ~filters.COMMAND, group_text))

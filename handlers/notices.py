@@ -15,13 +15,15 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from handlers.context import Runtime
+from handlers.listings import listing_text, reject_reason, status_name, unit_name
 from handlers.start import name_in
 from handlers.ui import button, esc, keyboard, label, local_time, money
 from locales import N_, Translator, translator
-from services import centers, orders, parcels, partners
+from services import centers, orders, parcels, partners, produce
 from services.orders import OrderStatus, OrderView
 from services.outbox import Claimed, Kind
 from services.parcels import REJECT_REASONS, CardView
+from services.produce import ListingView, Status
 
 log = logging.getLogger(__name__)
 S = OrderStatus
@@ -237,14 +239,113 @@ async def send_digest(bot: Bot, rt: Runtime, row: Claimed) -> bool:
         return False
     waiting_orders = await parcels.pending(rt.store, row.center_id)
     waiting_parcels = await parcels.waiting_for_pickup(rt.store, row.center_id)
-    if not waiting_orders and not waiting_parcels:
+    waiting_listings = await produce.in_review(rt.store, row.center_id)
+    if not waiting_orders and not waiting_parcels and not waiting_listings:
         return False
     lines = [t("☀️ <b>Good morning!</b> Today's desk:")]
     lines.append(t("⏳ Orders waiting for a decision: {n}", n=len(waiting_orders)))
     lines += [f"• {number} · {money(total)}" for _, number, total, _ in waiting_orders[:20]]
     lines.append(t("📬 Parcels waiting for pickup: {n}", n=len(waiting_parcels)))
     lines += [f"• {number}" for _, number, _ in waiting_parcels[:20]]
+    if waiting_listings:
+        lines.append(t("🌾 Produce waiting for review: {n}", n=len(waiting_listings)))
+        lines += [f"• {esc(title)}" for _, title in waiting_listings[:20]]
     await bot.send_message(chat_id, "\n".join(lines), parse_mode=ParseMode.HTML)
+    return True
+
+
+# ---- produce listings ----------------------------------------------------------------------
+
+def review_card_text(t: Translator, card: produce.ReviewCard) -> str:
+    listing = card.listing
+    lines = [t("🌾 <b>Produce to review</b> · {seller}", seller=esc(listing.seller_name)), listing_text(t, listing), ""]
+    if listing.status == Status.REVIEW:
+        lines.append(t("⏳ Waiting for review"))
+    elif listing.reviewer and listing.status in (Status.APPROVED, Status.REJECTED):
+        lines.append(t("{status} by {who}", status=status_name(t, listing.status), who=esc(listing.reviewer)))
+    else:
+        lines.append(status_name(t, listing.status))
+    if listing.status == Status.REJECTED and listing.reject_reason:
+        lines.append(t("Reason: {reason}", reason=reject_reason(t, listing.reject_reason)))
+    return "\n".join(lines)
+
+
+def review_keyboard(t: Translator, listing: ListingView) -> InlineKeyboardMarkup | None:
+    if listing.status != Status.REVIEW:
+        return None
+    return keyboard([button(t("✅ Approve"), f"lr:ok:{listing.id}"), button(t("❌ Reject"), f"lr:no:{listing.id}")])
+
+
+async def post_review_card(bot: Bot, rt: Runtime, listing_id: int) -> None:
+    """Post the listing's review card on its center's desk, or edit it in place where it is."""
+    card = await produce.review_card(rt.store, listing_id)
+    if card is None:
+        return
+    for desk in await parcels.center_destinations(rt.store, card.listing.center_id):
+        t = translator(desk.locale or rt.default_locale)
+        text, markup = review_card_text(t, card), review_keyboard(t, card.listing)
+        message_id = card.cards.get(desk.chat_id)
+        if message_id is not None:
+            try:
+                if card.listing.photo:
+                    await bot.edit_message_caption(desk.chat_id, message_id, caption=text, parse_mode=ParseMode.HTML,
+                                                   reply_markup=markup)
+                else:
+                    await bot.edit_message_text(text, desk.chat_id, message_id, parse_mode=ParseMode.HTML,
+                                                reply_markup=markup)
+                continue
+            except BadRequest as exc:
+                if "not modified" in str(exc).lower():
+                    continue
+                if "not found" not in str(exc).lower():
+                    raise
+                log.info("review card %s of listing %s is gone; posting it again", message_id, listing_id)
+        if card.listing.photo:
+            sent = await bot.send_photo(desk.chat_id, card.listing.photo, caption=text, parse_mode=ParseMode.HTML,
+                                        reply_markup=markup)
+        else:
+            sent = await bot.send_message(desk.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        await produce.record_card(rt.store, listing_id, desk.chat_id, sent.message_id)
+
+
+async def send_to_seller(bot: Bot, rt: Runtime, row: Claimed) -> bool:
+    """What happened to a seller's listing: reviewed, sold, sold out, or paid for."""
+    person = await parcels.recipient(rt.store, row.villager_id)
+    listing = await produce.listing_view(rt.store, row.payload["listing_id"])
+    if person is None or not person.reachable or listing is None:
+        return False
+    t = translator(person.locale or rt.default_locale)
+    title = esc(listing.title)
+    event = row.payload["event"]
+    order = await orders.order_view(rt.store, row.payload["order_id"]) if "order_id" in row.payload else None
+    if event == "approved":
+        text = t("✅ Your <b>{title}</b> is approved and on the 🧺 market now.", title=title)
+    elif event == "rejected":
+        text = t("❌ Your <b>{title}</b> was not approved.", title=title)
+        if row.payload.get("reason"):
+            text += "\n" + t("Reason: {reason}", reason=reject_reason(t, row.payload["reason"]))
+        text += "\n" + t("Change it in /mylistings and it goes to review again.")
+    elif event == "sold_out":
+        text = t("🎉 Your <b>{title}</b> is sold out and has left the market. Send /sell to offer more.", title=title)
+    elif order is None:
+        return False
+    elif event == "sold":
+        line = order.lines[0]
+        center = await centers.get_center(rt.store, order.center_id)
+        text = "\n".join([
+            t("🛒 Sold: {quantity} of <b>{title}</b> for {total}, order <b>{number}</b>.",
+              quantity=esc(f"{line.quantity} {unit_name(t, line.unit)}"), title=title,
+              total=money(order.total_fen), number=order.number),
+            t("📍 The buyer picks it up at {center}.", center=esc(name_in(center.names, t))),
+            t("🤝 Your partner will confirm it, send it on, and collect the payment for you."),
+        ])
+    elif event == "earned":
+        text = t("💰 Order <b>{number}</b> was picked up and paid: you earned <b>{total}</b> for your {title}. "
+                 "Collect it from your partner.", number=order.number, total=money(order.total_fen), title=title)
+    else:
+        log.warning("unknown seller event %r", event)
+        return False
+    await bot.send_message(person.telegram_id, text, parse_mode=ParseMode.HTML)
     return True
 
 
@@ -255,6 +356,11 @@ async def deliver(bot: Bot, rt: Runtime, row: Claimed) -> bool:
     if kind == Kind.CARD:
         await post_card(bot, rt, row.order_id)
         return True
+    if kind == Kind.LISTING_CARD:
+        await post_review_card(bot, rt, row.payload["listing_id"])
+        return True
+    if kind == Kind.SELLER:
+        return await send_to_seller(bot, rt, row)
     if kind == Kind.DIGEST:
         return await send_digest(bot, rt, row)
     order = await orders.order_view(rt.store, row.order_id)

@@ -335,6 +335,11 @@ async def desk_destinations(session: AsyncSession, center_id: int) -> list[Desti
     return [Destination(chat_id, locale, center.id) for chat_id, locale in rows]
 
 
+async def center_destinations(store: Store, center_id: int) -> list[Destination]:
+    async with store.read() as session:
+        return await desk_destinations(session, center_id)
+
+
 async def card_destinations(store: Store, order_id: int) -> list[Destination]:
     """Where an order's card goes: the desk of its pickup center and, for produce, first the
     desk of the seller's center, which decides on it."""

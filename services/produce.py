@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from services import outbox
 from services.amounts import UNITS, check_date
@@ -79,6 +80,14 @@ class BadInput(DomainError):
         self.limit = limit
 
 
+class Incomplete(DomainError):
+    """The draft cannot be published yet: ``step`` is the first one still to answer."""
+
+    def __init__(self, step: Step):
+        super().__init__(f"{step} is missing")
+        self.step = step
+
+
 class WrongState(DomainError):
     """The listing is not in a state that allows this (``status``: where it is)."""
 
@@ -122,7 +131,8 @@ async def load_listing_views(session: AsyncSession, ids: list[int]) -> list[List
         return []
     from services.orders import OrderStatus  # orders imports this module
 
-    reviewer = select(Villager.first_name).where(Villager.id == Listing.reviewed_by_id).scalar_subquery()
+    reviewed_by = aliased(Villager)
+    reviewer = select(reviewed_by.first_name).where(reviewed_by.id == Listing.reviewed_by_id).scalar_subquery()
     rows = (await session.execute(
         select(Listing, Villager.first_name, ServiceCenter.names, County.names, reviewer)
         .join(Villager, Villager.id == Listing.seller_id)
@@ -306,8 +316,7 @@ async def publish(store: Store, clock: Clock, seller_id: int, listing_id: int) -
         if listing.status != Status.DRAFT:
             raise WrongState(listing.status)
         if (step := missing_step(listing)) is not None:
-            listing.step = step
-            raise BadInput("missing")
+            raise Incomplete(step)
         await _to_review(session, listing, now)
         return await _view(session, listing.id)
 
