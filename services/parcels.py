@@ -22,7 +22,7 @@ from services.errors import DomainError, NotAllowed, NotFound
 from services.orders import OrderStatus, OrderView, load_order_view, move_order
 from services.outbox import Kind
 from services.partners import Actor, center_by_code, check_may_act
-from services.produce import tell_seller
+from services.produce import first_name_only, tell_seller
 from store.db import Store
 from store.models import (
     Listing,
@@ -393,9 +393,9 @@ async def card_view(store: Store, order_id: int) -> CardView | None:
         seller_name = seller_center = None
         if order.seller_center_id is not None:
             seller_center = (await session.get(ServiceCenter, order.seller_center_id)).names
-            seller_name = await session.scalar(
+            seller_name = first_name_only(await session.scalar(
                 select(Villager.first_name).join(Listing, Listing.seller_id == Villager.id)
-                .join(OrderLine, OrderLine.listing_id == Listing.id).where(OrderLine.order_id == order_id).limit(1))
+                .join(OrderLine, OrderLine.listing_id == Listing.id).where(OrderLine.order_id == order_id).limit(1)))
         return CardView(view, villager.first_name, helper.first_name if helper else None, center.id,
                         center.group_chat_id, center.desk_locale, actor.first_name if actor else None, cards,
                         seller_name, seller_center)

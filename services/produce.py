@@ -119,10 +119,16 @@ class ListingView:
     sold_milli: int = 0  # in orders not rejected or cancelled
     earned_fen: int = 0  # paid by buyers who picked it up
     reviewer: str | None = None
+    previewed: bool = False  # a draft whose preview the seller has seen: a changed step returns to it
 
     @property
     def is_on_market(self) -> bool:
         return self.status == Status.APPROVED and self.left_milli > 0
+
+
+def first_name_only(name: str | None) -> str:
+    """What buyers and other centers learn of a seller: "Wang Fang" -> "Wang"."""
+    return (name or "").split(" ")[0]
 
 
 async def load_listing_views(session: AsyncSession, ids: list[int]) -> list[ListingView]:
@@ -152,13 +158,13 @@ async def load_listing_views(session: AsyncSession, ids: list[int]) -> list[List
     for listing, seller_name, center_names, county_names, reviewed_by in rows:
         sold, earned = sales.get(listing.id, (0, 0))
         views[listing.id] = ListingView(
-            id=listing.id, seller_id=listing.seller_id, seller_name=seller_name.split(" ")[0] if seller_name else "",
+            id=listing.id, seller_id=listing.seller_id, seller_name=first_name_only(seller_name),
             center_id=listing.center_id, center_names=center_names, county_names=county_names,
             status=listing.status, step=listing.step, title=listing.title, category=listing.category,
             photo=listing.photo, unit=listing.unit, left_milli=listing.left_milli, price_fen=listing.price_fen,
             available_from=listing.available_from, note=listing.note, reject_reason=listing.reject_reason,
             created_at=listing.created_at, sold_milli=int(sold or 0), earned_fen=int(earned or 0),
-            reviewer=reviewed_by,
+            reviewer=reviewed_by, previewed=bool(listing.previewed),
         )
     return [views[i] for i in ids if i in views]
 

@@ -1,0 +1,182 @@
+"""Produce on the partners' desks, played with a seller, the seller's partner and a bystander in
+the seller's center's group, and a buyer whose own center has another group: the review card,
+reject with a reason and approve; then an order that the seller's desk confirms and the buyer's
+desk receives, hands over, and the seller hears they were paid."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from chat import settle_in, texts
+from services import market, produce, villagers
+from services.partners import Actor, add_partner
+from services.produce import Step
+from store.models import Listing, Order, ServiceCenter
+
+ADMIN = Actor(900, "Admin", is_admin=True)
+SELLER_DESK, BUYER_DESK = -100123, -100456
+
+
+async def desks(bot):
+    """Lao Zhang runs Shangyuan (CG-01), the seller's center, whose group has a bystander;
+    Lao Li runs Qinglong (CG-02), where the buyer picks up."""
+    await add_partner(bot.store, bot.clock, ADMIN, "CG-01", 501)
+    await add_partner(bot.store, bot.clock, ADMIN, "CG-02", 503)
+    zhang = bot.person(501, "Lao Zhang", language_code="en")
+    bystander = bot.person(502, "Xiao Li", language_code="en")
+    li = bot.person(503, "Lao Li", language_code="en")
+    seller_group = bot.double.group(SELLER_DESK, "Shangyuan desk")
+    seller_group.add_member(bystander)
+    await bot.double.add_bot_to_group(seller_group, by=zhang)
+    await zhang.send("/bind CG-01", chat=seller_group)
+    buyer_group = bot.double.group(BUYER_DESK, "Qinglong desk")
+    await bot.double.add_bot_to_group(buyer_group, by=li)
+    await li.send("/bind CG-02", chat=buyer_group)
+    return zhang, bystander, li, seller_group, buyer_group
+
+
+async def published_listing(bot, seller, *, photo: str | None = None, quantity: int = 20_000) -> int:
+    """Honey the seller has finished and published (the steps themselves are the /sell tests')."""
+    me = await registered(bot, seller)
+    draft = await produce.start_draft(bot.store, bot.clock, me.id)
+    await produce.choose_common(bot.store, bot.clock, me.id, draft.id, "Mountain honey", "honey")
+    for step, value in ((Step.PHOTO, photo), (Step.UNIT, "jin"), (Step.QUANTITY, quantity), (Step.PRICE, 4500),
+                        (Step.AVAILABLE, bot.clock.now().date()), (Step.NOTE, "From our own hives")):
+        await produce.fill(bot.store, bot.clock, me.id, draft.id, step, value)
+    await produce.publish(bot.store, bot.clock, me.id, draft.id)
+    await bot.pump()
+    return draft.id
+
+
+async def registered(bot, person):
+    """The villager the bot registered for someone who has talked to it."""
+    return await villagers.enter(bot.store, bot.clock, telegram_id=person.id, first_name=person.first_name,
+                                 username=None, locale="en")
+
+
+def review_cards(group, title: str) -> list:
+    return [m for m in group.bot_messages() if not m.deleted and body(m).startswith("🌾 Produce to review")
+            and title in body(m)]
+
+
+def review_card(group, title: str):
+    """The latest review card of a listing (each review has its own)."""
+    cards = review_cards(group, title)
+    assert cards, f"no review card for {title}"
+    return cards[-1]
+
+
+def body(message) -> str:
+    return message.text or message.caption or ""
+
+
+async def status_of(store, listing_id: int) -> str:
+    async with store.read() as session:
+        return await session.scalar(select(Listing.status).where(Listing.id == listing_id))
+
+
+async def test_the_partner_reviews_produce_on_the_desk_and_the_seller_hears_of_it(bot):
+    zhang, bystander, _, group, _ = await desks(bot)
+    seller = bot.person(1001, "Wang Fang", language_code="en")
+    await settle_in(seller)
+    photo = bot.double.store_file("photo", b"\xff\xd8\xff\xe0-honey", "honey.jpg", "image/jpeg").file_id
+    listing = await published_listing(bot, seller, photo=photo)
+
+    card = review_card(group, "Mountain honey")
+    assert card.photo, "the card shows the seller's photo"
+    assert "Shangyuan Village Service Center" in body(card) and "¥45.00 / jin" in body(card)
+    assert "20 jin left" in body(card) and "Waiting for review" in body(card)
+    assert [b.text for row in card.buttons for b in row] == ["✅ Approve", "❌ Reject"]
+
+    refused = await bystander.tap("✅ Approve", message=card)
+    assert refused.show_alert and "Only the partners of Shangyuan Village Service Center" in refused.text
+    assert await status_of(bot.store, listing) == "review"
+
+    await zhang.tap("❌ Reject", message=card)
+    assert "Why is it rejected?" in body(review_card(group, "Mountain honey"))
+    await zhang.tap("Type a reason", message=review_card(group, "Mountain honey"))
+    assert "Lao Zhang, please type the reason" in texts(group)[-1]
+    await zhang.send("Price is <twice> the town's", chat=group)
+    card = review_card(group, "Mountain honey")
+    assert "Rejected by Lao Zhang" in body(card) and "Reason: Price is <twice> the town's" in body(card)
+    assert card.buttons == []
+    told = texts(seller.chat)[-1]
+    assert "Mountain honey was not approved" in told and "Reason: Price is <twice> the town's" in told
+    assert await status_of(bot.store, listing) == "rejected"
+
+    seller_id = (await produce.listing_view(bot.store, listing)).seller_id
+    await produce.edit(bot.store, bot.clock, seller_id, listing, Step.PRICE, 3000)  # back to review
+    await bot.pump()
+    old, fresh = review_cards(group, "Mountain honey")  # a new card for the new review
+    assert "Rejected by Lao Zhang" in body(old)  # the old one stays as it was
+    assert "¥30.00 / jin" in body(fresh) and "Waiting for review" in body(fresh)
+
+    await zhang.send("/pending", chat=group)
+    assert "Produce waiting for review: 1" in texts(group)[-1]
+    await zhang.tap("🌾 Mountain honey", chat=group)
+    card = review_card(group, "Mountain honey")
+    assert card is group.bot_messages()[-1] and fresh.deleted and len(review_cards(group, "Mountain honey")) == 2
+    await zhang.tap("✅ Approve", message=card)
+    assert "On the market by Lao Zhang" in body(review_card(group, "Mountain honey"))
+    assert "Mountain honey is approved and on the 🧺 market now" in texts(seller.chat)[-1]
+    assert await status_of(bot.store, listing) == "approved"
+    again = await zhang.tap_data(f"lr:ok:{listing}", review_card(group, "Mountain honey"))
+    assert again.show_alert and "Not waiting for review any more" in again.text
+
+
+async def test_a_produce_order_goes_from_the_sellers_desk_to_the_buyers_and_the_seller_is_paid(bot):
+    zhang, bystander, li, seller_group, buyer_group = await desks(bot)
+    seller = bot.person(1001, "Wang Fang", language_code="en")
+    buyer = bot.person(1002, "Zhao", language_code="en")
+    await settle_in(seller)
+    await settle_in(buyer, village="Qinglong")
+    listing = await published_listing(bot, seller, quantity=5000)
+    await zhang.tap("✅ Approve", message=review_card(seller_group, "Mountain honey"))
+
+    async with bot.store.read() as session:
+        qinglong = await session.scalar(select(ServiceCenter.id).where(ServiceCenter.code == "CG-02"))
+    me = await registered(bot, buyer)
+    placed = await market.order_listing(bot.store, bot.clock, me.id, listing, 5000, qinglong, "t1")
+    await bot.pump()
+    number = placed.order.number
+
+    sold = texts(seller.chat)[-2:]
+    assert any(f"Sold: 5 jin of Mountain honey for ¥225.00, order {number}" in text for text in sold)
+    assert any("The buyer picks it up at Qinglong Village Service Center" in text for text in sold)
+    assert "Mountain honey is sold out" in texts(seller.chat)[-1]
+
+    seller_card = next(m for m in seller_group.bot_messages() if body(m).startswith(f"🧾 Order {number}"))
+    buyer_card = next(m for m in buyer_group.bot_messages() if body(m).startswith(f"🧾 Order {number}"))
+    assert "Produce of Wang, Shangyuan Village Service Center" in seller_card.text
+    assert "5 jin × ¥45.00" in seller_card.text and "Pick up at: Qinglong Village Service Center" in seller_card.text
+    assert [b.text for row in seller_card.buttons for b in row] == ["✅ Confirm", "❌ Reject"]
+    assert buyer_card.buttons == []  # not theirs to decide
+
+    refused = await li.tap_data(f"dk:ok:{placed.order.id}", buyer_card)
+    assert refused.show_alert and "Only the partners of Shangyuan" in refused.text
+    await zhang.tap("✅ Confirm", message=seller_card)
+    assert "Confirmed by Lao Zhang" in seller_group.message(seller_card.message_id).text
+    assert "Confirmed by Lao Zhang" in buyer_group.message(buyer_card.message_id).text
+    assert f"Your order {number} is confirmed" in texts(buyer.chat)[-1]
+
+    admin = bot.person(900, "County", language_code="en")
+    await admin.send("/ship CG-02")
+    seller_card = seller_group.message(seller_card.message_id)
+    buyer_card = buyer_group.message(buyer_card.message_id)
+    assert [b.text for row in seller_card.buttons for b in row] == []  # the seller's desk is done with it
+    refused = await zhang.tap_data(f"dk:arr:{placed.order.id}", seller_card)
+    assert refused.show_alert and "Only the partners of Qinglong" in refused.text
+    await li.tap("📬 Arrived at the village", message=buyer_card)
+    async with bot.store.read() as session:
+        code = await session.scalar(select(Order.pickup_code).where(Order.number == number))
+    assert re.fullmatch(r"\d{6}", code) and any(code in text for text in texts(buyer.chat))
+
+    await li.send(f"/pickup {code}", chat=buyer_group)
+    assert f"{number} picked up. Collect ¥225.00 in cash." in texts(buyer_group)[-1]
+    earned = texts(seller.chat)[-1]
+    assert f"Order {number} was picked up and paid: you earned ¥225.00 for your Mountain honey" in earned
+    mine = (await produce.my_listings(bot.store, (await produce.listing_view(bot.store, listing)).seller_id))[0]
+    assert (mine.status, mine.sold_milli, mine.earned_fen) == ("sold_out", 5000, 22500)
+    assert bystander.chat.bot_messages() == []  # the bystander only sees the group
