@@ -3,7 +3,8 @@
 It keeps a SQLite store under ``./var/demo/``, fills it with the demo catalog, counties and
 centers, makes a partner for every center with the center's group bound as its order desk, and
 registers the people a visitor can play: two villagers from different villages, the first
-center's partner, a bystander in that partner's group, and an admin. Then it starts the Bot API
+center's partner, a bystander in that partner's group, and an admin. A few neighbours' produce
+is already on the market. Then it starts the Bot API
 double, runs the real bot against it by long polling, and serves the web chat.
 """
 
@@ -25,10 +26,12 @@ from bot.sandbox.webchat import WebChat
 from catalog.importer import import_products
 from locales import locale_for_language_code, localized, translator
 from services import centers, partners, villagers
+from services.amounts import MILLI
 from services.centers import CenterView, import_centers
 from services.clock import OffsetClock
+from services.produce import Status
 from store.db import Store
-from store.models import Category, OrderCard, Product
+from store.models import Category, Listing, ListingCard, OrderCard, Product, Villager
 
 log = logging.getLogger(__name__)
 DATA = Path(__file__).resolve().parent.parent / "catalog" / "data"
@@ -142,7 +145,8 @@ async def build_world(store: Store, clock: OffsetClock, double: BotApiDouble) ->
     # were. As on Telegram, a chat's message ids must never repeat, or the bot would edit a new message
     # for an old card: each run numbers its messages after the last id the store knows.
     async with store.read() as session:
-        first_message_id = (await session.scalar(select(func.max(OrderCard.message_id))) or 0) + 1
+        first_message_id = max(await session.scalar(select(func.max(OrderCard.message_id))) or 0,
+                               await session.scalar(select(func.max(ListingCard.message_id))) or 0) + 1
     for index, center in enumerate(world.centers):
         group = double.group(group_id(index), f"{localized(center.names, 'zh')} · 订单台")
         group.bot_status = "member"
@@ -162,6 +166,61 @@ async def build_world(store: Store, clock: OffsetClock, double: BotApiDouble) ->
             await partners.add_partner(store, clock, ADMIN, center.code, role.telegram_id)
             await partners.bind_group(store, ADMIN, center.code, group_id(role.center_index), locale=role.locale)
     return world
+
+
+# Produce already on the demo market: (center index, seller, title, category, unit, quantity, price in fen,
+# note). The first is 王芳's, so a visitor playing her sees it in /mylistings; the others are neighbours
+# without Telegram.
+MARKET = (
+    (0, None, "红富士苹果", "fruit", "jin", 200, 450, "自家果园，现摘现发"),
+    (2, "刘大爷", "土鸡蛋", "eggs_poultry", "piece", 300, 120, "散养土鸡，每天新鲜"),
+    (4, "张兰", "秦岭土蜂蜜", "honey", "jin", 50, 6800, "山里的百花蜜"),
+    (1, "王伯", "Green tea (Longjing style)", "tea", "kg", 12, 16000, "Picked in April"),
+)
+
+
+async def seed_market(store: Store, clock: OffsetClock, double: BotApiDouble, world: DemoWorld) -> int:
+    """Put a few approved listings on the market, each with a drawn picture, the first time the
+    demo runs (an empty market shows nothing to try)."""
+    async with store.read() as session:
+        if await session.scalar(select(func.count(Listing.id))):
+            return 0
+    now = clock.now()
+    wang = next(role for role in FEATURED if role.role == "villager")
+    async with store.write() as session:
+        for number, (index, name, title, category, unit, quantity, price, note) in enumerate(MARKET):
+            center = world.centers[index % len(world.centers)]
+            if name is None:
+                seller_id = await session.scalar(select(Villager.id).where(Villager.telegram_id == wang.telegram_id))
+            else:
+                seller = Villager(telegram_id=None, first_name=name, center_id=center.id, created_at=now,
+                                  last_seen_at=now)
+                session.add(seller)
+                await session.flush()
+                seller_id = seller.id
+            file_id = draw_produce(double, number + 1, title, category)
+            session.add(Listing(seller_id=seller_id, center_id=center.id, status=Status.APPROVED, step=None,
+                                previewed=True, title=title, category=category, photo=file_id, unit=unit,
+                                left_milli=quantity * MILLI, price_fen=price, available_from=now.date(), note=note,
+                                reject_reason="", created_at=now, updated_at=now, approved_at=now))
+    return len(MARKET)
+
+
+async def picture_market(store: Store, double: BotApiDouble) -> None:
+    """The double forgets its files when the demo stops: draw the seeded listings' pictures again."""
+    async with store.read() as session:
+        rows = (await session.execute(select(Listing.photo, Listing.title, Listing.category)
+                                      .where(Listing.photo.like("demo-produce-%")))).all()
+    for file_id, title, category in rows:
+        draw_produce(double, int(file_id.rsplit("-", 1)[1]), title, category)
+
+
+def draw_produce(double: BotApiDouble, number: int, title: str, category: str) -> str:
+    """The picture of the demo market's listing ``number``, kept by the double; its file id."""
+    file_id = f"demo-produce-{number}"
+    picture = product_picture(title, translator("zh_Hans")(f"produce_category:{category}"), hue=(number - 1) * 90)
+    double.store_file("photo", picture, f"produce-{number}.svg", "image/svg+xml", file_id=file_id)
+    return file_id
 
 
 def demo_settings(database_url: str, double: BotApiDouble) -> Settings:
@@ -197,6 +256,8 @@ class Demo:
         await self.double.start()
         await picture_products(self.store, self.double)
         world = await build_world(self.store, self.clock, self.double)
+        if not await seed_market(self.store, self.clock, self.double, world):
+            await picture_market(self.store, self.double)
         self.app = build_application(demo_settings(database_url, self.double), self.store, self.clock)
         await start_polling(self.app, poll_timeout=5)
         runtime = self.app.bot_data["runtime"]

@@ -16,14 +16,22 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
 from handlers.context import RuralContext
 from handlers.listings import REJECT_REASONS as LISTING_REASONS
 from handlers.listings import status_name
-from handlers.notices import card_keyboard, card_text, reject_keyboard, review_card_text, review_keyboard, status_text
+from handlers.notices import (
+    card_keyboard,
+    card_text,
+    reject_keyboard,
+    review_card_text,
+    review_keyboard,
+    send_card,
+    status_text,
+)
 from handlers.start import name_in
 from handlers.ui import alert, button, esc, keyboard, money, on_tap, say, show
 from locales import N_, Translator
@@ -383,12 +391,8 @@ async def show_listing_tapped(update: Update, context: RuralContext) -> None:
         return
     desk_t = review_t(update, context, card)
     chat_id = update.effective_chat.id
-    text, markup = review_card_text(desk_t, card), review_keyboard(desk_t, card.listing)
-    if card.listing.photo:
-        sent = await context.bot.send_photo(chat_id, card.listing.photo, caption=text, parse_mode=ParseMode.HTML,
-                                            reply_markup=markup)
-    else:
-        sent = await say(update, context, text, markup)
+    sent = await send_card(context.bot, chat_id, review_card_text(desk_t, card), review_keyboard(desk_t, card.listing),
+                           card.listing.photo)
     await produce.record_card(context.rt.store, card.listing.id, chat_id, sent.message_id)
     await delete_old_card(context, chat_id, card.cards.get(chat_id))
 

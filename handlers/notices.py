@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from telegram import Bot, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
@@ -281,13 +281,14 @@ async def post_review_card(bot: Bot, rt: Runtime, listing_id: int) -> None:
     card = await produce.review_card(rt.store, listing_id)
     if card is None:
         return
+    photo = card.listing.photo
     for desk in await parcels.center_destinations(rt.store, card.listing.center_id):
         t = translator(desk.locale or rt.default_locale)
         text, markup = review_card_text(t, card), review_keyboard(t, card.listing)
         message_id = card.cards.get(desk.chat_id)
         if message_id is not None:
             try:
-                if card.listing.photo:
+                if photo:
                     await bot.edit_message_caption(desk.chat_id, message_id, caption=text, parse_mode=ParseMode.HTML,
                                                    reply_markup=markup)
                 else:
@@ -297,15 +298,22 @@ async def post_review_card(bot: Bot, rt: Runtime, listing_id: int) -> None:
             except BadRequest as exc:
                 if "not modified" in str(exc).lower():
                     continue
-                if "not found" not in str(exc).lower():
-                    raise
-                log.info("review card %s of listing %s is gone; posting it again", message_id, listing_id)
-        if card.listing.photo:
-            sent = await bot.send_photo(desk.chat_id, card.listing.photo, caption=text, parse_mode=ParseMode.HTML,
-                                        reply_markup=markup)
-        else:
-            sent = await bot.send_message(desk.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+                log.info("review card %s of listing %s cannot be edited (%s); posting it again",
+                         message_id, listing_id, exc)
+        sent = await send_card(bot, desk.chat_id, text, markup, photo)
         await produce.record_card(rt.store, listing_id, desk.chat_id, sent.message_id)
+
+
+async def send_card(bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None,
+                    photo: str | None) -> Message:
+    """A card with its photo as a caption, or as text if the photo cannot be sent (a file
+    Telegram no longer has)."""
+    if photo:
+        try:
+            return await bot.send_photo(chat_id, photo, caption=text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        except BadRequest as exc:
+            log.warning("photo %r could not be sent, posting the card as text: %s", photo, exc)
+    return await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
 
 
 async def send_to_seller(bot: Bot, rt: Runtime, row: Claimed) -> bool:

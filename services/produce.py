@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from services import outbox
-from services.amounts import UNITS, check_date
+from services.amounts import UNITS, BadAmount, check_date
 from services.clock import Clock
 from services.errors import DomainError, NoCenterChosen, NotFound
 from services.outbox import Kind
@@ -334,7 +334,12 @@ async def _to_review(session: AsyncSession, listing: Listing, now: datetime) -> 
     listing.reject_reason = ""
     listing.updated_at = now
     await session.execute(ListingCard.__table__.delete().where(ListingCard.listing_id == listing.id))
-    await outbox.enqueue(session, Kind.LISTING_CARD, due_at=now, center_id=listing.center_id,
+    await refresh_card(session, listing, now)
+
+
+async def refresh_card(session: AsyncSession, listing: Listing, at: datetime) -> None:
+    """Post the listing's review card on its desk, or show its new state where it is."""
+    await outbox.enqueue(session, Kind.LISTING_CARD, due_at=at, center_id=listing.center_id,
                          payload={"listing_id": listing.id})
 
 
@@ -364,8 +369,7 @@ async def review(store: Store, clock: Clock, actor: Actor, listing_id: int, *, a
         listing.updated_at = now
         if approve:
             listing.approved_at = now
-        await outbox.enqueue(session, Kind.LISTING_CARD, due_at=now, center_id=listing.center_id,
-                             payload={"listing_id": listing.id})
+        await refresh_card(session, listing, now)
         await tell_seller(session, listing, now, "approved" if approve else "rejected", reason=reason)
         await session.flush()
         return await _view(session, listing.id)
@@ -450,7 +454,7 @@ async def edit(store: Store, clock: Clock, seller_id: int, listing_id: int, step
         if listing.status in (Status.DRAFT, Status.WITHDRAWN):
             raise WrongState(listing.status)
         if unit is not None and unit != listing.unit:
-            raise BadInput("other_unit")
+            raise BadAmount("other_unit")
         value = _check_value(step, value, now.date())
         before = getattr(listing, _COLUMN[step])
         setattr(listing, _COLUMN[step], value)
@@ -461,8 +465,7 @@ async def edit(store: Store, clock: Clock, seller_id: int, listing_id: int, step
             await _to_review(session, listing, now)
             to_review = True
         elif listing.status == Status.REVIEW:
-            await outbox.enqueue(session, Kind.LISTING_CARD, due_at=now, center_id=listing.center_id,
-                                 payload={"listing_id": listing.id})
+            await refresh_card(session, listing, now)
         await session.flush()
         return Edited(await _view(session, listing.id), to_review)
 
@@ -476,6 +479,7 @@ async def pause(store: Store, clock: Clock, seller_id: int, listing_id: int, *, 
             raise WrongState(listing.status)
         listing.status = to
         listing.updated_at = clock.now()
+        await refresh_card(session, listing, listing.updated_at)
         await session.flush()
         return await _view(session, listing.id)
 
@@ -488,6 +492,7 @@ async def withdraw(store: Store, clock: Clock, seller_id: int, listing_id: int) 
             raise WrongState(listing.status)
         listing.status = Status.WITHDRAWN
         listing.updated_at = clock.now()
+        await refresh_card(session, listing, listing.updated_at)
         await session.flush()
         return await _view(session, listing.id)
 

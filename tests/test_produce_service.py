@@ -216,8 +216,9 @@ async def test_the_last_units_close_the_listing_and_a_rejection_reopens_it(demo_
     last = await market.order_listing(demo_store, clock, buyer, listing, 3000, here, "all")
     assert (await produce.listing_view(demo_store, listing)).status == Status.SOLD_OUT
     assert [row.payload["event"] for row in await outbox_of(demo_store, Kind.SELLER)][-2:] == ["sold", "sold_out"]
-    with pytest.raises(NotFound):
+    with pytest.raises(market.NotEnoughLeft) as late:
         await market.order_listing(demo_store, clock, buyer, listing, 1000, here, "late")
+    assert late.value.left_milli == 0
 
     await parcels.decide(demo_store, clock, ADMIN, last.order.id, confirm=False, reason="cannot_deliver")
     reopened = await produce.listing_view(demo_store, listing)
