@@ -36,4 +36,6 @@ UNITS = (
     N_("unit:can"),
     N_("unit:sheet"),
     N_("unit:tube"),
+    N_("unit:dozen"),
+    N_("unit:ton"),
 )

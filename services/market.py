@@ -20,12 +20,12 @@ from sqlalchemy.exc import IntegrityError
 from catalog.search import SearchDoc, SearchIndex
 from locales import available_locales, translator
 from services import outbox
-from services.amounts import format_milli, line_total_fen
+from services.amounts import MILLI, WHOLE_UNITS, BadAmount, format_milli, line_total_fen
 from services.clock import Clock
 from services.errors import DomainError, NotFound
 from services.orders import OrderStatus, PlacedOrder, load_order_view, new_order_number
 from services.outbox import Kind
-from services.produce import PAGE_SIZE, ListingView, Status, load_listing_views, tell_seller
+from services.produce import PAGE_SIZE, ListingView, Status, load_listing_views, refresh_card, tell_seller
 from store.db import Store
 from store.models import County, Listing, Order, OrderEvent, OrderLine, ServiceCenter
 
@@ -84,7 +84,7 @@ async def counties(store: Store) -> list[tuple[int, dict, int]]:
             select(County.id, County.names, func.count(Listing.id))
             .join(ServiceCenter, ServiceCenter.county_id == County.id)
             .join(Listing, Listing.center_id == ServiceCenter.id).where(ON_MARKET)
-            .group_by(County.id, County.names).order_by(County.id))
+            .group_by(County.id).order_by(County.id))  # names depend on the key (JSON has no equality on PostgreSQL)
         return [tuple(r) for r in rows]
 
 
@@ -148,6 +148,12 @@ class MarketSearch:
         return [view for view in views if view.is_on_market][:limit]
 
 
+def check_whole(unit: str, quantity_milli: int) -> None:
+    """BadAmount("whole_only") for a part of a unit that cannot be split (half an egg)."""
+    if unit in WHOLE_UNITS and quantity_milli % MILLI:
+        raise BadAmount("whole_only")
+
+
 async def order_listing(store: Store, clock: Clock, buyer_id: int, listing_id: int, quantity_milli: int,
                         center_id: int, token: str) -> PlacedOrder:
     """Order produce for pickup at ``center_id``. ``token`` is the one the confirmation was shown
@@ -175,12 +181,15 @@ async def _order_listing(store: Store, clock: Clock, buyer_id: int, listing_id: 
         if center is None or not center.is_active:
             raise NotFound("center")
         listing = await session.get(Listing, listing_id)
+        if listing is not None and listing.status == Status.SOLD_OUT:
+            raise NotEnoughLeft(0)  # a buyer who lost the race hears so, whether or not it had closed yet
         if listing is None or listing.status != Status.APPROVED:
             raise NotFound("listing")
         if listing.seller_id == buyer_id:
             raise OwnListing()
         if quantity_milli <= 0:
             raise NotEnoughLeft(listing.left_milli)
+        check_whole(listing.unit, quantity_milli)
         # Check and take in one statement: the row lock (PostgreSQL) or the write lock (SQLite)
         # makes it atomic, so racing buyers can never take more than is left.
         taken = await session.execute(
@@ -208,4 +217,5 @@ async def _order_listing(store: Store, clock: Clock, buyer_id: int, listing_id: 
         if listing.left_milli == 0:
             listing.status = Status.SOLD_OUT
             await tell_seller(session, listing, now, "sold_out")
+            await refresh_card(session, listing, now)
         return PlacedOrder(await load_order_view(session, order.id), already_placed=False)
