@@ -6,7 +6,8 @@
 Everything a screen needs rides in its callback data (``mk:ok:<listing>:<milli>:<center>:<token>``),
 and every tap reads the listing again from the store: what another buyer took meanwhile, or a
 listing the seller paused, is seen at once. The confirmation carries a random token, so a double
-tap or an old confirmation places one order.
+tap or an old confirmation places one order. A partner ordering for a villager without a phone
+(/orderfor) buys for that villager, as in the shop.
 """
 
 from __future__ import annotations
@@ -213,7 +214,7 @@ async def card(update: Update, context: RuralContext, view: ListingView, origin:
     t = context.t
     text = listing_text(t, view)
     rows = []
-    if view.seller_id == context.villager.id:
+    if view.seller_id == context.shopper.id:
         text += "\n\n" + t("🙂 This is your own produce. Manage it with /mylistings.")
     else:
         rows.append([button(t("🛒 Order"), f"mk:n:{view.id}")])
@@ -245,7 +246,7 @@ def how_much(context: RuralContext, view: ListingView, note: str = "") -> tuple[
 
 
 async def _check_buyer(update: Update, context: RuralContext, view: ListingView) -> bool:
-    if view.seller_id == context.villager.id:
+    if view.seller_id == context.shopper.id:
         await alert(update, context, context.t("🙂 This is your own produce: you cannot order it."))
         return False
     return True
@@ -270,7 +271,7 @@ async def quantity_typed(update: Update, context: RuralContext, listing_id: int,
         await villagers.set_awaiting(store, context.villager.id, None)
         await _gone(update, context)
         return
-    if view.seller_id == context.villager.id:
+    if view.seller_id == context.shopper.id:
         await villagers.set_awaiting(store, context.villager.id, None)
         await say(update, context, t("🙂 This is your own produce: you cannot order it."))
         return
@@ -328,10 +329,10 @@ async def to_pickup(update: Update, context: RuralContext, view: ListingView, mi
     """The confirmation for the buyer's own center, or first the choice of one."""
     if not await _enough(update, context, view, milli):
         return
-    if context.villager.center_id is None:
+    if context.shopper.center_id is None:
         await pick_county(update, context, view, milli)
         return
-    await confirmation(update, context, view, milli, context.villager.center_id)
+    await confirmation(update, context, view, milli, context.shopper.center_id)
 
 
 async def pick_county(update: Update, context: RuralContext, view: ListingView, milli: int) -> None:
@@ -404,8 +405,9 @@ async def confirm_tapped(update: Update, context: RuralContext) -> None:
     t, rt = context.t, context.rt
     listing_id, milli, center_id = (int(context.match.group(i)) for i in (1, 2, 3))
     try:
-        placed = await market.order_listing(rt.store, rt.clock, context.villager.id, listing_id, milli, center_id,
-                                            context.match.group(4))
+        placed = await market.order_listing(rt.store, rt.clock, context.shopper.id, listing_id, milli, center_id,
+                                            context.match.group(4),
+                                            assisted_by_id=context.villager.id if context.assisting else None)
     except OwnListing:
         await alert(update, context, t("🙂 This is your own produce: you cannot order it."))
         return

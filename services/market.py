@@ -155,11 +155,12 @@ def check_whole(unit: str, quantity_milli: int) -> None:
 
 
 async def order_listing(store: Store, clock: Clock, buyer_id: int, listing_id: int, quantity_milli: int,
-                        center_id: int, token: str) -> PlacedOrder:
+                        center_id: int, token: str, assisted_by_id: int | None = None) -> PlacedOrder:
     """Order produce for pickup at ``center_id``. ``token`` is the one the confirmation was shown
     with: a second tap returns the order already placed."""
     try:
-        return await _order_listing(store, clock, buyer_id, listing_id, quantity_milli, center_id, token)
+        return await _order_listing(store, clock, buyer_id, listing_id, quantity_milli, center_id, token,
+                                    assisted_by_id)
     except IntegrityError:
         async with store.read() as session:
             order_id = await session.scalar(select(Order.id).where(Order.checkout_token == token,
@@ -170,7 +171,7 @@ async def order_listing(store: Store, clock: Clock, buyer_id: int, listing_id: i
 
 
 async def _order_listing(store: Store, clock: Clock, buyer_id: int, listing_id: int, quantity_milli: int,
-                         center_id: int, token: str) -> PlacedOrder:
+                         center_id: int, token: str, assisted_by_id: int | None) -> PlacedOrder:
     now = clock.now()
     async with store.write() as session:
         placed = await session.scalar(select(Order.id).where(Order.checkout_token == token,
@@ -205,11 +206,12 @@ async def _order_listing(store: Store, clock: Clock, buyer_id: int, listing_id: 
             number = new_order_number()
         order = Order(number=number, villager_id=buyer_id, center_id=center_id, seller_center_id=listing.center_id,
                       status=OrderStatus.PENDING, total_fen=line_total_fen(listing.price_fen, quantity_milli),
-                      payment_method="cash_on_pickup", checkout_token=token, created_at=now, updated_at=now)
+                      payment_method="cash_on_pickup", checkout_token=token, created_at=now, updated_at=now,
+                      assisted_by_id=assisted_by_id)
         order.lines = [OrderLine(listing_id=listing.id, sku=f"L{listing.id}", names={"title": listing.title},
                                  unit=listing.unit, price_fen=listing.price_fen, quantity=None,
                                  quantity_milli=quantity_milli)]
-        order.events = [OrderEvent(status=OrderStatus.PENDING, at=now, actor_id=buyer_id)]
+        order.events = [OrderEvent(status=OrderStatus.PENDING, at=now, actor_id=assisted_by_id or buyer_id)]
         session.add(order)
         await session.flush()
         await outbox.enqueue(session, Kind.CARD, due_at=now, order_id=order.id)

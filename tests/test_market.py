@@ -404,3 +404,26 @@ async def test_racing_buyers_never_oversell(demo_store, clock):
     assert ordered == 5_000
     assert (closed.left_milli, closed.status) == (0, "sold_out")
     assert await market.categories(demo_store) == []
+
+
+async def test_a_partner_orders_produce_for_a_villager_without_a_phone(bot):
+    _, seller = await a_seller(bot)
+    honey = await list_produce(bot.store, bot.clock, seller, "Mountain honey", "honey", quantity_milli=5000)
+    await add_partner(bot.store, bot.clock, ADMIN, "CG-02", 501)
+    partner = bot.person(501, "Lao Zhang", language_code="en")
+    await settle_in(partner, village="Qinglong")
+    await partner.send("/orderfor Grandma Liu")
+    await partner.send("/market honey")
+    await partner.tap("Mountain honey")
+    await partner.tap("🛒 Order")
+    await partner.tap("2 jin")
+    assert "Pick up at: Qinglong Village Service Center" in last_text(partner)  # the villager's center
+    await partner.tap("✅ Confirm order")
+    assert any(re.match(r"✅ Order RT-\w{5} placed!", text) for text in texts(partner.chat))
+
+    async with bot.store.read() as session:
+        order = await session.scalar(select(Order).join(OrderLine).where(OrderLine.listing_id == honey))
+        buyer = await session.get(Villager, order.villager_id)
+    assert buyer.first_name == "Grandma Liu" and buyer.telegram_id is None
+    assert order.assisted_by_id == await villager_id(bot.store, 501)
+    assert order.center_id == await center_id(bot.store, "CG-02")
