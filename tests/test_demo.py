@@ -16,8 +16,8 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from bot.demo import Demo, group_id
-from store.models import Order, Partner, ServiceCenter
+from bot.demo import MARKET, Demo, group_id
+from store.models import Listing, Order, Partner, ServiceCenter
 
 LI_MING, PARTNER_CG02 = 1002, 2002  # an English-speaking villager of CG-02, and that center's partner
 DESK_CG02 = group_id(1)
@@ -291,3 +291,18 @@ async def test_after_a_restart_old_cards_are_never_confused_with_new_messages(tm
         cards = [m["text"] for m in await web.messages(PARTNER_CG02, DESK_CG02)]
     assert len(cards) == 2 and new in cards[0] and "待确认" in cards[0]  # not overwritten by the old card
     assert old in cards[1] and "运输中" in cards[1]
+
+
+async def test_the_demo_market_has_produce_with_pictures_after_a_restart_too(tmp_path):
+    folder = tmp_path / "demo"
+    for _ in range(2):  # the second run draws the pictures again and adds no listings
+        async with running(folder) as (again, web):
+            await web.send(LI_MING, "/market")
+            await web.tap(LI_MING, "Honey")
+            await web.tap(LI_MING, "秦岭土蜂蜜")
+            card = await until(lambda: _card(web), "no listing card with a photo")
+            assert "¥68.00 / jin" in card["caption"] and "sold by 张兰" in card["caption"]
+            async with web.session.get(web.url + card["photo"]) as response:
+                assert response.content_type == "image/svg+xml" and "秦岭土蜂蜜" in await response.text()
+            async with again.store.read() as session:
+                assert await session.scalar(select(func.count()).select_from(Listing)) == len(MARKET)
