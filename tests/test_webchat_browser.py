@@ -194,3 +194,46 @@ def test_order_confirm_and_refused_tap_in_the_browser(demo):
         browser.close()
 
     assert demo.interrupt() == 0
+
+
+def test_a_buyer_finds_produce_in_the_market_and_orders_it_in_the_browser(demo):
+    from playwright.sync_api import expect, sync_playwright
+
+    executable = chromium_or_skip()
+    buyer = 1002  # Li Ming, English, at Qinglong
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        page = browser.new_page(viewport=PHONE)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(demo.url)
+        be(page, buyer)
+        page.locator("#start-button").click()
+        page.locator("#reply-keyboard button.rkb", has_text="🧺 Market").click()
+        front = page.locator(".msg.bot", has=page.locator("button.ikb", has_text="Honey")).last
+        expect(front).to_contain_text("produce from the villages", timeout=WAIT)
+        tap(page, front, "Honey")
+        listings = page.locator(".msg.bot", has=page.locator("button.ikb", has_text="秦岭土蜂蜜")).last
+        expect(listings).to_be_visible(timeout=WAIT)
+        tap(page, listings, "秦岭土蜂蜜")
+        found = page.locator(".msg.bot", has=page.locator("button.ikb", has_text="🛒 Order")).last
+        expect(found).to_contain_text("¥68.00 / jin", timeout=WAIT)
+        # The next steps change this card's caption in place: follow the message itself.
+        card = page.locator(f'.msg[data-message-id="{found.get_attribute("data-message-id")}"]')
+        expect(card).to_contain_text("sold by 张兰")
+        picture = card.locator("img.photo")
+        expect(picture).to_be_visible()
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=picture.element_handle())
+        shot(page, "7-market-listing")
+
+        tap(page, card, "🛒 Order")
+        expect(card).to_contain_text("How much", timeout=WAIT)
+        tap(page, card, "2 jin")
+        expect(card).to_contain_text("Total: ¥136.00", timeout=WAIT)
+        tap(page, card, "Confirm order")
+        expect(card).to_contain_text("placed!", timeout=WAIT)
+        shot(page, "8-market-ordered")
+        assert errors == []
+        browser.close()
+
+    assert demo.interrupt() == 0
