@@ -126,17 +126,7 @@ async def category_tapped(update: Update, context: RuralContext) -> None:
     t = context.t
     code, page = context.match.group(1), int(context.match.group(2))
     found = await market.by_category(context.rt.store, code, page) if code in CATEGORIES else None
-    if not found or not found.listings:
-        await alert(update, context, t("😔 Nothing for sale here any more."))
-        await home(update, context)
-        return
-    origin = f"cat:{code}:{found.page}"
-    rows = [[_listing_button(context, view, origin)] for view in found.listings]
-    rows.append(pager(t, found.page, found.pages, f"mk:cat:{code}:{{page}}"))
-    rows.append([button(t("⬅️ Back"), "mk:home")])
-    title = f"🧺 <b>{esc(category_name(t, code))}</b>"
-    text = t("{title} — page {page} of {pages}", title=title, page=found.page + 1, pages=found.pages)
-    await show(update, context, text, keyboard(*rows))
+    await listings_page(update, context, found, f"cat:{code}", f"🧺 <b>{esc(category_name(t, code))}</b>", "home")
 
 
 @on_tap
@@ -158,15 +148,21 @@ async def county_tapped(update: Update, context: RuralContext) -> None:
     t = context.t
     county_id, page = int(context.match.group(1)), int(context.match.group(2))
     found = await market.by_county(context.rt.store, county_id, page)
-    if not found.listings:
+    title = f"🗺 <b>{esc(name_in(found.listings[0].county_names, t))}</b>" if found.listings else ""
+    await listings_page(update, context, found, f"cty:{county_id}", title, "cties")
+
+
+async def listings_page(update: Update, context: RuralContext, found: market.ListingsPage | None, where: str,
+                        title: str, back: str) -> None:
+    """A page of listings (``where``: "cat:fruit", "cty:3"), each opening its card, with ⬅️ to ``back``."""
+    t = context.t
+    if not found or not found.listings:
         await alert(update, context, t("😔 Nothing for sale here any more."))
         await home(update, context)
         return
-    origin = f"cty:{county_id}:{found.page}"
-    rows = [[_listing_button(context, view, origin)] for view in found.listings]
-    rows.append(pager(t, found.page, found.pages, f"mk:cty:{county_id}:{{page}}"))
-    rows.append([button(t("⬅️ Back"), "mk:cties")])
-    title = f"🗺 <b>{esc(name_in(found.listings[0].county_names, t))}</b>"
+    rows = [[_listing_button(context, view, f"{where}:{found.page}")] for view in found.listings]
+    rows.append(pager(t, found.page, found.pages, f"mk:{where}:{{page}}"))
+    rows.append([button(t("⬅️ Back"), f"mk:{back}")])
     text = t("{title} — page {page} of {pages}", title=title, page=found.page + 1, pages=found.pages)
     await show(update, context, text, keyboard(*rows))
 

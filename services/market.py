@@ -23,7 +23,7 @@ from services import outbox
 from services.amounts import MILLI, WHOLE_UNITS, BadAmount, format_milli, line_total_fen
 from services.clock import Clock
 from services.errors import DomainError, NotFound
-from services.orders import OrderStatus, PlacedOrder, load_order_view, new_order_number
+from services.orders import OrderStatus, PlacedOrder, already_placed, load_order_view, new_order_number
 from services.outbox import Kind
 from services.produce import PAGE_SIZE, ListingView, Status, load_listing_views, refresh_card, tell_seller
 from store.db import Store
@@ -161,23 +161,20 @@ async def order_listing(store: Store, clock: Clock, buyer_id: int, listing_id: i
     try:
         return await _order_listing(store, clock, buyer_id, listing_id, quantity_milli, center_id, token,
                                     assisted_by_id)
-    except IntegrityError:
+    except IntegrityError:  # a concurrent confirmation with the same token won the race
         async with store.read() as session:
-            order_id = await session.scalar(select(Order.id).where(Order.checkout_token == token,
-                                                                   Order.villager_id == buyer_id))
-            if order_id is None:
-                raise
-            return PlacedOrder(await load_order_view(session, order_id), already_placed=True)
+            placed = await already_placed(session, buyer_id, token)
+        if placed is None:
+            raise
+        return placed
 
 
 async def _order_listing(store: Store, clock: Clock, buyer_id: int, listing_id: int, quantity_milli: int,
                          center_id: int, token: str, assisted_by_id: int | None) -> PlacedOrder:
     now = clock.now()
     async with store.write() as session:
-        placed = await session.scalar(select(Order.id).where(Order.checkout_token == token,
-                                                             Order.villager_id == buyer_id))
-        if placed is not None:
-            return PlacedOrder(await load_order_view(session, placed), already_placed=True)
+        if (placed := await already_placed(session, buyer_id, token)) is not None:
+            return placed
         center = await session.get(ServiceCenter, center_id)
         if center is None or not center.is_active:
             raise NotFound("center")

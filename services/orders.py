@@ -143,11 +143,17 @@ async def place_order(store: Store, clock: Clock, villager_id: int, checkout_tok
     except IntegrityError:
         # A concurrent confirmation with the same token won the race (unique checkout_token).
         async with store.read() as session:
-            order_id = await session.scalar(select(Order.id).where(Order.checkout_token == checkout_token,
-                                                                   Order.villager_id == villager_id))
-            if order_id is None:
-                raise
-            return PlacedOrder(await load_order_view(session, order_id), already_placed=True)
+            placed = await already_placed(session, villager_id, checkout_token)
+        if placed is None:
+            raise
+        return placed
+
+
+async def already_placed(session: AsyncSession, villager_id: int, checkout_token: str) -> PlacedOrder | None:
+    """The order a confirmation with this token placed before, if any."""
+    order_id = await session.scalar(select(Order.id).where(Order.checkout_token == checkout_token,
+                                                           Order.villager_id == villager_id))
+    return None if order_id is None else PlacedOrder(await load_order_view(session, order_id), already_placed=True)
 
 
 async def _place_order(store: Store, clock: Clock, villager_id: int, checkout_token: str,
@@ -155,11 +161,8 @@ async def _place_order(store: Store, clock: Clock, villager_id: int, checkout_to
     now = clock.now()
     async with store.write() as session:
         cart = await cart_for(session, villager_id, lock=True)
-        placed = await session.scalar(
-            select(Order.id).where(Order.checkout_token == checkout_token, Order.villager_id == villager_id)
-        )
-        if placed is not None:
-            return PlacedOrder(await load_order_view(session, placed), already_placed=True)
+        if (placed := await already_placed(session, villager_id, checkout_token)) is not None:
+            return placed
         if checkout_token != cart.checkout_token:
             raise StaleCheckout()
         villager = await session.get(Villager, villager_id)

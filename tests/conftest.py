@@ -215,3 +215,31 @@ async def bot(demo_store, clock):
         logging.getLogger().removeHandler(errors)
     assert not errors.records, "errors were logged: " + "; ".join(
         f"{r.name}: {r.getMessage()} {r.exc_text or ''}" for r in errors.records)
+
+
+def second_application(bot, store: Store):
+    """Another Application like the fixture's, on ``store``, the same clock and the same double."""
+    settings = Settings(bot_token=bot.app.bot.token, database_url=store.url,
+                        telegram_base_url=bot.double.base_url, admin_ids=frozenset({900}))
+    return build_application(settings, store, bot.clock)
+
+
+@pytest.fixture
+async def restart(bot):
+    """``await restart()`` stops the bot's Application and starts a new one on the same store,
+    clock and double, as after a redeploy; ``restart(start=False)`` only stops it."""
+    started = []
+
+    async def again(start: bool = True) -> None:
+        await stop_polling(bot.app)
+        if not start:
+            return
+        app = second_application(bot, bot.store)
+        bot.double.settle = lambda: settle(app)
+        await start_polling(app, poll_timeout=2)
+        started.append(app)
+        bot.app = app
+
+    yield again
+    for app in started:
+        await stop_polling(app)

@@ -10,13 +10,8 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
-from conftest import settle
 from sqlalchemy import select
 
-from bot.app import build_application
-from bot.config import Settings
-from bot.runner import start_polling, stop_polling
 from chat import last_text, settle_in
 from handlers.listings import category_name, common_produce, unit_name
 from locales import translator
@@ -32,27 +27,6 @@ JIN, KG, PIECE = unit_name(EN, "jin"), unit_name(EN, "kg"), unit_name(EN, "piece
 
 
 # ---- helpers ------------------------------------------------------------------------------------
-
-@pytest.fixture
-async def restart(bot):
-    """``await restart()`` stops the bot's Application and starts a new one on the same store,
-    clock and double, as after a redeploy."""
-    started = []
-
-    async def again() -> None:
-        await stop_polling(bot.app)
-        settings = Settings(bot_token=bot.app.bot.token, database_url=bot.store.url,
-                            telegram_base_url=bot.double.base_url, admin_ids=frozenset({900}))
-        app = build_application(settings, bot.store, bot.clock)
-        bot.double.settle = lambda: settle(app)
-        await start_polling(app, poll_timeout=2)
-        started.append(app)
-        bot.app = app
-
-    yield again
-    for app in started:
-        await stop_polling(app)
-
 
 async def wang(bot, language_code: str = "en"):
     person = bot.person(1001, "Wang Fang", language_code=language_code)

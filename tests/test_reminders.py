@@ -15,13 +15,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import settle
+from conftest import second_application
 from sqlalchemy import func, select
 from test_partner_desk import card_of, desk, order_rice, status_of
 
-from bot.app import build_application
-from bot.config import Settings
-from bot.runner import start_polling, stop_polling
 from bot.sandbox.botapi import ApiError
 from services import outbox
 from services.outbox import Kind
@@ -93,34 +90,6 @@ async def outbox_rows(store: Store, kind: Kind) -> list[OutboxMessage]:
     async with store.read() as session:
         return list((await session.scalars(
             select(OutboxMessage).where(OutboxMessage.kind == str(kind)).order_by(OutboxMessage.id))).all())
-
-
-def second_application(bot, store: Store):
-    """Another Application like the fixture's, on ``store``, the same clock and the same double."""
-    settings = Settings(bot_token=bot.app.bot.token, database_url=store.url,
-                        telegram_base_url=bot.double.base_url, admin_ids=frozenset({900}))
-    return build_application(settings, store, bot.clock)
-
-
-@pytest.fixture
-async def restart(bot):
-    """``await restart()`` stops the bot's Application and starts a new one on the same store,
-    clock and double, as after a redeploy; ``restart(start=False)`` only stops it."""
-    started = []
-
-    async def again(start: bool = True) -> None:
-        await stop_polling(bot.app)
-        if not start:
-            return
-        app = second_application(bot, bot.store)
-        bot.double.settle = lambda: settle(app)
-        await start_polling(app, poll_timeout=2)
-        started.append(app)
-        bot.app = app
-
-    yield again
-    for app in started:
-        await stop_polling(app)
 
 
 @pytest.fixture
