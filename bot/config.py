@@ -38,6 +38,7 @@ class Settings:
     logistics_token: str | None = None
     listen_host: str = "127.0.0.1"
     listen_port: int = 8088
+    broadcast_rate: float = 30.0  # promotion messages a second, over all processes
 
     @property
     def tz(self) -> ZoneInfo:
@@ -110,7 +111,16 @@ def load_settings(environ: dict[str, str] | None = None, env_file: str | Path = 
     if not listen_port.isdigit() or not 0 < int(listen_port) < 65536:
         raise SettingsError(f"LISTEN_PORT is invalid: {listen_port!r} is not a port number")
 
+    broadcast_rate = values.get("BROADCAST_RATE", "").strip() or "30"
+    try:
+        rate = float(broadcast_rate)
+    except ValueError:
+        rate = 0.0
+    if not 0 < rate <= 1000:
+        raise SettingsError(f"BROADCAST_RATE is invalid: {broadcast_rate!r} (messages a second, e.g. 30)")
+
     return Settings(
+        broadcast_rate=rate,
         quiet_hours=quiet_hours,
         logistics_token=values.get("LOGISTICS_TOKEN", "").strip() or None,
         listen_host=values.get("LISTEN_HOST", "").strip() or "127.0.0.1",

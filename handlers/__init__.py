@@ -6,13 +6,29 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, TypeHandler
 
-from handlers import admin, assist, browse, cart, desk, market, menu, orders, produce, search, start
+from handlers import (
+    admin,
+    assist,
+    broadcast,
+    browse,
+    cart,
+    catalog_admin,
+    desk,
+    market,
+    menu,
+    orders,
+    produce,
+    search,
+    start,
+    stats,
+)
 from handlers.context import on_error, resolve_person
 
 
 def register_all(app: Application) -> None:
     app.add_handler(TypeHandler(Update, resolve_person), group=-1)
-    for journey in (start, browse, search, cart, orders, produce, market, assist, desk, admin):
+    for journey in (start, browse, search, cart, orders, produce, market, assist, desk, admin, broadcast, catalog_admin,
+                    stats):
         journey.register(app)
     menu.register(app)  # last: it takes whatever the journeys did not
     app.add_error_handler(on_error)

@@ -12,7 +12,7 @@ import logging
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
-from handlers import assist, browse, cart, desk, market, orders, produce, search, start
+from handlers import assist, broadcast, browse, cart, catalog_admin, desk, market, orders, produce, search, start
 from handlers.context import RuralContext
 from handlers.ui import alert, cannot_read, main_menu, menu_action, say
 from services import villagers
@@ -37,6 +37,8 @@ FORMS = {
     "ofor": assist.name_typed,
     **produce.PRODUCE_FORMS,  # the steps of a listing being made, and edits of one
     **market.MARKET_FORMS,  # a quantity to buy, words to find in the market
+    **broadcast.FORMS,  # an admin composing a promotion
+    **catalog_admin.FORMS,  # an admin typing a product's new price or stock
     **desk.DESK_FORMS,  # a card in a partner's private chat (no group): a typed reason or pickup code
 }
 

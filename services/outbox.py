@@ -32,6 +32,7 @@ class Kind(StrEnum):
     UNCOLLECTED = "uncollected"  # tell the desk which parcels are still waiting after the last reminder
     DIGEST = "digest"  # the desk's morning summary
     LISTING_CARD = "listing_card"  # post or refresh a produce listing's review card on its center's desk
+    LOW_STOCK = "low_stock"  # tell the admins a product's stock fell below its threshold
     SELLER = "seller"  # tell a seller what happened to their listing: reviewed, sold, sold out, paid
 
 

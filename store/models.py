@@ -113,6 +113,9 @@ class Product(Base):
     keywords: Mapped[list] = mapped_column(JSON, default=list)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Admins hear once when stock falls below the threshold; the flag clears when it is back above.
+    low_stock_threshold: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
+    low_stock_alerted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     category: Mapped[Category] = relationship()
 
@@ -136,6 +139,8 @@ class Villager(Base):
     acting_for_id: Mapped[int | None] = mapped_column(ForeignKey("villagers.id", ondelete="SET NULL"))
     # Telegram said 403: the person blocked the bot. Messages to them are not attempted.
     unreachable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # /promotions off: no broadcast reaches them (order news and reminders still do).
+    promotions_off: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -332,6 +337,44 @@ class ListingCard(Base):
     message_id: Mapped[int] = mapped_column(BigInteger)
 
 
+class Broadcast(Base):
+    """A promotion an admin composes step by step (``step``), previews, and sends now or at
+    ``send_at``. ``texts`` holds a version per language; ``audience`` says who gets it."""
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    admin_telegram_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # draft | scheduled | sending | done | cancelled
+    step: Mapped[str | None] = mapped_column(String(16))
+    texts: Mapped[dict] = mapped_column(JSON, default=dict)  # locale -> Telegram HTML
+    photo: Mapped[str | None] = mapped_column(String(300))
+    link: Mapped[dict] = mapped_column(JSON, default=dict)  # {"kind": "product"|"category", "code": ...}
+    audience: Mapped[dict] = mapped_column(JSON, default=dict)  # {"kind": "all"|"county"|..., "value": ...}
+    send_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)  # in the admin's private chat
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BroadcastDelivery(Base):
+    """One person's copy of a promotion: queued once (unique), sent once."""
+
+    __tablename__ = "broadcast_deliveries"
+    __table_args__ = (UniqueConstraint("broadcast_id", "villager_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"))
+    villager_id: Mapped[int] = mapped_column(ForeignKey("villagers.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | failed | blocked | opted_out | cancelled
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str] = mapped_column(String(200), default="")
+
+
 class SearchMiss(Base):
     """A search that found nothing: demand the catalog does not meet yet."""
 
@@ -356,3 +399,4 @@ class CatalogVersion(Base):
 
 Index("ix_orders_villager_created", Order.villager_id, Order.created_at)
 Index("ix_outbox_open_due", OutboxMessage.is_open, OutboxMessage.due_at)
+Index("ix_broadcast_deliveries_broadcast_status", BroadcastDelivery.broadcast_id, BroadcastDelivery.status)

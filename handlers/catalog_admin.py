@@ -1,0 +1,11 @@
+"""(being built)"""
+
+from __future__ import annotations
+
+from telegram.ext import Application
+
+FORMS: dict = {}
+
+
+def register(app: Application) -> None:
+    pass
