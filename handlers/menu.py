@@ -66,6 +66,22 @@ async def text_received(update: Update, context: RuralContext) -> None:
     await search.run_search(update, context, text)
 
 
+# What a photo answers: a listing's photo step, a listing's new photo, a promotion's picture.
+PHOTO_FORMS = {**produce.PHOTO_FORMS, **broadcast.PHOTO_FORMS}
+
+
+async def photo_received(update: Update, context: RuralContext) -> None:
+    """A photo that a form waits for; any other photo is not something the bot reads (a form
+    whose thing is gone stops waiting by itself)."""
+    villager = context.villager
+    kind, _, ref = (villager.awaiting or "").partition(":")
+    form = PHOTO_FORMS.get(kind)
+    if form is not None and ref.isdigit():
+        if await form(update, context, int(ref), update.effective_message.photo[-1].file_id):
+            return
+    await cannot_read(update, context)
+
+
 async def unknown_command(update: Update, context: RuralContext) -> None:
     await say(update, context, context.t("🤔 I don't know that command. Try /help."), main_menu(context.t))
 
@@ -78,5 +94,6 @@ def register(app: Application) -> None:
     private = filters.ChatType.PRIVATE
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & private, text_received))
     app.add_handler(MessageHandler(filters.COMMAND & private, unknown_command))
+    app.add_handler(MessageHandler(filters.PHOTO & private, photo_received))
     app.add_handler(CallbackQueryHandler(stale_button))
     app.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL, cannot_read))

@@ -18,7 +18,7 @@ import functools
 from datetime import timedelta
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from handlers.context import RuralContext
 from handlers.listings import (
@@ -33,7 +33,7 @@ from handlers.listings import (
     status_name,
     unit_name,
 )
-from handlers.ui import alert, button, cannot_read, esc, keyboard, money, on_tap, pager, show
+from handlers.ui import alert, button, esc, keyboard, money, on_tap, pager, show
 from locales import N_, Translator
 from services import centers, villagers
 from services import produce as listings
@@ -457,24 +457,31 @@ def bad_input(t: Translator, exc: BadInput) -> str:
 
 # ---- photos ---------------------------------------------------------------------------------
 
-async def photo_received(update: Update, context: RuralContext) -> None:
-    """A photo answers the photo step of a draft, or changes a listing's photo; else it is not
-    something the bot reads."""
-    rt, villager = context.rt, context.villager
-    kind, _, listing_id = (villager.awaiting or "").partition(":")
-    file_id = update.effective_message.photo[-1].file_id
+async def draft_photo(update: Update, context: RuralContext, listing_id: int, file_id: str) -> bool:
+    """A photo sent at the photo step of a draft; False if the draft is not there."""
     try:
-        if kind == "sell" and listing_id.isdigit():
-            view = await draft_of(context, int(listing_id))
-            if view.step == Step.PHOTO:
-                await fill(update, context, view, Step.PHOTO, file_id)
-                return
-        elif kind == "mlphoto" and listing_id.isdigit():
-            await save_edit(update, context, int(listing_id), Step.PHOTO, file_id)
-            return
+        view = await draft_of(context, listing_id)
     except (NotFound, WrongState):
-        await villagers.set_awaiting(rt.store, villager.id, None)
-    await cannot_read(update, context)
+        await leave(context)
+        return False
+    if view.step != Step.PHOTO:
+        return False
+    await fill(update, context, view, Step.PHOTO, file_id)
+    return True
+
+
+async def listing_photo(update: Update, context: RuralContext, listing_id: int, file_id: str) -> bool:
+    """A new photo for a published listing."""
+    try:
+        await save_edit(update, context, listing_id, Step.PHOTO, file_id)
+    except (NotFound, WrongState):
+        await leave(context)
+        return False
+    return True
+
+
+# What a photo answers: "sell:12" -> the photo step of draft 12; "mlphoto:7" -> listing 7's photo.
+PHOTO_FORMS = {"sell": draft_photo, "mlphoto": listing_photo}
 
 
 # ---- /mylistings ----------------------------------------------------------------------------
@@ -707,7 +714,6 @@ def register(app: Application) -> None:
     private = filters.ChatType.PRIVATE
     app.add_handler(CommandHandler("sell", sell_command, filters=private))
     app.add_handler(CommandHandler("mylistings", mylistings_command, filters=private))
-    app.add_handler(MessageHandler(filters.PHOTO & private, photo_received))
     for pattern, callback in (
         (r"^sl:new$", new_tapped),
         (rf"^sl:go:{_ID}$", continue_tapped),
