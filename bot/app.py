@@ -10,7 +10,7 @@ from telegram import BotCommand
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 import handlers
-from bot import pump
+from bot import broadcast_pump, pump
 from bot.config import Settings
 from bot.telegram_http import AiohttpRequest
 from handlers.context import Runtime, RuralContext
@@ -55,6 +55,7 @@ def build_application(settings: Settings, store: Store, clock: Clock | None = No
     )
     handlers.register_all(app)
     pump.install(app, app.bot_data["runtime"])
+    broadcast_pump.install(app, app.bot_data["runtime"], settings.broadcast_rate)
     return app
 
 

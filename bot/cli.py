@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 from bot.config import Settings, SettingsError, load_settings
-from catalog.csvfile import ImportReport
+from catalog.csvfile import ImportReport, error_lines
 from locales import translator
 from services.clock import SystemClock
 from store.db import Store
@@ -66,8 +66,8 @@ def print_report(what: str, report: ImportReport) -> int:
     t = translator("en")
     if report.errors:
         print(f"{len(report.errors)} bad row(s); nothing was imported:", file=sys.stderr)
-        for error in report.errors:
-            print(f"  line {error.line}: {t(error.message, **error.params)}", file=sys.stderr)
+        for line in error_lines(report.errors, t):
+            print(f"  {line}", file=sys.stderr)
         return 1
     print(f"{what}: {report.created} created, {report.updated} updated")
     return 0

@@ -31,15 +31,17 @@ PER_SECOND = 30  # overall pace
 DIGEST_PLANNING = timedelta(minutes=1)  # how often to look for desks that just opened
 
 
-class OutboxPump:
+class Pump:
+    """Runs ``run_once`` when kicked, one run at a time; a kick during a run runs it once more."""
+
+    name = "pump"
+
     def __init__(self, bot: Bot, rt: Runtime, app: Application | None = None):
         self.bot = bot
         self.rt = rt
         self.app = app
         self._task: asyncio.Task | None = None
         self._again = False
-        self._last_send = 0.0
-        self._digests_planned = None  # when this pump last looked for digests to queue
 
     def kick(self) -> None:
         """Run soon; if a run is going on, run once more after it (it may have missed new rows)."""
@@ -51,7 +53,7 @@ class OutboxPump:
             # The Application's stop() waits for its tasks: a bot told to stop finishes the run it is
             # in, rather than shutting the connection under it (the sends then fail, or one reaches
             # Telegram but is not marked sent and goes out again after the restart).
-            self._task = self.app.create_task(self._runs(), name="outbox pump")
+            self._task = self.app.create_task(self._runs(), name=self.name)
         else:
             self._task = asyncio.get_running_loop().create_task(self._runs())
 
@@ -65,10 +67,22 @@ class OutboxPump:
             try:
                 await self.run_once()
             except Exception:  # the store is down, or a bug: log it; the next wake-up tries again
-                log.exception("the outbox pump failed")
+                log.exception("the %s failed", self.name)
             if not self._again:
                 return
             self._again = False
+
+    async def run_once(self) -> int:
+        raise NotImplementedError
+
+
+class OutboxPump(Pump):
+    name = "outbox pump"
+
+    def __init__(self, bot: Bot, rt: Runtime, app: Application | None = None):
+        super().__init__(bot, rt, app)
+        self._last_send = 0.0
+        self._digests_planned = None  # when this pump last looked for digests to queue
 
     async def run_once(self) -> int:
         """Send everything due now. Returns how many rows were handled."""

@@ -1,12 +1,388 @@
-"""(being built)"""
+"""📣 Promotions: an admin composes one (/broadcast), sees it as villagers will, and sends it now or
+later; /broadcast cancel stops it. Villagers opt out with the button on every promotion or
+/promotions off (and back with /promotions on).
+
+    /broadcast ──> text (default language) ──> the other languages (or skip) ──> photo (or skip)
+        ──> a button to a product or category (or skip) ──> audience, with its size
+        ──> preview, exactly as sent ──> 🚀 now / 🕒 at a time ──> progress, edited in place ──> report
+
+Typed answers come back through ``villager.awaiting`` ("bc:<id>": the step the draft is at,
+"bct:<id>": the time to send it); photos through PHOTO_FORMS.
+"""
 
 from __future__ import annotations
 
-from telegram.ext import Application
+from datetime import datetime, timedelta
 
-FORMS: dict = {}
-PHOTO_FORMS: dict = {}
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+
+from handlers.context import RuralContext
+from handlers.start import name_in
+from handlers.ui import alert, button, esc, keyboard, on_tap, say, show
+from locales import N_, Translator, available_locales, translator
+from services import broadcast, villagers
+from services.broadcast import AUDIENCES, BadHtml, BroadcastView, Delivery, Status, Step, WrongState
+from services.errors import NotFound
+
+PRIVATE = filters.ChatType.PRIVATE
+AUDIENCE_NAMES = {
+    "all": N_("👥 Everyone"),
+    "county": N_("🗺 One county"),
+    "center": N_("📍 One center"),
+    "language": N_("🌐 One language"),
+    "category": N_("🛒 Bought from a category"),
+}
+
+
+def is_admin(update: Update, context: RuralContext) -> bool:
+    return update.effective_user is not None and update.effective_user.id in context.rt.admin_ids
+
+
+def language_name(locale: str) -> str:
+    return translator(locale).display_name
+
+
+def locales_in_order(default: str) -> list[str]:
+    return [default] + sorted(locale for locale in available_locales() if locale != default)
+
+
+# ---- what villagers see ---------------------------------------------------------------------
+
+def promotion_keyboard(t: Translator, promotion: BroadcastView, bot_username: str | None) -> InlineKeyboardMarkup:
+    """The promotion's link (a deep link that opens the bot at the product or category) and the
+    way out of promotions."""
+    rows = []
+    link = promotion.link
+    if link and bot_username:
+        prefix = "p" if link["kind"] == "product" else "c"
+        label = t("🛒 Have a look") if link["kind"] == "product" else t("📂 See the category")
+        rows.append([InlineKeyboardButton(label, url=f"https://t.me/{bot_username}?start={prefix}-{link['code']}")])
+    rows.append([button(t("🔕 Unsubscribe from promotions"), "promo:off")])
+    return InlineKeyboardMarkup(rows)
+
+
+def progress_text(t: Translator, promotion: BroadcastView, rate: float) -> str:
+    counts = promotion.counts
+    left = counts.get(Delivery.PENDING, 0)
+    failed = sum(counts.get(s, 0) for s in (Delivery.FAILED, Delivery.BLOCKED))
+    return "\n".join([
+        t("📣 <b>Promotion #{id}</b>: sending", id=promotion.id),
+        t("✅ Sent: {n}", n=counts.get(Delivery.SENT, 0)),
+        t("❌ Failed: {n}", n=failed),
+        t("⏳ Left: {n}", n=left),
+        t("⚡ {rate} messages a second", rate=f"{rate:.1f}"),
+    ])
+
+
+def report_text(t: Translator, promotion: BroadcastView) -> str:
+    counts = promotion.counts
+    seconds = 0
+    if promotion.started_at and promotion.finished_at:
+        seconds = int((promotion.finished_at - promotion.started_at).total_seconds())
+    return "\n".join([
+        t("🏁 <b>Promotion #{id} finished</b>", id=promotion.id),
+        t("✅ Sent: {n}", n=counts.get(Delivery.SENT, 0)),
+        t("🚫 Blocked the bot: {n}", n=counts.get(Delivery.BLOCKED, 0)),
+        t("🔕 Opted out: {n}", n=counts.get(Delivery.OPTED_OUT, 0)),
+        t("❌ Failed: {n}", n=counts.get(Delivery.FAILED, 0)),
+        t("⏱ Took {minutes} min {seconds} s", minutes=seconds // 60, seconds=seconds % 60),
+    ])
+
+
+# ---- composing ------------------------------------------------------------------------------
+
+async def broadcast_command(update: Update, context: RuralContext) -> None:
+    t, rt = context.t, context.rt
+    if not is_admin(update, context):
+        await say(update, context, t("🔒 Only admins can do this."))
+        return
+    if context.args and context.args[0].lower() == "cancel":
+        stopped = await broadcast.cancel(rt.store, rt.clock.now(), update.effective_user.id)
+        if stopped is None:
+            await say(update, context, t("ℹ️ No promotion is waiting or being sent."))
+            return
+        rt.kick_promotions()
+        await say(update, context, t("🛑 Promotion #{id} stopped. {sent} were sent; the other {left} will not be.",
+                                     id=stopped.id, sent=stopped.counts.get(Delivery.SENT, 0),
+                                     left=stopped.counts.get(Delivery.CANCELLED, 0)))
+        return
+    draft = await broadcast.start_draft(rt.store, rt.clock.now(), update.effective_user.id)
+    await show_step(update, context, draft)
+
+
+def next_language(promotion: BroadcastView, default: str) -> str | None:
+    """The next language without a version, after those that have one (None: all asked)."""
+    for locale in locales_in_order(default):
+        if locale not in promotion.texts:
+            return locale
+    return None
+
+
+async def show_step(update: Update, context: RuralContext, promotion: BroadcastView, note: str = "") -> None:
+    t, rt = context.t, context.rt
+    cancel = button(t("✖️ Cancel"), f"bc:x:{promotion.id}")
+    await villagers.set_awaiting(rt.store, context.villager.id, f"bc:{promotion.id}")
+    step = Step(promotion.step)
+    rows: list = []
+    if step == Step.TEXT:
+        locale = next_language(promotion, rt.default_locale)
+        if locale == rt.default_locale:
+            text = t("📣 <b>New promotion.</b> Type its text in {language}. You may use &lt;b&gt;bold&lt;/b&gt;, "
+                     "&lt;i&gt;italic&lt;/i&gt; and &lt;a href=\"…\"&gt;links&lt;/a&gt;.",
+                     language=language_name(locale))
+        else:
+            text = t("🌐 Now the {language} version, or skip: people who read {language} then get the {default} one.",
+                     language=language_name(locale), default=language_name(rt.default_locale))
+            rows.append([button(t("⏭ Skip"), f"bc:skip:{promotion.id}")])
+    elif step == Step.PHOTO:
+        text = t("🖼 Send a photo for the promotion, or skip.")
+        rows.append([button(t("⏭ Skip"), f"bc:skip:{promotion.id}")])
+    elif step == Step.LINK:
+        text = t("🔗 Add a button that opens a product or a category? Type its SKU or category code "
+                 "(e.g. FD-001 or seeds_fertilizer), or skip.")
+        rows.append([button(t("⏭ Skip"), f"bc:skip:{promotion.id}")])
+    else:
+        await villagers.set_awaiting(rt.store, context.villager.id, None)
+        text = t("👥 Who should get it?")
+        rows += [[button(t(AUDIENCE_NAMES[kind]), f"bc:a:{promotion.id}:{kind}")] for kind in AUDIENCES]
+    rows.append([cancel])
+    await say(update, context, "\n\n".join(part for part in (note, text) if part), keyboard(*rows))
+
+
+async def text_typed(update: Update, context: RuralContext, broadcast_id: int, text: str) -> None:
+    """A typed answer to the step the draft is at."""
+    t, rt = context.t, context.rt
+    admin = update.effective_user.id
+    try:
+        promotion = await broadcast.view(rt.store, broadcast_id)
+        if promotion is None or promotion.status != Status.DRAFT or promotion.admin_telegram_id != admin:
+            raise NotFound("broadcast")
+        step = Step(promotion.step)
+        if step == Step.TEXT:
+            locale = next_language(promotion, rt.default_locale)
+            promotion = await broadcast.set_text(rt.store, admin, broadcast_id, locale, text)
+            if next_language(promotion, rt.default_locale) is None:
+                promotion = await broadcast.set_step(rt.store, admin, broadcast_id, Step.PHOTO)
+        elif step == Step.LINK:
+            link = await broadcast.find_link(rt.store, text)
+            promotion = await broadcast.set_step(rt.store, admin, broadcast_id, Step.AUDIENCE, link=link)
+        else:
+            await show_step(update, context, promotion, t("👆 Please use the buttons, or send a photo."))
+            return
+    except BadHtml as exc:
+        await show_step(update, context, promotion, t("⚠️ Telegram would refuse this text: {reason}. "
+                                                      "Please fix it and send it again.", reason=esc(exc.reason)))
+        return
+    except NotFound as exc:
+        if str(exc) == "link":
+            await show_step(update, context, promotion, t("⚠️ There is no product or category “{code}”.",
+                                                          code=esc(text.strip()[:64])))
+            return
+        await villagers.set_awaiting(rt.store, context.villager.id, None)
+        await say(update, context, t("⌛ This promotion is no longer being composed."))
+        return
+    await show_step(update, context, promotion)
+
+
+async def photo_sent(update: Update, context: RuralContext, broadcast_id: int, file_id: str) -> bool:
+    t, rt = context.t, context.rt
+    promotion = await broadcast.view(rt.store, broadcast_id)
+    if promotion is None or promotion.status != Status.DRAFT or promotion.step != Step.PHOTO:
+        return False
+    try:
+        promotion = await broadcast.set_step(rt.store, update.effective_user.id, broadcast_id, Step.LINK,
+                                             photo=file_id)
+    except BadHtml:
+        await show_step(update, context, promotion, t("⚠️ With a photo the text may have at most 1024 characters. "
+                                                      "Skip the photo, or start again with a shorter text."))
+        return True
+    await show_step(update, context, promotion)
+    return True
+
+
+@on_tap
+async def skip_tapped(update: Update, context: RuralContext) -> None:
+    rt, admin = context.rt, update.effective_user.id
+    broadcast_id = int(context.match.group(1))
+    promotion = await _draft_or_say(update, context, broadcast_id)
+    if promotion is None:
+        return
+    step = Step(promotion.step)
+    if step == Step.TEXT:
+        # The remaining languages get the default version.
+        promotion = await broadcast.set_step(rt.store, admin, broadcast_id, Step.PHOTO)
+    elif step == Step.PHOTO:
+        promotion = await broadcast.set_step(rt.store, admin, broadcast_id, Step.LINK)
+    elif step == Step.LINK:
+        promotion = await broadcast.set_step(rt.store, admin, broadcast_id, Step.AUDIENCE, link=None)
+    await show_step(update, context, promotion)
+
+
+async def _draft_or_say(update: Update, context: RuralContext, broadcast_id: int) -> BroadcastView | None:
+    if not is_admin(update, context):
+        await alert(update, context, context.t("🔒 Only admins can do this."))
+        return None
+    promotion = await broadcast.view(context.rt.store, broadcast_id)
+    if promotion is None or promotion.status != Status.DRAFT or promotion.admin_telegram_id != update.effective_user.id:
+        await alert(update, context, context.t("⌛ This promotion is no longer being composed."))
+        return None
+    return promotion
+
+
+@on_tap
+async def cancel_tapped(update: Update, context: RuralContext) -> None:
+    rt = context.rt
+    promotion = await _draft_or_say(update, context, int(context.match.group(1)))
+    if promotion is None:
+        return
+    await broadcast.discard(rt.store, update.effective_user.id, promotion.id)
+    await villagers.set_awaiting(rt.store, context.villager.id, None)
+    await show(update, context, context.t("🗑 The promotion was deleted. Nobody got it."))
+
+
+@on_tap
+async def audience_tapped(update: Update, context: RuralContext) -> None:
+    """An audience kind: "all" at once; the others first ask which county, center, language, category."""
+    t, rt = context.t, context.rt
+    broadcast_id, kind = int(context.match.group(1)), context.match.group(2)
+    if await _draft_or_say(update, context, broadcast_id) is None:
+        return
+    if kind == "all":
+        await audience_chosen(update, context, broadcast_id, {"kind": "all"})
+        return
+    choices = await broadcast.audience_choices(rt.store, kind)
+    rows = [[button(name_in(label, t) if isinstance(label, dict) else
+                    (language_name(label) if kind == "language" else t(f"category:{label}")),
+                    f"bc:v:{broadcast_id}:{kind}:{value}")] for value, label in choices[:40]]
+    rows.append([button(t("⬅️ Back"), f"bc:aud:{broadcast_id}")])
+    await show(update, context, t("👥 Which one?"), keyboard(*rows))
+
+
+@on_tap
+async def audience_value_tapped(update: Update, context: RuralContext) -> None:
+    broadcast_id = int(context.match.group(1))
+    if await _draft_or_say(update, context, broadcast_id) is None:
+        return
+    await audience_chosen(update, context, broadcast_id, {"kind": context.match.group(2),
+                                                           "value": context.match.group(3)})
+
+
+@on_tap
+async def audience_again_tapped(update: Update, context: RuralContext) -> None:
+    promotion = await _draft_or_say(update, context, int(context.match.group(1)))
+    if promotion is not None:
+        await show_step(update, context, promotion)
+
+
+async def audience_chosen(update: Update, context: RuralContext, broadcast_id: int, audience: dict) -> None:
+    """Show how many people that is; then the preview, exactly as villagers will see it."""
+    t, rt, admin = context.t, context.rt, update.effective_user.id
+    size = await broadcast.audience_size(rt.store, audience)
+    promotion = await broadcast.set_step(rt.store, admin, broadcast_id, Step.PREVIEW, audience=audience)
+    await show(update, context, t("👥 This reaches <b>{n}</b> people (those who opted out or blocked the bot are "
+                                  "counted, and skipped).", n=size))
+    for locale in locales_in_order(rt.default_locale):
+        text = promotion.texts.get(locale) or promotion.texts.get(rt.default_locale)
+        reader = translator(locale)
+        await say(update, context, t("👀 As {language} readers will see it:", language=language_name(locale)))
+        markup = promotion_keyboard(reader, promotion, context.bot.username)
+        if promotion.photo:
+            await context.bot.send_photo(update.effective_chat.id, promotion.photo, caption=text,
+                                         parse_mode=ParseMode.HTML, reply_markup=markup)
+        else:
+            await context.bot.send_message(update.effective_chat.id, text, parse_mode=ParseMode.HTML,
+                                           reply_markup=markup)
+    await say(update, context, t("📣 Send it?"), keyboard(
+        [button(t("🚀 Send now"), f"bc:now:{broadcast_id}"), button(t("🕒 Later"), f"bc:at:{broadcast_id}")],
+        [button(t("👥 Another audience"), f"bc:aud:{broadcast_id}"), button(t("✖️ Cancel"), f"bc:x:{broadcast_id}")]))
+
+
+@on_tap
+async def now_tapped(update: Update, context: RuralContext) -> None:
+    await confirm(update, context, int(context.match.group(1)), None)
+
+
+@on_tap
+async def later_tapped(update: Update, context: RuralContext) -> None:
+    broadcast_id = int(context.match.group(1))
+    if await _draft_or_say(update, context, broadcast_id) is None:
+        return
+    await villagers.set_awaiting(context.rt.store, context.villager.id, f"bct:{broadcast_id}")
+    await say(update, context, context.t("🕒 When? Type a date and time like 2026-12-01 09:00 ({timezone}).",
+                                         timezone=context.rt.timezone))
+
+
+async def time_typed(update: Update, context: RuralContext, broadcast_id: int, text: str) -> None:
+    rt = context.rt
+    try:
+        when = datetime.strptime(" ".join(text.split()), "%Y-%m-%d %H:%M").replace(tzinfo=rt.tz)
+    except ValueError:
+        await say(update, context, context.t("⚠️ Please type the date and time like 2026-12-01 09:00."))
+        return
+    if when < rt.clock.now() - timedelta(minutes=1):
+        await say(update, context, context.t("⚠️ That time has passed. Please type a later one."))
+        return
+    await villagers.set_awaiting(rt.store, context.villager.id, None)
+    await confirm(update, context, broadcast_id, when)
+
+
+async def confirm(update: Update, context: RuralContext, broadcast_id: int, when: datetime | None) -> None:
+    t, rt = context.t, context.rt
+    if await _draft_or_say(update, context, broadcast_id) is None:
+        return
+    try:
+        promotion = await broadcast.confirm(rt.store, rt.clock.now(), update.effective_user.id, broadcast_id, when)
+    except (WrongState, NotFound):
+        await alert(update, context, t("⌛ This promotion is no longer being composed."))
+        return
+    rt.kick_promotions()
+    if when is None:
+        await say(update, context, t("🚀 Promotion #{id} is on its way. Progress follows here; "
+                                     "/broadcast cancel stops it.", id=promotion.id))
+    else:
+        await say(update, context, t("🕒 Promotion #{id} will go out at {when}. /broadcast cancel stops it.",
+                                     id=promotion.id, when=when.strftime("%Y-%m-%d %H:%M")))
+
+
+# ---- opting out -----------------------------------------------------------------------------
+
+async def promotions_command(update: Update, context: RuralContext) -> None:
+    t = context.t
+    choice = (context.args or [""])[0].lower()
+    if choice not in ("on", "off"):
+        await say(update, context, t("Usage: /promotions off (no more promotions) or /promotions on"))
+        return
+    await broadcast.set_promotions(context.rt.store, update.effective_user.id, choice == "on")
+    if choice == "on":
+        await say(update, context, t("🔔 You will get promotions again."))
+    else:
+        await say(update, context, t("🔕 You will get no more promotions. News of your orders still comes. "
+                                     "/promotions on brings them back."))
+
+
+@on_tap
+async def unsubscribe_tapped(update: Update, context: RuralContext) -> None:
+    await broadcast.set_promotions(context.rt.store, update.effective_user.id, False)
+    await alert(update, context, context.t("🔕 You will get no more promotions. /promotions on brings them back."))
+
+
+FORMS = {"bc": text_typed, "bct": time_typed}
+PHOTO_FORMS = {"bc": photo_sent}
 
 
 def register(app: Application) -> None:
-    pass
+    app.add_handler(CommandHandler("broadcast", broadcast_command, filters=PRIVATE))
+    app.add_handler(CommandHandler("promotions", promotions_command, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(unsubscribe_tapped, pattern=r"^promo:off$"))
+    for pattern, callback in (
+        (r"^bc:skip:(\d{1,9})$", skip_tapped),
+        (r"^bc:x:(\d{1,9})$", cancel_tapped),
+        (r"^bc:a:(\d{1,9}):(" + "|".join(AUDIENCES) + ")$", audience_tapped),
+        (r"^bc:v:(\d{1,9}):(county|center|language|category):([A-Za-z0-9_\-]{1,40})$", audience_value_tapped),
+        (r"^bc:aud:(\d{1,9})$", audience_again_tapped),
+        (r"^bc:now:(\d{1,9})$", now_tapped),
+        (r"^bc:at:(\d{1,9})$", later_tapped),
+    ):
+        app.add_handler(CallbackQueryHandler(callback, pattern=pattern))

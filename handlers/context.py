@@ -26,7 +26,7 @@ from services.villagers import VillagerView
 from store.db import Store
 
 if TYPE_CHECKING:
-    from bot.pump import OutboxPump
+    from bot.pump import OutboxPump, Pump
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,12 @@ class Runtime:
     admin_ids: frozenset[int] = field(default_factory=frozenset)
     quiet_hours: QuietHours = field(default_factory=QuietHours)
     pump: OutboxPump | None = None  # set by bot.pump.install
+    promotions: Pump | None = None  # set by bot.broadcast_pump.install
+
+    def kick_promotions(self) -> None:
+        """A promotion was confirmed or cancelled: start or stop sending it now."""
+        if self.promotions is not None:
+            self.promotions.kick()
 
     def kick(self) -> None:
         """Something was queued in the outbox: send it now rather than at the next wake-up."""

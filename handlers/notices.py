@@ -19,7 +19,7 @@ from handlers.listings import listing_text, reject_reason, status_name, unit_nam
 from handlers.start import name_in
 from handlers.ui import button, esc, keyboard, label, local_time, money
 from locales import N_, Translator, translator
-from services import centers, orders, parcels, partners, produce
+from services import catalog, centers, orders, parcels, partners, produce
 from services.orders import OrderStatus, OrderView
 from services.outbox import Claimed, Kind
 from services.parcels import REJECT_REASONS, CardView
@@ -357,6 +357,27 @@ async def send_to_seller(bot: Bot, rt: Runtime, row: Claimed) -> bool:
     return True
 
 
+# ---- to the admins ----------------------------------------------------------------------------
+
+async def send_low_stock(bot: Bot, rt: Runtime, row: Claimed) -> bool:
+    """A product fell below its threshold. The row the fall queued becomes one row per admin
+    (each sent and retried alone); an admin's row is the message, unless the stock is back."""
+    product_id = row.payload["product_id"]
+    if "admin" not in row.payload:
+        return await catalog.fan_out_low_stock(rt.store, row.id, product_id, rt.admin_ids, rt.clock.now()) > 0
+    person = await parcels.recipient(rt.store, row.villager_id)
+    product = await catalog.admin_product(rt.store, product_id)
+    if (person is None or not person.reachable or person.telegram_id not in rt.admin_ids or product is None
+            or not product.is_low):
+        return False
+    t = translator(person.locale or rt.default_locale)
+    text = t("⚠️ Low stock: <b>{name}</b> ({sku}) has {n} left.", name=esc(product.name(t.language)),
+             sku=esc(product.sku), n=product.stock)
+    await bot.send_message(person.telegram_id, text, parse_mode=ParseMode.HTML,
+                           reply_markup=keyboard([button(t("📦 Open the product"), f"ap:open:{product.id}")]))
+    return True
+
+
 async def deliver(bot: Bot, rt: Runtime, row: Claimed) -> bool:
     """Send one outbox row. Returns False when there was nothing left to send (the order moved
     on, the person is unreachable): the row is then closed without a message."""
@@ -371,6 +392,8 @@ async def deliver(bot: Bot, rt: Runtime, row: Claimed) -> bool:
         return await send_to_seller(bot, rt, row)
     if kind == Kind.DIGEST:
         return await send_digest(bot, rt, row)
+    if kind == Kind.LOW_STOCK:
+        return await send_low_stock(bot, rt, row)
     order = await orders.order_view(rt.store, row.order_id)
     if order is None:
         return False

@@ -9,10 +9,11 @@ from __future__ import annotations
 from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from handlers import browse
 from handlers.context import RuralContext
 from handlers.ui import button, esc, keyboard, main_menu, on_tap, say, show
 from locales import N_, available_locales, localized, translator
-from services import centers, villagers
+from services import broadcast, centers, villagers
 from services.errors import NotFound
 
 # Registered with set_my_commands in every language (bot.app).
@@ -47,12 +48,29 @@ async def start(update: Update, context: RuralContext) -> None:
     if villager.awaiting:
         await villagers.set_awaiting(context.rt.store, villager.id, None)
     name = esc(update.effective_user.first_name or "")
+    if context.args and villager.center_id is not None and await open_link(update, context, context.args[0]):
+        return
     if villager.center_id is None:
         await say(update, context, t("👋 Welcome, {name}! Order goods online and pick them up at your village "
                                      "service center.", name=name), location_keyboard(context))
         await ask_county(update, context, fresh=True)
         return
     await say(update, context, t("👋 Welcome back, {name}! What would you like to do?", name=name), main_menu(t))
+
+
+async def open_link(update: Update, context: RuralContext, payload: str) -> bool:
+    """A promotion's link (t.me/<bot>?start=p-FD-001): open the bot at that product or category."""
+    found = await broadcast.deep_link(context.rt.store, payload[:64])
+    if found is None:
+        return False
+    kind, target = found
+    if kind == "product":
+        product = await browse.find_product(update, context, target)
+        if product is not None:
+            await browse.product_card(update, context, product, 1)
+    else:
+        await browse.category_screen(update, context, target, 0)
+    return True
 
 
 async def ask_county(update: Update, context: RuralContext, fresh: bool = False) -> None:

@@ -1,11 +1,205 @@
-"""(being built)"""
+"""Figures for admins, in a private chat:
+
+    /stats      orders and sales (today, 7 days, 30 days; overall, by county, by center), produce
+                sold by sellers, villagers, parcels waiting for pickup and searches that found
+                nothing; then a chart of daily orders over 30 days, with 🔄 Refresh.
+
+The figures come from services.stats; the chart is drawn in a worker thread, so the bot keeps
+serving others while it renders.
+"""
 
 from __future__ import annotations
 
-from telegram.ext import Application
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-FORMS: dict = {}
+from telegram import InputFile, Update
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+
+from handlers.admin import admin_actor, only_admins
+from handlers.context import RuralContext
+from handlers.listings import quantity
+from handlers.start import name_in
+from handlers.ui import button, esc, keyboard, local_time, money, on_tap, say
+from locales import Translator
+from services import stats
+from services.stats import Place, Places, Report, Windows
+
+log = logging.getLogger(__name__)
+PRIVATE = filters.ChatType.PRIVATE
+MAX_TEXT = 4096  # Telegram's limit for a message, in UTF-16 code units
+FORMS: dict = {}  # /stats asks nothing to be typed
+
+
+# ---- the text ---------------------------------------------------------------------------------
+
+@dataclass
+class Section:
+    """A block of the report. When the whole is too long, its list loses items from the end;
+    ``tail`` is told which ones, so that it can still sum them up."""
+
+    head: list[str]
+    items: Sequence[Any] = ()
+    line: Callable[[Any], str] = str
+    tail: Callable[[Sequence[Any]], list[str]] = lambda dropped: []
+    empty: str | None = None
+
+    def render(self, shown: int) -> str:
+        lines = list(self.head)
+        lines += [self.line(item) for item in self.items[:shown]]
+        lines += self.tail(self.items[shown:])
+        if not self.items and self.empty:
+            lines.append(self.empty)
+        return "\n".join(lines)
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def fit(sections: list[Section], limit: int = MAX_TEXT) -> str:
+    """The sections, with the longest lists shortened until the text fits in one message."""
+    shown = [len(s.items) for s in sections]
+    while True:
+        text = "\n\n".join(s.render(n) for s, n in zip(sections, shown, strict=True))
+        if utf16_len(text) <= limit or not any(shown):
+            return text
+        longest = max(range(len(shown)), key=lambda i: shown[i])
+        shown[longest] -= 1
+
+
+def title(text: str) -> str:
+    return f"<b>{esc(text)}</b>"
+
+
+def figure(n: int, fen: int) -> str:
+    return f"{n} · {money(fen)}"
+
+
+def orders_figure(t: Translator, n: int, fen: int) -> str:
+    return t.plural("{n} order · {amount}", "{n} orders · {amount}", n, amount=money(fen))
+
+
+def windows_line(t: Translator, place: str, w: Windows) -> str:
+    return t("• {place}: today {today} | 7 days {week} | 30 days {month}", place=place,
+             today=figure(w.today.orders, w.today.sales_fen), week=figure(w.week.orders, w.week.sales_fen),
+             month=figure(w.month.orders, w.month.sales_fen))
+
+
+def places_section(t: Translator, head: str, places: Places, name: Callable[[Place], str],
+                   others: Callable[[int], str]) -> Section:
+    def tail(dropped: Sequence[Place]) -> list[str]:
+        n = places.others + len(dropped)
+        if not n:
+            return []
+        rest = sum((p.figures for p in dropped), places.rest)
+        return [windows_line(t, others(n), rest)]
+
+    return Section([title(head)], places.top, lambda p: windows_line(t, name(p), p.figures), tail,
+                   t("• No orders yet."))
+
+
+def report_text(t: Translator, r: Report) -> str:
+    o = r.orders
+    orders = Section([
+        title(t("📦 Orders & sales")),
+        t("📅 Today: {figure}", figure=orders_figure(t, o.today.orders, o.today.sales_fen)),
+        t("🗓 7 days: {figure}", figure=orders_figure(t, o.week.orders, o.week.sales_fen)),
+        t("🗓 30 days: {figure}", figure=orders_figure(t, o.month.orders, o.month.sales_fen)),
+        f"<i>{esc(t('Rejected and cancelled orders are not counted.'))}</i>",
+    ])
+    counties = places_section(
+        t, t("🏘 By county"), r.counties, lambda p: esc(name_in(p.names, t)),
+        lambda n: t.plural("{n} other county", "{n} other counties", n))
+    centers = places_section(
+        t, t("📍 By center"), r.centers, lambda p: f"{esc(name_in(p.names, t))} ({esc(p.code)})",
+        lambda n: t.plural("{n} other center", "{n} other centers", n))
+
+    def seller_line(s: stats.SellerSales) -> str:
+        sold = " + ".join(quantity(t, milli, unit) for unit, milli in s.quantities)
+        return t("• {seller} ({village}): {quantity} · {sold} sold, {paid} paid", seller=esc(s.first_name),
+                 village=esc(name_in(s.center_names, t)), quantity=esc(sold), sold=money(s.sold_fen),
+                 paid=money(s.paid_fen))
+
+    def more(known: int, line: Callable[[int], str]) -> Callable[[Sequence[Any]], list[str]]:
+        def tail(dropped: Sequence[Any]) -> list[str]:
+            n = known + len(dropped)
+            return [line(n)] if n else []
+        return tail
+
+    produce = Section(
+        [title(t("🌾 Produce sold, 30 days"))], r.produce.top, seller_line,
+        more(r.produce.others, lambda n: t.plural("• … and {n} more seller", "• … and {n} more sellers", n)),
+        t("• Nothing sold yet."))
+
+    v = r.villagers
+    new = " · ".join(f"{day:%m-%d}: {n}" for day, n in v.new_per_day)
+    villagers = Section([
+        title(t("👥 Villagers")),
+        t("🟢 Active: {week} in 7 days · {month} in 30 days", week=v.active_week, month=v.active_month),
+        t("👤 All: {n}", n=v.total),
+        t("🆕 New per day: {days}", days=new),
+    ])
+
+    w = r.waiting
+    head = [title(t("📬 Waiting for pickup")),
+            t.plural("📦 {n} parcel waiting", "📦 {n} parcels waiting", w.count) if w.count
+            else t("✅ No parcels waiting.")]
+    if w.oldest:
+        head.append(t("⏳ Waiting longest:"))
+    waiting = Section(head, w.oldest, lambda p: t(
+        "• {number} · {center} ({code}) · since {since}", number=esc(p.number),
+        center=esc(name_in(p.center_names, t)), code=esc(p.center_code),
+        since=local_time(p.arrived_at, r.timezone)))
+
+    misses = Section(
+        [title(t("🔍 Not found, 30 days")),
+         f"<i>{esc(t('Demand the catalog does not meet yet, most searched first.'))}</i>"],
+        r.misses.top,
+        lambda m: t.plural("• “{term}” × {count} ({n} person)", "• “{term}” × {count} ({n} people)", m.people,
+                           term=esc(m.term), count=m.count),
+        more(r.misses.others, lambda n: t.plural("• … and {n} more term", "• … and {n} more terms", n)),
+        t("• None yet."))
+
+    top = Section([f"{title(t('📊 Figures'))} · {local_time(r.now, r.timezone)} ({esc(r.timezone)})"])
+    return fit([top, orders, counties, centers, produce, villagers, waiting, misses])
+
+
+# ---- the handlers -----------------------------------------------------------------------------
+
+async def send_report(update: Update, context: RuralContext) -> None:
+    t, rt = context.t, context.rt
+    report = await stats.report(rt.store, rt.clock.now(), rt.timezone)
+    await say(update, context, report_text(t, report))
+    png = await asyncio.to_thread(stats.daily_orders_png, report.daily)
+    await context.bot.send_photo(
+        update.effective_chat.id, photo=InputFile(png, filename="daily-orders.png"),
+        caption=t("📈 Daily orders, last 30 days"), reply_markup=keyboard([button(t("🔄 Refresh"), "st:refresh")]))
+
+
+async def stats_command(update: Update, context: RuralContext) -> None:
+    if admin_actor(update, context) is None:
+        await only_admins(update, context)
+        return
+    await send_report(update, context)
+
+
+@on_tap
+async def refresh_tapped(update: Update, context: RuralContext) -> None:
+    if admin_actor(update, context) is None:
+        await only_admins(update, context)
+        return
+    try:  # the fresh report comes below, with its own button
+        await update.callback_query.edit_message_reply_markup(None)
+    except BadRequest as exc:
+        log.info("could not remove the refresh button: %s", exc)
+    await send_report(update, context)
 
 
 def register(app: Application) -> None:
-    pass
+    app.add_handler(CommandHandler("stats", stats_command, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(refresh_tapped, pattern=r"^st:refresh$"))

@@ -20,6 +20,7 @@ from locales import localized
 from services import outbox
 from services.amounts import format_milli
 from services.cart import cart_for, new_checkout_token
+from services.catalog import note_stock_change
 from services.clock import Clock
 from services.errors import CartEmpty, NoCenterChosen, NotAllowed, NotEnoughStock, NotFound, StaleCheckout
 from services.outbox import Kind
@@ -188,6 +189,7 @@ async def _place_order(store: Store, clock: Clock, villager_id: int, checkout_to
             if taken.rowcount != 1:
                 left = await session.scalar(select(Product.stock).where(Product.id == product.id))
                 raise NotEnoughStock(product.names, left)
+        await note_stock_change(session, [product.id for _, product in lines], now)  # low-stock alerts
         number = new_order_number()
         while await session.scalar(select(Order.id).where(Order.number == number)) is not None:
             number = new_order_number()
@@ -219,6 +221,7 @@ async def move_order(
     if to not in TRANSITIONS.get(OrderStatus(order.status), frozenset()):
         raise NotAllowed(order.status)
     if to in RETURNS_STOCK:
+        returned = []
         for line in (await session.scalars(select(OrderLine).where(OrderLine.order_id == order.id))).all():
             if line.listing_id is not None:
                 await return_to_listing(session, line)
@@ -228,6 +231,8 @@ async def move_order(
                     .values(stock=Product.stock + line.quantity)
                     .execution_options(synchronize_session=False)
                 )
+                returned.append(line.product_id)
+        await note_stock_change(session, returned, at)  # back at the threshold: the next fall alerts again
     order.status = to
     order.updated_at = at
     session.add(OrderEvent(order_id=order.id, status=to, at=at, actor_id=actor_id, note=note))

@@ -119,3 +119,9 @@ async def set_reachable(store: Store, telegram_id: int, reachable: bool) -> None
     async with store.write() as session:
         await session.execute(
             update(Villager).where(Villager.telegram_id == telegram_id).values(unreachable=not reachable))
+
+
+async def by_telegram_id(store: Store, telegram_id: int) -> VillagerView | None:
+    async with store.read() as session:
+        row = (await session.execute(select(*_COLUMNS).where(Villager.telegram_id == telegram_id))).first()
+        return _view(row) if row else None

@@ -243,3 +243,9 @@ async def restart(bot):
     yield again
     for app in started:
         await stop_polling(app)
+
+
+@pytest.fixture
+def postgres_only(backend):
+    if backend != "postgresql":
+        pytest.skip("two bot processes share one database only on PostgreSQL (SQLite has a single process)")

@@ -92,10 +92,6 @@ async def outbox_rows(store: Store, kind: Kind) -> list[OutboxMessage]:
             select(OutboxMessage).where(OutboxMessage.kind == str(kind)).order_by(OutboxMessage.id))).all())
 
 
-@pytest.fixture
-def postgres_only(backend):
-    if backend != "postgresql":
-        pytest.skip("two bot processes share one database only on PostgreSQL (SQLite has a single process)")
 
 
 # ---- reminders ----------------------------------------------------------------------------------

@@ -12,8 +12,10 @@ re-exported here.
 from __future__ import annotations
 
 import asyncio
+import collections
 import inspect
 import itertools
+import time
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -61,6 +63,10 @@ class Params(dict):
         value = self.get(key)
         return value is True or str(value).lower() in ("true", "1")
 
+SENDING_METHODS = frozenset({"sendmessage", "sendphoto", "senddocument", "sendvenue", "sendlocation",
+                             "copymessage", "forwardmessage", "sendmediagroup"})
+
+
 class BotApiDouble(MessageMethods):
     """A fake api.telegram.org for one bot, served on ``host:port`` (0: any free port)."""
 
@@ -93,6 +99,10 @@ class BotApiDouble(MessageMethods):
         self._closing = False
         self._methods = {name[4:].lower(): getattr(self, name)
                          for name in dir(self) if name.startswith("api_")}
+        # Telegram's overall limit: more than this many messages sent in one second get a 429.
+        self.send_limit: int | None = None
+        self.too_many_requests = 0  # 429s answered for send_limit
+        self._recent_sends: collections.deque[float] = collections.deque()
 
     # ---- lifecycle ------------------------------------------------------------------
     async def start(self) -> None:
@@ -296,7 +306,17 @@ class BotApiDouble(MessageMethods):
         return web.json_response({"ok": True, "result": result})
 
     def _check_faults(self, method: str, params: Params) -> None:
-        """Hook for fault switches (failure rate, 429 bursts, 30 msg/s limit): raise ApiError."""
+        """Fault switches: ``send_limit`` messages a second, as Telegram enforces; above it, a 429
+        with ``retry_after``."""
+        if self.send_limit is None or method.lower() not in SENDING_METHODS:
+            return
+        now = time.monotonic()
+        while self._recent_sends and now - self._recent_sends[0] >= 1.0:
+            self._recent_sends.popleft()
+        if len(self._recent_sends) >= self.send_limit:
+            self.too_many_requests += 1
+            raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+        self._recent_sends.append(now)
 
     @staticmethod
     def _error(err: ApiError) -> web.Response:

@@ -1,0 +1,175 @@
+"""The promotions pump: starts promotions whose time has come, sends their copies at the global
+pace (services/broadcast.py reserves the slots), keeps the admin's progress message current,
+and sends the report at the end.
+
+A 429 holds every process back for ``retry_after``; a 403 marks the person unreachable (later
+promotions skip them); a network failure is retried with backoff; any copy not sent when the
+process stops is claimed again by the next run, here or in another process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from datetime import datetime, timedelta, timezone
+
+from telegram import Bot
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import Application
+
+from bot.pump import Pump, wait_asked
+from handlers.broadcast import progress_text, promotion_keyboard, report_text
+from handlers.context import Runtime
+from locales import translator
+from services import broadcast, villagers
+from services.broadcast import BroadcastView, Copy, Delivery
+
+log = logging.getLogger(__name__)
+WAKE_EVERY = 5.0
+PROGRESS_EVERY = 3.0  # seconds between edits of the admin's progress message
+BACKOFF = timedelta(seconds=10)
+
+
+def wall() -> datetime:
+    """The real time, which Telegram's limits follow (the bot's clock may be a test's)."""
+    return datetime.now(timezone.utc)
+
+
+class BroadcastPump(Pump):
+    name = "promotions pump"
+
+    def __init__(self, bot: Bot, rt: Runtime, rate: float, app: Application | None = None):
+        super().__init__(bot, rt, app)
+        self.rate = rate
+        self.batch = max(1, int(rate // 2))  # about half a second of sending per claim
+        self._progress_at = 0.0
+        self._sent_times: deque[float] = deque(maxlen=int(rate * 10) + 1)
+
+    async def run_once(self) -> int:
+        store, clock = self.rt.store, self.rt.clock
+        for broadcast_id in await broadcast.start_due(store, clock.now()):
+            await self._post_progress(broadcast_id)
+        handled = 0
+        while True:
+            batch = await broadcast.claim(store, clock.now(), self.batch, self.rate, wall())
+            if batch is None:
+                break
+            if not batch.copies:
+                await self._finish_all()
+                break
+            for index, copy in enumerate(batch.copies):
+                if self.app is not None and not self.app.running:  # stopping: the next run goes on
+                    await broadcast.release(store, [c.delivery_id for c in batch.copies[index:]])
+                    return handled
+                wait = (batch.first_slot + timedelta(seconds=index / self.rate) - wall()).total_seconds()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                if not await self._send(copy):
+                    await broadcast.release(store, [c.delivery_id for c in batch.copies[index + 1:]])
+                    break
+                handled += 1
+            await self._progress(batch.copies[0].broadcast_id)
+        return handled
+
+    async def _send(self, copy: Copy) -> bool:
+        """Send one copy and mark it. False: stop this batch (a 429, or the promotion ended)."""
+        store, now = self.rt.store, self.rt.clock.now()
+        promotion = await broadcast.content(store, copy.broadcast_id)  # afresh: it may have been cancelled
+        if promotion is None or promotion.status != broadcast.Status.SENDING:
+            await broadcast.release(store, [copy.delivery_id])
+            return False
+        if await broadcast.opted_out(store, copy.telegram_id):
+            await broadcast.mark(store, copy.delivery_id, Delivery.OPTED_OUT, now)
+            return True
+        locale = copy.locale or self.rt.default_locale
+        text = promotion.texts.get(locale) or promotion.texts.get(self.rt.default_locale) \
+            or next(iter(promotion.texts.values()))
+        markup = promotion_keyboard(translator(locale), promotion, self.bot.username)
+        try:
+            if promotion.photo:
+                await self.bot.send_photo(copy.telegram_id, promotion.photo, caption=text, parse_mode=ParseMode.HTML,
+                                          reply_markup=markup)
+            else:
+                await self.bot.send_message(copy.telegram_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        except RetryAfter as exc:
+            retry = wait_asked(exc)
+            log.info("promotion %s: Telegram asks to wait %s", copy.broadcast_id, retry)
+            await broadcast.hold_back(store, copy.broadcast_id, wall() + retry)
+            await broadcast.release(store, [copy.delivery_id])
+            return False
+        except Forbidden as exc:
+            await villagers.set_reachable(store, copy.telegram_id, False)
+            await broadcast.mark(store, copy.delivery_id, Delivery.BLOCKED, now, f"403 {exc}")
+        except BadRequest as exc:
+            log.warning("promotion %s to %s refused: %s", copy.broadcast_id, copy.telegram_id, exc)
+            await broadcast.mark(store, copy.delivery_id, Delivery.FAILED, now, f"400 {exc}")
+        except NetworkError as exc:  # timeouts and 5xx: again later
+            await broadcast.retry_later(store, copy.delivery_id, now + BACKOFF, counts=True, error=str(exc))
+        else:
+            await broadcast.mark(store, copy.delivery_id, Delivery.SENT, now)
+            self._sent_times.append(time.monotonic())
+        return True
+
+    def _rate_now(self) -> float:
+        """Messages a second this process sent over the last few seconds."""
+        times = self._sent_times
+        if len(times) < 2:
+            return 0.0
+        return (len(times) - 1) / max(times[-1] - times[0], 1e-6)
+
+    async def _post_progress(self, broadcast_id: int) -> None:
+        promotion = await broadcast.view(self.rt.store, broadcast_id)
+        t = await self._admin_t(promotion)
+        try:
+            sent = await self.bot.send_message(promotion.admin_telegram_id, progress_text(t, promotion, 0.0),
+                                               parse_mode=ParseMode.HTML)
+        except TelegramError as exc:
+            log.warning("progress of promotion %s not posted: %s", broadcast_id, exc)
+            return
+        await broadcast.set_progress_message(self.rt.store, broadcast_id, sent.message_id)
+
+    async def _progress(self, broadcast_id: int, force: bool = False) -> None:
+        if not force and time.monotonic() - self._progress_at < PROGRESS_EVERY:
+            return
+        self._progress_at = time.monotonic()
+        promotion = await broadcast.view(self.rt.store, broadcast_id)
+        if promotion is None or promotion.progress_message_id is None:
+            return
+        t = await self._admin_t(promotion)
+        try:
+            await self.bot.edit_message_text(progress_text(t, promotion, self._rate_now()),
+                                             promotion.admin_telegram_id, promotion.progress_message_id,
+                                             parse_mode=ParseMode.HTML)
+        except TelegramError as exc:  # "not modified", or the admin deleted it: progress is best effort
+            log.debug("progress of promotion %s not edited: %s", broadcast_id, exc)
+
+    async def _finish_all(self) -> None:
+        """Promotions with nothing left to send are done: the last word and the report."""
+        for broadcast_id in await broadcast.running(self.rt.store):
+            if await broadcast.finish_if_done(self.rt.store, broadcast_id, self.rt.clock.now()):
+                await self._progress(broadcast_id, force=True)
+                promotion = await broadcast.view(self.rt.store, broadcast_id)
+                t = await self._admin_t(promotion)
+                try:
+                    await self.bot.send_message(promotion.admin_telegram_id, report_text(t, promotion),
+                                                parse_mode=ParseMode.HTML)
+                except TelegramError as exc:
+                    log.warning("report of promotion %s not sent: %s", broadcast_id, exc)
+
+    async def _admin_t(self, promotion: BroadcastView):
+        person = await villagers.by_telegram_id(self.rt.store, promotion.admin_telegram_id)
+        return translator((person.locale if person else None) or self.rt.default_locale)
+
+
+def install(app: Application, rt: Runtime, rate: float) -> BroadcastPump:
+    pump = BroadcastPump(app.bot, rt, rate, app)
+    rt.promotions = pump
+
+    async def wake(_context) -> None:
+        pump.kick()
+
+    app.job_queue.run_repeating(wake, interval=WAKE_EVERY, first=0.2, name="promotions pump")
+    return pump

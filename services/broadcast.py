@@ -1,0 +1,487 @@
+"""Promotions: composed by an admin step by step, queued once per person, sent at a global pace.
+
+    draft ──confirm──> scheduled ──send_at──> sending ──all handled──> done
+                             └──────────────┴──cancel──> cancelled
+
+A broadcast's copies are rows of ``broadcast_deliveries``, one per person (unique), queued with
+one INSERT … SELECT, so 100,000 recipients cost one statement and no memory in the process. Any
+process sends them: rows are claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, each send is
+marked at once, and a process that dies lets its claims go when their lease ends. So a restart
+carries on where it stopped, nobody gets a promotion twice, and nobody is missed.
+
+The pace is global: each claim reserves its send slots on the ``pace_at`` column of the
+promotion's row, ``rate`` a second between all processes; a 429 pushes the next slot back by
+``retry_after``. The pace follows the real time, not the bot's (injectable) clock: it is about
+Telegram's limits.
+"""
+
+from __future__ import annotations
+
+import html.parser
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import and_, case, exists, func, insert, literal, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.errors import DomainError, NotFound
+from store.db import Store
+from store.models import (
+    Broadcast,
+    BroadcastDelivery,
+    Category,
+    County,
+    Order,
+    OrderLine,
+    Product,
+    ServiceCenter,
+    Villager,
+)
+
+LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 5
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+AUDIENCES = ("all", "county", "center", "language", "category")
+
+
+class Status(StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Step(StrEnum):
+    TEXT = "text"  # the default language's version, then one per other language
+    PHOTO = "photo"
+    LINK = "link"
+    AUDIENCE = "audience"
+    PREVIEW = "preview"
+
+
+class Delivery(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    BLOCKED = "blocked"  # the person blocked the bot (403)
+    OPTED_OUT = "opted_out"
+    CANCELLED = "cancelled"
+
+
+class BadHtml(DomainError):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class NotAdmin(DomainError):
+    pass
+
+
+class WrongState(DomainError):
+    def __init__(self, status: str):
+        super().__init__(status)
+        self.status = status
+
+
+# ---- Telegram HTML --------------------------------------------------------------------------
+
+_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "tg-spoiler",
+         "span", "blockquote", "tg-emoji"}
+
+
+class _Checker(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=False)
+        self.open: list[str] = []
+        self.problem: str | None = None
+        self.text_length = 0
+
+    def handle_starttag(self, tag, attrs):
+        if self.problem:
+            return
+        if tag not in _TAGS:
+            self.problem = f"<{tag}> is not allowed"
+        elif tag == "a" and not dict(attrs).get("href"):
+            self.problem = "<a> needs an href"
+        else:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag):
+        if self.problem:
+            return
+        if not self.open or self.open[-1] != tag:
+            self.problem = f"</{tag}> does not close the last open tag"
+        else:
+            self.open.pop()
+
+    def handle_data(self, data):
+        if ("<" in data or ">" in data) and not self.problem:
+            self.problem = "a < or > that is not part of a tag (write &lt; or &gt;)"
+        self.text_length += len(data)
+
+    def handle_entityref(self, name):
+        if name not in ("lt", "gt", "amp", "quot") and not self.problem:
+            self.problem = f"&{name}; is not an entity Telegram knows"
+        self.text_length += 1
+
+    def handle_charref(self, name):
+        self.text_length += 1
+
+
+def check_html(text: str, limit: int = MAX_TEXT) -> str:
+    """Telegram HTML as the Bot API accepts it; BadHtml with the reason otherwise."""
+    text = text.strip()
+    if not text:
+        raise BadHtml("empty")
+    checker = _Checker()
+    checker.feed(text)
+    checker.close()
+    if checker.problem:
+        raise BadHtml(checker.problem)
+    if checker.open:
+        raise BadHtml(f"<{checker.open[-1]}> is not closed")
+    if checker.text_length > limit:
+        raise BadHtml(f"longer than {limit} characters")
+    return text
+
+
+# ---- composing ------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class BroadcastView:
+    id: int
+    status: str
+    step: str | None
+    texts: dict
+    photo: str | None
+    link: dict
+    audience: dict
+    send_at: datetime | None
+    total: int
+    progress_message_id: int | None
+    admin_telegram_id: int
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    counts: dict = field(default_factory=dict)  # delivery status -> how many
+
+
+def _view(row: Broadcast, counts: dict | None = None) -> BroadcastView:
+    return BroadcastView(row.id, row.status, row.step, dict(row.texts), row.photo, dict(row.link), dict(row.audience),
+                         row.send_at, row.total, row.progress_message_id, row.admin_telegram_id, row.started_at,
+                         row.finished_at, counts or {})
+
+
+async def _draft(session: AsyncSession, admin: int, broadcast_id: int) -> Broadcast:
+    row = await session.scalar(select(Broadcast).where(Broadcast.id == broadcast_id,
+                                                       Broadcast.admin_telegram_id == admin).with_for_update())
+    if row is None:
+        raise NotFound("broadcast")
+    if row.status != Status.DRAFT:
+        raise WrongState(row.status)
+    return row
+
+
+async def start_draft(store: Store, now: datetime, admin: int) -> BroadcastView:
+    """The admin's draft, or a new one at its first step."""
+    async with store.write() as session:
+        row = await session.scalar(select(Broadcast).where(Broadcast.admin_telegram_id == admin,
+                                                           Broadcast.status == Status.DRAFT).limit(1))
+        if row is None:
+            row = Broadcast(admin_telegram_id=admin, status=Status.DRAFT, step=Step.TEXT, texts={}, link={},
+                            audience={}, total=0, created_at=now)
+            session.add(row)
+            await session.flush()
+        return _view(row)
+
+
+async def discard(store: Store, admin: int, broadcast_id: int) -> None:
+    async with store.write() as session:
+        await session.delete(await _draft(session, admin, broadcast_id))
+
+
+async def set_text(store: Store, admin: int, broadcast_id: int, locale: str, text: str) -> BroadcastView:
+    async with store.write() as session:
+        row = await _draft(session, admin, broadcast_id)
+        row.texts = {**row.texts, locale: check_html(text, MAX_CAPTION if row.photo else MAX_TEXT)}
+        return _view(row)
+
+
+async def set_step(store: Store, admin: int, broadcast_id: int, step: Step, **values) -> BroadcastView:
+    """Move the draft to ``step``, setting ``photo``, ``link`` or ``audience`` on the way."""
+    async with store.write() as session:
+        row = await _draft(session, admin, broadcast_id)
+        if "photo" in values:
+            row.photo = values["photo"]
+            for text in row.texts.values():
+                check_html(text, MAX_CAPTION if row.photo else MAX_TEXT)
+        if "link" in values:
+            row.link = values["link"] or {}
+        if "audience" in values:
+            row.audience = values["audience"]
+        row.step = step
+        return _view(row)
+
+
+async def find_link(store: Store, code: str) -> dict:
+    """A product by SKU or a category by code, for the promotion's button."""
+    code = code.strip()
+    async with store.read() as session:
+        sku = await session.scalar(select(Product.sku).where(func.upper(Product.sku) == code.upper(),
+                                                             Product.is_active))
+        if sku is not None:
+            return {"kind": "product", "code": sku}
+        category = await session.scalar(select(Category.code).where(func.lower(Category.code) == code.lower()))
+        if category is not None:
+            return {"kind": "category", "code": category}
+    raise NotFound("link")
+
+
+async def deep_link(store: Store, payload: str) -> tuple[str, int] | None:
+    """Where a promotion's link opens the bot: "p-FD-001" -> ("product", id), "c-food_drink" ->
+    ("category", id); None for anything else, or a product no longer shown."""
+    prefix, _, code = payload.partition("-")
+    async with store.read() as session:
+        if prefix == "p" and code:
+            found = await session.scalar(select(Product.id).where(Product.sku == code, Product.is_active))
+            return ("product", found) if found is not None else None
+        if prefix == "c" and code:
+            found = await session.scalar(select(Category.id).where(Category.code == code))
+            return ("category", found) if found is not None else None
+    return None
+
+
+def _audience_filter(audience: dict):
+    """Villagers on Telegram that the audience names."""
+    kind, value = audience.get("kind", "all"), audience.get("value")
+    where = [Villager.telegram_id.is_not(None)]
+    if kind == "county":
+        where.append(Villager.center_id.in_(select(ServiceCenter.id).where(ServiceCenter.county_id == int(value))))
+    elif kind == "center":
+        where.append(Villager.center_id == int(value))
+    elif kind == "language":
+        where.append(Villager.locale == str(value))
+    elif kind == "category":
+        where.append(exists(
+            select(Order.id).join(OrderLine, OrderLine.order_id == Order.id)
+            .join(Product, Product.id == OrderLine.product_id).join(Category, Category.id == Product.category_id)
+            .where(Order.villager_id == Villager.id, Category.code == str(value))))
+    return and_(*where)
+
+
+async def audience_size(store: Store, audience: dict) -> int:
+    async with store.read() as session:
+        return await session.scalar(select(func.count(Villager.id)).where(_audience_filter(audience))) or 0
+
+
+async def audience_choices(store: Store, kind: str) -> list[tuple[str, dict | str]]:
+    """(value, names or label) to choose a county, a center, a language or a category from."""
+    async with store.read() as session:
+        if kind == "county":
+            return [(str(i), names) for i, names in await session.execute(select(County.id, County.names)
+                                                                           .order_by(County.id))]
+        if kind == "center":
+            return [(str(i), names) for i, names in await session.execute(
+                select(ServiceCenter.id, ServiceCenter.names).where(ServiceCenter.is_active).order_by(ServiceCenter.code))]
+        if kind == "language":
+            return [(locale, locale) for locale in (await session.scalars(
+                select(Villager.locale).where(Villager.locale.is_not(None)).distinct().order_by(Villager.locale))).all()]
+        return [(code, code) for code in (await session.scalars(select(Category.code).order_by(Category.code))).all()]
+
+
+async def confirm(store: Store, now: datetime, admin: int, broadcast_id: int, send_at: datetime | None
+                  ) -> BroadcastView:
+    """Schedule the promotion (``send_at`` None: now). Its copies are queued when it starts."""
+    async with store.write() as session:
+        row = await _draft(session, admin, broadcast_id)
+        if not row.texts or not row.audience:
+            raise WrongState(row.status)
+        row.status = Status.SCHEDULED
+        row.step = None
+        row.send_at = max(send_at or now, now)
+        return _view(row)
+
+
+async def set_progress_message(store: Store, broadcast_id: int, message_id: int) -> None:
+    async with store.write() as session:
+        await session.execute(update(Broadcast).where(Broadcast.id == broadcast_id)
+                              .values(progress_message_id=message_id))
+
+
+async def cancel(store: Store, now: datetime, admin: int) -> BroadcastView | None:
+    """Stop the admin's scheduled or running promotion: copies not yet sent are not sent."""
+    async with store.write() as session:
+        row = await session.scalar(select(Broadcast).where(
+            Broadcast.admin_telegram_id == admin, Broadcast.status.in_([Status.SCHEDULED, Status.SENDING]))
+            .order_by(Broadcast.id.desc()).limit(1).with_for_update())
+        if row is None:
+            return None
+        row.status = Status.CANCELLED
+        row.finished_at = now
+        await session.execute(update(BroadcastDelivery).where(
+            BroadcastDelivery.broadcast_id == row.id, BroadcastDelivery.status == Delivery.PENDING)
+            .values(status=Delivery.CANCELLED).execution_options(synchronize_session=False))
+        return _view(row, await _counts(session, row.id))
+
+
+# ---- sending --------------------------------------------------------------------------------
+
+async def start_due(store: Store, now: datetime) -> list[int]:
+    """Start the promotions whose time has come: queue one copy per person in the audience.
+    Someone who opted out or blocked the bot gets a copy marked so, which is counted, not sent."""
+    started = []
+    async with store.write() as session:
+        due = (await session.scalars(select(Broadcast).where(
+            Broadcast.status == Status.SCHEDULED, Broadcast.send_at <= now).with_for_update(skip_locked=True))).all()
+        for row in due:
+            status = case((Villager.unreachable, literal(str(Delivery.BLOCKED))),
+                          (Villager.promotions_off, literal(str(Delivery.OPTED_OUT))),
+                          else_=literal(str(Delivery.PENDING)))
+            query = select(literal(row.id), Villager.id, status, literal(0), literal("")).where(
+                _audience_filter(row.audience)).order_by(Villager.id)
+            result = await session.execute(insert(BroadcastDelivery).from_select(
+                ["broadcast_id", "villager_id", "status", "attempts", "error"], query))
+            row.total = result.rowcount
+            row.status = Status.SENDING
+            row.started_at = now
+            started.append(row.id)
+    return started
+
+
+@dataclass(frozen=True, slots=True)
+class Copy:
+    """One copy to send: to whom, in which language, of which promotion."""
+
+    delivery_id: int
+    broadcast_id: int
+    telegram_id: int
+    locale: str | None
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Copies claimed together, and when (wall-clock time) the first may go: the rest follow at
+    ``1 / rate`` seconds apart."""
+
+    copies: list[Copy]
+    first_slot: datetime
+
+
+async def claim(store: Store, now: datetime, limit: int, rate: float, wall: datetime) -> Batch | None:
+    """Take up to ``limit`` copies of the oldest running promotion (promotions go out one after
+    another), and reserve their send slots on its row, so that all processes together keep to
+    ``rate`` messages a second. ``wall`` is the real time, which the pace follows."""
+    async with store.write() as session:
+        broadcast = await session.scalar(select(Broadcast).where(Broadcast.status == Status.SENDING)
+                                         .order_by(Broadcast.id).limit(1).with_for_update())
+        if broadcast is None:
+            return None
+        rows = (await session.execute(
+            select(BroadcastDelivery, Villager.telegram_id, Villager.locale)
+            .join(Villager, Villager.id == BroadcastDelivery.villager_id)
+            .where(BroadcastDelivery.broadcast_id == broadcast.id, BroadcastDelivery.status == Delivery.PENDING,
+                   (BroadcastDelivery.claimed_until.is_(None)) | (BroadcastDelivery.claimed_until < now))
+            .order_by(BroadcastDelivery.id).limit(limit)
+            .with_for_update(skip_locked=True, of=BroadcastDelivery))).all()
+        for delivery, _, _ in rows:
+            delivery.claimed_until = now + LEASE
+        first = max(broadcast.pace_at or wall, wall)
+        broadcast.pace_at = first + timedelta(seconds=len(rows) / rate)
+        copies = [Copy(d.id, d.broadcast_id, telegram_id, locale, d.attempts) for d, telegram_id, locale in rows]
+        return Batch(copies, first) if copies else Batch([], first)
+
+
+async def hold_back(store: Store, broadcast_id: int, until: datetime) -> None:
+    """Telegram said 429: no process sends this promotion before ``until`` (wall-clock time)."""
+    async with store.write() as session:
+        row = await session.scalar(select(Broadcast).where(Broadcast.id == broadcast_id).with_for_update())
+        if row is not None and (row.pace_at is None or row.pace_at < until):
+            row.pace_at = until
+
+
+async def opted_out(store: Store, telegram_id: int) -> bool:
+    async with store.read() as session:
+        return bool(await session.scalar(select(Villager.promotions_off).where(Villager.telegram_id == telegram_id)))
+
+
+async def mark(store: Store, delivery_id: int, status: Delivery, now: datetime, error: str = "") -> None:
+    """How a copy ended. A copy that went out is marked sent even if the promotion was cancelled
+    while it was on its way: the report tells what people got."""
+    allowed = [Delivery.PENDING, Delivery.CANCELLED] if status == Delivery.SENT else [Delivery.PENDING]
+    async with store.write() as session:
+        await session.execute(update(BroadcastDelivery).where(
+            BroadcastDelivery.id == delivery_id, BroadcastDelivery.status.in_(allowed))
+            .values(status=status, sent_at=now if status == Delivery.SENT else None, error=error[:200],
+                    claimed_until=None))
+
+
+async def retry_later(store: Store, delivery_id: int, until: datetime, *, counts: bool, error: str = "") -> None:
+    """Send again after ``until``; a failure that counts gives up after MAX_ATTEMPTS."""
+    async with store.write() as session:
+        row = await session.get(BroadcastDelivery, delivery_id)
+        if row is None or row.status != Delivery.PENDING:
+            return
+        row.claimed_until = until
+        if counts:
+            row.attempts += 1
+            row.error = error[:200]
+            if row.attempts >= MAX_ATTEMPTS:
+                row.status = Delivery.FAILED
+
+
+async def release(store: Store, delivery_ids: list[int]) -> None:
+    """Give back claimed copies not sent (the broadcast was cancelled, or the process stops)."""
+    if not delivery_ids:
+        return
+    async with store.write() as session:
+        await session.execute(update(BroadcastDelivery).where(BroadcastDelivery.id.in_(delivery_ids),
+                                                              BroadcastDelivery.status == Delivery.PENDING)
+                              .values(claimed_until=None))
+
+
+async def _counts(session: AsyncSession, broadcast_id: int) -> dict:
+    rows = await session.execute(select(BroadcastDelivery.status, func.count(BroadcastDelivery.id))
+                                 .where(BroadcastDelivery.broadcast_id == broadcast_id)
+                                 .group_by(BroadcastDelivery.status))
+    return {status: n for status, n in rows}
+
+
+async def content(store: Store, broadcast_id: int) -> BroadcastView | None:
+    """The promotion without its counts (read for every copy sent, so it must be cheap)."""
+    async with store.read() as session:
+        row = await session.get(Broadcast, broadcast_id)
+        return _view(row) if row else None
+
+
+async def view(store: Store, broadcast_id: int) -> BroadcastView | None:
+    async with store.read() as session:
+        row = await session.get(Broadcast, broadcast_id)
+        return _view(row, await _counts(session, broadcast_id)) if row else None
+
+
+async def finish_if_done(store: Store, broadcast_id: int, now: datetime) -> bool:
+    """Mark a running promotion done once no copy is pending; True for the one caller that did."""
+    async with store.write() as session:
+        left = await session.scalar(select(func.count(BroadcastDelivery.id)).where(
+            BroadcastDelivery.broadcast_id == broadcast_id, BroadcastDelivery.status == Delivery.PENDING))
+        if left:
+            return False
+        done = await session.execute(update(Broadcast).where(
+            Broadcast.id == broadcast_id, Broadcast.status == Status.SENDING)
+            .values(status=Status.DONE, finished_at=now))
+        return done.rowcount == 1
+
+
+async def running(store: Store) -> list[int]:
+    async with store.read() as session:
+        return list((await session.scalars(select(Broadcast.id).where(Broadcast.status == Status.SENDING))).all())
+
+
+async def set_promotions(store: Store, telegram_id: int, on: bool) -> None:
+    async with store.write() as session:
+        await session.execute(update(Villager).where(Villager.telegram_id == telegram_id)
+                              .values(promotions_off=not on))
