@@ -47,6 +47,7 @@ class BroadcastPump(Pump):
         self.batch = max(1, int(rate // 2))  # about half a second of sending per claim
         self._progress_at = 0.0
         self._sent_times: deque[float] = deque(maxlen=int(rate * 10) + 1)
+        self._held_until: datetime | None = None  # Telegram said 429: nothing before then
 
     async def run_once(self) -> int:
         store, clock = self.rt.store, self.rt.clock
@@ -60,28 +61,34 @@ class BroadcastPump(Pump):
             if not batch.copies:
                 await self._finish_all()
                 break
-            for index, copy in enumerate(batch.copies):
-                if self.app is not None and not self.app.running:  # stopping: the next run goes on
-                    await broadcast.release(store, [c.delivery_id for c in batch.copies[index:]])
+            promotion = await broadcast.content(store, batch.copies[0].broadcast_id)  # afresh: it may be cancelled
+            stopping = self.app is not None and not self.app.running  # the next run, here or elsewhere, goes on
+            if stopping or promotion is None or promotion.status != broadcast.Status.SENDING:
+                await broadcast.release(store, [c.delivery_id for c in batch.copies])
+                if stopping:
                     return handled
-                wait = (batch.first_slot + timedelta(seconds=index / self.rate) - wall()).total_seconds()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                if not await self._send(copy):
-                    await broadcast.release(store, [c.delivery_id for c in batch.copies[index + 1:]])
-                    break
-                handled += 1
-            await self._progress(batch.copies[0].broadcast_id)
+                continue
+            # Each copy goes at its own slot; the sends overlap, so a slow reply does not slow the pace.
+            sent = await asyncio.gather(*(
+                self._send_at(batch.first_slot + timedelta(seconds=index / self.rate), copy, promotion)
+                for index, copy in enumerate(batch.copies)))
+            handled += sum(sent)
+            await self._progress(promotion.id)
         return handled
 
-    async def _send(self, copy: Copy) -> bool:
-        """Send one copy and mark it. False: stop this batch (a 429, or the promotion ended)."""
-        store, now = self.rt.store, self.rt.clock.now()
-        promotion = await broadcast.content(store, copy.broadcast_id)  # afresh: it may have been cancelled
-        if promotion is None or promotion.status != broadcast.Status.SENDING:
-            await broadcast.release(store, [copy.delivery_id])
+    async def _send_at(self, slot: datetime, copy: Copy, promotion: BroadcastView) -> bool:
+        wait = (slot - wall()).total_seconds()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        if self._held_until is not None and wall() < self._held_until:  # a 429 came meanwhile
+            await broadcast.release(self.rt.store, [copy.delivery_id])
             return False
-        if await broadcast.opted_out(store, copy.telegram_id):
+        return await self._send(copy, promotion)
+
+    async def _send(self, copy: Copy, promotion: BroadcastView) -> bool:
+        """Send one copy and mark it how it ended. False if it was not sent for now."""
+        store, now = self.rt.store, self.rt.clock.now()
+        if copy.opted_out:
             await broadcast.mark(store, copy.delivery_id, Delivery.OPTED_OUT, now)
             return True
         locale = copy.locale or self.rt.default_locale
@@ -97,7 +104,8 @@ class BroadcastPump(Pump):
         except RetryAfter as exc:
             retry = wait_asked(exc)
             log.info("promotion %s: Telegram asks to wait %s", copy.broadcast_id, retry)
-            await broadcast.hold_back(store, copy.broadcast_id, wall() + retry)
+            self._held_until = wall() + retry
+            await broadcast.hold_back(store, copy.broadcast_id, self._held_until)
             await broadcast.release(store, [copy.delivery_id])
             return False
         except Forbidden as exc:
@@ -108,6 +116,7 @@ class BroadcastPump(Pump):
             await broadcast.mark(store, copy.delivery_id, Delivery.FAILED, now, f"400 {exc}")
         except NetworkError as exc:  # timeouts and 5xx: again later
             await broadcast.retry_later(store, copy.delivery_id, now + BACKOFF, counts=True, error=str(exc))
+            return False
         else:
             await broadcast.mark(store, copy.delivery_id, Delivery.SENT, now)
             self._sent_times.append(time.monotonic())

@@ -360,6 +360,7 @@ class Copy:
     telegram_id: int
     locale: str | None
     attempts: int
+    opted_out: bool = False  # since it was queued
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,18 +382,18 @@ async def claim(store: Store, now: datetime, limit: int, rate: float, wall: date
         if broadcast is None:
             return None
         rows = (await session.execute(
-            select(BroadcastDelivery, Villager.telegram_id, Villager.locale)
+            select(BroadcastDelivery, Villager.telegram_id, Villager.locale, Villager.promotions_off)
             .join(Villager, Villager.id == BroadcastDelivery.villager_id)
             .where(BroadcastDelivery.broadcast_id == broadcast.id, BroadcastDelivery.status == Delivery.PENDING,
                    (BroadcastDelivery.claimed_until.is_(None)) | (BroadcastDelivery.claimed_until < now))
             .order_by(BroadcastDelivery.id).limit(limit)
             .with_for_update(skip_locked=True, of=BroadcastDelivery))).all()
-        for delivery, _, _ in rows:
+        for delivery, *_ in rows:
             delivery.claimed_until = now + LEASE
         first = max(broadcast.pace_at or wall, wall)
         broadcast.pace_at = first + timedelta(seconds=len(rows) / rate)
-        copies = [Copy(d.id, d.broadcast_id, telegram_id, locale, d.attempts) for d, telegram_id, locale in rows]
-        return Batch(copies, first) if copies else Batch([], first)
+        return Batch([Copy(d.id, d.broadcast_id, telegram_id, locale, d.attempts, off)
+                      for d, telegram_id, locale, off in rows], first)
 
 
 async def hold_back(store: Store, broadcast_id: int, until: datetime) -> None:
@@ -401,11 +402,6 @@ async def hold_back(store: Store, broadcast_id: int, until: datetime) -> None:
         row = await session.scalar(select(Broadcast).where(Broadcast.id == broadcast_id).with_for_update())
         if row is not None and (row.pace_at is None or row.pace_at < until):
             row.pace_at = until
-
-
-async def opted_out(store: Store, telegram_id: int) -> bool:
-    async with store.read() as session:
-        return bool(await session.scalar(select(Villager.promotions_off).where(Villager.telegram_id == telegram_id)))
 
 
 async def mark(store: Store, delivery_id: int, status: Delivery, now: datetime, error: str = "") -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, literal_column, select
+from sqlalchemy import case, func, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.orders import OrderStatus
@@ -105,8 +105,8 @@ def _window_columns(now: datetime, timezone: str) -> list:
     return [column.label(name) for column, name in zip(columns, _WINDOW_LABELS, strict=True)]
 
 
-def _windows(row) -> Windows:
-    n = [int(getattr(row, name) or 0) for name in _WINDOW_LABELS]
+def _windows(row, prefix: str = "") -> Windows:
+    n = [int(getattr(row, prefix + name) or 0) for name in _WINDOW_LABELS]
     return Windows(Figure(n[0], n[1]), Figure(n[2], n[3]), Figure(n[4], n[5]))
 
 
@@ -142,40 +142,37 @@ class Places:
     rest: Windows = Windows()  # their orders and sales
 
 
-async def _places(store: Store, now: datetime, timezone: str, county: bool, limit: int,
-                  overall: Windows | None) -> Places:
+async def _places(store: Store, now: datetime, timezone: str, county: bool, limit: int) -> Places:
     key = (ServiceCenter.county_id if county else Order.center_id).label("place_id")
     grouped = select(key, *_window_columns(now, timezone)).select_from(Order)
     if county:
         grouped = grouped.join(ServiceCenter, ServiceCenter.id == Order.center_id)
-    grouped = grouped.where(_counted(now, timezone)).group_by(key)
-    ranked = grouped.subquery()
+    ranked = grouped.where(_counted(now, timezone)).group_by(key).subquery()
     named = County if county else ServiceCenter
-    code = literal_column("NULL") if county else ServiceCenter.code
+    code = null() if county else ServiceCenter.code
+    # Window functions sum up every place, before the limit, in the same statement (so the rest is
+    # consistent with the top even while orders come in).
+    everywhere = [func.sum(ranked.c[name]).over().label(f"all_{name}") for name in _WINDOW_LABELS]
     async with store.read() as session:
         rows = (await session.execute(
-            select(ranked, named.names, code.label("code"))
+            select(ranked, named.names, code.label("code"), func.count().over().label("places"), *everywhere)
             .join(named, named.id == ranked.c.place_id)
             .order_by(ranked.c.month_fen.desc(), ranked.c.month_n.desc(), ranked.c.place_id).limit(limit)
         )).all()
-        with_orders = await session.scalar(select(func.count()).select_from(grouped.subquery()))
-        if overall is None:
-            overall = await _overall(session, now, timezone)
+    if not rows:
+        return Places([])
     top = [Place(row.place_id, row.names, row.code, _windows(row)) for row in rows]
-    shown = sum((p.figures for p in top), Windows())
-    return Places(top, int(with_orders or 0) - len(top), overall - shown)
+    everywhere = _windows(rows[0], "all_")
+    return Places(top, int(rows[0].places) - len(top), everywhere - sum((p.figures for p in top), Windows()))
 
 
-async def by_center(store: Store, now: datetime, timezone: str, limit: int = TOP,
-                    overall: Windows | None = None) -> Places:
-    """Orders and sales by pickup center, the centers with the most sales over 30 days first.
-    ``overall``, if already counted, spares counting it again for the rest."""
-    return await _places(store, now, timezone, False, limit, overall)
+async def by_center(store: Store, now: datetime, timezone: str, limit: int = TOP) -> Places:
+    """Orders and sales by pickup center, the centers with the most sales over 30 days first."""
+    return await _places(store, now, timezone, False, limit)
 
 
-async def by_county(store: Store, now: datetime, timezone: str, limit: int = TOP,
-                    overall: Windows | None = None) -> Places:
-    return await _places(store, now, timezone, True, limit, overall)
+async def by_county(store: Store, now: datetime, timezone: str, limit: int = TOP) -> Places:
+    return await _places(store, now, timezone, True, limit)
 
 
 # ---- produce sold by sellers --------------------------------------------------------------------
@@ -384,11 +381,11 @@ class Report:
 
 async def report(store: Store, now: datetime, timezone: str) -> Report:
     """Every figure of ``/stats``, one short read each (not one snapshot: figures a moment apart)."""
-    overall = await orders_and_sales(store, now, timezone)
     return Report(
-        now=now, timezone=timezone, orders=overall,
-        counties=await by_county(store, now, timezone, overall=overall),
-        centers=await by_center(store, now, timezone, overall=overall),
+        now=now, timezone=timezone,
+        orders=await orders_and_sales(store, now, timezone),
+        counties=await by_county(store, now, timezone),
+        centers=await by_center(store, now, timezone),
         produce=await produce_sold(store, now, timezone),
         villagers=await villager_figures(store, now, timezone),
         waiting=await waiting_parcels(store),

@@ -9,7 +9,9 @@ import re
 from sqlalchemy import func, select
 
 from chat import last_text, settle_in, stock_of, texts
-from store.models import County, Product, ServiceCenter, Villager
+from services import catalog, villagers
+from services.outbox import Kind
+from store.models import County, OutboxMessage, Product, ServiceCenter, Villager
 
 HEADER = "sku,category,price,unit,stock,name:zh,name:en,keywords\n"
 CENTERS_HEADER = "code,name:zh,name:en,county,county:en,address,latitude,longitude,opening_hours\n"
@@ -121,7 +123,7 @@ async def test_files_that_cannot_be_imported_get_the_reason(bot):
     await admin.send_document("photo.jpg", b"\xff\xd8\xff\xe0-jpeg", mime_type="image/jpeg")
     assert last_text(admin).startswith("🙂 I can only read text and button taps here.")
 
-    await admin.send_document("notes.csv", "name,price\nrice,12\n".encode())
+    await admin.send_document("notes.csv", b"name,price\nrice,12\n")
     assert "cannot tell what this file holds" in last_text(admin)
 
     await admin.send_document("products.csv", HEADER.encode() + b"X,food_drink,1.00,bag,1,x,x,\n" * 80_000)
@@ -173,7 +175,6 @@ async def test_admin_imports_centers_from_a_csv_file(bot):
 
 
 async def test_a_villager_is_refused_the_admin_things(bot):
-    admin = await admin_of(bot)
     villager = bot.person(1001, "Wang", language_code="en")
     await settle_in(villager)
     before = await count(bot.store, Product)
@@ -313,3 +314,34 @@ async def test_low_stock_alerts_the_admin_once_per_crossing(bot):
     await admin.send("1")
     await bot.pump()
     assert low_stock_alerts(admin)[2:] == ["⚠️ Low stock: Rice 10 kg (FD-001) has 2 left."]
+
+
+async def test_low_stock_is_noted_once_per_crossing_and_fans_out_to_reachable_admins(demo_store, clock):
+    async def alerts() -> list[dict]:
+        async with demo_store.read() as session:
+            return [row.payload for row in await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.kind == str(Kind.LOW_STOCK)).order_by(OutboxMessage.id))]
+
+    rice = await catalog.find_product(demo_store, "FD-001")
+    for stock in (6, 4, 3, 0):
+        await catalog.set_stock(demo_store, clock, rice.id, stock)
+    assert await alerts() == [{"product_id": rice.id}]
+    await catalog.set_stock(demo_store, clock, rice.id, 5)  # back at the threshold
+    await catalog.set_stock(demo_store, clock, rice.id, 2)
+    assert await alerts() == [{"product_id": rice.id}] * 2
+
+    hidden = await catalog.find_product(demo_store, "SF-001")
+    await catalog.set_visible(demo_store, clock, hidden.id, False)
+    await catalog.set_stock(demo_store, clock, hidden.id, 1)  # nobody can order it: no alert
+    assert len(await alerts()) == 2
+    await catalog.set_visible(demo_store, clock, hidden.id, True)  # on sale again, and low
+    assert (await alerts())[-1] == {"product_id": hidden.id}
+
+    for telegram_id in (900, 902):
+        await villagers.enter(demo_store, clock, telegram_id=telegram_id, first_name="Admin", username=None,
+                              locale="en")
+    await villagers.set_reachable(demo_store, 902, False)
+    # 901 never wrote to the bot and 902 blocked it: only 900 gets a message, however often it is asked.
+    assert await catalog.fan_out_low_stock(demo_store, 1, rice.id, {900, 901, 902}, clock.now()) == 1
+    await catalog.fan_out_low_stock(demo_store, 1, rice.id, {900, 901, 902}, clock.now())
+    assert (await alerts())[-1:] == [{"product_id": rice.id, "admin": 900}] and len(await alerts()) == 4

@@ -102,6 +102,7 @@ class BotApiDouble(MessageMethods):
         # Telegram's overall limit: more than this many messages sent in one second get a 429.
         self.send_limit: int | None = None
         self.too_many_requests = 0  # 429s answered for send_limit
+        self.too_many_times: list[float] = []  # when (time.monotonic()) each was answered
         self._recent_sends: collections.deque[float] = collections.deque()
 
     # ---- lifecycle ------------------------------------------------------------------
@@ -315,6 +316,7 @@ class BotApiDouble(MessageMethods):
             self._recent_sends.popleft()
         if len(self._recent_sends) >= self.send_limit:
             self.too_many_requests += 1
+            self.too_many_times.append(now)
             raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
         self._recent_sends.append(now)
 
