@@ -76,6 +76,10 @@ def title(text: str) -> str:
     return f"<b>{esc(text)}</b>"
 
 
+def note(text: str) -> str:
+    return f"<i>{esc(text)}</i>"
+
+
 def figure(n: int, fen: int) -> str:
     return f"{n} · {money(fen)}"
 
@@ -110,7 +114,7 @@ def report_text(t: Translator, r: Report) -> str:
         t("📅 Today: {figure}", figure=orders_figure(t, o.today.orders, o.today.sales_fen)),
         t("🗓 7 days: {figure}", figure=orders_figure(t, o.week.orders, o.week.sales_fen)),
         t("🗓 30 days: {figure}", figure=orders_figure(t, o.month.orders, o.month.sales_fen)),
-        f"<i>{esc(t('Rejected and cancelled orders are not counted.'))}</i>",
+        note(t("Rejected and cancelled orders are not counted.")),
     ])
     counties = places_section(
         t, t("🏘 By county"), r.counties, lambda p: esc(name_in(p.names, t)),
@@ -158,14 +162,14 @@ def report_text(t: Translator, r: Report) -> str:
 
     misses = Section(
         [title(t("🔍 Not found, 30 days")),
-         f"<i>{esc(t('Demand the catalog does not meet yet, most searched first.'))}</i>"],
+         note(t("Demand the catalog does not meet yet, most searched first."))],
         r.misses.top,
         lambda m: t.plural("• “{term}” × {count} ({n} person)", "• “{term}” × {count} ({n} people)", m.people,
                            term=esc(m.term), count=m.count),
         more(r.misses.others, lambda n: t.plural("• … and {n} more term", "• … and {n} more terms", n)),
         t("• None yet."))
 
-    top = Section([f"{title(t('📊 Figures'))} · {local_time(r.now, r.timezone)} ({esc(r.timezone)})"])
+    top = Section([title(t("📊 Figures")) + f" · {local_time(r.now, r.timezone)} ({esc(r.timezone)})"])
     return fit([top, orders, counties, centers, produce, villagers, waiting, misses])
 
 

@@ -353,6 +353,8 @@ class Broadcast(Base):
     audience: Mapped[dict] = mapped_column(JSON, default=dict)  # {"kind": "all"|"county"|..., "value": ...}
     send_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     progress_message_id: Mapped[int | None] = mapped_column(BigInteger)  # in the admin's private chat
+    # The next free send slot (wall-clock time), shared by every process sending this promotion.
+    pace_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     total: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -25,6 +25,7 @@ def upgrade() -> None:
     sa.Column('audience', sa.JSON(), nullable=False),
     sa.Column('send_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('progress_message_id', sa.BigInteger(), nullable=True),
+    sa.Column('pace_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('total', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
