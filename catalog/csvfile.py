@@ -34,6 +34,12 @@ class ImportReport:
         return not self.errors
 
 
+def error_lines(errors: Iterable[RowError], t) -> list[str]:
+    """Each bad row as ``line 3: price 'abc' is not a number.``, in ``t``'s language (a
+    ``locales.Translator``): how ``rural-bot catalog import`` prints them, and the chat too."""
+    return [t("line {line}: {reason}", line=error.line, reason=t(error.message, **error.params)) for error in errors]
+
+
 class CsvRows:
     """The rows of a CSV file as (line number, {column: stripped value})."""
 

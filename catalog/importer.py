@@ -116,6 +116,8 @@ async def import_products(store: Store, clock: Clock, data: bytes) -> ImportRepo
             product.category = category
             for key in ("price_fen", "unit", "stock", "names", "descriptions", "photo", "keywords"):
                 setattr(product, key, item[key])
+            if product.low_stock_alerted and item["stock"] >= product.low_stock_threshold:
+                product.low_stock_alerted = False  # restocked: its next fall below alerts again
             product.updated_at = now
         await bump_catalog_version(session)
     return report
