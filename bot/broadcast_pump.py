@@ -48,6 +48,8 @@ class BroadcastPump(Pump):
         self._progress_at = 0.0
         self._sent_times: deque[float] = deque(maxlen=int(rate * 10) + 1)
         self._held_until: datetime | None = None  # Telegram said 429: nothing before then
+        self._per_second = max(1, int(rate))
+        self._window: deque[float] = deque()  # when this process's sends of the last second started
 
     async def run_once(self) -> int:
         store, clock = self.rt.store, self.rt.clock
@@ -80,6 +82,7 @@ class BroadcastPump(Pump):
         wait = (slot - wall()).total_seconds()
         if wait > 0:
             await asyncio.sleep(wait)
+        await self._within_a_second()
         if self._held_until is not None and wall() < self._held_until:  # a 429 came meanwhile
             await broadcast.release(self.rt.store, [copy.delivery_id])
             return False
@@ -121,6 +124,18 @@ class BroadcastPump(Pump):
             await broadcast.mark(store, copy.delivery_id, Delivery.SENT, now)
             self._sent_times.append(time.monotonic())
         return True
+
+    async def _within_a_second(self) -> None:
+        """Never more than ``rate`` sends in any one second from this process, as Telegram counts
+        them: slots missed while the process was busy are not made up in a burst."""
+        while True:
+            now = time.monotonic()
+            while self._window and now - self._window[0] >= 1.0:
+                self._window.popleft()
+            if len(self._window) < self._per_second:
+                self._window.append(now)
+                return
+            await asyncio.sleep(1.0 - (now - self._window[0]) + 0.001)
 
     def _rate_now(self) -> float:
         """Messages a second this process sent over the last few seconds."""
