@@ -23,7 +23,7 @@ from telegram.ext import Application
 from bot.pump import Pump, wait_asked
 from handlers.broadcast import progress_text, promotion_keyboard, report_text
 from handlers.context import Runtime
-from locales import translator
+from locales import available_locales, translator
 from services import broadcast, villagers
 from services.broadcast import BroadcastView, Copy, Delivery
 
@@ -49,6 +49,8 @@ class BroadcastPump(Pump):
         self._sent_times: deque[float] = deque(maxlen=int(rate * 10) + 1)
         self._held_until: datetime | None = None  # Telegram said 429: nothing before then
         self._per_second = max(1, int(rate))
+        for locale in available_locales():  # compile the catalogs now, not while the first copies wait
+            translator(locale)
         self._window: deque[float] = deque()  # when this process's sends of the last second started
 
     async def run_once(self) -> int:
@@ -57,7 +59,7 @@ class BroadcastPump(Pump):
             await self._post_progress(broadcast_id)
         handled = 0
         while True:
-            batch = await broadcast.claim(store, clock.now(), self.batch, self.rate, wall())
+            batch = await broadcast.claim(store, clock.now(), self.batch, self.rate, wall)
             if batch is None:
                 break
             if not batch.copies:

@@ -18,6 +18,7 @@ Telegram's limits.
 from __future__ import annotations
 
 import html.parser
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -372,10 +373,11 @@ class Batch:
     first_slot: datetime
 
 
-async def claim(store: Store, now: datetime, limit: int, rate: float, wall: datetime) -> Batch | None:
+async def claim(store: Store, now: datetime, limit: int, rate: float, wall: Callable[[], datetime]) -> Batch | None:
     """Take up to ``limit`` copies of the oldest running promotion (promotions go out one after
     another), and reserve their send slots on its row, so that all processes together keep to
-    ``rate`` messages a second. ``wall`` is the real time, which the pace follows."""
+    ``rate`` messages a second. ``wall()`` is the real time, which the pace follows; it is read
+    once the copies are claimed, so a slow claim never leaves slots in the past to catch up."""
     async with store.write() as session:
         broadcast = await session.scalar(select(Broadcast).where(Broadcast.status == Status.SENDING)
                                          .order_by(Broadcast.id).limit(1).with_for_update())
@@ -390,7 +392,8 @@ async def claim(store: Store, now: datetime, limit: int, rate: float, wall: date
             .with_for_update(skip_locked=True, of=BroadcastDelivery))).all()
         for delivery, *_ in rows:
             delivery.claimed_until = now + LEASE
-        first = max(broadcast.pace_at or wall, wall)
+        real = wall()
+        first = max(broadcast.pace_at or real, real)
         broadcast.pace_at = first + timedelta(seconds=len(rows) / rate)
         return Batch([Copy(d.id, d.broadcast_id, telegram_id, locale, d.attempts, off)
                       for d, telegram_id, locale, off in rows], first)

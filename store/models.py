@@ -401,4 +401,6 @@ class CatalogVersion(Base):
 
 Index("ix_orders_villager_created", Order.villager_id, Order.created_at)
 Index("ix_outbox_open_due", OutboxMessage.is_open, OutboxMessage.due_at)
-Index("ix_broadcast_deliveries_broadcast_status", BroadcastDelivery.broadcast_id, BroadcastDelivery.status)
+# Claims read a promotion's pending copies in id order: this index hands them over without a sort.
+Index("ix_broadcast_deliveries_broadcast_status", BroadcastDelivery.broadcast_id, BroadcastDelivery.status,
+      BroadcastDelivery.id)

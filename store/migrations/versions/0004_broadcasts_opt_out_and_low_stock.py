@@ -51,7 +51,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('broadcast_id', 'villager_id', name=op.f('uq_broadcast_deliveries_broadcast_id'))
     )
     with op.batch_alter_table('broadcast_deliveries', schema=None) as batch_op:
-        batch_op.create_index('ix_broadcast_deliveries_broadcast_status', ['broadcast_id', 'status'], unique=False)
+        batch_op.create_index('ix_broadcast_deliveries_broadcast_status', ['broadcast_id', 'status', 'id'], unique=False)
 
     with op.batch_alter_table('products', schema=None) as batch_op:
         batch_op.add_column(sa.Column('low_stock_threshold', sa.Integer(), server_default='5', nullable=False))
