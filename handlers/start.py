@@ -26,6 +26,7 @@ COMMANDS = (
     ("market", N_("Buy produce from villages")),
     ("sell", N_("Sell your produce")),
     ("mylistings", N_("Your produce for sale")),
+    ("promotions", N_("Promotions on or off")),
     ("language", N_("Change language")),
     ("help", N_("Help")),
 )
