@@ -24,6 +24,12 @@ async def start_polling(app: Application, poll_timeout: int = 10) -> None:
 async def stop_polling(app: Application) -> None:
     if app.updater and app.updater.running:
         await app.updater.stop()
+    scheduler = app.job_queue.scheduler if app.job_queue is not None else None
+    if scheduler is not None and scheduler.running:
+        # No new wake-ups; one already handed to the event loop runs now (it only kicks a pump)
+        # instead of being cancelled by the scheduler's shutdown, which APScheduler logs as an error.
+        scheduler.pause()
+        await asyncio.sleep(0.05)
     if app.running:
         await app.stop()
     await app.shutdown()
