@@ -141,8 +141,8 @@ class Villager(Base):
     unreachable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # /promotions off: no broadcast reaches them (order news and reminders still do).
     promotions_off: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # /stats: new villagers per day
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # /stats: active villagers
 
     center: Mapped[ServiceCenter | None] = relationship()
 
@@ -387,7 +387,7 @@ class SearchMiss(Base):
     normalized: Mapped[str] = mapped_column(String(200), index=True)
     villager_id: Mapped[int | None] = mapped_column(ForeignKey("villagers.id", ondelete="SET NULL"))
     locale: Mapped[str] = mapped_column(String(16))
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # /stats reads the last 30 days
 
 
 class CatalogVersion(Base):

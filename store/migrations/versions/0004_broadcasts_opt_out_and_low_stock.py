@@ -59,11 +59,21 @@ def upgrade() -> None:
 
     with op.batch_alter_table('villagers', schema=None) as batch_op:
         batch_op.add_column(sa.Column('promotions_off', sa.Boolean(), server_default=sa.false(), nullable=False))
+        # /stats counts active and new villagers, and recent searches that found nothing.
+        batch_op.create_index(batch_op.f('ix_villagers_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_villagers_last_seen_at'), ['last_seen_at'], unique=False)
 
+    with op.batch_alter_table('search_misses', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_search_misses_at'), ['at'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('search_misses', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_search_misses_at'))
+
     with op.batch_alter_table('villagers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_villagers_last_seen_at'))
+        batch_op.drop_index(batch_op.f('ix_villagers_created_at'))
         batch_op.drop_column('promotions_off')
 
     with op.batch_alter_table('products', schema=None) as batch_op:
