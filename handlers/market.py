@@ -22,7 +22,7 @@ from handlers.listings import amount_problem, category_name, listing_text, price
 from handlers.start import name_in
 from handlers.ui import alert, button, esc, keyboard, money, on_tap, pager, say, show
 from services import centers, market, villagers
-from services.amounts import MILLI, BadAmount, line_total_fen, parse_quantity
+from services.amounts import MILLI, BadAmount, check_whole, line_total_fen, parse_quantity
 from services.errors import NotFound
 from services.market import NotEnoughLeft, OwnListing
 from services.produce import CATEGORIES, ListingView
@@ -303,7 +303,7 @@ async def quantity_tapped(update: Update, context: RuralContext) -> None:
 async def _enough(update: Update, context: RuralContext, view: ListingView, milli: int) -> bool:
     """Whether ``milli`` can still be ordered; else ask again how much."""
     try:
-        market.check_whole(view.unit, milli)
+        check_whole(view.unit, milli)
     except BadAmount as exc:
         note = amount_problem(context.t, exc, view.unit)
     else:

@@ -97,12 +97,17 @@ def quantity_milli(amount: Decimal, unit: str | None) -> int:
         raise BadAmount("not_positive")
     if amount > MAX_QUANTITY:
         raise BadAmount("too_big", MAX_QUANTITY)
-    if unit in WHOLE_UNITS and amount != amount.to_integral_value():
-        raise BadAmount("whole_only")
     milli = amount * MILLI
+    check_whole(unit, milli)
     if milli != milli.to_integral_value():
         raise BadAmount("too_precise")
     return int(milli)
+
+
+def check_whole(unit: str | None, milli: int | Decimal) -> None:
+    """BadAmount("whole_only") for a part of a unit that cannot be split (half an egg)."""
+    if unit in WHOLE_UNITS and milli % MILLI:
+        raise BadAmount("whole_only")
 
 
 def parse_price(text: str, unit: str | None = None) -> int:

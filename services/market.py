@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from catalog.search import SearchDoc, SearchIndex
 from locales import available_locales, translator
 from services import outbox
-from services.amounts import MILLI, WHOLE_UNITS, BadAmount, format_milli, line_total_fen
+from services.amounts import check_whole, format_milli, line_total_fen
 from services.clock import Clock
 from services.errors import DomainError, NotFound
 from services.orders import OrderStatus, PlacedOrder, already_placed, load_order_view, new_order_number
@@ -146,12 +146,6 @@ class MarketSearch:
         async with self._store.read() as session:
             views = await load_listing_views(session, [hit.doc_id for hit in hits])
         return [view for view in views if view.is_on_market][:limit]
-
-
-def check_whole(unit: str, quantity_milli: int) -> None:
-    """BadAmount("whole_only") for a part of a unit that cannot be split (half an egg)."""
-    if unit in WHOLE_UNITS and quantity_milli % MILLI:
-        raise BadAmount("whole_only")
 
 
 async def order_listing(store: Store, clock: Clock, buyer_id: int, listing_id: int, quantity_milli: int,
