@@ -23,8 +23,8 @@ from handlers.start import name_in
 from handlers.ui import alert, button, esc, keyboard, on_tap, say, show
 from locales import N_, Translator, available_locales, translator
 from services import broadcast, villagers
-from services.broadcast import AUDIENCES, BadHtml, BroadcastView, Delivery, Status, Step, WrongState
-from services.errors import NotFound
+from services.broadcast import AUDIENCES, BadHtml, BroadcastView, Delivery, Status, Step
+from services.errors import NotAllowed, NotFound
 
 PRIVATE = filters.ChatType.PRIVATE
 AUDIENCE_NAMES = {
@@ -334,7 +334,7 @@ async def confirm(update: Update, context: RuralContext, broadcast_id: int, when
         return
     try:
         promotion = await broadcast.confirm(rt.store, rt.clock.now(), update.effective_user.id, broadcast_id, when)
-    except (WrongState, NotFound):
+    except (NotAllowed, NotFound):
         await alert(update, context, t("⌛ This promotion is no longer being composed."))
         return
     rt.kick_promotions()

@@ -39,7 +39,6 @@ from services import parcels, partners, produce, villagers
 from services.errors import NotAllowed, NotFound
 from services.parcels import AlreadyDone, WrongCode
 from services.partners import Actor, GroupTaken, NotPartner
-from services.produce import WrongState
 
 GROUPS = filters.ChatType.GROUPS
 PENDING_BUTTONS = 20  # /pending offers the cards of this many orders as buttons
@@ -285,7 +284,7 @@ async def review(update: Update, context: RuralContext, listing_id: int, *, appr
     try:
         listing = await produce.review(rt.store, rt.clock, actor_of(update, context), listing_id,
                                        approve=approve, reason=reason)
-    except (NotPartner, AlreadyDone, WrongState, NotFound) as exc:
+    except (NotPartner, AlreadyDone, NotAllowed, NotFound) as exc:
         await refuse_listing(update, context, exc)
         return False
     rt.kick()
@@ -298,7 +297,7 @@ async def review(update: Update, context: RuralContext, listing_id: int, *, appr
 
 async def refuse_listing(update: Update, context: RuralContext, exc: Exception) -> None:
     t = context.t
-    if isinstance(exc, AlreadyDone | WrongState):
+    if isinstance(exc, AlreadyDone | NotAllowed):
         await alert(update, context, t("ℹ️ Not waiting for review any more: {status}",
                                        status=status_name(t, exc.status)))
     elif isinstance(exc, NotFound):

@@ -38,8 +38,8 @@ from locales import N_, Translator
 from services import centers, villagers
 from services import produce as listings
 from services.amounts import UNITS, WHOLE_UNITS, BadAmount, BadDate, parse_date, parse_price, parse_quantity
-from services.errors import NoCenterChosen, NotFound
-from services.produce import CATEGORIES, STEPS, BadInput, Incomplete, ListingView, Status, Step, WrongState
+from services.errors import NoCenterChosen, NotAllowed, NotFound
+from services.produce import CATEGORIES, STEPS, BadInput, Incomplete, ListingView, Status, Step
 
 UNIT_NAMES = (N_("unit:dozen"), N_("unit:ton"))  # "unit:<code>" entries the catalog does not use
 STEP_NAMES = {
@@ -107,7 +107,7 @@ def sell_tap(callback):
     async def handle(update: Update, context: RuralContext):
         try:
             await callback(update, context)
-        except (NotFound, WrongState):
+        except (NotFound, NotAllowed):
             await alert(update, context, stale_draft(context.t))
         except BadInput:  # a forged code (a category or unit that does not exist)
             await alert(update, context, context.t("⌛ This button is no longer valid. Please open the menu again."))
@@ -134,10 +134,10 @@ def ref(context: RuralContext) -> int:
 
 
 async def draft_of(context: RuralContext, listing_id: int) -> ListingView:
-    """The seller's own draft, or NotFound / WrongState."""
+    """The seller's own draft, or NotFound / NotAllowed."""
     view = await listings.my_listing(context.rt.store, context.villager.id, listing_id)
     if view.status != Status.DRAFT:
-        raise WrongState(view.status)
+        raise NotAllowed(view.status)
     return view
 
 
@@ -408,7 +408,7 @@ async def step_typed(update: Update, context: RuralContext, listing_id: int, tex
     t, rt = context.t, context.rt
     try:
         view = await draft_of(context, listing_id)
-    except (NotFound, WrongState):
+    except (NotFound, NotAllowed):
         await villagers.set_awaiting(rt.store, context.villager.id, None)
         await show(update, context, stale_draft(t))
         return
@@ -434,7 +434,7 @@ async def step_typed(update: Update, context: RuralContext, listing_id: int, tex
         await show_step(update, context, view, date_problem(t, exc))
     except BadInput as exc:
         await show_step(update, context, view, bad_input(t, exc))
-    except (NotFound, WrongState):
+    except (NotFound, NotAllowed):
         await villagers.set_awaiting(rt.store, context.villager.id, None)
         await show(update, context, stale_draft(t))
 
@@ -461,7 +461,7 @@ async def draft_photo(update: Update, context: RuralContext, listing_id: int, fi
     """A photo sent at the photo step of a draft; False if the draft is not there."""
     try:
         view = await draft_of(context, listing_id)
-    except (NotFound, WrongState):
+    except (NotFound, NotAllowed):
         await leave(context)
         return False
     if view.step != Step.PHOTO:
@@ -474,7 +474,7 @@ async def listing_photo(update: Update, context: RuralContext, listing_id: int, 
     """A new photo for a published listing."""
     try:
         await save_edit(update, context, listing_id, Step.PHOTO, file_id)
-    except (NotFound, WrongState):
+    except (NotFound, NotAllowed):
         await leave(context)
         return False
     return True
@@ -614,7 +614,7 @@ async def save_edit(update: Update, context: RuralContext, listing_id: int, step
     try:
         before = await listings.my_listing(rt.store, context.villager.id, listing_id)
         edited = await listings.edit(rt.store, rt.clock, context.villager.id, listing_id, step, value, unit=unit)
-    except (NotFound, WrongState):
+    except (NotFound, NotAllowed):
         await villagers.set_awaiting(rt.store, context.villager.id, None)
         await alert(update, context, t("⌛ This listing can no longer be changed."))
         return
@@ -669,7 +669,7 @@ async def pause_tapped(update: Update, context: RuralContext) -> None:
     listing_id = int(context.match.group(2))
     try:
         view = await listings.pause(rt.store, rt.clock, context.villager.id, listing_id, paused=paused)
-    except WrongState as exc:
+    except NotAllowed as exc:
         await alert(update, context, t("⌛ This listing is {status} now.", status=status_name(t, exc.status)))
         await listing_screen(update, context, await listings.my_listing(rt.store, context.villager.id, listing_id))
         return
@@ -695,7 +695,7 @@ async def withdraw_confirmed(update: Update, context: RuralContext) -> None:
     t, rt = context.t, context.rt
     try:
         view = await listings.withdraw(rt.store, rt.clock, context.villager.id, ref(context))
-    except WrongState as exc:
+    except NotAllowed as exc:
         await alert(update, context, t("⌛ This listing is {status} now.", status=status_name(t, exc.status)))
         await listings_screen(update, context, 0)
         return

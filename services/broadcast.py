@@ -26,7 +26,7 @@ from enum import StrEnum
 from sqlalchemy import and_, case, exists, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.errors import DomainError, NotFound
+from services.errors import DomainError, NotAllowed, NotFound
 from store.db import Store
 from store.models import (
     Broadcast,
@@ -80,12 +80,6 @@ class BadHtml(DomainError):
 
 class NotAdmin(DomainError):
     pass
-
-
-class WrongState(DomainError):
-    def __init__(self, status: str):
-        super().__init__(status)
-        self.status = status
 
 
 # ---- Telegram HTML --------------------------------------------------------------------------
@@ -182,7 +176,7 @@ async def _draft(session: AsyncSession, admin: int, broadcast_id: int) -> Broadc
     if row is None:
         raise NotFound("broadcast")
     if row.status != Status.DRAFT:
-        raise WrongState(row.status)
+        raise NotAllowed(row.status)
     return row
 
 
@@ -299,7 +293,7 @@ async def confirm(store: Store, now: datetime, admin: int, broadcast_id: int, se
     async with store.write() as session:
         row = await _draft(session, admin, broadcast_id)
         if not row.texts or not row.audience:
-            raise WrongState(row.status)
+            raise NotAllowed(row.status)
         row.status = Status.SCHEDULED
         row.step = None
         row.send_at = max(send_at or now, now)

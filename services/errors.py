@@ -37,7 +37,7 @@ class StaleCheckout(DomainError):
 
 
 class NotAllowed(DomainError):
-    """The order is not in a state that allows this."""
+    """The thing (an order, a listing, a promotion) is not in a state that allows this."""
 
     def __init__(self, status: str):
         super().__init__(f"not allowed in status {status}")

@@ -23,7 +23,7 @@ from sqlalchemy.orm import aliased
 from services import outbox
 from services.amounts import UNITS, BadAmount, check_date
 from services.clock import Clock
-from services.errors import DomainError, NoCenterChosen, NotFound
+from services.errors import DomainError, NoCenterChosen, NotAllowed, NotFound
 from services.outbox import Kind
 from services.partners import Actor, check_may_act
 from store.db import Store
@@ -86,14 +86,6 @@ class Incomplete(DomainError):
     def __init__(self, step: Step):
         super().__init__(f"{step} is missing")
         self.step = step
-
-
-class WrongState(DomainError):
-    """The listing is not in a state that allows this (``status``: where it is)."""
-
-    def __init__(self, status: str):
-        super().__init__(f"not allowed in status {status}")
-        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +179,7 @@ async def _own(session: AsyncSession, seller_id: int, listing_id: int) -> Listin
 async def _draft(session: AsyncSession, seller_id: int, listing_id: int) -> Listing:
     listing = await _own(session, seller_id, listing_id)
     if listing.status != Status.DRAFT:
-        raise WrongState(listing.status)
+        raise NotAllowed(listing.status)
     return listing
 
 
@@ -320,7 +312,7 @@ async def publish(store: Store, clock: Clock, seller_id: int, listing_id: int) -
         if listing.status == Status.REVIEW:
             return await _view(session, listing.id)
         if listing.status != Status.DRAFT:
-            raise WrongState(listing.status)
+            raise NotAllowed(listing.status)
         if (step := missing_step(listing)) is not None:
             raise Incomplete(step)
         await _to_review(session, listing, now)
@@ -362,7 +354,7 @@ async def review(store: Store, clock: Clock, actor: Actor, listing_id: int, *, a
         if listing.status == to:
             raise AlreadyDone(to)
         if listing.status != Status.REVIEW:
-            raise WrongState(listing.status)
+            raise NotAllowed(listing.status)
         listing.status = to
         listing.reject_reason = "" if approve else reason
         listing.reviewed_by_id = await session.scalar(select(Villager.id).where(Villager.telegram_id == actor.telegram_id))
@@ -452,7 +444,7 @@ async def edit(store: Store, clock: Clock, seller_id: int, listing_id: int, step
     async with store.write() as session:
         listing = await _own(session, seller_id, listing_id)
         if listing.status in (Status.DRAFT, Status.WITHDRAWN):
-            raise WrongState(listing.status)
+            raise NotAllowed(listing.status)
         if unit is not None and unit != listing.unit:
             raise BadAmount("other_unit")
         value = _check_value(step, value, now.date())
@@ -476,7 +468,7 @@ async def pause(store: Store, clock: Clock, seller_id: int, listing_id: int, *, 
         listing = await _own(session, seller_id, listing_id)
         source, to = (Status.APPROVED, Status.PAUSED) if paused else (Status.PAUSED, Status.APPROVED)
         if listing.status != source:
-            raise WrongState(listing.status)
+            raise NotAllowed(listing.status)
         listing.status = to
         listing.updated_at = clock.now()
         await refresh_card(session, listing, listing.updated_at)
@@ -489,7 +481,7 @@ async def withdraw(store: Store, clock: Clock, seller_id: int, listing_id: int) 
     async with store.write() as session:
         listing = await _own(session, seller_id, listing_id)
         if listing.status in (Status.DRAFT, Status.WITHDRAWN):
-            raise WrongState(listing.status)
+            raise NotAllowed(listing.status)
         listing.status = Status.WITHDRAWN
         listing.updated_at = clock.now()
         await refresh_card(session, listing, listing.updated_at)

@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from services import market, parcels, produce, villagers
 from services.amounts import BadAmount, BadDate, format_milli, line_total_fen, parse_date, parse_price, parse_quantity
-from services.errors import NoCenterChosen, NotFound
+from services.errors import NoCenterChosen, NotAllowed, NotFound
 from services.outbox import Kind
 from services.partners import Actor, NotPartner, add_partner
-from services.produce import BadInput, Incomplete, Status, Step, WrongState
+from services.produce import BadInput, Incomplete, Status, Step
 from store.models import Listing, OutboxMessage, ServiceCenter
 
 ADMIN = Actor(900, "Admin", is_admin=True)
@@ -159,12 +159,12 @@ async def test_pause_resume_and_withdraw(demo_store, clock):
     assert (await produce.pause(demo_store, clock, seller, listing, paused=True)).status == Status.PAUSED
     with pytest.raises(NotFound):
         await market.on_market(demo_store, listing)
-    with pytest.raises(WrongState):
+    with pytest.raises(NotAllowed):
         await produce.pause(demo_store, clock, seller, listing, paused=True)
     assert (await produce.pause(demo_store, clock, seller, listing, paused=False)).is_on_market
     assert (await produce.withdraw(demo_store, clock, seller, listing)).status == Status.WITHDRAWN
     assert await produce.my_listings(demo_store, seller) == []
-    with pytest.raises(WrongState):
+    with pytest.raises(NotAllowed):
         await produce.withdraw(demo_store, clock, seller, listing)
 
 
