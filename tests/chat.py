@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from store.models import Product
+from store.models import Product, ServiceCenter, Villager
 
 SHANGYUAN = (33.16, 107.30)  # near the Chenggu centers of the demo data
 
@@ -26,6 +26,17 @@ def menu_labels(chat) -> list[str]:
 async def stock_of(store, sku: str) -> int:
     async with store.read() as session:
         return await session.scalar(select(Product.stock).where(Product.sku == sku))
+
+
+async def center_id(store, code: str) -> int:
+    async with store.read() as session:
+        return await session.scalar(select(ServiceCenter.id).where(ServiceCenter.code == code))
+
+
+async def villager_id(store, telegram_id: int) -> int:
+    """The villager the bot registered for a Telegram user."""
+    async with store.read() as session:
+        return await session.scalar(select(Villager.id).where(Villager.telegram_id == telegram_id))
 
 
 async def settle_in(person, county: str = "Chenggu", village: str = "Shangyuan") -> None:

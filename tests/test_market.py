@@ -10,7 +10,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from chat import last_text, settle_in, texts
+from chat import center_id, last_text, settle_in, texts, villager_id
 from handlers.listings import category_name
 from locales import translator
 from services import market, produce, villagers
@@ -18,7 +18,7 @@ from services.market import NotEnoughLeft
 from services.outbox import Kind
 from services.partners import Actor, add_partner
 from services.produce import Step
-from store.models import Listing, Order, OrderLine, OutboxMessage, ServiceCenter, Villager
+from store.models import Listing, Order, OrderLine, OutboxMessage, Villager
 
 ADMIN = Actor(900, "Admin", is_admin=True)
 EN = translator("en")
@@ -26,16 +26,6 @@ FRUIT, HONEY = category_name(EN, "fruit"), category_name(EN, "honey")
 SHANGYUAN = "Shangyuan Village Service Center"
 QINGLONG = "Qinglong Village Service Center"
 DAZHE = "Dazhe Village Service Center"
-
-
-async def villager_id(store, telegram_id: int) -> int:
-    async with store.read() as session:
-        return await session.scalar(select(Villager.id).where(Villager.telegram_id == telegram_id))
-
-
-async def center_id(store, code: str) -> int:
-    async with store.read() as session:
-        return await session.scalar(select(ServiceCenter.id).where(ServiceCenter.code == code))
 
 
 async def listing(store, listing_id: int) -> Listing:

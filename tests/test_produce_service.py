@@ -9,22 +9,18 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from chat import center_id
 from services import market, parcels, produce, villagers
 from services.amounts import BadAmount, BadDate, format_milli, line_total_fen, parse_date, parse_price, parse_quantity
 from services.errors import NoCenterChosen, NotAllowed, NotFound
 from services.outbox import Kind
 from services.partners import Actor, NotPartner, add_partner
 from services.produce import BadInput, Incomplete, Status, Step
-from store.models import Listing, OutboxMessage, ServiceCenter
+from store.models import Listing, OutboxMessage
 
 ADMIN = Actor(900, "Admin", is_admin=True)
 SELLER_PARTNER = Actor(501, "Lao Zhang")  # partner of CG-01, the seller's center
 BUYER_PARTNER = Actor(502, "Lao Li")  # partner of CG-02, the buyer's center
-
-
-async def center_id(store, code: str) -> int:
-    async with store.read() as session:
-        return await session.scalar(select(ServiceCenter.id).where(ServiceCenter.code == code))
 
 
 async def person(store, clock, telegram_id: int, center: str | None = "CG-01") -> int:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from chat import settle_in, texts
+from chat import center_id, settle_in, texts, villager_id
 from handlers.stats import MAX_TEXT, report_text, utf16_len
 from locales import translator
 from services import cart, market, orders, parcels, produce, stats, villagers
@@ -20,7 +20,7 @@ from services.clock import ManualClock
 from services.partners import Actor
 from services.produce import Step
 from services.stats import Figure, Place, Places, Report, VillagerFigures, Waiting, Windows
-from store.models import Product, ServiceCenter, Villager
+from store.models import Product
 
 ADMIN = Actor(900, "Admin", is_admin=True)
 TZ = "Asia/Shanghai"
@@ -36,16 +36,6 @@ def local(text: str) -> datetime:
 async def product_id(store, sku: str) -> int:
     async with store.read() as session:
         return await session.scalar(select(Product.id).where(Product.sku == sku))
-
-
-async def center_id(store, code: str) -> int:
-    async with store.read() as session:
-        return await session.scalar(select(ServiceCenter.id).where(ServiceCenter.code == code))
-
-
-async def villager_id(store, telegram_id: int) -> int:
-    async with store.read() as session:
-        return await session.scalar(select(Villager.id).where(Villager.telegram_id == telegram_id))
 
 
 async def customer(store, clock, telegram_id: int, center: str) -> int:
