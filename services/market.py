@@ -18,7 +18,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from catalog.search import SearchDoc, SearchIndex
-from locales import available_locales, translator
 from services import outbox
 from services.amounts import check_whole, format_milli, line_total_fen
 from services.clock import Clock
@@ -26,6 +25,7 @@ from services.errors import DomainError, NotFound
 from services.orders import OrderStatus, PlacedOrder, already_placed, load_order_view, new_order_number
 from services.outbox import Kind
 from services.produce import PAGE_SIZE, ListingView, Status, load_listing_views, refresh_card, tell_seller
+from services.search import category_words
 from store.db import Store
 from store.models import County, Listing, Order, OrderEvent, OrderLine, ServiceCenter
 
@@ -97,11 +97,6 @@ async def on_market(store: Store, listing_id: int) -> ListingView:
     return views[0]
 
 
-def category_words(code: str) -> list[str]:
-    return sorted({code.replace("_", " ")} | {translator(locale)(f"produce_category:{code}")
-                                             for locale in available_locales()})
-
-
 class MarketSearch:
     """The catalog's search engine over the market's listings: typos, pinyin and Chinese words.
 
@@ -132,7 +127,7 @@ class MarketSearch:
                 .join(ServiceCenter, ServiceCenter.id == Listing.center_id).where(approved))).all()
         async with self._lock:
             docs = [SearchDoc(id=i, names={"title": title}, keywords=list(names.values()),
-                              extra=category_words(category)) for i, title, category, names in rows]
+                              extra=category_words(category, "produce_category")) for i, title, category, names in rows]
             self._index = await asyncio.to_thread(SearchIndex.build, docs)
             self._version = version
 

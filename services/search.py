@@ -36,11 +36,12 @@ class SearchResult:
         return bool(self.products)
 
 
-def category_words(code: str) -> list[str]:
-    """A category's names in every language, so "fertilizer" also finds what is filed under it."""
+def category_words(code: str, kind: str = "category") -> list[str]:
+    """A category's names in every language, so "fertilizer" also finds what is filed under it
+    (``kind``: the catalog entries' prefix, "category" or "produce_category")."""
     words = {code.replace("_", " ")}
     for locale in available_locales():
-        words.add(translator(locale)(f"category:{code}"))
+        words.add(translator(locale)(f"{kind}:{code}"))
     return sorted(words)
 
 
