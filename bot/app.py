@@ -3,29 +3,103 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import time
 
 from babel import Locale
-from telegram import BotCommand
-from telegram.ext import Application, ApplicationBuilder, ContextTypes
+from telegram import BotCommand, Update
+from telegram.ext import Application, ApplicationBuilder, BaseHandler, ContextTypes
 
 import handlers
 from bot import broadcast_pump, pump
 from bot.config import Settings
+from bot.logs import UpdateTrace, begin_trace, current_trace, end_trace
+from bot.metrics import Metrics
 from bot.telegram_http import AiohttpRequest
-from handlers.context import Runtime, RuralContext
+from handlers.context import Runtime, RuralContext, runtime_of, say_unavailable
 from handlers.start import COMMANDS
 from locales import available_locales, translator
+from services import updates
 from services.clock import Clock, SystemClock
 from services.market import MarketSearch
 from services.parcels import QuietHours
 from services.search import CatalogSearch
-from store.db import Store
+from store.db import Store, is_unavailable
 
 log = logging.getLogger(__name__)
 # Updates are handled concurrently: a slow database round trip for one villager does not hold up
 # the others. Each person's own changes are serialized by the store (row locks, SQLite's writer).
 CONCURRENT_UPDATES = 16
+FORGET_UPDATES_EVERY = 3600.0  # seconds between clearing out old processed update ids
+
+
+class RuralApplication(Application):
+    """PTB's Application plus what every update gets, however it arrived (polling or webhook):
+    it is handled once (``services.updates``), traced in the logs with the handler that took it,
+    counted in the metrics, and answered "try again in a minute" while the database is down."""
+
+    async def process_update(self, update: object) -> None:
+        if not isinstance(update, Update):
+            await super().process_update(update)
+            return
+        rt, metrics = runtime_of(self), metrics_of(self)
+        user = update.effective_user
+        trace = UpdateTrace(update.update_id, user.id if user else None, update_type(update))
+        token = begin_trace(trace)
+        started = time.perf_counter()
+        outcome = "handled"
+        try:
+            if await updates.take(rt.store, rt.clock, update.update_id):
+                await super().process_update(update)
+            else:
+                outcome = "duplicate"
+                metrics.duplicates.inc()
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            outcome = "database unavailable"
+            metrics.errors.labels(cause="database").inc()
+            await say_unavailable(self.bot, update, rt.default_locale)
+        finally:
+            duration = time.perf_counter() - started
+            if outcome == "handled":
+                metrics.updates.labels(type=trace.kind).inc()
+                metrics.latency.labels(handler=trace.handler or "none").observe(duration)
+            log.info("update %s", outcome, extra={"duration_ms": round(duration * 1000, 1),
+                                                  "update_type": trace.kind, "outcome": outcome})
+            end_trace(token)
+
+    async def process_error(self, update: object | None, error: Exception, job=None, coroutine=None) -> bool:
+        metrics_of(self).errors.labels(cause="database" if is_unavailable(error) else "bug").inc()
+        return await super().process_error(update, error, job, coroutine)
+
+    def add_handler(self, handler: BaseHandler, group: int = 0) -> None:
+        if group >= 0:  # group -1 (who is this person?) runs for every update; it is not "the" handler
+            handler.callback = _traced(handler.callback)
+        super().add_handler(handler, group)
+
+
+def _traced(callback):
+    name = f"{callback.__module__.removeprefix('handlers.')}.{callback.__qualname__}"
+
+    @functools.wraps(callback)
+    async def traced(update, context):
+        trace = current_trace()
+        if trace is not None:
+            trace.handler = name
+        return await callback(update, context)
+
+    return traced
+
+
+def update_type(update: Update) -> str:
+    """"message", "callback_query", "my_chat_member", ...: which kind of update this is."""
+    return next((name for name in Update.ALL_TYPES if getattr(update, name, None) is not None), "other")
+
+
+def metrics_of(app: Application) -> Metrics:
+    return app.bot_data["metrics"]
 
 
 def file_url_for(base_url: str) -> str:
@@ -34,20 +108,29 @@ def file_url_for(base_url: str) -> str:
     return f"{head}/file/{tail}"
 
 
-def build_application(settings: Settings, store: Store, clock: Clock | None = None) -> Application:
+def build_application(settings: Settings, store: Store, clock: Clock | None = None,
+                      polling: bool = True) -> Application:
+    """The bot. ``polling=False``: no Updater; updates come in by webhook (bot/webhook.py)."""
     clock = clock or SystemClock()
+    metrics = Metrics()
     builder = (
         ApplicationBuilder()
+        .application_class(RuralApplication)
         .token(settings.require_token())
         .context_types(ContextTypes(context=RuralContext))
         .concurrent_updates(CONCURRENT_UPDATES)
-        .request(AiohttpRequest())
-        .get_updates_request(AiohttpRequest(connection_limit=1, read_timeout=10.0))
+        .request(AiohttpRequest(observer=metrics.bot_api_call))
         .post_init(_post_init)
     )
+    if polling:
+        builder = builder.get_updates_request(
+            AiohttpRequest(connection_limit=1, read_timeout=10.0, observer=metrics.bot_api_call))
+    else:
+        builder = builder.updater(None)
     if settings.telegram_base_url:
         builder = builder.base_url(settings.telegram_base_url).base_file_url(file_url_for(settings.telegram_base_url))
     app = builder.build()
+    app.bot_data["metrics"] = metrics
     app.bot_data["runtime"] = Runtime(
         store=store, clock=clock, search=CatalogSearch(store, clock), market=MarketSearch(store),
         default_locale=settings.default_locale, timezone=settings.timezone, admin_ids=settings.admin_ids,
@@ -56,7 +139,19 @@ def build_application(settings: Settings, store: Store, clock: Clock | None = No
     handlers.register_all(app)
     pump.install(app, app.bot_data["runtime"])
     broadcast_pump.install(app, app.bot_data["runtime"], settings.broadcast_rate)
+    app.job_queue.run_repeating(_forget_old_updates, interval=FORGET_UPDATES_EVERY, first=60,
+                                name="forget old updates")
     return app
+
+
+async def _forget_old_updates(context) -> None:
+    rt = runtime_of(context.application)
+    try:
+        await updates.forget_old(rt.store, rt.clock.now())
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        log.warning("could not clear old update ids: the database is unavailable")
 
 
 async def set_commands(app: Application, default_locale: str) -> None:

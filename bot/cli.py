@@ -3,7 +3,11 @@
     rural-bot demo [--reset]        the whole bot offline: a Bot API double, the bot, and a web chat
                                     at http://127.0.0.1:8080/ (see bot/demo.py); no token needed
     rural-bot run                   run the bot by long polling (applies migrations first), with the
-                                    carrier endpoint on LISTEN_HOST:LISTEN_PORT (see bot/server.py)
+                                    carrier endpoint, /healthz and /metrics on LISTEN_HOST:LISTEN_PORT
+                                    (see bot/server.py)
+    rural-bot webhook               the same, but Telegram posts updates to WEBHOOK_URL, served on
+                                    the same LISTEN_HOST:LISTEN_PORT (see bot/webhook.py)
+    rural-bot health                exit 0 if the bot on LISTEN_PORT answers /healthz with 200, else 1
     rural-bot db upgrade            apply pending migrations
     rural-bot catalog import FILE   upsert products from CSV
     rural-bot catalog export [-o F] write the catalog as CSV
@@ -18,10 +22,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from pathlib import Path
 
+from bot import logs
 from bot.config import Settings, SettingsError, load_settings
 from catalog.csvfile import ImportReport, error_lines
 from locales import translator
@@ -29,7 +33,6 @@ from services.clock import SystemClock
 from store.db import Store
 
 DEMO_DATA = Path(__file__).resolve().parent.parent / "catalog" / "data"
-log = logging.getLogger("rural-bot")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -41,6 +44,8 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1", help="the web chat's address (default 127.0.0.1)")
     demo.add_argument("--port", type=int, default=8080, help="the web chat's port (default 8080; 0: any free port)")
     sub.add_parser("run", help="run the bot by long polling")
+    sub.add_parser("health", help="ask the running bot's /healthz (exit 0: healthy); Docker's HEALTHCHECK")
+    sub.add_parser("webhook", help="run the bot by webhook (WEBHOOK_URL, WEBHOOK_SECRET, LISTEN_HOST, LISTEN_PORT)")
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="apply pending migrations")
     cat = sub.add_parser("catalog", help="products").add_subparsers(dest="action", required=True)
@@ -89,35 +94,6 @@ async def _with_store(settings: Settings, work) -> int:
         await store.close()
 
 
-async def _run(settings: Settings) -> int:
-    from bot.app import build_application
-    from bot.runner import start_polling, stop_polling, wait_for_stop_signal
-    from bot.server import build_web_app, start_server, stop_server
-
-    settings.require_token()
-    store = Store(settings.database_url)
-    await store.upgrade()
-    app = build_application(settings, store)
-    rt = app.bot_data["runtime"]
-    web_app = build_web_app(store=store, clock=rt.clock, logistics_token=settings.logistics_token, wake=rt.kick)
-    server = None
-    await start_polling(app)
-    try:
-        try:
-            server = await start_server(web_app, settings.listen_host, settings.listen_port)
-        except OSError as exc:
-            raise SettingsError(f"LISTEN_HOST/LISTEN_PORT: cannot listen on "
-                                f"{settings.listen_host}:{settings.listen_port}: {exc.strerror or exc}") from None
-        log.info("bot is running; press Ctrl-C to stop")
-        await wait_for_stop_signal()
-    finally:
-        if server is not None:
-            await stop_server(server)
-        await stop_polling(app)
-        await store.close()
-    return 0
-
-
 async def _demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
@@ -133,6 +109,23 @@ async def load_demo_data(store: Store) -> int:
         store, SystemClock(), (DEMO_DATA / "products.csv").read_bytes()))
 
 
+def check_health(settings: Settings) -> int:
+    import urllib.error
+    import urllib.request
+
+    host = "127.0.0.1" if settings.listen_host in ("0.0.0.0", "::", "") else settings.listen_host
+    url = f"http://{host}:{settings.listen_port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            print(f"{url}: {response.status} {response.read().decode()}")
+            return 0
+    except urllib.error.HTTPError as exc:
+        print(f"{url}: {exc.code} {exc.read().decode()}", file=sys.stderr)
+    except OSError as exc:
+        print(f"{url}: {exc}", file=sys.stderr)
+    return 1
+
+
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     from catalog.importer import export_products, import_products
     from services import partners
@@ -141,8 +134,12 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     from services.partners import Actor
 
     command = (args.command, getattr(args, "action", None))
-    if command == ("run", None):
-        return asyncio.run(_run(settings))
+    if command in (("run", None), ("webhook", None)):
+        from bot.runner import serve
+
+        return asyncio.run(serve(settings, webhook=args.command == "webhook"))
+    if command == ("health", None):
+        return check_health(settings)
     if command == ("demo", None):
         return asyncio.run(_demo(args))
 
@@ -204,9 +201,7 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # the pump's wake-up every 5 s is not news
+    logs.configure()
     try:
         settings = Settings() if args.command == "demo" else load_settings()  # the demo brings its own
         return dispatch(args, settings)

@@ -20,6 +20,8 @@ from services.parcels import QuietHours
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/rural-bot.sqlite3"
 # Telegram tokens look like "123456789:AAH...": a numeric bot id, a colon, then the secret.
 _TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
+# What Telegram accepts as a webhook's secret_token.
+_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
 class SettingsError(ValueError):
@@ -38,6 +40,8 @@ class Settings:
     logistics_token: str | None = None
     listen_host: str = "127.0.0.1"
     listen_port: int = 8088
+    webhook_url: str | None = None  # the public URL Telegram posts updates to (rural-bot webhook)
+    webhook_secret: str | None = None  # Telegram sends it back in X-Telegram-Bot-Api-Secret-Token
     # Promotion messages a second, over all processes: about Telegram's 30, a little under it so
     # that the jitter of real sends never puts 31 into one second.
     broadcast_rate: float = 29.0
@@ -50,6 +54,13 @@ class Settings:
         if not self.bot_token:
             raise SettingsError("BOT_TOKEN is not set: get one from @BotFather and set BOT_TOKEN")
         return self.bot_token
+
+    def require_webhook(self) -> tuple[str, str]:
+        if not self.webhook_url:
+            raise SettingsError("WEBHOOK_URL is not set: the public https:// URL Telegram should post updates to")
+        if not self.webhook_secret:
+            raise SettingsError("WEBHOOK_SECRET is not set: 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return self.webhook_url, self.webhook_secret
 
 
 def normalize_database_url(url: str) -> str:
@@ -113,6 +124,13 @@ def load_settings(environ: dict[str, str] | None = None, env_file: str | Path = 
     if not listen_port.isdigit() or not 0 < int(listen_port) < 65536:
         raise SettingsError(f"LISTEN_PORT is invalid: {listen_port!r} is not a port number")
 
+    webhook_url = values.get("WEBHOOK_URL", "").strip() or None
+    if webhook_url is not None and not re.match(r"^https?://[^\s/]+(/\S*)?$", webhook_url):
+        raise SettingsError(f"WEBHOOK_URL is invalid: {webhook_url!r} is not an http(s) URL")
+    webhook_secret = values.get("WEBHOOK_SECRET", "").strip() or None
+    if webhook_secret is not None and not _SECRET_RE.match(webhook_secret):
+        raise SettingsError("WEBHOOK_SECRET is invalid: use 1-256 characters of A-Z, a-z, 0-9, _ and -")
+
     broadcast_rate = values.get("BROADCAST_RATE", "").strip() or "29"
     try:
         rate = float(broadcast_rate)
@@ -123,6 +141,8 @@ def load_settings(environ: dict[str, str] | None = None, env_file: str | Path = 
 
     return Settings(
         broadcast_rate=rate,
+        webhook_url=webhook_url,
+        webhook_secret=webhook_secret,
         quiet_hours=quiet_hours,
         logistics_token=values.get("LOGISTICS_TOKEN", "").strip() or None,
         listen_host=values.get("LISTEN_HOST", "").strip() or "127.0.0.1",

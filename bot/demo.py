@@ -25,7 +25,7 @@ from bot.sandbox import BotApiDouble, Group, Person
 from bot.sandbox.webchat import WebChat
 from catalog.importer import import_products
 from locales import locale_for_language_code, localized, translator
-from services import centers, partners, villagers
+from services import centers, partners, updates, villagers
 from services.amounts import MILLI
 from services.centers import CenterView, import_centers
 from services.clock import OffsetClock
@@ -254,6 +254,7 @@ class Demo:
         await self.store.upgrade()
         await load_data(self.store, self.clock)
         await self.double.start()
+        self.double.continue_updates_after(await updates.last_taken(self.store))
         await picture_products(self.store, self.double)
         world = await build_world(self.store, self.clock, self.double)
         if not await seed_market(self.store, self.clock, self.double, world):

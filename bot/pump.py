@@ -24,6 +24,7 @@ from handlers.context import Runtime
 from handlers.notices import Later, deliver
 from services import outbox, parcels, villagers
 from services.outbox import Claimed
+from store.db import is_unavailable
 
 log = logging.getLogger(__name__)
 WAKE_EVERY = 5.0  # seconds between scheduled wake-ups
@@ -66,8 +67,11 @@ class Pump:
         while True:
             try:
                 await self.run_once()
-            except Exception:  # the store is down, or a bug: log it; the next wake-up tries again
-                log.exception("the %s failed", self.name)
+            except Exception as exc:  # the store is down, or a bug: log it; the next wake-up tries again
+                if is_unavailable(exc):
+                    log.warning("the %s waits for the database: %s", self.name, type(exc).__name__)
+                else:
+                    log.exception("the %s failed", self.name)
             if not self._again:
                 return
             self._again = False

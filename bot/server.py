@@ -12,12 +12,16 @@ order, 409 the order is not yet confirmed, 413 a body over 64 KiB. Without LOGIS
 endpoint is disabled and answers 503, so a carrier can tell "switched off here" from "your token
 is wrong".
 
-``build_web_app`` makes the aiohttp application (a webhook server can add its routes to it);
-``start_server``/``stop_server`` run it next to polling.
+The same server answers ``GET /healthz`` (200 ``{"status": "ok"}`` when the database answers,
+503 ``{"status": "unavailable"}`` when it does not) and ``GET /metrics`` (Prometheus text; see
+bot/metrics.py). ``rural-bot webhook`` adds Telegram's route to it (bot/webhook.py).
+
+``build_web_app`` makes the aiohttp application; ``start_server``/``stop_server`` run it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -26,15 +30,17 @@ from datetime import datetime
 
 from aiohttp import web
 
-from services import parcels
+from bot.metrics import CONTENT_TYPE, Metrics
+from services import outbox, parcels
 from services.clock import Clock
 from services.errors import DomainError, NotFound
-from store.db import Store
+from store.db import Store, is_unavailable
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/api/v1/parcels/events"
 MAX_BODY = 64 * 1024
 FIELDS = ("order_no", "event", "at")
+HEALTH_TIMEOUT = 2.0  # seconds the database gets to answer /healthz
 
 
 class BadEvent(ValueError):
@@ -80,9 +86,10 @@ def parse_event(body: bytes) -> tuple[str, str, datetime]:
 
 
 def build_web_app(*, store: Store, clock: Clock, logistics_token: str | None,
-                  wake: Callable[[], None]) -> web.Application:
-    """The aiohttp application with the carrier endpoint. ``wake`` is called after an event
-    moved an order, so its notices are sent at once (the outbox pump's ``kick``)."""
+                  wake: Callable[[], None], metrics: Metrics) -> web.Application:
+    """The aiohttp application with the carrier endpoint, /healthz and /metrics. ``wake`` is
+    called after an event moved an order, so its notices are sent at once (the outbox pump's
+    ``kick``)."""
     expected = f"Bearer {logistics_token}".encode() if logistics_token else None
 
     async def parcel_event(request: web.Request) -> web.Response:
@@ -109,8 +116,39 @@ def build_web_app(*, store: Store, clock: Clock, logistics_token: str | None,
                  "moved" if result.moved else "no change")
         return web.json_response({"order_no": number, "status": result.status, "moved": result.moved})
 
+    async def database_answers() -> bool:
+        try:
+            await store.ping(HEALTH_TIMEOUT)
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            metrics.database_up.set(0)
+            return False
+        metrics.database_up.set(1)
+        return True
+
+    async def healthz(request: web.Request) -> web.Response:
+        if await database_answers():
+            return web.json_response({"status": "ok", "database": "ok"})
+        return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
+
+    async def scrape(request: web.Request) -> web.Response:
+        metrics.backlog.clear()  # no figure rather than an old one while the database is down
+        if await database_answers():
+            try:
+                waiting = await asyncio.wait_for(outbox.backlog(store, clock.now()), HEALTH_TIMEOUT)
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    raise
+            else:
+                for queue, count in waiting.items():
+                    metrics.backlog.labels(queue=queue).set(count)
+        return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE})
+
     app = web.Application(client_max_size=MAX_BODY, middlewares=[json_errors])
     app.router.add_post(EVENTS_PATH, parcel_event)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", scrape)
     if expected is None:
         log.warning("LOGISTICS_TOKEN is not set: %s answers 503", EVENTS_PATH)
     return app

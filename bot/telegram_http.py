@@ -8,16 +8,23 @@ every tap, so the transport is a large part of what a busy bot spends.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+from bot.logs import redact
+
 
 class AiohttpRequest(BaseRequest):
     def __init__(self, connection_limit: int = 64, read_timeout: float | None = 5.0,
-                 connect_timeout: float | None = 5.0, write_timeout: float | None = 20.0):
+                 connect_timeout: float | None = 5.0, write_timeout: float | None = 20.0,
+                 observer: Callable[[str, str], None] | None = None):
+        """``observer(method, result)`` hears of every call: result "ok", the HTTP status
+        ("429", "502"), "timeout" or "network"."""
+        self._observer = observer or (lambda method, result: None)
         self._limit = connection_limit
         self._read_timeout = read_timeout
         self._connect_timeout = connect_timeout
@@ -59,10 +66,16 @@ class AiohttpRequest(BaseRequest):
         timeout = aiohttp.ClientTimeout(
             total=None, connect=connect, sock_read=None if read is None else read + (write or 0) * bool(body)
         )
+        api_method = url.rpartition("/")[2]
         try:
             async with self._session.request(method, url, data=body, timeout=timeout) as response:
-                return response.status, await response.read()
+                answer = response.status, await response.read()
         except asyncio.TimeoutError as exc:
+            self._observer(api_method, "timeout")
             raise TimedOut() from exc
         except aiohttp.ClientError as exc:
-            raise NetworkError(f"aiohttp: {exc!r}") from exc
+            self._observer(api_method, "network")
+            # The URL holds the bot token: never let it into an error (and so a log line).
+            raise NetworkError(f"aiohttp: {type(exc).__name__}: {redact(str(exc))}") from None
+        self._observer(api_method, "ok" if answer[0] == 200 else str(answer[0]))
+        return answer

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from telegram import Update
+from telegram import Bot, Update
 from telegram.constants import ChatType
+from telegram.error import NetworkError, RetryAfter
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from locales import Translator, locale_for_language_code, translator
@@ -23,7 +24,7 @@ from services.market import MarketSearch
 from services.parcels import QuietHours
 from services.search import CatalogSearch
 from services.villagers import VillagerView
-from store.db import Store
+from store.db import Store, is_unavailable
 
 if TYPE_CHECKING:
     from bot.pump import OutboxPump, Pump
@@ -107,8 +108,35 @@ async def resolve_person(update: Update, context: RuralContext) -> None:
     context.t = translator(villager.locale or guess)
 
 
+async def say_unavailable(bot: Bot, update: Update, default_locale: str) -> None:
+    """The database is down: tell the person to try again soon, in their language (guessed from
+    Telegram's language code; their stored choice cannot be read now). Best effort: Telegram may
+    be unreachable too, and then the failure is only logged."""
+    user = update.effective_user
+    t = translator(locale_for_language_code(user.language_code if user else None, default_locale))
+    text = t("⏳ The service is temporarily unavailable. Please try again in a minute.")
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(text, show_alert=True)
+        elif update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE:
+            await bot.send_message(update.effective_chat.id, text)
+    except Exception as exc:
+        log.warning("could not say the service is unavailable: %s", exc)
+
+
 async def on_error(update: object, context: RuralContext) -> None:
-    """A bug, not bad input (bad input is answered where it arrives): log it, apologise."""
+    """A bug, not bad input (bad input is answered where it arrives): log it, apologise. An
+    unreachable database is not a bug: the person is asked to try again in a minute."""
+    if is_unavailable(context.error):
+        log.warning("the database is unavailable: %s", type(context.error).__name__)
+        if isinstance(update, Update):
+            await say_unavailable(context.bot, update, context.rt.default_locale)
+        return
+    if isinstance(context.error, (NetworkError, RetryAfter)):  # includes timeouts and Telegram's 5xx
+        # The reply to this person's own action is dropped; they tap again. Messages that matter
+        # (order news, reminders, promotions) go through the outbox, which retries them.
+        log.warning("reply dropped: Telegram failed: %s", context.error)
+        return
     log.error("unhandled error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat and update.effective_chat.type == ChatType.PRIVATE:
         try:

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.db import Store
-from store.models import OutboxMessage
+from store.models import BroadcastDelivery, OutboxMessage
 
 LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 12
@@ -142,3 +142,14 @@ async def postpone(store: Store, message_id: int, until: datetime, *, now: datet
 def backoff(attempts: int) -> timedelta:
     """5 s, 10 s, 20 s ... capped at 10 minutes."""
     return timedelta(seconds=min(600, 5 * 2 ** attempts))
+
+
+async def backlog(store: Store, now: datetime) -> dict[str, int]:
+    """What is due and not yet sent: outbox messages (order news, reminders, digests, alerts) and
+    promotion copies."""
+    async with store.read() as session:
+        due = await session.scalar(select(func.count()).select_from(OutboxMessage)
+                                   .where(OutboxMessage.is_open, OutboxMessage.due_at <= now))
+        promotions = await session.scalar(select(func.count()).select_from(BroadcastDelivery)
+                                          .where(BroadcastDelivery.status == "pending"))
+    return {"outbox": due or 0, "promotions": promotions or 0}

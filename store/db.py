@@ -16,7 +16,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -24,6 +25,7 @@ from store import sqlite_driver
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _IMMEDIATE = "rural_immediate"
+CONNECT_TIMEOUT = 5.0  # seconds
 
 
 class Store:
@@ -36,11 +38,14 @@ class Store:
             _ensure_sqlite_folder(url)
             # Every session ends in an explicit COMMIT or ROLLBACK, so the pool need not roll back
             # again on return (a round trip to the driver thread per session).
-            self.engine = create_async_engine(url, echo=echo, pool_reset_on_return=None, module=sqlite_driver.dbapi())
+            self.engine = create_async_engine(url, echo=echo, pool_reset_on_return=None, module=sqlite_driver.dbapi(),
+                                              hide_parameters=True)
             _configure_sqlite(self.engine)
         else:
+            # A database that does not answer is reported within seconds, not after asyncpg's 60 s.
             self.engine = create_async_engine(
-                url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+                url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                pool_timeout=CONNECT_TIMEOUT, connect_args={"timeout": CONNECT_TIMEOUT}, hide_parameters=True,
             )
         writer = self.engine.execution_options(**{_IMMEDIATE: True}) if self.is_sqlite else self.engine
         self._reader = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -60,6 +65,14 @@ class Store:
         async with self._reader() as session, session.begin():
             yield session
 
+    async def ping(self, timeout: float = 2.0) -> None:
+        """Raise if the database does not answer a trivial query within ``timeout`` seconds."""
+        async def query() -> None:
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+
+        await asyncio.wait_for(query(), timeout)
+
     async def upgrade(self, revision: str = "head") -> None:
         """Apply pending migrations."""
         async with self.engine.connect() as connection:
@@ -68,6 +81,23 @@ class Store:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means "the database cannot be reached now" (refused, gone, shutting down,
+    timed out, locked) rather than a bug in a query."""
+    if isinstance(exc, (OSError, TimeoutError, sa_exc.TimeoutError)):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        cause = getattr(exc.orig, "__cause__", None)  # the driver's own error, under the adapter's
+        return (exc.connection_invalidated or isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError))
+                or (cause is not None and is_unavailable(cause)))
+    if type(exc).__module__.startswith("asyncpg"):
+        import asyncpg
+
+        return isinstance(exc, (asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError,
+                                asyncpg.InterfaceError, asyncpg.TooManyConnectionsError))
+    return False
 
 
 def alembic_config() -> Config:

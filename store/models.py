@@ -404,3 +404,14 @@ Index("ix_outbox_open_due", OutboxMessage.is_open, OutboxMessage.due_at)
 # Claims read a promotion's pending copies in id order: this index hands them over without a sort.
 Index("ix_broadcast_deliveries_broadcast_status", BroadcastDelivery.broadcast_id, BroadcastDelivery.status,
       BroadcastDelivery.id)
+
+
+class ProcessedUpdate(Base):
+    """A Telegram update some process has taken: Telegram resends one it thinks was not received
+    (and with several processes the resend may land on another), so each is handled once. Kept for
+    a couple of days, longer than Telegram keeps an update."""
+
+    __tablename__ = "processed_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -157,6 +157,17 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
+@pytest.fixture
+async def telegram():
+    """A Bot API double with no bot attached: for tests that start their own bot (or process)."""
+    double = BotApiDouble()
+    await double.start()
+    try:
+        yield double
+    finally:
+        await double.stop()
+
+
 @dataclass
 class BotUnderTest:
     double: BotApiDouble

@@ -13,9 +13,9 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from bot import cli, runner
+from bot import runner
 from bot.config import Settings, SettingsError
-from bot.sandbox.botapi import BotApiDouble
+from bot.metrics import Metrics
 from bot.server import EVENTS_PATH, MAX_BODY, bound_port, build_web_app, start_server, stop_server
 from chat import last_text, settle_in
 from services import cart as carts
@@ -60,7 +60,7 @@ async def serve():
         async def start(store, clock, token: str | None = LOGISTICS_TOKEN, wake=None) -> Carrier:
             carrier = Carrier(http, "")
             app = build_web_app(store=store, clock=clock, logistics_token=token,
-                                wake=wake or (lambda: carrier.wakes.append(1)))
+                                wake=wake or (lambda: carrier.wakes.append(1)), metrics=Metrics())
             runner = await start_server(app, "127.0.0.1", 0)
             runners.append(runner)
             carrier.url = f"http://127.0.0.1:{bound_port(runner)}{EVENTS_PATH}"
@@ -292,16 +292,6 @@ async def test_the_villager_hears_at_once_that_the_parcel_is_on_its_way(bot, ser
     assert f"Your order {number} is on its way." in last_text(villager)
 
 
-@pytest.fixture
-async def telegram():
-    double = BotApiDouble()
-    await double.start()
-    try:
-        yield double
-    finally:
-        await double.stop()
-
-
 def run_settings(store, double, port: int) -> Settings:
     return Settings(bot_token=BOT_TOKEN, database_url=store.url, telegram_base_url=double.base_url,
                     logistics_token=LOGISTICS_TOKEN, listen_host="127.0.0.1", listen_port=port)
@@ -316,7 +306,7 @@ async def test_rural_bot_run_serves_the_endpoint_next_to_polling_and_stops_it(de
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}{EVENTS_PATH}"
-    running = asyncio.create_task(cli._run(run_settings(demo_store, telegram, port)))
+    running = asyncio.create_task(runner.serve(run_settings(demo_store, telegram, port), webhook=False))
     async with aiohttp.ClientSession() as http:
         carrier = Carrier(http, url)
         for _ in range(200):
@@ -346,7 +336,7 @@ async def test_rural_bot_run_names_a_port_in_use_and_stops_polling(demo_store, t
         taken.listen()
         port = taken.getsockname()[1]
         with pytest.raises(SettingsError, match=f"cannot listen on 127.0.0.1:{port}"):
-            await asyncio.wait_for(cli._run(run_settings(demo_store, telegram, port)), 10)
+            await asyncio.wait_for(runner.serve(run_settings(demo_store, telegram, port), webhook=False), 10)
     calls = len(telegram.calls)
     await asyncio.sleep(0.3)
     assert len(telegram.calls) == calls, "still polling after the failed start"

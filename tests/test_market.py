@@ -302,6 +302,7 @@ async def test_two_buyers_order_the_listing_down_to_sold_out(bot):
 async def test_the_seller_cannot_buy_their_own_produce(bot):
     seller_person, seller = await a_seller(bot)
     apples = await list_produce(bot.store, bot.clock, seller, "红富士苹果")
+    await bot.pump()  # the seller is told of the approval first
     await seller_person.send("/market 苹果")
     await seller_person.tap("红富士苹果")
     card = seller_person.chat.last_bot_message()

@@ -103,7 +103,7 @@ async def test_new_order_posts_a_card_and_the_partner_confirms_it(bot):
 
 async def test_reject_with_a_common_reason_and_with_a_typed_one(bot):
     partner, _, villager, group = await desk(bot)
-    stock_before = await stock_of(bot.store, "FOOD-001")
+    stock_before = await stock_of(bot.store, "FD-001")
     first = await order_rice(villager)
     second = await order_rice(villager)
 
@@ -121,7 +121,7 @@ async def test_reject_with_a_common_reason_and_with_a_typed_one(bot):
     assert "Reason: Road &lt;closed&gt; by the flood" not in texts(villager.chat)[-1]  # escaped, shown as typed
     assert "Reason: Road <closed> by the flood" in texts(villager.chat)[-1]
     assert (await status_of(bot.store, second)).status == "rejected"
-    assert await stock_of(bot.store, "FOOD-001") == stock_before
+    assert await stock_of(bot.store, "FD-001") == stock_before
 
 
 async def test_forged_callback_for_another_centers_order_is_refused(bot):

@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import inspect
 import itertools
-import time
 import json
 import logging
+import random
+import time
+from urllib.parse import urlsplit
 from collections.abc import Awaitable, Callable
 from pathlib import PurePosixPath
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 # Re-exported (Button, KeyboardButton, NOT_MODIFIED are not used here).
@@ -104,6 +108,26 @@ class BotApiDouble(MessageMethods):
         self.too_many_requests = 0  # 429s answered for send_limit
         self.too_many_times: list[float] = []  # when (time.monotonic()) each was answered
         self._recent_sends: collections.deque[float] = collections.deque()
+        # More fault switches: this share of calls fail with a 5xx; the next ``throttle_next``
+        # sending calls get a 429 burst; ``refusing`` drops connections and refuses new ones.
+        self.failure_rate = 0.0
+        self.throttle_next = 0
+        self.latency = 0.0  # seconds every sending call takes (above the bot's read timeout: a timeout)
+        self.refusing = False
+        self.faults_answered = 0
+        self._random = random.Random(7)
+        # Webhook delivery: each update is POSTed to the webhook URL's path on these servers in
+        # turn (a load balancer in front of several bot processes); None: to the URL itself.
+        # An update not answered 2xx is sent again (to the next server) after webhook_retry s.
+        self.webhook_targets: list[str] | None = None
+        self.webhook_retry = 0.2
+        self.webhook_posts: list[tuple[int, str, int | str]] = []  # (update_id, target, status)
+        self._acked: set[int] = set()
+        self._in_flight: set[int] = set()
+        self._turn = itertools.count()
+        self._http: aiohttp.ClientSession | None = None
+        self._delivery: asyncio.Task | None = None
+        self._connections = asyncio.Semaphore(40)  # setWebhook's max_connections
 
     # ---- lifecycle ------------------------------------------------------------------
     async def start(self) -> None:
@@ -115,13 +139,33 @@ class BotApiDouble(MessageMethods):
         await web.TCPSite(self._runner, self.host, self.port).start()
         self.port = self._runner.addresses[0][1]
         self._closing = False
+        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        self._delivery = asyncio.get_running_loop().create_task(self._deliver_webhooks())
 
     async def stop(self) -> None:
         self._closing = True
         self._wake()
+        if self._delivery is not None:
+            self._delivery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._delivery
+            self._delivery = None
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    async def refuse_connections(self) -> None:
+        """Telegram unreachable: the port refuses connections, open ones are dropped."""
+        self.refusing = True
+        for site in list(self._runner.sites):
+            await site.stop()
+
+    async def accept_connections(self) -> None:
+        self.refusing = False
+        await web.TCPSite(self._runner, self.host, self.port).start()
 
     @property
     def base_url(self) -> str:
@@ -189,13 +233,18 @@ class BotApiDouble(MessageMethods):
         self._wake()
         return update_id
 
+    def continue_updates_after(self, update_id: int) -> None:
+        """Number the next updates after ``update_id``, as Telegram would after the bot's restart
+        (this double starts from 1 each time; the bot skips an update id it has already seen)."""
+        self._next_update_id = max(self._next_update_id, update_id + 1)
+
     def new_query_id(self) -> str:
         return str(4_000_000_000_000_000_000 + next(self._ids))
 
     def acknowledged(self, update_id: int) -> asyncio.Future:
         """A future resolved once the bot called getUpdates with offset > update_id."""
         future = asyncio.get_running_loop().create_future()
-        if update_id < self._confirmed:
+        if update_id < self._confirmed or update_id in self._acked:
             future.set_result(update_id)
         else:
             self._ack_waiters.append((update_id, future))
@@ -252,6 +301,52 @@ class BotApiDouble(MessageMethods):
                 waiting.append((update_id, future))
         self._ack_waiters = waiting
 
+    def _ack_one(self, update_id: int) -> None:
+        """The bot answered the webhook POST of ``update_id`` with 2xx."""
+        self._acked.add(update_id)
+        self.pending_updates = [u for u in self.pending_updates if u["update_id"] != update_id]
+        for waiting_id, future in self._ack_waiters:
+            if waiting_id == update_id and not future.done():
+                future.set_result(update_id)
+        self._ack_waiters = [(i, f) for i, f in self._ack_waiters if not f.done()]
+
+    async def _deliver_webhooks(self) -> None:
+        """While a webhook is set, POST every pending update (concurrently, as Telegram does)."""
+        while True:
+            wakeup = self._wakeup
+            if self.webhook["url"]:
+                for update in list(self.pending_updates):
+                    if update["update_id"] not in self._in_flight:
+                        self._in_flight.add(update["update_id"])
+                        asyncio.get_running_loop().create_task(self._post_update(update))
+            await wakeup.wait()
+
+    async def _post_update(self, update: dict) -> None:
+        update_id = update["update_id"]
+        try:
+            while self.webhook["url"] and not self._closing:
+                url = self.webhook["url"]
+                if self.webhook_targets:
+                    target = self.webhook_targets[next(self._turn) % len(self.webhook_targets)]
+                    url = target.rstrip("/") + (urlsplit(url).path or "/")
+                headers = {"Content-Type": "application/json"}
+                if self.webhook["secret_token"]:
+                    headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook["secret_token"]
+                try:
+                    async with self._connections, self._http.post(
+                            url, data=json.dumps(update), headers=headers) as response:
+                        status: int | str = response.status
+                        await response.read()
+                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                    status = type(exc).__name__
+                self.webhook_posts.append((update_id, url, status))
+                if isinstance(status, int) and 200 <= status < 300:
+                    self._ack_one(update_id)
+                    return
+                await asyncio.sleep(self.webhook_retry)
+        finally:
+            self._in_flight.discard(update_id)
+
     # ---- files ------------------------------------------------------------------------
     def store_file(self, kind: str, content: bytes | None, file_name: str | None = None,
                    mime_type: str | None = None, url: str | None = None,
@@ -279,6 +374,9 @@ class BotApiDouble(MessageMethods):
 
     # ---- HTTP plumbing ------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if self.refusing:  # a kept-alive connection from before refuse_connections()
+            request.transport.close()
+            raise web.HTTPServiceUnavailable()
         path = request.match_info["path"]
         if path.startswith("file/bot"):
             return self._download(path[len("file/bot"):].partition("/")[2])
@@ -296,6 +394,8 @@ class BotApiDouble(MessageMethods):
             return self._error(ApiError(404, "Not Found"))
         try:
             self._check_faults(method, params)
+            if self.latency and method.lower() in SENDING_METHODS:
+                await asyncio.sleep(self.latency)
             result = handler(params)
             if inspect.isawaitable(result):
                 result = await result
@@ -307,9 +407,19 @@ class BotApiDouble(MessageMethods):
         return web.json_response({"ok": True, "result": result})
 
     def _check_faults(self, method: str, params: Params) -> None:
-        """Fault switches: ``send_limit`` messages a second, as Telegram enforces; above it, a 429
+        """Fault switches: ``failure_rate`` of calls answer 502 (not getUpdates: a bot that polls
+        still gets its updates; ``refuse_connections`` takes those away too); ``throttle_next``
+        sending calls get a 429 burst; ``send_limit`` messages a second, as Telegram enforces; above it, a 429
         with ``retry_after``."""
-        if self.send_limit is None or method.lower() not in SENDING_METHODS:
+        if self.failure_rate and method.lower() != "getupdates" and self._random.random() < self.failure_rate:
+            self.faults_answered += 1
+            raise ApiError(502, "Bad Gateway")
+        sending = method.lower() in SENDING_METHODS
+        if sending and self.throttle_next > 0:
+            self.throttle_next -= 1
+            self.faults_answered += 1
+            raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+        if self.send_limit is None or not sending:
             return
         now = time.monotonic()
         while self._recent_sends and now - self._recent_sends[0] >= 1.0:
@@ -409,6 +519,8 @@ class BotApiDouble(MessageMethods):
 
     def api_setWebhook(self, params: Params) -> bool:
         self.webhook = {"url": params.text("url", ""), "secret_token": params.text("secret_token")}
+        self._connections = asyncio.Semaphore(min(max(params.integer("max_connections", 40), 1), 100))
+        self._wake()
         return True
 
     def api_deleteWebhook(self, params: Params) -> bool:

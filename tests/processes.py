@@ -1,0 +1,88 @@
+"""Real ``rural-bot`` processes for tests and benchmarks: started with an environment, their log
+lines collected, stopped with SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+
+TOKEN = "123456789:TEST-token-aaaaaaaaaaaaaaaaaaaaaaaa"
+SECRET = "hook-Secret_42"
+PUBLIC_URL = "https://bot.example.org/tg/updates"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class BotProcess:
+    process: asyncio.subprocess.Process
+    port: int
+    lines: list[str] = field(default_factory=list)  # standard error, one log event a line
+    _reader: asyncio.Task | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def events(self) -> list[dict]:
+        return [json.loads(line) for line in self.lines if line.strip()]
+
+    async def healthz(self) -> int:
+        async with aiohttp.ClientSession() as http, http.get(self.base + "/healthz") as response:
+            return response.status
+
+    async def terminate(self, within: float = 10.0) -> tuple[int, float]:
+        """SIGTERM; (exit status, seconds it took)."""
+        started = time.monotonic()
+        self.process.send_signal(signal.SIGTERM)
+        status = await asyncio.wait_for(self.process.wait(), within)
+        await self._reader
+        return status, time.monotonic() - started
+
+
+async def start_bot(command: str, env: dict[str, str], cwd: Path, timeout: float = 20.0) -> BotProcess:
+    """``rural-bot <command>`` with ``env`` on top of ours; returns once /healthz answers 200."""
+    port = int(env.get("LISTEN_PORT") or free_port())
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", command, cwd=cwd, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE, env={**os.environ, "LISTEN_PORT": str(port), **env})
+    bot = BotProcess(process, port)
+
+    async def read() -> None:
+        while line := await process.stderr.readline():
+            bot.lines.append(line.decode())
+
+    bot._reader = asyncio.create_task(read())
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.returncode is not None:
+            await bot._reader
+            raise AssertionError(f"rural-bot {command} exited with {process.returncode}: {''.join(bot.lines)[-2000:]}")
+        if time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"rural-bot {command} did not come up: {''.join(bot.lines)[-2000:]}")
+        try:
+            if await bot.healthz() == 200:
+                return bot
+        except aiohttp.ClientConnectionError:
+            pass
+        await asyncio.sleep(0.1)
+
+
+def webhook_env(database_url: str, double, **extra: str) -> dict[str, str]:
+    return {"BOT_TOKEN": TOKEN, "DATABASE_URL": database_url, "TELEGRAM_BASE_URL": double.base_url,
+            "WEBHOOK_URL": PUBLIC_URL, "WEBHOOK_SECRET": SECRET, "LISTEN_HOST": "127.0.0.1",
+            "ADMIN_IDS": "900", **extra}

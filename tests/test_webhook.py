@@ -1,0 +1,206 @@
+"""``rural-bot webhook`` (``runner.serve(webhook=True)``) in this process: Telegram (the double)
+posts updates to it, bad requests are refused, an update sent twice has one effect, /healthz and
+/metrics tell the truth, and a database that goes away and comes back is survived."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import aiohttp
+import pytest
+from conftest import TOKEN
+from processes import PUBLIC_URL, SECRET, free_port
+from sqlalchemy import func, select
+from tcpproxy import TcpProxy
+
+from bot import runner
+from bot.config import Settings
+from bot.sandbox.botapi import BotApiDouble
+from bot.webhook import SECRET_HEADER
+from chat import last_text, settle_in, texts
+from store.models import ProcessedUpdate
+
+PATH = urlsplit(PUBLIC_URL).path
+
+
+@dataclass
+class Served:
+    port: int
+    task: asyncio.Task
+    stop: asyncio.Event
+    http: aiohttp.ClientSession
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def get(self, path: str) -> tuple[int, str]:
+        async with self.http.get(self.base + path) as response:
+            return response.status, await response.text()
+
+    async def post_update(self, body, secret: str | None = SECRET) -> int:
+        headers = {SECRET_HEADER: secret} if secret is not None else {}
+        data = body if isinstance(body, bytes) else None
+        async with self.http.post(self.base + PATH, data=data, json=None if data else body,
+                                  headers=headers) as response:
+            return response.status
+
+    async def metric(self, name: str) -> float:
+        """The value of one sample line of /metrics, e.g. ``rural_updates_total{type="message"}``."""
+        _, text = await self.get("/metrics")
+        values = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + " ")]
+        return values[0] if values else 0.0
+
+
+@pytest.fixture
+async def webhook_bot(monkeypatch):
+    """``await webhook_bot(database_url, double)``: a webhook bot on a free port, healthy and with
+    its webhook set; the double's load balancer sends updates to every started one in turn."""
+    stops: list[asyncio.Event] = []
+    monkeypatch.setattr(runner, "wait_for_stop_signal", lambda: stops.pop(0).wait())  # instead of SIGTERM
+    started: list[Served] = []
+    async with aiohttp.ClientSession() as http:
+
+        async def start(database_url: str, double: BotApiDouble) -> Served:
+            port = free_port()
+            stop = asyncio.Event()
+            stops.append(stop)
+            settings = Settings(bot_token=TOKEN, database_url=database_url, telegram_base_url=double.base_url,
+                                listen_host="127.0.0.1", listen_port=port, webhook_url=PUBLIC_URL,
+                                webhook_secret=SECRET, admin_ids=frozenset({900}))
+            served = Served(port, asyncio.create_task(runner.serve(settings, webhook=True)), stop, http)
+            started.append(served)
+            double.webhook_targets = [s.base for s in started]
+            deadline = time.monotonic() + 10
+            while True:
+                assert not served.task.done(), served.task.result()
+                assert time.monotonic() < deadline, "the webhook bot did not come up"
+                try:
+                    if (await served.get("/healthz"))[0] == 200 and double.webhook["url"]:
+                        return served
+                except aiohttp.ClientConnectionError:
+                    pass
+                await asyncio.sleep(0.05)
+
+        try:
+            yield start
+        finally:
+            for served in started:
+                served.stop.set()
+            for served in started:
+                assert await asyncio.wait_for(served.task, 10) == 0
+
+
+def message_update(update_id: int, person, command: str) -> dict:
+    """A raw update: ``person`` sends ``/command``."""
+    return {"update_id": update_id, "message": {
+        "message_id": 10_000 + update_id, "date": int(time.time()), "text": command,
+        "entities": [{"type": "bot_command", "offset": 0, "length": len(command)}],
+        "chat": {"id": person.id, "type": "private", "first_name": person.first_name},
+        "from": person.to_dict()}}
+
+
+async def test_the_webhook_is_set_with_the_secret_and_serves_people(demo_store, telegram, webhook_bot):
+    bot = await webhook_bot(demo_store.url, telegram)
+    assert telegram.webhook == {"url": PUBLIC_URL, "secret_token": SECRET}
+    assert telegram.calls_to("getUpdates") == []
+
+    wang = telegram.person(1001, "Wang", language_code="en")
+    await settle_in(wang)
+    await wang.send("/search rice")
+    await wang.tap("Rice")
+    assert "per bag" in last_text(wang)
+    assert all(post[2] == 200 for post in telegram.webhook_posts)
+
+    assert await bot.metric('rural_updates_total{type="message"}') == 2  # /start, /search
+    assert await bot.metric('rural_updates_total{type="callback_query"}') >= 3
+    assert await bot.metric('rural_bot_api_calls_total{method="setWebhook",result="ok"}') == 1
+    assert await bot.metric('rural_bot_api_calls_total{method="sendMessage",result="ok"}') >= 3
+    assert await bot.metric('rural_handler_seconds_count{handler="search.search_command"}') == 1
+    assert await bot.metric('rural_handler_seconds_bucket{handler="search.search_command",le="+Inf"}') == 1
+    assert await bot.metric('rural_database_up') == 1
+    _, text = await bot.get("/metrics")
+    assert re.search(r'^rural_outbox_backlog\{queue="outbox"\} \d', text, re.M)
+    assert re.search(r'^rural_outbox_backlog\{queue="promotions"\} 0\.0', text, re.M)
+    assert await bot.get("/healthz") == (200, '{"status": "ok", "database": "ok"}')
+
+
+async def test_requests_without_the_secret_or_not_updates_are_refused(demo_store, telegram, webhook_bot):
+    bot = await webhook_bot(demo_store.url, telegram)
+    wang = telegram.person(1001, "Wang", language_code="en")
+    await settle_in(wang)
+    seen = len(wang.chat.bot_messages())
+
+    # 401 before the body is read: a body that is not even JSON is not reported as 400.
+    assert await bot.post_update(b"{not json", secret=None) == 401
+    assert await bot.post_update(message_update(500, wang, "/cart"), secret=None) == 401
+    assert await bot.post_update(message_update(501, wang, "/cart"), secret="wrong-secret") == 401
+    assert await bot.post_update(message_update(502, wang, "/cart"), secret=SECRET + "x") == 401
+    for body in (b"{not json", b"\xff\xfe", [1, 2], {"message": {"text": "/cart"}}, {"update_id": "7"},
+                 {"update_id": True}, {"update_id": 503, "message": {"text": "no chat, no date"}}):
+        assert await bot.post_update(body) == 400, body
+    assert len(wang.chat.bot_messages()) == seen, "a refused request reached the bot"
+
+    assert await bot.post_update(message_update(504, wang, "/cart")) == 200
+    assert len(wang.chat.bot_messages()) == seen + 1
+    assert not bot.task.done()
+
+
+async def test_an_update_sent_again_has_one_effect_whichever_process_gets_it(demo_store, telegram, webhook_bot):
+    first = await webhook_bot(demo_store.url, telegram)
+    second = await webhook_bot(demo_store.url, telegram)
+    wang = telegram.person(1001, "Wang", language_code="en")
+    await settle_in(wang)
+    await wang.send("/search rice")
+    await wang.tap("Rice")
+    await wang.tap("Add")
+    seen = len(wang.chat.bot_messages())
+
+    again = message_update(700, wang, "/cart")
+    statuses = await asyncio.gather(*(bot.post_update(again) for bot in (first, second, first, second)))
+    assert statuses == [200, 200, 200, 200]  # acknowledged, so Telegram stops sending it
+    assert len(wang.chat.bot_messages()) == seen + 1
+    assert "Rice" in last_text(wang)
+    duplicates = [await bot.metric("rural_duplicate_updates_total") for bot in (first, second)]
+    assert sum(duplicates) == 3
+    async with demo_store.read() as session:
+        assert await session.scalar(select(func.count()).where(ProcessedUpdate.update_id == 700)) == 1
+    # Both processes took part in serving Wang's earlier updates.
+    assert {urlsplit(post[1]).port for post in telegram.webhook_posts} == {first.port, second.port}
+
+
+async def test_a_database_outage_is_answered_reported_and_survived(postgres_only, demo_store, telegram, webhook_bot):
+    url = demo_store.engine.url
+    proxy = TcpProxy(url.host, url.port)
+    await proxy.open()
+    bot = await webhook_bot(url.set(port=proxy.port).render_as_string(hide_password=False), telegram)
+    wang = telegram.person(1001, "王", language_code="zh-hans")
+    li = telegram.person(1002, "Li", language_code="en")
+    await settle_in(wang, "城固县", "上元")
+
+    await proxy.close()
+    await wang.send("/cart")
+    assert last_text(wang) == "⏳ 服务暂时不可用，请一分钟后再试。"
+    await li.send("/start")
+    assert last_text(li) == "⏳ The service is temporarily unavailable. Please try again in a minute."
+    answer = await wang.tap_data("noop", wang.chat.bot_messages()[-2])
+    assert answer.show_alert and answer.text == "⏳ 服务暂时不可用，请一分钟后再试。"
+    status, body = await bot.get("/healthz")
+    assert (status, body) == (503, '{"status": "unavailable", "database": "unreachable"}')
+    assert await bot.metric("rural_database_up") == 0
+    assert await bot.metric('rural_errors_total{cause="database"}') >= 3
+    assert not bot.task.done()
+
+    await proxy.open()
+    await wang.send("/cart")
+    assert "购物车" in last_text(wang)
+    await li.send("/start")
+    assert "county" in last_text(li).lower()
+    assert (await bot.get("/healthz"))[0] == 200
+    assert "⏳" not in " ".join(texts(li.chat)[1:])
+    await proxy.close()  # the fixture's stop must not hang on a database that is away
+    await proxy.open()
