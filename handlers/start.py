@@ -28,6 +28,8 @@ COMMANDS = (
     ("mylistings", N_("Your produce for sale")),
     ("promotions", N_("Promotions on or off")),
     ("language", N_("Change language")),
+    ("mydata", N_("Get a file of your data")),
+    ("forget", N_("Delete your personal data")),
     ("help", N_("Help")),
 )
 

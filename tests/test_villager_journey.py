@@ -240,7 +240,7 @@ async def test_commands_are_registered_in_both_languages(bot):
     zh = {c["command"]: c["description"] for c in commands[("default", "zh")]}
     en = {c["command"]: c["description"] for c in commands[("default", "en")]}
     assert set(zh) == set(en) == {"start", "catalog", "search", "cart", "orders", "market", "sell", "mylistings",
-                                  "promotions", "language", "help"}
+                                  "promotions", "language", "mydata", "forget", "help"}
     assert en["cart"] == "Your cart" and zh["cart"] != en["cart"]
     assert en["sell"] == "Sell your produce" and zh["sell"] == "卖我的农产品"
 

@@ -1,0 +1,227 @@
+"""A person's own data, played through the real Application and the Bot API double: /mydata sends
+everything stored about them as a JSON file; /forget deletes their personal data after a
+confirmation, while their orders stay, anonymized, for the service centers' accounts."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from sqlalchemy import func, select
+
+from chat import last_text, settle_in, texts, villager_id
+from services import produce
+from services.partners import Actor, add_partner
+from services.produce import Step
+from store.models import Cart, CartLine, Listing, Order, OrderEvent, OrderLine, OutboxMessage, Partner, Villager
+
+ADMIN = Actor(900, "Admin", is_admin=True)
+GROUP_ID = -100123
+PHONE = "13800138000"
+YES, NO = "🗑 Yes, forget me", "✖️ No, keep my data"
+
+
+async def desk_and_villager(bot):
+    """A partner of CG-01 (Shangyuan) with its group as the order desk, and a villager who chose
+    Shangyuan, shared their phone number and speaks English."""
+    await add_partner(bot.store, bot.clock, ADMIN, "CG-01", 501)
+    partner = bot.person(501, "Lao Zhang", language_code="en", username="laozhang")
+    group = bot.double.group(GROUP_ID, "Shangyuan desk")
+    await bot.double.add_bot_to_group(group, by=partner)
+    await partner.send("/bind CG-01", chat=group)
+    wang = bot.person(1001, "Wang Dafu", language_code="en", username="wangdafu")
+    await settle_in(wang)
+    await wang.share_contact("+86 138-0013-8000")
+    assert "phone number is saved" in last_text(wang)
+    return partner, group, wang
+
+
+async def order_rice(villager) -> str:
+    await villager.send("/search rice")
+    await villager.tap("Rice")
+    await villager.tap("Add")
+    await villager.send("/cart")
+    await villager.tap("Checkout")
+    await villager.tap("Confirm order")
+    return re.search(r"RT-[0-9A-Z]{5}", last_text(villager)).group(0)
+
+
+async def rice_in_cart(villager) -> None:
+    await villager.send("/search rice")
+    await villager.tap("Rice")
+    await villager.tap("Add")
+    assert "Added to your cart" in last_text(villager)
+
+
+async def listings(bot, seller_id: int) -> tuple[int, int]:
+    """An approved listing of apples on the market, and a half-filled draft."""
+    draft = await produce.start_draft(bot.store, bot.clock, seller_id)
+    await produce.choose_common(bot.store, bot.clock, seller_id, draft.id, "Apples", "fruit")
+    for step, value in ((Step.PHOTO, None), (Step.UNIT, "jin"), (Step.QUANTITY, 10_000), (Step.PRICE, 600),
+                        (Step.AVAILABLE, bot.clock.now().date()), (Step.NOTE, "")):
+        await produce.fill(bot.store, bot.clock, seller_id, draft.id, step, value)
+    await produce.publish(bot.store, bot.clock, seller_id, draft.id)
+    await produce.review(bot.store, bot.clock, ADMIN, draft.id, approve=True)
+    second = await produce.start_draft(bot.store, bot.clock, seller_id)
+    await produce.fill(bot.store, bot.clock, seller_id, second.id, Step.TITLE, "Walnuts")
+    return draft.id, second.id
+
+
+async def my_data(bot, person) -> dict:
+    """Send /mydata; the bot's answer is one document, my-data.json, in UTF-8."""
+    await person.send("/mydata")
+    message = person.chat.last_bot_message()
+    assert message.document["file_name"] == "my-data.json"
+    assert message.caption.startswith("📄 Here is everything the bot stores about you.")
+    raw = bot.double.files[message.document["file_id"]].content
+    data = json.loads(raw.decode("utf-8"))
+    data["_raw"] = raw.decode("utf-8")
+    return data
+
+
+def card_of(group, number: str):
+    cards = [m for m in group.bot_messages() if (m.text or "").startswith(f"🧾 Order {number}")]
+    assert len(cards) == 1, f"expected one card for {number}, found {len(cards)}"
+    return cards[0]
+
+
+async def villager_row(store, row_id: int) -> Villager:
+    async with store.read() as session:
+        return await session.get(Villager, row_id)
+
+
+async def count(store, model, *where) -> int:
+    async with store.read() as session:
+        return await session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+async def test_mydata_forget_cancelled_then_confirmed_keeps_the_orders_anonymized(bot):
+    partner, group, wang = await desk_and_villager(bot)
+    number = await order_rice(wang)
+    await rice_in_cart(wang)
+    wang_id = await villager_id(bot.store, 1001)
+    on_market, draft = await listings(bot, wang_id)
+
+    # /mydata: everything about them, readable, money in fen and times in ISO 8601.
+    data = await my_data(bot, wang)
+    person = data["person"]
+    assert (person["telegram_id"], person["first_name"], person["username"], person["phone"]) == (
+        1001, "Wang Dafu", "wangdafu", PHONE)
+    assert person["service_center"]["code"] == "CG-01" and person["language"] == "en"
+    assert re.match(r"\d{4}-\d\d-\d\dT", person["registered_at"])
+    [order] = data["orders"]
+    assert order["number"] == number and order["status"] == "pending" and order["pickup_center"]["code"] == "CG-01"
+    assert order["lines"][0]["names"]["en"].startswith("Rice") and order["total_fen"] == order["lines"][0]["price_fen"]
+    assert [event["status"] for event in order["timeline"]] == ["pending"]
+    assert [line["names"]["en"][:4] for line in data["cart"]] == ["Rice"]
+    assert sorted(listing["status"] for listing in data["produce_listings"]) == ["approved", "draft"]
+    assert data["partner_of"] == [] and "fen" in data["about"]["money"]
+    assert "\n  " in data["_raw"]  # indented for reading
+
+    # /forget shows what goes and what stays; "No" changes nothing.
+    await wang.send("/forget")
+    screen = wang.chat.last_bot_message()
+    assert "your name, username and phone number" in screen.text and "your cart (1 item)" in screen.text
+    assert "1 produce listing, withdrawn from the market" in screen.text
+    assert "your 1 order, without your name, for the service centers' accounts" in screen.text
+    assert [b.text for row in screen.buttons for b in row] == [YES, NO]
+    await wang.tap(NO)
+    assert wang.chat.message(screen.message_id).text == "👍 Nothing was changed. Your data is kept."
+    row = await villager_row(bot.store, wang_id)
+    assert (row.telegram_id, row.first_name, row.phone) == (1001, "Wang Dafu", PHONE)
+    assert await count(bot.store, CartLine) == 1
+
+    # /forget, "Yes": the person is gone, their order is not.
+    await wang.send("/forget")
+    confirmation = wang.chat.last_bot_message()
+    await wang.tap(YES)
+    told = wang.chat.message(confirmation.message_id)
+    assert told.text.startswith("🗑 Your personal data has been deleted.") and "/start" in told.text
+    assert told.buttons == []
+    row = await villager_row(bot.store, wang_id)
+    assert (row.telegram_id, row.first_name, row.username, row.phone, row.awaiting, row.acting_for_id) == (
+        None, "", None, None, None, None)
+    assert await villager_id(bot.store, 1001) is None
+    assert await count(bot.store, Cart, Cart.villager_id == wang_id) == 0
+    assert await count(bot.store, OutboxMessage, OutboxMessage.villager_id == wang_id, OutboxMessage.is_open) == 0
+    async with bot.store.read() as session:
+        kept = await session.scalar(select(Order).where(Order.number == number))
+        assert kept.villager_id == wang_id and kept.status == "pending"
+        assert await session.scalar(select(func.count(OrderLine.id)).where(OrderLine.order_id == kept.id)) == 1
+        assert await session.scalar(select(func.count(OrderEvent.id)).where(OrderEvent.order_id == kept.id)) == 1
+        assert await session.scalar(select(Listing.status).where(Listing.id == on_market)) == "withdrawn"
+        assert await session.get(Listing, draft) is None
+
+    # The desk still has the order, and takes it all the way to the cash at pickup.
+    await partner.tap("✅ Confirm", message=card_of(group, number))
+    assert "Confirmed by Lao Zhang" in card_of(group, number).text
+    admin = bot.person(900, "County", language_code="en")
+    await admin.send("/ship CG-01")
+    assert f"1 order shipped: {number}" in last_text(admin)
+    await admin.send("/county")
+    await admin.tap("CG-01")
+    await partner.tap("📬 Arrived at the village", message=card_of(group, number))
+    async with bot.store.read() as session:
+        code = await session.scalar(select(Order.pickup_code).where(Order.number == number))
+    await partner.tap("🤝 Picked up", message=card_of(group, number))
+    await partner.send(code, chat=group)
+    async with bot.store.read() as session:
+        kept = await session.scalar(select(Order).where(Order.number == number))
+    assert kept.status == "picked_up" and kept.cash_collected_fen == kept.total_fen and kept.villager_id == wang_id
+    assert not [m for m in wang.chat.bot_messages()[wang.chat.bot_messages().index(told) + 1:]]  # no news reached them
+
+    # Coming back, with a new name on Telegram: a new, empty villager, with no trace of the old one.
+    wang.first_name, wang.username = "Dafu", None
+    await wang.send("/start")
+    assert "Welcome, Dafu" in texts(wang.chat)[-2]
+    again = await my_data(bot, wang)
+    assert again["person"]["villager_id"] != wang_id and again["person"]["telegram_id"] == 1001
+    assert again["person"]["phone"] is None and again["orders"] == [] and again["cart"] == []
+    assert again["produce_listings"] == []
+    for trace in ("Wang Dafu", "wangdafu", PHONE, number):
+        assert trace not in again["_raw"]
+
+
+async def test_forgetting_a_partner_removes_their_rights(bot):
+    await add_partner(bot.store, bot.clock, ADMIN, "CG-01", 501)
+    partner = bot.person(501, "Lao Zhang", language_code="en", username="laozhang")
+    await settle_in(partner)
+    assert (await my_data(bot, partner))["partner_of"][0]["center_code"] == "CG-01"
+
+    await partner.send("/forget")
+    assert "your place as a partner of Shangyuan Village Service Center" in last_text(partner)
+    assert "nothing: you have no orders" in last_text(partner)
+    await partner.tap(YES)
+    assert await count(bot.store, Partner, Partner.telegram_id == 501) == 0
+
+
+async def test_stale_forged_and_foreign_forget_buttons_change_nothing(bot):
+    _, _, wang = await desk_and_villager(bot)
+    wang_id = await villager_id(bot.store, 1001)
+    li = bot.person(1002, "Li", language_code="en")
+    await settle_in(li)
+    li_id = await villager_id(bot.store, 1002)
+
+    await wang.send("/forget")
+    confirmation = wang.chat.last_bot_message()
+    stale = "⌛ This button is no longer valid. Please open the menu again."
+    for data in ("pv:", "pv:yes", "pv:yes:abc", "pv:maybe:1", f"pv:yes:{li_id}", "pv:yes:99999999",
+                 "pv:yes:" + "9" * 40):
+        answer = await wang.tap_data(data, confirmation)
+        assert answer.show_alert and answer.text == stale, data
+
+    # Li taps Wang's "Yes" (its data copied into Li's own chat): Li's id does not match.
+    await li.send("/forget")
+    answer = await li.tap_data(f"pv:yes:{wang_id}", li.chat.last_bot_message())
+    assert answer.text == stale
+    assert (await villager_row(bot.store, wang_id)).telegram_id == 1001
+    assert (await villager_row(bot.store, li_id)).telegram_id == 1002
+
+    # Wang confirms; the same button again (a double tap) does not forget the new Wang.
+    await wang.tap(YES, message=confirmation)
+    assert (await villager_row(bot.store, wang_id)).telegram_id is None
+    answer = await wang.tap_data(f"pv:yes:{wang_id}", confirmation)
+    assert answer.show_alert and answer.text == stale
+    new_id = await villager_id(bot.store, 1001)
+    assert new_id is not None and new_id != wang_id
+    assert (await villager_row(bot.store, new_id)).first_name == "Wang Dafu"
