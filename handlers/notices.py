@@ -79,7 +79,8 @@ class Later(Exception):
 def card_text(t: Translator, card: CardView) -> str:
     order = card.order
     tz = order.center_timezone
-    who = esc(card.villager_name)
+    # A villager who used /forget has no name any more; the order stays for the accounts.
+    who = esc(card.villager_name) or t("(name deleted)")
     lines = [t("🧾 Order <b>{number}</b> · {who}", number=order.number, who=who)]
     if card.seller_name is not None:
         lines.append(t("🌾 Produce of {seller}, {village}", seller=esc(card.seller_name),

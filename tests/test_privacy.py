@@ -8,6 +8,7 @@ import json
 import re
 
 from sqlalchemy import func, select
+from test_partner_desk import card_of
 
 from chat import last_text, settle_in, texts, villager_id
 from services import produce
@@ -77,12 +78,6 @@ async def my_data(bot, person) -> dict:
     data = json.loads(raw.decode("utf-8"))
     data["_raw"] = raw.decode("utf-8")
     return data
-
-
-def card_of(group, number: str):
-    cards = [m for m in group.bot_messages() if (m.text or "").startswith(f"🧾 Order {number}")]
-    assert len(cards) == 1, f"expected one card for {number}, found {len(cards)}"
-    return cards[0]
 
 
 async def villager_row(store, row_id: int) -> Villager:
@@ -155,6 +150,7 @@ async def test_mydata_forget_cancelled_then_confirmed_keeps_the_orders_anonymize
     # The desk still has the order, and takes it all the way to the cash at pickup.
     await partner.tap("✅ Confirm", message=card_of(group, number))
     assert "Confirmed by Lao Zhang" in card_of(group, number).text
+    assert card_of(group, number).text.startswith(f"🧾 Order {number} · (name deleted)")
     admin = bot.person(900, "County", language_code="en")
     await admin.send("/ship CG-01")
     assert f"1 order shipped: {number}" in last_text(admin)
