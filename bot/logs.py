@@ -6,7 +6,7 @@ handled also carries its ``update_id``, the sender's ``user_id`` and the ``handl
 update, with its ``duration_ms``.
 
 Logs never hold the bot token, phone numbers or what people wrote: the code logs ids, not texts,
-the store hides SQL parameters in its errors, and ``Redact`` blanks a token or a phone number
+the store hides SQL parameters in its errors, and ``redact`` blanks a token or a phone number
 that would still slip into a line (an exception's text, a library's message).
 """
 
