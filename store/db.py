@@ -31,7 +31,7 @@ CONNECT_TIMEOUT = 5.0  # seconds
 class Store:
     """The database: ``async with store.write() as session`` for a change, ``read()`` to look."""
 
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10):
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 20):
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
@@ -42,9 +42,13 @@ class Store:
                                               hide_parameters=True)
             _configure_sqlite(self.engine)
         else:
-            # A database that does not answer is reported within seconds, not after asyncpg's 60 s.
+            # The pool holds a connection for each update handled at once (16) and the pumps, so that
+            # connections are kept, not opened and closed. No ping before each use (three round trips
+            # on asyncpg): a connection that died with the database fails once, which invalidates the
+            # whole pool, and the next use connects afresh. A database that does not answer is
+            # reported within seconds, not after asyncpg's 60 s.
             self.engine = create_async_engine(
-                url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                url, echo=echo, pool_size=pool_size, max_overflow=pool_size // 2,
                 pool_timeout=CONNECT_TIMEOUT, connect_args={"timeout": CONNECT_TIMEOUT}, hide_parameters=True,
             )
         writer = self.engine.execution_options(**{_IMMEDIATE: True}) if self.is_sqlite else self.engine

@@ -16,6 +16,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import processes
 import pytest
 
 from bot.app import build_application
@@ -155,6 +156,17 @@ async def demo_store(store_factory) -> Store:
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()
+
+
+@pytest.fixture(autouse=True)
+async def no_bot_process_left():
+    """A test that failed before stopping the ``rural-bot`` processes it started kills them here."""
+    yield
+    while processes.RUNNING:
+        process = processes.RUNNING.pop()
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
 
 
 @pytest.fixture

@@ -20,6 +20,9 @@ SECRET = "hook-Secret_42"
 PUBLIC_URL = "https://bot.example.org/tg/updates"
 
 
+RUNNING: list[asyncio.subprocess.Process] = []  # killed after each test (conftest) if still running
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -59,6 +62,7 @@ async def start_bot(command: str, env: dict[str, str], cwd: Path, timeout: float
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", command, cwd=cwd, stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE, env={**os.environ, "LISTEN_PORT": str(port), **env})
+    RUNNING.append(process)
     bot = BotProcess(process, port)
 
     async def read() -> None:
