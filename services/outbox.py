@@ -14,11 +14,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.db import Store
+from services.broadcast import Delivery
+from store.db import Store, insert_unless_there
 from store.models import BroadcastDelivery, OutboxMessage
 
 LEASE = timedelta(minutes=2)
@@ -63,8 +62,7 @@ async def enqueue(
     values = dict(kind=str(kind), order_id=order_id, center_id=center_id, villager_id=villager_id,
                   payload=payload or {}, dedupe_key=dedupe_key, due_at=due_at, attempts=0, last_error="",
                   is_open=True)
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    await session.execute(insert(OutboxMessage).values(**values).on_conflict_do_nothing())
+    await session.execute(insert_unless_there(session, OutboxMessage, **values))
 
 
 async def cancel(session: AsyncSession, *, order_id: int, kinds: set[Kind], at: datetime) -> int:
@@ -151,5 +149,5 @@ async def backlog(store: Store, now: datetime) -> dict[str, int]:
         due = await session.scalar(select(func.count()).select_from(OutboxMessage)
                                    .where(OutboxMessage.is_open, OutboxMessage.due_at <= now))
         promotions = await session.scalar(select(func.count()).select_from(BroadcastDelivery)
-                                          .where(BroadcastDelivery.status == "pending"))
+                                          .where(BroadcastDelivery.status == Delivery.PENDING))
     return {"outbox": due or 0, "promotions": promotions or 0}

@@ -11,11 +11,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from services.clock import Clock
-from store.db import Store
+from store.db import Store, insert_unless_there
 from store.models import ProcessedUpdate
 
 # Telegram keeps an unconfirmed update for 24 hours; remember ours for longer than that.
@@ -25,9 +23,8 @@ KEEP = timedelta(hours=48)
 async def take(store: Store, clock: Clock, update_id: int) -> bool:
     """True for the first taker of ``update_id``; False if it was handled already."""
     async with store.write() as session:
-        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-        result = await session.execute(
-            insert(ProcessedUpdate).values(update_id=update_id, at=clock.now()).on_conflict_do_nothing())
+        result = await session.execute(insert_unless_there(session, ProcessedUpdate, update_id=update_id,
+                                                           at=clock.now()))
         return result.rowcount == 1
 
 

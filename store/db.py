@@ -18,6 +18,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -85,6 +87,13 @@ class Store:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+def insert_unless_there(session: AsyncSession, model, **values):
+    """``INSERT … ON CONFLICT DO NOTHING`` in the session's dialect: a row whose unique key is
+    taken already is skipped (the result's rowcount says whether it went in)."""
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    return insert(model).values(**values).on_conflict_do_nothing()
 
 
 def is_unavailable(exc: BaseException) -> bool:
