@@ -18,11 +18,16 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 
+from aiohttp import web
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter
 from telegram.ext import Application
 
+from bot.app import build_application, metrics_of
 from bot.config import Settings, SettingsError
+from bot.server import build_web_app, start_server, stop_server
+from bot.webhook import add_telegram_route, webhook_path
+from handlers.context import runtime_of
 from store.db import Store, is_unavailable
 
 log = logging.getLogger(__name__)
@@ -76,11 +81,6 @@ async def wait_for_stop_signal() -> None:
 
 async def serve(settings: Settings, *, webhook: bool) -> int:
     """Run the bot until a stop signal; 0 when stopped cleanly."""
-    from bot.app import build_application, metrics_of
-    from bot.server import build_web_app, start_server, stop_server
-    from bot.webhook import add_telegram_route, webhook_path
-    from handlers.context import runtime_of
-
     settings.require_token()
     hook = settings.require_webhook() if webhook else None
     store = Store(settings.database_url)
@@ -97,7 +97,7 @@ async def serve(settings: Settings, *, webhook: bool) -> int:
         try:
             if not await _until_done(stop, lambda: start_app(app), "starting the bot"):
                 return 0
-            server = await _listen(web_app, settings, start_server)
+            server = await _listen(web_app, settings)
             try:
                 if hook is not None:
                     url, secret = hook
@@ -122,7 +122,7 @@ async def serve(settings: Settings, *, webhook: bool) -> int:
     return 0
 
 
-async def _listen(web_app, settings: Settings, start_server):
+async def _listen(web_app: web.Application, settings: Settings) -> web.AppRunner:
     try:
         return await start_server(web_app, settings.listen_host, settings.listen_port)
     except OSError as exc:
