@@ -10,6 +10,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,20 +71,38 @@ async def start_bot(command: str, env: dict[str, str], cwd: Path, timeout: float
             bot.lines.append(line.decode())
 
     bot._reader = asyncio.create_task(read())
-    deadline = time.monotonic() + timeout
-    while True:
-        if process.returncode is not None:
-            await bot._reader
-            raise AssertionError(f"rural-bot {command} exited with {process.returncode}: {''.join(bot.lines)[-2000:]}")
-        if time.monotonic() > deadline:
+
+    def stopped() -> str | None:
+        if process.returncode is None:
+            return None
+        return f"rural-bot {command} exited with {process.returncode}: {''.join(bot.lines)[-2000:]}"
+
+    try:
+        await until_healthy(bot.base, stopped, timeout)
+    except AssertionError:
+        if process.returncode is None:
             process.kill()
-            raise AssertionError(f"rural-bot {command} did not come up: {''.join(bot.lines)[-2000:]}")
-        try:
-            if await bot.healthz() == 200:
-                return bot
-        except aiohttp.ClientConnectionError:
-            pass
-        await asyncio.sleep(0.1)
+        await bot._reader
+        raise AssertionError(stopped() or f"rural-bot {command} did not come up: {''.join(bot.lines)[-2000:]}") from None
+    return bot
+
+
+async def until_healthy(base: str, stopped: Callable[[], str | None], timeout: float) -> None:
+    """Until ``base``/healthz answers 200. AssertionError if ``stopped()`` gives why the bot is
+    gone, or after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as http:
+        while True:
+            reason = stopped()
+            assert reason is None, reason
+            assert time.monotonic() < deadline, f"{base} did not come up within {timeout:g} s"
+            try:
+                async with http.get(base + "/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientConnectionError:
+                pass
+            await asyncio.sleep(0.05)
 
 
 def webhook_env(database_url: str, double, **extra: str) -> dict[str, str]:

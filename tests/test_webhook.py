@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import pytest
 from conftest import TOKEN
-from processes import PUBLIC_URL, SECRET, free_port
+from processes import PUBLIC_URL, SECRET, free_port, until_healthy
 from sqlalchemy import func, select
 from tcpproxy import TcpProxy
 
@@ -75,16 +75,13 @@ async def webhook_bot(monkeypatch):
             served = Served(port, asyncio.create_task(runner.serve(settings, webhook=True)), stop, http)
             started.append(served)
             double.webhook_targets = [s.base for s in started]
-            deadline = time.monotonic() + 10
-            while True:
-                assert not served.task.done(), served.task.result()
-                assert time.monotonic() < deadline, "the webhook bot did not come up"
-                try:
-                    if (await served.get("/healthz"))[0] == 200 and double.webhook["url"]:
-                        return served
-                except aiohttp.ClientConnectionError:
-                    pass
-                await asyncio.sleep(0.05)
+
+            def stopped() -> str | None:
+                return f"the webhook bot stopped: {served.task.result()!r}" if served.task.done() else None
+
+            await until_healthy(served.base, stopped, 10)
+            await double.wait_for(lambda: double.webhook["url"], message="the webhook was not set")
+            return served
 
         try:
             yield start
