@@ -7,6 +7,7 @@ skipped with the reason, except under CI=true, where that is a failure.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
@@ -109,17 +110,28 @@ def tap(page, message, label: str) -> None:
     message.locator("button.ikb", has_text=label).first.click()
 
 
-def test_order_confirm_and_refused_tap_in_the_browser(demo):
-    from playwright.sync_api import expect, sync_playwright
+@contextlib.contextmanager
+def phone_page(url: str):
+    """Chromium with a phone-sized page on ``url``; the page must raise no script error."""
+    from playwright.sync_api import sync_playwright
 
     executable = chromium_or_skip()
-    villager, partner, bystander, group = 1001, 2001, 1003, -1_002_000_000_001
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
         page = browser.new_page(viewport=PHONE)
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(demo.url)
+        page.goto(url)
+        yield page
+        assert errors == []
+        browser.close()
+
+
+def test_order_confirm_and_refused_tap_in_the_browser(demo):
+    from playwright.sync_api import expect
+
+    villager, partner, bystander, group = 1001, 2001, 1003, -1_002_000_000_001
+    with phone_page(demo.url) as page:
         expect(page.locator("#persona")).to_be_visible()
 
         # 1. The villager (Chinese) orders rice and eggs, and reads the order number.
@@ -190,23 +202,15 @@ def test_order_confirm_and_refused_tap_in_the_browser(demo):
         # The same page on a desktop screen.
         page.set_viewport_size({"width": 1280, "height": 800})
         shot(page, "6-desktop")
-        assert errors == []
-        browser.close()
 
     assert demo.interrupt() == 0
 
 
 def test_a_buyer_finds_produce_in_the_market_and_orders_it_in_the_browser(demo):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    executable = chromium_or_skip()
     buyer = 1002  # Li Ming, English, at Qinglong
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        page = browser.new_page(viewport=PHONE)
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(demo.url)
+    with phone_page(demo.url) as page:
         be(page, buyer)
         page.locator("#start-button").click()
         page.locator("#reply-keyboard button.rkb", has_text="🧺 Market").click()
@@ -233,7 +237,5 @@ def test_a_buyer_finds_produce_in_the_market_and_orders_it_in_the_browser(demo):
         tap(page, card, "Confirm order")
         expect(card).to_contain_text("placed!", timeout=WAIT)
         shot(page, "8-market-ordered")
-        assert errors == []
-        browser.close()
 
     assert demo.interrupt() == 0
