@@ -245,45 +245,52 @@ async def typed_product(update: Update, context: RuralContext, product_id: int) 
     return product
 
 
-async def price_typed(update: Update, context: RuralContext, product_id: int, text: str) -> None:
+async def change_typed(update: Update, context: RuralContext, product_id: int, what: str, change,
+                       problem) -> AdminProduct | None:
+    """A typed price or stock: ``change(product)`` reads and stores it. A refused amount is asked
+    for again with ``problem(exc, product)``. Returns the changed product, or None once answered."""
     t, rt = context.t, context.rt
     product = await typed_product(update, context, product_id)
     if product is None:
-        return
+        return None
     try:
-        price_fen = parse_price(text, product.unit)
-        product = await catalog.set_price(rt.store, rt.clock, product.id, price_fen)
-    except BadAmount as exc:  # still waiting for the price
-        await say(update, context, amount_problem(t, exc, product.unit, is_price=True) + "\n"
-                  + prompt(t, "price", product), keyboard([button(t("⬅️ Back"), f"ap:{product.id}")]))
-        return
+        changed = await change(product)
+    except BadAmount as exc:  # still waiting for the answer
+        await say(update, context, problem(exc, product) + "\n" + prompt(t, what, product),
+                  keyboard([button(t("⬅️ Back"), f"ap:{product.id}")]))
+        return None
     except NotFound:
-        await villagers.set_awaiting(rt.store, context.villager.id, None)
-        await say(update, context, t("😔 There is no such product."))
-        return
+        changed = None
     await villagers.set_awaiting(rt.store, context.villager.id, None)
-    await show_card(update, context, product, t("✅ New price: {price}", price=money(product.price_fen)))
+    if changed is None:
+        await say(update, context, t("😔 There is no such product."))
+    return changed
+
+
+async def price_typed(update: Update, context: RuralContext, product_id: int, text: str) -> None:
+    t, rt = context.t, context.rt
+
+    async def set_price(product: AdminProduct) -> AdminProduct:
+        return await catalog.set_price(rt.store, rt.clock, product.id, parse_price(text, product.unit))
+
+    product = await change_typed(update, context, product_id, "price", set_price,
+                                 lambda exc, product: amount_problem(t, exc, product.unit, is_price=True))
+    if product is not None:
+        await show_card(update, context, product, t("✅ New price: {price}", price=money(product.price_fen)))
 
 
 async def stock_typed(update: Update, context: RuralContext, product_id: int, text: str) -> None:
     t, rt = context.t, context.rt
-    product = await typed_product(update, context, product_id)
-    if product is None:
-        return
-    try:
-        stock = catalog.parse_stock(text)
-        product = await catalog.set_stock(rt.store, rt.clock, product.id, stock)
-    except BadAmount:  # still waiting for the stock
-        await say(update, context, t("⚠️ Please type a whole number from 0 to {limit}.", limit=MAX_STOCK) + "\n"
-                  + prompt(t, "stock", product), keyboard([button(t("⬅️ Back"), f"ap:{product.id}")]))
-        return
-    except NotFound:
-        await villagers.set_awaiting(rt.store, context.villager.id, None)
-        await say(update, context, t("😔 There is no such product."))
-        return
-    await villagers.set_awaiting(rt.store, context.villager.id, None)
-    rt.kick()  # below the threshold: the low-stock alert goes out
-    await show_card(update, context, product, t("✅ New stock: {n}", n=product.stock))
+
+    async def set_stock(product: AdminProduct) -> AdminProduct:
+        return await catalog.set_stock(rt.store, rt.clock, product.id, catalog.parse_stock(text))
+
+    product = await change_typed(update, context, product_id, "stock", set_stock,
+                                 lambda exc, product: t("⚠️ Please type a whole number from 0 to {limit}.",
+                                                        limit=MAX_STOCK))
+    if product is not None:
+        rt.kick()  # below the threshold: the low-stock alert goes out
+        await show_card(update, context, product, t("✅ New stock: {n}", n=product.stock))
 
 
 # What a waiting form does with the next text (merged into handlers.menu.FORMS).
