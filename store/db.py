@@ -39,9 +39,11 @@ class Store:
         if self.is_sqlite:
             _ensure_sqlite_folder(url)
             # Every session ends in an explicit COMMIT or ROLLBACK, so the pool need not roll back
-            # again on return (a round trip to the driver thread per session).
+            # again on return (a round trip to the driver thread per session). The pool keeps a
+            # connection for each update handled at once: one opened beyond it is a new thread and
+            # a new SQLite connection, closed again at once.
             self.engine = create_async_engine(url, echo=echo, pool_reset_on_return=None, module=sqlite_driver.dbapi(),
-                                              hide_parameters=True)
+                                              pool_size=pool_size, max_overflow=pool_size // 2, hide_parameters=True)
             _configure_sqlite(self.engine)
         else:
             # The pool holds a connection for each update handled at once (16) and the pumps, so that
