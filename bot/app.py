@@ -21,6 +21,7 @@ from handlers.context import Runtime, RuralContext, runtime_of, say_unavailable
 from handlers.start import COMMANDS
 from locales import available_locales, translator
 from services import updates
+from services.updates import UpdateLedger
 from services.clock import Clock, SystemClock
 from services.market import MarketSearch
 from services.parcels import QuietHours
@@ -43,14 +44,14 @@ class RuralApplication(Application):
         if not isinstance(update, Update):
             await super().process_update(update)
             return
-        rt, metrics = runtime_of(self), metrics_of(self)
+        rt, metrics, ledger = runtime_of(self), metrics_of(self), self.bot_data["update_ledger"]
         user = update.effective_user
         trace = UpdateTrace(update.update_id, user.id if user else None, update_type(update))
         token = begin_trace(trace)
         started = time.perf_counter()
         outcome = "handled"
         try:
-            if await updates.take(rt.store, rt.clock, update.update_id):
+            if await ledger.take(update.update_id):
                 await super().process_update(update)
             else:
                 outcome = "duplicate"
@@ -131,6 +132,7 @@ def build_application(settings: Settings, store: Store, clock: Clock | None = No
         builder = builder.base_url(settings.telegram_base_url).base_file_url(file_url_for(settings.telegram_base_url))
     app = builder.build()
     app.bot_data["metrics"] = metrics
+    app.bot_data["update_ledger"] = UpdateLedger(store, clock)
     app.bot_data["runtime"] = Runtime(
         store=store, clock=clock, search=CatalogSearch(store, clock), market=MarketSearch(store),
         default_locale=settings.default_locale, timezone=settings.timezone, admin_ids=settings.admin_ids,

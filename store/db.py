@@ -88,11 +88,11 @@ class Store:
         await self.engine.dispose()
 
 
-def insert_unless_there(session: AsyncSession, model, **values):
-    """``INSERT … ON CONFLICT DO NOTHING`` in the session's dialect: a row whose unique key is
-    taken already is skipped (the result's rowcount says whether it went in)."""
+def insert_unless_there(session: AsyncSession, model, values: dict | list[dict]):
+    """``INSERT … ON CONFLICT DO NOTHING`` of one row or several, in the session's dialect: a row
+    whose unique key is taken already is skipped (the rowcount, or ``RETURNING``, says which went in)."""
     insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    return insert(model).values(**values).on_conflict_do_nothing()
+    return insert(model).values(values).on_conflict_do_nothing()
 
 
 def is_unavailable(exc: BaseException) -> bool:
