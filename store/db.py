@@ -56,7 +56,10 @@ class Store:
                 pool_timeout=CONNECT_TIMEOUT, connect_args={"timeout": CONNECT_TIMEOUT}, hide_parameters=True,
             )
         writer = self.engine.execution_options(**{_IMMEDIATE: True}) if self.is_sqlite else self.engine
-        self._reader = async_sessionmaker(self.engine, expire_on_commit=False)
+        # PostgreSQL reads run without BEGIN and COMMIT (two round trips saved): under its READ
+        # COMMITTED each statement sees what was committed when it began, in a transaction or not.
+        reader = self.engine if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._reader = async_sessionmaker(reader, expire_on_commit=False)
         self._writer = async_sessionmaker(writer, expire_on_commit=False)
         # SQLite has one writer at a time. Waiting for it inside SQLite means its busy handler,
         # which sleeps and polls; queueing our own writers on a lock hands over at once.
