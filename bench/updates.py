@@ -39,7 +39,7 @@ from telegram.ext import ApplicationBuilder, CallbackQueryHandler, MessageHandle
 from bot.app import CONCURRENT_UPDATES, build_application, file_url_for  # noqa: E402
 from bot.cli import load_demo_data  # noqa: E402
 from bot.config import Settings, normalize_database_url  # noqa: E402
-from bot.runner import start_polling, stop_polling  # noqa: E402
+from bot.runner import keep_out_of_collections, start_polling, stop_polling  # noqa: E402
 from bot.sandbox.botapi import BotApiDouble  # noqa: E402
 from store.db import Store  # noqa: E402
 from store.models import Product  # noqa: E402
@@ -136,6 +136,7 @@ async def measure(name: str, app, double: BotApiDouble, sessions) -> dict:
     app.add_handler(TypeHandler(Update, finished.mark), group=99)
     latencies: list[float] = []
     await start_polling(app, poll_timeout=5)
+    keep_out_of_collections()  # as ``rural-bot run`` does once started
     try:
         started = time.perf_counter()
         await asyncio.gather(*(session(person, finished, latencies) for person, session in sessions))

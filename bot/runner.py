@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -39,6 +40,13 @@ async def start_app(app: Application) -> None:
     if app.post_init:  # run_polling() would call it; we start the parts ourselves
         await app.post_init(app)
     await app.start()
+
+
+def keep_out_of_collections() -> None:
+    """Started: what is there now (modules, translations, the search indexes) lives as long as
+    the process. Taken out of the garbage collector's sight, a full collection no longer walks it:
+    that walk was a 100 ms stall of every update in flight."""
+    gc.freeze()
 
 
 async def start_polling(app: Application, poll_timeout: int = 10) -> None:
@@ -97,6 +105,7 @@ async def serve(settings: Settings, *, webhook: bool) -> int:
         try:
             if not await _until_done(stop, lambda: start_app(app), "starting the bot"):
                 return 0
+            keep_out_of_collections()
             server = await _listen(web_app, settings)
             try:
                 if hook is not None:

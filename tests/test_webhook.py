@@ -5,6 +5,7 @@ posts updates to it, bad requests are refused, an update sent twice has one effe
 from __future__ import annotations
 
 import asyncio
+import gc
 import re
 import time
 from dataclasses import dataclass
@@ -90,6 +91,7 @@ async def webhook_bot(monkeypatch):
                 served.stop.set()
             for served in started:
                 assert await asyncio.wait_for(served.task, 10) == 0
+            gc.unfreeze()  # serve froze this test process's objects; let its garbage be collected again
 
 
 def message_update(update_id: int, person, command: str) -> dict:
@@ -105,6 +107,7 @@ async def test_the_webhook_is_set_with_the_secret_and_serves_people(demo_store, 
     bot = await webhook_bot(demo_store.url, telegram)
     assert telegram.webhook == {"url": PUBLIC_URL, "secret_token": SECRET}
     assert telegram.calls_to("getUpdates") == []
+    assert gc.get_freeze_count() > 10_000  # started: the long-lived objects are out of the collector's walk
 
     wang = telegram.person(1001, "Wang", language_code="en")
     await settle_in(wang)
