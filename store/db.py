@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import socket
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -28,6 +31,9 @@ from store import sqlite_driver
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _IMMEDIATE = "rural_immediate"
 CONNECT_TIMEOUT = 5.0  # seconds
+_NETWORK_ERRNOS = {errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE, errno.ETIMEDOUT,
+                   errno.EHOSTUNREACH, errno.EHOSTDOWN, errno.ENETUNREACH, errno.ENETDOWN}
+_SQLITE_OUTAGES = ("locked", "busy", "unable to open", "disk i/o error", "disk is full")
 
 
 class Store:
@@ -101,9 +107,13 @@ def insert_unless_there(session: AsyncSession, model, values: dict | list[dict])
 def is_unavailable(exc: BaseException) -> bool:
     """Whether ``exc`` means "the database cannot be reached now" (refused, gone, shutting down,
     timed out, locked) rather than a bug in a query."""
-    if isinstance(exc, (OSError, TimeoutError, sa_exc.TimeoutError)):
+    if isinstance(exc, (ConnectionError, TimeoutError, socket.gaierror, sa_exc.TimeoutError)):
         return True
+    if isinstance(exc, OSError):  # a network failure, not a file that is missing or locked
+        return exc.errno in _NETWORK_ERRNOS
     if isinstance(exc, sa_exc.DBAPIError):
+        if isinstance(exc.orig, sqlite3.OperationalError):  # SQLite says "operational" of SQL mistakes too
+            return any(outage in str(exc.orig).lower() for outage in _SQLITE_OUTAGES)
         cause = getattr(exc.orig, "__cause__", None)  # the driver's own error, under the adapter's
         return (exc.connection_invalidated or isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError))
                 or (cause is not None and is_unavailable(cause)))
