@@ -21,7 +21,7 @@ Latency is the double's POST of an update until the bot's 200 answer (inside it:
 of the bot's 16 concurrent-update slots, then handling). Before each measurement a warm-up crowd
 (other villagers) fills the connection pools and caches.
 
-    python bench/webhook.py [--villagers 200] [--warmup 100] [--rounds 2] [--think 1500]
+    python bench/webhook.py [--villagers 200] [--warmup 100] [--rounds 3] [--think 1500]
                             [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
 
 Targets: 2 processes reach at least 1.3x the updates/s of 1 process on this 2-core machine (the
@@ -517,7 +517,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--villagers", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=100, help="villagers of the warm-up crowd (not measured)")
-    parser.add_argument("--rounds", type=int, default=2,
+    parser.add_argument("--rounds", type=int, default=3,
                         help="1-process/2-process pairs, saturated; the median ratio is quoted")
     parser.add_argument("--think", type=float, default=1500.0,
                         help="mean pause in ms before each step of the paced crowd (round 1); 0: no paced crowd")
