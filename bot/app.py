@@ -21,11 +21,11 @@ from handlers.context import Runtime, RuralContext, runtime_of, say_unavailable
 from handlers.start import COMMANDS
 from locales import available_locales, translator
 from services import updates
-from services.updates import UpdateLedger
 from services.clock import Clock, SystemClock
 from services.market import MarketSearch
 from services.parcels import QuietHours
 from services.search import CatalogSearch
+from services.updates import UpdateLedger
 from store.db import Store, is_unavailable
 
 log = logging.getLogger(__name__)
