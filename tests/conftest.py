@@ -154,6 +154,14 @@ async def demo_store(store_factory) -> Store:
 
 
 @pytest.fixture
+async def unreachable_store(unused_tcp_port):
+    """A PostgreSQL store on a port where nothing listens: every use of it is refused."""
+    store = Store(f"postgresql+asyncpg://postgres@127.0.0.1:{unused_tcp_port}/test")
+    yield store
+    await store.close()
+
+
+@pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()
 

@@ -25,7 +25,8 @@ async def test_migrations_build_exactly_the_models(store):
         assert await connection.run_sync(diff) == []
 
 
-async def test_only_an_unreachable_or_busy_database_counts_as_unavailable(store, backend, tmp_path, unused_tcp_port):
+async def test_only_an_unreachable_or_busy_database_counts_as_unavailable(store, backend, tmp_path,
+                                                                        unreachable_store):
     async def error_of(store: Store, *statements: str) -> Exception:
         with pytest.raises(Exception) as caught:
             async with store.read() as session:
@@ -39,11 +40,7 @@ async def test_only_an_unreachable_or_busy_database_counts_as_unavailable(store,
         (tmp_path / "no such file").read_bytes()
     assert not is_unavailable(missing.value)
 
-    nowhere = Store(f"postgresql+asyncpg://postgres@127.0.0.1:{unused_tcp_port}/test")
-    try:
-        assert is_unavailable(await error_of(nowhere, "SELECT 1"))  # connection refused
-    finally:
-        await nowhere.close()
+    assert is_unavailable(await error_of(unreachable_store, "SELECT 1"))  # connection refused
 
     if backend == "sqlite":  # another writer holds SQLite's lock and we do not wait for it
         holder = sqlite3.connect(make_url(store.url).database, isolation_level=None)
