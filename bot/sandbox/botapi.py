@@ -93,10 +93,10 @@ class BotApiDouble(MessageMethods):
         self.action_timeout = action_timeout
         # called as observer(event, message) with event "new" | "edit" | "delete"
         self.observers: list[Callable[[str, Message], None]] = []
-        self.pending_updates: list[dict] = []
+        self._pending: dict[int, dict] = {}  # by update_id, in the order they came
         self._next_update_id = 1
         self._confirmed = 0  # every update_id below this was acknowledged by the bot
-        self._ack_waiters: list[tuple[int, asyncio.Future]] = []
+        self._ack_waiters: dict[int, list[asyncio.Future]] = {}
         self._wakeup = asyncio.Event()
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -168,6 +168,11 @@ class BotApiDouble(MessageMethods):
         await web.TCPSite(self._runner, self.host, self.port).start()
 
     @property
+    def pending_updates(self) -> list[dict]:
+        """The updates the bot has not acknowledged yet, oldest first."""
+        return list(self._pending.values())
+
+    @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}/bot"
 
@@ -229,7 +234,7 @@ class BotApiDouble(MessageMethods):
         if "callback_query" in update:
             query_id = update["callback_query"]["id"]
             self.callback_answers.setdefault(query_id, CallbackAnswer(query_id=query_id))
-        self.pending_updates.append(update)
+        self._pending[update_id] = update
         self._wake()
         return update_id
 
@@ -247,7 +252,7 @@ class BotApiDouble(MessageMethods):
         if update_id < self._confirmed or update_id in self._acked:
             future.set_result(update_id)
         else:
-            self._ack_waiters.append((update_id, future))
+            self._ack_waiters.setdefault(update_id, []).append(future)
         return future
 
     async def deliver(self, update: dict, timeout: float | None = None) -> int:
@@ -291,31 +296,28 @@ class BotApiDouble(MessageMethods):
             kept = self.pending_updates[offset:]
             offset = kept[0]["update_id"] if kept else self._next_update_id
         self._confirmed = max(self._confirmed, offset)
-        self.pending_updates = [u for u in self.pending_updates if u["update_id"] >= offset]
-        waiting = []
-        for update_id, future in self._ack_waiters:
-            if update_id < self._confirmed:
-                if not future.done():
-                    future.set_result(update_id)
-            elif not future.done():
-                waiting.append((update_id, future))
-        self._ack_waiters = waiting
+        for update_id in [u for u in self._pending if u < offset]:
+            del self._pending[update_id]
+        for update_id in [u for u in self._ack_waiters if u < self._confirmed]:
+            self._resolve_waiters(update_id)
 
     def _ack_one(self, update_id: int) -> None:
         """The bot answered the webhook POST of ``update_id`` with 2xx."""
         self._acked.add(update_id)
-        self.pending_updates = [u for u in self.pending_updates if u["update_id"] != update_id]
-        for waiting_id, future in self._ack_waiters:
-            if waiting_id == update_id and not future.done():
+        self._pending.pop(update_id, None)
+        self._resolve_waiters(update_id)
+
+    def _resolve_waiters(self, update_id: int) -> None:
+        for future in self._ack_waiters.pop(update_id, []):
+            if not future.done():
                 future.set_result(update_id)
-        self._ack_waiters = [(i, f) for i, f in self._ack_waiters if not f.done()]
 
     async def _deliver_webhooks(self) -> None:
         """While a webhook is set, POST every pending update (concurrently, as Telegram does)."""
         while True:
             wakeup = self._wakeup
             if self.webhook["url"]:
-                for update in list(self.pending_updates):
+                for update in list(self._pending.values()):
                     if update["update_id"] not in self._in_flight:
                         self._in_flight.add(update["update_id"])
                         asyncio.get_running_loop().create_task(self._post_update(update))
@@ -507,7 +509,7 @@ class BotApiDouble(MessageMethods):
         limit = min(max(params.integer("limit", 100), 1), 100)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(float(params.get("timeout") or 0), 0)
-        while not self.pending_updates and not self._closing:
+        while not self._pending and not self._closing:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 break
@@ -515,7 +517,7 @@ class BotApiDouble(MessageMethods):
                 await asyncio.wait_for(self._wakeup.wait(), remaining)
             except TimeoutError:
                 break
-        return self.pending_updates[:limit]
+        return list(itertools.islice(self._pending.values(), limit))
 
     def api_setWebhook(self, params: Params) -> bool:
         self.webhook = {"url": params.text("url", ""), "secret_token": params.text("secret_token")}
@@ -526,12 +528,12 @@ class BotApiDouble(MessageMethods):
     def api_deleteWebhook(self, params: Params) -> bool:
         self.webhook = {"url": "", "secret_token": None}
         if params.flag("drop_pending_updates"):
-            self.pending_updates.clear()
+            self._pending.clear()
         return True
 
     def api_getWebhookInfo(self, params: Params) -> dict:
         return {"url": self.webhook["url"], "has_custom_certificate": False,
-                "pending_update_count": len(self.pending_updates)}
+                "pending_update_count": len(self._pending)}
 
     def api_getChat(self, params: Params) -> dict:
         gifts = dict.fromkeys(("unlimited_gifts", "limited_gifts", "unique_gifts",

@@ -190,7 +190,14 @@ class Chat:
         return {**data, "id": self.id, "type": self.type}
 
     def message(self, message_id: int) -> Message | None:
-        return next((m for m in self.messages if m.message_id == message_id), None)
+        # Messages are numbered one after another and never removed (a deletion only marks them),
+        # so the id gives the position: a group's chat may hold thousands.
+        if not self.messages:
+            return None
+        position = message_id - self.messages[0].message_id
+        if 0 <= position < len(self.messages):
+            return self.messages[position]
+        return None
 
     def bot_messages(self) -> list[Message]:
         return [m for m in self.messages if m.from_bot and not m.deleted]
