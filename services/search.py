@@ -94,7 +94,7 @@ class CatalogSearch:
         query = query.strip()[:MAX_QUERY_CHARS]
         if not query:
             return
-        async with self._store.write() as session:
+        async with self._store.write(durable=False) as session:
             session.add(SearchMiss(
                 query=query, normalized=normalize(query)[:200], villager_id=villager_id,
                 locale=locale, at=self._clock.now(),

@@ -60,7 +60,9 @@ class UpdateLedger:
     async def _record(self, update_ids: list[int]) -> set[int]:
         """Insert the ids that are not there yet; returns those that went in."""
         at = self.clock.now()
-        async with self.store.write() as session:
+        # Not durable: a record lost with a crashed database server is one whose update's own
+        # durable changes, if it made any, were lost with it (the log is written in order).
+        async with self.store.write(durable=False) as session:
             inserted = insert_unless_there(session, ProcessedUpdate, [{"update_id": update_id, "at": at}
                                                                        for update_id in update_ids])
             return set(await session.scalars(inserted.returning(ProcessedUpdate.update_id)))

@@ -1,4 +1,5 @@
-"""Who is talking to the bot: their language, their service center, and what they are typing."""
+"""Who is talking to the bot: their language, their service center, and what they are typing. These
+changes are not durable (``Store.write``): one lost with a crashed database server is a tap to do again."""
 
 from __future__ import annotations
 
@@ -67,7 +68,7 @@ async def enter(
         ):
             return _view(row)
     try:
-        async with store.write() as session:
+        async with store.write(durable=False) as session:
             row = await session.scalar(select(Villager).where(Villager.telegram_id == telegram_id))
             is_new = row is None
             if row is None:
@@ -86,12 +87,12 @@ async def enter(
 
 
 async def set_locale(store: Store, villager_id: int, locale: str) -> None:
-    async with store.write() as session:
+    async with store.write(durable=False) as session:
         await session.execute(update(Villager).where(Villager.id == villager_id).values(locale=locale))
 
 
 async def set_center(store: Store, villager_id: int, center_id: int) -> None:
-    async with store.write() as session:
+    async with store.write(durable=False) as session:
         center = await session.get(ServiceCenter, center_id)
         if center is None or not center.is_active:
             raise NotFound("center")
@@ -102,7 +103,7 @@ async def set_center(store: Store, villager_id: int, center_id: int) -> None:
 
 async def set_awaiting(store: Store, villager_id: int, awaiting: str | None) -> None:
     """Remember what the next typed text answers (None: free text is a search)."""
-    async with store.write() as session:
+    async with store.write(durable=False) as session:
         await session.execute(
             update(Villager).where(Villager.id == villager_id).values(awaiting=awaiting)
         )
