@@ -1,30 +1,28 @@
-"""Webhook throughput and latency: one ``rural-bot webhook`` process, then two behind the Bot API
-double's load balancer, each on a fresh PostgreSQL database, in the same run.
+"""Webhook capacity: one ``rural-bot webhook`` process beside two behind the Bot API double's load
+balancer, in the same run, each setup on a fresh PostgreSQL database of its own, the two measured
+in turns so that a change in the machine's speed during the run falls on both.
 
-200 villagers (by default) each live a short shopping session: /start, pick a county and a
-village, /search a product, open a result, add it to the cart, open the cart (7 updates). Each
-waits for the bot's answer to the webhook POST (200 = the update was fully handled) before the
-next step; the villagers act concurrently.
+Every villager lives a short shopping session: /start, pick a county and a village, /search a
+product, open a result, add it to the cart, open the cart (7 updates), each step waiting for the
+bot's answer to the last. Latency is from the update's injection into the double until the bot
+answered its webhook POST (200 = handled).
 
-- saturated: no pauses between steps, so the bot processes are kept busy and updates/s is their
-  capacity on this machine. Measured in ``--rounds`` rounds (1 process, then 2, each round);
-  the median two/one ratio is the figure to quote.
-- paced (round 1, unless ``--think 0``): a pause before each step (uniform, ``--think`` ms on
-  average), a load well under one process's capacity: the latency a person sees.
+- at p99 < 100 ms (the target's figure): sessions arrive at random (a Poisson process) at a rate
+  of updates a second for ``--step`` seconds, each step after a pause of 0.1-0.5 s, as a person
+  taps. The rate goes up by 12% a step, both setups in turns at each rate, until each has missed
+  the target twice in a row; a setup's figure is the highest rate at which its p99 stayed under.
+- saturated: 40 villagers without pauses keep the double's 40 connections (Telegram's default
+  max_connections) busy; updates/s is what the setup does at the most, whatever the wait, and the
+  CPU each process spent per update is printed. In turns, ``--pairs`` times; the median ratio.
 
-The double (a fake Telegram that POSTs the updates, at most 40 at a time like Telegram's default
-max_connections) and the villagers run in a process of their own, so that this process, which only
-starts things and watches /proc, is no bottleneck. The double and PostgreSQL share the 2 cores with
-the bots: their CPU use is printed, per update, with the bots'.
+Each setup's double, with its villagers, runs in a process of its own, so that this process, which
+only starts things and watches /proc, is no bottleneck. The doubles and PostgreSQL share the 2
+cores with the bots.
 
-Latency is the double's POST of an update until the bot's 200 answer (inside it: waiting for one
-of the bot's 16 concurrent-update slots, then handling). Before each measurement a warm-up crowd
-(other villagers) fills the connection pools and caches.
-
-    python bench/webhook.py [--villagers 200] [--warmup 100] [--rounds 3] [--think 1500]
+    python bench/webhook.py [--pairs 3] [--step 7] [--start-rate 110] [--factor 1.12]
                             [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
 
-Targets: 2 processes reach at least 1.3x the updates/s of 1 process on this 2-core machine (the
+Target: 2 processes reach at least 1.3x the updates/s of 1 process on this 2-core machine (the
 double and PostgreSQL share the cores), with p99 under 100 ms.
 """
 
@@ -50,12 +48,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # tests/processes.py: real bot processes
 
-import aiohttp  # noqa: E402
 from processes import start_bot, webhook_env  # noqa: E402
 from sqlalchemy import update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bot.app import CONCURRENT_UPDATES  # noqa: E402
 from bot.cli import load_demo_data  # noqa: E402
 from bot.config import normalize_database_url  # noqa: E402
 from bot.sandbox.botapi import BotApiDouble  # noqa: E402
@@ -75,39 +71,6 @@ def percentile(values: list[float], share: float) -> float:
 
 # ---- the double and the villagers, in their own process ---------------------------------------
 
-class TimedDouble(BotApiDouble):
-    """The double, timing each webhook POST from sending it to the bot's answer."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.recording = False
-        self.post_seconds: list[float] = []
-        self.post_statuses: Counter = Counter()
-
-    async def start(self) -> None:
-        await super().start()
-        trace = aiohttp.TraceConfig()
-
-        async def started(_session, context, _params) -> None:
-            context.started = time.perf_counter()
-
-        async def ended(_session, context, params) -> None:
-            if self.recording and params.method == "POST":
-                self.post_statuses[params.response.status] += 1
-                if params.response.status == 200:
-                    self.post_seconds.append(time.perf_counter() - context.started)
-
-        async def failed(_session, _context, params) -> None:
-            if self.recording:
-                self.post_statuses[type(params.exception).__name__] += 1
-
-        trace.on_request_start.append(started)
-        trace.on_request_end.append(ended)
-        trace.on_request_exception.append(failed)
-        await self._http.close()  # the double's own client, made again with the timer
-        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30), trace_configs=[trace])
-
-
 def newest_buttons(person, pattern: re.Pattern):
     for message in reversed(person.chat.bot_messages()):
         data = [b.callback_data for row in message.buttons for b in row
@@ -121,19 +84,23 @@ COUNTY, VILLAGE = re.compile(r"^cty:\d+$"), re.compile(r"^ctr:\d+$")
 PRODUCT, ADD = re.compile(r"^p:\d+:\d+$"), re.compile(r"^add:\d+:\d+$")
 
 
-async def villager_session(person, rng: random.Random, acts: dict[str, list[float]], skipped: Counter,
-                           think: float) -> None:
+async def villager_session(person, rng: random.Random, crowd: Crowd, pause: tuple[float, float] | None) -> None:
+    """One shopping session; ``pause``: seconds (from, to) before each step after the first."""
+    first = True
+
     async def act(step: str, action) -> None:
-        if think:
-            await asyncio.sleep(rng.uniform(0, 2 * think))
+        nonlocal first
+        if pause and not first:
+            await asyncio.sleep(rng.uniform(*pause))
+        first = False
         started = time.perf_counter()
         await action()
-        acts[step].append(time.perf_counter() - started)
+        crowd.answered(step, started)
 
     async def tap(step: str, pattern: re.Pattern) -> None:
         message, data = newest_buttons(person, pattern)
         if not data:
-            skipped[step] += 1
+            crowd.skipped[step] += 1
             return
         choice = rng.choice(data)
         await act(step, lambda: person.tap_data(choice, message))
@@ -147,41 +114,91 @@ async def villager_session(person, rng: random.Random, acts: dict[str, list[floa
     await act("/cart", lambda: person.send("/cart"))
 
 
-async def crowd(double: TimedDouble, first_id: int, count: int, think: float) -> dict:
-    """``count`` villagers, each a session; what it took."""
-    acts: dict[str, list[float]] = defaultdict(list)
-    skipped: Counter = Counter()
-    failures: Counter = Counter()
-    people = []
-    for i in range(count):
-        rng = random.Random(first_id + i)  # the same choices whichever process count is measured
-        people.append((double.person(first_id + i, f"Villager {i}", language_code=rng.choice(["zh-hans", "en"])), rng))
+class Crowd:
+    """Villagers of one measurement: what each step took, what could not be done."""
 
-    async def one(person, rng) -> None:
-        try:
-            await villager_session(person, rng, acts, skipped, think)
-        except Exception as exc:  # noqa: BLE001 - counted and printed; the run goes on
-            failures[f"{type(exc).__name__}: {str(exc)[:80]}"] += 1
+    def __init__(self, double: BotApiDouble, first_id: int):
+        self.double, self.next_id = double, first_id
+        self.acts: dict[str, list[float]] = defaultdict(list)  # seconds each update took, by step
+        self.answered_at: list[float] = []  # time.perf_counter() of each answer
+        self.skipped: Counter = Counter()
+        self.failures: Counter = Counter()
+        self.sessions: list[asyncio.Task] = []
+        self.loop = asyncio.get_running_loop()
 
-    double.post_seconds, double.post_statuses = [], Counter()
-    double.recording = True
+    def session(self, pause: tuple[float, float] | None) -> asyncio.Task:
+        villager_id = self.next_id
+        self.next_id += 1
+        rng = random.Random(villager_id)  # the same choices whichever setup is measured
+        person = self.double.person(villager_id, f"Villager {villager_id}",
+                                    language_code=rng.choice(["zh-hans", "en"]))
+
+        async def live() -> None:
+            try:
+                await villager_session(person, rng, self, pause)
+            except Exception as exc:  # noqa: BLE001 - counted and printed; the run goes on
+                self.failures[f"{type(exc).__name__}: {str(exc)[:80]}"] += 1
+
+        task = self.loop.create_task(live())
+        self.sessions.append(task)
+        return task
+
+    def answered(self, step: str, started: float) -> None:
+        now = time.perf_counter()
+        self.acts[step].append(now - started)
+        self.answered_at.append(now)
+
+    def figures(self, seconds: float, **extra) -> dict:
+        latencies = [s for values in self.acts.values() for s in values]
+        return {"seconds": seconds, "acts": dict(self.acts), "skipped": dict(self.skipped),
+                "failures": dict(self.failures), "updates": len(latencies),
+                "p50": percentile(latencies, 0.5) * 1000, "p99": percentile(latencies, 0.99) * 1000, **extra}
+
+
+async def saturate(double: BotApiDouble, first_id: int, concurrency: int, seconds: float) -> dict:
+    """``concurrency`` villagers, each starting a new session as soon as one ends, without pauses,
+    for ``seconds``; the rate counts the updates answered after the first second (the ramp)."""
+    crowd = Crowd(double, first_id)
     started = time.perf_counter()
-    await asyncio.gather(*(one(person, rng) for person, rng in people))
-    seconds = time.perf_counter() - started
-    double.recording = False
-    return {"seconds": seconds, "acts": dict(acts), "skipped": dict(skipped), "failures": dict(failures),
-            "post_seconds": double.post_seconds, "post_statuses": dict(double.post_statuses)}
+    deadline = started + seconds
+
+    async def villager() -> None:
+        while time.perf_counter() < deadline:
+            await crowd.session(None)
+
+    await asyncio.gather(*(villager() for _ in range(concurrency)))
+    counted = [at for at in crowd.answered_at if started + 1.0 <= at <= deadline]
+    return crowd.figures(time.perf_counter() - started, rate=len(counted) / (seconds - 1.0))
+
+
+async def arrive(double: BotApiDouble, first_id: int, rate: float, seconds: float,
+                 pause: tuple[float, float]) -> dict:
+    """Sessions arriving at random (a Poisson process) at ``rate`` updates a second, for
+    ``seconds``; each step waits for the bot's answer to the one before, after a pause."""
+    crowd = Crowd(double, first_id)
+    arrivals = random.Random(first_id)
+    started = crowd.loop.time()
+    at = arrivals.expovariate(rate / len(STEPS))
+    while at < seconds:
+        await asyncio.sleep(max(0.0, started + at - crowd.loop.time()))
+        crowd.session(pause)
+        at += arrivals.expovariate(rate / len(STEPS))
+    await asyncio.gather(*crowd.sessions)
+    return crowd.figures(crowd.loop.time() - started, rate=rate)
 
 
 def serve_double(conn) -> None:
-    """Commands on ``conn``: ("targets", [base urls]) -> "ok" once a bot set the webhook;
-    ("crowd", (first id, count, think)) -> the crowd's figures; ("stop", None)."""
+    """The double and its villagers, in a process of their own. Commands on ``conn``:
+    ("targets", [base urls]) -> "ok" once a bot set the webhook; ("saturate", (first id,
+    concurrency, seconds)) and ("arrive", (first id, rate, seconds, pause)) -> their figures;
+    ("stop", None)."""
 
     async def serve() -> None:
-        double = TimedDouble(action_timeout=60.0)
+        double = BotApiDouble(action_timeout=60.0)
         await double.start()
         conn.send(double.base_url)
         loop = asyncio.get_running_loop()
+        crowds = {"saturate": saturate, "arrive": arrive}
         while True:
             # What the double keeps of earlier crowds (chats, calls) is kept out of the garbage
             # collector's full passes: one took 110-120 ms, a stall of every update in flight
@@ -193,8 +210,8 @@ def serve_double(conn) -> None:
                 double.webhook_targets = argument
                 await double.wait_for(lambda: double.webhook["url"], timeout=30)
                 conn.send("ok")
-            elif command == "crowd":
-                conn.send(await crowd(double, *argument))
+            elif command in crowds:
+                conn.send(await crowds[command](double, *argument))
             else:
                 break
         await double.stop()
@@ -347,118 +364,102 @@ async def fresh_database(server_url: str, name: str) -> str:
     return url
 
 
-async def measure(processes: int, args, server_url: str, database: str, round_no: int, paced: bool) -> list[dict]:
-    """One or two bot processes on a fresh database: a warm-up crowd, then the saturating crowd and
-    (``paced``) a crowd with pauses; a row of figures for each measured crowd."""
-    url = await fresh_database(server_url, database)
-    context = multiprocessing.get_context("spawn")
-    ours, theirs = context.Pipe()
-    telegram = context.Process(target=serve_double, args=(theirs,), daemon=True)
-    telegram.start()
-    loop = asyncio.get_running_loop()
+class Setup:
+    """A fresh database, a double (with its villagers) in a process of its own, and ``processes``
+    bot processes behind the double's load balancer."""
 
-    async def ask(command: str, argument=None):
-        ours.send((command, argument))
-        return await loop.run_in_executor(None, ours.recv)
+    def __init__(self, processes: int, server_url: str, database: str):
+        self.processes, self.server_url, self.database = processes, server_url, database
+        self.name = f"{processes} process{'es' if processes > 1 else ''}"
+        self.bots: list = []
+        self.telegram = None
+        self._pipe = None
+        self.next_id = 1_000_000 * processes
 
-    bots, rows = [], []
-    first_id = 1_000_000 * round_no
-    crowds = [("saturated", first_id, 0.0)] + ([("paced", first_id + 100_000, args.think / 1000)] if paced else [])
-    try:
-        base_url = await loop.run_in_executor(None, ours.recv)
+    async def start(self) -> None:
+        url = await fresh_database(self.server_url, self.database)
+        context = multiprocessing.get_context("spawn")
+        self._pipe, theirs = context.Pipe()
+        self.telegram = context.Process(target=serve_double, args=(theirs,), daemon=True)
+        self.telegram.start()
+        loop = asyncio.get_running_loop()
+        base_url = await loop.run_in_executor(None, self._pipe.recv)
         env = webhook_env(url, SimpleNamespace(base_url=base_url))
-        started = await asyncio.gather(*(start_bot("webhook", env, ROOT, timeout=60) for _ in range(processes)),
-                                       return_exceptions=True)
-        bots = [bot for bot in started if not isinstance(bot, BaseException)]
+        started = await asyncio.gather(*(start_bot("webhook", env, ROOT, timeout=60)
+                                         for _ in range(self.processes)), return_exceptions=True)
+        self.bots = [bot for bot in started if not isinstance(bot, BaseException)]
         for failure in started:
             if isinstance(failure, BaseException):
                 raise failure
-        await ask("targets", [bot.base for bot in bots])
-        await ask("crowd", (first_id + 500_000, args.warmup, 0.0))  # warm-up: pools, caches, prepared statements
-        for load, first, think in crowds:
-            logged = [len(bot.lines) for bot in bots]
-            watch = Watch(database, {"bench (this process)": os.getpid(), "double + villagers": telegram.pid,
-                                     **{f"bot {i + 1}": bot.process.pid for i, bot in enumerate(bots)}})
-            row = await ask("crowd", (first, args.villagers, think))
-            row["watch"] = await watch.stop()
-            handled = [[event for event in bot.events()[start:] if event.get("event") == "update handled"]
-                       for bot, start in zip(bots, logged)]
-            row["handled_ms"] = [event["duration_ms"] for events in handled for event in events]
-            row["per_bot"] = [len(events) for events in handled]
-            acts = [s for values in row["acts"].values() for s in values]
-            posts = row["post_seconds"]
-            row.update(processes=processes, load=load, updates=len(acts), rate=len(acts) / row["seconds"],
-                       p50=percentile(posts, 0.5) * 1000, p99=percentile(posts, 0.99) * 1000,
-                       act_p50=percentile(acts, 0.5) * 1000, act_p99=percentile(acts, 0.99) * 1000)
-            rows.append(row)
-        for row in rows:
-            row["bot_errors"] = sum(1 for bot in bots for event in bot.events()
-                                    if event.get("level") in ("error", "critical"))
-        ours.send(("stop", None))
-    finally:
-        for bot in bots:
+        await self.ask("targets", [bot.base for bot in self.bots])
+
+    async def ask(self, command: str, argument=None):
+        self._pipe.send((command, argument))
+        return await asyncio.get_running_loop().run_in_executor(None, self._pipe.recv)
+
+    def ids(self, count: int) -> int:
+        """The first of ``count`` new villager ids (every session is a new villager)."""
+        first, self.next_id = self.next_id, self.next_id + count
+        return first
+
+    async def saturate(self, concurrency: int, seconds: float, watch: bool = True) -> dict:
+        logged = [len(bot.lines) for bot in self.bots]
+        watching = Watch(self.database, {"bench (this process)": os.getpid(), "double + villagers": self.telegram.pid,
+                                         **{f"bot {i + 1}": bot.process.pid for i, bot in enumerate(self.bots)}}
+                         ) if watch else None
+        row = await self.ask("saturate", (self.ids(100_000), concurrency, seconds))
+        if watching:
+            row["watch"] = await watching.stop()
+        row["per_bot"] = [sum(1 for event in bot.events()[start:] if event.get("event") == "update handled")
+                          for bot, start in zip(self.bots, logged)]
+        return row
+
+    async def arrive(self, rate: float, seconds: float, pause: tuple[float, float]) -> dict:
+        return await self.ask("arrive", (self.ids(100_000), rate, seconds, pause))
+
+    def errors(self) -> int:
+        return sum(1 for bot in self.bots for event in bot.events() if event.get("level") in ("error", "critical"))
+
+    async def stop(self) -> None:
+        for bot in self.bots:
             if bot.process.returncode is None:
                 with contextlib.suppress(Exception):
                     await bot.terminate()
-        await loop.run_in_executor(None, telegram.join, 10)
-        if telegram.is_alive():
-            telegram.kill()
-        await pg_execute(server_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-    return rows
+        if self.telegram is not None:
+            with contextlib.suppress(Exception):
+                self._pipe.send(("stop", None))
+            await asyncio.get_running_loop().run_in_executor(None, self.telegram.join, 10)
+            if self.telegram.is_alive():
+                self.telegram.kill()
+        await pg_execute(self.server_url, f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
 
 
-def load_name(row: dict, think: float) -> str:
-    return "saturated" if row["load"] == "saturated" else f"paced ({think:g} ms pauses)"
+def problems(row: dict) -> list[str]:
+    found = []
+    if row["skipped"]:
+        found.append(f"steps without a button to tap: {row['skipped']}")
+    if row["failures"]:
+        found.append(f"failed sessions: {row['failures']}")
+    return found
 
 
-def print_table(rows: list[dict], think: float) -> None:
-    print(f"{'processes':>9}  {'load':24}{'updates':>8}{'seconds':>9}{'updates/s':>11}{'p50 ms':>8}{'p99 ms':>8}")
-    for row in rows:
-        print(f"{row['processes']:>9}  {load_name(row, think):24}{row['updates']:>8}{row['seconds']:>9.2f}"
-              f"{row['rate']:>11.1f}{row['p50']:>8.1f}{row['p99']:>8.1f}")
-
-
-def print_details(row: dict, think: float) -> None:
+def print_cpu(setup: Setup, row: dict) -> None:
     watch = row["watch"]
-    n = row["processes"]
-    handled = row["handled_ms"]
-    print(f"  {n} process{'es' if n > 1 else ''}, {load_name(row, think)}: inside the bot (after its "
-          f"{CONCURRENT_UPDATES}-slot queue) p50 {percentile(handled, 0.5):.1f} ms, "
-          f"p99 {percentile(handled, 0.99):.1f} ms; "
-          f"inject to answer (incl. the double's 40-connection queue) p50 {row['act_p50']:.1f} ms, "
-          f"p99 {row['act_p99']:.1f} ms")
-    steps = ", ".join(f"{step} {percentile(row['acts'].get(step, []), 0.5) * 1000:.0f}/"
-                      f"{percentile(row['acts'].get(step, []), 0.99) * 1000:.0f}" for step in STEPS)
-    print(f"    per step, inject to answer p50/p99 ms: {steps}")
-    shares = ", ".join(f"{name} {share:.0%}"
-                       + (f" (system {watch['system'][name]:.0%})" if name.startswith("bot") else "")
-                       for name, share in watch["share"].items())
+    shares = ", ".join(f"{name} {share:.0%}" for name, share in watch["share"].items())
     others = watch["machine"] - sum(watch["share"].values())
-    print(f"    CPU (100% = one core): {shares}; everything else {others:.0%} (interrupts {watch['interrupts']:.0%}); "
-          f"the machine busy {watch['machine']:.0%} of {watch['cores']:.0%} (steal {watch['steal']:.0%})")
+    updates = sum(row["per_bot"])
     per_update = defaultdict(float)
     for name, share in watch["share"].items():
-        component = "bots" if name.startswith("bot") else name.split(" ")[0]
-        per_update[component] += share * watch["wall"] / row["updates"] * 1000
+        per_update["bots" if name.startswith("bot") else name.split(" ")[0]] += share * watch["wall"] / updates * 1000
+    print(f"  {setup.name}: CPU (100% = one core) {shares}; everything else {others:.0%} "
+          f"(interrupts {watch['interrupts']:.0%}); the machine busy {watch['machine']:.0%} of "
+          f"{watch['cores']:.0%} (steal {watch['steal']:.0%})")
     print(f"    CPU ms per update: {', '.join(f'{name} {ms:.2f}' for name, ms in per_update.items())}; "
-          f"bots preempted {watch['preempted'] / row['updates']:.1f} times per update")
-    print(f"    PostgreSQL connections to the database: at most {watch['backends_max']} open, "
-          f"{watch['active_max']} busy at once, {watch['backends_seen']} seen; updates per bot process: "
-          f"{', '.join(map(str, row['per_bot']))}")
-    problems = []
+          f"bots preempted {watch['preempted'] / updates:.1f} times per update; PostgreSQL connections "
+          f"at most {watch['backends_max']} open, {watch['active_max']} busy at once; updates per bot "
+          f"process: {', '.join(map(str, row['per_bot']))}")
     if others - watch["interrupts"] > 0.15:
-        problems.append(f"other programs used {others - watch['interrupts']:.0%} of a core meanwhile: "
-                        "these figures are disturbed")
-    if row["skipped"]:
-        problems.append(f"steps without a button to tap: {row['skipped']}")
-    if row["failures"]:
-        problems.append(f"failed sessions: {row['failures']}")
-    if set(row["post_statuses"]) - {200}:
-        problems.append(f"webhook answers: {row['post_statuses']}")
-    if row["bot_errors"]:
-        problems.append(f"error lines in the bots' logs: {row['bot_errors']}")
-    for problem in problems:
-        print(f"    ! {problem}")
+        print(f"    ! other programs used {others - watch['interrupts']:.0%} of a core meanwhile: disturbed")
 
 
 async def quiet_check() -> float:
@@ -468,66 +469,100 @@ async def quiet_check() -> float:
     return machine_times()[0] - busy
 
 
+async def saturated_pairs(setups: list[Setup], args) -> list[float]:
+    print(f"\nsaturated: {args.concurrency} villagers without pauses for {args.seconds:g} s (the double's "
+          f"40 connections kept busy), the setups in turns; updates/s after the first second, "
+          f"p50/p99 ms from the update to the bot's answer")
+    print(f"  {'turn':>4}  " + "".join(f"{setup.name:>26}" for setup in setups) + f"{'two/one':>10}")
+    ratios, last = [], {}
+    for turn in range(1, args.pairs + 1):
+        rows = [await setup.saturate(args.concurrency, args.seconds) for setup in setups]
+        ratios.append(rows[1]["rate"] / rows[0]["rate"])
+        cells = "".join(f"{row['rate']:>12.1f} {row['p50']:>6.0f}/{row['p99']:<6.0f}" for row in rows)
+        print(f"  {turn:>4}  {cells}{ratios[-1]:>9.2f}x", flush=True)
+        for setup, row in zip(setups, rows):
+            last[setup.name] = row
+            for problem in problems(row):
+                print(f"    ! {setup.name}: {problem}")
+    for setup in setups:
+        print_cpu(setup, last[setup.name])
+    return ratios
+
+
+async def ladder(setups: list[Setup], args) -> dict[str, float]:
+    """The highest rate at which each setup kept p99 under the target: rates go up by ``--factor``
+    a step, the setups in turns at each, until each has missed twice in a row."""
+    pause = (args.pause[0] / 1000, args.pause[1] / 1000)
+    print(f"\nsessions arriving at random, {args.step:g} s at each rate, a pause of {args.pause[0]:g}-"
+          f"{args.pause[1]:g} ms before each step; p50/p99 ms from the update to the bot's answer "
+          f"(x: p99 >= {args.target_ms:g} ms)")
+    print(f"  {'rate/s':>6}  " + "".join(f"{setup.name:>22}" for setup in setups))
+    capacity = {setup.name: 0.0 for setup in setups}
+    misses = {setup.name: 0 for setup in setups}
+    rate = args.start_rate
+    while any(miss < 2 for miss in misses.values()) and rate <= args.max_rate:
+        cells = []
+        for setup in setups:
+            if misses[setup.name] >= 2:
+                cells.append(f"{'':>22}")
+                continue
+            row = await setup.arrive(rate, args.step, pause)
+            met = row["p99"] < args.target_ms and not row["failures"]
+            if met:
+                capacity[setup.name], misses[setup.name] = rate, 0
+            else:
+                misses[setup.name] += 1
+            cells.append(f"{row['p50']:>14.1f}/{row['p99']:<6.1f}{'' if met else 'x'}")
+            for problem in problems(row):
+                print(f"    ! {setup.name} at {rate:.0f}/s: {problem}")
+        print(f"  {rate:>6.0f}  {''.join(cells)}", flush=True)
+        rate *= args.factor
+    return capacity
+
+
 async def main(args) -> None:
     server_url = normalize_database_url(args.database_url)
     started = time.perf_counter()
-    print(f"villagers: {args.villagers} ({len(STEPS)} updates each, no pauses: saturated), warm-up: {args.warmup} "
-          f"others, rounds: {args.rounds}" + (f", then a paced crowd in round 1 ({args.think:g} ms mean pause "
-                                            "before each step)" if args.think else ""))
-    print(f"PostgreSQL at {make_url(server_url).host}; the double and the villagers run in a process of their own; "
-          f"{os.cpu_count()} cores, busy {await quiet_check():.0%} before the start", flush=True)
-    rows: list[dict] = []
-    for round_no in range(1, args.rounds + 1):
-        for processes in (1, 2):
-            name = f"rural_bench_{os.getpid()}_{round_no}_{processes}"
-            paced = round_no == 1 and args.think > 0
-            measured = await measure(processes, args, server_url, name, round_no, paced)
-            for row in measured:
-                print(f"  ... round {round_no}, {processes} process{'es' if processes > 1 else ''}, {row['load']}: "
-                      f"{row['rate']:.1f} updates/s", flush=True)
-            rows.extend(measured)
-    rows.sort(key=lambda row: (row["load"] != "saturated", row["processes"]))
-    print_table(rows, args.think)
-    for row in rows:
-        print_details(row, args.think)
-    saturated = {n: [row for row in rows if row["load"] == "saturated" and row["processes"] == n] for n in (1, 2)}
-    ratios = [two["rate"] / one["rate"] for one, two in zip(saturated[1], saturated[2])]
-    ratio = statistics.median(ratios)
-    by_round = f" (by round: {', '.join(f'{r:.2f}x' for r in ratios)})" if len(ratios) > 1 else ""
-    print(f"two/one, saturated: {ratio:.2f}x{by_round}   target >= 1.30x: {'met' if ratio >= 1.3 else 'NOT met'}")
-    def cost(row: dict) -> float:  # CPU ms per update of the whole machine: bots, double, PostgreSQL, kernel
-        return row["watch"]["machine"] * row["watch"]["wall"] / row["updates"] * 1000
-
-    one_cost = statistics.median(cost(row) for row in saturated[1])
-    two_cost = statistics.median(cost(row) for row in saturated[2])
-    cores = statistics.median(row["watch"]["cores"] for row in rows)
-    ceiling = cores / one_cost * 1000 / statistics.median(row["rate"] for row in saturated[1])
-    print(f"  (the machine's CPU per update: {one_cost:.2f} ms with 1 process, {two_cost:.2f} ms with 2; at "
-          f"{one_cost:.2f} ms its {cores:.0f} cores would allow at most {ceiling:.2f}x the 1-process rate, at "
-          f"{two_cost:.2f} ms {ceiling * one_cost / two_cost:.2f}x)")
-    for load in ("saturated", "paced"):
-        p99s = [row["p99"] for row in rows if row["load"] == load and row["processes"] == 2]
-        if p99s:
-            p99 = statistics.median(p99s)
-            print(f"p99 with 2 processes, {load}: {p99:.1f} ms   target < 100 ms: {'met' if p99 < 100 else 'NOT met'}")
-    rate = statistics.median(row["rate"] for row in saturated[2])
-    in_flight = min(args.villagers, 40)
-    print(f"  (saturated: {args.villagers} villagers keep {in_flight} of the double's 40 connections busy, "
-          f"so an update takes about {in_flight} / {rate:.0f} per s = {in_flight / rate * 1000:.0f} ms on average "
-          f"(Little's law); "
-          f"p99 < 100 ms there would need well over {in_flight * 10} updates/s)")
+    print(f"PostgreSQL at {make_url(server_url).host}; each setup has its own database and its own double "
+          f"(with its villagers) in a process of their own; {os.cpu_count()} cores, busy "
+          f"{await quiet_check():.0%} before the start", flush=True)
+    setups = [Setup(n, server_url, f"rural_bench_{os.getpid()}_{n}") for n in (1, 2)]
+    try:
+        for setup in setups:
+            await setup.start()
+            await setup.saturate(args.concurrency, args.warmup, watch=False)  # pools, caches, prepared statements
+        ratios = await saturated_pairs(setups, args)
+        capacity = await ladder(setups, args)
+        errors = {setup.name: setup.errors() for setup in setups}
+    finally:
+        for setup in setups:
+            await setup.stop()
+    one, two = (capacity[setup.name] for setup in setups)
+    print(f"\nsaturated two/one: {statistics.median(ratios):.2f}x (median of {', '.join(f'{r:.2f}x' for r in ratios)})")
+    ratio = two / one if one else float("nan")
+    print(f"at p99 < {args.target_ms:g} ms: 1 process {one:.0f} updates/s, 2 processes {two:.0f} updates/s: "
+          f"two/one {ratio:.2f}x   target >= 1.30x with p99 < {args.target_ms:g} ms: "
+          f"{'met' if ratio >= 1.3 else 'NOT met'}")
+    for name, count in errors.items():
+        if count:
+            print(f"! error lines in the logs of {name}: {count}")
     print(f"whole run: {time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--villagers", type=int, default=200)
-    parser.add_argument("--warmup", type=int, default=100, help="villagers of the warm-up crowd (not measured)")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="1-process/2-process pairs, saturated; the median ratio is quoted")
-    parser.add_argument("--think", type=float, default=1500.0,
-                        help="mean pause in ms before each step of the paced crowd (round 1); 0: no paced crowd")
+    parser.add_argument("--concurrency", type=int, default=40, help="villagers of the saturated turns")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of a saturated turn")
+    parser.add_argument("--pairs", type=int, default=3, help="saturated turns of each setup")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds of a saturated warm-up, not measured")
+    parser.add_argument("--start-rate", type=float, default=110.0, help="updates/s of the first rate")
+    parser.add_argument("--factor", type=float, default=1.12, help="the next rate is this times the last")
+    parser.add_argument("--max-rate", type=float, default=800.0)
+    parser.add_argument("--step", type=float, default=7.0, help="seconds of arrivals at each rate")
+    parser.add_argument("--pause", type=float, nargs=2, default=(100.0, 500.0), metavar=("FROM", "TO"),
+                        help="ms a villager pauses before each step after the first")
+    parser.add_argument("--target-ms", type=float, default=100.0, help="the p99 to stay under")
     parser.add_argument("--database-url", default=SERVER_URL,
                         help="the PostgreSQL server (its own database is left alone; "
-                             "a scratch one is made per measurement)")
+                             "a scratch one is made per setup)")
     asyncio.run(main(parser.parse_args()))

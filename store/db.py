@@ -33,7 +33,7 @@ _IMMEDIATE = "rural_immediate"
 CONNECT_TIMEOUT = 5.0  # seconds
 _NETWORK_ERRNOS = {errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE, errno.ETIMEDOUT,
                    errno.EHOSTUNREACH, errno.EHOSTDOWN, errno.ENETUNREACH, errno.ENETDOWN}
-_ASYNC_COMMIT = text("SET LOCAL synchronous_commit TO OFF")
+_DURABLE_COMMIT = text("SET LOCAL synchronous_commit TO ON")
 _SQLITE_OUTAGES = ("locked", "busy", "unable to open", "disk i/o error", "disk is full")
 
 
@@ -57,14 +57,17 @@ class Store:
             # connections are kept, not opened and closed. No ping before each use (three round trips
             # on asyncpg): a connection that died with the database fails once, which invalidates the
             # whole pool, and the next use connects afresh. A database that does not answer is
-            # reported within seconds, not after asyncpg's 60 s.
+            # reported within seconds, not after asyncpg's 60 s. Commits do not wait for the disk
+            # unless ``write`` says they must (durable, the default): see ``write``.
             self.engine = create_async_engine(
-                url, echo=echo, pool_size=pool_size, max_overflow=pool_size // 2,
-                pool_timeout=CONNECT_TIMEOUT, connect_args={"timeout": CONNECT_TIMEOUT}, hide_parameters=True,
+                url, echo=echo, pool_size=pool_size, max_overflow=pool_size // 2, pool_timeout=CONNECT_TIMEOUT,
+                connect_args={"timeout": CONNECT_TIMEOUT, "server_settings": {"synchronous_commit": "off"}},
+                hide_parameters=True,
             )
         writer = self.engine.execution_options(**{_IMMEDIATE: True}) if self.is_sqlite else self.engine
         # PostgreSQL reads run without BEGIN and COMMIT (two round trips saved): under its READ
         # COMMITTED each statement sees what was committed when it began, in a transaction or not.
+        # So do single statements that need not be durable (``write_one``).
         reader = self.engine if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._reader = async_sessionmaker(reader, expire_on_commit=False)
         self._writer = async_sessionmaker(writer, expire_on_commit=False)
@@ -78,17 +81,29 @@ class Store:
 
         ``durable=False`` is for what a person can simply do again: where they are in a
         conversation, their cart, the record of an update taken. On PostgreSQL its commit does not
-        wait for the disk (``synchronous_commit`` off for this transaction alone): it is seen by
-        everyone at once, and the next durable commit of any process makes it durable too (the
-        log is written in order), but a crash of the database server within about 0.6 s may lose
-        it. Waiting for the disk costs 0.1 ms usually and 20-60 ms when the disk stalls, which is
-        then a stall of every update in flight. SQLite commits this way always
-        (``synchronous=NORMAL``).
+        wait for the disk (``synchronous_commit`` off, the connections' setting; a durable
+        transaction turns it on for itself, one more round trip): it is seen by everyone at once,
+        and the next durable commit of any process makes it durable too (the log is written in
+        order), but a crash of the database server within about 0.6 s may lose it. Waiting for the
+        disk costs 0.1 ms usually and 20-60 ms when the disk stalls, which is then a stall of every
+        update in flight. SQLite commits this way always (``synchronous=NORMAL``).
         """
         async with self._write_turn, self._writer() as session, session.begin():
-            if not durable and not self.is_sqlite:
-                await session.execute(_ASYNC_COMMIT)
+            if durable and not self.is_sqlite:
+                await session.execute(_DURABLE_COMMIT)
             yield session
+
+    @asynccontextmanager
+    async def write_one(self) -> AsyncIterator[AsyncSession]:
+        """One statement, not durable (see ``write``), on every update's path: on PostgreSQL it
+        commits by itself, one round trip instead of BEGIN, the statement and COMMIT. A second
+        statement in the block would be a transaction of its own: use ``write`` for that."""
+        if self.is_sqlite:
+            async with self.write(durable=False) as session:
+                yield session
+        else:
+            async with self._reader() as session, session.begin():
+                yield session
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
