@@ -10,7 +10,7 @@ answered its webhook POST (200 = handled).
 - at p99 < 100 ms (the target's figure): sessions arrive at random (a Poisson process) at a rate
   of updates a second, each step after a pause of 0.1-0.5 s, as a person taps. At each rate the
   setups take 3 turns of 5 s each, and p99 is of all a setup's updates at that rate. The rate goes
-  up by 15% a step, from 45% of what one process does saturated; a setup's figure is the last rate
+  up by 15% a step, from 35% of what one process does saturated; a setup's figure is the last rate
   at which its p99 stayed under, before the first at which it did not.
 - saturated: 40 villagers without pauses keep the double's 40 connections (Telegram's default
   max_connections) busy; updates/s is what the setup does at the most, whatever the wait, and the
@@ -546,9 +546,9 @@ async def main(args) -> None:
             await setup.saturate(args.concurrency, args.warmup, watch=False)  # pools, caches, prepared statements
         rates = await saturated_pairs(setups, args)
         # The first rate is well under what one process does saturated on this machine now (its
-        # speed changes from day to day): 45% of it, where p99 is still short.
+        # speed changes from day to day): 35% of it, where p99 is still short.
         capacity = await ladder(setups, args, args.start_rate or
-                                round(0.45 * statistics.median(one for one, _ in rates)))
+                                round(0.35 * statistics.median(one for one, _ in rates)))
         errors = {setup.name: setup.errors() for setup in setups}
     finally:
         for setup in setups:
@@ -573,7 +573,7 @@ if __name__ == "__main__":
     parser.add_argument("--pairs", type=int, default=3, help="saturated turns of each setup")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of a saturated warm-up, not measured")
     parser.add_argument("--start-rate", type=float, default=None,
-                        help="updates/s of the first rate (default: 45%% of 1 process's saturated rate)")
+                        help="updates/s of the first rate (default: 35%% of 1 process's saturated rate)")
     parser.add_argument("--factor", type=float, default=1.15, help="the next rate is this times the last")
     parser.add_argument("--max-rate", type=float, default=800.0)
     parser.add_argument("--step", type=float, default=5.0, help="seconds of arrivals in one turn")
