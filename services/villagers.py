@@ -1,5 +1,6 @@
-"""Who is talking to the bot: their language, their service center, and what they are typing. These
-changes are not durable (``Store.write``): one lost with a crashed database server is a tap to do again."""
+"""Who is talking to the bot: their language, their service center, and what they are typing.
+Their own choices are written without waiting for the disk (``Store.write(durable=False)``): one
+lost with a crashed database server is a tap to do again."""
 
 from __future__ import annotations
 
