@@ -149,10 +149,9 @@ class Crowd:
         self.acts[step].append(now - started)
         self.answered_at.append(now)
 
-    def figures(self, seconds: float, **extra) -> dict:
+    def figures(self, **extra) -> dict:
         latencies = [s for values in self.acts.values() for s in values]
-        return {"seconds": seconds, "acts": dict(self.acts), "skipped": dict(self.skipped),
-                "failures": dict(self.failures), "updates": len(latencies),
+        return {"acts": dict(self.acts), "skipped": dict(self.skipped), "failures": dict(self.failures),
                 "p50": percentile(latencies, 0.5) * 1000, "p99": percentile(latencies, 0.99) * 1000, **extra}
 
 
@@ -171,7 +170,7 @@ async def saturate(double: BotApiDouble, first_id: int, concurrency: int, second
 
     await asyncio.gather(*(villager() for _ in range(concurrency)))
     counted = [at for at in crowd.answered_at if started + ramp <= at <= deadline]
-    return crowd.figures(time.perf_counter() - started, rate=len(counted) / (seconds - ramp))
+    return crowd.figures(rate=len(counted) / (seconds - ramp))
 
 
 async def arrive(double: BotApiDouble, first_id: int, rate: float, seconds: float,
@@ -187,7 +186,7 @@ async def arrive(double: BotApiDouble, first_id: int, rate: float, seconds: floa
         crowd.session(pause)
         at += arrivals.expovariate(rate / len(STEPS))
     await asyncio.gather(*crowd.sessions)
-    return crowd.figures(crowd.loop.time() - started, rate=rate)
+    return crowd.figures(rate=rate)
 
 
 def serve_double(conn) -> None:
@@ -294,7 +293,6 @@ class Watch:
         self.pg_first: dict[int, float] = {pid: cpu for pid, (_, cpu) in postgres_processes(database).items()}
         self.pg_last = dict(self.pg_first)
         self.backends_max = self.active_max = 0
-        self.backends_seen: set[int] = set()
         self.machine = machine_times()
         self.switches = {name: involuntary_switches(pid) for name, pid in pids.items()}
         self.wall = time.perf_counter()
@@ -308,7 +306,6 @@ class Watch:
     def _sample_once(self) -> None:
         now = postgres_processes(self.database)
         backends = [pid for pid, (state, _) in now.items() if state.startswith("backend")]
-        self.backends_seen.update(backends)
         self.backends_max = max(self.backends_max, len(backends))
         self.active_max = max(self.active_max, sum(1 for pid in backends
                                                    if now[pid][0] not in ("backend idle", "backend transaction")))
@@ -324,19 +321,15 @@ class Watch:
         wall = time.perf_counter() - self.wall
         busy, interrupts, steal, total = machine_times()
         cores = (total - self.machine[3]) / wall
-        share, system = {}, {}
-        for name, pid in self.pids.items():
-            user_s, system_s = cpu_times(pid) or self.start[name]
-            share[name] = (user_s + system_s - sum(self.start[name])) / wall
-            system[name] = (system_s - self.start[name][1]) / wall
+        share = {name: (sum(cpu_times(pid) or self.start[name]) - sum(self.start[name])) / wall
+                 for name, pid in self.pids.items()}
         share["postgres"] = sum(self.pg_last[pid] - self.pg_first[pid] for pid in self.pg_last) / wall
         preempted = sum(involuntary_switches(pid) - self.switches[name] for name, pid in self.pids.items()
                         if name.startswith("bot"))
-        return {"share": share, "system": system, "wall": wall, "preempted": preempted, "cores": cores,
+        return {"share": share, "wall": wall, "preempted": preempted, "cores": cores,
                 "machine": (busy - self.machine[0]) / wall, "interrupts": (interrupts - self.machine[1]) / wall,
                 "steal": (steal - self.machine[2]) / wall,
-                "backends_max": self.backends_max, "active_max": self.active_max,
-                "backends_seen": len(self.backends_seen)}
+                "backends_max": self.backends_max, "active_max": self.active_max}
 
 
 async def pg_execute(server_url: str, sql: str) -> None:

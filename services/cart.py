@@ -1,6 +1,6 @@
 """The villager's cart. It lives in the store, so it survives restarts and follows the villager
-from one bot process to another. Its changes are not durable (``Store.write``): one lost with a
-crashed database server is one tap to do again, and checking out is durable."""
+from one bot process to another. Its changes are not durable (``Store.write(durable=False)``): one
+lost with a crashed database server is one tap to do again, and checking out is durable."""
 
 from __future__ import annotations
 
