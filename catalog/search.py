@@ -216,9 +216,9 @@ class SearchIndex:
                 lists[term].append(number)
 
         terms = set().union(*postings)
-        syllables = frozenset(t[1:] for t in terms if t[0] == _SYL)
-        pairs = {t[1:] for t in terms if t[0] == _PAIR}
-        latin = {t for t in terms if t[0] not in (_SYL, _RUN, _PAIR) and not _is_cjk(t)}
+        syllables = frozenset(term[1:] for term in terms if term[0] == _SYL)
+        pairs = {term[1:] for term in terms if term[0] == _PAIR}
+        latin = {term for term in terms if term[0] not in (_SYL, _RUN, _PAIR) and not _is_cjk(term)}
         vocab = sorted(latin | pairs)
         by_len: dict[int, list[str]] = {}
         for term in vocab:
@@ -293,9 +293,9 @@ class SearchIndex:
         if len(token) >= (1 if loose else 2):
             lo = bisect_left(self._vocab, token)
             hi = bisect_left(self._vocab, token + "\uffff", lo, min(lo + PREFIX_SCAN, len(self._vocab)))
-            longer = [t for t in self._vocab[lo:hi] if t != token]
+            longer = [word for word in self._vocab[lo:hi] if word != token]
             if syllable and not loose:  # docs with pinyin "hua..." already match the syllable "hua"
-                longer = [t for t in longer if t not in self._pinyin_terms]
+                longer = [word for word in longer if word not in self._pinyin_terms]
             for term in sorted(longer, key=len)[:PREFIX_TERMS]:
                 alts += self._word(0.7 + 0.25 * len(token) / len(term), term)
         n = len(token)
