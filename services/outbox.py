@@ -62,7 +62,7 @@ async def enqueue(
     values = dict(kind=str(kind), order_id=order_id, center_id=center_id, villager_id=villager_id,
                   payload=payload or {}, dedupe_key=dedupe_key, due_at=due_at, attempts=0, last_error="",
                   is_open=True)
-    await session.execute(insert_unless_there(session, OutboxMessage, values))
+    await session.execute(insert_unless_there(session, OutboxMessage), values)
 
 
 async def cancel(session: AsyncSession, *, order_id: int, kinds: set[Kind], at: datetime) -> int:

@@ -63,9 +63,8 @@ class UpdateLedger:
         # Not durable: a record lost with a crashed database server is one whose update's own
         # durable changes, if it made any, were lost with it (the log is written in order).
         async with self.store.write_one() as session:
-            inserted = insert_unless_there(session, ProcessedUpdate, [{"update_id": update_id, "at": at}
-                                                                       for update_id in update_ids])
-            return set(await session.scalars(inserted.returning(ProcessedUpdate.update_id)))
+            inserted = insert_unless_there(session, ProcessedUpdate).returning(ProcessedUpdate.update_id)
+            return set(await session.scalars(inserted, [{"update_id": update_id, "at": at} for update_id in update_ids]))
 
 
 def _settle(futures: list[asyncio.Future], outcome: bool | BaseException) -> None:

@@ -125,11 +125,14 @@ class Store:
         await self.engine.dispose()
 
 
-def insert_unless_there(session: AsyncSession, model, values: dict | list[dict]):
-    """``INSERT … ON CONFLICT DO NOTHING`` of one row or several, in the session's dialect: a row
-    whose unique key is taken already is skipped (the rowcount, or ``RETURNING``, says which went in)."""
+def insert_unless_there(session: AsyncSession, model):
+    """``INSERT … ON CONFLICT DO NOTHING`` into ``model``'s table, in the session's dialect: a row
+    whose unique key is taken already is skipped (the rowcount, or ``RETURNING``, says which went
+    in). Give the rows to ``execute``, one dict or a list of them, not to ``values()``: a statement
+    with its rows in ``values()`` is compiled again on every use (SQLAlchemy caches no multi-row
+    VALUES), while this one is compiled once and sends a list of rows as one multi-row INSERT."""
     insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    return insert(model).values(values).on_conflict_do_nothing()
+    return insert(model.__table__).on_conflict_do_nothing()
 
 
 def is_unavailable(exc: BaseException) -> bool:
