@@ -1,6 +1,8 @@
 """Webhook capacity: one ``rural-bot webhook`` process beside two behind the Bot API double's load
 balancer, in the same run, each setup on a fresh PostgreSQL database of its own, the two measured
-in turns so that a change in the machine's speed during the run falls on both.
+in turns so that a change in the machine's speed during the run falls on both. The balancer posts
+each update to the process with the fewest updates in flight, as nginx's least_conn does
+(``--balance turns``: to each in turn).
 
 Every villager lives a short shopping session: /start, pick a county and a village, /search a
 product, open a result, add it to the cart, open the cart (7 updates), each step waiting for the
@@ -21,7 +23,7 @@ only starts things and watches /proc, is no bottleneck. The doubles and PostgreS
 cores with the bots.
 
     python bench/webhook.py [--pairs 3] [--windows 3] [--step 5] [--start-rate UPDATES/S] [--factor 1.15]
-                            [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
+                            [--balance least|turns] [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
 
 Target: 2 processes reach at least 1.3x the updates/s of 1 process on this 2-core machine (the
 double and PostgreSQL share the cores), with p99 under 100 ms.
@@ -63,6 +65,7 @@ SERVER_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 SEARCHES = ["rice", "fertilizer", "huafei", "大米", "化肥", "hoe", "seeds", "酱油"]
 STEPS = ("/start", "county", "village", "/search", "product", "add", "/cart")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+BALANCES = {"least": "the process with the fewest updates in flight", "turns": "each process in turn"}
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -209,7 +212,7 @@ def serve_double(conn) -> None:
             gc.freeze()
             command, argument = await loop.run_in_executor(None, conn.recv)
             if command == "targets":
-                double.webhook_targets = argument
+                double.webhook_targets, double.webhook_balance = argument
                 await double.wait_for(lambda: double.webhook["url"], timeout=30)
                 conn.send("ok")
             elif command in crowds:
@@ -364,8 +367,8 @@ class Setup:
     """A fresh database, a double (with its villagers) in a process of its own, and ``processes``
     bot processes behind the double's load balancer."""
 
-    def __init__(self, processes: int, server_url: str, database: str):
-        self.processes, self.server_url, self.database = processes, server_url, database
+    def __init__(self, processes: int, server_url: str, database: str, balance: str = "least"):
+        self.processes, self.server_url, self.database, self.balance = processes, server_url, database, balance
         self.name = f"{processes} process{'es' if processes > 1 else ''}"
         self.bots: list = []
         self.telegram = None
@@ -387,7 +390,7 @@ class Setup:
         for failure in started:
             if isinstance(failure, BaseException):
                 raise failure
-        await self.ask("targets", [bot.base for bot in self.bots])
+        await self.ask("targets", ([bot.base for bot in self.bots], self.balance))
 
     async def ask(self, command: str, argument=None):
         self._pipe.send((command, argument))
@@ -532,9 +535,10 @@ async def main(args) -> None:
     server_url = normalize_database_url(args.database_url)
     started = time.perf_counter()
     print(f"PostgreSQL at {make_url(server_url).host}; each setup has its own database and its own double "
-          f"(with its villagers) in a process of their own; {os.cpu_count()} cores, busy "
+          f"(with its villagers) in a process of their own; the load balancer: {BALANCES[args.balance]}; "
+          f"{os.cpu_count()} cores, busy "
           f"{await quiet_check():.0%} before the start", flush=True)
-    setups = [Setup(n, server_url, f"rural_bench_{os.getpid()}_{n}") for n in (1, 2)]
+    setups = [Setup(n, server_url, f"rural_bench_{os.getpid()}_{n}", args.balance) for n in (1, 2)]
     try:
         for setup in setups:
             await setup.start()
@@ -579,6 +583,8 @@ if __name__ == "__main__":
     parser.add_argument("--windows", type=int, default=3, help="turns of each setup at each rate")
     parser.add_argument("--pause", type=float, nargs=2, default=(100.0, 500.0), metavar=("FROM", "TO"),
                         help="ms a villager pauses before each step after the first")
+    parser.add_argument("--balance", choices=sorted(BALANCES), default="least",
+                        help="which process the double's load balancer posts an update to")
     parser.add_argument("--target-ms", type=float, default=100.0, help="the p99 to stay under")
     parser.add_argument("--database-url", default=SERVER_URL,
                         help="the PostgreSQL server (its own database is left alone; "

@@ -7,6 +7,7 @@ import logging
 
 import aiohttp
 import pytest
+from aiohttp import web
 from telegram import (Bot, BotCommand, BotCommandScopeAllGroupChats, InlineKeyboardButton,
                       InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup,
                       ReplyKeyboardRemove, Update)
@@ -442,3 +443,41 @@ async def test_commands_links_mentions_and_hashtags_are_detected_as_telegram_doe
                      ("hashtag", "#新米"), ("code", "/not")]
     await bot.send_message(alice.id, "😀 /help")  # offsets count UTF-16 units: the emoji is two
     assert alice.chat.last_bot_message().entities == [{"type": "bot_command", "offset": 3, "length": 5}]
+
+
+# ---- the load balancer in front of several webhook servers ---------------------------------
+@pytest.mark.parametrize("balance, quick_server_gets", [("turns", [2, 4]), ("least", [2, 3, 4, 5])])
+async def test_webhook_load_balancer(double, bot, balance, quick_server_gets):
+    """One server holds the first update it gets; the other answers at once. In turns, every
+    other update waits behind the held one; "least" sends the next ones to the free server."""
+    release = asyncio.Event()
+    received: dict[str, list[int]] = {"held": [], "quick": []}
+
+    def server(name: str) -> web.Application:
+        async def receive(request: web.Request) -> web.Response:
+            received[name].append((await request.json())["update_id"])
+            if name == "held":
+                await release.wait()
+            return web.Response()
+        app = web.Application()
+        app.router.add_post("/hook", receive)
+        return app
+
+    runners = [web.AppRunner(server(name)) for name in received]
+    try:
+        for runner in runners:
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", 0).start()
+        double.webhook_targets = [f"http://127.0.0.1:{runner.addresses[0][1]}" for runner in runners]
+        double.webhook_balance = balance
+        await bot.set_webhook("https://bot.example/hook")
+        for text in "12345":
+            update_id = double.inject({"message": {"text": text}})
+            # posted, and answered unless held: the next one is balanced knowing that
+            await double.wait_for(lambda: update_id in received["held"]
+                                  or any(posted[0] == update_id for posted in double.webhook_posts))
+        assert received == {"held": sorted(set(range(1, 6)) - set(quick_server_gets)), "quick": quick_server_gets}
+    finally:
+        release.set()
+        for runner in runners:
+            await runner.cleanup()

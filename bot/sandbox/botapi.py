@@ -116,10 +116,14 @@ class BotApiDouble(MessageMethods):
         self.refusing = False
         self.faults_answered = 0
         self._random = random.Random(7)
-        # Webhook delivery: each update is POSTed to the webhook URL's path on these servers in
-        # turn (a load balancer in front of several bot processes); None: to the URL itself.
-        # An update not answered 2xx is sent again (to the next server) after webhook_retry s.
+        # Webhook delivery: each update is POSTed to the webhook URL's path on one of these servers
+        # (a load balancer in front of several bot processes); None: to the URL itself. Which one:
+        # "turns", each in turn; "least", the one with the fewest updates in flight, ties in turn
+        # (nginx's least_conn, HAProxy's leastconn). An update not answered 2xx is sent again (to
+        # the next server) after webhook_retry s.
         self.webhook_targets: list[str] | None = None
+        self.webhook_balance = "turns"
+        self._posting: collections.Counter[str] = collections.Counter()  # updates in flight, by server
         self.webhook_retry = 0.2
         self.webhook_posts: list[tuple[int, str, int | str]] = []  # (update_id, target, status)
         self._acked: set[int] = set()
@@ -327,18 +331,22 @@ class BotApiDouble(MessageMethods):
         update_id = update["update_id"]
         try:
             while self.webhook["url"] and not self._closing:
-                url = self.webhook["url"]
-                if self.webhook_targets:
-                    target = self.webhook_targets[next(self._turn) % len(self.webhook_targets)]
-                    url = target.rstrip("/") + (urlsplit(url).path or "/")
                 headers = {"Content-Type": "application/json"}
                 if self.webhook["secret_token"]:
                     headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook["secret_token"]
                 try:
-                    async with self._connections, self._http.post(
-                            url, data=json.dumps(update), headers=headers) as response:
-                        status: int | str = response.status
-                        await response.read()
+                    async with self._connections:
+                        server = self._webhook_server()
+                        url = self.webhook["url"]
+                        if server:
+                            url = server.rstrip("/") + (urlsplit(url).path or "/")
+                        self._posting[server] += 1
+                        try:
+                            async with self._http.post(url, data=json.dumps(update), headers=headers) as response:
+                                status: int | str = response.status
+                                await response.read()
+                        finally:
+                            self._posting[server] -= 1
                 except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                     status = type(exc).__name__
                 self.webhook_posts.append((update_id, url, status))
@@ -348,6 +356,17 @@ class BotApiDouble(MessageMethods):
                 await asyncio.sleep(self.webhook_retry)
         finally:
             self._in_flight.discard(update_id)
+
+    def _webhook_server(self) -> str | None:
+        """The server behind the load balancer that gets the next webhook POST (see webhook_balance)."""
+        servers = self.webhook_targets
+        if not servers:
+            return None
+        first = next(self._turn)
+        in_turn = [servers[(first + i) % len(servers)] for i in range(len(servers))]
+        if self.webhook_balance == "least":
+            return min(in_turn, key=self._posting.__getitem__)
+        return in_turn[0]
 
     # ---- files ------------------------------------------------------------------------
     def store_file(self, kind: str, content: bytes | None, file_name: str | None = None,
