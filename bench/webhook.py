@@ -368,7 +368,7 @@ class Setup:
     """A fresh database, a double (with its villagers) in a process of its own, and ``processes``
     bot processes behind the double's load balancer."""
 
-    def __init__(self, processes: int, server_url: str, database: str, balance: str = "least"):
+    def __init__(self, processes: int, server_url: str, database: str, balance: str):
         self.processes, self.server_url, self.database, self.balance = processes, server_url, database, balance
         self.name = f"{processes} process{'es' if processes > 1 else ''}"
         self.bots: list = []
