@@ -223,6 +223,7 @@ class BotApiDouble(MessageMethods):
         call on the old id is refused with 400 and ``parameters.migrate_to_chat_id``."""
         new_id = chat_id if chat_id is not None else -1_000_000_000_000 - abs(group.id)
         supergroup = self.group(new_id, group.title or "")
+        supergroup.type = "supergroup"
         supergroup.members = dict(group.members)
         supergroup.bot_status = group.bot_status
         group.migrated_to = new_id
