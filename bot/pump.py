@@ -16,7 +16,7 @@ import warnings
 from datetime import timedelta
 
 from telegram import Bot
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 from telegram.ext import Application
 from telegram.warnings import PTBDeprecationWarning
 
@@ -110,6 +110,8 @@ class OutboxPump(Pump):
             sent = await deliver(self.bot, self.rt, row)
         except Later as later:
             await outbox.postpone(store, row.id, later.until, now=now)
+        except ChatMigrated as exc:
+            await self._desk_migrated(row, exc)
         except RetryAfter as exc:
             retry = wait_asked(exc)
             log.info("outbox %s: Telegram asks to wait %s", row.id, retry)
@@ -135,6 +137,22 @@ class OutboxPump(Pump):
                 await outbox.mark_sent(store, row.id, self.rt.clock.now())
             else:
                 await outbox.mark_dropped(store, row.id, self.rt.clock.now())
+
+    async def _desk_migrated(self, row: Claimed, exc: ChatMigrated) -> None:
+        """A desk's group became a supergroup, and Telegram's 400 says so before (or instead of)
+        the group's service message: the desk and its waiting cards move to the new chat, and the
+        row goes again at once, there. Moving is not failing: the row's attempts do not grow."""
+        store, now = self.rt.store, self.rt.clock.now()
+        old = getattr(exc, "old_chat_id", None)  # known for a desk's group (handlers.notices.to_desk)
+        if old is None:
+            log.warning("outbox %s (%s): %s", row.id, row.kind, exc)
+            await outbox.postpone(store, row.id, now + outbox.backoff(row.attempts), now=now, error=str(exc))
+            return
+        # No desk is at the old id any more, so the row cannot meet this again.
+        moved = await parcels.group_migrated(store, self.rt.clock, old, exc.new_chat_id)
+        log.info("outbox %s: group %s became supergroup %s; %s desk there, %s waiting cards go again",
+                 row.id, old, exc.new_chat_id, moved.desks, moved.cards)
+        await outbox.postpone(store, row.id, now, now=now, error=str(exc), counts=False)
 
     async def _pace(self) -> None:
         """At most PER_SECOND messages a second from this process."""

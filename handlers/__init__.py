@@ -22,6 +22,7 @@ from handlers import (
     search,
     start,
     stats,
+    supergroup,
 )
 from handlers.context import on_error, resolve_person
 
@@ -29,7 +30,7 @@ from handlers.context import on_error, resolve_person
 def register_all(app: Application) -> None:
     app.add_handler(TypeHandler(Update, resolve_person), group=-1)
     for journey in (start, browse, search, cart, orders, produce, market, assist, desk, admin, broadcast, catalog_admin,
-                    stats, privacy):
+                    stats, privacy, supergroup):
         journey.register(app)
     menu.register(app)  # last: it takes whatever the journeys did not
     app.add_error_handler(on_error)

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import Bot, Update
 from telegram.constants import ChatType
-from telegram.error import NetworkError, RetryAfter
+from telegram.error import ChatMigrated, NetworkError, RetryAfter
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from locales import Translator, locale_for_language_code, translator
@@ -131,6 +131,9 @@ async def on_error(update: object, context: RuralContext) -> None:
         log.warning("the database is unavailable: %s", type(context.error).__name__)
         if isinstance(update, Update):
             await say_unavailable(context.bot, update, context.rt.default_locale)
+        return
+    if isinstance(context.error, ChatMigrated):  # handlers.supergroup moves the desk
+        log.info("reply dropped: %s", context.error)
         return
     if isinstance(context.error, (NetworkError, RetryAfter)):  # includes timeouts and Telegram's 5xx
         # The reply to this person's own action is dropped; they tap again. Messages that matter

@@ -8,11 +8,13 @@ whoever reads it (a group reads the default language), from what the store holds
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, ChatMigrated
 
 from handlers.context import Runtime
 from handlers.listings import listing_text, reject_reason, status_name, unit_name
@@ -72,6 +74,26 @@ class Later(Exception):
     def __init__(self, until: datetime):
         super().__init__(f"later, at {until.isoformat()}")
         self.until = until
+
+
+class DeskMigrated(ChatMigrated):
+    """A desk's group became a supergroup. Telegram's answer names only the new chat; this also
+    names the old one, which the bot sent to."""
+
+    def __init__(self, old_chat_id: int, new_chat_id: int):
+        super().__init__(new_chat_id)
+        self.old_chat_id = old_chat_id
+
+
+@contextmanager
+def to_desk(chat_id: int) -> Iterator[None]:
+    """Sending to a desk's group: a group that became a supergroup is told as DeskMigrated."""
+    try:
+        yield
+    except ChatMigrated as exc:
+        if isinstance(exc, DeskMigrated):
+            raise
+        raise DeskMigrated(chat_id, exc.new_chat_id) from exc
 
 
 # ---- the order card ---------------------------------------------------------------------------
@@ -138,22 +160,27 @@ async def post_card(bot: Bot, rt: Runtime, order_id: int) -> None:
     if card is None:
         return
     for desk in destinations:
-        chat_id = desk.chat_id
-        t = translator(desk.locale or rt.default_locale)
-        text, markup = card_text(t, card), card_keyboard(t, card.order, desk.center_id)
-        message_id = card.cards.get(chat_id)
-        if message_id is not None:
-            try:
-                await bot.edit_message_text(text, chat_id, message_id, parse_mode=ParseMode.HTML, reply_markup=markup)
-                continue
-            except BadRequest as exc:
-                if "not modified" in str(exc).lower():
-                    continue
-                if "not found" not in str(exc).lower():
-                    raise
-                log.info("card %s of order %s is gone; posting it again", message_id, order_id)
-        sent = await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
-        await parcels.record_card(rt.store, order_id, chat_id, sent.message_id)
+        with to_desk(desk.chat_id):
+            await _post_card_to(bot, rt, card, desk)
+
+
+async def _post_card_to(bot: Bot, rt: Runtime, card: CardView, desk: parcels.Destination) -> None:
+    chat_id, order_id = desk.chat_id, card.order.id
+    t = translator(desk.locale or rt.default_locale)
+    text, markup = card_text(t, card), card_keyboard(t, card.order, desk.center_id)
+    message_id = card.cards.get(chat_id)
+    if message_id is not None:
+        try:
+            await bot.edit_message_text(text, chat_id, message_id, parse_mode=ParseMode.HTML, reply_markup=markup)
+            return
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                return
+            if "not found" not in str(exc).lower():
+                raise
+            log.info("card %s of order %s is gone; posting it again", message_id, order_id)
+    sent = await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    await parcels.record_card(rt.store, order_id, chat_id, sent.message_id)
 
 
 # ---- to the villager --------------------------------------------------------------------------
@@ -230,7 +257,8 @@ async def send_uncollected(bot: Bot, rt: Runtime, row: Claimed, order: OrderView
     lines = [t("📦 Parcels still not collected after the last reminder:")]
     lines += [t("• {number} · arrived {when}", number=number, when=local_time(at, order.center_timezone))
               for _, number, at in waiting]
-    await bot.send_message(chat_id, "\n".join(lines), parse_mode=ParseMode.HTML)
+    with to_desk(chat_id):
+        await bot.send_message(chat_id, "\n".join(lines), parse_mode=ParseMode.HTML)
     return True
 
 
@@ -251,7 +279,8 @@ async def send_digest(bot: Bot, rt: Runtime, row: Claimed) -> bool:
     if waiting_listings:
         lines.append(t("🌾 Produce waiting for review: {n}", n=len(waiting_listings)))
         lines += [f"• {esc(title)}" for _, title in waiting_listings[:20]]
-    await bot.send_message(chat_id, "\n".join(lines), parse_mode=ParseMode.HTML)
+    with to_desk(chat_id):
+        await bot.send_message(chat_id, "\n".join(lines), parse_mode=ParseMode.HTML)
     return True
 
 
@@ -282,27 +311,32 @@ async def post_review_card(bot: Bot, rt: Runtime, listing_id: int) -> None:
     card = await produce.review_card(rt.store, listing_id)
     if card is None:
         return
-    photo = card.listing.photo
     for desk in await parcels.center_destinations(rt.store, card.listing.center_id):
-        t = translator(desk.locale or rt.default_locale)
-        text, markup = review_card_text(t, card), review_keyboard(t, card.listing)
-        message_id = card.cards.get(desk.chat_id)
-        if message_id is not None:
-            try:
-                if photo:
-                    await bot.edit_message_caption(desk.chat_id, message_id, caption=text, parse_mode=ParseMode.HTML,
-                                                   reply_markup=markup)
-                else:
-                    await bot.edit_message_text(text, desk.chat_id, message_id, parse_mode=ParseMode.HTML,
-                                                reply_markup=markup)
-                continue
-            except BadRequest as exc:
-                if "not modified" in str(exc).lower():
-                    continue
-                log.info("review card %s of listing %s cannot be edited (%s); posting it again",
-                         message_id, listing_id, exc)
-        sent = await send_card(bot, desk.chat_id, text, markup, photo)
-        await produce.record_card(rt.store, listing_id, desk.chat_id, sent.message_id)
+        with to_desk(desk.chat_id):
+            await _post_review_card_to(bot, rt, card, desk)
+
+
+async def _post_review_card_to(bot: Bot, rt: Runtime, card: produce.ReviewCard, desk: parcels.Destination) -> None:
+    listing_id, photo = card.listing.id, card.listing.photo
+    t = translator(desk.locale or rt.default_locale)
+    text, markup = review_card_text(t, card), review_keyboard(t, card.listing)
+    message_id = card.cards.get(desk.chat_id)
+    if message_id is not None:
+        try:
+            if photo:
+                await bot.edit_message_caption(desk.chat_id, message_id, caption=text, parse_mode=ParseMode.HTML,
+                                               reply_markup=markup)
+            else:
+                await bot.edit_message_text(text, desk.chat_id, message_id, parse_mode=ParseMode.HTML,
+                                            reply_markup=markup)
+            return
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                return
+            log.info("review card %s of listing %s cannot be edited (%s); posting it again",
+                     message_id, listing_id, exc)
+    sent = await send_card(bot, desk.chat_id, text, markup, photo)
+    await produce.record_card(rt.store, listing_id, desk.chat_id, sent.message_id)
 
 
 async def send_card(bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None,

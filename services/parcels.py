@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import outbox
@@ -22,10 +22,12 @@ from services.errors import DomainError, NotAllowed, NotFound
 from services.orders import OrderStatus, OrderView, load_order_view, move_order
 from services.outbox import Kind
 from services.partners import Actor, center_by_code, check_may_act
+from services.produce import Status as ListingStatus
 from services.produce import first_name_only, tell_seller
 from store.db import Store
 from store.models import (
     Listing,
+    ListingCard,
     Order,
     OrderCard,
     OrderEvent,
@@ -352,6 +354,51 @@ async def card_destinations(store: Store, order_id: int) -> list[Destination]:
             found += [d for d in await desk_destinations(session, center_id)
                       if d.chat_id not in {f.chat_id for f in found}]
         return found
+
+
+# Cards whose buttons still wait for a partner: a decision, the parcel's arrival, its pickup.
+WAITING_CARDS = (S.PENDING, S.IN_TRANSIT, S.AT_COUNTY, S.READY_FOR_PICKUP)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupMoved:
+    desks: int  # centers whose desk is now the new chat (moved now or by an earlier signal)
+    cards: int  # waiting cards queued to be posted again there
+
+
+async def group_migrated(store: Store, clock: Clock, old_chat_id: int, new_chat_id: int) -> GroupMoved:
+    """A desk's group became a supergroup, which has a new chat id. Telegram says so twice, in
+    either order: a service message in each chat, and a 400 to a send to the old id; so this is
+    idempotent. The desk moves to the new id, and the cards still waiting for a tap are posted
+    again there: their messages stay in the old chat, whose message ids mean nothing in the new one."""
+    now = clock.now()
+    async with store.write() as session:
+        center = await session.scalar(
+            select(ServiceCenter).where(ServiceCenter.group_chat_id == old_chat_id).with_for_update())
+        if center is not None:
+            taken = await session.scalar(select(ServiceCenter.id).where(ServiceCenter.group_chat_id == new_chat_id))
+            # If a partner bound the supergroup first (to another center), that binding stands.
+            center.group_chat_id = new_chat_id if taken is None else None
+        orders = (await session.scalars(
+            select(OrderCard.order_id).join(Order, Order.id == OrderCard.order_id)
+            .where(OrderCard.chat_id == old_chat_id, Order.status.in_(WAITING_CARDS)).order_by(OrderCard.order_id)
+        )).all()
+        listings = (await session.execute(
+            select(Listing.id, Listing.center_id).join(ListingCard, ListingCard.listing_id == Listing.id)
+            .where(ListingCard.chat_id == old_chat_id, Listing.status == ListingStatus.REVIEW).order_by(Listing.id)
+        )).all()
+        await session.execute(delete(OrderCard).where(OrderCard.chat_id == old_chat_id))
+        await session.execute(delete(ListingCard).where(ListingCard.chat_id == old_chat_id))
+        for order_id in orders:
+            await outbox.enqueue(session, Kind.CARD, due_at=now, order_id=order_id,
+                                 dedupe_key=f"moved:{new_chat_id}:order:{order_id}")
+        for listing_id, center_id in listings:
+            await outbox.enqueue(session, Kind.LISTING_CARD, due_at=now, center_id=center_id,
+                                 payload={"listing_id": listing_id},
+                                 dedupe_key=f"moved:{new_chat_id}:listing:{listing_id}")
+        desks = await session.scalar(
+            select(func.count()).select_from(ServiceCenter).where(ServiceCenter.group_chat_id == new_chat_id))
+        return GroupMoved(desks or 0, len(orders) + len(listings))
 
 
 async def check_actor(store: Store, center_id: int, actor: Actor) -> None:

@@ -11,7 +11,7 @@ from aiohttp import web
 from telegram import (Bot, BotCommand, BotCommandScopeAllGroupChats, InlineKeyboardButton,
                       InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup,
                       ReplyKeyboardRemove, Update)
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, ChatMigrated, Forbidden
 from telegram.ext import (ApplicationBuilder, CallbackQueryHandler, ChatMemberHandler,
                           CommandHandler, ContextTypes, MessageHandler, filters)
 
@@ -431,6 +431,53 @@ async def test_group_membership_updates(double, app, alice):
     await double.remove_bot_from_group(group, by=alice)
     with pytest.raises(Forbidden, match="(?i)not a member"):
         await app.bot.send_message(group.id, "still here?")
+
+
+async def test_group_becomes_a_supergroup_and_says_so_both_ways(double, app, alice):
+    group = double.group(-4000123, "Village")
+    await double.add_bot_to_group(group, by=alice)
+    heard = []
+    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, lambda update, _: _heard(heard, update)), group=1)
+
+    supergroup = await double.migrate_to_supergroup(group, by=alice)
+    assert supergroup.type == "supergroup" and supergroup.id == -1000004000123
+    assert alice.id in supergroup.members and supergroup.bot_status == "member"
+    assert heard == [(group.id, supergroup.id, None), (supergroup.id, None, group.id)]
+
+    with pytest.raises(ChatMigrated) as refused:
+        await app.bot.send_message(group.id, "still there?")
+    assert refused.value.new_chat_id == supergroup.id
+    assert not isinstance(refused.value, BadRequest)  # PTB's ChatMigrated is no BadRequest
+    with pytest.raises(ChatMigrated):
+        await app.bot.edit_message_text("edited", group.id, group.bot_messages()[0].message_id)
+    await app.bot.send_message(supergroup.id, "here now")
+    assert supergroup.last_bot_message().text == "here now"
+    with pytest.raises(AssertionError, match="became the supergroup"):
+        await alice.send("hello", chat=group)
+
+
+async def test_a_group_can_migrate_without_the_bot_hearing_it(double, app, alice):
+    group = double.group(-4000124, "Village")
+    await double.add_bot_to_group(group, by=alice)
+    heard = []
+    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, lambda update, _: _heard(heard, update)), group=1)
+    supergroup = await double.migrate_to_supergroup(group, by=alice, service_messages=False,
+                                                    chat_id=-1009999999999)
+    await alice.send("/start", chat=supergroup)  # updates still flow; no service message came first
+    assert heard == [] and supergroup.id == -1009999999999
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{double.base_url}{TOKEN}/sendMessage",
+                             json={"chat_id": group.id, "text": "hi"}) as response:
+            assert response.status == 400
+            assert await response.json() == {
+                "ok": False, "error_code": 400,
+                "description": "Bad Request: group chat was upgraded to a supergroup chat",
+                "parameters": {"migrate_to_chat_id": -1009999999999}}
+
+
+async def _heard(heard: list, update: Update) -> None:
+    message = update.effective_message
+    heard.append((message.chat.id, message.migrate_to_chat_id, message.migrate_from_chat_id))
 
 
 async def test_commands_links_mentions_and_hashtags_are_detected_as_telegram_does(bot, alice):

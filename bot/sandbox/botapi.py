@@ -30,11 +30,11 @@ from aiohttp import web
 
 # Re-exported (Button, KeyboardButton, NOT_MODIFIED are not used here).
 from .methods import NOT_MODIFIED, MessageMethods
-from .model import (ApiCall, ApiError, Button, CallbackAnswer, Chat, Group, KeyboardButton,
-                    Message, Person, StoredFile, Upload, User, _now, bad)
+from .model import (ApiCall, ApiError, Button, CallbackAnswer, Chat, ChatUpgraded, Group,
+                    KeyboardButton, Message, Person, StoredFile, Upload, User, _now, bad)
 
-__all__ = ["ApiCall", "ApiError", "BotApiDouble", "Button", "CallbackAnswer", "Chat", "Group",
-           "KeyboardButton", "Message", "Person", "StoredFile", "Upload", "User"]
+__all__ = ["ApiCall", "ApiError", "BotApiDouble", "Button", "CallbackAnswer", "Chat", "ChatUpgraded",
+           "Group", "KeyboardButton", "Message", "Person", "StoredFile", "Upload", "User"]
 
 _JSON_FIELDS = {"reply_markup", "entities", "caption_entities", "commands", "scope",
                 "allowed_updates", "reply_parameters", "link_preview_options"}
@@ -212,6 +212,28 @@ class BotApiDouble(MessageMethods):
     async def remove_bot_from_group(self, group: Group, by: Person) -> None:
         old, group.bot_status = group.bot_status, "left"
         await self.deliver(self.member_update(group, by, old, "left"))
+
+    async def migrate_to_supergroup(self, group: Group, by: Person, *, service_messages: bool = True,
+                                    chat_id: int | None = None) -> Group:
+        """``by`` turns ``group`` into a supergroup (as Telegram does when a group gets public,
+        large, or some admin settings): a new chat, ``-100...``, with the same members and the
+        bot's membership. The old group gets a service message with ``migrate_to_chat_id`` and
+        the new one a message with ``migrate_from_chat_id``, delivered to a bot that is a member
+        (``service_messages=False``: not delivered, as when the bot misses them); from then on a
+        call on the old id is refused with 400 and ``parameters.migrate_to_chat_id``."""
+        new_id = chat_id if chat_id is not None else -1_000_000_000_000 - abs(group.id)
+        supergroup = self.group(new_id, group.title or "")
+        supergroup.type = "supergroup"
+        supergroup.members = dict(group.members)
+        supergroup.bot_status = group.bot_status
+        group.migrated_to = new_id
+        told = [group._new_message(by, self.now(), media={"migrate_to_chat_id": new_id}),
+                supergroup._new_message(by, self.now(), media={"migrate_from_chat_id": group.id})]
+        for message in told:
+            self.notify("new", message)
+            if service_messages and group.bot_status in ("member", "administrator"):
+                await self.deliver({"message": message.to_dict()})
+        return supergroup
 
     def member_update(self, chat: Chat, by: User, old: str, new: str) -> dict:
         def member(status: str) -> dict:
@@ -457,6 +479,8 @@ class BotApiDouble(MessageMethods):
                                 "description": err.description}
         if err.retry_after is not None:
             body["parameters"] = {"retry_after": err.retry_after}
+        if isinstance(err, ChatUpgraded):
+            body["parameters"] = {"migrate_to_chat_id": err.migrate_to_chat_id}
         return web.json_response(body, status=err.code)
 
     @staticmethod
@@ -506,6 +530,8 @@ class BotApiDouble(MessageMethods):
             chat = self.chats.get(params.integer("chat_id"))
         if chat is None:
             raise bad("chat not found")
+        if getattr(chat, "migrated_to", None) is not None:
+            raise ChatUpgraded(chat.migrated_to)
         if writing and chat.user is not None and getattr(chat.user, "blocked", False):
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         if writing and chat.user is None and chat.bot_status not in ("member", "administrator"):

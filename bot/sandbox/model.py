@@ -16,8 +16,8 @@ from .html import utf16_len
 if TYPE_CHECKING:
     from .botapi import BotApiDouble
 
-__all__ = ["ApiCall", "ApiError", "Button", "CallbackAnswer", "Chat", "Group", "KeyboardButton",
-           "Message", "Person", "StoredFile", "Upload", "User", "bad"]
+__all__ = ["ApiCall", "ApiError", "Button", "CallbackAnswer", "Chat", "ChatUpgraded", "Group",
+           "KeyboardButton", "Message", "Person", "StoredFile", "Upload", "User", "bad"]
 
 _COMMAND_RE = re.compile(r"/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]{3,32})?(?=\s|$)")
 
@@ -36,6 +36,15 @@ class ApiError(Exception):
 
 def bad(reason: str) -> ApiError:
     return ApiError(400, f"Bad Request: {reason}")
+
+
+class ChatUpgraded(ApiError):
+    """Telegram's answer to a call on a group that became a supergroup: the new chat's id is in
+    the reply's ``parameters``."""
+
+    def __init__(self, migrate_to_chat_id: int) -> None:
+        super().__init__(400, "Bad Request: group chat was upgraded to a supergroup chat")
+        self.migrate_to_chat_id = migrate_to_chat_id
 
 
 class ApiCall(NamedTuple):
@@ -216,6 +225,7 @@ class Chat:
 @dataclass(eq=False)
 class Group(Chat):
     bot_status: str = "left"
+    migrated_to: int | None = None  # the supergroup it became (then nobody can post here)
 
     def add_member(self, person: User) -> None:
         """Make ``person`` a member (no update is sent, as for an existing member)."""
@@ -339,6 +349,8 @@ class Person(User):
             raise AssertionError(f"{self.first_name} blocked the bot; call unblocks_bot() first")
         if chat.type != "private" and self.id not in chat.members:
             raise AssertionError(f"{self.first_name} is not a member of chat {chat.id}")
+        if getattr(chat, "migrated_to", None) is not None:
+            raise AssertionError(f"chat {chat.id} became the supergroup {chat.migrated_to}; post there")
         message = chat._new_message(self, self.double.now(), **fields)
         self.double.notify("new", message)
         if chat.bot_status in ("member", "administrator"):
