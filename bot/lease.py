@@ -30,6 +30,7 @@ class Hold:
         self._renew = renew
         self._open = set(ids)
         self.until = held_until  # the lease of the rows still held, and their token
+        self._renewed_at = held_until - lease
         self.lease = lease
         self.what = what
         self.lost: set[int] = set()  # taken by another holder after this one's lease lapsed
@@ -47,9 +48,9 @@ class Hold:
             await self._task
 
     async def keep(self, row_id: int, need: timedelta) -> bool:
-        """Whether ``row_id`` is still this holder's for at least ``need`` more (renewing now if
-        the lease runs short). False: do not send it."""
-        if row_id in self._open and wall() + need >= self.until:
+        """Whether ``row_id`` is still this holder's for at least ``need`` more, renewing first if
+        the last renewal is a third of the lease old. False: do not send it."""
+        if row_id in self._open and (wall() - self._renewed_at >= self.lease / 3 or wall() + need >= self.until):
             await self.renew()
         if row_id in self._open and wall() + need < self.until:
             return True
@@ -67,7 +68,8 @@ class Hold:
             ids = sorted(self._open)
             if not ids:
                 return
-            until = wall() + self.lease
+            renewed_at = wall()
+            until = renewed_at + self.lease
             try:
                 kept = await self._renew(ids, self.until, until)
             except Exception as exc:  # the store is down: the lease runs out, and keep() says so
@@ -76,7 +78,7 @@ class Hold:
             lost = (set(ids) - kept) & self._open  # not those marked meanwhile
             self._open -= lost
             self.lost |= lost
-            self.until = until
+            self.until, self._renewed_at = until, renewed_at
             self.renewals += 1
 
     async def _keep_renewing(self) -> None:
