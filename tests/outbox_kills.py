@@ -96,7 +96,7 @@ async def kill_while_sending(store: Store, double, cwd: Path, numbers: dict[int,
             assert time.monotonic() < deadline, "the bot sent nothing"
             if not await open_notices(store):
                 break
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.02)
         await asyncio.sleep(chance.uniform(0.0, 0.5))
         if bot.process.returncode is None and await open_notices(store):
             bot.process.kill()
