@@ -6,6 +6,7 @@ import asyncio
 import functools
 import logging
 import time
+from datetime import timedelta
 
 from babel import Locale
 from telegram import BotCommand, Update
@@ -139,8 +140,9 @@ def build_application(settings: Settings, store: Store, clock: Clock | None = No
         quiet_hours=QuietHours.parse(settings.quiet_hours),
     )
     handlers.register_all(app)
-    pump.install(app, app.bot_data["runtime"])
-    broadcast_pump.install(app, app.bot_data["runtime"], settings.broadcast_rate)
+    lease = timedelta(seconds=settings.outbox_lease)
+    pump.install(app, app.bot_data["runtime"], lease)
+    broadcast_pump.install(app, app.bot_data["runtime"], settings.broadcast_rate, lease)
     app.job_queue.run_repeating(_forget_old_updates, interval=FORGET_UPDATES_EVERY, first=60,
                                 name="forget old updates")
     return app

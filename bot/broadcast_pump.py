@@ -4,7 +4,9 @@ and sends the report at the end.
 
 A 429 holds every process back for ``retry_after``; a 403 marks the person unreachable (later
 promotions skip them); a network failure is retried with backoff; any copy not sent when the
-process stops is claimed again by the next run, here or in another process.
+process stops is claimed again by the next run, here or in another process. Each send is bounded
+by a timeout, and a claim is renewed while its copies wait for their slots and go (bot/lease.py),
+so no other process sends them meanwhile.
 """
 
 from __future__ import annotations
@@ -13,14 +15,16 @@ import asyncio
 import logging
 import time
 from collections import deque
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
+from functools import partial
 
 from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
 
-from bot.pump import Pump, wait_asked
+from bot.lease import Hold, wall
+from bot.pump import Pump, send_timeout, wait_asked
 from handlers.broadcast import progress_text, promotion_keyboard, report_text
 from handlers.context import Runtime
 from locales import available_locales, translator
@@ -33,17 +37,15 @@ PROGRESS_EVERY = 3.0  # seconds between edits of the admin's progress message
 BACKOFF = timedelta(seconds=10)
 
 
-def wall() -> datetime:
-    """The real time, which Telegram's limits follow (the bot's clock may be a test's)."""
-    return datetime.now(timezone.utc)
-
-
 class BroadcastPump(Pump):
     name = "promotions pump"
 
-    def __init__(self, bot: Bot, rt: Runtime, rate: float, app: Application | None = None):
+    def __init__(self, bot: Bot, rt: Runtime, rate: float, app: Application | None = None,
+                 lease: timedelta = broadcast.LEASE):
         super().__init__(bot, rt, app)
         self.rate = rate
+        self.lease = lease
+        self.send_timeout = send_timeout(lease)
         self.batch = max(1, int(rate // 2))  # about half a second of sending per claim
         self._progress_at = 0.0
         self._sent_times: deque[float] = deque(maxlen=int(rate * 10) + 1)
@@ -59,7 +61,7 @@ class BroadcastPump(Pump):
             await self._post_progress(broadcast_id)
         handled = 0
         while True:
-            batch = await broadcast.claim(store, clock.now(), self.batch, self.rate, wall)
+            batch = await broadcast.claim(store, self.batch, self.rate, wall, self.lease)
             if batch is None:
                 break
             if not batch.copies:
@@ -73,22 +75,29 @@ class BroadcastPump(Pump):
                     return handled
                 continue
             # Each copy goes at its own slot; the sends overlap, so a slow reply does not slow the pace.
-            sent = await asyncio.gather(*(
-                self._send_at(batch.first_slot + timedelta(seconds=index / self.rate), copy, promotion)
-                for index, copy in enumerate(batch.copies)))
+            async with Hold(partial(broadcast.renew, store), [c.delivery_id for c in batch.copies],
+                            batch.held_until, self.lease, "promotion copy") as hold:
+                sent = await asyncio.gather(*(
+                    self._send_at(batch.first_slot + timedelta(seconds=index / self.rate), copy, promotion, hold)
+                    for index, copy in enumerate(batch.copies)))
             handled += sum(sent)
             await self._progress(promotion.id)
         return handled
 
-    async def _send_at(self, slot: datetime, copy: Copy, promotion: BroadcastView) -> bool:
-        wait = (slot - wall()).total_seconds()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        await self._within_a_second()
-        if self._held_until is not None and wall() < self._held_until:  # a 429 came meanwhile
-            await broadcast.release(self.rt.store, [copy.delivery_id])
-            return False
-        return await self._send(copy, promotion)
+    async def _send_at(self, slot: datetime, copy: Copy, promotion: BroadcastView, hold: Hold) -> bool:
+        try:
+            wait = (slot - wall()).total_seconds()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            await self._within_a_second()
+            if self._held_until is not None and wall() < self._held_until:  # a 429 came meanwhile
+                await broadcast.release(self.rt.store, [copy.delivery_id])
+                return False
+            if not await hold.keep(copy.delivery_id, self.send_timeout):
+                return False
+            return await self._send(copy, promotion)
+        finally:
+            hold.done(copy.delivery_id)
 
     async def _send(self, copy: Copy, promotion: BroadcastView) -> bool:
         """Send one copy and mark it how it ended. False if it was not sent for now."""
@@ -101,11 +110,13 @@ class BroadcastPump(Pump):
             or next(iter(promotion.texts.values()))
         markup = promotion_keyboard(translator(locale), promotion, self.bot.username)
         try:
-            if promotion.photo:
-                await self.bot.send_photo(copy.telegram_id, promotion.photo, caption=text, parse_mode=ParseMode.HTML,
-                                          reply_markup=markup)
-            else:
-                await self.bot.send_message(copy.telegram_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+            async with asyncio.timeout(self.send_timeout.total_seconds()):
+                if promotion.photo:
+                    await self.bot.send_photo(copy.telegram_id, promotion.photo, caption=text,
+                                              parse_mode=ParseMode.HTML, reply_markup=markup)
+                else:
+                    await self.bot.send_message(copy.telegram_id, text, parse_mode=ParseMode.HTML,
+                                                reply_markup=markup)
         except RetryAfter as exc:
             retry = wait_asked(exc)
             log.info("promotion %s: Telegram asks to wait %s", copy.broadcast_id, retry)
@@ -119,8 +130,9 @@ class BroadcastPump(Pump):
         except BadRequest as exc:
             log.warning("promotion %s to %s refused: %s", copy.broadcast_id, copy.telegram_id, exc)
             await broadcast.mark(store, copy.delivery_id, Delivery.FAILED, now, f"400 {exc}")
-        except NetworkError as exc:  # timeouts and 5xx: again later
-            await broadcast.retry_later(store, copy.delivery_id, now + BACKOFF, counts=True, error=str(exc))
+        except (NetworkError, TimeoutError) as exc:  # 5xx, PTB's timeouts and ours (it may have reached Telegram)
+            error = str(exc) or f"no answer within {self.send_timeout.total_seconds():g} s"
+            await broadcast.retry_later(store, copy.delivery_id, wall() + BACKOFF, counts=True, error=error)
             return False
         else:
             await broadcast.mark(store, copy.delivery_id, Delivery.SENT, now)
@@ -190,8 +202,8 @@ class BroadcastPump(Pump):
         return translator((person.locale if person else None) or self.rt.default_locale)
 
 
-def install(app: Application, rt: Runtime, rate: float) -> BroadcastPump:
-    pump = BroadcastPump(app.bot, rt, rate, app)
+def install(app: Application, rt: Runtime, rate: float, lease: timedelta = broadcast.LEASE) -> BroadcastPump:
+    pump = BroadcastPump(app.bot, rt, rate, app, lease)
     rt.promotions = pump
 
     async def wake(_context) -> None:

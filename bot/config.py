@@ -45,6 +45,9 @@ class Settings:
     # Promotion messages a second, over all processes: about Telegram's 30, a little under it so
     # that the jitter of real sends never puts 31 into one second.
     broadcast_rate: float = 29.0
+    # Seconds a claim on outbox messages and promotion copies lasts unless its holder renews it:
+    # how long the messages a dead process held wait before another process sends them.
+    outbox_lease: float = 120.0
 
     @property
     def tz(self) -> ZoneInfo:
@@ -139,8 +142,17 @@ def load_settings(environ: dict[str, str] | None = None, env_file: str | Path = 
     if not 0 < rate <= 1000:
         raise SettingsError(f"BROADCAST_RATE is invalid: {broadcast_rate!r} (messages a second, e.g. 30)")
 
+    outbox_lease = values.get("OUTBOX_LEASE", "").strip() or "120"
+    try:
+        lease = float(outbox_lease)
+    except ValueError:
+        lease = 0.0
+    if not 1 <= lease <= 3600:
+        raise SettingsError(f"OUTBOX_LEASE is invalid: {outbox_lease!r} (seconds from 1 to 3600, e.g. 120)")
+
     return Settings(
         broadcast_rate=rate,
+        outbox_lease=lease,
         webhook_url=webhook_url,
         webhook_secret=webhook_secret,
         quiet_hours=quiet_hours,

@@ -5,6 +5,11 @@ change that queued something (``kick``). It paces itself within Telegram's limit
 messages a second overall. A 429 (which is also how Telegram enforces 20 a minute to one group)
 is retried after ``retry_after``, a network failure with backoff, and a 403 marks the person
 unreachable.
+
+A claim takes only the rows that can be sent within half the lease even if each send takes its
+whole time limit; every send is bounded by that limit (a send that runs out is retried later as
+a network failure, although it may have reached Telegram); and the claim is renewed while the
+rows are sent (bot/lease.py), so no other process takes them meanwhile.
 """
 
 from __future__ import annotations
@@ -14,12 +19,14 @@ import logging
 import time
 import warnings
 from datetime import timedelta
+from functools import partial
 
 from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 from telegram.ext import Application
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.lease import Hold, wall
 from handlers.context import Runtime
 from handlers.notices import Later, deliver
 from services import outbox, parcels, villagers
@@ -30,6 +37,17 @@ log = logging.getLogger(__name__)
 WAKE_EVERY = 5.0  # seconds between scheduled wake-ups
 PER_SECOND = 30  # overall pace
 DIGEST_PLANNING = timedelta(minutes=1)  # how often to look for desks that just opened
+SEND_TIMEOUT = timedelta(seconds=15)  # one row, all its calls; at most a quarter of the lease
+MOST_AT_ONCE = 50  # rows a claim takes at most
+
+
+def send_timeout(lease: timedelta) -> timedelta:
+    return min(SEND_TIMEOUT, lease / 4)
+
+
+def batch_size(lease: timedelta, per_send: timedelta, pace: float) -> int:
+    """The rows one claim takes: what is sent within half the lease, each send taking ``per_send``."""
+    return max(1, min(MOST_AT_ONCE, int((lease / 2) / (per_send + timedelta(seconds=1 / pace)))))
 
 
 class Pump:
@@ -83,8 +101,11 @@ class Pump:
 class OutboxPump(Pump):
     name = "outbox pump"
 
-    def __init__(self, bot: Bot, rt: Runtime, app: Application | None = None):
+    def __init__(self, bot: Bot, rt: Runtime, app: Application | None = None, lease: timedelta = outbox.LEASE):
         super().__init__(bot, rt, app)
+        self.lease = lease
+        self.send_timeout = send_timeout(lease)
+        self.batch = batch_size(lease, self.send_timeout, PER_SECOND)
         self._last_send = 0.0
         self._digests_planned = None  # when this pump last looked for digests to queue
 
@@ -96,18 +117,24 @@ class OutboxPump(Pump):
             await parcels.plan_digests(self.rt.store, now)
             self._digests_planned = now
         while True:
-            rows = await outbox.claim_due(self.rt.store, self.rt.clock.now())
-            for row in rows:
-                await self._send(row)
-            handled += len(rows)
+            rows = await outbox.claim_due(self.rt.store, self.rt.clock.now(), held_at=wall(), lease=self.lease,
+                                          limit=self.batch)
             if not rows:
                 return handled
+            async with Hold(partial(outbox.renew, self.rt.store), [row.id for row in rows], rows[0].held_until,
+                            self.lease, "outbox") as hold:
+                for row in rows:
+                    if await hold.keep(row.id, self.send_timeout):
+                        await self._send(row)
+                        handled += 1
+                    hold.done(row.id)
 
     async def _send(self, row: Claimed) -> None:
         store, now = self.rt.store, self.rt.clock.now()
         await self._pace()
         try:
-            sent = await deliver(self.bot, self.rt, row)
+            async with asyncio.timeout(self.send_timeout.total_seconds()):
+                sent = await deliver(self.bot, self.rt, row)
         except Later as later:
             await outbox.postpone(store, row.id, later.until, now=now)
         except ChatMigrated as exc:
@@ -126,9 +153,10 @@ class OutboxPump(Pump):
         except BadRequest as exc:
             log.warning("outbox %s (%s) refused by Telegram: %s", row.id, row.kind, exc)
             await outbox.mark_failed(store, row.id, now, f"400 {exc}")
-        except NetworkError as exc:  # includes timeouts and 5xx
-            log.info("outbox %s: network trouble, retrying: %s", row.id, exc)
-            await outbox.postpone(store, row.id, now + outbox.backoff(row.attempts), now=now, error=str(exc))
+        except (NetworkError, TimeoutError) as exc:  # 5xx, PTB's timeouts and ours: it may have reached Telegram
+            error = str(exc) or f"no answer within {self.send_timeout.total_seconds():g} s"
+            log.info("outbox %s: network trouble, retrying: %s", row.id, error)
+            await outbox.postpone(store, row.id, now + outbox.backoff(row.attempts), now=now, error=error)
         except Exception as exc:
             log.exception("outbox %s (%s) could not be sent", row.id, row.kind)
             await outbox.postpone(store, row.id, now + outbox.backoff(row.attempts), now=now, error=repr(exc))
@@ -171,9 +199,9 @@ def wait_asked(exc: RetryAfter) -> timedelta:
     return value if isinstance(value, timedelta) else timedelta(seconds=value)
 
 
-def install(app: Application, rt: Runtime) -> OutboxPump:
+def install(app: Application, rt: Runtime, lease: timedelta = outbox.LEASE) -> OutboxPump:
     """Create the pump, let handlers reach it through the runtime, and schedule its wake-ups."""
-    pump = OutboxPump(app.bot, rt, app)
+    pump = OutboxPump(app.bot, rt, app, lease)
     rt.pump = pump
 
     async def wake(_context) -> None:

@@ -6,7 +6,8 @@
 A broadcast's copies are rows of ``broadcast_deliveries``, one per person (unique), queued with
 one INSERT … SELECT, so 100,000 recipients cost one statement and no memory in the process. Any
 process sends them: rows are claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, each send is
-marked at once, and a process that dies lets its claims go when their lease ends. So a restart
+marked at once, a claim is renewed while its copies wait and go (services/leases.py), and a
+process that dies lets its claims go when their lease ends. So a restart
 carries on where it stopped, nobody gets a promotion twice, and nobody is missed.
 
 The pace is global: each claim reserves its send slots on the ``pace_at`` column of the
@@ -26,6 +27,7 @@ from enum import StrEnum
 from sqlalchemy import and_, case, exists, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services import leases
 from services.errors import DomainError, NotAllowed, NotFound
 from store.db import Store
 from store.models import (
@@ -40,7 +42,7 @@ from store.models import (
     Villager,
 )
 
-LEASE = timedelta(minutes=2)
+LEASE = timedelta(minutes=2)  # the default; Settings.outbox_lease
 MAX_ATTEMPTS = 5
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -365,13 +367,18 @@ class Batch:
 
     copies: list[Copy]
     first_slot: datetime
+    held_until: datetime  # the claim's lease, and its token (services/leases.py)
 
 
-async def claim(store: Store, now: datetime, limit: int, rate: float, wall: Callable[[], datetime]) -> Batch | None:
+async def claim(store: Store, limit: int, rate: float, wall: Callable[[], datetime],
+                lease: timedelta = LEASE) -> Batch | None:
     """Take up to ``limit`` copies of the oldest running promotion (promotions go out one after
     another), and reserve their send slots on its row, so that all processes together keep to
-    ``rate`` messages a second. ``wall()`` is the real time, which the pace follows; it is read
-    once the copies are claimed, so a slow claim never leaves slots in the past to catch up."""
+    ``rate`` messages a second. ``wall()`` is the real time, which the pace and the lease follow;
+    it is read again once the copies are claimed, so a slow claim never leaves slots in the past
+    to catch up."""
+    held_at = wall()
+    until = held_at + lease
     async with store.write() as session:
         broadcast = await session.scalar(select(Broadcast).where(Broadcast.status == Status.SENDING)
                                          .order_by(Broadcast.id).limit(1).with_for_update())
@@ -381,16 +388,16 @@ async def claim(store: Store, now: datetime, limit: int, rate: float, wall: Call
             select(BroadcastDelivery, Villager.telegram_id, Villager.locale, Villager.promotions_off)
             .join(Villager, Villager.id == BroadcastDelivery.villager_id)
             .where(BroadcastDelivery.broadcast_id == broadcast.id, BroadcastDelivery.status == Delivery.PENDING,
-                   (BroadcastDelivery.claimed_until.is_(None)) | (BroadcastDelivery.claimed_until < now))
+                   (BroadcastDelivery.claimed_until.is_(None)) | (BroadcastDelivery.claimed_until < held_at))
             .order_by(BroadcastDelivery.id).limit(limit)
             .with_for_update(skip_locked=True, of=BroadcastDelivery))).all()
         for delivery, *_ in rows:
-            delivery.claimed_until = now + LEASE
+            delivery.claimed_until = until
         real = wall()
         first = max(broadcast.pace_at or real, real)
         broadcast.pace_at = first + timedelta(seconds=len(rows) / rate)
         return Batch([Copy(d.id, d.broadcast_id, telegram_id, locale, d.attempts, off)
-                      for d, telegram_id, locale, off in rows], first)
+                      for d, telegram_id, locale, off in rows], first, until)
 
 
 async def hold_back(store: Store, broadcast_id: int, until: datetime) -> None:
@@ -412,8 +419,15 @@ async def mark(store: Store, delivery_id: int, status: Delivery, now: datetime, 
                     claimed_until=None))
 
 
+async def renew(store: Store, delivery_ids: list[int], held: datetime, until: datetime) -> set[int]:
+    """Keep holding the pending copies still claimed with ``held``, until ``until``; returns their ids."""
+    return await leases.renew(store, BroadcastDelivery, delivery_ids, held, until,
+                              BroadcastDelivery.status == Delivery.PENDING)
+
+
 async def retry_later(store: Store, delivery_id: int, until: datetime, *, counts: bool, error: str = "") -> None:
-    """Send again after ``until``; a failure that counts gives up after MAX_ATTEMPTS."""
+    """Send again after ``until`` (real time: it is kept as the copy's claim); a failure that
+    counts gives up after MAX_ATTEMPTS."""
     async with store.write() as session:
         row = await session.get(BroadcastDelivery, delivery_id)
         if row is None or row.status != Delivery.PENDING:

@@ -2,9 +2,10 @@
 
 A service that changes an order adds rows in the same transaction as the change, so a status
 notice exists exactly when the status does. Pumps (bot/pump.py) claim due rows, send them and
-mark them. A claim is a lease: a pump that dies lets its rows go when the lease ends.
-On PostgreSQL, rows are claimed with ``FOR UPDATE SKIP LOCKED``, so several processes never
-claim the same row; on SQLite there is one process, whose writers are serialized.
+mark them. A claim is a lease in real time (services/leases.py): the pump renews it while it
+sends, and a pump that dies lets its rows go when the lease ends. On PostgreSQL, rows are
+claimed with ``FOR UPDATE SKIP LOCKED``, so several processes never claim the same row; on
+SQLite there is one process, whose writers are serialized.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.broadcast import Delivery
+from services import leases
 from store.db import Store, insert_unless_there
 from store.models import BroadcastDelivery, OutboxMessage
 
-LEASE = timedelta(minutes=2)
+LEASE = timedelta(minutes=2)  # the default; Settings.outbox_lease
 MAX_ATTEMPTS = 12
 
 
@@ -45,6 +47,7 @@ class Claimed:
     payload: dict
     due_at: datetime
     attempts: int
+    held_until: datetime  # the claim's lease, and its token (services/leases.py)
 
 
 async def enqueue(
@@ -77,21 +80,29 @@ async def cancel(session: AsyncSession, *, order_id: int, kinds: set[Kind], at: 
     return result.rowcount
 
 
-async def claim_due(store: Store, now: datetime, limit: int = 50) -> list[Claimed]:
-    """Take up to ``limit`` due rows for this pump, oldest first."""
+async def claim_due(store: Store, now: datetime, *, held_at: datetime, lease: timedelta = LEASE,
+                    limit: int = 50) -> list[Claimed]:
+    """Take up to ``limit`` rows due at ``now`` (the bot's clock), oldest first, unclaimed or
+    whose lease lapsed before ``held_at`` (the real time), until ``held_at + lease``."""
+    until = held_at + lease
     async with store.write() as session:
         rows = (await session.scalars(
             select(OutboxMessage)
             .where(OutboxMessage.is_open, OutboxMessage.due_at <= now,
-                   (OutboxMessage.claimed_until.is_(None)) | (OutboxMessage.claimed_until < now))
+                   (OutboxMessage.claimed_until.is_(None)) | (OutboxMessage.claimed_until < held_at))
             .order_by(OutboxMessage.due_at, OutboxMessage.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )).all()
         for row in rows:
-            row.claimed_until = now + LEASE
-        return [Claimed(r.id, r.kind, r.order_id, r.center_id, r.villager_id, dict(r.payload), r.due_at, r.attempts)
-                for r in rows]
+            row.claimed_until = until
+        return [Claimed(r.id, r.kind, r.order_id, r.center_id, r.villager_id, dict(r.payload), r.due_at, r.attempts,
+                        until) for r in rows]
+
+
+async def renew(store: Store, message_ids: list[int], held: datetime, until: datetime) -> set[int]:
+    """Keep holding the open rows still claimed with ``held``, until ``until``; returns their ids."""
+    return await leases.renew(store, OutboxMessage, message_ids, held, until, OutboxMessage.is_open)
 
 
 async def mark_sent(store: Store, message_id: int, at: datetime) -> None:

@@ -20,7 +20,6 @@ from sqlalchemy import func, select
 from test_partner_desk import card_of, desk, order_rice, status_of
 
 from bot.sandbox.botapi import ApiError
-from services import outbox
 from services.outbox import Kind
 from store.db import Store
 from store.models import OutboxMessage, Villager
@@ -217,14 +216,13 @@ async def test_two_bot_processes_on_one_database_send_each_reminder_once(postgre
     partner, villager, group, numbers = await shipped(bot, 12)
     codes = await arrive(bot, partner, group, numbers)
 
-    # Small claims, so that the two pumps take turns on the same due rows.
-    claim_due = outbox.claim_due
-    monkeypatch.setattr(outbox, "claim_due", lambda store, now: claim_due(store, now, limit=3))
     own_store = Store(bot.store.url)
     other = second_application(bot, own_store)
     await other.initialize()
     try:
         pumps = [bot.app.bot_data["runtime"].pump, other.bot_data["runtime"].pump]
+        for pump in pumps:  # small claims, so that the two pumps take turns on the same due rows
+            monkeypatch.setattr(pump, "batch", 3)
         assert pumps[0].rt.store is not pumps[1].rt.store
         handled = [0, 0]
         for hours in (24, 48):
