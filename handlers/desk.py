@@ -8,7 +8,8 @@
 
 Villagers' produce listings arrive here too, as review cards: Approve puts them on the market,
 Reject takes a reason the seller is told. Anyone in the group sees the cards; only the center's
-partners and admins can act on them.
+partners and admins can act on them. A reason or a pickup code typed for a card is a reply to the
+bot's question (handlers.desk_prompts).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import logging
 from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
-from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, CommandHandler, filters
 
 from handlers.context import RuralContext
 from handlers.listings import REJECT_REASONS as LISTING_REASONS
@@ -34,7 +35,7 @@ from handlers.notices import (
 )
 from handlers.start import name_in
 from handlers.ui import alert, button, esc, keyboard, money, on_tap, say, show
-from locales import N_, Translator
+from locales import Translator
 from services import parcels, partners, produce, villagers
 from services.errors import NotAllowed, NotFound
 from services.parcels import AlreadyDone, WrongCode
@@ -43,7 +44,6 @@ from services.partners import Actor, GroupTaken, NotPartner
 GROUPS = filters.ChatType.GROUPS
 PENDING_BUTTONS = 20  # /pending offers the cards of this many orders as buttons
 log = logging.getLogger(__name__)
-MAX_REASON = parcels.MAX_REASON
 
 
 def actor_of(update: Update, context: RuralContext) -> Actor:
@@ -201,23 +201,6 @@ async def reason_tapped(update: Update, context: RuralContext) -> None:
     await decide(update, context, int(context.match.group(1)), confirm=False, reason=context.match.group(2))
 
 
-async def ask_to_type(update: Update, context: RuralContext, form: str, question: str, *, deciding: bool) -> None:
-    """A card's button that needs typed input (a reason, a pickup code) from whoever tapped it:
-    their next text in this chat answers ``form`` for the order. The question names them, since
-    others may be typing in the group too."""
-    order_id = int(context.match.group(1))
-    if await may_act_on(update, context, order_id, deciding=deciding) is None:
-        return
-    await villagers.set_awaiting(context.rt.store, context.villager.id, f"{form}:{order_id}")
-    await say(update, context, context.t(question, name=esc(update.effective_user.first_name or "")))
-
-
-@on_tap
-async def typed_reason_tapped(update: Update, context: RuralContext) -> None:
-    await ask_to_type(update, context, "rjr", N_("✏️ {name}, please type the reason for rejecting this order."),
-                      deciding=True)
-
-
 @on_tap
 async def card_tapped(update: Update, context: RuralContext) -> None:
     await refresh_card(update, context, int(context.match.group(1)))
@@ -234,42 +217,6 @@ async def arrived_tapped(update: Update, context: RuralContext) -> None:
     rt.kick()
     context.answered = True
     await update.callback_query.answer(status_text(context.t, moved.status))
-
-
-@on_tap
-async def picked_up_tapped(update: Update, context: RuralContext) -> None:
-    await ask_to_type(update, context, "pick", N_("🔑 {name}, please type the 6-digit pickup code the villager "
-                                                  "shows you."), deciding=False)
-
-
-async def reason_typed(update: Update, context: RuralContext, order_id: int, text: str) -> None:
-    reason = text.strip()
-    if not reason or len(reason) > MAX_REASON:
-        await say(update, context, context.t("⚠️ Please type a reason of at most {n} characters.", n=MAX_REASON))
-        return
-    await villagers.set_awaiting(context.rt.store, context.villager.id, None)
-    if await decide(update, context, order_id, confirm=False, reason=reason):
-        await say(update, context, context.t("❌ Rejected. The villager has been told why."))
-
-
-async def code_typed(update: Update, context: RuralContext, order_id: int, text: str) -> None:
-    rt = context.rt
-    try:
-        card = await parcels.card_view(rt.store, order_id)
-        if card is None:
-            raise NotFound("order")
-        moved = await parcels.pickup(rt.store, rt.clock, actor_of(update, context), card.center_id, text,
-                                     order_id=order_id)
-    except WrongCode as exc:
-        await refuse(update, context, exc)  # the partner can type it again
-        return
-    except (NotPartner, NotFound, NotAllowed) as exc:
-        await villagers.set_awaiting(rt.store, context.villager.id, None)
-        await refuse(update, context, exc)
-        return
-    await villagers.set_awaiting(rt.store, context.villager.id, None)
-    rt.kick()
-    await picked_up_reply(update, context, moved)
 
 
 async def picked_up_reply(update: Update, context: RuralContext, moved: parcels.Moved) -> None:
@@ -352,27 +299,6 @@ async def listing_reason_tapped(update: Update, context: RuralContext) -> None:
 
 
 @on_tap
-async def typed_listing_reason_tapped(update: Update, context: RuralContext) -> None:
-    listing_id = int(context.match.group(1))
-    if await listing_card_of(update, context, listing_id) is None:
-        return
-    await villagers.set_awaiting(context.rt.store, context.villager.id, f"lrjr:{listing_id}")
-    await say(update, context, context.t("✏️ {name}, please type the reason for rejecting this produce.",
-                                         name=esc(update.effective_user.first_name or "")))
-
-
-async def listing_reason_typed(update: Update, context: RuralContext, listing_id: int, text: str) -> None:
-    reason = text.strip()
-    if not reason or len(reason) > produce.MAX_REASON:
-        await say(update, context, context.t("⚠️ Please type a reason of at most {n} characters.",
-                                             n=produce.MAX_REASON))
-        return
-    await villagers.set_awaiting(context.rt.store, context.villager.id, None)
-    if await review(update, context, listing_id, approve=False, reason=reason):
-        await say(update, context, context.t("❌ Rejected. The seller has been told why."))
-
-
-@on_tap
 async def listing_card_tapped(update: Update, context: RuralContext) -> None:
     """⬅️ Back from the reasons: the card as it is now."""
     card = await produce.review_card(context.rt.store, int(context.match.group(1)))
@@ -403,20 +329,6 @@ async def delete_old_card(context: RuralContext, chat_id: int, message_id: int |
         await context.bot.delete_message(chat_id, message_id)
     except TelegramError as exc:  # too old to delete, or already gone: it only stays as it is
         log.info("old card %s not deleted: %s", message_id, exc)
-
-
-DESK_FORMS = {"rjr": reason_typed, "pick": code_typed, "lrjr": listing_reason_typed}
-
-
-async def group_text(update: Update, context: RuralContext) -> None:
-    """Text in a group answers a desk form of the person who typed it; anything else is chat."""
-    villager = context.villager
-    if villager is None or not villager.awaiting:
-        return
-    kind, _, ref = villager.awaiting.partition(":")
-    form = DESK_FORMS.get(kind)
-    if form is not None and ref.isdigit():
-        await form(update, context, int(ref), update.effective_message.text or "")
 
 
 # ---- commands on the desk -------------------------------------------------------------------
@@ -495,7 +407,8 @@ async def pickup_command(update: Update, context: RuralContext) -> None:
         await say(update, context, t("Usage: /pickup CODE, with the 6-digit code the villager shows you"))
         return
     try:
-        moved = await parcels.pickup(rt.store, rt.clock, actor_of(update, context), desk.id, context.args[0])
+        # "/pickup 9257 89": Telegram splits the words; the code is all of them
+        moved = await parcels.pickup(rt.store, rt.clock, actor_of(update, context), desk.id, " ".join(context.args))
     except (NotPartner, WrongCode) as exc:
         await refuse(update, context, exc)
         return
@@ -513,16 +426,12 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(confirm_tapped, pattern=r"^dk:ok:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(reject_tapped, pattern=r"^dk:no:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(reason_tapped, pattern=r"^dk:rj:(\d{1,12}):(" + "|".join(parcels.REJECT_REASONS) + ")$"))
-    app.add_handler(CallbackQueryHandler(typed_reason_tapped, pattern=r"^dk:rt:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(card_tapped, pattern=r"^dk:card:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(show_tapped, pattern=r"^dk:show:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(arrived_tapped, pattern=r"^dk:arr:(\d{1,12})$"))
-    app.add_handler(CallbackQueryHandler(picked_up_tapped, pattern=r"^dk:pick:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(approve_tapped, pattern=r"^lr:ok:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(reject_listing_tapped, pattern=r"^lr:no:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(
         listing_reason_tapped, pattern=r"^lr:rj:(\d{1,12}):(" + "|".join(produce.REJECT_REASONS) + ")$"))
-    app.add_handler(CallbackQueryHandler(typed_listing_reason_tapped, pattern=r"^lr:rt:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(listing_card_tapped, pattern=r"^lr:card:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(show_listing_tapped, pattern=r"^lr:show:(\d{1,12})$"))
-    app.add_handler(MessageHandler(GROUPS & filters.TEXT & ~filters.COMMAND, group_text))

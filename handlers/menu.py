@@ -12,7 +12,7 @@ import logging
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
-from handlers import assist, broadcast, browse, cart, catalog_admin, desk, market, orders, produce, search, start
+from handlers import assist, broadcast, browse, cart, catalog_admin, desk_prompts, market, orders, produce, search, start
 from handlers.context import RuralContext
 from handlers.ui import alert, cannot_read, main_menu, menu_action, say
 from services import villagers
@@ -39,7 +39,7 @@ FORMS = {
     **market.MARKET_FORMS,  # a quantity to buy, words to find in the market
     **broadcast.FORMS,  # an admin composing a promotion
     **catalog_admin.FORMS,  # an admin typing a product's new price or stock
-    **desk.DESK_FORMS,  # a card in a partner's private chat (no group): a typed reason or pickup code
+    **desk_prompts.DESK_FORMS,  # a card in a partner's private chat (no group): a typed reason or pickup code
 }
 
 

@@ -8,7 +8,9 @@ status message for the villager, and on arrival the pickup reminders.
 
 from __future__ import annotations
 
+import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -272,20 +274,26 @@ async def carrier_event(store: Store, clock: Clock, number: str, event: str, at:
         return CarrierResult(moved, order.status)
 
 
+def pickup_code_of(typed: str) -> str:
+    """A pickup code as people type it: "9257 89", "9257-89" or full-width "９２５７８９" (a Chinese
+    keyboard's digits) all read 925789."""
+    return re.sub(r"[\s\-‐-―−]", "", unicodedata.normalize("NFKC", typed))
+
+
 async def pickup(store: Store, clock: Clock, actor: Actor, center_id: int, code: str,
                  order_id: int | None = None) -> Moved:
     """The villager shows their code at the counter and pays: picked up, cash recorded,
     reminders withdrawn. With ``order_id`` (Picked up tapped on a card), the code must be that
     order's."""
     now = clock.now()
-    code = code.strip()
+    code = pickup_code_of(code)
     async with store.write() as session:
         await check_may_act(session, center_id, actor)
         query = select(Order).where(Order.center_id == center_id, Order.status == S.READY_FOR_PICKUP,
                                     Order.pickup_code == code).with_for_update()
         if order_id is not None:
             query = query.where(Order.id == order_id)
-        order = await session.scalar(query) if code.isdigit() and len(code) == 6 else None
+        order = await session.scalar(query) if re.fullmatch(r"[0-9]{6}", code) else None
         if order is None:
             raise WrongCode()
         order.cash_collected_fen = order.total_fen

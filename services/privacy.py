@@ -29,6 +29,7 @@ from store.models import (
     BroadcastDelivery,
     Cart,
     CartLine,
+    DeskPrompt,
     Listing,
     ListingCard,
     Order,
@@ -313,9 +314,11 @@ async def forget(store: Store, clock: Clock, villager_id: int) -> Forgotten:
             .values(status=Delivery.CANCELLED, claimed_until=None)
             .execution_options(synchronize_session=False))
 
-        # Their partner rights, cards posted in their private chat, and promotions they were
-        # still composing (an admin's drafts); promotions already sent stay in the records.
+        # Their partner rights, cards posted in their private chat, questions the bot asked them
+        # in a group, and promotions they were still composing (an admin's drafts); promotions
+        # already sent stay in the records.
         removed = await session.execute(delete(Partner).where(Partner.telegram_id == telegram_id))
+        await session.execute(delete(DeskPrompt).where(DeskPrompt.telegram_id == telegram_id))
         await session.execute(delete(OrderCard).where(OrderCard.chat_id == telegram_id))
         await session.execute(delete(ListingCard).where(ListingCard.chat_id == telegram_id))
         await session.execute(delete(Broadcast).where(

@@ -415,3 +415,24 @@ class ProcessedUpdate(Base):
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class DeskPrompt(Base):
+    """A question the bot asked one person in a group (a reason to reject, a pickup code). Only
+    that person's reply to the prompt message answers it, until it is closed or lapses."""
+
+    __tablename__ = "desk_prompts"
+    __table_args__ = (UniqueConstraint("chat_id", "message_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(BigInteger)  # the prompt, which the answer replies to
+    villager_id: Mapped[int] = mapped_column(ForeignKey("villagers.id", ondelete="CASCADE"), index=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))  # what it answers: "rjr", "pick", "lrjr"
+    subject_id: Mapped[int] = mapped_column(Integer)  # the order or listing it is about
+    card_message_id: Mapped[int | None] = mapped_column(BigInteger)  # the card that shows ✖️ Cancel
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(16))  # answered, cancelled, replaced, lapsed

@@ -308,3 +308,23 @@ async def test_the_demo_market_has_produce_with_pictures_after_a_restart_too(tmp
                 assert response.content_type == "image/svg+xml" and "秦岭土蜂蜜" in await response.text()
             async with again.store.read() as session:
                 assert await session.scalar(select(func.count()).select_from(Listing)) == len(MARKET)
+
+
+async def test_a_partner_replies_to_the_question_in_the_group(demo, web):
+    number = await order_rice(web, LI_MING)
+    await web.tap(PARTNER_CG02, "拒绝", chat=DESK_CG02)
+    await web.tap(PARTNER_CG02, "输入原因", chat=DESK_CG02)
+    await web.bot_text(PARTNER_CG02, "请输入拒绝", chat=DESK_CG02)
+    asked = [m for m in await web.messages(PARTNER_CG02, DESK_CG02) if m["force_reply"]][-1]
+    assert asked["force_reply"]["for"] == [PARTNER_CG02]  # the page opens the reply for them only
+    assert asked["force_reply"]["placeholder"] == "拒绝的原因"
+
+    await web.send(PARTNER_CG02, "大家好，今天下午三点到货", chat=DESK_CG02)  # chatter, not a reply
+    await web.post("/api/send", {"as": PARTNER_CG02, "chat_id": DESK_CG02, "text": "x", "reply_to": 999}, status=404)
+    await web.post("/api/send", {"as": PARTNER_CG02, "chat_id": DESK_CG02, "text": "路被冲断了",
+                                 "reply_to": asked["message_id"]})
+    told = await web.bot_text(LI_MING, "was rejected")
+    assert number in told and "路被冲断了" in told and "三点" not in told
+    reply = next(m for m in await web.messages(PARTNER_CG02, DESK_CG02) if m["text"] == "路被冲断了")
+    assert reply["reply_to"]["message_id"] == asked["message_id"]  # shown as a reply, with its quote
+    assert reply["reply_to"]["text"].startswith("✏️")

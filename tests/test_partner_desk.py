@@ -117,7 +117,7 @@ async def test_reject_with_a_common_reason_and_with_a_typed_one(bot):
     await partner.tap("❌ Reject", message=card_of(group, second))
     await partner.tap("Type a reason", message=card_of(group, second))
     assert "please type the reason" in texts(group)[-1]
-    await partner.send("Road <closed> by the flood", chat=group)
+    await partner.reply("Road <closed> by the flood", to=group.bot_messages()[-1])  # the question
     assert "Reason: Road &lt;closed&gt; by the flood" not in texts(villager.chat)[-1]  # escaped, shown as typed
     assert "Reason: Road <closed> by the flood" in texts(villager.chat)[-1]
     assert (await status_of(bot.store, second)).status == "rejected"
@@ -199,10 +199,10 @@ async def test_parcel_arrives_and_is_picked_up_with_the_right_code(bot):
 
     await partner.tap("🤝 Picked up", message=card_of(group, number))
     wrong = "000000" if order.pickup_code != "000000" else "111111"
-    await partner.send(wrong, chat=group)
+    await partner.reply(wrong, to=group.bot_messages()[-1])  # a reply to the question
     assert "Wrong pickup code" in texts(group)[-1]
     assert (await status_of(bot.store, number)).status == "ready_for_pickup"
-    await partner.send(order.pickup_code, chat=group)
+    await partner.reply(order.pickup_code, to=group.bot_messages()[-1])  # to the question asked again
     order = await status_of(bot.store, number)
     assert order.status == "picked_up" and order.cash_collected_fen == order.total_fen
     assert f"{number} picked up" in texts(group)[-1]

@@ -160,7 +160,7 @@ async def test_mydata_forget_cancelled_then_confirmed_keeps_the_orders_anonymize
     async with bot.store.read() as session:
         code = await session.scalar(select(Order.pickup_code).where(Order.number == number))
     await partner.tap("🤝 Picked up", message=card_of(group, number))
-    await partner.send(code, chat=group)
+    await partner.reply(code, to=group.bot_messages()[-1])  # the question
     async with bot.store.read() as session:
         kept = await session.scalar(select(Order).where(Order.number == number))
     assert kept.status == "picked_up" and kept.cash_collected_fen == kept.total_fen and kept.villager_id == wang_id

@@ -98,7 +98,7 @@ async def test_the_partner_reviews_produce_on_the_desk_and_the_seller_hears_of_i
     assert "Why is it rejected?" in body(review_card(group, "Mountain honey"))
     await zhang.tap("Type a reason", message=review_card(group, "Mountain honey"))
     assert "Lao Zhang, please type the reason" in texts(group)[-1]
-    await zhang.send("Price is <twice> the town's", chat=group)
+    await zhang.reply("Price is <twice> the town's", to=group.bot_messages()[-1])  # the question
     card = review_card(group, "Mountain honey")
     assert "Rejected by Lao Zhang" in body(card) and "Reason: Price is <twice> the town's" in body(card)
     assert card.buttons == []

@@ -239,3 +239,54 @@ def test_a_buyer_finds_produce_in_the_market_and_orders_it_in_the_browser(demo):
         shot(page, "8-market-ordered")
 
     assert demo.interrupt() == 0
+
+
+def test_the_partner_answers_the_bots_question_with_a_reply_in_the_browser(demo):
+    from playwright.sync_api import expect
+
+    villager, partner, group = 1001, 2001, -1_002_000_000_001
+    with phone_page(demo.url) as page:
+        def tap_latest(label: str) -> None:
+            message = page.locator(".msg.bot", has=page.locator("button.ikb", has_text=label)).last
+            expect(message).to_be_visible(timeout=WAIT)
+            tap(page, message, label)
+
+        def write(text: str) -> None:
+            page.fill("#composer-input", text)
+            page.press("#composer-input", "Enter")
+
+        be(page, villager)
+        write("大米")
+        tap_latest("大米 10公斤")
+        tap_latest("加入购物车")
+        expect(bot_message(page, "已加入购物车")).to_be_visible(timeout=WAIT)
+        write("/cart")
+        tap_latest("去结算")
+        tap_latest("确认下单")
+        number = re.search(r"RT-[0-9A-Z]{5}", bot_message(page, "下单成功").inner_text(timeout=WAIT)).group(0)
+
+        # ✏️ in the group: the question opens the reply by itself, with its placeholder.
+        be(page, partner, group)
+        card = bot_message(page, f"订单 {number}")
+        tap(page, card, "拒绝")
+        tap(page, card, "输入原因")
+        expect(page.locator("#reply-bar")).to_be_visible(timeout=WAIT)
+        expect(page.locator("#reply-text")).to_contain_text("请输入拒绝这个订单的原因")
+        expect(page.locator("#composer-input")).to_have_attribute("placeholder", "拒绝的原因")
+        expect(card).to_contain_text("等待 张伟 回复")
+        shot(page, "9-partner-asked-for-a-reason")
+        write("路被冲断了")
+        expect(page.locator("#reply-bar")).to_be_hidden()
+        expect(page.locator(".msg.own .quote")).to_contain_text("请输入拒绝", timeout=WAIT)
+        expect(card).to_contain_text("原因：路被冲断了", timeout=WAIT)
+        shot(page, "10-partner-replied")
+
+        # Any message can be answered: tap it, then ↩.
+        mine = page.locator(".msg.own", has_text="路被冲断了").last
+        mine.locator(".bubble").click()
+        mine.locator(".reply-btn").click()
+        expect(page.locator("#reply-name")).to_have_text("张伟")
+        page.locator("#reply-cancel").click()
+        expect(page.locator("#reply-bar")).to_be_hidden()
+
+    assert demo.interrupt() == 0

@@ -19,6 +19,7 @@ import itertools
 import json
 import logging
 import random
+import re
 import time
 from urllib.parse import urlsplit
 from collections.abc import Awaitable, Callable
@@ -132,6 +133,9 @@ class BotApiDouble(MessageMethods):
         self._http: aiohttp.ClientSession | None = None
         self._delivery: asyncio.Task | None = None
         self._connections = asyncio.Semaphore(40)  # setWebhook's max_connections
+        # BotFather's privacy mode (on unless turned off there): in a group where the bot is not an
+        # admin it gets only commands, replies to its own messages and messages that mention it.
+        self.privacy_mode = True
 
     # ---- lifecycle ------------------------------------------------------------------
     async def start(self) -> None:
@@ -242,6 +246,24 @@ class BotApiDouble(MessageMethods):
         return {"my_chat_member": {"chat": chat.to_dict(), "from": by.to_dict(), "date": self.now(),
                                    "old_chat_member": member(old),
                                    "new_chat_member": member(new)}}
+
+    def hears(self, message: Message) -> bool:
+        """Whether Telegram gives the bot a person's message, as privacy mode decides."""
+        chat = message.chat
+        if chat.type == "private":
+            return True
+        if chat.bot_status not in ("member", "administrator"):
+            return False
+        if not self.privacy_mode or chat.bot_status == "administrator":
+            return True
+        if message.reply_to is not None and message.reply_to.sender is self.bot_user:
+            return True
+        text = message.text or message.caption or ""
+        command = re.match(r"/\w+(@\w+)?", text) if any(
+            e["type"] == "bot_command" and e["offset"] == 0 for e in message.entities) else None
+        if command:  # "/pending", or "/pending@this_bot", not another bot's command
+            return command.group(1) is None or command.group(1)[1:].lower() == self.bot_user.username.lower()
+        return re.search(rf"(?<![\w@])@{re.escape(self.bot_user.username)}(?!\w)", text, re.IGNORECASE) is not None
 
     def now(self) -> int:
         """The date Telegram would stamp on a message, in Unix seconds."""
@@ -541,7 +563,7 @@ class BotApiDouble(MessageMethods):
     # ---- Bot API methods (api_<methodName>) ---------------------------------------------
     def api_getMe(self, params: Params) -> dict:
         return {**self.bot_user.to_dict(), "can_join_groups": True,
-                "can_read_all_group_messages": False, "supports_inline_queries": False,
+                "can_read_all_group_messages": not self.privacy_mode, "supports_inline_queries": False,
                 "can_connect_to_business": False, "has_main_web_app": False}
 
     async def api_getUpdates(self, params: Params) -> list[dict]:

@@ -115,6 +115,8 @@ class MessageMethods:
                     reply.get("allow_sending_without_reply")
                     or params.flag("allow_sending_without_reply")):
                 raise bad("message to be replied not found")
+        if fields.get("entities"):
+            fields["entities"] = [self._mention(e) for e in fields["entities"]]
         message = chat._new_message(self.bot_user, self.now(), reply_markup=markup, reply_to=reply_to,
                                     **fields)
         if markup and "keyboard" in markup:
@@ -126,6 +128,14 @@ class MessageMethods:
             chat.reply_keyboard = None
         self.notify("new", message)
         return message.to_dict()
+
+    def _mention(self, entity: dict) -> dict:
+        """``<a href="tg://user?id=N">`` mentions the user N: Telegram sends it as a text_mention."""
+        match = re.fullmatch(r"tg://user\?id=(\d+)", entity.get("url", "")) if entity["type"] == "text_link" else None
+        user = self.users.get(int(match.group(1))) if match else None
+        if user is None:
+            return entity
+        return {"type": "text_mention", "offset": entity["offset"], "length": entity["length"], "user": user.to_dict()}
 
     def _target(self, params: Params, verb: str) -> Message:
         if params.get("inline_message_id"):  # inline mode is not modelled

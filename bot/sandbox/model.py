@@ -262,6 +262,13 @@ class Person(User):
                     ] if match else []
         return await self._post(chat, text=text, entities=entities)
 
+    async def reply(self, text: str, to: Message) -> Message:
+        """Reply to ``to`` (swipe, or tap it and ↩), in its chat."""
+        match = _COMMAND_RE.match(text)
+        entities = [{"type": "bot_command", "offset": 0, "length": utf16_len(match.group())}
+                    ] if match else []
+        return await self._post(to.chat, text=text, entities=entities, reply_to=to)
+
     async def send_sticker(self, emoji: str = "👍", chat: Chat | None = None) -> Message:
         file = self.double.store_file("sticker", b"RIFF-sticker", "sticker.webp", "image/webp")
         sticker = {"file_id": file.file_id, "file_unique_id": file.file_unique_id,
@@ -353,6 +360,6 @@ class Person(User):
             raise AssertionError(f"chat {chat.id} became the supergroup {chat.migrated_to}; post there")
         message = chat._new_message(self, self.double.now(), **fields)
         self.double.notify("new", message)
-        if chat.bot_status in ("member", "administrator"):
+        if self.double.hears(message):
             await self.double.deliver({"message": message.to_dict()})
         return message

@@ -169,7 +169,26 @@ class WebChat:
             "contact": {"phone_number": contact["phone_number"]} if contact else None,
             "buttons": [[{k: v for k, v in (("text", b.text), ("callback_data", b.callback_data), ("url", b.url))
                           if v is not None} for b in row] for row in message.buttons],
+            "reply_to": _quote(message.reply_to) if message.reply_to else None,
+            "force_reply": self._force_reply(message),
         }
+
+    def _force_reply(self, message: Message) -> dict | None:
+        """A ForceReply opens a reply to the message in the client of everyone (``for`` None), or,
+        when selective, of the people it mentions and the sender of the message it replies to."""
+        markup = message.reply_markup or {}
+        if not markup.get("force_reply"):
+            return None
+        people = None
+        if markup.get("selective"):
+            people = [e["user"]["id"] for e in message.entities if e["type"] == "text_mention"]
+            text = message.text or ""
+            for entity in (e for e in message.entities if e["type"] == "mention"):
+                name = text.encode("utf-16-le")[2 * entity["offset"] + 2:2 * (entity["offset"] + entity["length"])]
+                people += [u.id for u in self.double.users.values() if u.username == name.decode("utf-16-le")]
+            if message.reply_to is not None:
+                people.append(message.reply_to.sender.id)
+        return {"for": people, "placeholder": markup.get("input_field_placeholder")}
 
     # ---- live events ----------------------------------------------------------------
     def _on_message(self, event: str, message: Message) -> None:
@@ -213,7 +232,13 @@ class WebChat:
             raise Refused(400, "the message is empty")
         if len(text) > 4096:
             raise Refused(400, "the message is longer than 4096 characters")
-        await _acting(person.send(text, chat=chat))
+        if body.get("reply_to") is None:
+            await _acting(person.send(text, chat=chat))
+            return _ok()
+        replied = chat.message(_integer(body["reply_to"], "reply_to"))
+        if replied is None or replied.deleted:
+            raise Refused(404, "the message to reply to is gone")
+        await _acting(person.reply(text, to=replied))
         return _ok()
 
     async def _tap(self, request: web.Request) -> web.Response:
@@ -313,6 +338,12 @@ class WebChat:
         if chat is None or not self._may_see(person.id, chat):
             raise Refused(403, f"{person.first_name} is not in that chat")
         return chat
+
+
+def _quote(message: Message) -> dict:
+    """What a reply shows of the message it answers."""
+    return {"message_id": message.message_id, "name": message.sender.first_name,
+            "text": (message.text or message.caption or "")[:100], "deleted": message.deleted}
 
 
 def _keyboard_view(chat: Chat) -> list[list[dict]] | None:

@@ -17,6 +17,7 @@ const app = {
   unread: new Map(),    // chat id -> count, for the current person's other chats
   loadSeq: 0,           // guards against out-of-order chat loads
   events: null,         // the EventSource
+  replyTo: null,        // the message the composer replies to ({message_id, name, text}), or null
 };
 
 // ---------------------------------------------------------------- DOM helpers
@@ -101,8 +102,42 @@ async function act(path, body) {
   }
 }
 
-const sendText = (text, chatId = app.chatId) =>
-  act("/api/send", { as: app.person.id, chat_id: chatId, text });
+const sendText = (text, chatId = app.chatId, replyTo = null) =>
+  act("/api/send", { as: app.person.id, chat_id: chatId, text, reply_to: replyTo });
+
+// ---------------------------------------------------------------- replies
+
+/** Reply to a message: the bar above the composer quotes it, and the next text answers it. */
+function startReply(msg, placeholder = null) {
+  app.replyTo = { message_id: msg.message_id, name: (msg.from && msg.from.name) || "",
+                  text: msg.text || msg.caption || "" };
+  $("#reply-name").textContent = app.replyTo.name;
+  $("#reply-text").textContent = app.replyTo.text;
+  $("#reply-bar").hidden = false;
+  $("#composer-input").placeholder = placeholder || "Reply";
+  $("#composer-input").focus();
+}
+
+function stopReply() {
+  app.replyTo = null;
+  $("#reply-bar").hidden = true;
+  $("#composer-input").placeholder = "Message";
+}
+
+/** A ForceReply opens the reply by itself for those it is meant for, as Telegram's app does. */
+function followForceReply(msg) {
+  const force = msg.force_reply;
+  if (!force || msg.deleted) return;
+  if (force.for == null || force.for.includes(app.person.id)) startReply(msg, force.placeholder);
+}
+
+/** Tap a message to select it; its ↩ starts a reply. */
+function toggleSelected(node, event) {
+  if (event.target.closest("button, a, img")) return;
+  const was = node.classList.contains("selected");
+  list().querySelectorAll(".msg.selected").forEach((n) => n.classList.remove("selected"));
+  if (!was) node.classList.add("selected");
+}
 
 // ---------------------------------------------------------------- time
 
@@ -289,6 +324,11 @@ function renderMessage(msg) {
   if (kind !== "own" && app.chatType !== "private") {
     bubble.append(el("div", { class: "sender", text: (msg.from && msg.from.name) || "" }));
   }
+  if (msg.reply_to) {
+    bubble.append(el("div", { class: "quote" },
+      el("div", { class: "quote-name", text: msg.reply_to.name }),
+      el("div", { class: "quote-text", text: msg.reply_to.text || "" })));
+  }
   bubble.append(...attachments(msg));
   const hasText = msg.text != null && msg.text !== "";
   const body = hasText ? msg.text : msg.caption;
@@ -303,6 +343,9 @@ function renderMessage(msg) {
   const node = el("div", { class: `msg ${kind}`,
     dataset: { messageId: msg.message_id, chatId: msg.chat_id, day: dayKey(msg.date) } }, bubble);
   if (msg.buttons && msg.buttons.length) node.append(inlineKeyboard(msg));
+  node.append(el("button", { type: "button", class: "reply-btn", "aria-label": "Reply", title: "Reply",
+    text: "↩", onclick: () => { node.classList.remove("selected"); startReply(msg); } }));
+  bubble.addEventListener("click", (event) => toggleSelected(node, event));
   return node;
 }
 
@@ -544,6 +587,7 @@ function openChat(chatId) {
   app.replyKeyboard = null;
   app.keyboardHidden = false;
   renderReplyKeyboard();
+  stopReply();
   list().replaceChildren(el("div", { class: "loading", text: "Loading…" }));
   loadChat();
 }
@@ -568,6 +612,8 @@ async function loadChat() {
   updateEmptyHint();
   setReplyKeyboard(data.reply_keyboard);
   scrollToBottom();
+  const messages = (data.messages || []).filter((m) => !m.deleted);
+  if (messages.length) followForceReply(messages[messages.length - 1]);
 }
 
 // ---------------------------------------------------------------- live events
@@ -587,6 +633,7 @@ function onMessageEvent(event) {
   }
   if (data.kind === "delete" || msg.deleted) removeMessage(msg);
   else upsertMessage(msg);
+  if (data.kind === "new") followForceReply(msg);
   if ("reply_keyboard" in data) setReplyKeyboard(data.reply_keyboard);
 }
 
@@ -651,7 +698,9 @@ function submitComposer(event) {
   if (!text) return;
   input.value = "";
   $("#send").disabled = true;
-  sendText(text).then((result) => {
+  const replyTo = app.replyTo;
+  stopReply();
+  sendText(text, app.chatId, replyTo && replyTo.message_id).then((result) => {
     if (!result && !input.value) { // failed: give the text back
       input.value = text;
       $("#send").disabled = false;
@@ -667,6 +716,7 @@ function bindUi() {
   $("#clock-day").addEventListener("click", (e) => moveClock({ hours: 24 }, e.currentTarget));
   $("#clock-morning").addEventListener("click", (e) => moveClock({ to: "opening" }, e.currentTarget));
   $("#composer").addEventListener("submit", submitComposer);
+  $("#reply-cancel").addEventListener("click", stopReply);
   $("#composer-input").addEventListener("input", (e) => { $("#send").disabled = !e.target.value.trim(); });
   $("#attach-button").addEventListener("click", () => $("#attach").click());
   $("#attach").addEventListener("change", choosePhoto);

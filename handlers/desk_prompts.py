@@ -1,0 +1,301 @@
+"""Typed answers on the desk: a reason to reject an order or a listing, a pickup code.
+
+In a group the bot hears only commands, button taps and replies to its own messages (privacy
+mode), and it takes a typed answer only as a reply to its question from the person it asked:
+
+    ✏️ / 🤝 tapped ──> the question, a ForceReply that mentions the person (their Telegram
+                       opens the reply by itself); the card shows "waiting for X" and ✖️ Cancel
+    X replies     ──> answered: the card moves on (or X is asked again: a wrong code)
+    ✖️ Cancel     ──> the card as it was; a later reply is told the question expired
+    10 minutes    ──> lapsed: the same, without anyone tapping
+
+In a private chat (the cards go there when a center has no group) the next text answers, as any
+form there does (``villager.awaiting``, read by handlers.menu).
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import Enum
+
+from telegram import ForceReply, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+
+from handlers.context import RuralContext
+from handlers.desk import (
+    actor_of,
+    card_t,
+    decide,
+    listing_card_of,
+    may_act_on,
+    picked_up_reply,
+    refuse,
+    review,
+    review_t,
+)
+from handlers.notices import card_keyboard, card_text, review_card_text, review_keyboard
+from handlers.ui import button, esc, keyboard, on_tap, say, show
+from locales import N_, Translator
+from services import parcels, partners, produce, prompts, villagers
+from services.errors import NotAllowed, NotFound
+from services.parcels import WrongCode
+from services.partners import NotPartner
+from store.db import is_unavailable
+
+log = logging.getLogger(__name__)
+LAPSE_EVERY = 60.0  # seconds between sweeps that close lapsed questions and restore their cards
+
+
+class Settled(Enum):
+    DONE = "done"  # answered: the order or listing moved on
+    REFUSED = "refused"  # settled for good: the person was told why it cannot be done
+    AGAIN = "again"  # not an answer (a wrong code): asked again, with the warning
+
+
+# What each question asks; the {name} slot holds the person's name (in a group, a mention).
+QUESTIONS = {
+    "rjr": N_("✏️ {name}, please type the reason for rejecting this order."),
+    "pick": N_("🔑 {name}, please type the 6-digit pickup code the villager shows you."),
+    "lrjr": N_("✏️ {name}, please type the reason for rejecting this produce."),
+}
+PLACEHOLDERS = {"rjr": N_("Reason for rejecting"), "pick": N_("6-digit pickup code"),
+                "lrjr": N_("Reason for rejecting")}
+ORDER_KINDS = ("rjr", "pick")
+
+
+# ---- asking -------------------------------------------------------------------------------------
+
+async def ask(update: Update, context: RuralContext, kind: str, subject_id: int, warning: str = "",
+              card_message_id: int | None = None) -> None:
+    """Ask whoever tapped for ``kind`` about the order or listing ``subject_id``."""
+    t, user, chat = context.t, update.effective_user, update.effective_chat
+    if chat.type == ChatType.PRIVATE:
+        await villagers.set_awaiting(context.rt.store, context.villager.id, f"{kind}:{subject_id}")
+        await say(update, context, t(QUESTIONS[kind], name=esc(user.first_name or "")))
+        return
+    # ForceReply(selective) opens the reply only for the people the message mentions.
+    mention = f'<a href="tg://user?id={user.id}">{esc(user.first_name or user.id)}</a>'
+    question = t(QUESTIONS[kind], name=mention)
+    sent = await context.bot.send_message(
+        chat.id, f"{warning}\n{question}" if warning else question, parse_mode=ParseMode.HTML,
+        reply_markup=ForceReply(selective=True, input_field_placeholder=t(PLACEHOLDERS[kind])))
+    await prompts.open_prompt(context.rt.store, context.rt.clock, chat_id=chat.id, message_id=sent.message_id,
+                              villager_id=context.villager.id, telegram_id=user.id, kind=kind, subject_id=subject_id,
+                              card_message_id=card_message_id)
+
+
+async def ask_from_card(update: Update, context: RuralContext, kind: str, subject_id: int, desk_t: Translator,
+                        text: str, photo: str | None = None) -> None:
+    """Asked from a card's button: in a group the card says whose reply it waits for, with ✖️ Cancel
+    (Telegram allows one keyboard a message: the question's is the ForceReply)."""
+    card = update.callback_query.message
+    await ask(update, context, kind, subject_id, card_message_id=card.message_id)
+    if update.effective_chat.type != ChatType.PRIVATE:
+        waiting = desk_t(N_("⏳ Waiting for {name} to reply."), name=esc(update.effective_user.first_name or ""))
+        await show(update, context, f"{text}\n\n{waiting}",
+                   keyboard([button(desk_t("✖️ Cancel"), f"px:{kind}:{subject_id}")]), photo=photo)
+
+
+@on_tap
+async def typed_reason_tapped(update: Update, context: RuralContext) -> None:
+    await ask_about_order(update, context, "rjr", deciding=True)
+
+
+@on_tap
+async def picked_up_tapped(update: Update, context: RuralContext) -> None:
+    await ask_about_order(update, context, "pick", deciding=False)
+
+
+async def ask_about_order(update: Update, context: RuralContext, kind: str, *, deciding: bool) -> None:
+    order_id = int(context.match.group(1))
+    card = await may_act_on(update, context, order_id, deciding=deciding)
+    if card is not None:
+        desk_t = card_t(update, context, card)
+        await ask_from_card(update, context, kind, order_id, desk_t, card_text(desk_t, card))
+
+
+@on_tap
+async def typed_listing_reason_tapped(update: Update, context: RuralContext) -> None:
+    listing_id = int(context.match.group(1))
+    card = await listing_card_of(update, context, listing_id)
+    if card is not None:
+        desk_t = review_t(update, context, card)
+        await ask_from_card(update, context, "lrjr", listing_id, desk_t, review_card_text(desk_t, card),
+                            photo=card.listing.photo)
+
+
+# ---- the answers --------------------------------------------------------------------------------
+
+async def reason_typed(update: Update, context: RuralContext, order_id: int, text: str) -> tuple[Settled, str]:
+    reason = text.strip()
+    if not reason or len(reason) > parcels.MAX_REASON:
+        return Settled.AGAIN, context.t("⚠️ Please type a reason of at most {n} characters.", n=parcels.MAX_REASON)
+    if await decide(update, context, order_id, confirm=False, reason=reason):
+        await say(update, context, context.t("❌ Rejected. The villager has been told why."))
+        return Settled.DONE, ""
+    return Settled.REFUSED, ""
+
+
+async def code_typed(update: Update, context: RuralContext, order_id: int, text: str) -> tuple[Settled, str]:
+    rt = context.rt
+    try:
+        card = await parcels.card_view(rt.store, order_id)
+        if card is None:
+            raise NotFound("order")
+        moved = await parcels.pickup(rt.store, rt.clock, actor_of(update, context), card.center_id, text,
+                                     order_id=order_id)
+    except WrongCode:
+        return Settled.AGAIN, context.t("❌ Wrong pickup code. Please check it and try again.")
+    except (NotPartner, NotFound, NotAllowed) as exc:
+        await refuse(update, context, exc)
+        return Settled.REFUSED, ""
+    rt.kick()
+    await picked_up_reply(update, context, moved)
+    return Settled.DONE, ""
+
+
+async def listing_reason_typed(update: Update, context: RuralContext, listing_id: int, text: str
+                               ) -> tuple[Settled, str]:
+    reason = text.strip()
+    if not reason or len(reason) > produce.MAX_REASON:
+        return Settled.AGAIN, context.t("⚠️ Please type a reason of at most {n} characters.", n=produce.MAX_REASON)
+    if await review(update, context, listing_id, approve=False, reason=reason):
+        await say(update, context, context.t("❌ Rejected. The seller has been told why."))
+        return Settled.DONE, ""
+    return Settled.REFUSED, ""
+
+
+ANSWERS = {"rjr": reason_typed, "pick": code_typed, "lrjr": listing_reason_typed}
+
+
+def _private_form(answer):
+    async def form(update: Update, context: RuralContext, subject_id: int, text: str) -> None:
+        settled, warning = await answer(update, context, subject_id, text)
+        if settled is Settled.AGAIN:
+            await say(update, context, warning)
+        else:
+            await villagers.set_awaiting(context.rt.store, context.villager.id, None)
+
+    return form
+
+
+# A card in a partner's private chat: the next text there answers it (handlers.menu reads these).
+DESK_FORMS = {kind: _private_form(answer) for kind, answer in ANSWERS.items()}
+
+
+async def replied(update: Update, context: RuralContext) -> None:
+    """A reply to one of the bot's messages in a group: an answer if it is the asked person's
+    reply to an open question. Anyone else's reply is the group's conversation: no answer."""
+    message, rt = update.effective_message, context.rt
+    to = message.reply_to_message
+    if to is None or to.from_user is None or to.from_user.id != context.bot.id:
+        return
+    taken = await prompts.take(rt.store, rt.clock, message.chat_id, to.message_id, update.effective_user.id)
+    if taken is None or taken.reply is prompts.Reply.NOT_ASKED:
+        return
+    prompt = taken.prompt
+    if taken.reply is prompts.Reply.EXPIRED:
+        await message.reply_text(context.t("⌛ This question has expired. Please tap the button on the card again."))
+        if taken.lapsed_now:
+            await restore_card(context, prompt.kind, prompt.subject_id, prompt.chat_id, prompt.card_message_id)
+        return
+    settled, warning = await ANSWERS[prompt.kind](update, context, prompt.subject_id, message.text or "")
+    if settled is Settled.AGAIN:  # the new question replaces this one
+        await ask(update, context, prompt.kind, prompt.subject_id, warning, card_message_id=prompt.card_message_id)
+        return
+    await prompts.close(rt.store, rt.clock, prompt.id)
+    if settled is Settled.REFUSED:  # nothing moved, so nothing else will redraw the card
+        await restore_card(context, prompt.kind, prompt.subject_id, prompt.chat_id, prompt.card_message_id)
+
+
+# ---- cancelling and lapsing ---------------------------------------------------------------------
+
+@on_tap
+async def cancel_tapped(update: Update, context: RuralContext) -> None:
+    """✖️ Cancel on a card waiting for a reply: for the center's partners (and admins), who may act
+    on the card, not only for the person asked, who may have gone."""
+    kind, subject_id = context.match.group(1), int(context.match.group(2))
+    if kind in ORDER_KINDS:
+        allowed = await may_act_on(update, context, subject_id, deciding=kind == "rjr")
+    else:
+        allowed = await listing_card_of(update, context, subject_id)
+    if allowed is None:
+        return
+    rt = context.rt
+    closed = await prompts.cancel(rt.store, rt.clock, update.effective_chat.id, kind, subject_id)
+    for prompt in closed:
+        await mark_question(context, prompt, context.t("✖️ Cancelled."))
+    await restore_card(context, kind, subject_id, update.effective_chat.id, update.callback_query.message.message_id)
+
+
+async def lapse_prompts(context: RuralContext) -> None:
+    """The scheduler's sweep: questions nobody answered in time close, and their cards come back."""
+    rt = context.rt
+    try:
+        lapsed = await prompts.lapse(rt.store, rt.clock)
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        log.warning("could not lapse desk questions: the database is unavailable")
+        return
+    for prompt in lapsed:
+        desk = await partners.desk_of_group(rt.store, prompt.chat_id)
+        await mark_question(context, prompt, context.desk_t(desk.locale if desk else None)(
+            "⌛ This question has expired. Please tap the button on the card again."))
+        await restore_card(context, prompt.kind, prompt.subject_id, prompt.chat_id, prompt.card_message_id)
+
+
+async def mark_question(context: RuralContext, prompt: prompts.Prompt, text: str) -> None:
+    try:
+        await context.bot.edit_message_text(text, prompt.chat_id, prompt.message_id)
+    except BadRequest as exc:  # deleted by someone, or too old: it only stays as it was
+        log.info("question %s not marked: %s", prompt.message_id, exc)
+
+
+async def restore_card(context: RuralContext, kind: str, subject_id: int, chat_id: int,
+                       card_message_id: int | None) -> None:
+    """The card a question came from, as it is now, with its buttons again."""
+    if card_message_id is None:
+        return
+    rt = context.rt
+    photo: str | None = None
+    if kind in ORDER_KINDS:
+        card = await parcels.card_view(rt.store, subject_id)
+        if card is None:
+            return
+        desk = await partners.desk_of_group(rt.store, chat_id)
+        desk_t = context.desk_t(card.desk_locale)
+        text, markup = card_text(desk_t, card), card_keyboard(desk_t, card.order, desk.id if desk else None)
+    else:
+        listing = await produce.review_card(rt.store, subject_id)
+        if listing is None:
+            return
+        desk_t = context.desk_t(listing.desk_locale)
+        text, markup, photo = review_card_text(desk_t, listing), review_keyboard(desk_t, listing.listing), \
+            listing.listing.photo
+    await edit_card(context, chat_id, card_message_id, text, markup, photo)
+
+
+async def edit_card(context: RuralContext, chat_id: int, message_id: int, text: str,
+                    markup: InlineKeyboardMarkup | None, photo: str | None) -> None:
+    try:
+        if photo:
+            await context.bot.edit_message_caption(chat_id, message_id, caption=text, parse_mode=ParseMode.HTML,
+                                                   reply_markup=markup)
+        else:
+            await context.bot.edit_message_text(text, chat_id, message_id, parse_mode=ParseMode.HTML,
+                                                reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            log.info("card %s not restored: %s", message_id, exc)
+
+
+def register(app: Application) -> None:
+    app.add_handler(CallbackQueryHandler(typed_reason_tapped, pattern=r"^dk:rt:(\d{1,12})$"))
+    app.add_handler(CallbackQueryHandler(picked_up_tapped, pattern=r"^dk:pick:(\d{1,12})$"))
+    app.add_handler(CallbackQueryHandler(typed_listing_reason_tapped, pattern=r"^lr:rt:(\d{1,12})$"))
+    app.add_handler(CallbackQueryHandler(cancel_tapped, pattern=r"^px:(rjr|pick|lrjr):(\d{1,12})$"))
+    app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.REPLY & filters.TEXT & ~filters.COMMAND, replied))
+    app.job_queue.run_repeating(lapse_prompts, interval=LAPSE_EVERY, first=LAPSE_EVERY, name="lapse desk prompts")
