@@ -325,6 +325,7 @@ class Person(User):
         """Send a callback query with arbitrary (possibly forged or stale) data."""
         double = self.double
         query_id = double.new_query_id()
+        double.person_acted()
         await double.deliver({"callback_query": {
             "id": query_id, "from": self.to_dict(), "message": message.to_dict(),
             "chat_instance": str(abs(hash((message.chat.id, double.bot_user.id)))),
@@ -340,6 +341,7 @@ class Person(User):
         if chat.type != "private" and self.id not in chat.members:
             raise AssertionError(f"{self.first_name} is not a member of chat {chat.id}")
         message = chat._new_message(self, self.double.now(), **fields)
+        self.double.person_acted()
         self.double.notify("new", message)
         if chat.bot_status in ("member", "administrator"):
             await self.double.deliver({"message": message.to_dict()})
