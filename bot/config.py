@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 from locales import available_locales
+from services.cart import MAX_CART_LINES
 from services.parcels import QuietHours
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/rural-bot.sqlite3"
@@ -45,6 +46,7 @@ class Settings:
     # Promotion messages a second, over all processes: about Telegram's 30, a little under it so
     # that the jitter of real sends never puts 31 into one second.
     broadcast_rate: float = 29.0
+    cart_max_lines: int = MAX_CART_LINES  # different products in one cart
 
     @property
     def tz(self) -> ZoneInfo:
@@ -139,7 +141,12 @@ def load_settings(environ: dict[str, str] | None = None, env_file: str | Path = 
     if not 0 < rate <= 1000:
         raise SettingsError(f"BROADCAST_RATE is invalid: {broadcast_rate!r} (messages a second, e.g. 30)")
 
+    cart_max_lines = values.get("CART_MAX_LINES", "").strip() or str(MAX_CART_LINES)
+    if not cart_max_lines.isdigit() or not 1 <= int(cart_max_lines) <= 1000:
+        raise SettingsError(f"CART_MAX_LINES is invalid: {cart_max_lines!r} (a number of lines from 1 to 1000)")
+
     return Settings(
+        cart_max_lines=int(cart_max_lines),
         broadcast_rate=rate,
         webhook_url=webhook_url,
         webhook_secret=webhook_secret,
