@@ -17,7 +17,7 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from locales import Translator, locale_for_language_code, translator
+from locales import N_, Translator, locale_for_language_code, translator
 from services import villagers
 from services.cart import MAX_CART_LINES
 from services.clock import Clock
@@ -138,8 +138,7 @@ async def on_error(update: object, context: RuralContext) -> None:
         # Telegram's description names the rule (too long, a bad button); the text is not logged,
         # as it may hold what people wrote.
         log.error("Telegram refused what the bot sent: %s", context.error.message)
-        await apologise(update, context, context.t("😔 Sorry, that could not be shown. Please try again, "
-                                                   "or send /start."))
+        await apologise(update, context, N_("😔 Sorry, that could not be shown. Please try again, or send /start."))
         return
     if isinstance(context.error, (NetworkError, RetryAfter)):  # includes timeouts and Telegram's 5xx
         # The reply to this person's own action is dropped; they tap again. Messages that matter
@@ -148,16 +147,26 @@ async def on_error(update: object, context: RuralContext) -> None:
         return
     log.error("unhandled error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat and update.effective_chat.type == ChatType.PRIVATE:
-        await apologise(update, context, context.t("😔 Sorry, something went wrong. Please try again."))
+        await apologise(update, context, N_("😔 Sorry, something went wrong. Please try again."))
+
+
+async def person_t(update: Update, context: RuralContext) -> Translator:
+    """The person's translator (the error handler's context was made afresh, without it)."""
+    user = update.effective_user
+    if user is None:
+        return context.t
+    guess = locale_for_language_code(user.language_code, context.rt.default_locale)
+    villager = await villagers.by_telegram_id(context.rt.store, user.id)
+    return translator((villager.locale if villager else None) or guess)
 
 
 async def apologise(update: object, context: RuralContext, text: str) -> None:
-    """Tell the person, in the chat, that their action failed (a tap was already answered by
+    """Tell the person, in the chat and their language (``text`` is a msgid), that their action failed (a tap was already answered by
     ``on_tap``). Best effort: the error is already logged, and a failed apology is not apologised
     for."""
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     try:
-        await context.bot.send_message(update.effective_chat.id, text)
+        await context.bot.send_message(update.effective_chat.id, (await person_t(update, context))(text))
     except Exception as exc:  # noqa: BLE001
         log.warning("could not send the apology: %s", exc)
