@@ -34,6 +34,7 @@ from services.broadcast import BroadcastView, Copy, Delivery
 log = logging.getLogger(__name__)
 WAKE_EVERY = 5.0
 PROGRESS_EVERY = 3.0  # seconds between edits of the admin's progress message
+REPORT_WAIT_AT_MOST = 10.0  # seconds the report waits for a "retry after" before it is given up
 BACKOFF = timedelta(seconds=10)
 
 
@@ -192,10 +193,22 @@ class BroadcastPump(Pump):
                 promotion = await broadcast.view(self.rt.store, broadcast_id)
                 t = await self._admin_t(promotion)
                 try:
-                    await self.bot.send_message(promotion.admin_telegram_id, report_text(t, promotion),
-                                                parse_mode=ParseMode.HTML)
+                    await self._report(promotion.admin_telegram_id, report_text(t, promotion))
                 except TelegramError as exc:
                     log.warning("report of promotion %s not sent: %s", broadcast_id, exc)
+
+    async def _report(self, chat_id: int, text: str) -> None:
+        """The report comes right after the admin's own copy and the progress message: a burst to one
+        chat that Telegram may answer with a short "retry after"; it is waited out once, as the
+        report is sent only here."""
+        try:
+            await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
+        except RetryAfter as exc:
+            wait = wait_asked(exc).total_seconds()
+            if wait > REPORT_WAIT_AT_MOST:
+                raise
+            await asyncio.sleep(wait)
+            await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
 
     async def _admin_t(self, promotion: BroadcastView):
         person = await villagers.by_telegram_id(self.rt.store, promotion.admin_telegram_id)

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 from locales import available_locales
+from services.cart import MAX_CART_LINES
 from services.parcels import QuietHours
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/rural-bot.sqlite3"
@@ -48,6 +49,7 @@ class Settings:
     # Seconds a claim on outbox messages and promotion copies lasts unless its holder renews it:
     # how long the messages a dead process held wait before another process sends them.
     outbox_lease: float = 120.0
+    cart_max_lines: int = MAX_CART_LINES  # different products in one cart
 
     @property
     def tz(self) -> ZoneInfo:
@@ -149,8 +151,12 @@ def load_settings(environ: dict[str, str] | None = None, env_file: str | Path = 
         lease = 0.0
     if not 1 <= lease <= 3600:
         raise SettingsError(f"OUTBOX_LEASE is invalid: {outbox_lease!r} (seconds from 1 to 3600, e.g. 120)")
+    cart_max_lines = values.get("CART_MAX_LINES", "").strip() or str(MAX_CART_LINES)
+    if not cart_max_lines.isdigit() or not 1 <= int(cart_max_lines) <= 1000:
+        raise SettingsError(f"CART_MAX_LINES is invalid: {cart_max_lines!r} (a number of lines from 1 to 1000)")
 
     return Settings(
+        cart_max_lines=int(cart_max_lines),
         broadcast_rate=rate,
         outbox_lease=lease,
         webhook_url=webhook_url,

@@ -16,7 +16,7 @@ from handlers.ui import alert, button, esc, keyboard, label, money, on_tap, page
 from services import catalog, villagers
 from services.cart import MAX_LINE_QUANTITY, add_to_cart, parse_quantity
 from services.catalog import ProductView
-from services.errors import InvalidQuantity, NotEnoughStock, NotFound
+from services.errors import CartFull, InvalidQuantity, NotEnoughStock, NotFound
 
 
 async def categories(update: Update, context: RuralContext) -> None:
@@ -122,7 +122,14 @@ async def add(update: Update, context: RuralContext, product: ProductView, quant
     stock as the cart saw it."""
     t = context.t
     try:
-        cart = await add_to_cart(context.rt.store, context.shopper.id, product.id, quantity)
+        cart = await add_to_cart(context.rt.store, context.shopper.id, product.id, quantity,
+                                 max_lines=context.rt.cart_max_lines)
+    except CartFull as exc:
+        if update.message is not None:  # a typed quantity: the question is over
+            await villagers.set_awaiting(context.rt.store, context.villager.id, None)
+        await alert(update, context, t("🛍 Your cart is full: at most {n} different products. Check out, "
+                                       "or remove something first.", n=exc.max_lines))
+        return None
     except InvalidQuantity as exc:
         await alert(update, context, t("⚠️ Please choose a quantity from 1 to {max}.", max=exc.maximum))
         return None

@@ -11,20 +11,32 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 from handlers import assist
 from handlers.context import RuralContext
 from handlers.start import ask_county, name_in
-from handlers.ui import alert, button, esc, keyboard, label, money, on_tap, say, show
+from handlers.ui import alert, button, esc, keyboard, label, money, on_tap, pager, say, show
 from services import cart as carts
 from services import centers, orders, villagers
 from services.cart import CartView
 from services.errors import CartEmpty, InvalidQuantity, NoCenterChosen, NotEnoughStock, NotFound, StaleCheckout
 
 
-def cart_lines(context: RuralContext, cart: CartView) -> list[str]:
+# Lines on one page of the cart: each has four buttons, and a message holds at most 100 buttons
+# and 4096 characters.
+CART_PAGE = 8
+CHECKOUT_LINES = 25  # lines listed on the checkout screen; the rest are counted
+
+
+def cart_lines(context: RuralContext, cart: CartView, first: int = 0, count: int | None = None,
+               count_the_rest: bool = False) -> list[str]:
+    """The cart's lines from ``first`` (``count`` of them, else all; numbered in the whole cart),
+    then how many more there are (``count_the_rest``), then its total."""
     t = context.t
+    shown = cart.lines[first:None if count is None else first + count]
     lines = [
         f"{i}. {esc(line.name(t.language))} — {line.quantity} {esc(label(t, 'unit', line.unit))} × "
         f"{money(line.price_fen)} = <b>{money(line.subtotal_fen)}</b>"
-        for i, line in enumerate(cart.lines, 1)
+        for i, line in enumerate(shown, first + 1)
     ]
+    if count_the_rest and first + len(shown) < len(cart.lines):
+        lines.append(t("… and {n} more lines: see 🛍 the cart.", n=len(cart.lines) - first - len(shown)))
     lines.append(t("💰 Total: <b>{total}</b>", total=money(cart.total_fen)))
     return lines
 
@@ -35,7 +47,7 @@ def cart_title(context: RuralContext) -> str:
     return context.t("🛍 <b>Your cart</b>")
 
 
-async def show_cart(update: Update, context: RuralContext, note: str = "") -> None:
+async def show_cart(update: Update, context: RuralContext, note: str = "", page: int = 0) -> None:
     t = context.t
     cart = await carts.get_cart(context.rt.store, context.shopper.id)
     if cart.is_empty:
@@ -44,25 +56,37 @@ async def show_cart(update: Update, context: RuralContext, note: str = "") -> No
             text = f"{note}\n\n{text}"
         await show(update, context, text, keyboard([button(t("📂 Categories"), "cats"), button(t("🔍 Search"), "find")]))
         return
+    pages = -(-len(cart.lines) // CART_PAGE)
+    page = min(page, pages - 1)
+    first = page * CART_PAGE
     rows = []
-    for i, line in enumerate(cart.lines, 1):
+    for i, line in enumerate(cart.lines[first:first + CART_PAGE], first + 1):
         rows.append([
-            button("➖", f"cl:{line.id}:{line.quantity - 1}"),
+            button("➖", f"cl:{line.id}:{line.quantity - 1}:{page}"),
             button(f"{i}. {line.name(t.language)[:18]} ×{line.quantity} ✏️", f"clq:{line.id}"),
-            button("➕", f"cl:{line.id}:{line.quantity + 1}"),
-            button("🗑", f"cl:{line.id}:0"),
+            button("➕", f"cl:{line.id}:{line.quantity + 1}:{page}"),
+            button("🗑", f"cl:{line.id}:0:{page}"),
         ])
+    rows.append(pager(t, page, pages, "cart:{page}"))
     rows.append([button(t("✅ Checkout"), "co")])
     rows.append([button(t("📂 Continue shopping"), "cats")])
-    text = "\n".join(([note, ""] if note else []) + [cart_title(context)] + cart_lines(context, cart))
+    heading = [cart_title(context)]
+    if pages > 1:
+        heading.append(t("Page {page} of {pages} · {n} lines", page=page + 1, pages=pages, n=len(cart.lines)))
+    text = "\n".join(([note, ""] if note else []) + heading + cart_lines(context, cart, first, CART_PAGE))
     await show(update, context, text, keyboard(*rows))
+
+
+@on_tap
+async def cart_tapped(update: Update, context: RuralContext) -> None:
+    await show_cart(update, context, page=int(context.match.group(1) or 0))
 
 
 @on_tap
 async def line_changed(update: Update, context: RuralContext) -> None:
     line_id, quantity = int(context.match.group(1)), int(context.match.group(2))
     await set_line(update, context, line_id, quantity)
-    await show_cart(update, context)
+    await show_cart(update, context, page=int(context.match.group(3) or 0))
 
 
 async def set_line(update: Update, context: RuralContext, line_id: int, quantity: int) -> bool:
@@ -122,7 +146,7 @@ async def checkout_screen(update: Update, context: RuralContext, note: str = "")
         ([note, ""] if note else [])
         + [t("🧾 <b>Please check your order</b>")]
         + ([t("🤝 Ordering for {name}", name=esc(context.shopper.first_name))] if context.assisting else [])
-        + cart_lines(context, cart)
+        + cart_lines(context, cart, 0, CHECKOUT_LINES, count_the_rest=True)
         + [t("📍 Pick up at: {center}", center=f"<b>{esc(name_in(center.names, t))}</b>"),
            *([f"   {esc(center.address)}"] if center.address else []),
            t("💵 Payment: cash at pickup")]
@@ -173,8 +197,8 @@ async def confirm_tapped(update: Update, context: RuralContext) -> None:
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("cart", show_cart, filters=filters.ChatType.PRIVATE))
-    app.add_handler(CallbackQueryHandler(on_tap(show_cart), pattern=r"^cart$"))
-    app.add_handler(CallbackQueryHandler(line_changed, pattern=r"^cl:(\d{1,9}):(\d{1,4})$"))
+    app.add_handler(CallbackQueryHandler(cart_tapped, pattern=r"^cart(?::(\d{1,4}))?$"))
+    app.add_handler(CallbackQueryHandler(line_changed, pattern=r"^cl:(\d{1,9}):(\d{1,4})(?::(\d{1,4}))?$"))
     app.add_handler(CallbackQueryHandler(line_quantity_tapped, pattern=r"^clq:(\d{1,9})$"))
     app.add_handler(CallbackQueryHandler(on_tap(checkout_screen), pattern=r"^co$"))
     app.add_handler(CallbackQueryHandler(confirm_tapped, pattern=r"^co:ok:([0-9a-f]{12})$"))

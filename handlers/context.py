@@ -14,11 +14,12 @@ from zoneinfo import ZoneInfo
 
 from telegram import Bot, Update
 from telegram.constants import ChatType
-from telegram.error import ChatMigrated, NetworkError, RetryAfter
+from telegram.error import BadRequest, ChatMigrated, NetworkError, RetryAfter
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from locales import Translator, locale_for_language_code, translator
+from locales import N_, Translator, locale_for_language_code, translator
 from services import villagers
+from services.cart import MAX_CART_LINES
 from services.clock import Clock
 from services.market import MarketSearch
 from services.parcels import QuietHours
@@ -44,6 +45,7 @@ class Runtime:
     timezone: str = "Asia/Shanghai"
     admin_ids: frozenset[int] = field(default_factory=frozenset)
     quiet_hours: QuietHours = field(default_factory=QuietHours)
+    cart_max_lines: int = MAX_CART_LINES
     pump: OutboxPump | None = None  # set by bot.pump.install
     promotions: Pump | None = None  # set by bot.broadcast_pump.install
 
@@ -135,6 +137,12 @@ async def on_error(update: object, context: RuralContext) -> None:
     if isinstance(context.error, ChatMigrated):  # handlers.supergroup moves the desk
         log.info("reply dropped: %s", context.error)
         return
+    if isinstance(context.error, BadRequest):  # a NetworkError in PTB, but the bot's own mistake
+        # Telegram's description names the rule (too long, a bad button); the text is not logged,
+        # as it may hold what people wrote.
+        log.error("Telegram refused what the bot sent: %s", context.error.message)
+        await apologise(update, context, N_("😔 Sorry, that could not be shown. Please try again, or send /start."))
+        return
     if isinstance(context.error, (NetworkError, RetryAfter)):  # includes timeouts and Telegram's 5xx
         # The reply to this person's own action is dropped; they tap again. Messages that matter
         # (order news, reminders, promotions) go through the outbox, which retries them.
@@ -142,7 +150,26 @@ async def on_error(update: object, context: RuralContext) -> None:
         return
     log.error("unhandled error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat and update.effective_chat.type == ChatType.PRIVATE:
-        try:
-            await context.bot.send_message(update.effective_chat.id, context.t("😔 Sorry, something went wrong. Please try again."))
-        except Exception:  # the apology is best effort; the error is already logged
-            log.warning("could not send the apology", exc_info=True)
+        await apologise(update, context, N_("😔 Sorry, something went wrong. Please try again."))
+
+
+async def person_t(update: Update, context: RuralContext) -> Translator:
+    """The person's translator (the error handler's context was made afresh, without it)."""
+    user = update.effective_user
+    if user is None:
+        return context.t
+    guess = locale_for_language_code(user.language_code, context.rt.default_locale)
+    villager = await villagers.by_telegram_id(context.rt.store, user.id)
+    return translator((villager.locale if villager else None) or guess)
+
+
+async def apologise(update: object, context: RuralContext, text: str) -> None:
+    """Tell the person, in the chat and their language (``text`` is a msgid), that their action failed (a tap was already answered by
+    ``on_tap``). Best effort: the error is already logged, and a failed apology is not apologised
+    for."""
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    try:
+        await context.bot.send_message(update.effective_chat.id, (await person_t(update, context))(text))
+    except Exception as exc:  # noqa: BLE001
+        log.warning("could not send the apology: %s", exc)

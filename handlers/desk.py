@@ -34,7 +34,7 @@ from handlers.notices import (
     status_text,
 )
 from handlers.start import name_in
-from handlers.ui import alert, button, esc, keyboard, money, on_tap, say, show
+from handlers.ui import alert, button, esc, keyboard, money, on_tap, pager, say, show
 from locales import Translator
 from services import parcels, partners, produce, villagers
 from services.errors import NotAllowed, NotFound
@@ -42,7 +42,7 @@ from services.parcels import AlreadyDone, WrongCode
 from services.partners import Actor, GroupTaken, NotPartner
 
 GROUPS = filters.ChatType.GROUPS
-PENDING_BUTTONS = 20  # /pending offers the cards of this many orders as buttons
+PENDING_PAGE = 10  # orders and listings on one page of /pending
 log = logging.getLogger(__name__)
 
 
@@ -342,6 +342,18 @@ async def desk_or_explain(update: Update, context: RuralContext) -> partners.Des
 
 
 async def pending_command(update: Update, context: RuralContext) -> None:
+    await pending_page(update, context, 0)
+
+
+@on_tap
+async def pending_page_tapped(update: Update, context: RuralContext) -> None:
+    await pending_page(update, context, int(context.match.group(1)))
+
+
+async def pending_page(update: Update, context: RuralContext, page: int) -> None:
+    """What waits for a decision, a page at a time (a message holds 4096 characters and 100
+    buttons, and a busy desk can have hundreds waiting): orders, oldest first, as they have waited
+    longest, then produce listings; each a button that brings its card back down the chat."""
     t = context.t
     desk = await desk_or_explain(update, context)
     if desk is None:
@@ -349,17 +361,23 @@ async def pending_command(update: Update, context: RuralContext) -> None:
     waiting = await parcels.pending(context.rt.store, desk.id)
     listings = await produce.in_review(context.rt.store, desk.id)
     if not waiting and not listings:
-        await say(update, context, t("✅ No orders are waiting for a decision."))
+        await show(update, context, t("✅ No orders are waiting for a decision."))
         return
+    items = ([(f"• {number} · {money(total)}", button(f"🧾 {number}", f"dk:show:{order_id}"))
+              for order_id, number, total, _ in waiting]
+             + [(f"• 🌾 {esc(title)}", button(f"🌾 {title}", f"lr:show:{listing_id}")) for listing_id, title in listings])
+    pages = -(-len(items) // PENDING_PAGE)
+    page = min(page, pages - 1)
+    shown = items[page * PENDING_PAGE:(page + 1) * PENDING_PAGE]
     lines = [t("⏳ <b>Waiting for a decision</b>: {n}", n=len(waiting))]
-    lines += [f"• {number} · {money(total)}" for _, number, total, _ in waiting]
-    # The oldest first: they have waited longest.
-    rows = [[button(f"🧾 {number}", f"dk:show:{order_id}")] for order_id, number, _, _ in waiting[:PENDING_BUTTONS]]
     if listings:
         lines.append(t("🌾 <b>Produce waiting for review</b>: {n}", n=len(listings)))
-        lines += [f"• {esc(title)}" for _, title in listings]
-        rows += [[button(f"🌾 {title}", f"lr:show:{listing_id}")] for listing_id, title in listings[:PENDING_BUTTONS]]
-    await say(update, context, "\n".join(lines), keyboard(*rows))
+    if pages > 1:
+        lines.append(t("Page {page} of {pages}", page=page + 1, pages=pages))
+    lines += [line for line, _ in shown]
+    rows = [[tap] for _, tap in shown]
+    rows.append(pager(t, page, pages, "dk:pg:{page}"))
+    await show(update, context, "\n".join(lines), keyboard(*rows))
 
 
 @on_tap
@@ -428,6 +446,7 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(reason_tapped, pattern=r"^dk:rj:(\d{1,12}):(" + "|".join(parcels.REJECT_REASONS) + ")$"))
     app.add_handler(CallbackQueryHandler(card_tapped, pattern=r"^dk:card:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(show_tapped, pattern=r"^dk:show:(\d{1,12})$"))
+    app.add_handler(CallbackQueryHandler(pending_page_tapped, pattern=r"^dk:pg:(\d{1,5})$"))
     app.add_handler(CallbackQueryHandler(arrived_tapped, pattern=r"^dk:arr:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(approve_tapped, pattern=r"^lr:ok:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(reject_listing_tapped, pattern=r"^lr:no:(\d{1,12})$"))

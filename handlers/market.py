@@ -129,6 +129,10 @@ async def category_tapped(update: Update, context: RuralContext) -> None:
     await listings_page(update, context, found, f"cat:{code}", f"🧺 <b>{esc(category_name(t, code))}</b>", "home")
 
 
+# Counties on one page of the chooser: the programme has a thousand, a message 100 buttons.
+COUNTIES_PAGE = 20
+
+
 @on_tap
 async def counties_tapped(update: Update, context: RuralContext) -> None:
     await _drop_form(context)
@@ -137,9 +141,16 @@ async def counties_tapped(update: Update, context: RuralContext) -> None:
     if not found:
         await home(update, context)
         return
-    rows = [[button(f"{name_in(names, t)} ({count})", f"mk:cty:{county_id}:0")] for county_id, names, count in found]
+    pages = -(-len(found) // COUNTIES_PAGE)
+    page = min(int(context.match.group(1) or 0), pages - 1)
+    rows = [[button(f"{name_in(names, t)} ({count})", f"mk:cty:{county_id}:0")]
+            for county_id, names, count in found[page * COUNTIES_PAGE:(page + 1) * COUNTIES_PAGE]]
+    rows.append(pager(t, page, pages, "mk:cties:{page}"))
     rows.append([button(t("⬅️ Back"), "mk:home")])
-    await show(update, context, t("🗺 Choose a county:"), keyboard(*rows))
+    text = t("🗺 Choose a county:")
+    if pages > 1:
+        text += "\n" + t("Page {page} of {pages}", page=page + 1, pages=pages)
+    await show(update, context, text, keyboard(*rows))
 
 
 @on_tap
@@ -457,7 +468,7 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("market", market_command, filters=filters.ChatType.PRIVATE))
     app.add_handler(CallbackQueryHandler(home_tapped, pattern=r"^mk:home$"))
     app.add_handler(CallbackQueryHandler(category_tapped, pattern=r"^mk:cat:([a-z_]{1,32}):(\d{1,5})$"))
-    app.add_handler(CallbackQueryHandler(counties_tapped, pattern=r"^mk:cties$"))
+    app.add_handler(CallbackQueryHandler(counties_tapped, pattern=r"^mk:cties(?::(\d{1,4}))?$"))
     app.add_handler(CallbackQueryHandler(county_tapped, pattern=r"^mk:cty:(\d{1,9}):(\d{1,5})$"))
     app.add_handler(CallbackQueryHandler(find_tapped, pattern=r"^mk:find$"))
     app.add_handler(CallbackQueryHandler(listing_tapped, pattern=rf"^mk:l:(\d{{1,9}})(?::({_ORIGIN}))?$"))

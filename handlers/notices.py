@@ -63,9 +63,17 @@ def reason_text(t: Translator, reason: str) -> str:
     return t(REASONS[reason]) if reason in REASONS else esc(reason)
 
 
+# An order's lines listed in one message (its card, its detail); the rest are counted, so that the
+# message stays within Telegram's 4096 characters whatever the order holds.
+ORDER_LINES_SHOWN = 30
+
+
 def order_lines(t: Translator, order: OrderView) -> list[str]:
-    return [f"• {esc(line.name(t.language))} — {line.quantity} {esc(label(t, 'unit', line.unit))} × "
-            f"{money(line.price_fen)}" for line in order.lines]
+    lines = [f"• {esc(line.name(t.language))} — {line.quantity} {esc(label(t, 'unit', line.unit))} × "
+             f"{money(line.price_fen)}" for line in order.lines[:ORDER_LINES_SHOWN]]
+    if len(order.lines) > ORDER_LINES_SHOWN:
+        lines.append(t("… and {n} more lines", n=len(order.lines) - ORDER_LINES_SHOWN))
+    return lines
 
 
 class Later(Exception):

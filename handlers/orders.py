@@ -6,9 +6,9 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from handlers.context import RuralContext
-from handlers.notices import status_text
+from handlers.notices import order_lines, status_text
 from handlers.start import name_in
-from handlers.ui import alert, button, esc, keyboard, label, local_time, money, on_tap, pager, show
+from handlers.ui import alert, button, esc, keyboard, local_time, money, on_tap, pager, show
 from services import orders
 from services.errors import NotAllowed, NotFound
 from services.orders import OrderStatus, OrderView
@@ -49,8 +49,7 @@ def detail_text(context: RuralContext, order: OrderView) -> str:
         t("Placed: {when}", when=local_time(order.created_at, tz, with_year=True)),
         "",
     ]
-    lines += [f"• {esc(line.name(t.language))} — {line.quantity} {esc(label(t, 'unit', line.unit))} × "
-              f"{money(line.price_fen)}" for line in order.lines]
+    lines += order_lines(t, order)
     lines += [
         t("💰 Total: <b>{total}</b>", total=money(order.total_fen)),
         t("📍 Pick up at: {center}", center=esc(name_in(order.center_names, t))),

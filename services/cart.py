@@ -9,15 +9,19 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from locales import localized
-from services.errors import InvalidQuantity, NotEnoughStock, NotFound
+from services.errors import CartFull, InvalidQuantity, NotEnoughStock, NotFound
 from store.db import Store
 from store.models import Cart, CartLine, Product
 
 MAX_LINE_QUANTITY = 999
+# Different products in one cart (the CART_MAX_LINES setting). Every screen that lists a cart or
+# its order pages it or shortens it, but an order of hundreds of lines is a mistake more often
+# than a need, and the partner has to pack it.
+MAX_CART_LINES = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +113,10 @@ async def get_cart(store: Store, villager_id: int) -> CartView:
         return await _view(session, cart)
 
 
-async def add_to_cart(store: Store, villager_id: int, product_id: int, quantity: int) -> CartView:
+async def add_to_cart(store: Store, villager_id: int, product_id: int, quantity: int,
+                      max_lines: int = MAX_CART_LINES) -> CartView:
+    """Add ``quantity`` of a product; a product not yet in the cart is refused (``CartFull``) once
+    the cart has ``max_lines`` lines."""
     check_quantity(quantity)
     async with store.write(durable=False) as session:
         product = await session.get(Product, product_id)
@@ -125,6 +132,10 @@ async def add_to_cart(store: Store, villager_id: int, product_id: int, quantity:
         if wanted > product.stock:
             raise NotEnoughStock(product.names, product.stock)
         if line is None:
+            lines = await session.scalar(select(func.count()).select_from(CartLine)
+                                         .where(CartLine.cart_id == cart.id))
+            if lines >= max_lines:
+                raise CartFull(max_lines)
             session.add(CartLine(cart_id=cart.id, product_id=product_id, quantity=wanted))
         else:
             line.quantity = wanted

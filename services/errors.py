@@ -17,6 +17,14 @@ class InvalidQuantity(DomainError):
         self.maximum = maximum
 
 
+class CartFull(DomainError):
+    """A new product would make the cart longer than its cap."""
+
+    def __init__(self, max_lines: int):
+        super().__init__(f"at most {max_lines} lines in a cart")
+        self.max_lines = max_lines
+
+
 class NotEnoughStock(DomainError):
     def __init__(self, product_name: dict, available: int):
         super().__init__(f"only {available} left")

@@ -230,6 +230,7 @@ async def bot(demo_store, clock):
     After the test, the log must hold no error: bad input is answered, never raised.
     """
     double = BotApiDouble()
+    double.limits_clock = clock  # moving the clock gives Telegram's per-chat limits that time too
     await double.start()
     settings = Settings(bot_token=TOKEN, database_url=demo_store.url, telegram_base_url=double.base_url,
                         admin_ids=frozenset({900}))

@@ -11,7 +11,7 @@ from aiohttp import web
 from telegram import (Bot, BotCommand, BotCommandScopeAllGroupChats, InlineKeyboardButton,
                       InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup,
                       ReplyKeyboardRemove, Update)
-from telegram.error import BadRequest, ChatMigrated, Forbidden
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter
 from telegram.ext import (ApplicationBuilder, CallbackQueryHandler, ChatMemberHandler,
                           CommandHandler, ContextTypes, MessageHandler, filters)
 
@@ -24,6 +24,7 @@ NOT_MODIFIED = "message is not modified"
 @pytest.fixture
 async def double():
     server = BotApiDouble()
+    server.chat_limits = False  # these tests send at machine speed; the limits have their own below
     await server.start()
     yield server
     await server.stop()
@@ -179,6 +180,103 @@ async def test_text_length_limits(bot, alice):
         await bot.send_message(alice.id, "<b></b>", parse_mode="HTML")
     with pytest.raises(BadRequest, match="(?i)caption is too long"):
         await bot.send_photo(alice.id, "https://example.com/egg.jpg", caption="c" * 1025)
+
+
+async def test_edits_keep_the_length_and_button_limits(double, bot, alice):
+    sent = await bot.send_message(alice.id, "short", parse_mode="HTML")
+    with pytest.raises(BadRequest, match="^Message is too long$"):  # 4097 after "&amp;" is one "&"
+        await bot.edit_message_text("&amp;" * 4097, alice.id, sent.message_id, parse_mode="HTML")
+    await bot.edit_message_text("&amp;" * 4096, alice.id, sent.message_id, parse_mode="HTML")
+    forged = InlineKeyboardMarkup([[InlineKeyboardButton("x", callback_data="数" * 22)]])  # 66 bytes
+    with pytest.raises(BadRequest, match="^Button_data_invalid$"):
+        await bot.edit_message_reply_markup(alice.id, sent.message_id, reply_markup=forged)
+    photo = await bot.send_photo(alice.id, "https://example.com/egg.jpg", caption="egg")
+    with pytest.raises(BadRequest, match="^Message caption is too long$"):
+        await bot.edit_message_caption(alice.id, photo.message_id, caption="😀" * 513)  # 1026 units
+    assert alice.chat.message(sent.message_id).text == "&" * 4096
+
+
+def _buttons(n: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(str(i), callback_data=f"b:{i}")
+                                  for i in range(row, min(row + 8, n))] for row in range(0, n, 8)])
+
+
+async def test_more_than_100_inline_buttons_refused(double, bot, alice):
+    sent = await bot.send_message(alice.id, "100 buttons", reply_markup=_buttons(100))
+    with pytest.raises(BadRequest, match="^Reply markup is too long$"):
+        await bot.send_message(alice.id, "101 buttons", reply_markup=_buttons(101))
+    with pytest.raises(BadRequest, match="^Reply markup is too long$"):
+        await bot.edit_message_text("more", alice.id, sent.message_id, reply_markup=_buttons(101))
+    with pytest.raises(BadRequest, match="^Reply markup is too long$"):
+        await bot.edit_message_reply_markup(alice.id, sent.message_id, reply_markup=_buttons(120))
+    assert [len(sum(m.buttons, [])) for m in alice.chat.bot_messages()] == [100]
+
+
+class _Seconds:
+    """A monotonic clock for the double's limits that the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def _refused_with(double, send) -> str:
+    """Telegram's raw answer to a request the double refuses (the bot library reformats it)."""
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{double.base_url}{TOKEN}/sendMessage", json=send) as resp:
+            body = await resp.json()
+            assert resp.status == body["error_code"]
+            return body
+
+
+async def test_a_burst_to_one_chat_gets_429_with_retry_after(bot, alice):
+    double = alice.double
+    double.chat_limits, double.monotonic = True, _Seconds()
+    for i in range(5):  # the burst allowance
+        await bot.send_message(alice.id, f"burst {i}")
+    assert await _refused_with(double, {"chat_id": alice.id, "text": "one more"}) == {
+        "ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
+        "parameters": {"retry_after": 1}}
+    with pytest.raises(RetryAfter):
+        await bot.send_message(alice.id, "and again")
+    double.monotonic.now += 1  # one a second, sustained
+    await bot.send_message(alice.id, "after a second")
+    with pytest.raises(RetryAfter):
+        await bot.send_message(alice.id, "too soon")
+    other = double.person(1002, "Bob")  # the limit is per chat
+    await bot.send_message(other.id, "to Bob")
+    sent = alice.chat.last_bot_message()
+    await bot.edit_message_text("edits are not new messages", alice.id, sent.message_id)
+    await bot.edit_message_text("not limited", alice.id, sent.message_id)
+    double.person_acted()  # a person takes a few seconds to read and tap: the bucket fills again
+    await bot.send_message(alice.id, "a reply to the tap")
+    assert [m.text for m in alice.chat.bot_messages()] == [
+        "burst 0", "burst 1", "burst 2", "burst 3", "burst 4", "not limited", "a reply to the tap"]
+    assert [r for _, r in double.chat_limit_refusals] == [1, 1, 1]
+
+
+async def test_more_than_20_messages_a_minute_to_one_group_get_429(bot, alice):
+    double = alice.double
+    double.chat_limits, double.monotonic = True, _Seconds()
+    group = double.group(-5001, "Village desk")
+    group.bot_status = "member"
+    for i in range(20):  # one a second: within the per-chat pace, not within the group's minute
+        await bot.send_message(group.id, f"card {i}")
+        double.monotonic.now += 1
+    body = await _refused_with(double, {"chat_id": group.id, "text": "card 20"})
+    assert body == {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 40",
+                    "parameters": {"retry_after": 40}}
+    double.monotonic.now += 39
+    with pytest.raises(RetryAfter):
+        await bot.send_message(group.id, "card 20")
+    double.monotonic.now += 1  # the first card left the minute
+    await bot.send_message(group.id, "card 20")
+    assert len(group.bot_messages()) == 21
+    for i in range(3):  # a private chat has no minute limit, only the pace
+        await bot.send_message(alice.id, f"hi {i}")
+        double.monotonic.now += 1
 
 
 @pytest.mark.parametrize("html, reason", [

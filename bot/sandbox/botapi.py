@@ -18,6 +18,7 @@ import inspect
 import itertools
 import json
 import logging
+import math
 import random
 import re
 import time
@@ -116,6 +117,28 @@ class BotApiDouble(MessageMethods):
         self.latency = 0.0  # seconds every sending call takes (above the bot's read timeout: a timeout)
         self.refusing = False
         self.faults_answered = 0
+        # Telegram's limits for one chat (core.telegram.org/bots/faq, "My bot is hitting limits"):
+        # "avoid sending more than one message per second" to a chat, "short bursts" allowed, and
+        # "not more than 20 messages per minute to the same group". Modelled as a token bucket per
+        # chat (``chat_rate`` a second, ``chat_burst`` at once: a reply of a few messages to one
+        # tap passes, a pump pouring a queue into one chat does not; Telegram's maintainer calls 10
+        # in a second to one chat "the speed noone can read", tdlib/telegram-bot-api#516) and a
+        # sliding minute per group.
+        # They run on people's time (``pace_time``): real time plus ``think_time`` for every action
+        # a person takes, since tests act at machine speed where a person takes seconds to read
+        # and tap. ``chat_limits = False`` turns them off.
+        self.chat_limits = True
+        self.chat_rate = 1.0
+        self.chat_burst = 5
+        self.group_per_minute = 20
+        self.think_time = 3.0
+        self.monotonic: Callable[[], float] = time.monotonic  # a test may replace it
+        self._people_time = 0.0
+        self.limits_clock: Any = None  # anything with now() -> datetime, moved by a test
+        self._limits_clock_start = None
+        self._buckets: dict[int, tuple[float, float]] = {}  # chat id -> (tokens, at pace_time)
+        self._group_sends: dict[int, collections.deque[float]] = {}
+        self.chat_limit_refusals: list[tuple[int, int]] = []  # (chat id, retry_after) of each 429
         self._random = random.Random(7)
         # Webhook delivery: each update is POSTed to the webhook URL's path on one of these servers
         # (a load balancer in front of several bot processes); None: to the URL itself. Which one:
@@ -470,6 +493,47 @@ class BotApiDouble(MessageMethods):
             log.exception("Bot API double failed on %s", method)
             return self._error(ApiError(500, "Internal Server Error: Bot API double bug"))
         return web.json_response({"ok": True, "result": result})
+
+    def pace_time(self) -> float:
+        """Seconds on people's time: real time, plus ``think_time`` for each action a person took,
+        plus however far the test moved ``limits_clock`` (a test's clock: a day later is a day later
+        for Telegram too)."""
+        moved = 0.0
+        if self.limits_clock is not None:
+            now = self.limits_clock.now()
+            if self._limits_clock_start is None:
+                self._limits_clock_start = now
+            moved = (now - self._limits_clock_start).total_seconds()
+        return self.monotonic() + self._people_time + moved
+
+    def person_acted(self) -> None:
+        self._people_time += self.think_time
+
+    def _check_chat_limits(self, chat: Chat) -> None:
+        """A new message to ``chat``: refused with a 429 and ``retry_after`` above its limits."""
+        if not self.chat_limits:
+            return
+        now = self.pace_time()
+        tokens, then = self._buckets.get(chat.id, (float(self.chat_burst), now))
+        tokens = min(float(self.chat_burst), tokens + (now - then) * self.chat_rate)
+        wait = 0.0
+        if tokens < 1:
+            wait = (1 - tokens) / self.chat_rate
+        window = None
+        if chat.type != "private":
+            window = self._group_sends.setdefault(chat.id, collections.deque())
+            while window and now - window[0] >= 60:
+                window.popleft()
+            if len(window) >= self.group_per_minute:
+                wait = max(wait, 60 - (now - window[0]))
+        if wait > 0:
+            retry_after = max(1, math.ceil(wait))
+            self._buckets[chat.id] = (tokens, now)
+            self.chat_limit_refusals.append((chat.id, retry_after))
+            raise ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after)
+        self._buckets[chat.id] = (tokens - 1, now)
+        if window is not None:
+            window.append(now)
 
     def _check_faults(self, method: str, params: Params) -> None:
         """Fault switches: ``failure_rate`` of calls answer 502 (not getUpdates: a bot that polls

@@ -2,7 +2,7 @@
 
 ``MessageMethods`` is a mixin of :class:`~bot.sandbox.botapi.BotApiDouble`, which provides
 what these methods rely on: ``bot_user``, ``files``, ``callback_answers``, ``commands``,
-``_chat()``, ``store_file()``, ``photo_sizes()``, ``document_dict()`` and ``notify()``.
+``_chat()``, ``_check_chat_limits()``, ``store_file()``, ``photo_sizes()``, ``document_dict()`` and ``notify()``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ __all__ = ["NOT_MODIFIED", "MessageMethods"]
 
 NOT_MODIFIED = ("message is not modified: specified new message content and reply markup are "
                 "exactly the same as a current content and reply markup of the message")
+MAX_INLINE_BUTTONS = 100
 _INLINE_ACTIONS = ("callback_data", "url", "web_app", "login_url", "switch_inline_query",
                    "switch_inline_query_current_chat", "switch_inline_query_chosen_chat",
                    "copy_text", "callback_game", "pay")
@@ -69,6 +70,11 @@ class MessageMethods:
         rows = markup[kind]
         if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
             raise bad(f'field "{kind}" must be an Array of Arrays')
+        # At most 100 inline buttons; Telegram's answer above that is "reply markup is too long"
+        # (reported in eternnoir/pyTelegramBotAPI#511, LibertyPaul/LostFilmUpdatesBot#69; the
+        # 100-button limit in tginfo/Telegram-Limits#228).
+        if kind == "inline_keyboard" and sum(len(row) for row in rows) > MAX_INLINE_BUTTONS:
+            raise bad("reply markup is too long")
         for button in (b for row in rows for b in row):
             if kind == "keyboard" and isinstance(button, str):
                 button = {"text": button}
@@ -117,6 +123,7 @@ class MessageMethods:
                 raise bad("message to be replied not found")
         if fields.get("entities"):
             fields["entities"] = [self._mention(e) for e in fields["entities"]]
+        self._check_chat_limits(chat)
         message = chat._new_message(self.bot_user, self.now(), reply_markup=markup, reply_to=reply_to,
                                     **fields)
         if markup and "keyboard" in markup:

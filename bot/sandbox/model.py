@@ -342,6 +342,7 @@ class Person(User):
         """Send a callback query with arbitrary (possibly forged or stale) data."""
         double = self.double
         query_id = double.new_query_id()
+        double.person_acted()
         await double.deliver({"callback_query": {
             "id": query_id, "from": self.to_dict(), "message": message.to_dict(),
             "chat_instance": str(abs(hash((message.chat.id, double.bot_user.id)))),
@@ -359,6 +360,7 @@ class Person(User):
         if getattr(chat, "migrated_to", None) is not None:
             raise AssertionError(f"chat {chat.id} became the supergroup {chat.migrated_to}; post there")
         message = chat._new_message(self, self.double.now(), **fields)
+        self.double.person_acted()
         self.double.notify("new", message)
         if self.double.hears(message):
             await self.double.deliver({"message": message.to_dict()})
