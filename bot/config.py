@@ -45,6 +45,9 @@ class Settings:
     # Promotion messages a second, over all processes: about Telegram's 30, a little under it so
     # that the jitter of real sends never puts 31 into one second.
     broadcast_rate: float = 29.0
+    # How long a process holds an update it took: one it did not finish by then (it died) is
+    # handled again when Telegram sends it again.
+    update_claim_seconds: float = 60.0
 
     @property
     def tz(self) -> ZoneInfo:
@@ -139,7 +142,16 @@ def load_settings(environ: dict[str, str] | None = None, env_file: str | Path = 
     if not 0 < rate <= 1000:
         raise SettingsError(f"BROADCAST_RATE is invalid: {broadcast_rate!r} (messages a second, e.g. 30)")
 
+    claim = values.get("UPDATE_CLAIM_SECONDS", "").strip() or "60"
+    try:
+        claim_seconds = float(claim)
+    except ValueError:
+        claim_seconds = 0.0
+    if not 0 < claim_seconds <= 3600:
+        raise SettingsError(f"UPDATE_CLAIM_SECONDS is invalid: {claim!r} (seconds, e.g. 60)")
+
     return Settings(
+        update_claim_seconds=claim_seconds,
         broadcast_rate=rate,
         webhook_url=webhook_url,
         webhook_secret=webhook_secret,
