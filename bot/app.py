@@ -26,8 +26,8 @@ from services.clock import Clock, SystemClock
 from services.market import MarketSearch
 from services.parcels import QuietHours
 from services.search import CatalogSearch
-from services.updates import UpdateLedger
-from store.db import Store, is_unavailable
+from services.updates import UpdateInProgress, UpdateLedger
+from store.db import UPDATE_IN_HAND, Store, UpdateDoneElsewhere, UpdateInHand, is_unavailable
 
 log = logging.getLogger(__name__)
 # Updates are handled concurrently: a slow database round trip for one villager does not hold up
@@ -38,8 +38,13 @@ FORGET_UPDATES_EVERY = 3600.0  # seconds between clearing out old processed upda
 
 class RuralApplication(Application):
     """PTB's Application plus what every update gets, however it arrived (polling or webhook):
-    it is handled once (``services.updates``), traced in the logs with the handler that took it,
-    counted in the metrics, and answered "try again in a minute" while the database is down."""
+    its effect happens once (``services.updates``: claimed, then marked done with the handler's
+    change or after it), it is traced in the logs with the handler that took it, counted in the
+    metrics, and answered "try again in a minute" while the database is down.
+
+    A delivery of an update that another delivery holds raises ``UpdateInProgress`` by webhook, so
+    that it is not acknowledged and Telegram sends it again later; by polling it is dropped (PTB
+    has confirmed it to Telegram already, so there is nothing to wait for)."""
 
     async def process_update(self, update: object) -> None:
         if not isinstance(update, Update):
@@ -49,21 +54,34 @@ class RuralApplication(Application):
         user = update.effective_user
         trace = UpdateTrace(update.update_id, user.id if user else None, update_type(update))
         token = begin_trace(trace)
+        in_hand = UpdateInHand(update.update_id, rt.clock.now, asyncio.current_task())
+        in_hand_token = UPDATE_IN_HAND.set(in_hand)
         started = time.perf_counter()
         outcome = "handled"
         try:
             if await ledger.take(update.update_id):
                 await super().process_update(update)
+                if in_hand.elsewhere:
+                    outcome = "done elsewhere"
+                elif not in_hand.done:
+                    await _mark_done(ledger, update.update_id)
             else:
                 outcome = "duplicate"
                 metrics.duplicates.inc()
+        except UpdateInProgress:
+            outcome = "in progress"
+            if self.updater is None:  # by webhook: not acknowledged, so Telegram sends it again
+                raise
+            metrics.duplicates.inc()
         except Exception as exc:
             if not is_unavailable(exc):
                 raise
+            # Its claim, if it was taken, lapses: a redelivery is handled again.
             outcome = "database unavailable"
             metrics.errors.labels(cause="database").inc()
             await say_unavailable(self.bot, update, rt.default_locale)
         finally:
+            UPDATE_IN_HAND.reset(in_hand_token)
             duration = time.perf_counter() - started
             if outcome == "handled":
                 metrics.updates.labels(type=trace.kind).inc()
@@ -73,6 +91,9 @@ class RuralApplication(Application):
             end_trace(token)
 
     async def process_error(self, update: object | None, error: Exception, job=None, coroutine=None) -> bool:
+        if isinstance(error, UpdateDoneElsewhere):  # its change was rolled back; the other process answered
+            log.warning("update %s was handled by another process after this one's claim lapsed", error)
+            return True
         metrics_of(self).errors.labels(cause="database" if is_unavailable(error) else "bug").inc()
         return await super().process_error(update, error, job, coroutine)
 
@@ -80,6 +101,16 @@ class RuralApplication(Application):
         if group >= 0:  # group -1 (who is this person?) runs for every update; it is not "the" handler
             handler.callback = _traced(handler.callback)
         super().add_handler(handler, group)
+
+
+async def _mark_done(ledger: UpdateLedger, update_id: int) -> None:
+    try:
+        await ledger.done(update_id)
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        # Answered already; its claim lapses. Telegram sends it again only if it was not acknowledged.
+        log.warning("could not mark update %s done: the database is unavailable", update_id)
 
 
 def _traced(callback):
@@ -90,6 +121,9 @@ def _traced(callback):
         trace = current_trace()
         if trace is not None:
             trace.handler = name
+        in_hand = UPDATE_IN_HAND.get()
+        if in_hand is not None:
+            in_hand.handler_running = True  # from now on, its first change marks the update done
         return await callback(update, context)
 
     return traced
@@ -133,7 +167,7 @@ def build_application(settings: Settings, store: Store, clock: Clock | None = No
         builder = builder.base_url(settings.telegram_base_url).base_file_url(file_url_for(settings.telegram_base_url))
     app = builder.build()
     app.bot_data["metrics"] = metrics
-    app.bot_data["update_ledger"] = UpdateLedger(store, clock)
+    app.bot_data["update_ledger"] = UpdateLedger(store, clock, timedelta(seconds=settings.update_claim_seconds))
     app.bot_data["runtime"] = Runtime(
         store=store, clock=clock, search=CatalogSearch(store, clock), market=MarketSearch(store),
         default_locale=settings.default_locale, timezone=settings.timezone, admin_ids=settings.admin_ids,

@@ -50,6 +50,9 @@ class Settings:
     # how long the messages a dead process held wait before another process sends them.
     outbox_lease: float = 120.0
     cart_max_lines: int = MAX_CART_LINES  # different products in one cart
+    # How long a process holds an update it took: one it did not finish by then (it died) is
+    # handled again when Telegram sends it again.
+    update_claim_seconds: float = 60.0
 
     @property
     def tz(self) -> ZoneInfo:
@@ -155,8 +158,17 @@ def load_settings(environ: dict[str, str] | None = None, env_file: str | Path = 
     if not cart_max_lines.isdigit() or not 1 <= int(cart_max_lines) <= 1000:
         raise SettingsError(f"CART_MAX_LINES is invalid: {cart_max_lines!r} (a number of lines from 1 to 1000)")
 
+    claim = values.get("UPDATE_CLAIM_SECONDS", "").strip() or "60"
+    try:
+        claim_seconds = float(claim)
+    except ValueError:
+        claim_seconds = 0.0
+    if not 0 < claim_seconds <= 3600:
+        raise SettingsError(f"UPDATE_CLAIM_SECONDS is invalid: {claim!r} (seconds, e.g. 60)")
+
     return Settings(
         cart_max_lines=int(cart_max_lines),
+        update_claim_seconds=claim_seconds,
         broadcast_rate=rate,
         outbox_lease=lease,
         webhook_url=webhook_url,

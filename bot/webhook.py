@@ -5,7 +5,8 @@ carrier endpoint, /healthz and /metrics. A request without the right
 ``X-Telegram-Bot-Api-Secret-Token`` gets 401 before its body is read; a body that is not an
 update gets 400. An update is handled before the answer (200), so an answer means "done": one
 that never got it (a crash, a timeout) is sent again by Telegram, and handled once
-(``services.updates``) wherever it lands.
+(``services.updates``) wherever it lands. A delivery of an update that another delivery is
+handling gets 503, so that Telegram sends it again later, when it is done or its claim lapsed.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
+
+from services.updates import UpdateInProgress
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -46,7 +49,10 @@ def add_telegram_route(web_app: web.Application, app: Application, path: str, se
             log.warning("webhook: a request that is not a Telegram update", extra={"status": 400})
             return web.json_response({"error": "the body is not a Telegram update"}, status=400)
         # Through the update processor, so that CONCURRENT_UPDATES holds as it does for polling.
-        await app.update_processor.process_update(update, app.process_update(update))
+        try:
+            await app.update_processor.process_update(update, app.process_update(update))
+        except UpdateInProgress:
+            return web.json_response({"error": "this update is being handled; send it again later"}, status=503)
         return web.Response(status=200)
 
     web_app.router.add_post(path, receive)

@@ -1,83 +1,160 @@
-"""Each Telegram update is handled once.
+"""Each Telegram update has its effect once, even across a crash.
 
 Telegram delivers an update again when it thinks the bot did not get it (a webhook answer that
-timed out, a polling offset that was never confirmed because the process stopped). With several
-processes the second delivery may land on another one. ``UpdateLedger.take`` records the update's
-id in the store before the update is handled; only the process whose insert went in handles it.
+never came because the process died, or timed out). With several processes the second delivery
+may land on another one. So an update is claimed, then marked done:
 
-The ids are written in groups: updates that arrive while a write is under way wait for the next
-one, which records all of them in one transaction. On a busy bot that is one write for many
-updates instead of one each, which matters most on SQLite, where writers take turns.
+- ``UpdateLedger.take`` claims the update's id in the store, for ``claim_for`` (60 s): the first
+  taker handles it. A delivery of an update that is done is a duplicate, and has no effect. A
+  delivery of one that another taker holds is refused (``UpdateInProgress``): by webhook, Telegram
+  sends it again later, when it is either done or its claim has lapsed. A claim lapses when its
+  process died in the middle of the handler: then the next delivery takes the update again.
+- The handler's first transaction marks the update done with its change (``store.db``): a crash
+  before that commit leaves no trace, and the redelivery does the work; a crash after it leaves
+  the change once, and the redelivery is a duplicate (the person, who saw no answer, taps again).
+  A process that outlived its claim, and whose update another process handled meanwhile, has its
+  change rolled back (``UpdateDoneElsewhere``).
+- ``UpdateLedger.done`` marks the updates that changed nothing (a screen shown, bad input
+  answered, an error apologised for) once handled.
+
+The claims are written in groups: updates that arrive while a write is under way wait for the
+next one, which records all of them in one transaction; so are the done marks. On a busy bot
+that is one write for many updates instead of one each, which matters most on SQLite, where
+writers take turns.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from services.clock import Clock
-from store.db import Store, insert_unless_there
+from store.db import Store, insert_for
 from store.models import ProcessedUpdate
 
 # Telegram keeps an unconfirmed update for 24 hours; remember ours for longer than that.
 KEEP = timedelta(hours=48)
+# Longer than any handler takes (a slow Telegram, a database that waits for a lock), so that a
+# claim lapses only when its process is gone.
+CLAIM_FOR = timedelta(seconds=60)
+
+
+class UpdateInProgress(Exception):
+    """The update is being handled, by another process or this one, under a claim that holds
+    until ``until``: this delivery must not handle it, and must not be acknowledged either."""
+
+    def __init__(self, update_id: int, until: datetime | None):
+        super().__init__(f"update {update_id} is being handled" + (f" (claimed until {until:%H:%M:%S})" if until else ""))
+        self.update_id, self.until = update_id, until
 
 
 class UpdateLedger:
-    """The store's record of the updates taken, written in groups (see the module's docstring)."""
+    """The store's record of the updates taken and done, written in groups (see the module's
+    docstring)."""
 
-    def __init__(self, store: Store, clock: Clock):
+    def __init__(self, store: Store, clock: Clock, claim_for: timedelta = CLAIM_FOR):
         self.store = store
         self.clock = clock
+        self.claim_for = claim_for
+        # The same update twice in one group of claims: the first delivery holds it.
+        self._claims = _Grouped(self._claim, lambda update_id, first: (
+            UpdateInProgress(update_id, None) if first is True else first))
+        self._marks = _Grouped(self._mark_done)
+
+    async def take(self, update_id: int) -> bool:
+        """True for the first taker of ``update_id``, and for the taker after a claim that lapsed;
+        False if it is done already, here or by another process. Raises ``UpdateInProgress`` while
+        another delivery of it holds a claim, and what the store raised if it could not be reached."""
+        return await self._claims.add(update_id)
+
+    async def done(self, update_id: int) -> None:
+        """Mark the update handled (it may be done already: its handler's change marked it)."""
+        await self._marks.add(update_id)
+
+    async def _claim(self, update_ids: list[int]) -> dict[int, Outcome]:
+        at = self.clock.now()
+        until = at + self.claim_for
+        # Not durable: a claim lost with a crashed database server is one whose update's own
+        # durable changes, if it made any, were lost with it (the log is written in order).
+        async with self.store.write_one() as session:
+            claim = insert_for(session, ProcessedUpdate)
+            claim = claim.on_conflict_do_update(
+                index_elements=[ProcessedUpdate.update_id],
+                set_={"claimed_until": claim.excluded.claimed_until},
+                where=ProcessedUpdate.done_at.is_(None) & (ProcessedUpdate.claimed_until <= claim.excluded.at),
+            ).returning(ProcessedUpdate.update_id)
+            taken = set(await session.scalars(claim, [
+                {"update_id": update_id, "at": at, "claimed_until": until} for update_id in update_ids]))
+        outcomes: dict[int, Outcome] = dict.fromkeys(taken, True)
+        if len(taken) < len(update_ids):  # delivered again: done, or held by another taker
+            async with self.store.read() as session:
+                rows = await session.execute(
+                    select(ProcessedUpdate.update_id, ProcessedUpdate.done_at, ProcessedUpdate.claimed_until)
+                    .where(ProcessedUpdate.update_id.in_([u for u in update_ids if u not in taken])))
+                for update_id, done_at, claimed_until in rows:
+                    outcomes[update_id] = (False if done_at is not None
+                                           else UpdateInProgress(update_id, claimed_until))
+        return outcomes
+
+    async def _mark_done(self, update_ids: list[int]) -> dict[int, Outcome]:
+        async with self.store.write_one() as session:
+            await session.execute(
+                update(ProcessedUpdate)
+                .where(ProcessedUpdate.update_id.in_(update_ids), ProcessedUpdate.done_at.is_(None))
+                .values(done_at=self.clock.now()))
+        return dict.fromkeys(update_ids, True)
+
+
+Outcome = bool | BaseException  # a result, or an exception to raise
+
+
+class _Grouped:
+    """Calls ``write`` with the ids added while the previous call was under way, as one group; the
+    first adder of an id gets its outcome, later adders of the same id in the group ``repeated``."""
+
+    def __init__(self, write: Callable[[list[int]], Awaitable[dict[int, Outcome]]],
+                 repeated: Callable[[int, Outcome], Outcome] = lambda _update_id, first: first):
+        self._write, self._repeated = write, repeated
         self._waiting: dict[int, list[asyncio.Future]] = {}
         self._writer: asyncio.Task | None = None
 
-    async def take(self, update_id: int) -> bool:
-        """True for the first taker of ``update_id``; False if it was taken already, here or by
-        another process. Raises what the store raised if the id could not be recorded."""
-        taken = asyncio.get_running_loop().create_future()
-        self._waiting.setdefault(update_id, []).append(taken)
+    async def add(self, update_id: int) -> bool:
+        outcome = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(update_id, []).append(outcome)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_waiting())
-        return await taken
+        return await outcome
 
     async def _write_waiting(self) -> None:
         while self._waiting:
             group, self._waiting = self._waiting, {}
             try:
-                recorded = await self._record(list(group))
-            except BaseException as exc:  # every taker of the group gets the store's error
+                outcomes = await self._write(list(group))
+            except BaseException as exc:  # every adder of the group gets the store's error
                 for futures in group.values():
                     _settle(futures, exc)
                 if not isinstance(exc, Exception):  # cancelled, with the loop going down
                     raise
             else:
                 for update_id, futures in group.items():
-                    _settle(futures, update_id in recorded)
-
-    async def _record(self, update_ids: list[int]) -> set[int]:
-        """Insert the ids that are not there yet; returns those that went in."""
-        at = self.clock.now()
-        # Not durable: a record lost with a crashed database server is one whose update's own
-        # durable changes, if it made any, were lost with it (the log is written in order).
-        async with self.store.write_one() as session:
-            inserted = insert_unless_there(session, ProcessedUpdate).returning(ProcessedUpdate.update_id)
-            return set(await session.scalars(inserted, [{"update_id": update_id, "at": at} for update_id in update_ids]))
+                    first = outcomes.get(update_id, False)
+                    _settle(futures[:1], first)
+                    _settle(futures[1:], self._repeated(update_id, first))
 
 
-def _settle(futures: list[asyncio.Future], outcome: bool | BaseException) -> None:
-    """The first taker of an id gets the outcome; a second delivery in the same group is a duplicate."""
-    for position, future in enumerate(futures):
-        if future.done():  # its taker was cancelled
+def _settle(futures: list[asyncio.Future], outcome: Outcome) -> None:
+    for future in futures:
+        if future.done():  # its adder was cancelled
             continue
         if isinstance(outcome, asyncio.CancelledError):
             future.cancel()
         elif isinstance(outcome, BaseException):
             future.set_exception(outcome)
         else:
-            future.set_result(outcome and position == 0)
+            future.set_result(outcome)
 
 
 async def forget_old(store: Store, now: datetime) -> int:

@@ -1,5 +1,9 @@
 """Engine, sessions and migrations.
 
+The Telegram update whose handler is running (``UpdateInHand``, set by ``bot.app``) is marked
+done in the first transaction its handler commits, so that the update's effect and the record
+that it happened commit together or not at all (``services.updates``).
+
 SQLite runs in WAL mode with foreign keys on. Its write transactions start with
 ``BEGIN IMMEDIATE``: a deferred transaction that reads and then writes can fail at once with
 "database is locked" when another writer got in between, whereas an immediate one waits its turn
@@ -11,15 +15,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import logging
+import os
 import socket
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, text
+from sqlalchemy import event, text, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -27,7 +36,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from store import sqlite_driver
+from store.models import ProcessedUpdate
 
+log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _IMMEDIATE = "rural_immediate"
 CONNECT_TIMEOUT = 5.0  # seconds
@@ -35,6 +46,54 @@ _NETWORK_ERRNOS = {errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, err
                    errno.EHOSTUNREACH, errno.EHOSTDOWN, errno.ENETUNREACH, errno.ENETDOWN}
 _DURABLE_COMMIT = text("SET LOCAL synchronous_commit TO ON")
 _SQLITE_OUTAGES = ("locked", "busy", "unable to open", "disk i/o error", "disk is full")
+# Test only (tests/test_crash.py): the transaction that marks an update done waits this many
+# seconds just before its commit, so that a test can kill the process in the middle of a handler.
+_TEST_DELAY_BEFORE_DONE = float(os.environ.get("RURAL_TEST_DELAY_BEFORE_DONE") or 0)
+
+
+@dataclass(eq=False)
+class UpdateInHand:
+    """A Telegram update being handled in ``task``. While its handler runs (``handler_running``),
+    the first transaction of that task to commit marks the update done with it. Changes made
+    before (finding the person) or by other tasks (the pumps) are not the update's effect."""
+
+    update_id: int
+    now: Callable[[], datetime]
+    task: asyncio.Task | None
+    handler_running: bool = False
+    done: bool = False  # marked done, by this process or, if ``elsewhere``, by another
+    elsewhere: bool = False
+
+
+UPDATE_IN_HAND: ContextVar[UpdateInHand | None] = ContextVar("update_in_hand", default=None)
+
+
+class UpdateDoneElsewhere(Exception):
+    """The update was handled by another process while this one held a claim that had lapsed:
+    this one's change is rolled back, so that the update has its effect once."""
+
+
+def _to_mark_done() -> UpdateInHand | None:
+    """The update a transaction begun now must mark done, if any."""
+    in_hand = UPDATE_IN_HAND.get()
+    if (in_hand is None or in_hand.done or not in_hand.handler_running
+            or in_hand.task is not asyncio.current_task()):
+        return None
+    return in_hand
+
+
+async def _mark_done(session: AsyncSession, in_hand: UpdateInHand) -> None:
+    marked = await session.execute(
+        update(ProcessedUpdate)
+        .where(ProcessedUpdate.update_id == in_hand.update_id, ProcessedUpdate.done_at.is_(None))
+        .values(done_at=in_hand.now())
+    )
+    if marked.rowcount != 1:
+        in_hand.done = in_hand.elsewhere = True
+        raise UpdateDoneElsewhere(in_hand.update_id)
+    if _TEST_DELAY_BEFORE_DONE:
+        log.warning("test delay: update %s waits %s s before its commit", in_hand.update_id, _TEST_DELAY_BEFORE_DONE)
+        await asyncio.sleep(_TEST_DELAY_BEFORE_DONE)
 
 
 class Store:
@@ -91,11 +150,20 @@ class Store:
         order), but a crash of the database server within about 0.6 s may lose it. Waiting for the
         disk costs 0.1 ms usually and 20-60 ms when the disk stalls, which is then a stall of every
         update in flight. SQLite commits this way always (``synchronous=NORMAL``).
+
+        Inside a handler, the first such transaction also marks the handler's update done (see
+        ``UpdateInHand``); if the update is done already, it rolls back and raises
+        ``UpdateDoneElsewhere``.
         """
+        in_hand = _to_mark_done()
         async with self._write_turn, self._writer() as session, session.begin():
             if durable and not self.is_sqlite:
                 await session.execute(_DURABLE_COMMIT)
             yield session
+            if in_hand is not None:
+                await _mark_done(session, in_hand)
+        if in_hand is not None:
+            in_hand.done = True
 
     @asynccontextmanager
     async def write_one(self) -> AsyncIterator[AsyncSession]:
@@ -129,14 +197,19 @@ class Store:
         await self.engine.dispose()
 
 
+def insert_for(session: AsyncSession, model):
+    """An ``INSERT`` into ``model``'s table in the session's dialect, which has ``on_conflict_do_…``."""
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    return insert(model.__table__)
+
+
 def insert_unless_there(session: AsyncSession, model):
     """``INSERT … ON CONFLICT DO NOTHING`` into ``model``'s table, in the session's dialect: a row
     whose unique key is taken already is skipped (the rowcount, or ``RETURNING``, says which went
     in). Give the rows to ``execute``, one dict or a list of them, not to ``values()``: a statement
     with its rows in ``values()`` is compiled again on every use (SQLAlchemy caches no multi-row
     VALUES), while this one is compiled once and sends a list of rows as one multi-row INSERT."""
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    return insert(model.__table__).on_conflict_do_nothing()
+    return insert_for(session, model).on_conflict_do_nothing()
 
 
 def is_unavailable(exc: BaseException) -> bool:

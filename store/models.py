@@ -408,13 +408,18 @@ Index("ix_broadcast_deliveries_broadcast_status", BroadcastDelivery.broadcast_id
 
 class ProcessedUpdate(Base):
     """A Telegram update some process has taken: Telegram resends one it thinks was not received
-    (and with several processes the resend may land on another), so each is handled once. Kept for
-    a couple of days, longer than Telegram keeps an update."""
+    (and with several processes the resend may land on another), so each is handled once. The
+    taker claims it until ``claimed_until``; once handled it is done (``done_at``). A claim that
+    lapsed without being done (its process died) lets a redelivery be handled again. Kept for a
+    couple of days, longer than Telegram keeps an update."""
 
     __tablename__ = "processed_updates"
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # first taken
+    # Null only on rows from before claims (revision 0006), which are all done.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class DeskPrompt(Base):

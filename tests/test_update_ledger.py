@@ -1,15 +1,19 @@
-"""Each update is taken once, and the ids of updates arriving together are written together."""
+"""Each update is claimed once, then marked done; a claim that lapsed (its process died) lets the
+update be taken again; a handler's change and its done mark commit together. The ids of updates
+arriving together are written together."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select
+from alembic import command
+from sqlalchemy import event, insert, select, text
 
-from services.updates import UpdateLedger
-from store.db import Store, is_unavailable
-from store.models import ProcessedUpdate
+from services.updates import CLAIM_FOR, KEEP, UpdateInProgress, UpdateLedger, forget_old
+from store.db import UPDATE_IN_HAND, Store, UpdateDoneElsewhere, UpdateInHand, alembic_config, is_unavailable
+from store.models import County, ProcessedUpdate
 
 
 def count_commits(store: Store) -> list[object]:
@@ -24,25 +28,61 @@ async def stored_ids(store: Store) -> list[int]:
         return list(await session.scalars(select(ProcessedUpdate.update_id).order_by(ProcessedUpdate.update_id)))
 
 
+async def done_ids(store: Store) -> list[int]:
+    async with store.read() as session:
+        return list(await session.scalars(select(ProcessedUpdate.update_id).where(ProcessedUpdate.done_at.is_not(None))
+                                          .order_by(ProcessedUpdate.update_id)))
+
+
 async def test_each_update_is_taken_once_and_a_burst_is_one_write(store, clock):
     ledger = UpdateLedger(store, clock)
     commits = count_commits(store)
     ids = [101, 102, 103, 104, 105, 101, 102, 103, 104, 105, 101]  # some delivered twice or three times
 
-    outcomes = await asyncio.gather(*(ledger.take(update_id) for update_id in ids))
+    outcomes = await asyncio.gather(*(ledger.take(update_id) for update_id in ids), return_exceptions=True)
 
-    assert outcomes == [True] * 5 + [False] * 6
+    assert outcomes[:5] == [True] * 5
+    assert all(isinstance(o, UpdateInProgress) for o in outcomes[5:]), outcomes  # the first delivery holds them
     assert len(commits) == 1  # all eleven arrived together: one transaction
     assert await stored_ids(store) == [101, 102, 103, 104, 105]
 
+    commits.clear()
+    await asyncio.gather(*(ledger.done(update_id) for update_id in (101, 102, 103, 104, 105)))
+    assert len(commits) == 1  # the done marks of a burst: one transaction too
+    assert await done_ids(store) == [101, 102, 103, 104, 105]
+    assert await asyncio.gather(*(ledger.take(update_id) for update_id in ids)) == [False] * len(ids)
 
-async def test_an_update_taken_by_another_process_is_not_taken_again(store, clock):
+
+async def test_an_update_another_process_holds_is_in_progress_until_it_is_done(store, clock):
     here, there = UpdateLedger(store, clock), UpdateLedger(store, clock)
 
     assert await there.take(7) is True
-    assert await asyncio.gather(here.take(7), here.take(8)) == [False, True]
-    assert await there.take(8) is False
+    outcomes = await asyncio.gather(here.take(7), here.take(8), return_exceptions=True)
+    assert isinstance(outcomes[0], UpdateInProgress) and outcomes[0].until == clock.now() + CLAIM_FOR
+    assert outcomes[1] is True
+    await there.done(7)
+    await here.done(8)
+    assert await asyncio.gather(here.take(7), there.take(8)) == [False, False]  # duplicates: no effect
     assert await stored_ids(store) == [7, 8]
+
+
+async def test_a_claim_that_lapsed_is_taken_again_and_a_done_update_never_is(store, clock):
+    dead, alive = UpdateLedger(store, clock), UpdateLedger(store, clock, claim_for=timedelta(seconds=5))
+    assert await dead.take(7) is True  # and its process dies before the update is done
+    assert await alive.take(8) is True
+    await alive.done(8)
+
+    clock.advance(CLAIM_FOR - timedelta(seconds=1))
+    with pytest.raises(UpdateInProgress):
+        await alive.take(7)
+    clock.advance(timedelta(seconds=1))
+    assert await alive.take(7) is True  # lapsed: taken again, now for 5 s
+    with pytest.raises(UpdateInProgress):
+        await dead.take(7)
+    clock.advance(timedelta(days=1))
+    assert await dead.take(8) is False  # done stays done, however long ago
+    await alive.done(7)
+    assert await dead.take(7) is False
 
 
 async def test_takers_that_arrive_during_a_write_go_in_the_next_one(store, clock):
@@ -61,8 +101,11 @@ async def test_a_store_that_cannot_be_reached_fails_every_taker_and_the_ledger_r
                                                                                           unreachable_store):
     ledger = UpdateLedger(unreachable_store, clock)
     outcomes = await asyncio.gather(ledger.take(1), ledger.take(2), return_exceptions=True)
-
     assert all(isinstance(outcome, Exception) and is_unavailable(outcome) for outcome in outcomes), outcomes
+    with pytest.raises(Exception) as marking:
+        await ledger.done(1)
+    assert is_unavailable(marking.value)
+
     ledger.store = store  # the database is back
     assert await asyncio.gather(ledger.take(1), ledger.take(2)) == [True, True]
     assert await stored_ids(store) == [1, 2]
@@ -79,3 +122,82 @@ async def test_a_cancelled_taker_does_not_hold_up_the_others(store, clock):
     with pytest.raises(asyncio.CancelledError):
         await gone
     assert 2 in await stored_ids(store)
+
+
+async def in_handler(store: Store, clock, update_id: int, change) -> None:
+    """Run ``change(session)`` in a write, as the handler of ``update_id`` would."""
+    in_hand = UpdateInHand(update_id, clock.now, asyncio.current_task(), handler_running=True)
+    token = UPDATE_IN_HAND.set(in_hand)
+    try:
+        async with store.write() as session:
+            await change(session)
+        assert in_hand.done
+    finally:
+        UPDATE_IN_HAND.reset(token)
+
+
+async def add_county(session, name: str) -> None:
+    """The handler's change: a row anyone can see."""
+    await session.execute(insert(County).values(name=name, names={}))
+
+
+async def counties(store: Store) -> list[str]:
+    async with store.read() as session:
+        return list(await session.scalars(select(County.name).order_by(County.name)))
+
+
+async def test_a_handlers_change_and_its_done_mark_commit_together_or_not_at_all(store, clock):
+    ledger = UpdateLedger(store, clock)
+    assert await ledger.take(1) is True and await ledger.take(2) is True
+
+    async def fails(session):
+        await add_county(session, "Two")
+        raise ValueError("the handler fails half-way")
+
+    with pytest.raises(ValueError):
+        await in_handler(store, clock, 2, fails)
+    assert await done_ids(store) == [] and await counties(store) == []  # neither the change nor the mark
+
+    await in_handler(store, clock, 1, lambda session: add_county(session, "One"))
+    assert await done_ids(store) == [1] and await counties(store) == ["One"]
+    assert await ledger.take(1) is False
+
+
+async def test_a_process_that_outlived_its_claim_has_its_change_rolled_back(store, clock):
+    slow, other = UpdateLedger(store, clock), UpdateLedger(store, clock)
+    assert await slow.take(5) is True
+    clock.advance(CLAIM_FOR)  # slow is stuck past its claim
+    assert await other.take(5) is True
+    await in_handler(store, clock, 5, lambda session: add_county(session, "Other"))
+
+    with pytest.raises(UpdateDoneElsewhere):
+        await in_handler(store, clock, 5, lambda session: add_county(session, "Slow"))
+    assert await counties(store) == ["Other"]
+
+
+async def test_forget_old_drops_old_ids_done_or_not(store, clock):
+    ledger = UpdateLedger(store, clock)
+    assert await ledger.take(1) is True and await ledger.take(2) is True
+    await ledger.done(1)
+    clock.advance(KEEP)
+    assert await ledger.take(3) is True
+    clock.advance(timedelta(seconds=1))
+
+    assert await forget_old(store, clock.now()) == 2
+    assert await stored_ids(store) == [3]
+
+
+async def test_updates_taken_before_claims_existed_count_as_done(store, clock):
+    def migrate(connection, step, revision):
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        step(config, revision)
+
+    async with store.engine.connect() as connection:
+        await connection.run_sync(migrate, command.downgrade, "0005")
+        await connection.execute(text("INSERT INTO processed_updates (update_id, at) VALUES (41, :at)"),
+                                 {"at": clock.now()})
+        await connection.run_sync(migrate, command.upgrade, "head")
+        await connection.commit()
+    assert await done_ids(store) == [41]
+    assert await UpdateLedger(store, clock).take(41) is False
