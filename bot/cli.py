@@ -30,7 +30,7 @@ from bot.config import Settings, SettingsError, load_settings
 from catalog.csvfile import ImportReport, error_lines
 from locales import translator
 from services.clock import SystemClock
-from store.db import Store
+from store.db import Store, UpgradeError
 
 DEMO_DATA = Path(__file__).resolve().parent.parent / "catalog" / "data"
 
@@ -208,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"rural-bot: {exc}", file=sys.stderr)
         return 2
+    except UpgradeError as exc:
+        print(f"rural-bot: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 
