@@ -8,7 +8,7 @@
     rural-bot webhook               the same, but Telegram posts updates to WEBHOOK_URL, served on
                                     the same LISTEN_HOST:LISTEN_PORT (see bot/webhook.py)
     rural-bot health                exit 0 if the bot on LISTEN_PORT answers /healthz with 200, else 1
-    rural-bot db upgrade            apply pending migrations
+    rural-bot db upgrade            apply pending migrations (on SQLite, a backup beside the file first)
     rural-bot db backup FILE        copy the SQLite database into FILE, while the bot runs
                                     (PostgreSQL: prints the pg_dump command)
     rural-bot db restore FILE       put a SQLite backup back, refused while a bot runs on the database
@@ -34,6 +34,7 @@ from catalog.csvfile import ImportReport, error_lines
 from locales import translator
 from services.clock import SystemClock
 from store.backup import BackupError, backup_sqlite, pg_commands, restore_sqlite, sqlite_path
+from store.backup import upgrade_keeping_a_backup
 from store.db import Store, UpgradeError
 
 DEMO_DATA = Path(__file__).resolve().parent.parent / "catalog" / "data"
@@ -51,7 +52,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("health", help="ask the running bot's /healthz (exit 0: healthy); Docker's HEALTHCHECK")
     sub.add_parser("webhook", help="run the bot by webhook (WEBHOOK_URL, WEBHOOK_SECRET, LISTEN_HOST, LISTEN_PORT)")
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
-    db.add_parser("upgrade", help="apply pending migrations")
+    db.add_parser("upgrade", help="apply pending migrations (on SQLite, saving a backup beside the file first)")
     backup = db.add_parser("backup", help="copy the SQLite database into FILE while the bot runs "
                                           "(PostgreSQL: prints the pg_dump command)")
     backup.add_argument("file", type=Path)
@@ -94,10 +95,14 @@ def read_file(path: Path) -> bytes:
         raise SettingsError(f"cannot read {path}: {exc.strerror}") from None
 
 
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
 async def _with_store(settings: Settings, work) -> int:
     store = Store(settings.database_url)
     try:
-        await store.upgrade()
+        await upgrade_keeping_a_backup(store, say)
         return await work(store)
     finally:
         await store.close()

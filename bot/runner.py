@@ -29,7 +29,7 @@ from bot.config import Settings, SettingsError
 from bot.server import build_web_app, start_server, stop_server
 from bot.webhook import add_telegram_route, webhook_path
 from handlers.context import runtime_of
-from store.backup import running_lock, sqlite_path
+from store.backup import running_lock, sqlite_path, upgrade_keeping_a_backup
 from store.db import Store, is_unavailable
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ async def _serve(settings: Settings, hook: tuple[str, str] | None) -> int:
     store = Store(settings.database_url)
     stop = asyncio.ensure_future(wait_for_stop_signal())
     try:
-        if not await _until_done(stop, store.upgrade, "preparing the database"):
+        if not await _until_done(stop, lambda: upgrade_keeping_a_backup(store, _tell), "preparing the database"):
             return 0
         app = build_application(settings, store, polling=not webhook)
         rt = runtime_of(app)
@@ -138,6 +138,10 @@ async def _serve(settings: Settings, hook: tuple[str, str] | None) -> int:
         await store.close()
         log.info("stopped")
     return 0
+
+
+def _tell(line: str) -> None:
+    print(line, flush=True)
 
 
 async def _listen(web_app: web.Application, settings: Settings) -> web.AppRunner:

@@ -10,19 +10,23 @@ replayed over it, and a restore cut short leaves the database as it was.
 ``rural-bot run``, ``webhook`` and ``demo`` hold an exclusive lock on ``<database>.lock`` for as
 long as they run; ``restore`` takes it too, without waiting, so it refuses while a bot runs.
 
+Before an upgrade with migrations to apply, run, webhook and every other command that upgrades
+save a backup beside the database (``upgrade_keeping_a_backup``).
+
 PostgreSQL is backed up with its own tools: ``pg_commands`` gives the pg_dump and pg_restore
 command lines for a ``DATABASE_URL``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import logging
 import os
 import shlex
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import quote
@@ -133,6 +137,32 @@ def restore_sqlite(file: Path, database: Path) -> str:
     # The copy was written through the WAL; closing the last connection (above) checkpointed it
     # and removed the -wal and -shm. Any left now would belong to another open connection.
     return revision
+
+
+async def backup_before_upgrade(store: Store) -> Path | None:
+    """On SQLite, when the database has migrations to apply, a backup beside it first
+    (``<file>.before-<revision>.<UTC time>.bak``); its path, or None when none was needed."""
+    database = sqlite_path(store.url)
+    if database is None or not database.is_file():
+        return None
+    current, head = await store.revisions()
+    if current is None or current == head:
+        return None
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H%MZ")
+    target = _beside(database, f".before-{head}.{stamp}.bak")
+    await asyncio.to_thread(backup_sqlite, database, target)
+    log.info("saved a backup of the database before upgrading it from %s to %s", current, head,
+             extra={"path": str(target)})
+    return target
+
+
+async def upgrade_keeping_a_backup(store: Store, say: Callable[[str], None]) -> None:
+    """``store.upgrade()``, after ``backup_before_upgrade``; ``say`` tells a person where the
+    backup is."""
+    backup = await backup_before_upgrade(store)
+    if backup is not None:
+        say(f"rural-bot: saved a backup of the database before upgrading it: {backup}")
+    await store.upgrade()
 
 
 def pg_commands(database_url: str, file: str) -> tuple[str, str]:

@@ -150,6 +150,12 @@ class Store:
         finally:
             await engine.dispose()
 
+    async def revisions(self) -> tuple[str | None, str]:
+        """(the database's revision, None while it has none; the newest revision there is)."""
+        async with self.engine.connect() as connection:
+            current = await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
+        return current, head_revision()
+
     async def close(self) -> None:
         await self.engine.dispose()
 

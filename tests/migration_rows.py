@@ -25,6 +25,14 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
+from alembic.script import ScriptDirectory
+from sqlalchemy import MetaData
+
+from store.db import alembic_config
+
+REVISIONS = [script.revision for script in
+             reversed(list(ScriptDirectory.from_config(alembic_config()).walk_revisions()))]  # oldest first
+
 T0 = datetime(2026, 3, 2, 1, 30, tzinfo=timezone.utc)  # 09:30 in the villages
 
 
@@ -194,3 +202,24 @@ SEED: dict[str, dict[str, list[dict]]] = {
         "processed_updates": [{"update_id": 734500001, "at": at(300)}, {"update_id": 734500002, "at": at(301)}],
     },
 }
+
+
+def seed(sync_connection, revision: str) -> dict[str, list[dict]]:
+    """Insert the rows of every revision up to ``revision`` into the tables as they are there;
+    returns them by table."""
+    tables = MetaData()
+    tables.reflect(sync_connection)
+    inserted: dict[str, list[dict]] = {}
+    for step in REVISIONS[: REVISIONS.index(revision) + 1]:
+        for name, rows in SEED[step].items():
+            assert name in tables.tables, f"SEED[{step!r}] has rows for {name}, which does not exist at {step}"
+            table = tables.tables[name]
+            for row in rows:
+                unknown = set(row) - set(table.c.keys())
+                assert not unknown, f"SEED[{step!r}] {name}: no column(s) {', '.join(sorted(unknown))} at {step}"
+            sync_connection.execute(table.insert(), rows)
+            inserted.setdefault(name, []).extend(rows)
+    if sync_connection.dialect.name == "sqlite":
+        broken = sync_connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        assert not broken, f"seed rows point at rows that are not there: {broken}"
+    return inserted

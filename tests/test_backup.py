@@ -1,11 +1,14 @@
 """Backups: ``rural-bot db backup`` copies a SQLite database while villagers place orders, and
 ``db restore`` puts it back whole, but never under a running bot; on PostgreSQL the CLI gives the
-pg_dump and pg_restore commands, which work as given."""
+pg_dump and pg_restore commands, which work as given. Before an upgrade with migrations to apply,
+``db upgrade`` and the bot save a backup of the SQLite database beside it, and say where."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import re
 import shlex
 import shutil
 import sqlite3
@@ -14,12 +17,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from migration_rows import REVISIONS, seed
 from processes import TOKEN, start_bot, webhook_env
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from services import cart as carts
 from services import orders, villagers
-from store.backup import sqlite_path
+from store.backup import check_backup, sqlite_path
+from store.db import Store
 from store.models import Order, Product, ServiceCenter
 
 VILLAGERS = 6
@@ -214,3 +220,68 @@ async def test_on_postgresql_backup_gives_the_pg_dump_command_and_it_works(demo_
     async with demo_store.read() as session:
         assert await session.scalar(select(func.count()).where(Product.stock > 0)) > 0
 
+
+
+async def database_before_head(folder: Path) -> tuple[str, dict[str, list[dict]]]:
+    """A SQLite database one migration short of head, with the rows of tests/migration_rows.py."""
+    url = f"sqlite+aiosqlite:///{folder / 'rural-bot.sqlite3'}"
+    store = Store(url)
+    await store.upgrade(REVISIONS[-2])
+    await store.close()
+    engine = create_async_engine(url)
+    async with engine.begin() as connection:
+        rows = await connection.run_sync(seed, REVISIONS[-2])
+    await engine.dispose()
+    return url, rows
+
+
+def counts(path: Path, tables) -> dict[str, int]:
+    connection = sqlite3.connect(path)
+    try:
+        return {table: connection.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] for table in tables}
+    finally:
+        connection.close()
+
+
+async def test_db_upgrade_saves_a_backup_of_the_old_database_first_and_says_where(tmp_path):
+    url, rows = await database_before_head(tmp_path)
+    live = sqlite_path(url)
+
+    upgraded = await rural_bot("db", "upgrade", database_url=url, cwd=tmp_path)
+
+    assert upgraded.returncode == 0, upgraded.stderr
+    said, done = upgraded.stdout.strip().splitlines()
+    backups = list(tmp_path.glob(f"rural-bot.sqlite3.before-{REVISIONS[-1]}.*.bak"))
+    assert len(backups) == 1 and re.fullmatch(r"rural-bot\.sqlite3\.before-\w+\.\d{4}-\d\d-\d\dT\d{4}Z\.bak",
+                                              backups[0].name)
+    assert said == f"rural-bot: saved a backup of the database before upgrading it: {backups[0]}"
+    assert done == "database is up to date"
+    events = [json.loads(line) for line in upgraded.stderr.splitlines() if line.startswith("{")]
+    assert [e["path"] for e in events if e["event"].startswith("saved a backup")] == [str(backups[0])]
+    assert check_backup(backups[0]) == REVISIONS[-2]
+    assert counts(backups[0], rows) == {table: len(found) for table, found in rows.items()}
+    assert counts(live, rows) == counts(backups[0], rows)
+
+    again = await rural_bot("db", "upgrade", database_url=url, cwd=tmp_path)
+    assert again.stdout.strip().splitlines() == ["database is up to date"]
+    assert len(list(tmp_path.glob("*.bak"))) == 1, "nothing to apply, no backup"
+
+
+async def test_the_bot_saves_a_backup_before_it_upgrades_at_start(telegram, tmp_path):
+    url, rows = await database_before_head(tmp_path)
+
+    bot = await start_bot("webhook", webhook_env(url, telegram), tmp_path)
+    status, _ = await bot.terminate()
+
+    assert status == 0
+    [event] = [e for e in bot.events() if e["event"].startswith("saved a backup")]
+    assert event["event"] == f"saved a backup of the database before upgrading it from {REVISIONS[-2]} to {REVISIONS[-1]}"
+    assert check_backup(Path(event["path"])) == REVISIONS[-2]
+    assert counts(Path(event["path"]), rows) == {table: len(found) for table, found in rows.items()}
+
+
+async def test_a_new_database_needs_no_backup(tmp_path):
+    url = f"sqlite:///{tmp_path / 'rural-bot.sqlite3'}"
+    result = await rural_bot("db", "upgrade", database_url=url, cwd=tmp_path)
+    assert result.stdout.strip().splitlines() == ["database is up to date"]
+    assert not list(tmp_path.glob("*.bak"))

@@ -15,22 +15,15 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from conftest import _pg_execute, _pg_url
-from migration_rows import SEED
+from migration_rows import REVISIONS, SEED, seed
 from sqlalchemy import MetaData, func, inspect, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from store.db import Store, alembic_config
+from store.db import Store
 from store.models import Base
 
-REVISIONS = [script.revision for script in
-             reversed(list(ScriptDirectory.from_config(alembic_config()).walk_revisions()))]
 HEAD = REVISIONS[-1]
-
-
-def up_to(revision: str) -> list[str]:
-    return REVISIONS[: REVISIONS.index(revision) + 1]
 
 
 @pytest.fixture
@@ -55,27 +48,6 @@ def test_every_revision_has_rows_and_every_table_is_seeded():
                          "add rows for the tables and columns they add (its docstring says how)")
     unknown = sorted(set(SEED) - set(REVISIONS))
     assert not unknown, f"tests/migration_rows.py seeds revision(s) that do not exist: {', '.join(unknown)}"
-
-
-def seed(sync_connection, revision: str) -> dict[str, list[dict]]:
-    """Insert the rows of every revision up to ``revision`` into the tables as they are there;
-    returns them by table."""
-    tables = MetaData()
-    tables.reflect(sync_connection)
-    inserted: dict[str, list[dict]] = {}
-    for step in up_to(revision):
-        for name, rows in SEED[step].items():
-            assert name in tables.tables, f"SEED[{step!r}] has rows for {name}, which does not exist at {step}"
-            table = tables.tables[name]
-            for row in rows:
-                unknown = set(row) - set(table.c.keys())
-                assert not unknown, f"SEED[{step!r}] {name}: no column(s) {', '.join(sorted(unknown))} at {step}"
-            sync_connection.execute(table.insert(), rows)
-            inserted.setdefault(name, []).extend(rows)
-    if sync_connection.dialect.name == "sqlite":
-        broken = sync_connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-        assert not broken, f"seed rows point at rows that are not there: {broken}"
-    return inserted
 
 
 def nothing_left_empty(sync_connection, revision: str) -> list[str]:
