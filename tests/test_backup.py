@@ -275,7 +275,8 @@ async def test_the_bot_saves_a_backup_before_it_upgrades_at_start(telegram, tmp_
 
     assert status == 0
     [event] = [e for e in bot.events() if e["event"].startswith("saved a backup")]
-    assert event["event"] == f"saved a backup of the database before upgrading it from {REVISIONS[-2]} to {REVISIONS[-1]}"
+    assert event["event"] == ("saved a backup of the database before upgrading it "
+                              f"from {REVISIONS[-2]} to {REVISIONS[-1]}")
     assert check_backup(Path(event["path"])) == REVISIONS[-2]
     assert counts(Path(event["path"]), rows) == {table: len(found) for table, found in rows.items()}
 
