@@ -140,21 +140,16 @@ def check_health(settings: Settings) -> int:
     return 1
 
 
-def backup(settings: Settings, file: Path) -> int:
-    database = _sqlite_database(settings, file, "pg_dump")
+def backup_or_restore(settings: Settings, action: str, file: Path) -> int:
+    database = _sqlite_database(settings, file, "pg_dump" if action == "backup" else "pg_restore")
     if database is None:
         return 1
-    size = backup_sqlite(database, file)
-    print(f"backed up {database} into {file} ({size / 1e6:.1f} MB)")
-    return 0
-
-
-def restore(settings: Settings, file: Path) -> int:
-    database = _sqlite_database(settings, file, "pg_restore")
-    if database is None:
-        return 1
-    revision = restore_sqlite(file, database)
-    print(f"restored {file} (revision {revision}) into {database}; the next start upgrades it if it is older")
+    if action == "backup":
+        size = backup_sqlite(database, file)
+        print(f"backed up {database} into {file} ({size / 1e6:.1f} MB)")
+    else:
+        revision = restore_sqlite(file, database)
+        print(f"restored {file} (revision {revision}) into {database}; the next start upgrades it if it is older")
     return 0
 
 
@@ -190,10 +185,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return check_health(settings)
     if command == ("demo", None):
         return asyncio.run(_demo(args))
-    if command == ("db", "backup"):
-        return backup(settings, args.file)
-    if command == ("db", "restore"):
-        return restore(settings, args.file)
+    if command in (("db", "backup"), ("db", "restore")):
+        return backup_or_restore(settings, args.action, args.file)
 
     async def upgrade(store: Store) -> int:
         print("database is up to date")
