@@ -8,7 +8,10 @@
     rural-bot webhook               the same, but Telegram posts updates to WEBHOOK_URL, served on
                                     the same LISTEN_HOST:LISTEN_PORT (see bot/webhook.py)
     rural-bot health                exit 0 if the bot on LISTEN_PORT answers /healthz with 200, else 1
-    rural-bot db upgrade            apply pending migrations
+    rural-bot db upgrade            apply pending migrations (on SQLite, a backup beside the file first)
+    rural-bot db backup FILE        copy the SQLite database into FILE, while the bot runs
+                                    (PostgreSQL: prints the pg_dump command)
+    rural-bot db restore FILE       put a SQLite backup back, refused while a bot runs on the database
     rural-bot catalog import FILE   upsert products from CSV
     rural-bot catalog export [-o F] write the catalog as CSV
     rural-bot centers import FILE   upsert service centers from CSV
@@ -30,7 +33,9 @@ from bot.config import Settings, SettingsError, load_settings
 from catalog.csvfile import ImportReport, error_lines
 from locales import translator
 from services.clock import SystemClock
-from store.db import Store
+from store.backup import BackupError, backup_sqlite, pg_commands, restore_sqlite, sqlite_path
+from store.backup import upgrade_keeping_a_backup
+from store.db import Store, UpgradeError
 
 DEMO_DATA = Path(__file__).resolve().parent.parent / "catalog" / "data"
 
@@ -47,7 +52,12 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("health", help="ask the running bot's /healthz (exit 0: healthy); Docker's HEALTHCHECK")
     sub.add_parser("webhook", help="run the bot by webhook (WEBHOOK_URL, WEBHOOK_SECRET, LISTEN_HOST, LISTEN_PORT)")
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
-    db.add_parser("upgrade", help="apply pending migrations")
+    db.add_parser("upgrade", help="apply pending migrations (on SQLite, saving a backup beside the file first)")
+    backup = db.add_parser("backup", help="copy the SQLite database into FILE while the bot runs "
+                                          "(PostgreSQL: prints the pg_dump command)")
+    backup.add_argument("file", type=Path)
+    restore = db.add_parser("restore", help="put a SQLite backup back (refused while a bot runs on the database)")
+    restore.add_argument("file", type=Path)
     cat = sub.add_parser("catalog", help="products").add_subparsers(dest="action", required=True)
     imp = cat.add_parser("import", help="upsert products from a UTF-8 CSV file")
     imp.add_argument("file", type=Path)
@@ -85,10 +95,14 @@ def read_file(path: Path) -> bytes:
         raise SettingsError(f"cannot read {path}: {exc.strerror}") from None
 
 
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
 async def _with_store(settings: Settings, work) -> int:
     store = Store(settings.database_url)
     try:
-        await store.upgrade()
+        await upgrade_keeping_a_backup(store, say)
         return await work(store)
     finally:
         await store.close()
@@ -126,6 +140,35 @@ def check_health(settings: Settings) -> int:
     return 1
 
 
+def backup_or_restore(settings: Settings, action: str, file: Path) -> int:
+    database = _sqlite_database(settings, file, "pg_dump" if action == "backup" else "pg_restore")
+    if database is None:
+        return 1
+    if action == "backup":
+        size = backup_sqlite(database, file)
+        print(f"backed up {database} into {file} ({size / 1e6:.1f} MB)")
+    else:
+        revision = restore_sqlite(file, database)
+        print(f"restored {file} (revision {revision}) into {database}; the next start upgrades it if it is older")
+    return 0
+
+
+def _sqlite_database(settings: Settings, file: Path, tool: str) -> Path | None:
+    """The SQLite file to back up or restore; None after telling how PostgreSQL does it."""
+    database = sqlite_path(settings.database_url)
+    if database is not None:
+        return database
+    if settings.database_url.startswith("sqlite"):
+        raise BackupError("an in-memory database has nothing to back up or restore")
+    dump, restore_ = pg_commands(settings.database_url, str(file))
+    print(f"rural-bot: DATABASE_URL is PostgreSQL: {tool} does this, not rural-bot; nothing was written.\n"
+          f"Back up (while the bots run):\n  {dump}\n"
+          f"Restore (with the bots stopped):\n  {restore_}\n"
+          "(The password is left out: pg_dump and pg_restore read PGPASSWORD or ~/.pgpass, or ask.)",
+          file=sys.stderr)
+    return None
+
+
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     from catalog.importer import export_products, import_products
     from services import partners
@@ -142,6 +185,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return check_health(settings)
     if command == ("demo", None):
         return asyncio.run(_demo(args))
+    if command in (("db", "backup"), ("db", "restore")):
+        return backup_or_restore(settings, args.action, args.file)
 
     async def upgrade(store: Store) -> int:
         print("database is up to date")
@@ -208,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"rural-bot: {exc}", file=sys.stderr)
         return 2
+    except (UpgradeError, BackupError) as exc:
+        print(f"rural-bot: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -10,8 +10,8 @@ double, runs the real bot against it by long polling, and serves the web chat.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import shutil
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -30,6 +30,7 @@ from services.amounts import MILLI
 from services.centers import CenterView, import_centers
 from services.clock import OffsetClock
 from services.produce import Status
+from store.backup import running_lock
 from store.db import Store
 from store.models import Category, Listing, ListingCard, OrderCard, Product, Villager
 
@@ -240,16 +241,19 @@ class Demo:
         self.store: Store | None = None
         self.app = None
         self.web: WebChat | None = None
+        self._lock = contextlib.ExitStack()
 
     @property
     def url(self) -> str:
         return self.web.url if self.web else ""
 
     async def start(self) -> None:
-        if self.reset and self.folder.exists():
-            shutil.rmtree(self.folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        database_url = f"sqlite+aiosqlite:///{self.folder / 'demo.sqlite3'}"
+        database = self.folder / "demo.sqlite3"
+        self._lock.enter_context(running_lock(database, doing="start the demo"))
+        if self.reset:
+            for suffix in ("", "-wal", "-shm"):
+                database.with_name(database.name + suffix).unlink(missing_ok=True)
+        database_url = f"sqlite+aiosqlite:///{database}"
         self.store = Store(database_url)
         await self.store.upgrade()
         await load_data(self.store, self.clock)
@@ -277,6 +281,7 @@ class Demo:
         await self.double.stop()
         if self.store is not None:
             await self.store.close()
+        self._lock.close()
 
 
 async def run_demo(folder: Path, host: str, port: int, reset: bool) -> int:

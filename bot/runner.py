@@ -29,6 +29,7 @@ from bot.config import Settings, SettingsError
 from bot.server import build_web_app, start_server, stop_server
 from bot.webhook import add_telegram_route, webhook_path
 from handlers.context import runtime_of
+from store.backup import running_lock, sqlite_path, upgrade_keeping_a_backup
 from store.db import Store, is_unavailable
 
 log = logging.getLogger(__name__)
@@ -88,13 +89,21 @@ async def wait_for_stop_signal() -> None:
 
 
 async def serve(settings: Settings, *, webhook: bool) -> int:
-    """Run the bot until a stop signal; 0 when stopped cleanly."""
+    """Run the bot until a stop signal; 0 when stopped cleanly. On SQLite it holds the database's
+    lock file while it runs: one process at a time, and no restore under it (store/backup.py)."""
     settings.require_token()
     hook = settings.require_webhook() if webhook else None
+    database = sqlite_path(settings.database_url)
+    with running_lock(database, doing="start") if database else contextlib.nullcontext():
+        return await _serve(settings, hook)
+
+
+async def _serve(settings: Settings, hook: tuple[str, str] | None) -> int:
+    webhook = hook is not None
     store = Store(settings.database_url)
     stop = asyncio.ensure_future(wait_for_stop_signal())
     try:
-        if not await _until_done(stop, store.upgrade, "preparing the database"):
+        if not await _until_done(stop, lambda: upgrade_keeping_a_backup(store, _tell), "preparing the database"):
             return 0
         app = build_application(settings, store, polling=not webhook)
         rt = runtime_of(app)
@@ -129,6 +138,10 @@ async def serve(settings: Settings, *, webhook: bool) -> int:
         await store.close()
         log.info("stopped")
     return 0
+
+
+def _tell(line: str) -> None:
+    print(line, flush=True)
 
 
 async def _listen(web_app: web.Application, settings: Settings) -> web.AppRunner:

@@ -4,10 +4,11 @@ The Telegram update whose handler is running (``UpdateInHand``, set by ``bot.app
 done in the first transaction its handler commits, so that the update's effect and the record
 that it happened commit together or not at all (``services.updates``).
 
-SQLite runs in WAL mode with foreign keys on. Its write transactions start with
-``BEGIN IMMEDIATE``: a deferred transaction that reads and then writes can fail at once with
-"database is locked" when another writer got in between, whereas an immediate one waits its turn
-(``busy_timeout``). Reads keep SQLite's deferred ``BEGIN`` so they never queue behind writers.
+SQLite runs in WAL mode with foreign keys on (but not its migrations: see ``Store.upgrade``). Its
+write transactions start with ``BEGIN IMMEDIATE``: a deferred transaction that reads and then
+writes can fail at once with "database is locked" when another writer got in between, whereas an
+immediate one waits its turn (``busy_timeout``). Reads keep SQLite's deferred ``BEGIN`` so they
+never queue behind writers.
 """
 
 from __future__ import annotations
@@ -28,12 +29,15 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import event, text, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from store import sqlite_driver
 from store.models import ProcessedUpdate
@@ -94,6 +98,10 @@ async def _mark_done(session: AsyncSession, in_hand: UpdateInHand) -> None:
     if _TEST_DELAY_BEFORE_DONE:
         log.warning("test delay: update %s waits %s s before its commit", in_hand.update_id, _TEST_DELAY_BEFORE_DONE)
         await asyncio.sleep(_TEST_DELAY_BEFORE_DONE)
+
+
+class UpgradeError(Exception):
+    """The migrations could not be applied; the database is as it was before."""
 
 
 class Store:
@@ -188,10 +196,33 @@ class Store:
             await connection.execute(text("SELECT 1"))
 
     async def upgrade(self, revision: str = "head") -> None:
-        """Apply pending migrations."""
+        """Apply pending migrations, all in one transaction: all of them or none.
+
+        On SQLite they run on a connection of their own with foreign keys off, as SQLite's
+        procedure for changing a table asks: alembic rebuilds a table by copying it and dropping
+        the old one, and with foreign keys on that drop deletes (ON DELETE CASCADE) or refuses
+        because of the rows that point at it. The pragma does nothing inside a transaction, so it
+        is set when the connection opens; the connection is closed afterwards, never pooled.
+        ``PRAGMA foreign_key_check`` then runs before the commit: a row left pointing at nothing
+        rolls everything back (``UpgradeError``).
+        """
+        if not self.is_sqlite:
+            async with self.engine.connect() as connection:
+                await connection.run_sync(_run_upgrade, revision)
+            return
+        engine = create_async_engine(self.url, poolclass=NullPool, module=sqlite_driver.dbapi())
+        _configure_sqlite(engine, foreign_keys=False)
+        try:
+            async with engine.connect() as connection:
+                await connection.run_sync(_run_upgrade, revision)
+        finally:
+            await engine.dispose()
+
+    async def revisions(self) -> tuple[str | None, str]:
+        """(the database's revision, None while it has none; the newest revision there is)."""
         async with self.engine.connect() as connection:
-            await connection.run_sync(_run_upgrade, revision)
-            await connection.commit()
+            current = await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
+        return current, head_revision()
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -239,10 +270,42 @@ def alembic_config() -> Config:
     return config
 
 
+def head_revision() -> str:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
 def _run_upgrade(sync_connection, revision: str) -> None:
     config = alembic_config()
     config.attributes["connection"] = sync_connection
-    command.upgrade(config, revision)
+    is_sqlite = sync_connection.dialect.name == "sqlite"
+    if is_sqlite:  # take the write lock at BEGIN, not halfway through
+        sync_connection.execution_options(**{_IMMEDIATE: True})
+    # Begun here, the transaction is the migrations' own (alembic joins it rather than committing
+    # after each migration, as it would on SQLite), so a failure anywhere undoes every one of them.
+    with sync_connection.begin():
+        start = MigrationContext.configure(sync_connection).get_current_revision()
+        if revision == "head":
+            revision = head_revision()
+        try:
+            command.upgrade(config, revision)
+        except sa_exc.DBAPIError as exc:
+            if is_unavailable(exc):
+                raise
+            raise UpgradeError(f"the upgrade from {start or 'an empty database'} to {revision} failed and was "
+                               f"rolled back, the database is as it was: {exc.orig}") from exc
+        if is_sqlite:
+            _check_foreign_keys(sync_connection, start, revision)
+
+
+def _check_foreign_keys(sync_connection, start: str | None, revision: str) -> None:
+    broken: dict[tuple[str, str], int] = {}
+    for table, _rowid, parent, _fk in sync_connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall():
+        broken[table, parent] = broken.get((table, parent), 0) + 1
+    if broken:
+        which = ", ".join(f"{count} in {table} (pointing at {parent})"
+                          for (table, parent), count in sorted(broken.items()))
+        raise UpgradeError(f"the upgrade from {start or 'an empty database'} to {revision} was rolled back, the "
+                           f"database is as it was: it would leave rows pointing at rows that are not there: {which}")
 
 
 def _ensure_sqlite_folder(url: str) -> None:
@@ -251,7 +314,7 @@ def _ensure_sqlite_folder(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool = True) -> None:
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "connect")
@@ -260,7 +323,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
