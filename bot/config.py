@@ -6,8 +6,10 @@ exit status 2 without a traceback.
 
 from __future__ import annotations
 
+import math
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -139,32 +141,12 @@ def load_settings(environ: dict[str, str] | None = None, env_file: str | Path = 
     if webhook_secret is not None and not _SECRET_RE.match(webhook_secret):
         raise SettingsError("WEBHOOK_SECRET is invalid: use 1-256 characters of A-Z, a-z, 0-9, _ and -")
 
-    broadcast_rate = values.get("BROADCAST_RATE", "").strip() or "29"
-    try:
-        rate = float(broadcast_rate)
-    except ValueError:
-        rate = 0.0
-    if not 0 < rate <= 1000:
-        raise SettingsError(f"BROADCAST_RATE is invalid: {broadcast_rate!r} (messages a second, e.g. 30)")
-
-    outbox_lease = values.get("OUTBOX_LEASE", "").strip() or "120"
-    try:
-        lease = float(outbox_lease)
-    except ValueError:
-        lease = 0.0
-    if not 1 <= lease <= 3600:
-        raise SettingsError(f"OUTBOX_LEASE is invalid: {outbox_lease!r} (seconds from 1 to 3600, e.g. 120)")
+    rate = _number(values, "BROADCAST_RATE", "29", "messages a second, e.g. 30", lambda n: 0 < n <= 1000)
+    lease = _number(values, "OUTBOX_LEASE", "120", "seconds from 1 to 3600, e.g. 120", lambda n: 1 <= n <= 3600)
+    claim_seconds = _number(values, "UPDATE_CLAIM_SECONDS", "60", "seconds, e.g. 60", lambda n: 0 < n <= 3600)
     cart_max_lines = values.get("CART_MAX_LINES", "").strip() or str(MAX_CART_LINES)
     if not cart_max_lines.isdigit() or not 1 <= int(cart_max_lines) <= 1000:
         raise SettingsError(f"CART_MAX_LINES is invalid: {cart_max_lines!r} (a number of lines from 1 to 1000)")
-
-    claim = values.get("UPDATE_CLAIM_SECONDS", "").strip() or "60"
-    try:
-        claim_seconds = float(claim)
-    except ValueError:
-        claim_seconds = 0.0
-    if not 0 < claim_seconds <= 3600:
-        raise SettingsError(f"UPDATE_CLAIM_SECONDS is invalid: {claim!r} (seconds, e.g. 60)")
 
     return Settings(
         cart_max_lines=int(cart_max_lines),
@@ -184,3 +166,15 @@ def load_settings(environ: dict[str, str] | None = None, env_file: str | Path = 
         timezone=timezone,
         default_locale=default_locale,
     )
+
+
+def _number(values: dict[str, str], name: str, default: str, hint: str, accept: Callable[[float], bool]) -> float:
+    """The setting ``name`` as a number that ``accept`` takes; else one line says what it should be."""
+    raw = values.get(name, "").strip() or default
+    try:
+        number = float(raw)
+    except ValueError:
+        number = math.nan
+    if not accept(number):
+        raise SettingsError(f"{name} is invalid: {raw!r} ({hint})")
+    return number

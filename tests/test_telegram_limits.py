@@ -10,15 +10,16 @@ import re
 from datetime import timedelta
 
 import pytest
+from conftest import _ErrorRecorder
 from sqlalchemy import select, update
+from test_market import SHANGYUAN, a_seller, labels, list_produce
+from test_partner_desk import desk
 
 from bot.config import SettingsError, load_settings
 from chat import last_text, settle_in, texts, villager_id
 from services import cart as carts
 from services import orders
 from store.models import Order, Product
-from test_market import SHANGYUAN, a_seller, labels, list_produce
-from test_partner_desk import desk
 
 MAX_BUTTONS, MAX_DATA = 100, 64
 RICE = "FD-001"
@@ -214,20 +215,11 @@ async def test_market_pages_and_the_county_chooser_stay_within_the_limits(bot):
     assert SHANGYUAN in labels(wang.chat.last_bot_message())[0]
 
 
-class _Errors(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(level=logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 @pytest.fixture
 def refused_requests():
     """The errors logged during a test that makes Telegram refuse something on purpose; they are
     taken off the record before the ``bot`` fixture checks that no error was logged."""
-    recorder = _Errors()
+    recorder = _ErrorRecorder()
     root = logging.getLogger()
     root.addHandler(recorder)
     yield recorder.records
