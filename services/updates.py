@@ -9,13 +9,16 @@ may land on another one. So an update is claimed, then marked done:
   delivery of one that another taker holds is refused (``UpdateInProgress``): by webhook, Telegram
   sends it again later, when it is either done or its claim has lapsed. A claim lapses when its
   process died in the middle of the handler: then the next delivery takes the update again.
-- The handler's first transaction marks the update done with its change (``store.db``): a crash
-  before that commit leaves no trace, and the redelivery does the work; a crash after it leaves
-  the change once, and the redelivery is a duplicate (the person, who saw no answer, taps again).
+- The handler's first durable transaction marks the update done with its change (``store.db``):
+  a crash before that commit leaves no trace of it, and the redelivery does the work; a crash
+  after it leaves the change once, and the redelivery is a duplicate (the person, who saw no
+  answer, taps again). What the handler wrote before without waiting for the disk (a form's
+  step, a prompt closed: ``Store.write(durable=False)``) is simply done again by the redelivery.
   A process that outlived its claim, and whose update another process handled meanwhile, has its
-  change rolled back (``UpdateDoneElsewhere``).
-- ``UpdateLedger.done`` marks the updates that changed nothing (a screen shown, bad input
-  answered, an error apologised for) once handled.
+  durable change rolled back (``UpdateDoneElsewhere``).
+- ``UpdateLedger.done`` marks the other updates done once handled: those that changed nothing
+  durable (a screen shown, a cart changed, bad input answered, an error apologised for). A crash
+  between their change and this mark repeats the change on redelivery.
 
 The claims are written in groups: updates that arrive while a write is under way wait for the
 next one, which records all of them in one transaction; so are the done marks. On a busy bot

@@ -1,6 +1,6 @@
 """Each update is claimed once, then marked done; a claim that lapsed (its process died) lets the
-update be taken again; a handler's change and its done mark commit together. The ids of updates
-arriving together are written together."""
+update be taken again; a handler's durable change and its done mark commit together. The ids of
+updates arriving together are written together."""
 
 from __future__ import annotations
 
@@ -124,14 +124,15 @@ async def test_a_cancelled_taker_does_not_hold_up_the_others(store, clock):
     assert 2 in await stored_ids(store)
 
 
-async def in_handler(store: Store, clock, update_id: int, change) -> None:
-    """Run ``change(session)`` in a write, as the handler of ``update_id`` would."""
+async def in_handler(store: Store, clock, update_id: int, *changes, durable: bool = True) -> UpdateInHand:
+    """Run each ``change(session)`` in a write of its own, as the handler of ``update_id`` would."""
     in_hand = UpdateInHand(update_id, clock.now, asyncio.current_task(), handler_running=True)
     token = UPDATE_IN_HAND.set(in_hand)
     try:
-        async with store.write() as session:
-            await change(session)
-        assert in_hand.done
+        for change in changes:
+            async with store.write(durable=durable) as session:
+                await change(session)
+        return in_hand
     finally:
         UPDATE_IN_HAND.reset(token)
 
@@ -158,9 +159,27 @@ async def test_a_handlers_change_and_its_done_mark_commit_together_or_not_at_all
         await in_handler(store, clock, 2, fails)
     assert await done_ids(store) == [] and await counties(store) == []  # neither the change nor the mark
 
-    await in_handler(store, clock, 1, lambda session: add_county(session, "One"))
+    assert (await in_handler(store, clock, 1, lambda session: add_county(session, "One"))).done
     assert await done_ids(store) == [1] and await counties(store) == ["One"]
     assert await ledger.take(1) is False
+
+
+async def test_a_change_that_is_not_durable_leaves_the_update_to_the_durable_one(store, clock):
+    """The desk's typed reason: the partner's form step is cleared (not durable), then the
+    decision is taken (durable). A crash in between must leave the update to be handled again."""
+    ledger = UpdateLedger(store, clock)
+    assert await ledger.take(4) is True
+
+    step = await in_handler(store, clock, 4, lambda session: add_county(session, "Step"), durable=False)
+    assert not step.done and await done_ids(store) == [] and await counties(store) == ["Step"]
+    clock.advance(CLAIM_FOR)  # and the process dies here: the redelivery takes it again
+    assert await ledger.take(4) is True
+
+    decided = await in_handler(store, clock, 4, lambda session: add_county(session, "Step again"), durable=False)
+    assert not decided.done
+    assert (await in_handler(store, clock, 4, lambda session: add_county(session, "Decision"))).done
+    assert await done_ids(store) == [4] and await counties(store) == ["Decision", "Step", "Step again"]
+    assert await ledger.take(4) is False
 
 
 async def test_a_process_that_outlived_its_claim_has_its_change_rolled_back(store, clock):
