@@ -39,12 +39,14 @@ FORGET_UPDATES_EVERY = 3600.0  # seconds between clearing out old processed upda
 class RuralApplication(Application):
     """PTB's Application plus what every update gets, however it arrived (polling or webhook):
     its effect happens once (``services.updates``: claimed, then marked done with the handler's
-    change or after it), it is traced in the logs with the handler that took it, counted in the
-    metrics, and answered "try again in a minute" while the database is down.
+    first durable change or after it), it is traced in the logs with the handler that took it,
+    counted in the metrics, and answered "try again in a minute" while the database is down.
 
     A delivery of an update that another delivery holds raises ``UpdateInProgress`` by webhook, so
     that it is not acknowledged and Telegram sends it again later; by polling it is dropped (PTB
-    has confirmed it to Telegram already, so there is nothing to wait for)."""
+    has confirmed it to Telegram already, so there is nothing to wait for). By polling the claim
+    keeps the update itself, for the next process to hand over if this one dies with it
+    (``hand_over_unfinished``): Telegram will not send it again."""
 
     async def process_update(self, update: object) -> None:
         if not isinstance(update, Update):
@@ -59,7 +61,8 @@ class RuralApplication(Application):
         started = time.perf_counter()
         outcome = "handled"
         try:
-            if await ledger.take(update.update_id):
+            body = update.to_dict() if self.updater is not None else None
+            if await ledger.take(update.update_id, body):
                 await super().process_update(update)
                 if in_hand.elsewhere:
                     outcome = "done elsewhere"
@@ -89,6 +92,17 @@ class RuralApplication(Application):
             log.info("update %s", outcome, extra={"duration_ms": round(duration * 1000, 1),
                                                   "update_type": trace.kind, "outcome": outcome})
             end_trace(token)
+
+    async def hand_over_unfinished(self) -> int:
+        """Put the updates a dead polling predecessor took and never finished in the queue, to be
+        handled as if just fetched; returns how many. Call it once started, before polling."""
+        unfinished = await self.bot_data["update_ledger"].release_unfinished()
+        for update_id, body in unfinished:
+            update = Update.de_json(body, self.bot)
+            log.info("update %s handed over: the process that took it stopped before it was done", update_id,
+                     extra={"update_type": update_type(update)})
+            await self.update_queue.put(update)
+        return len(unfinished)
 
     async def process_error(self, update: object | None, error: Exception, job=None, coroutine=None) -> bool:
         if isinstance(error, UpdateDoneElsewhere):  # its change was rolled back; the other process answered

@@ -19,6 +19,10 @@ may land on another one. So an update is claimed, then marked done:
 - ``UpdateLedger.done`` marks the other updates done once handled: those that changed nothing
   durable (a screen shown, a cart changed, bad input answered, an error apologised for). A crash
   between their change and this mark repeats the change on redelivery.
+- By long polling Telegram sends nothing again: PTB confirms the updates it fetched when it asks
+  for the next ones. So a polling process's claim keeps the update's body too (``take(...,
+  body)``), cleared when it is done, and the next polling process hands those its predecessor
+  died with back to the application (``release_unfinished``).
 
 The claims are written in groups: updates that arrive while a write is under way wait for the
 next one, which records all of them in one transaction; so are the done marks. On a busy bot
@@ -66,11 +70,15 @@ class UpdateLedger:
         self._claims = _Grouped(self._claim, lambda update_id, first: (
             UpdateInProgress(update_id, None) if first is True else first))
         self._marks = _Grouped(self._mark_done)
+        self._bodies: dict[int, dict] = {}  # of the updates waiting for their claim to be written
 
-    async def take(self, update_id: int) -> bool:
+    async def take(self, update_id: int, body: dict | None = None) -> bool:
         """True for the first taker of ``update_id``, and for the taker after a claim that lapsed;
         False if it is done already, here or by another process. Raises ``UpdateInProgress`` while
-        another delivery of it holds a claim, and what the store raised if it could not be reached."""
+        another delivery of it holds a claim, and what the store raised if it could not be reached.
+        ``body``, the update itself, is kept with the claim until the update is done (polling)."""
+        if body is not None:
+            self._bodies[update_id] = body
         return await self._claims.add(update_id)
 
     async def done(self, update_id: int) -> None:
@@ -80,17 +88,19 @@ class UpdateLedger:
     async def _claim(self, update_ids: list[int]) -> dict[int, Outcome]:
         at = self.clock.now()
         until = at + self.claim_for
+        bodies = {update_id: self._bodies.pop(update_id, None) for update_id in update_ids}
         # Not durable: a claim lost with a crashed database server is one whose update's own
         # durable changes, if it made any, were lost with it (the log is written in order).
         async with self.store.write_one() as session:
             claim = insert_for(session, ProcessedUpdate)
             claim = claim.on_conflict_do_update(
                 index_elements=[ProcessedUpdate.update_id],
-                set_={"claimed_until": claim.excluded.claimed_until},
+                set_={"claimed_until": claim.excluded.claimed_until, "body": claim.excluded.body},
                 where=ProcessedUpdate.done_at.is_(None) & (ProcessedUpdate.claimed_until <= claim.excluded.at),
             ).returning(ProcessedUpdate.update_id)
             taken = set(await session.scalars(claim, [
-                {"update_id": update_id, "at": at, "claimed_until": until} for update_id in update_ids]))
+                {"update_id": update_id, "at": at, "claimed_until": until, "body": bodies[update_id]}
+                for update_id in update_ids]))
         outcomes: dict[int, Outcome] = dict.fromkeys(taken, True)
         if len(taken) < len(update_ids):  # delivered again: done, or held by another taker
             async with self.store.read() as session:
@@ -107,8 +117,21 @@ class UpdateLedger:
             await session.execute(
                 update(ProcessedUpdate)
                 .where(ProcessedUpdate.update_id.in_(update_ids), ProcessedUpdate.done_at.is_(None))
-                .values(done_at=self.clock.now()))
+                .values(done_at=self.clock.now(), body=None))
         return dict.fromkeys(update_ids, True)
+
+    async def release_unfinished(self) -> list[tuple[int, dict]]:
+        """The updates taken with their body and never done, oldest first, their claims released so
+        that they can be taken again at once. Only for a process that alone takes updates with a
+        body: one polling process per bot token (Telegram refuses a second with 409 Conflict), so
+        such an update's taker died before it was done, and Telegram will not send it again."""
+        async with self.store.write_one() as session:
+            rows = await session.execute(
+                update(ProcessedUpdate)
+                .where(ProcessedUpdate.done_at.is_(None), ProcessedUpdate.body.is_not(None))
+                .values(claimed_until=self.clock.now())
+                .returning(ProcessedUpdate.update_id, ProcessedUpdate.body))
+            return sorted((update_id, body) for update_id, body in rows)
 
 
 Outcome = bool | BaseException  # a result, or an exception to raise

@@ -87,7 +87,7 @@ async def _mark_done(session: AsyncSession, in_hand: UpdateInHand) -> None:
     marked = await session.execute(
         update(ProcessedUpdate)
         .where(ProcessedUpdate.update_id == in_hand.update_id, ProcessedUpdate.done_at.is_(None))
-        .values(done_at=in_hand.now())
+        .values(done_at=in_hand.now(), body=None)
     )
     if marked.rowcount != 1:
         in_hand.done = in_hand.elsewhere = True

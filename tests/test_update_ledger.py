@@ -1,6 +1,7 @@
 """Each update is claimed once, then marked done; a claim that lapsed (its process died) lets the
 update be taken again; a handler's durable change and its done mark commit together. The ids of
-updates arriving together are written together."""
+updates arriving together are written together. A polled update's claim keeps its body until it
+is done, for the next polling process to hand over."""
 
 from __future__ import annotations
 
@@ -180,6 +181,26 @@ async def test_a_change_that_is_not_durable_leaves_the_update_to_the_durable_one
     assert (await in_handler(store, clock, 4, lambda session: add_county(session, "Decision"))).done
     assert await done_ids(store) == [4] and await counties(store) == ["Decision", "Step", "Step again"]
     assert await ledger.take(4) is False
+
+
+async def test_a_polled_update_keeps_its_body_until_done_and_the_next_poller_gets_it_back(store, clock):
+    dead = UpdateLedger(store, clock)
+    bodies = {update_id: {"update_id": update_id, "message": {"text": f"hello {update_id}"}} for update_id in (11, 12, 13)}
+    assert await asyncio.gather(*(dead.take(update_id, bodies[update_id]) for update_id in (11, 12, 13)),
+                                dead.take(14)) == [True] * 4  # 14 came by webhook: Telegram sends it again itself
+    await dead.done(11)
+    await in_handler(store, clock, 12, lambda session: add_county(session, "Twelve"))
+    async with store.read() as session:
+        kept = dict((await session.execute(select(ProcessedUpdate.update_id, ProcessedUpdate.body))).all())
+    assert kept == {11: None, 12: None, 13: bodies[13], 14: None}  # a done update's body is gone
+    # ... and the process dies with 13 in hand. The next polling process, at once:
+    successor = UpdateLedger(store, clock)
+    assert await successor.release_unfinished() == [(13, bodies[13])]
+    assert await successor.take(13, bodies[13]) is True  # released: no need to wait for the claim to lapse
+    with pytest.raises(UpdateInProgress):
+        await successor.take(14)  # not handed over: its claim still holds until it lapses
+    await successor.done(13)
+    assert await successor.release_unfinished() == []
 
 
 async def test_a_process_that_outlived_its_claim_has_its_change_rolled_back(store, clock):
