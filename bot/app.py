@@ -44,9 +44,9 @@ class RuralApplication(Application):
 
     A delivery of an update that another delivery holds raises ``UpdateInProgress`` by webhook, so
     that it is not acknowledged and Telegram sends it again later; by polling it is dropped (PTB
-    has confirmed it to Telegram already, so there is nothing to wait for). By polling the claim
-    keeps the update itself, for the next process to hand over if this one dies with it
-    (``hand_over_unfinished``): Telegram will not send it again."""
+    has confirmed it to Telegram already, so there is nothing to wait for). By polling an update
+    is claimed as it is fetched, with its body, for the next process to hand over if this one dies
+    with it (``hand_over_unfinished``): Telegram will not send it again."""
 
     async def process_update(self, update: object) -> None:
         if not isinstance(update, Update):
@@ -61,8 +61,7 @@ class RuralApplication(Application):
         started = time.perf_counter()
         outcome = "handled"
         try:
-            body = update.to_dict() if self.updater is not None else None
-            if await ledger.take(update.update_id, body):
+            if await ledger.take(update.update_id):
                 await super().process_update(update)
                 if in_hand.elsewhere:
                     outcome = "done elsewhere"
@@ -117,6 +116,34 @@ class RuralApplication(Application):
         super().add_handler(handler, group)
 
 
+class _ClaimedOnArrival(asyncio.Queue):
+    """The queue from the Updater to the application, when polling: an update put in it (fetched,
+    or handed over) is claimed at once with its body, not when its handler's turn comes, so that
+    a crash while it waits does not lose it."""
+
+    def __init__(self, ledger: UpdateLedger):
+        super().__init__()
+        self._ledger = ledger
+
+    def put_nowait(self, item: object) -> None:
+        if isinstance(item, Update):
+            self._ledger.receive(item.update_id, item.to_dict())
+        super().put_nowait(item)
+
+
+class _ConfirmedWhenStored(AiohttpRequest):
+    """The getUpdates request, when polling: asking for the next updates confirms the ones fetched
+    before to Telegram, which then forgets them, so it waits until their claims are stored."""
+
+    def __init__(self, ledger: UpdateLedger, **options):
+        super().__init__(**options)
+        self._ledger = ledger
+
+    async def do_request(self, *args, **kwargs):
+        await self._ledger.received_stored()
+        return await super().do_request(*args, **kwargs)
+
+
 async def _mark_done(ledger: UpdateLedger, update_id: int) -> None:
     try:
         await ledger.done(update_id)
@@ -163,6 +190,7 @@ def build_application(settings: Settings, store: Store, clock: Clock | None = No
     """The bot. ``polling=False``: no Updater; updates come in by webhook (bot/webhook.py)."""
     clock = clock or SystemClock()
     metrics = Metrics()
+    ledger = UpdateLedger(store, clock, timedelta(seconds=settings.update_claim_seconds))
     builder = (
         ApplicationBuilder()
         .application_class(RuralApplication)
@@ -173,15 +201,15 @@ def build_application(settings: Settings, store: Store, clock: Clock | None = No
         .post_init(_post_init)
     )
     if polling:
-        builder = builder.get_updates_request(
-            AiohttpRequest(connection_limit=1, read_timeout=10.0, observer=metrics.bot_api_call))
+        builder = builder.update_queue(_ClaimedOnArrival(ledger)).get_updates_request(
+            _ConfirmedWhenStored(ledger, connection_limit=1, read_timeout=10.0, observer=metrics.bot_api_call))
     else:
         builder = builder.updater(None)
     if settings.telegram_base_url:
         builder = builder.base_url(settings.telegram_base_url).base_file_url(file_url_for(settings.telegram_base_url))
     app = builder.build()
     app.bot_data["metrics"] = metrics
-    app.bot_data["update_ledger"] = UpdateLedger(store, clock, timedelta(seconds=settings.update_claim_seconds))
+    app.bot_data["update_ledger"] = ledger
     app.bot_data["runtime"] = Runtime(
         store=store, clock=clock, search=CatalogSearch(store, clock), market=MarketSearch(store),
         default_locale=settings.default_locale, timezone=settings.timezone, admin_ids=settings.admin_ids,

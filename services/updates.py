@@ -20,8 +20,9 @@ may land on another one. So an update is claimed, then marked done:
   durable (a screen shown, a cart changed, bad input answered, an error apologised for). A crash
   between their change and this mark repeats the change on redelivery.
 - By long polling Telegram sends nothing again: PTB confirms the updates it fetched when it asks
-  for the next ones. So a polling process's claim keeps the update's body too (``take(...,
-  body)``), cleared when it is done, and the next polling process hands those its predecessor
+  for the next ones. So a polling process claims each update as it is fetched (``receive``),
+  keeping its body with the claim until it is done, and asks for the next ones only once those
+  claims are stored (``received_stored``); the next polling process hands what its predecessor
   died with back to the application (``release_unfinished``).
 
 The claims are written in groups: updates that arrive while a write is under way wait for the
@@ -71,15 +72,34 @@ class UpdateLedger:
             UpdateInProgress(update_id, None) if first is True else first))
         self._marks = _Grouped(self._mark_done)
         self._bodies: dict[int, dict] = {}  # of the updates waiting for their claim to be written
+        self._received: dict[int, list[asyncio.Future]] = {}  # claims begun at fetch, not yet taken
 
-    async def take(self, update_id: int, body: dict | None = None) -> bool:
+    async def take(self, update_id: int) -> bool:
         """True for the first taker of ``update_id``, and for the taker after a claim that lapsed;
         False if it is done already, here or by another process. Raises ``UpdateInProgress`` while
         another delivery of it holds a claim, and what the store raised if it could not be reached.
-        ``body``, the update itself, is kept with the claim until the update is done (polling)."""
-        if body is not None:
-            self._bodies[update_id] = body
+        For an update ``receive``d, the outcome of the claim begun then."""
+        received = self._received.get(update_id)
+        if received:
+            claim = received.pop(0)
+            if not received:
+                del self._received[update_id]
+            return await claim
         return await self._claims.add(update_id)
+
+    def receive(self, update_id: int, body: dict) -> None:
+        """Begin to claim a polled update now, keeping ``body`` (the update itself) with the claim
+        until it is done; ``take`` gets the outcome when its handler's turn comes, which under
+        load may be a while later."""
+        self._bodies[update_id] = body
+        self._received.setdefault(update_id, []).append(asyncio.ensure_future(self._claims.add(update_id)))
+
+    async def received_stored(self) -> None:
+        """Until every claim begun by ``receive`` is written (or failed: the store's error is
+        ``take``'s to raise)."""
+        pending = [claim for claims in self._received.values() for claim in claims if not claim.done()]
+        if pending:
+            await asyncio.wait(pending)
 
     async def done(self, update_id: int) -> None:
         """Mark the update handled (it may be done already: its handler's change marked it)."""
@@ -90,8 +110,10 @@ class UpdateLedger:
         until = at + self.claim_for
         bodies = {update_id: self._bodies.pop(update_id, None) for update_id in update_ids}
         # Not durable: a claim lost with a crashed database server is one whose update's own
-        # durable changes, if it made any, were lost with it (the log is written in order).
-        async with self.store.write_one() as session:
+        # durable changes, if it made any, were lost with it (the log is written in order). But a
+        # polled update's body is the only copy left once Telegram has it confirmed.
+        durable = any(body is not None for body in bodies.values())
+        async with self.store.write() if durable else self.store.write_one() as session:
             claim = insert_for(session, ProcessedUpdate)
             claim = claim.on_conflict_do_update(
                 index_elements=[ProcessedUpdate.update_id],

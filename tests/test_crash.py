@@ -130,7 +130,8 @@ async def test_a_polling_process_killed_mid_checkout_hands_the_update_to_the_nex
     assert telegram.pending_updates == []  # Telegram will not send it again
     async with demo_store.read() as session:  # the claim kept the update; nothing else of it is left
         row = await session.get(ProcessedUpdate, 9001)
-    assert row is not None and row.done_at is None and row.body["callback_query"]["data"] == confirm["callback_query"]["data"]
+    assert row is not None and row.done_at is None
+    assert row.body["callback_query"]["data"] == confirm["callback_query"]["data"]
     assert await orders_of(demo_store, wang) == [] and await stock_of(demo_store, "FD-001") == rice_before
 
     fresh = await start_bot("run", polling_env(demo_store.url, telegram), tmp_path)

@@ -12,6 +12,7 @@ import pytest
 from alembic import command
 from sqlalchemy import event, insert, select, text
 
+from bot.app import CONCURRENT_UPDATES
 from services.updates import CLAIM_FOR, KEEP, UpdateInProgress, UpdateLedger, forget_old
 from store.db import UPDATE_IN_HAND, Store, UpdateDoneElsewhere, UpdateInHand, alembic_config, is_unavailable
 from store.models import County, ProcessedUpdate
@@ -185,8 +186,14 @@ async def test_a_change_that_is_not_durable_leaves_the_update_to_the_durable_one
 
 async def test_a_polled_update_keeps_its_body_until_done_and_the_next_poller_gets_it_back(store, clock):
     dead = UpdateLedger(store, clock)
-    bodies = {update_id: {"update_id": update_id, "message": {"text": f"hello {update_id}"}} for update_id in (11, 12, 13)}
-    assert await asyncio.gather(*(dead.take(update_id, bodies[update_id]) for update_id in (11, 12, 13)),
+    commits = count_commits(store)
+    bodies = {update_id: {"update_id": update_id, "message": {"text": f"hello {update_id}"}}
+              for update_id in (11, 12, 13)}
+    for update_id in (11, 12, 13):  # fetched together
+        dead.receive(update_id, bodies[update_id])
+    await dead.received_stored()  # before the next getUpdates confirms them to Telegram
+    assert len(commits) == 1 and await stored_ids(store) == [11, 12, 13]
+    assert await asyncio.gather(*(dead.take(update_id) for update_id in (11, 12, 13)),
                                 dead.take(14)) == [True] * 4  # 14 came by webhook: Telegram sends it again itself
     await dead.done(11)
     await in_handler(store, clock, 12, lambda session: add_county(session, "Twelve"))
@@ -196,7 +203,8 @@ async def test_a_polled_update_keeps_its_body_until_done_and_the_next_poller_get
     # ... and the process dies with 13 in hand. The next polling process, at once:
     successor = UpdateLedger(store, clock)
     assert await successor.release_unfinished() == [(13, bodies[13])]
-    assert await successor.take(13, bodies[13]) is True  # released: no need to wait for the claim to lapse
+    successor.receive(13, bodies[13])
+    assert await successor.take(13) is True  # released: no need to wait for the claim to lapse
     with pytest.raises(UpdateInProgress):
         await successor.take(14)  # not handed over: its claim still holds until it lapses
     await successor.done(13)
@@ -241,3 +249,25 @@ async def test_updates_taken_before_claims_existed_count_as_done(store, clock):
         await connection.commit()
     assert await done_ids(store) == [41]
     assert await UpdateLedger(store, clock).take(41) is False
+
+
+async def test_a_polled_update_waiting_for_its_turn_is_claimed_with_its_body_already(bot):
+    """Sixteen updates are handled at once; a seventeenth waits for a turn. It was confirmed to
+    Telegram when the next ones were asked for, so its claim and body are in the store already."""
+    people = [bot.person(5000 + n, f"P{n}", language_code="en") for n in range(CONCURRENT_UPDATES + 1)]
+    bot.double.latency = 2.0  # each reply takes 2 s to send: the handlers hold their turns meanwhile
+    sending = [asyncio.create_task(person.send("/help")) for person in people]
+
+    async def waiting_and_claimed() -> bool:
+        async with bot.store.read() as session:
+            kept = await session.scalars(select(ProcessedUpdate.body).where(ProcessedUpdate.done_at.is_(None)))
+            bodies = [body for body in kept if body is not None]
+        return (bot.app.update_processor.current_concurrent_updates == CONCURRENT_UPDATES
+                and len(bodies) == len(people))
+
+    await bot.double.wait_for(waiting_and_claimed, timeout=1.5, message="the waiting update was not claimed")
+    await asyncio.gather(*sending)
+    bot.double.latency = 0
+    async with bot.store.read() as session:
+        rows = (await session.execute(select(ProcessedUpdate.done_at, ProcessedUpdate.body))).all()
+    assert len(rows) == len(people) and all(done_at is not None and body is None for done_at, body in rows)
