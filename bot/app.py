@@ -39,12 +39,14 @@ FORGET_UPDATES_EVERY = 3600.0  # seconds between clearing out old processed upda
 class RuralApplication(Application):
     """PTB's Application plus what every update gets, however it arrived (polling or webhook):
     its effect happens once (``services.updates``: claimed, then marked done with the handler's
-    change or after it), it is traced in the logs with the handler that took it, counted in the
-    metrics, and answered "try again in a minute" while the database is down.
+    first durable change or after it), it is traced in the logs with the handler that took it,
+    counted in the metrics, and answered "try again in a minute" while the database is down.
 
     A delivery of an update that another delivery holds raises ``UpdateInProgress`` by webhook, so
     that it is not acknowledged and Telegram sends it again later; by polling it is dropped (PTB
-    has confirmed it to Telegram already, so there is nothing to wait for)."""
+    has confirmed it to Telegram already, so there is nothing to wait for). By polling an update
+    is claimed as it is fetched, with its body, for the next process to hand over if this one dies
+    with it (``hand_over_unfinished``): Telegram will not send it again."""
 
     async def process_update(self, update: object) -> None:
         if not isinstance(update, Update):
@@ -90,6 +92,17 @@ class RuralApplication(Application):
                                                   "update_type": trace.kind, "outcome": outcome})
             end_trace(token)
 
+    async def hand_over_unfinished(self) -> int:
+        """Put the updates a dead polling predecessor took and never finished in the queue, to be
+        handled as if just fetched; returns how many. Call it once started, before polling."""
+        unfinished = await self.bot_data["update_ledger"].release_unfinished()
+        for update_id, body in unfinished:
+            update = Update.de_json(body, self.bot)
+            log.info("update %s handed over: the process that took it stopped before it was done", update_id,
+                     extra={"update_type": update_type(update)})
+            await self.update_queue.put(update)
+        return len(unfinished)
+
     async def process_error(self, update: object | None, error: Exception, job=None, coroutine=None) -> bool:
         if isinstance(error, UpdateDoneElsewhere):  # its change was rolled back; the other process answered
             log.warning("update %s was handled by another process after this one's claim lapsed", error)
@@ -101,6 +114,34 @@ class RuralApplication(Application):
         if group >= 0:  # group -1 (who is this person?) runs for every update; it is not "the" handler
             handler.callback = _traced(handler.callback)
         super().add_handler(handler, group)
+
+
+class _ClaimedOnArrival(asyncio.Queue):
+    """The queue from the Updater to the application, when polling: an update put in it (fetched,
+    or handed over) is claimed at once with its body, not when its handler's turn comes, so that
+    a crash while it waits does not lose it."""
+
+    def __init__(self, ledger: UpdateLedger):
+        super().__init__()
+        self._ledger = ledger
+
+    def put_nowait(self, item: object) -> None:
+        if isinstance(item, Update):
+            self._ledger.receive(item.update_id, item.to_dict())
+        super().put_nowait(item)
+
+
+class _ConfirmedWhenStored(AiohttpRequest):
+    """The getUpdates request, when polling: asking for the next updates confirms the ones fetched
+    before to Telegram, which then forgets them, so it waits until their claims are stored."""
+
+    def __init__(self, ledger: UpdateLedger, **options):
+        super().__init__(**options)
+        self._ledger = ledger
+
+    async def do_request(self, *args, **kwargs):
+        await self._ledger.received_stored()
+        return await super().do_request(*args, **kwargs)
 
 
 async def _mark_done(ledger: UpdateLedger, update_id: int) -> None:
@@ -149,6 +190,7 @@ def build_application(settings: Settings, store: Store, clock: Clock | None = No
     """The bot. ``polling=False``: no Updater; updates come in by webhook (bot/webhook.py)."""
     clock = clock or SystemClock()
     metrics = Metrics()
+    ledger = UpdateLedger(store, clock, timedelta(seconds=settings.update_claim_seconds))
     builder = (
         ApplicationBuilder()
         .application_class(RuralApplication)
@@ -159,15 +201,15 @@ def build_application(settings: Settings, store: Store, clock: Clock | None = No
         .post_init(_post_init)
     )
     if polling:
-        builder = builder.get_updates_request(
-            AiohttpRequest(connection_limit=1, read_timeout=10.0, observer=metrics.bot_api_call))
+        builder = builder.update_queue(_ClaimedOnArrival(ledger)).get_updates_request(
+            _ConfirmedWhenStored(ledger, connection_limit=1, read_timeout=10.0, observer=metrics.bot_api_call))
     else:
         builder = builder.updater(None)
     if settings.telegram_base_url:
         builder = builder.base_url(settings.telegram_base_url).base_file_url(file_url_for(settings.telegram_base_url))
     app = builder.build()
     app.bot_data["metrics"] = metrics
-    app.bot_data["update_ledger"] = UpdateLedger(store, clock, timedelta(seconds=settings.update_claim_seconds))
+    app.bot_data["update_ledger"] = ledger
     app.bot_data["runtime"] = Runtime(
         store=store, clock=clock, search=CatalogSearch(store, clock), market=MarketSearch(store),
         default_locale=settings.default_locale, timezone=settings.timezone, admin_ids=settings.admin_ids,

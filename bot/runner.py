@@ -3,7 +3,8 @@
 ``serve`` is ``rural-bot run`` and ``rural-bot webhook``: the two share everything (the store,
 the application, its pumps and scheduler, the HTTP server with the carrier endpoint, /healthz and
 /metrics) except how updates arrive. While Telegram or the database cannot be reached at start,
-it keeps trying, and a stop signal still stops it.
+it keeps trying, and a stop signal still stops it. Before it polls, it handles the updates its
+predecessor fetched and died with.
 
 Stopping: the server stops taking requests and finishes the ones in flight, polling stops, the
 scheduler is paused and the application stopped (each pump finishes the send it is in, the
@@ -52,6 +53,7 @@ def keep_out_of_collections() -> None:
 
 async def start_polling(app: Application, poll_timeout: int = 10) -> None:
     await start_app(app)
+    await app.hand_over_unfinished()
     await _poll(app, poll_timeout)
 
 
@@ -124,6 +126,10 @@ async def _serve(settings: Settings, hook: tuple[str, str] | None) -> int:
                         return 0
                     log.info("the bot is running by webhook; SIGTERM or Ctrl-C stops it")
                 else:
+                    # Before polling: what a dead predecessor fetched and never finished, Telegram
+                    # will not send again (``RuralApplication.hand_over_unfinished``).
+                    if not await _until_done(stop, app.hand_over_unfinished, "handing over unfinished updates"):
+                        return 0
                     await _poll(app, 10)
                     log.info("the bot is running by long polling; SIGTERM or Ctrl-C stops it")
                 await stop

@@ -9,13 +9,21 @@ may land on another one. So an update is claimed, then marked done:
   delivery of one that another taker holds is refused (``UpdateInProgress``): by webhook, Telegram
   sends it again later, when it is either done or its claim has lapsed. A claim lapses when its
   process died in the middle of the handler: then the next delivery takes the update again.
-- The handler's first transaction marks the update done with its change (``store.db``): a crash
-  before that commit leaves no trace, and the redelivery does the work; a crash after it leaves
-  the change once, and the redelivery is a duplicate (the person, who saw no answer, taps again).
+- The handler's first durable transaction marks the update done with its change (``store.db``):
+  a crash before that commit leaves no trace of it, and the redelivery does the work; a crash
+  after it leaves the change once, and the redelivery is a duplicate (the person, who saw no
+  answer, taps again). What the handler wrote before without waiting for the disk (a form's
+  step, a prompt closed: ``Store.write(durable=False)``) is simply done again by the redelivery.
   A process that outlived its claim, and whose update another process handled meanwhile, has its
-  change rolled back (``UpdateDoneElsewhere``).
-- ``UpdateLedger.done`` marks the updates that changed nothing (a screen shown, bad input
-  answered, an error apologised for) once handled.
+  durable change rolled back (``UpdateDoneElsewhere``).
+- ``UpdateLedger.done`` marks the other updates done once handled: those that changed nothing
+  durable (a screen shown, a cart changed, bad input answered, an error apologised for). A crash
+  between their change and this mark repeats the change on redelivery.
+- By long polling Telegram sends nothing again: PTB confirms the updates it fetched when it asks
+  for the next ones. So a polling process claims each update as it is fetched (``receive``),
+  keeping its body with the claim until it is done, and asks for the next ones only once those
+  claims are stored (``received_stored``); the next polling process hands what its predecessor
+  died with back to the application (``release_unfinished``).
 
 The claims are written in groups: updates that arrive while a write is under way wait for the
 next one, which records all of them in one transaction; so are the done marks. On a busy bot
@@ -63,12 +71,35 @@ class UpdateLedger:
         self._claims = _Grouped(self._claim, lambda update_id, first: (
             UpdateInProgress(update_id, None) if first is True else first))
         self._marks = _Grouped(self._mark_done)
+        self._bodies: dict[int, dict] = {}  # of the updates waiting for their claim to be written
+        self._received: dict[int, list[asyncio.Future]] = {}  # claims begun at fetch, not yet taken
 
     async def take(self, update_id: int) -> bool:
         """True for the first taker of ``update_id``, and for the taker after a claim that lapsed;
         False if it is done already, here or by another process. Raises ``UpdateInProgress`` while
-        another delivery of it holds a claim, and what the store raised if it could not be reached."""
+        another delivery of it holds a claim, and what the store raised if it could not be reached.
+        For an update ``receive``d, the outcome of the claim begun then."""
+        received = self._received.get(update_id)
+        if received:
+            claim = received.pop(0)
+            if not received:
+                del self._received[update_id]
+            return await claim
         return await self._claims.add(update_id)
+
+    def receive(self, update_id: int, body: dict) -> None:
+        """Begin to claim a polled update now, keeping ``body`` (the update itself) with the claim
+        until it is done; ``take`` gets the outcome when its handler's turn comes, which under
+        load may be a while later."""
+        self._bodies[update_id] = body
+        self._received.setdefault(update_id, []).append(asyncio.ensure_future(self._claims.add(update_id)))
+
+    async def received_stored(self) -> None:
+        """Until every claim begun by ``receive`` is written (or failed: the store's error is
+        ``take``'s to raise)."""
+        pending = [claim for claims in self._received.values() for claim in claims if not claim.done()]
+        if pending:
+            await asyncio.wait(pending)
 
     async def done(self, update_id: int) -> None:
         """Mark the update handled (it may be done already: its handler's change marked it)."""
@@ -77,17 +108,21 @@ class UpdateLedger:
     async def _claim(self, update_ids: list[int]) -> dict[int, Outcome]:
         at = self.clock.now()
         until = at + self.claim_for
+        bodies = {update_id: self._bodies.pop(update_id, None) for update_id in update_ids}
         # Not durable: a claim lost with a crashed database server is one whose update's own
-        # durable changes, if it made any, were lost with it (the log is written in order).
-        async with self.store.write_one() as session:
+        # durable changes, if it made any, were lost with it (the log is written in order). But a
+        # polled update's body is the only copy left once Telegram has it confirmed.
+        durable = any(body is not None for body in bodies.values())
+        async with self.store.write() if durable else self.store.write_one() as session:
             claim = insert_for(session, ProcessedUpdate)
             claim = claim.on_conflict_do_update(
                 index_elements=[ProcessedUpdate.update_id],
-                set_={"claimed_until": claim.excluded.claimed_until},
+                set_={"claimed_until": claim.excluded.claimed_until, "body": claim.excluded.body},
                 where=ProcessedUpdate.done_at.is_(None) & (ProcessedUpdate.claimed_until <= claim.excluded.at),
             ).returning(ProcessedUpdate.update_id)
             taken = set(await session.scalars(claim, [
-                {"update_id": update_id, "at": at, "claimed_until": until} for update_id in update_ids]))
+                {"update_id": update_id, "at": at, "claimed_until": until, "body": bodies[update_id]}
+                for update_id in update_ids]))
         outcomes: dict[int, Outcome] = dict.fromkeys(taken, True)
         if len(taken) < len(update_ids):  # delivered again: done, or held by another taker
             async with self.store.read() as session:
@@ -104,8 +139,21 @@ class UpdateLedger:
             await session.execute(
                 update(ProcessedUpdate)
                 .where(ProcessedUpdate.update_id.in_(update_ids), ProcessedUpdate.done_at.is_(None))
-                .values(done_at=self.clock.now()))
+                .values(done_at=self.clock.now(), body=None))
         return dict.fromkeys(update_ids, True)
+
+    async def release_unfinished(self) -> list[tuple[int, dict]]:
+        """The updates taken with their body and never done, oldest first, their claims released so
+        that they can be taken again at once. Only for a process that alone takes updates with a
+        body: one polling process per bot token (Telegram refuses a second with 409 Conflict), so
+        such an update's taker died before it was done, and Telegram will not send it again."""
+        async with self.store.write_one() as session:
+            rows = await session.execute(
+                update(ProcessedUpdate)
+                .where(ProcessedUpdate.done_at.is_(None), ProcessedUpdate.body.is_not(None))
+                .values(claimed_until=self.clock.now())
+                .returning(ProcessedUpdate.update_id, ProcessedUpdate.body))
+            return sorted((update_id, body) for update_id, body in rows)
 
 
 Outcome = bool | BaseException  # a result, or an exception to raise

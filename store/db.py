@@ -1,8 +1,8 @@
 """Engine, sessions and migrations.
 
 The Telegram update whose handler is running (``UpdateInHand``, set by ``bot.app``) is marked
-done in the first transaction its handler commits, so that the update's effect and the record
-that it happened commit together or not at all (``services.updates``).
+done in the first durable transaction its handler commits, so that the update's effect and the
+record that it happened commit together or not at all (``services.updates``).
 
 SQLite runs in WAL mode with foreign keys on (but not its migrations: see ``Store.upgrade``). Its
 write transactions start with ``BEGIN IMMEDIATE``: a deferred transaction that reads and then
@@ -58,8 +58,9 @@ _TEST_DELAY_BEFORE_DONE = float(os.environ.get("RURAL_TEST_DELAY_BEFORE_DONE") o
 @dataclass(eq=False)
 class UpdateInHand:
     """A Telegram update being handled in ``task``. While its handler runs (``handler_running``),
-    the first transaction of that task to commit marks the update done with it. Changes made
-    before (finding the person) or by other tasks (the pumps) are not the update's effect."""
+    the first durable transaction of that task to commit marks the update done with it. Changes
+    made before (finding the person), by other tasks (the pumps), or without waiting for the disk
+    (``Store.write(durable=False)``: what a person can simply do again) do not mark it."""
 
     update_id: int
     now: Callable[[], datetime]
@@ -90,7 +91,7 @@ async def _mark_done(session: AsyncSession, in_hand: UpdateInHand) -> None:
     marked = await session.execute(
         update(ProcessedUpdate)
         .where(ProcessedUpdate.update_id == in_hand.update_id, ProcessedUpdate.done_at.is_(None))
-        .values(done_at=in_hand.now())
+        .values(done_at=in_hand.now(), body=None)
     )
     if marked.rowcount != 1:
         in_hand.done = in_hand.elsewhere = True
@@ -159,11 +160,13 @@ class Store:
         disk costs 0.1 ms usually and 20-60 ms when the disk stalls, which is then a stall of every
         update in flight. SQLite commits this way always (``synchronous=NORMAL``).
 
-        Inside a handler, the first such transaction also marks the handler's update done (see
+        Inside a handler, the first durable transaction also marks the handler's update done (see
         ``UpdateInHand``); if the update is done already, it rolls back and raises
-        ``UpdateDoneElsewhere``.
+        ``UpdateDoneElsewhere``. A non-durable one does not: a crash before the handler's durable
+        change (a form's step cleared, then the decision) must leave the update to be handled
+        again, and those steps are done again with it.
         """
-        in_hand = _to_mark_done()
+        in_hand = _to_mark_done() if durable else None
         async with self._write_turn, self._writer() as session, session.begin():
             if durable and not self.is_sqlite:
                 await session.execute(_DURABLE_COMMIT)

@@ -411,7 +411,11 @@ class ProcessedUpdate(Base):
     (and with several processes the resend may land on another), so each is handled once. The
     taker claims it until ``claimed_until``; once handled it is done (``done_at``). A claim that
     lapsed without being done (its process died) lets a redelivery be handled again. Kept for a
-    couple of days, longer than Telegram keeps an update."""
+    couple of days, longer than Telegram keeps an update.
+
+    By long polling Telegram never sends an update again (it was confirmed when the next ones
+    were asked for), so the claim keeps the update itself (``body``) until it is done: the next
+    ``rural-bot run`` hands over what its predecessor died with."""
 
     __tablename__ = "processed_updates"
 
@@ -420,6 +424,8 @@ class ProcessedUpdate(Base):
     # Null only on rows from before claims (revision 0006), which are all done.
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The update's JSON while a polling process holds it; cleared when it is done.
+    body: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
 
 
 class DeskPrompt(Base):

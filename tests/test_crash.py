@@ -5,7 +5,11 @@ and one confirmation. An update delivered again after it was handled has no effe
 The killed process runs with RURAL_TEST_DELAY_BEFORE_DONE (store/db.py, test only): the
 transaction that places the order waits there just before its commit, and is killed while it
 waits. Its claim on the update lapses after UPDATE_CLAIM_SECONDS; until then a redelivery is
-answered 503 and Telegram tries again."""
+answered 503 and Telegram tries again.
+
+A ``rural-bot run`` process killed the same way: Telegram had the update confirmed when the
+process polled for the next ones, and never sends it again. The next ``rural-bot run`` hands it
+over from the store, once."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ import asyncio
 import re
 from urllib.parse import urlsplit
 
-from processes import start_bot, webhook_env
+from processes import TOKEN, start_bot, webhook_env
 from sqlalchemy import select
 
 from chat import settle_in, stock_of, villager_id
@@ -102,3 +106,54 @@ async def test_a_process_killed_mid_checkout_leaves_one_order_and_one_confirmati
     outcomes = [e["outcome"] for e in events if e.get("update_id") == 9001 and "outcome" in e]
     assert outcomes[-2:] == ["handled", "duplicate"] and set(outcomes[:-2]) <= {"in progress"}, outcomes
     assert not [e for e in events if e["level"] in ("error", "critical")], events
+
+
+def polling_env(database_url: str, double, **extra: str) -> dict[str, str]:
+    return {"BOT_TOKEN": TOKEN, "DATABASE_URL": database_url, "TELEGRAM_BASE_URL": double.base_url,
+            "LISTEN_HOST": "127.0.0.1", "ADMIN_IDS": "900", **extra}
+
+
+def handed_over(bot) -> list[dict]:
+    return [e for e in bot.events() if "handed over" in e["event"]]
+
+
+async def test_a_polling_process_killed_mid_checkout_hands_the_update_to_the_next_one(demo_store, telegram, tmp_path):
+    wang, confirm = await cart_at_checkout(demo_store, telegram, tmp_path)
+    rice_before = await stock_of(demo_store, "FD-001")
+
+    doomed = await start_bot("run", polling_env(demo_store.url, telegram, RURAL_TEST_DELAY_BEFORE_DONE="120"), tmp_path)
+    await telegram.deliver(confirm, timeout=20)  # fetched, and confirmed when the next ones were asked for
+    await telegram.wait_for(lambda: any("test delay: update 9001" in line for line in doomed.lines), timeout=10,
+                            message="the checkout did not reach its commit")
+    doomed.process.kill()
+    assert await doomed.process.wait() == -9
+    assert telegram.pending_updates == []  # Telegram will not send it again
+    async with demo_store.read() as session:  # the claim kept the update; nothing else of it is left
+        row = await session.get(ProcessedUpdate, 9001)
+    assert row is not None and row.done_at is None
+    assert row.body["callback_query"]["data"] == confirm["callback_query"]["data"]
+    assert await orders_of(demo_store, wang) == [] and await stock_of(demo_store, "FD-001") == rice_before
+
+    fresh = await start_bot("run", polling_env(demo_store.url, telegram), tmp_path)
+    await telegram.wait_for(lambda: confirmations(telegram, wang), timeout=20, message="no confirmation came")
+    status, _ = await fresh.terminate()
+    assert status == 0
+
+    orders = await orders_of(demo_store, wang)
+    assert len(orders) == 1
+    assert await stock_of(demo_store, "FD-001") == rice_before - 2
+    told = confirmations(telegram, wang)
+    assert len(told) == 1 and orders[0][0] in told[0]
+    async with demo_store.read() as session:
+        row = await session.get(ProcessedUpdate, 9001)
+    assert row.done_at is not None and row.body is None  # done, and the body is not kept
+    assert [e["event"] for e in handed_over(fresh)] == [
+        "update 9001 handed over: the process that took it stopped before it was done"]
+    events = fresh.events()
+    assert [e["outcome"] for e in events if e.get("update_id") == 9001 and "outcome" in e] == ["handled"]
+    assert not [e for e in events if e["level"] in ("error", "critical")], events
+
+    again = await start_bot("run", polling_env(demo_store.url, telegram), tmp_path)  # a restart hands over nothing
+    status, _ = await again.terminate()
+    assert status == 0 and handed_over(again) == []
+    assert len(await orders_of(demo_store, wang)) == 1 and len(confirmations(telegram, wang)) == 1

@@ -1,6 +1,7 @@
 """Each update is claimed once, then marked done; a claim that lapsed (its process died) lets the
-update be taken again; a handler's change and its done mark commit together. The ids of updates
-arriving together are written together."""
+update be taken again; a handler's durable change and its done mark commit together. The ids of
+updates arriving together are written together. A polled update's claim keeps its body until it
+is done, for the next polling process to hand over."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from alembic import command
 from sqlalchemy import event, insert, select, text
 
+from bot.app import CONCURRENT_UPDATES
 from services.updates import CLAIM_FOR, KEEP, UpdateInProgress, UpdateLedger, forget_old
 from store.db import UPDATE_IN_HAND, Store, UpdateDoneElsewhere, UpdateInHand, alembic_config, is_unavailable
 from store.models import County, ProcessedUpdate
@@ -124,14 +126,15 @@ async def test_a_cancelled_taker_does_not_hold_up_the_others(store, clock):
     assert 2 in await stored_ids(store)
 
 
-async def in_handler(store: Store, clock, update_id: int, change) -> None:
-    """Run ``change(session)`` in a write, as the handler of ``update_id`` would."""
+async def in_handler(store: Store, clock, update_id: int, *changes, durable: bool = True) -> UpdateInHand:
+    """Run each ``change(session)`` in a write of its own, as the handler of ``update_id`` would."""
     in_hand = UpdateInHand(update_id, clock.now, asyncio.current_task(), handler_running=True)
     token = UPDATE_IN_HAND.set(in_hand)
     try:
-        async with store.write() as session:
-            await change(session)
-        assert in_hand.done
+        for change in changes:
+            async with store.write(durable=durable) as session:
+                await change(session)
+        return in_hand
     finally:
         UPDATE_IN_HAND.reset(token)
 
@@ -158,9 +161,54 @@ async def test_a_handlers_change_and_its_done_mark_commit_together_or_not_at_all
         await in_handler(store, clock, 2, fails)
     assert await done_ids(store) == [] and await counties(store) == []  # neither the change nor the mark
 
-    await in_handler(store, clock, 1, lambda session: add_county(session, "One"))
+    assert (await in_handler(store, clock, 1, lambda session: add_county(session, "One"))).done
     assert await done_ids(store) == [1] and await counties(store) == ["One"]
     assert await ledger.take(1) is False
+
+
+async def test_a_change_that_is_not_durable_leaves_the_update_to_the_durable_one(store, clock):
+    """The desk's typed reason: the partner's form step is cleared (not durable), then the
+    decision is taken (durable). A crash in between must leave the update to be handled again."""
+    ledger = UpdateLedger(store, clock)
+    assert await ledger.take(4) is True
+
+    step = await in_handler(store, clock, 4, lambda session: add_county(session, "Step"), durable=False)
+    assert not step.done and await done_ids(store) == [] and await counties(store) == ["Step"]
+    clock.advance(CLAIM_FOR)  # and the process dies here: the redelivery takes it again
+    assert await ledger.take(4) is True
+
+    decided = await in_handler(store, clock, 4, lambda session: add_county(session, "Step again"), durable=False)
+    assert not decided.done
+    assert (await in_handler(store, clock, 4, lambda session: add_county(session, "Decision"))).done
+    assert await done_ids(store) == [4] and await counties(store) == ["Decision", "Step", "Step again"]
+    assert await ledger.take(4) is False
+
+
+async def test_a_polled_update_keeps_its_body_until_done_and_the_next_poller_gets_it_back(store, clock):
+    dead = UpdateLedger(store, clock)
+    commits = count_commits(store)
+    bodies = {update_id: {"update_id": update_id, "message": {"text": f"hello {update_id}"}}
+              for update_id in (11, 12, 13)}
+    for update_id in (11, 12, 13):  # fetched together
+        dead.receive(update_id, bodies[update_id])
+    await dead.received_stored()  # before the next getUpdates confirms them to Telegram
+    assert len(commits) == 1 and await stored_ids(store) == [11, 12, 13]
+    assert await asyncio.gather(*(dead.take(update_id) for update_id in (11, 12, 13)),
+                                dead.take(14)) == [True] * 4  # 14 came by webhook: Telegram sends it again itself
+    await dead.done(11)
+    await in_handler(store, clock, 12, lambda session: add_county(session, "Twelve"))
+    async with store.read() as session:
+        kept = dict((await session.execute(select(ProcessedUpdate.update_id, ProcessedUpdate.body))).all())
+    assert kept == {11: None, 12: None, 13: bodies[13], 14: None}  # a done update's body is gone
+    # ... and the process dies with 13 in hand. The next polling process, at once:
+    successor = UpdateLedger(store, clock)
+    assert await successor.release_unfinished() == [(13, bodies[13])]
+    successor.receive(13, bodies[13])
+    assert await successor.take(13) is True  # released: no need to wait for the claim to lapse
+    with pytest.raises(UpdateInProgress):
+        await successor.take(14)  # not handed over: its claim still holds until it lapses
+    await successor.done(13)
+    assert await successor.release_unfinished() == []
 
 
 async def test_a_process_that_outlived_its_claim_has_its_change_rolled_back(store, clock):
@@ -201,3 +249,25 @@ async def test_updates_taken_before_claims_existed_count_as_done(store, clock):
         await connection.commit()
     assert await done_ids(store) == [41]
     assert await UpdateLedger(store, clock).take(41) is False
+
+
+async def test_a_polled_update_waiting_for_its_turn_is_claimed_with_its_body_already(bot):
+    """Sixteen updates are handled at once; a seventeenth waits for a turn. It was confirmed to
+    Telegram when the next ones were asked for, so its claim and body are in the store already."""
+    people = [bot.person(5000 + n, f"P{n}", language_code="en") for n in range(CONCURRENT_UPDATES + 1)]
+    bot.double.latency = 2.0  # each reply takes 2 s to send: the handlers hold their turns meanwhile
+    sending = [asyncio.create_task(person.send("/help")) for person in people]
+
+    async def waiting_and_claimed() -> bool:
+        async with bot.store.read() as session:
+            kept = await session.scalars(select(ProcessedUpdate.body).where(ProcessedUpdate.done_at.is_(None)))
+            bodies = [body for body in kept if body is not None]
+        return (bot.app.update_processor.current_concurrent_updates == CONCURRENT_UPDATES
+                and len(bodies) == len(people))
+
+    await bot.double.wait_for(waiting_and_claimed, timeout=1.5, message="the waiting update was not claimed")
+    await asyncio.gather(*sending)
+    bot.double.latency = 0
+    async with bot.store.read() as session:
+        rows = (await session.execute(select(ProcessedUpdate.done_at, ProcessedUpdate.body))).all()
+    assert len(rows) == len(people) and all(done_at is not None and body is None for done_at, body in rows)
