@@ -34,6 +34,7 @@ writers take turns.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
@@ -43,11 +44,17 @@ from services.clock import Clock
 from store.db import Store, insert_for
 from store.models import ProcessedUpdate
 
+log = logging.getLogger(__name__)
+
 # Telegram keeps an unconfirmed update for 24 hours; remember ours for longer than that.
 KEEP = timedelta(hours=48)
 # Longer than any handler takes (a slow Telegram, a database that waits for a lock), so that a
 # claim lapses only when its process is gone.
 CLAIM_FOR = timedelta(seconds=60)
+# A polled update left unfinished by a dead process is handed over at the next start only if it is
+# this recent. One older than that is out of date (the person has long since tapped again, or
+# gone on), and doing it now would surprise them, or do it twice.
+HAND_OVER_WITHIN = timedelta(minutes=10)
 
 
 class UpdateInProgress(Exception):
@@ -55,7 +62,8 @@ class UpdateInProgress(Exception):
     until ``until``: this delivery must not handle it, and must not be acknowledged either."""
 
     def __init__(self, update_id: int, until: datetime | None):
-        super().__init__(f"update {update_id} is being handled" + (f" (claimed until {until:%H:%M:%S})" if until else ""))
+        held = f" (claimed until {until:%H:%M:%S})" if until else ""
+        super().__init__(f"update {update_id} is being handled{held}")
         self.update_id, self.until = update_id, until
 
 
@@ -146,12 +154,19 @@ class UpdateLedger:
         """The updates taken with their body and never done, oldest first, their claims released so
         that they can be taken again at once. Only for a process that alone takes updates with a
         body: one polling process per bot token (Telegram refuses a second with 409 Conflict), so
-        such an update's taker died before it was done, and Telegram will not send it again."""
-        async with self.store.write_one() as session:
+        such an update's taker died before it was done, and Telegram will not send it again. One
+        taken more than ``HAND_OVER_WITHIN`` ago is dropped instead (its body forgotten)."""
+        now = self.clock.now()
+        unfinished = (ProcessedUpdate.done_at.is_(None), ProcessedUpdate.body.is_not(None))
+        async with self.store.write() as session:
+            stale = await session.execute(
+                update(ProcessedUpdate).where(*unfinished, ProcessedUpdate.at < now - HAND_OVER_WITHIN)
+                .values(body=None).returning(ProcessedUpdate.update_id))
+            for (update_id,) in stale:
+                log.info("update %s not handed over: taken more than %s ago", update_id, HAND_OVER_WITHIN)
             rows = await session.execute(
-                update(ProcessedUpdate)
-                .where(ProcessedUpdate.done_at.is_(None), ProcessedUpdate.body.is_not(None))
-                .values(claimed_until=self.clock.now())
+                update(ProcessedUpdate).where(*unfinished)
+                .values(claimed_until=now)
                 .returning(ProcessedUpdate.update_id, ProcessedUpdate.body))
             return sorted((update_id, body) for update_id, body in rows)
 

@@ -204,8 +204,10 @@ SEED: dict[str, dict[str, list[dict]]] = {
     "0006": {
         # One done with its claim, one whose process died while holding it (handled again when resent).
         "processed_updates": [
-            {"update_id": 734500003, "at": at(310), "claimed_until": at(311), "done_at": at(310)},
-            {"update_id": 734500004, "at": at(312), "claimed_until": at(313), "done_at": None},
+            {"update_id": 734500003, "at": at(310), "claimed_until": at(311), "done_at": at(310), "body": None},
+            {"update_id": 734500004, "at": at(312), "claimed_until": at(313), "done_at": None,
+             "body": {"update_id": 734500004, "callback_query": {"id": "17", "data": "co:ok", "chat_instance": "1",
+                                                                   "from": {"id": 1001, "is_bot": False, "first_name": "王芳"}}}},
         ],
     },
     "0007": {
@@ -234,6 +236,8 @@ def seed(sync_connection, revision: str) -> dict[str, list[dict]]:
             for row in rows:
                 unknown = set(row) - set(table.c.keys())
                 assert not unknown, f"SEED[{step!r}] {name}: no column(s) {', '.join(sorted(unknown))} at {step}"
+                # One INSERT for many rows takes its columns from the first: others would be dropped.
+                assert set(row) == set(rows[0]), f"SEED[{step!r}] {name}: give every row the same columns"
             sync_connection.execute(table.insert(), rows)
             inserted.setdefault(name, []).extend(rows)
     if sync_connection.dialect.name == "sqlite":

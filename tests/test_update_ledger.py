@@ -11,9 +11,10 @@ from datetime import timedelta
 import pytest
 from alembic import command
 from sqlalchemy import event, insert, select, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app import CONCURRENT_UPDATES
-from services.updates import CLAIM_FOR, KEEP, UpdateInProgress, UpdateLedger, forget_old
+from services.updates import CLAIM_FOR, HAND_OVER_WITHIN, KEEP, UpdateInProgress, UpdateLedger, forget_old
 from store.db import UPDATE_IN_HAND, Store, UpdateDoneElsewhere, UpdateInHand, alembic_config, is_unavailable
 from store.models import County, ProcessedUpdate
 
@@ -211,6 +212,21 @@ async def test_a_polled_update_keeps_its_body_until_done_and_the_next_poller_get
     assert await successor.release_unfinished() == []
 
 
+async def test_a_polled_update_left_unfinished_long_ago_is_not_handed_over(store, clock):
+    """A process died with an update in hand, and the bot was started again only much later: by
+    then the person has tapped again or moved on, so the old tap is not done now."""
+    dead = UpdateLedger(store, clock)
+    dead.receive(21, {"update_id": 21, "message": {"text": "✅ Confirm"}})
+    await dead.received_stored()
+    assert await dead.take(21) is True
+    clock.advance(HAND_OVER_WITHIN + timedelta(seconds=1))
+    successor = UpdateLedger(store, clock)
+    assert await successor.release_unfinished() == []
+    async with store.read() as session:
+        assert (await session.execute(select(ProcessedUpdate.body, ProcessedUpdate.done_at))).all() == [(None, None)]
+    assert await successor.release_unfinished() == []
+
+
 async def test_a_process_that_outlived_its_claim_has_its_change_rolled_back(store, clock):
     slow, other = UpdateLedger(store, clock), UpdateLedger(store, clock)
     assert await slow.take(5) is True
@@ -236,17 +252,21 @@ async def test_forget_old_drops_old_ids_done_or_not(store, clock):
 
 
 async def test_updates_taken_before_claims_existed_count_as_done(store, clock):
-    def migrate(connection, step, revision):
+    def downgrade(connection):
         config = alembic_config()
         config.attributes["connection"] = connection
-        step(config, revision)
+        command.downgrade(config, "0005")
 
-    async with store.engine.connect() as connection:
-        await connection.run_sync(migrate, command.downgrade, "0005")
-        await connection.execute(text("INSERT INTO processed_updates (update_id, at) VALUES (41, :at)"),
-                                 {"at": clock.now()})
-        await connection.run_sync(migrate, command.upgrade, "head")
-        await connection.commit()
+    # A plain engine: SQLite's connections have foreign keys off unless told, as migrations need.
+    engine = create_async_engine(store.url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(downgrade)
+            await connection.execute(text("INSERT INTO processed_updates (update_id, at) VALUES (41, :at)"),
+                                     {"at": clock.now()})
+    finally:
+        await engine.dispose()
+    await store.upgrade()
     assert await done_ids(store) == [41]
     assert await UpdateLedger(store, clock).take(41) is False
 

@@ -153,7 +153,8 @@ async def test_requests_without_the_secret_or_not_updates_are_refused(demo_store
     assert not bot.task.done()
 
 
-async def test_an_update_sent_again_has_one_effect_whichever_process_gets_it(demo_store, telegram, webhook_bot):
+async def test_an_update_sent_again_has_one_effect_whichever_process_gets_it(postgres_only, demo_store, telegram,
+                                                                             webhook_bot):
     first = await webhook_bot(demo_store.url, telegram)
     second = await webhook_bot(demo_store.url, telegram)
     wang = telegram.person(1001, "Wang", language_code="en")
