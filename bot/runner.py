@@ -25,7 +25,7 @@ from telegram import Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter
 from telegram.ext import Application
 
-from bot.app import build_application, metrics_of
+from bot.app import RuralApplication, build_application, metrics_of
 from bot.config import Settings, SettingsError
 from bot.server import build_web_app, start_server, stop_server
 from bot.webhook import add_telegram_route, webhook_path
@@ -53,7 +53,8 @@ def keep_out_of_collections() -> None:
 
 async def start_polling(app: Application, poll_timeout: int = 10) -> None:
     await start_app(app)
-    await app.hand_over_unfinished()
+    if isinstance(app, RuralApplication):  # not a bare PTB one (bench/updates.py's echo bot)
+        await app.hand_over_unfinished()
     await _poll(app, poll_timeout)
 
 
