@@ -33,12 +33,18 @@ async def open_prompts(store) -> list[DeskPrompt]:
         return list((await session.scalars(select(DeskPrompt).where(DeskPrompt.closed_at.is_(None)))).all())
 
 
-async def test_chatter_after_type_a_reason_is_not_the_reason(bot):
-    assert bot.double.privacy_mode
-    partner, bystander, villager, group = await desk(bot)
+async def asked_for_a_reason(partner, villager, group) -> str:
+    """Wang orders rice; the partner taps ❌ Reject, then ✏️ Type a reason: the order's number."""
     number = await order_rice(villager)
     await partner.tap("❌ Reject", message=card_of(group, number))
     await partner.tap("Type a reason", message=card_of(group, number))
+    return number
+
+
+async def test_chatter_after_type_a_reason_is_not_the_reason(bot):
+    assert bot.double.privacy_mode
+    partner, bystander, villager, group = await desk(bot)
+    number = await asked_for_a_reason(partner, villager, group)
     asked = question(group, "Lao Zhang")
     assert "Lao Zhang, please type the reason for rejecting this order" in asked.text
     assert asked.reply_markup["input_field_placeholder"] == "Reason for rejecting"
@@ -72,9 +78,7 @@ async def test_only_the_person_asked_answers(bot):
     await add_partner(bot.store, bot.clock, ADMIN, "CG-01", 503)
     colleague = bot.person(503, "Lao Li", language_code="en")
     group.add_member(colleague)
-    number = await order_rice(villager)
-    await partner.tap("❌ Reject", message=card_of(group, number))
-    await partner.tap("Type a reason", message=card_of(group, number))
+    number = await asked_for_a_reason(partner, villager, group)
     asked = question(group, "Lao Zhang")
 
     said = len(group.bot_messages())
@@ -93,9 +97,7 @@ async def test_only_the_person_asked_answers(bot):
 
 async def test_cancel_restores_the_card_and_a_later_reply_does_nothing(bot):
     partner, bystander, villager, group = await desk(bot)
-    number = await order_rice(villager)
-    await partner.tap("❌ Reject", message=card_of(group, number))
-    await partner.tap("Type a reason", message=card_of(group, number))
+    number = await asked_for_a_reason(partner, villager, group)
     asked = question(group, "Lao Zhang")
 
     refused = await bystander.tap("✖️ Cancel", message=card_of(group, number))
@@ -115,9 +117,7 @@ async def test_cancel_restores_the_card_and_a_later_reply_does_nothing(bot):
 
 async def test_a_reply_after_ten_minutes_has_expired(bot):
     partner, _, villager, group = await desk(bot)
-    number = await order_rice(villager)
-    await partner.tap("❌ Reject", message=card_of(group, number))
-    await partner.tap("Type a reason", message=card_of(group, number))
+    number = await asked_for_a_reason(partner, villager, group)
     asked = question(group, "Lao Zhang")
 
     bot.clock.advance(prompts.LAPSE)
@@ -132,9 +132,7 @@ async def test_a_reply_after_ten_minutes_has_expired(bot):
 
 async def test_a_question_answered_just_in_time_counts(bot):
     partner, _, villager, group = await desk(bot)
-    number = await order_rice(villager)
-    await partner.tap("❌ Reject", message=card_of(group, number))
-    await partner.tap("Type a reason", message=card_of(group, number))
+    number = await asked_for_a_reason(partner, villager, group)
     bot.clock.advance(prompts.LAPSE - timedelta(seconds=1))
     await partner.reply("Road closed", to=question(group, "Lao Zhang"))
     assert (await status_of(bot.store, number)).status == "rejected"
@@ -142,9 +140,7 @@ async def test_a_question_answered_just_in_time_counts(bot):
 
 async def test_the_sweep_closes_lapsed_questions_and_brings_the_cards_back(bot):
     partner, _, villager, group = await desk(bot)
-    number = await order_rice(villager)
-    await partner.tap("❌ Reject", message=card_of(group, number))
-    await partner.tap("Type a reason", message=card_of(group, number))
+    number = await asked_for_a_reason(partner, villager, group)
     asked = question(group, "Lao Zhang")
     bot.clock.advance(prompts.LAPSE)
     job = bot.app.job_queue.get_jobs_by_name("lapse desk prompts")[0]
