@@ -28,7 +28,7 @@ from bot.pump import Pump, send_timeout, wait_asked
 from handlers.broadcast import progress_text, promotion_keyboard, report_text
 from handlers.context import Runtime
 from locales import available_locales, translator
-from services import broadcast, villagers
+from services import broadcast, leases, villagers
 from services.broadcast import BroadcastView, Copy, Delivery
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class BroadcastPump(Pump):
     name = "promotions pump"
 
     def __init__(self, bot: Bot, rt: Runtime, rate: float, app: Application | None = None,
-                 lease: timedelta = broadcast.LEASE):
+                 lease: timedelta = leases.LEASE):
         super().__init__(bot, rt, app)
         self.rate = rate
         self.lease = lease
@@ -215,7 +215,7 @@ class BroadcastPump(Pump):
         return translator((person.locale if person else None) or self.rt.default_locale)
 
 
-def install(app: Application, rt: Runtime, rate: float, lease: timedelta = broadcast.LEASE) -> BroadcastPump:
+def install(app: Application, rt: Runtime, rate: float, lease: timedelta = leases.LEASE) -> BroadcastPump:
     pump = BroadcastPump(app.bot, rt, rate, app, lease)
     rt.promotions = pump
 

@@ -33,8 +33,7 @@ from bot.config import Settings, SettingsError, load_settings
 from catalog.csvfile import ImportReport, error_lines
 from locales import translator
 from services.clock import SystemClock
-from store.backup import BackupError, backup_sqlite, pg_commands, restore_sqlite, sqlite_path
-from store.backup import upgrade_keeping_a_backup
+from store.backup import BackupError, backup_sqlite, pg_commands, restore_sqlite, sqlite_path, upgrade_keeping_a_backup
 from store.db import Store, UpgradeError
 
 DEMO_DATA = Path(__file__).resolve().parent.parent / "catalog" / "data"
@@ -95,14 +94,10 @@ def read_file(path: Path) -> bytes:
         raise SettingsError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def say(line: str) -> None:
-    print(line, flush=True)
-
-
 async def _with_store(settings: Settings, work) -> int:
     store = Store(settings.database_url)
     try:
-        await upgrade_keeping_a_backup(store, say)
+        await upgrade_keeping_a_backup(store)
         return await work(store)
     finally:
         await store.close()

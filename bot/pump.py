@@ -29,7 +29,7 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.lease import Hold, wall
 from handlers.context import Runtime
 from handlers.notices import Later, deliver
-from services import outbox, parcels, villagers
+from services import leases, outbox, parcels, villagers
 from services.outbox import Claimed
 from store.db import is_unavailable
 
@@ -101,7 +101,7 @@ class Pump:
 class OutboxPump(Pump):
     name = "outbox pump"
 
-    def __init__(self, bot: Bot, rt: Runtime, app: Application | None = None, lease: timedelta = outbox.LEASE):
+    def __init__(self, bot: Bot, rt: Runtime, app: Application | None = None, lease: timedelta = leases.LEASE):
         super().__init__(bot, rt, app)
         self.lease = lease
         self.send_timeout = send_timeout(lease)
@@ -199,7 +199,7 @@ def wait_asked(exc: RetryAfter) -> timedelta:
     return value if isinstance(value, timedelta) else timedelta(seconds=value)
 
 
-def install(app: Application, rt: Runtime, lease: timedelta = outbox.LEASE) -> OutboxPump:
+def install(app: Application, rt: Runtime, lease: timedelta = leases.LEASE) -> OutboxPump:
     """Create the pump, let handlers reach it through the runtime, and schedule its wake-ups."""
     pump = OutboxPump(app.bot, rt, app, lease)
     rt.pump = pump

@@ -106,7 +106,7 @@ async def _serve(settings: Settings, hook: tuple[str, str] | None) -> int:
     store = Store(settings.database_url)
     stop = asyncio.ensure_future(wait_for_stop_signal())
     try:
-        if not await _until_done(stop, lambda: upgrade_keeping_a_backup(store, _tell), "preparing the database"):
+        if not await _until_done(stop, lambda: upgrade_keeping_a_backup(store), "preparing the database"):
             return 0
         app = build_application(settings, store, polling=not webhook)
         rt = runtime_of(app)
@@ -145,10 +145,6 @@ async def _serve(settings: Settings, hook: tuple[str, str] | None) -> int:
         await store.close()
         log.info("stopped")
     return 0
-
-
-def _tell(line: str) -> None:
-    print(line, flush=True)
 
 
 async def _listen(web_app: web.Application, settings: Settings) -> web.AppRunner:

@@ -164,9 +164,9 @@ async def person_t(update: Update, context: RuralContext) -> Translator:
 
 
 async def apologise(update: object, context: RuralContext, text: str) -> None:
-    """Tell the person, in the chat and their language (``text`` is a msgid), that their action failed (a tap was already answered by
-    ``on_tap``). Best effort: the error is already logged, and a failed apology is not apologised
-    for."""
+    """Tell the person, in the chat and their language (``text`` is a msgid), that their action
+    failed (a tap was already answered by ``on_tap``). Best effort: the error is already logged,
+    and a failed apology is not apologised for."""
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     try:

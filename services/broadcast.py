@@ -42,7 +42,6 @@ from store.models import (
     Villager,
 )
 
-LEASE = timedelta(minutes=2)  # the default; Settings.outbox_lease
 MAX_ATTEMPTS = 5
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -371,7 +370,7 @@ class Batch:
 
 
 async def claim(store: Store, limit: int, rate: float, wall: Callable[[], datetime],
-                lease: timedelta = LEASE) -> Batch | None:
+                lease: timedelta = leases.LEASE) -> Batch | None:
     """Take up to ``limit`` copies of the oldest running promotion (promotions go out one after
     another), and reserve their send slots on its row, so that all processes together keep to
     ``rate`` messages a second. ``wall()`` is the real time, which the pace and the lease follow;

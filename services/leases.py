@@ -9,11 +9,13 @@ value still there knows nobody took the row since, without a column naming the h
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 
 from store.db import Store
+
+LEASE = timedelta(minutes=2)  # the default for outbox rows and promotion copies; Settings.outbox_lease
 
 
 async def renew(store: Store, model, ids: list[int], held: datetime, until: datetime, *still_open) -> set[int]:

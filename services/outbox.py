@@ -17,12 +17,11 @@ from enum import StrEnum
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.broadcast import Delivery
 from services import leases
+from services.broadcast import Delivery
 from store.db import Store, insert_unless_there
 from store.models import BroadcastDelivery, OutboxMessage
 
-LEASE = timedelta(minutes=2)  # the default; Settings.outbox_lease
 MAX_ATTEMPTS = 12
 
 
@@ -80,7 +79,7 @@ async def cancel(session: AsyncSession, *, order_id: int, kinds: set[Kind], at: 
     return result.rowcount
 
 
-async def claim_due(store: Store, now: datetime, *, held_at: datetime, lease: timedelta = LEASE,
+async def claim_due(store: Store, now: datetime, *, held_at: datetime, lease: timedelta = leases.LEASE,
                     limit: int = 50) -> list[Claimed]:
     """Take up to ``limit`` rows due at ``now`` (the bot's clock), oldest first, unclaimed or
     whose lease lapsed before ``held_at`` (the real time), until ``held_at + lease``."""

@@ -28,16 +28,15 @@ import shlex
 import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from urllib.parse import quote
 
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, make_url
 
-from store.db import Store, alembic_config
+from store.db import SQLITE_BUSY_TIMEOUT_MS, Store, all_revisions
 
 log = logging.getLogger(__name__)
-BUSY_TIMEOUT_MS = 15000
 
 
 class BackupError(Exception):
@@ -117,8 +116,7 @@ def check_backup(file: Path) -> str:
     if len(rows) != 1:
         raise BackupError(f"{file} is a SQLite database, but not one of rural-bot (it has no alembic_version row)")
     revision = rows[0][0]
-    known = {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
-    if revision not in known:
+    if revision not in all_revisions():
         raise BackupError(f"{file} is at revision {revision}, which this rural-bot does not know: "
                           "it was made by a newer version")
     return revision
@@ -156,9 +154,9 @@ async def backup_before_upgrade(store: Store) -> Path | None:
     return target
 
 
-async def upgrade_keeping_a_backup(store: Store, say: Callable[[str], None]) -> None:
-    """``store.upgrade()``, after ``backup_before_upgrade``; ``say`` tells a person where the
-    backup is."""
+async def upgrade_keeping_a_backup(store: Store, say: Callable[[str], None] = partial(print, flush=True)) -> None:
+    """``store.upgrade()``, after ``backup_before_upgrade``; ``say`` tells the person who started
+    the command where the backup is (printed, by default)."""
     backup = await backup_before_upgrade(store)
     if backup is not None:
         say(f"rural-bot: saved a backup of the database before upgrading it: {backup}")
@@ -181,13 +179,13 @@ def pg_commands(database_url: str, file: str) -> tuple[str, str]:
 
 def _open(database: Path) -> sqlite3.Connection:
     connection = sqlite3.connect(database)
-    connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     return connection
 
 
 def _copy(source: sqlite3.Connection, destination: sqlite3.Connection, journal_mode: str | None = None) -> None:
     try:
-        source.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        source.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         source.backup(destination)  # every page in one step: one consistent moment
         if journal_mode:
             destination.execute(f"PRAGMA journal_mode={journal_mode}")

@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _IMMEDIATE = "rural_immediate"
 CONNECT_TIMEOUT = 5.0  # seconds
+SQLITE_BUSY_TIMEOUT_MS = 15000  # how long a SQLite writer waits for another to finish
 _NETWORK_ERRNOS = {errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE, errno.ETIMEDOUT,
                    errno.EHOSTUNREACH, errno.EHOSTDOWN, errno.ENETUNREACH, errno.ENETDOWN}
 _DURABLE_COMMIT = text("SET LOCAL synchronous_commit TO ON")
@@ -277,6 +278,11 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+def all_revisions() -> list[str]:
+    """Every migration's revision, oldest first."""
+    return [script.revision for script in reversed(list(ScriptDirectory.from_config(alembic_config()).walk_revisions()))]
+
+
 def _run_upgrade(sync_connection, revision: str) -> None:
     config = alembic_config()
     config.attributes["connection"] = sync_connection
@@ -327,7 +333,7 @@ def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool = True) -> None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
-        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 

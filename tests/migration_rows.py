@@ -25,13 +25,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData
 
-from store.db import alembic_config
+from store.db import all_revisions
 
-REVISIONS = [script.revision for script in
-             reversed(list(ScriptDirectory.from_config(alembic_config()).walk_revisions()))]  # oldest first
+REVISIONS = all_revisions()  # oldest first
 
 T0 = datetime(2026, 3, 2, 1, 30, tzinfo=timezone.utc)  # 09:30 in the villages
 
