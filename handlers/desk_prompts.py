@@ -16,6 +16,7 @@ form there does (``villager.awaiting``, read by handlers.menu).
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from enum import Enum
 
 from telegram import ForceReply, InlineKeyboardMarkup, Update
@@ -128,14 +129,23 @@ async def typed_listing_reason_tapped(update: Update, context: RuralContext) -> 
 
 # ---- the answers --------------------------------------------------------------------------------
 
-async def reason_typed(update: Update, context: RuralContext, order_id: int, text: str) -> tuple[Settled, str]:
+async def rejected_for(update: Update, context: RuralContext, text: str, longest: int,
+                       reject: Callable[[str], Awaitable[bool]], told: str) -> tuple[Settled, str]:
+    """A typed reason: ``reject`` with it, then ``told`` (a msgid) says who was told why."""
     reason = text.strip()
-    if not reason or len(reason) > parcels.MAX_REASON:
-        return Settled.AGAIN, context.t("⚠️ Please type a reason of at most {n} characters.", n=parcels.MAX_REASON)
-    if await decide(update, context, order_id, confirm=False, reason=reason):
-        await say(update, context, context.t("❌ Rejected. The villager has been told why."))
+    if not reason or len(reason) > longest:
+        return Settled.AGAIN, context.t("⚠️ Please type a reason of at most {n} characters.", n=longest)
+    if await reject(reason):
+        await say(update, context, context.t(told))
         return Settled.DONE, ""
     return Settled.REFUSED, ""
+
+
+async def reason_typed(update: Update, context: RuralContext, order_id: int, text: str) -> tuple[Settled, str]:
+    return await rejected_for(
+        update, context, text, parcels.MAX_REASON,
+        lambda reason: decide(update, context, order_id, confirm=False, reason=reason),
+        N_("❌ Rejected. The villager has been told why."))
 
 
 async def code_typed(update: Update, context: RuralContext, order_id: int, text: str) -> tuple[Settled, str]:
@@ -158,13 +168,10 @@ async def code_typed(update: Update, context: RuralContext, order_id: int, text:
 
 async def listing_reason_typed(update: Update, context: RuralContext, listing_id: int, text: str
                                ) -> tuple[Settled, str]:
-    reason = text.strip()
-    if not reason or len(reason) > produce.MAX_REASON:
-        return Settled.AGAIN, context.t("⚠️ Please type a reason of at most {n} characters.", n=produce.MAX_REASON)
-    if await review(update, context, listing_id, approve=False, reason=reason):
-        await say(update, context, context.t("❌ Rejected. The seller has been told why."))
-        return Settled.DONE, ""
-    return Settled.REFUSED, ""
+    return await rejected_for(
+        update, context, text, produce.MAX_REASON,
+        lambda reason: review(update, context, listing_id, approve=False, reason=reason),
+        N_("❌ Rejected. The seller has been told why."))
 
 
 ANSWERS = {"rjr": reason_typed, "pick": code_typed, "lrjr": listing_reason_typed}
