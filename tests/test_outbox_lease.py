@@ -28,16 +28,18 @@ from store.db import Store
 from store.models import OutboxMessage
 
 LEASE = 2.0  # seconds
-LATENCY = 0.25  # seconds each sendMessage takes at the double: well within the send's limit (LEASE / 4)
+LATENCY = 0.25  # seconds each sendMessage takes at the double
+SLOW_LEASE = 4.0  # seconds: a send may take LEASE / 4 = 1 s, four times LATENCY, so a busy machine's
+# late timers do not turn a slow answer into a timeout (and a timed-out send is retried: twice told)
 
 
-async def applications(store: Store, double, count: int):
+async def applications(store: Store, double, count: int, lease: float = LEASE):
     """``count`` Applications on ``store``'s database, each with its own connection pool."""
     apps = []
     for n in range(count):
         own = store if n == 0 else Store(store.url)
         settings = Settings(bot_token=TOKEN, database_url=own.url, telegram_base_url=double.base_url,
-                            admin_ids=frozenset({900}), outbox_lease=LEASE)
+                            admin_ids=frozenset({900}), outbox_lease=lease)
         app = build_application(settings, own, SystemClock(), polling=False)
         await app.initialize()
         apps.append(app)
@@ -54,14 +56,14 @@ async def close(apps, store: Store) -> None:
 
 @pytest.mark.parametrize("claims", ["sized to the lease", "longer than the lease"])
 async def test_two_pumps_on_a_slow_telegram_tell_each_villager_once(postgres_only, demo_store, telegram, claims):
-    numbers = await queue_confirmations(demo_store, SystemClock(), telegram, 24)
+    numbers = await queue_confirmations(demo_store, SystemClock(), telegram, 40)
     telegram.latency = LATENCY
-    apps = await applications(demo_store, telegram, 2)
+    apps = await applications(demo_store, telegram, 2, SLOW_LEASE)
     pumps = [app.bot_data["runtime"].pump for app in apps]
     if claims == "longer than the lease":
-        for pump in pumps:  # 10 sends of 0.25 s: a claim outlasts its 2 s lease unless it is renewed
-            pump.batch = 10
-    assert pumps[0].send_timeout == timedelta(seconds=LEASE / 4)
+        for pump in pumps:  # 20 sends of 0.25 s: a claim outlasts its 4 s lease unless it is renewed
+            pump.batch = 20
+    assert pumps[0].send_timeout == timedelta(seconds=SLOW_LEASE / 4)
 
     async def keep_pumping(pump) -> None:  # as the pumps' wake-ups would, every few seconds
         while await open_notices(demo_store):
@@ -79,8 +81,8 @@ async def test_two_pumps_on_a_slow_telegram_tell_each_villager_once(postgres_onl
     assert sorted(got.values()) == [1] * len(numbers), {n: c for n, c in got.items() if c != 1}
     async with demo_store.read() as session:
         rows = (await session.scalars(select(OutboxMessage).where(OutboxMessage.kind == str(Kind.STATUS)))).all()
-    assert len(rows) == 24 and all(not r.is_open and r.sent_at is not None and r.attempts == 0 for r in rows)
-    assert took > LEASE, "the sends should have outlasted one lease"
+    assert len(rows) == 40 and all(not r.is_open and r.sent_at is not None and r.attempts == 0 for r in rows)
+    assert took > SLOW_LEASE, "the sends should have outlasted one lease"
 
 
 async def test_a_pump_does_not_send_what_another_process_took_over(postgres_only, demo_store, telegram, caplog):
