@@ -106,7 +106,8 @@ def read_csv(data: bytes, required: Iterable[str]) -> CsvRows | list[RowError]:
         except StopIteration:
             break
         except csv.Error as exc:
-            errors.append(RowError(reader.line_num, N_("The row cannot be read as CSV: {reason}"), {"reason": str(exc)}))
+            errors.append(RowError(reader.line_num, N_("The row cannot be read as CSV: {reason}"),
+                                   {"reason": str(exc)}))
             break
         line = reader.line_num
         if not any(value.strip() for value in values):

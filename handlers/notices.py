@@ -371,6 +371,27 @@ async def _post_review_card_to(bot: Bot, rt: Runtime, card: produce.ReviewCard, 
     await produce.record_card(rt.store, listing_id, desk.chat_id, sent.message_id)
 
 
+async def edit_review_cards(bot: Bot, rt: Runtime, listing_id: int) -> bool:
+    """Edit the listing's review cards where they were posted, as the store has it now (e.g.
+    after its seller or reviewer used /forget). Like ``edit_cards``, never posts one."""
+    card = await produce.review_card(rt.store, listing_id)
+    if card is None or not card.cards:
+        return False
+    desks = {desk.chat_id: desk for desk in await parcels.center_destinations(rt.store, card.listing.center_id)}
+    for chat_id, message_id in card.cards.items():
+        desk = desks.get(chat_id)
+        t = translator((desk.locale if desk else None) or rt.default_locale)
+        try:
+            with to_desk(chat_id):
+                await _edit_review_card(bot, chat_id, message_id, review_card_text(t, card),
+                                        review_keyboard(t, card.listing), as_caption=bool(card.listing.photo))
+        except (BadRequest, Forbidden) as exc:
+            if "not modified" not in str(exc).lower():
+                log.info("review card %s of listing %s in chat %s cannot be edited, left as it is: %s",
+                         message_id, listing_id, chat_id, exc)
+    return True
+
+
 async def _edit_review_card(bot: Bot, chat_id: int, message_id: int, text: str,
                             markup: InlineKeyboardMarkup | None, *, as_caption: bool) -> None:
     """A card posted with a photo has a caption, one without has a text; a card whose photo the
@@ -474,6 +495,8 @@ async def deliver(bot: Bot, rt: Runtime, row: Claimed) -> bool:
         return True
     if kind == Kind.CARD_EDIT:
         return await edit_cards(bot, rt, row.order_id)
+    if kind == Kind.LISTING_CARD_EDIT:
+        return await edit_review_cards(bot, rt, row.payload["listing_id"])
     if kind == Kind.SELLER:
         return await send_to_seller(bot, rt, row)
     if kind == Kind.DIGEST:

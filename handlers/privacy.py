@@ -56,8 +56,8 @@ async def forget_command(update: Update, context: RuralContext) -> None:
     if preview.cart_lines:
         deleted.append(t.plural("• your cart ({n} item)", "• your cart ({n} items)", preview.cart_lines))
     if preview.searches:
-        deleted.append(t.plural("• {n} search of yours that found nothing", "• {n} searches of yours that found nothing",
-                                preview.searches))
+        deleted.append(t.plural("• {n} search of yours that found nothing",
+                                "• {n} searches of yours that found nothing", preview.searches))
     if preview.listings_to_withdraw:
         deleted.append(t.plural("• {n} produce listing, withdrawn from the market",
                                 "• {n} produce listings, withdrawn from the market", preview.listings_to_withdraw))

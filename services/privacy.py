@@ -303,11 +303,12 @@ async def _erase(session: AsyncSession, villager: Villager, now: datetime) -> Fo
     await session.execute(delete(CartLine).where(
         CartLine.cart_id.in_(select(Cart.id).where(Cart.villager_id == villager_id))))
     await session.execute(delete(Cart).where(Cart.villager_id == villager_id))
-    await session.execute(delete(Listing).where(Listing.seller_id == villager_id, Listing.status == ListingStatus.DRAFT))
+    await session.execute(delete(Listing).where(
+        Listing.seller_id == villager_id, Listing.status == ListingStatus.DRAFT))
 
     # Listings on (or able to return to) the market are withdrawn; orders already placed for them
     # go on, as after the seller's own withdraw (their lines keep their own copy of the name).
-    # Every listing of theirs loses its texts and photo, and its desk card is edited to show it.
+    # Every listing of theirs loses its texts and photo, and its desk cards are edited to show it.
     listings = (await session.scalars(select(Listing).where(Listing.seller_id == villager_id).with_for_update())).all()
     withdrawn = 0
     for listing in listings:
@@ -323,8 +324,9 @@ async def _erase(session: AsyncSession, villager: Villager, now: datetime) -> Fo
             select(Listing.id, Listing.center_id).where(
                 or_(Listing.seller_id == villager_id, Listing.reviewed_by_id == villager_id),
                 Listing.id.in_(cards_of)).order_by(Listing.id))).all():
-        await outbox.enqueue(session, Kind.LISTING_CARD, due_at=now, center_id=center_id,
-                             payload={"listing_id": listing_id})
+        await outbox.enqueue(session, Kind.LISTING_CARD_EDIT, due_at=now, center_id=center_id,
+                             payload={"listing_id": listing_id},
+                             dedupe_key=f"unnamed:{villager_id}:listing:{listing_id}")
 
     # Order cards already posted (on desks, in partners' chats) that name them are edited
     # without the name, by the outbox: a crash loses none, and Telegram's limits are kept.
