@@ -104,11 +104,17 @@ async def confirm_tapped(update: Update, context: RuralContext) -> None:
 
 @on_tap
 async def cancel_tapped(update: Update, context: RuralContext) -> None:
+    if int(context.match.group(1)) != context.villager.id:  # someone else's button, copied
+        await stale(update, context)
+        return
     await show(update, context, context.t("👍 Nothing was changed. Your data is kept."))
 
 
 @on_tap
 async def cancel_walkin(update: Update, context: RuralContext) -> None:
+    if not await privacy.may_erase_walkins(context.rt.store, actor_of(update, context)):
+        await alert(update, context, context.t("🔒 Only admins and partners can erase a villager without Telegram."))
+        return
     await show(update, context, context.t("👍 Nothing was changed."))
 
 

@@ -390,6 +390,15 @@ class WalkIn:
     orders: int  # kept, anonymized
 
 
+async def may_erase_walkins(store: Store, actor: Actor) -> bool:
+    """Admins may, and partners (of some center: which villagers, ``find_walkins`` says)."""
+    if actor.is_admin:
+        return True
+    async with store.read() as session:
+        return (await session.scalars(
+            select(Partner.id).where(Partner.telegram_id == actor.telegram_id).limit(1))).first() is not None
+
+
 async def find_walkins(store: Store, actor: Actor, phone: str) -> list[WalkIn]:
     """The villagers without Telegram who have this phone number, at the centers ``actor`` may
     act for. BadPhone if it is no phone number; NotPartner if the actor is neither an admin nor

@@ -222,6 +222,8 @@ async def test_stale_forged_and_foreign_forget_buttons_change_nothing(bot):
     await li.send("/forget")
     answer = await li.tap_data(f"pv:yes:{wang_id}", li.chat.last_bot_message())
     assert answer.text == stale
+    answer = await li.tap_data(f"pv:no:{wang_id}", li.chat.last_bot_message())
+    assert answer.show_alert and answer.text == stale and not li.chat.last_bot_message().edited
     assert (await villager_row(bot.store, wang_id)).telegram_id == 1001
     assert (await villager_row(bot.store, li_id)).telegram_id == 1002
 
@@ -317,11 +319,14 @@ async def test_an_admin_erases_a_walk_in_villager_and_a_stranger_cannot(bot):
     await settle_in(stranger)
     await stranger.send("/forget_walkin 13900139000")
     assert last_text(stranger) == "🔒 Only admins and partners can erase a villager without Telegram."
-    for data in (f"fw:yes:{walkin_id}", f"fw:yes:{walkin_id + 1}", "fw:yes:x", "fw:"):
-        answer = await stranger.tap_data(data, stranger.chat.last_bot_message())
+    refused = stranger.chat.last_bot_message()
+    for data in (f"fw:yes:{walkin_id}", f"fw:yes:{walkin_id + 1}", "fw:yes:x", "fw:", "fw:no"):
+        answer = await stranger.tap_data(data, refused)
         assert answer.show_alert and answer.text in (
             "🔒 Only admins and the partners of this villager's service center can erase them.",
+            "🔒 Only admins and partners can erase a villager without Telegram.",
             "⌛ This button is no longer valid. Please open the menu again."), data
+    assert stranger.chat.last_bot_message() is refused and not refused.edited
     # A partner of another center does not find them; their own partner may, and says no.
     await add_partner(bot.store, bot.clock, ADMIN, "CG-02", 601)
     other = bot.person(601, "Lao Li", language_code="en")
