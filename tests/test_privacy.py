@@ -203,6 +203,20 @@ async def test_forgetting_a_partner_removes_their_rights(bot):
     assert await count(bot.store, Partner, Partner.telegram_id == 501) == 0
 
 
+async def test_a_partner_who_forgets_leaves_the_cards_they_acted_on_without_their_name(bot):
+    partner, group, wang = await desk_and_villager(bot)
+    number = await order_rice(wang)
+    await partner.tap("✅ Confirm", message=card_of(group, number))
+    assert "Confirmed by Lao Zhang" in card_of(group, number).text
+
+    await partner.send("/forget")
+    await partner.tap(YES)
+    await bot.pump()
+    card = card_of(group, number)
+    assert "Lao Zhang" not in card.text and "✅ Confirmed at" in card.text
+    assert card.text.startswith(f"🧾 Order {number} · Wang Dafu")  # the villager is still there
+
+
 async def test_stale_forged_and_foreign_forget_buttons_change_nothing(bot):
     _, _, wang = await desk_and_villager(bot)
     wang_id = await villager_id(bot.store, 1001)
