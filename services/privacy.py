@@ -1,10 +1,13 @@
 """A person's own data: everything stored about them (``/mydata``), and forgetting them (``/forget``).
 
 Forgetting blanks what identifies the person (name, username, phone, chat id) and drops what
-only served them (cart, half-filled forms, messages not sent yet, their listings on the market,
-their partner rights). Their orders stay, pointing to the now anonymous villager row, because
-the service centers' accounts need them. The next update from the same Telegram user registers
-a new, empty villager (``villagers.enter``: the old row no longer has their telegram_id).
+only served them (cart, half-filled forms, messages not sent yet, their listings on the market
+and those listings' texts and photos, their partner rights, their searches that found nothing).
+Their orders stay, pointing to the now anonymous villager row, because the service centers'
+accounts need them; the cards already posted that show their name are edited by the outbox.
+The next update from the same Telegram user registers a new, empty villager
+(``villagers.enter``: the old row no longer has their telegram_id). A villager without Telegram
+(``/orderfor``) is erased the same way by an admin or a partner of their center (``/forget_walkin``).
 """
 
 from __future__ import annotations
