@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from test_partner_desk import card_of
 
 from chat import last_text, settle_in, texts, villager_id
-from services import produce
+from services import privacy, produce
 from services.partners import Actor, add_partner
 from services.produce import Step
 from store.models import (
@@ -308,6 +308,25 @@ async def test_forget_edits_the_cards_already_posted_blanks_the_listings_and_rem
         assert blanked == {("withdrawn", "", "", None, "")}
         assert await session.scalar(select(func.count(SearchMiss.id)).where(
             SearchMiss.query.like("%unicorn%"))) == 0
+
+
+async def test_the_cards_to_edit_wait_in_the_outbox_across_a_restart(bot, restart):
+    _, group, wang = await desk_and_villager(bot)
+    number = await order_rice(wang)
+    wang_id = await villager_id(bot.store, 1001)
+    await restart(start=False)  # the process dies right after /forget committed, before any edit
+    done = await privacy.forget(bot.store, bot.clock, wang_id)
+    assert done.cards_to_edit == 1
+    assert card_of(group, number).text.startswith(f"🧾 Order {number} · Wang Dafu")
+    edits = OutboxMessage.kind == "card_edit", OutboxMessage.is_open
+    assert await count(bot.store, OutboxMessage, *edits) == 1
+
+    await restart()
+    await bot.pump()
+    assert card_of(group, number).text.startswith(f"🧾 Order {number} · (name deleted)")
+    assert await count(bot.store, OutboxMessage, *edits) == 0
+    assert await count(bot.store, OutboxMessage, OutboxMessage.kind == "card_edit",
+                       OutboxMessage.sent_at.is_not(None)) == 1
 
 
 # ---- a villager without Telegram (/orderfor) --------------------------------------------------
