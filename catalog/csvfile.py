@@ -1,10 +1,18 @@
 """Reading the CSV files admins hand us: UTF-8 with a header row, every bad row reported with its
-line number. A file with any bad row changes nothing."""
+line number. A file with any bad row changes nothing.
+
+Writing them: a text cell that a spreadsheet would run as a formula (it starts with ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return: OWASP's "CSV injection") gets one ``'`` in front, which
+spreadsheets read as "this is text". Reading takes exactly that one quote off again. So that this
+is reversible, a cell that already starts with quotes followed by one of those characters gets
+one more quote too: ``'=x`` is written ``''=x`` and read back as ``'=x``.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -12,6 +20,25 @@ from decimal import Decimal, InvalidOperation
 from locales import N_
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+QUOTE = "'"
+# A number column's cell that is a plain number stays one, so that a spreadsheet can add it up.
+_PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def _runs_as_formula(value: str) -> bool:
+    """Starts with a formula character, or with quotes and then one (whose quote must be kept)."""
+    return value.lstrip(QUOTE).startswith(FORMULA_STARTS)
+
+
+def escape_cell(value: str) -> str:
+    """The cell as written: a spreadsheet reads it as text, never as a formula."""
+    return QUOTE + value if _runs_as_formula(value) else value
+
+
+def unescape_cell(cell: str) -> str:
+    """The value a written cell holds: ``escape_cell`` undone, and any other cell as it is."""
+    return cell[1:] if cell.startswith(QUOTE) and _runs_as_formula(cell[1:]) else cell
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +106,8 @@ def read_csv(data: bytes, required: Iterable[str]) -> CsvRows | list[RowError]:
         except StopIteration:
             break
         except csv.Error as exc:
-            errors.append(RowError(reader.line_num, N_("The row cannot be read as CSV: {reason}"), {"reason": str(exc)}))
+            errors.append(RowError(reader.line_num, N_("The row cannot be read as CSV: {reason}"),
+                                   {"reason": str(exc)}))
             break
         line = reader.line_num
         if not any(value.strip() for value in values):
@@ -88,7 +116,7 @@ def read_csv(data: bytes, required: Iterable[str]) -> CsvRows | list[RowError]:
             errors.append(RowError(line, N_("Expected {expected} fields but found {found}."),
                                    {"expected": len(header), "found": len(values)}))
             continue
-        rows.append((line, {name: value.strip() for name, value in zip(header, values)}))
+        rows.append((line, {name: unescape_cell(value.strip()) for name, value in zip(header, values)}))
     if errors:
         return errors
     return CsvRows(header, rows)
@@ -128,11 +156,19 @@ def parse_decimal(text: str) -> Decimal | None:
     return value if value.is_finite() else None
 
 
-def write_csv(header: list[str], rows: Iterable[list[str]]) -> str:
+def write_csv(header: list[str], rows: Iterable[list[str]], numbers: Iterable[str] = ()) -> str:
+    """The rows as CSV text, each cell through ``escape_cell``, except a plain number (``-2.50``)
+    in one of the ``numbers`` columns, which stays a number."""
+    numeric = [name in set(numbers) for name in header]
+
+    def cell(value: str, is_number: bool) -> str:
+        return value if is_number and _PLAIN_NUMBER.fullmatch(value) else escape_cell(value)
+
     out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\n")
+    # Lines end in CRLF (RFC 4180): then a cell holding a lone carriage return is quoted too.
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([cell(value, is_number) for value, is_number in zip(row, numeric)] for row in rows)
     return out.getvalue()
 
 

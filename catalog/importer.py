@@ -21,6 +21,7 @@ from store.models import CatalogVersion, Category, Product
 REQUIRED = ("sku", "category", "price", "unit", "stock", "name:zh")
 EXPORT_COLUMNS = ["sku", "category", "price", "unit", "stock", "name:zh", "name:en",
                   "description:zh", "description:en", "photo", "keywords"]
+NUMBER_COLUMNS = ("price", "stock")
 MAX_PRICE_YUAN = Decimal("1000000")
 MAX_STOCK = 10_000_000
 _SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -148,4 +149,4 @@ async def export_products(store: Store) -> str:
             product.photo or "", ";".join(product.keywords),
         ]
 
-    return write_csv(header, (cells(product, code) for product, code in rows))
+    return write_csv(header, (cells(product, code) for product, code in rows), numbers=NUMBER_COLUMNS)

@@ -80,9 +80,11 @@ def status_name(t: Translator, status: str) -> str:
 def listing_text(t: Translator, listing: ListingView) -> str:
     """The listing as buyers see it: produce, village (never the seller's phone, and only their
     first name), price per unit, quantity left and the day it is available from."""
-    lines = [f"🌾 <b>{esc(listing.title)}</b> · {esc(category_name(t, listing.category))}",
+    # A seller who used /forget leaves neither a name nor the listing's texts.
+    title, seller = esc(listing.title) or t("(deleted)"), esc(listing.seller_name) or t("(name deleted)")
+    lines = [f"🌾 <b>{title}</b> · {esc(category_name(t, listing.category))}",
              t("📍 {village}, {county} · sold by {seller}", village=esc(name_in(listing.center_names, t)),
-               county=esc(name_in(listing.county_names, t)), seller=esc(listing.seller_name))]
+               county=esc(name_in(listing.county_names, t)), seller=seller)]
     if listing.price_fen:
         lines.append(t("💰 {price}", price=price(t, listing.price_fen, listing.unit)))
     if listing.unit and listing.left_milli:

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated
+from telegram.error import BadRequest, ChatMigrated, Forbidden
 
 from handlers.context import Runtime
 from handlers.listings import listing_text, reject_reason, status_name, unit_name
@@ -113,7 +113,7 @@ def card_text(t: Translator, card: CardView) -> str:
     who = esc(card.villager_name) or t("(name deleted)")
     lines = [t("🧾 Order <b>{number}</b> · {who}", number=order.number, who=who)]
     if card.seller_name is not None:
-        lines.append(t("🌾 Produce of {seller}, {village}", seller=esc(card.seller_name),
+        lines.append(t("🌾 Produce of {seller}, {village}", seller=esc(card.seller_name) or t("(name deleted)"),
                        village=esc(name_in(card.seller_center_names or {}, t))))
     if card.assisted_by:
         lines.append(t("🤝 Ordered for them by {partner}", partner=esc(card.assisted_by)))
@@ -179,16 +179,44 @@ async def _post_card_to(bot: Bot, rt: Runtime, card: CardView, desk: parcels.Des
     message_id = card.cards.get(chat_id)
     if message_id is not None:
         try:
-            await bot.edit_message_text(text, chat_id, message_id, parse_mode=ParseMode.HTML, reply_markup=markup)
+            await _edit_card(bot, chat_id, message_id, text, markup)
             return
         except BadRequest as exc:
-            if "not modified" in str(exc).lower():
-                return
             if "not found" not in str(exc).lower():
                 raise
             log.info("card %s of order %s is gone; posting it again", message_id, order_id)
     sent = await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
     await parcels.record_card(rt.store, order_id, chat_id, sent.message_id)
+
+
+async def _edit_card(bot: Bot, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """Edit a card in place; a card that already reads so is fine. Raises Telegram's other 400s."""
+    try:
+        await bot.edit_message_text(text, chat_id, message_id, parse_mode=ParseMode.HTML, reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise
+
+
+async def edit_cards(bot: Bot, rt: Runtime, order_id: int) -> bool:
+    """Edit the order's cards where they were posted, as the store has it now (e.g. without the
+    name of someone who used /forget). Never posts a card: one that can no longer be edited
+    (deleted, too old, or the bot left the chat) is left as it is, and logged."""
+    card = await parcels.card_view(rt.store, order_id)
+    if card is None or not card.cards:
+        return False
+    desks = {desk.chat_id: desk for desk in await parcels.card_destinations(rt.store, order_id)}
+    for chat_id, message_id in card.cards.items():
+        desk = desks.get(chat_id)
+        t = translator((desk.locale if desk else None) or rt.default_locale)
+        text, markup = card_text(t, card), card_keyboard(t, card.order, desk.center_id if desk else None)
+        try:
+            with to_desk(chat_id):
+                await _edit_card(bot, chat_id, message_id, text, markup)
+        except (BadRequest, Forbidden) as exc:
+            log.info("card %s of order %s in chat %s cannot be edited, left as it is: %s",
+                     message_id, order_id, chat_id, exc)
+    return True
 
 
 # ---- to the villager --------------------------------------------------------------------------
@@ -296,7 +324,8 @@ async def send_digest(bot: Bot, rt: Runtime, row: Claimed) -> bool:
 
 def review_card_text(t: Translator, card: produce.ReviewCard) -> str:
     listing = card.listing
-    lines = [t("🌾 <b>Produce to review</b> · {seller}", seller=esc(listing.seller_name)), listing_text(t, listing), ""]
+    seller = esc(listing.seller_name) or t("(name deleted)")  # a seller who used /forget
+    lines = [t("🌾 <b>Produce to review</b> · {seller}", seller=seller), listing_text(t, listing), ""]
     if listing.status == Status.REVIEW:
         lines.append(t("⏳ Waiting for review"))
     elif listing.reviewer and listing.status in (Status.APPROVED, Status.REJECTED):
@@ -331,12 +360,7 @@ async def _post_review_card_to(bot: Bot, rt: Runtime, card: produce.ReviewCard, 
     message_id = card.cards.get(desk.chat_id)
     if message_id is not None:
         try:
-            if photo:
-                await bot.edit_message_caption(desk.chat_id, message_id, caption=text, parse_mode=ParseMode.HTML,
-                                               reply_markup=markup)
-            else:
-                await bot.edit_message_text(text, desk.chat_id, message_id, parse_mode=ParseMode.HTML,
-                                            reply_markup=markup)
+            await _edit_review_card(bot, desk.chat_id, message_id, text, markup, as_caption=bool(photo))
             return
         except BadRequest as exc:
             if "not modified" in str(exc).lower():
@@ -345,6 +369,44 @@ async def _post_review_card_to(bot: Bot, rt: Runtime, card: produce.ReviewCard, 
                      message_id, listing_id, exc)
     sent = await send_card(bot, desk.chat_id, text, markup, photo)
     await produce.record_card(rt.store, listing_id, desk.chat_id, sent.message_id)
+
+
+async def edit_review_cards(bot: Bot, rt: Runtime, listing_id: int) -> bool:
+    """Edit the listing's review cards where they were posted, as the store has it now (e.g.
+    after its seller or reviewer used /forget). Like ``edit_cards``, never posts one."""
+    card = await produce.review_card(rt.store, listing_id)
+    if card is None or not card.cards:
+        return False
+    desks = {desk.chat_id: desk for desk in await parcels.center_destinations(rt.store, card.listing.center_id)}
+    for chat_id, message_id in card.cards.items():
+        desk = desks.get(chat_id)
+        t = translator((desk.locale if desk else None) or rt.default_locale)
+        try:
+            with to_desk(chat_id):
+                await _edit_review_card(bot, chat_id, message_id, review_card_text(t, card),
+                                        review_keyboard(t, card.listing), as_caption=bool(card.listing.photo))
+        except (BadRequest, Forbidden) as exc:
+            if "not modified" not in str(exc).lower():
+                log.info("review card %s of listing %s in chat %s cannot be edited, left as it is: %s",
+                         message_id, listing_id, chat_id, exc)
+    return True
+
+
+async def _edit_review_card(bot: Bot, chat_id: int, message_id: int, text: str,
+                            markup: InlineKeyboardMarkup | None, *, as_caption: bool) -> None:
+    """A card posted with a photo has a caption, one without has a text; a card whose photo the
+    store no longer has (its seller used /forget) is still a photo message: its caption is edited."""
+    try:
+        if as_caption:
+            await bot.edit_message_caption(chat_id, message_id, caption=text, parse_mode=ParseMode.HTML,
+                                           reply_markup=markup)
+        else:
+            await bot.edit_message_text(text, chat_id, message_id, parse_mode=ParseMode.HTML, reply_markup=markup)
+    except BadRequest as exc:
+        if "there is no text in the message" not in str(exc).lower():
+            raise
+        await bot.edit_message_caption(chat_id, message_id, caption=text, parse_mode=ParseMode.HTML,
+                                       reply_markup=markup)
 
 
 async def send_card(bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None,
@@ -431,6 +493,10 @@ async def deliver(bot: Bot, rt: Runtime, row: Claimed) -> bool:
     if kind == Kind.LISTING_CARD:
         await post_review_card(bot, rt, row.payload["listing_id"])
         return True
+    if kind == Kind.CARD_EDIT:
+        return await edit_cards(bot, rt, row.order_id)
+    if kind == Kind.LISTING_CARD_EDIT:
+        return await edit_review_cards(bot, rt, row.payload["listing_id"])
     if kind == Kind.SELLER:
         return await send_to_seller(bot, rt, row)
     if kind == Kind.DIGEST:

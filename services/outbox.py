@@ -34,6 +34,8 @@ class Kind(StrEnum):
     LISTING_CARD = "listing_card"  # post or refresh a produce listing's review card on its center's desk
     LOW_STOCK = "low_stock"  # tell the admins a product's stock fell below its threshold
     SELLER = "seller"  # tell a seller what happened to their listing: reviewed, sold, sold out, paid
+    CARD_EDIT = "card_edit"  # edit an order's cards where they are (a name was forgotten); never post one
+    LISTING_CARD_EDIT = "listing_card_edit"  # the same for a produce listing's review cards
 
 
 @dataclass(frozen=True, slots=True)

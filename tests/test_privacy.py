@@ -5,16 +5,28 @@ confirmation, while their orders stay, anonymized, for the service centers' acco
 from __future__ import annotations
 
 import json
+import logging
 import re
 
 from sqlalchemy import func, select
 from test_partner_desk import card_of
 
 from chat import last_text, settle_in, texts, villager_id
-from services import produce
+from services import privacy, produce
 from services.partners import Actor, add_partner
 from services.produce import Step
-from store.models import Cart, CartLine, Listing, Order, OrderEvent, OrderLine, OutboxMessage, Partner, Villager
+from store.models import (
+    Cart,
+    CartLine,
+    Listing,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OutboxMessage,
+    Partner,
+    SearchMiss,
+    Villager,
+)
 
 ADMIN = Actor(900, "Admin", is_admin=True)
 GROUP_ID = -100123
@@ -191,6 +203,20 @@ async def test_forgetting_a_partner_removes_their_rights(bot):
     assert await count(bot.store, Partner, Partner.telegram_id == 501) == 0
 
 
+async def test_a_partner_who_forgets_leaves_the_cards_they_acted_on_without_their_name(bot):
+    partner, group, wang = await desk_and_villager(bot)
+    number = await order_rice(wang)
+    await partner.tap("✅ Confirm", message=card_of(group, number))
+    assert "Confirmed by Lao Zhang" in card_of(group, number).text
+
+    await partner.send("/forget")
+    await partner.tap(YES)
+    await bot.pump()
+    card = card_of(group, number)
+    assert "Lao Zhang" not in card.text and "✅ Confirmed at" in card.text
+    assert card.text.startswith(f"🧾 Order {number} · Wang Dafu")  # the villager is still there
+
+
 async def test_stale_forged_and_foreign_forget_buttons_change_nothing(bot):
     _, _, wang = await desk_and_villager(bot)
     wang_id = await villager_id(bot.store, 1001)
@@ -210,6 +236,8 @@ async def test_stale_forged_and_foreign_forget_buttons_change_nothing(bot):
     await li.send("/forget")
     answer = await li.tap_data(f"pv:yes:{wang_id}", li.chat.last_bot_message())
     assert answer.text == stale
+    answer = await li.tap_data(f"pv:no:{wang_id}", li.chat.last_bot_message())
+    assert answer.show_alert and answer.text == stale and not li.chat.last_bot_message().edited
     assert (await villager_row(bot.store, wang_id)).telegram_id == 1001
     assert (await villager_row(bot.store, li_id)).telegram_id == 1002
 
@@ -221,3 +249,151 @@ async def test_stale_forged_and_foreign_forget_buttons_change_nothing(bot):
     new_id = await villager_id(bot.store, 1001)
     assert new_id is not None and new_id != wang_id
     assert (await villager_row(bot.store, new_id)).first_name == "Wang Dafu"
+
+
+# ---- what leaves the store: cards already posted, listings, searches --------------------------
+
+def body(message) -> str:
+    return message.text or message.caption or ""
+
+
+def cards_in(group, word: str) -> list:
+    return [m for m in group.bot_messages() if word in body(m)]
+
+
+async def test_forget_edits_the_cards_already_posted_blanks_the_listings_and_removes_the_searches(bot, caplog):
+    partner, group, wang = await desk_and_villager(bot)
+    first, second = await order_rice(wang), await order_rice(wang)
+    await partner.tap("✅ Confirm", message=card_of(group, first))
+    wang_id = await villager_id(bot.store, 1001)
+    apples, _ = await listings(bot, wang_id)
+    photo = bot.double.store_file("photo", b"\xff\xd8\xff\xe0-pears", "pears.jpg", "image/jpeg").file_id
+    pears = await produce.start_draft(bot.store, bot.clock, wang_id)
+    await produce.choose_common(bot.store, bot.clock, wang_id, pears.id, "Pears", "fruit")
+    for step, value in ((Step.PHOTO, photo), (Step.UNIT, "jin"), (Step.QUANTITY, 5_000), (Step.PRICE, 800),
+                        (Step.AVAILABLE, bot.clock.now().date()), (Step.NOTE, "From my own tree")):
+        await produce.fill(bot.store, bot.clock, wang_id, pears.id, step, value)
+    await produce.publish(bot.store, bot.clock, wang_id, pears.id)
+    await produce.withdraw(bot.store, bot.clock, wang_id, pears.id)  # withdrawn before /forget
+    await wang.send("/search golden unicorn saddle")
+    await bot.pump()
+    assert card_of(group, first).text.startswith(f"🧾 Order {first} · Wang Dafu")
+    [pear_card] = cards_in(group, "Pears")
+    assert pear_card.photo and "sold by Wang" in body(pear_card)
+    assert await count(bot.store, SearchMiss, SearchMiss.villager_id == wang_id) == 1
+    # The second order's card was deleted in the group: it cannot be edited any more.
+    card_of(group, second).deleted = True
+
+    await wang.send("/forget")
+    assert "1 search of yours that found nothing" in last_text(wang)
+    caplog.set_level(logging.INFO, logger="handlers.notices")
+    await wang.tap(YES)
+    await bot.pump()
+
+    # The group's cards, read as the partners read them: no name, no texts of the listings.
+    confirmed = card_of(group, first)
+    assert confirmed.edited and confirmed.text.startswith(f"🧾 Order {first} · (name deleted)")
+    assert "Confirmed by Lao Zhang" in confirmed.text and "Wang" not in confirmed.text
+    assert not [m for m in group.bot_messages() if second in body(m)], "a deleted card is not posted again"
+    assert "cannot be edited, left as it is" in caplog.text
+    for title in ("Apples", "Pears"):
+        assert not cards_in(group, title)
+    [pear_card] = [m for m in group.bot_messages() if m.message_id == pear_card.message_id]
+    assert "(name deleted)" in body(pear_card) and "(deleted)" in body(pear_card) and "Wang" not in body(pear_card)
+    assert "From my own tree" not in body(pear_card)
+    async with bot.store.read() as session:
+        rows = (await session.scalars(select(Listing).where(Listing.seller_id == wang_id))).all()
+        assert sorted(r.id for r in rows) == sorted([apples, pears.id])
+        blanked = {(r.status, r.title, r.note, r.photo, r.reject_reason) for r in rows}
+        assert blanked == {("withdrawn", "", "", None, "")}
+        assert await session.scalar(select(func.count(SearchMiss.id)).where(
+            SearchMiss.query.like("%unicorn%"))) == 0
+
+
+async def test_the_cards_to_edit_wait_in_the_outbox_across_a_restart(bot, restart):
+    _, group, wang = await desk_and_villager(bot)
+    number = await order_rice(wang)
+    wang_id = await villager_id(bot.store, 1001)
+    await restart(start=False)  # the process dies right after /forget committed, before any edit
+    done = await privacy.forget(bot.store, bot.clock, wang_id)
+    assert done.cards_to_edit == 1
+    assert card_of(group, number).text.startswith(f"🧾 Order {number} · Wang Dafu")
+    edits = OutboxMessage.kind == "card_edit", OutboxMessage.is_open
+    assert await count(bot.store, OutboxMessage, *edits) == 1
+
+    await restart()
+    await bot.pump()
+    assert card_of(group, number).text.startswith(f"🧾 Order {number} · (name deleted)")
+    assert await count(bot.store, OutboxMessage, *edits) == 0
+    assert await count(bot.store, OutboxMessage, OutboxMessage.kind == "card_edit",
+                       OutboxMessage.sent_at.is_not(None)) == 1
+
+
+# ---- a villager without Telegram (/orderfor) --------------------------------------------------
+
+async def test_an_admin_erases_a_walk_in_villager_and_a_stranger_cannot(bot):
+    partner, group, _ = await desk_and_villager(bot)
+    await partner.send("/start")
+    await partner.send("/orderfor Li Wei 13900139000")
+    await partner.send("/search rice")
+    await partner.tap("Rice")
+    await partner.tap("Add")
+    await partner.send("/cart")
+    await partner.tap("Checkout")
+    await partner.tap("Confirm order")
+    number = re.search(r"RT-[0-9A-Z]{5}", last_text(partner)).group(0)
+    assert card_of(group, number).text.startswith(f"🧾 Order {number} · Li Wei")
+    async with bot.store.read() as session:
+        walkin_id = await session.scalar(select(Order.villager_id).where(Order.number == number))
+    erase = "🗑 Erase Li Wei (CG-01)"
+
+    # A stranger: refused; the admin's button, copied into their own chat, changes nothing.
+    stranger = bot.person(1009, "Snoop", language_code="en")
+    await settle_in(stranger)
+    await stranger.send("/forget_walkin 13900139000")
+    assert last_text(stranger) == "🔒 Only admins and partners can erase a villager without Telegram."
+    refused = stranger.chat.last_bot_message()
+    for data in (f"fw:yes:{walkin_id}", f"fw:yes:{walkin_id + 1}", "fw:yes:x", "fw:", "fw:no"):
+        answer = await stranger.tap_data(data, refused)
+        assert answer.show_alert and answer.text in (
+            "🔒 Only admins and the partners of this villager's service center can erase them.",
+            "🔒 Only admins and partners can erase a villager without Telegram.",
+            "⌛ This button is no longer valid. Please open the menu again."), data
+    assert stranger.chat.last_bot_message() is refused and not refused.edited
+    # A partner of another center does not find them; their own partner may, and says no.
+    await add_partner(bot.store, bot.clock, ADMIN, "CG-02", 601)
+    other = bot.person(601, "Lao Li", language_code="en")
+    await other.send("/forget_walkin 13900139000")
+    assert "No villager without Telegram has this phone number at a center of yours" in last_text(other)
+    answer = await other.tap_data(f"fw:yes:{walkin_id}", other.chat.last_bot_message())
+    assert answer.show_alert and answer.text.startswith("🔒 Only admins and the partners of this villager's")
+    await partner.send("/forget_walkin 13900139000")
+    assert "Li Wei, Shangyuan Village Service Center (CG-01): 1 order" in last_text(partner)
+    await partner.tap("✖️ No, keep it")
+    assert last_text(partner) == "👍 Nothing was changed."
+    assert (await villager_row(bot.store, walkin_id)).first_name == "Li Wei"
+
+    # The admin erases them: the order stays, without the name, and the card in the group too.
+    admin = bot.person(900, "Admin", language_code="en")
+    await admin.send("/forget_walkin +86 139-0013-9000")
+    screen = admin.chat.last_bot_message()
+    assert "their orders stay, without their name" in screen.text.lower()
+    await admin.tap(erase)
+    assert admin.chat.message(screen.message_id).text == "🗑 Erased. Their 1 order stays, without their name."
+    await bot.pump()
+    row = await villager_row(bot.store, walkin_id)
+    assert (row.first_name, row.phone, row.telegram_id) == ("", None, None)
+    async with bot.store.read() as session:
+        assert await session.scalar(select(Order.villager_id).where(Order.number == number)) == walkin_id
+    card = card_of(group, number)
+    assert card.text.startswith(f"🧾 Order {number} · (name deleted)") and "Li Wei" not in card.text
+    assert "Ordered for them by Lao Zhang" in card.text
+    assert [b.text for row in card.buttons for b in row] == ["✅ Confirm", "❌ Reject"]
+
+    # A second tap, and the phone number again: nothing more to erase.
+    answer = await admin.tap_data(f"fw:yes:{walkin_id}", admin.chat.message(screen.message_id))
+    assert answer.show_alert and answer.text == "⌛ This button is no longer valid. Please open the menu again."
+    await admin.send("/forget_walkin 13900139000")
+    assert "No villager without Telegram has this phone number" in last_text(admin)
+    await admin.send("/forget_walkin 12ab")
+    assert "That phone number does not look right" in last_text(admin)
