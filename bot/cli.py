@@ -26,11 +26,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot import logs
-from bot.config import Settings, SettingsError, load_settings
+from bot.config import Settings, SettingsError, load_settings, without_password
 from catalog.csvfile import ImportReport, error_lines
 from locales import translator
 from services.clock import SystemClock
@@ -97,11 +100,26 @@ def read_file(path: Path) -> bytes:
         raise SettingsError(f"cannot read {path}: {exc.strerror}") from None
 
 
+class DatabaseUnusable(Exception):
+    """The database cannot be reached or refused us; the message names it without its password."""
+
+
+def _database_error(url: str, error: Exception) -> DatabaseUnusable:
+    reason = str(getattr(error, "orig", None) or error).splitlines()[0] if str(error) else type(error).__name__
+    reason = re.sub(r"^<class '[\w.]+'>: ", "", reason)  # how SQLAlchemy wraps asyncpg's errors
+    return DatabaseUnusable(f"cannot use the database {without_password(url)}: {reason}")
+
+
 async def _with_store(settings: Settings, work) -> int:
     store = Store(settings.database_url)
     try:
-        await upgrade_keeping_a_backup(store)
+        try:
+            await upgrade_keeping_a_backup(store)  # the first connection: a refused one is an OSError
+        except OSError as exc:
+            raise _database_error(settings.database_url, exc) from None
         return await work(store)
+    except SQLAlchemyError as exc:
+        raise _database_error(settings.database_url, exc) from None
     finally:
         await store.close()
 
@@ -293,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"rural-bot: {exc}", file=sys.stderr)
         return 2
-    except (UpgradeError, BackupError) as exc:
+    except (UpgradeError, BackupError, DatabaseUnusable) as exc:
         print(f"rural-bot: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -57,6 +57,50 @@ def test_each_invalid_setting_is_named(name, value):
     assert str(error.value).startswith(f"{name} is invalid")
 
 
+@pytest.mark.parametrize("name", ["WEBHOOK_SECRET", "LOGISTICS_TOKEN"])
+def test_a_secret_shorter_than_16_characters_is_refused_without_showing_it(name):
+    short = "Sh0rt-s3cret-15"
+    with pytest.raises(SettingsError) as error:
+        load_settings({name: short}, env_file="")
+    assert str(error.value).startswith(f"{name} is invalid: shorter than 16 characters")
+    assert short not in str(error.value)
+    sixteen = "Exactly-16-chars"
+    assert getattr(load_settings({name: sixteen}, env_file=""), name.lower()) == sixteen
+
+
+def test_a_short_secret_stops_the_start_with_one_line():
+    result = run_cli("webhook", env={"DATABASE_URL": "sqlite:///:memory:", "BOT_TOKEN": "123456789:" + "a" * 30,
+                                     "WEBHOOK_URL": "https://bot.example.org/tg", "WEBHOOK_SECRET": "tiny-secret"})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "rural-bot: WEBHOOK_SECRET is invalid: shorter than 16 characters; use a random one at least that long "
+        "(e.g. the output of `openssl rand -hex 16`)"]
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("mysql://shop:Hunter2-pass@db/shop", "'mysql://shop:***@db/shop' is neither a sqlite:/// nor a postgresql://"),
+    ("postgresql://rural:Hunter2-pass@db:54x2/rural", "'postgresql+asyncpg://rural:***@db:54x2/rural' (a port must"),
+    ("postgres://rural:Hunter2-pass@:/", "'postgresql+asyncpg://rural:***@:/' (a port must be a number)"),
+])
+def test_a_bad_database_url_is_named_without_its_password(url, shown):
+    with pytest.raises(SettingsError) as error:
+        load_settings({"DATABASE_URL": url}, env_file="")
+    assert str(error.value).startswith(f"DATABASE_URL is invalid: {shown}")
+    assert "Hunter2" not in str(error.value)
+
+
+def test_a_database_that_cannot_be_used_is_named_without_its_password(unused_tcp_port):
+    for user, port, reason in [("rural", unused_tcp_port, "Connect call failed"),
+                               ("nobody-here", 5432, 'role "nobody-here" does not exist')]:
+        result = run_cli("partner", "list", env={"DATABASE_URL": f"postgresql://{user}:Hunter2-pass@127.0.0.1:{port}/x"})
+        assert result.returncode == 1, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in result.stderr and "Hunter2" not in result.stderr
+        shown = f"postgresql+asyncpg://{user}:***@127.0.0.1:{port}/x"
+        assert lines[0].startswith(f"rural-bot: cannot use the database {shown}: ")
+        assert reason in lines[0]
+
+
 def test_settings_come_from_env_file_and_the_environment_wins(tmp_path):
     env_file = tmp_path / ".env"
     env_file.write_text("ADMIN_IDS=1, 2\nTIMEZONE=Asia/Urumqi\nDATABASE_URL=postgres://u@db/x\n")
