@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from services.clock import Clock
@@ -70,6 +70,14 @@ async def enter(
             return _view(row)
     try:
         async with store.write(durable=False) as session:
+            if username:
+                # This person's row and whoever else holds the username, locked in one order (by
+                # id): two people swapping usernames at the same moment would otherwise each hold
+                # the row the other one needs, a deadlock on PostgreSQL (SQLite has one writer).
+                await session.execute(
+                    select(Villager.id)
+                    .where(or_(Villager.telegram_id == telegram_id, func.lower(Villager.username) == username.lower()))
+                    .order_by(Villager.id).with_for_update())
             row = await session.scalar(select(Villager).where(Villager.telegram_id == telegram_id))
             is_new = row is None
             if row is None:

@@ -3,11 +3,13 @@ confirmed, never to whoever else the store remembers with that username."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from chat import last_text
+from services import villagers
 from store.models import Partner, ServiceCenter, Villager
 
 
@@ -161,3 +163,16 @@ async def test_someone_who_never_wrote_is_shown_by_id(bot):
     assert "123456789" in question.text and "✅" in [b.text[0] for row in question.buttons for b in row]
     await admin.tap("✅")
     assert await partners_of(bot.store) == [123456789]
+
+
+async def test_two_people_swapping_usernames_at_once_each_end_with_their_new_one(store, clock):
+    async def arrive(telegram_id: int, username: str):
+        return await villagers.enter(store, clock, telegram_id=telegram_id, first_name=f"P{telegram_id}",
+                                     username=username, locale="en")
+
+    await arrive(501, "east")
+    await arrive(502, "west")
+    for swap in range(6):  # back and forth, both arriving at the same moment each time
+        first, second = ("west", "east") if swap % 2 == 0 else ("east", "west")
+        await asyncio.gather(arrive(501, first), arrive(502, second))
+        assert await usernames(store) == {501: first, 502: second}
