@@ -1,11 +1,17 @@
 # A slim image of the bot: `rural-bot webhook` behind a load balancer, several replicas on one
 # PostgreSQL (see docker-compose.yml). Not built in CI: there is no Docker engine there; the tests
 # run this file's CMD and HEALTHCHECK commands directly (tests/test_docker.py).
-FROM python:3.11-slim
+#
+# Every package comes from requirements.lock at the version and with the hashes it lists (pip
+# refuses any other file), the build tools for the bot itself included; README's Production
+# section says how to refresh the lock. The base image is pinned to an exact Python release.
+FROM python:3.11.16-slim-trixie
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
     LISTEN_HOST=0.0.0.0 LISTEN_PORT=8088
 WORKDIR /app
+COPY requirements.lock ./
+RUN pip install --require-hashes --no-deps -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY handlers ./handlers
@@ -13,7 +19,8 @@ COPY catalog ./catalog
 COPY locales ./locales
 COPY services ./services
 COPY store ./store
-RUN pip install . && useradd --create-home --uid 10001 rural && mkdir -p /app/var && chown rural /app/var
+RUN pip install --no-deps --no-build-isolation . && useradd --create-home --uid 10001 rural \
+    && mkdir -p /app/var && chown rural /app/var
 USER rural
 VOLUME ["/app/var"]
 EXPOSE 8088

@@ -16,8 +16,9 @@
     rural-bot catalog export [-o F] write the catalog as CSV
     rural-bot centers import FILE   upsert service centers from CSV
     rural-bot demo-data             load the demo catalog, counties and centers
-    rural-bot partner add CODE USER_ID      make a Telegram user a partner of a center
-    rural-bot partner remove CODE USER_ID
+    rural-bot partner add CODE WHO [--yes]  make someone (a user id or @username) a partner of a center;
+                                            it shows who was found, then asks y/N (--yes: no question)
+    rural-bot partner remove CODE WHO [--yes]
     rural-bot partner list [CODE]
 """
 
@@ -25,11 +26,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot import logs
-from bot.config import Settings, SettingsError, load_settings
+from bot.config import Settings, SettingsError, load_settings, without_password
 from catalog.csvfile import ImportReport, error_lines
 from locales import translator
 from services.clock import SystemClock
@@ -70,7 +74,9 @@ def parser() -> argparse.ArgumentParser:
     for action in ("add", "remove"):
         change = partner.add_parser(action, help=f"{action} a partner of a center")
         change.add_argument("code", help="the center's code, e.g. CG-01")
-        change.add_argument("user_id", type=int, help="the partner's numeric Telegram user id")
+        change.add_argument("who", help="the person's numeric Telegram user id, or @username if they wrote to the bot")
+        change.add_argument("--yes", action="store_true",
+                            help="do it without asking y/N (needed when standard input is not a terminal)")
     listing = partner.add_parser("list", help="list partners")
     listing.add_argument("code", nargs="?", help="only this center")
     return p
@@ -94,11 +100,26 @@ def read_file(path: Path) -> bytes:
         raise SettingsError(f"cannot read {path}: {exc.strerror}") from None
 
 
+class DatabaseUnusable(Exception):
+    """The database cannot be reached or refused us; the message names it without its password."""
+
+
+def _database_error(url: str, error: Exception) -> DatabaseUnusable:
+    reason = str(getattr(error, "orig", None) or error).splitlines()[0] if str(error) else type(error).__name__
+    reason = re.sub(r"^<class '[\w.]+'>: ", "", reason)  # how SQLAlchemy wraps asyncpg's errors
+    return DatabaseUnusable(f"cannot use the database {without_password(url)}: {reason}")
+
+
 async def _with_store(settings: Settings, work) -> int:
     store = Store(settings.database_url)
     try:
-        await upgrade_keeping_a_backup(store)
+        try:
+            await upgrade_keeping_a_backup(store)  # the first connection: a refused one is an OSError
+        except OSError as exc:
+            raise _database_error(settings.database_url, exc) from None
         return await work(store)
+    except SQLAlchemyError as exc:
+        raise _database_error(settings.database_url, exc) from None
     finally:
         await store.close()
 
@@ -164,12 +185,20 @@ def _sqlite_database(settings: Settings, file: Path, tool: str) -> Path | None:
     return None
 
 
+def person_line(person) -> str:
+    """A person as the command line shows them before changing their rights."""
+    if not person.known:
+        return f"id {person.telegram_id} (has not written to the bot yet)"
+    name = f"{person.first_name} @{person.username}" if person.username else person.first_name
+    return f"{name.strip() or '-'} (id {person.telegram_id})"
+
+
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     from catalog.importer import export_products, import_products
     from services import partners
     from services.centers import import_centers
     from services.errors import NotFound
-    from services.partners import Actor
+    from services.partners import Actor, AmbiguousPerson, ConfirmationLapsed, PersonChanged, UnknownPerson
 
     command = (args.command, getattr(args, "action", None))
     if command in (("run", None), ("webhook", None)):
@@ -203,17 +232,51 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
     async def partner_change(store: Store) -> int:
         actor = Actor(0, "rural-bot", is_admin=True)  # whoever runs the command line is an admin
+        clock = SystemClock()
         try:
-            if args.action == "add":
-                desk = await partners.add_partner(store, SystemClock(), actor, args.code, args.user_id)
-                print(f"{args.user_id} is a partner of {desk.code}")
-            elif await partners.remove_partner(store, actor, args.code, args.user_id):
-                print(f"{args.user_id} is no longer a partner of {args.code.upper()}")
-            else:
-                print(f"{args.user_id} was not a partner of {args.code.upper()}")
+            change = await partners.preview_partner_change(store, actor, args.code, args.who, args.action == "add")
         except NotFound:
             print(f"there is no service center with the code {args.code}", file=sys.stderr)
             return 1
+        except UnknownPerson:
+            print(f"nobody with the username {args.who} has written to the bot; use their numeric user id",
+                  file=sys.stderr)
+            return 1
+        except AmbiguousPerson as exc:
+            print(f"more than one person has had the username {args.who}; nothing changed. Use the numeric id "
+                  "of the right one:", file=sys.stderr)
+            for person in exc.candidates:
+                print(f"  {person_line(person)}", file=sys.stderr)
+            return 1
+        return await confirm_partner_change(store, clock, actor, change)
+
+    async def confirm_partner_change(store: Store, clock: SystemClock, actor: Actor, change) -> int:
+        who, code = person_line(change.person), change.center_code
+        if not change.needed:
+            print(f"{who} is already a partner of {code}" if change.adding else f"{who} was not a partner of {code}")
+            return 0
+        print(f"{'make' if change.adding else 'remove'} {who} {'a partner of' if change.adding else 'from'} "
+              f"{code} {change.center_names.get('en') or change.center_names.get('zh_Hans', '')}")
+        asked_at = clock.now()
+        if not args.yes:
+            if not sys.stdin.isatty():
+                print("nothing changed: confirm with --yes (standard input is not a terminal)", file=sys.stderr)
+                return 1
+            if input("Is this the right person? [y/N] ").strip().lower() not in ("y", "yes"):
+                print("nothing changed")
+                return 1
+        try:
+            person = change.person
+            done = await partners.confirm_partner_change(store, clock, actor, change.center_id, person.telegram_id,
+                                                         person.fingerprint, asked_at, change.adding)
+        except (PersonChanged, ConfirmationLapsed):
+            print("nothing changed: the person changed, or the question waited too long; run the command again",
+                  file=sys.stderr)
+            return 1
+        if done.adding:
+            print(f"{who} is a partner of {code}" if done.needed else f"{who} is already a partner of {code}")
+        else:
+            print(f"{who} is no longer a partner of {code}" if done.needed else f"{who} was not a partner of {code}")
         return 0
 
     async def partner_list(store: Store) -> int:
@@ -248,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"rural-bot: {exc}", file=sys.stderr)
         return 2
-    except (UpgradeError, BackupError) as exc:
+    except (UpgradeError, BackupError, DatabaseUnusable) as exc:
         print(f"rural-bot: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -15,6 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
+from sqlalchemy.engine import make_url
 
 from locales import available_locales
 from services.cart import MAX_CART_LINES
@@ -25,6 +26,8 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/rural-bot.sqlite3"
 _TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 # What Telegram accepts as a webhook's secret_token.
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+# A shared secret shorter than this can be guessed; `openssl rand -hex 16` makes one of 32.
+MIN_SECRET_LENGTH = 16
 
 
 class SettingsError(ValueError):
@@ -69,23 +72,49 @@ class Settings:
         if not self.webhook_url:
             raise SettingsError("WEBHOOK_URL is not set: the public https:// URL Telegram should post updates to")
         if not self.webhook_secret:
-            raise SettingsError("WEBHOOK_SECRET is not set: 1-256 characters of A-Z, a-z, 0-9, _ and -")
+            raise SettingsError(f"WEBHOOK_SECRET is not set: {MIN_SECRET_LENGTH}-256 characters of A-Z, a-z, 0-9, "
+                                "_ and -")
         return self.webhook_url, self.webhook_secret
 
 
+def without_password(url: str) -> str:
+    """A database URL as it may be shown in a message or a log: its password, if any, is ***."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not even a URL: hide whatever sits between "user:" and "@"
+        return re.sub(r"(://[^:/@\s]*):[^@\s]*@", r"\1:***@", url)
+
+
 def normalize_database_url(url: str) -> str:
-    """Accept the usual spellings and pick the async driver the store uses."""
+    """Accept the usual spellings and pick the async driver the store uses. A bad URL is named
+    without its password."""
     url = url.strip()
     for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://", "postgresql+psycopg://"):
         if url.startswith(prefix):
-            return "postgresql+asyncpg://" + url[len(prefix):]
-    if url.startswith("sqlite://") and not url.startswith("sqlite+aiosqlite://"):
-        return "sqlite+aiosqlite://" + url[len("sqlite://"):]
-    if url.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
-        return url
-    raise SettingsError(
-        f"DATABASE_URL is invalid: {url!r} is neither a sqlite:/// nor a postgresql:// URL"
-    )
+            url = "postgresql+asyncpg://" + url[len(prefix):]
+            break
+    else:
+        if url.startswith("sqlite://") and not url.startswith("sqlite+aiosqlite://"):
+            url = "sqlite+aiosqlite://" + url[len("sqlite://"):]
+    if not url.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+        raise SettingsError(
+            f"DATABASE_URL is invalid: {without_password(url)!r} is neither a sqlite:/// nor a postgresql:// URL")
+    try:
+        make_url(url)
+    except Exception as exc:  # noqa: BLE001 - SQLAlchemy says ArgumentError or ValueError (a bad port)
+        reason = "a port must be a number" if isinstance(exc, ValueError) else "it cannot be parsed"
+        raise SettingsError(f"DATABASE_URL is invalid: {without_password(url)!r} ({reason})") from None
+    return url
+
+
+def secret_setting(values: dict[str, str], name: str) -> str | None:
+    """A shared secret from the setting ``name`` (a bearer token, a webhook's secret): unset, or
+    at least MIN_SECRET_LENGTH characters. The error names the setting, never the value."""
+    secret = values.get(name, "").strip() or None
+    if secret is not None and len(secret) < MIN_SECRET_LENGTH:
+        raise SettingsError(f"{name} is invalid: shorter than {MIN_SECRET_LENGTH} characters; use a random one at "
+                            "least that long (e.g. the output of `openssl rand -hex 16`)")
+    return secret
 
 
 def load_settings(environ: dict[str, str] | None = None, env_file: str | Path = ".env") -> Settings:
@@ -137,9 +166,10 @@ def load_settings(environ: dict[str, str] | None = None, env_file: str | Path = 
     webhook_url = values.get("WEBHOOK_URL", "").strip() or None
     if webhook_url is not None and not re.match(r"^https?://[^\s/]+(/\S*)?$", webhook_url):
         raise SettingsError(f"WEBHOOK_URL is invalid: {webhook_url!r} is not an http(s) URL")
-    webhook_secret = values.get("WEBHOOK_SECRET", "").strip() or None
+    webhook_secret = secret_setting(values, "WEBHOOK_SECRET")
     if webhook_secret is not None and not _SECRET_RE.match(webhook_secret):
-        raise SettingsError("WEBHOOK_SECRET is invalid: use 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        raise SettingsError(f"WEBHOOK_SECRET is invalid: use {MIN_SECRET_LENGTH}-256 characters of A-Z, a-z, 0-9, "
+                            "_ and -")
 
     rate = _number(values, "BROADCAST_RATE", "29", "messages a second, e.g. 30", lambda n: 0 < n <= 1000)
     lease = _number(values, "OUTBOX_LEASE", "120", "seconds from 1 to 3600, e.g. 120", lambda n: 1 <= n <= 3600)
@@ -156,7 +186,7 @@ def load_settings(environ: dict[str, str] | None = None, env_file: str | Path = 
         webhook_url=webhook_url,
         webhook_secret=webhook_secret,
         quiet_hours=quiet_hours,
-        logistics_token=values.get("LOGISTICS_TOKEN", "").strip() or None,
+        logistics_token=secret_setting(values, "LOGISTICS_TOKEN"),
         listen_host=values.get("LISTEN_HOST", "").strip() or "127.0.0.1",
         listen_port=int(listen_port),
         bot_token=token,

@@ -6,8 +6,9 @@ handled also carries its ``update_id``, the sender's ``user_id`` and the ``handl
 update, with its ``duration_ms``.
 
 Logs never hold the bot token, phone numbers or what people wrote: the code logs ids, not texts,
-the store hides SQL parameters in its errors, and ``redact`` blanks a token or a phone number
-that would still slip into a line (an exception's text, a library's message).
+the store hides SQL parameters in its errors, and ``redact`` blanks a token, a phone number or a
+URL's password that would still slip into a line (an exception's text, a library's message, a
+logged URL with them percent-encoded).
 """
 
 from __future__ import annotations
@@ -20,10 +21,21 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+# A plus sign, a colon, a space or a dash as they appear in a logged URL or form: written as such,
+# percent-encoded (%2B, %3A, %20, %2D; in any letter case) or percent-encoded twice (%252B: a
+# URL inside a URL's query).
+_PLUS = r"(?:\+|%(?:25)?2[Bb])"
+_COLON = r"(?::|%(?:25)?3[Aa])"
+_GAP = r"(?:[\s-]|%(?:25)?20|%(?:25)?2[Dd])"
 # A Chinese mobile number (with or without +86 / spaces / dashes) or any +country number.
-_PHONE = re.compile(r"(?<![\w.])(?:\+?86[\s-]?)?1[3-9]\d(?:[\s-]?\d{4}){2}(?!\d)|\+\d[\d\s-]{6,16}\d")
-# A Telegram bot token: the bot id, a colon, the secret.
-_TOKEN = re.compile(r"\d{3,}:[A-Za-z0-9_-]{20,}")
+# It starts after no word character (nor a dot), or right after a percent-escape ("=" is %3D).
+_PHONE = re.compile(rf"(?:(?<![\w.%])|(?<=%[0-9A-Fa-f]{{2}}))"
+                    rf"(?:{_PLUS}?86{_GAP}?)?1[3-9]\d(?:{_GAP}?\d{{4}}){{2}}(?!\d)"
+                    rf"|{_PLUS}\d(?:\d|{_GAP}){{6,16}}\d")
+# A Telegram bot token: the bot id, a colon, the secret (whose letters need no encoding).
+_TOKEN = re.compile(rf"\d{{3,}}{_COLON}[A-Za-z0-9_-]{{20,}}")
+# The password in a URL such as a DATABASE_URL: scheme://user:password@host.
+_URL_PASSWORD = re.compile(r"(?<=://)([^:/@\s]*):[^@\s]+@")
 
 
 @dataclass
@@ -50,7 +62,7 @@ def end_trace(token: contextvars.Token) -> None:
 
 
 def redact(text: str) -> str:
-    return _PHONE.sub("[phone]", _TOKEN.sub("[token]", text))
+    return _PHONE.sub("[phone]", _TOKEN.sub("[token]", _URL_PASSWORD.sub(r"\1:[password]@", text)))
 
 
 class JsonLines(logging.Formatter):

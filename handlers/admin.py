@@ -1,7 +1,7 @@
 """County staff and admins (ADMIN_IDS), in a private chat:
 
     /partner add CG-01 @li | 123456     make someone a partner of a center
-    /partner remove CG-01 @li | 123456
+    /partner remove CG-01 @li | 123456  (both show who was found and ask ✅ Confirm / ✖️ Cancel)
     /partner list [CG-01]
     /ship [CG-01]      all confirmed orders of a center leave for the county center
     /county [CG-01]    all orders of a center on the way have reached the county center
@@ -11,6 +11,8 @@ Without a center code, /ship and /county offer the centers that have such orders
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
@@ -18,10 +20,19 @@ from handlers.context import RuralContext
 from handlers.notices import status_text
 from handlers.start import name_in
 from handlers.ui import alert, button, esc, keyboard, on_tap, say, show
+from locales import Translator
 from services import parcels, partners
 from services.errors import NotFound
 from services.orders import OrderStatus
-from services.partners import Actor, UnknownPerson
+from services.partners import (
+    Actor,
+    AmbiguousPerson,
+    ConfirmationLapsed,
+    PartnerChange,
+    Person,
+    PersonChanged,
+    UnknownPerson,
+)
 
 PRIVATE = filters.ChatType.PRIVATE
 S = OrderStatus
@@ -55,17 +66,8 @@ async def partner_command(update: Update, context: RuralContext) -> None:
         if action == "list":
             await list_partners(update, context, args[1] if len(args) > 1 else None)
         elif action in ("add", "remove") and len(args) == 3:
-            telegram_id = await partners.resolve_person(rt.store, args[2])
-            if action == "add":
-                desk = await partners.add_partner(rt.store, rt.clock, actor, args[1], telegram_id)
-                await say(update, context, t("✅ {who} is now a partner of {center} ({code}).", who=esc(args[2]),
-                                             center=esc(name_in(desk.names, t)), code=esc(desk.code)))
-            elif await partners.remove_partner(rt.store, actor, args[1], telegram_id):
-                await say(update, context, t("✅ {who} is no longer a partner of {code}.", who=esc(args[2]),
-                                             code=esc(args[1].upper())))
-            else:
-                await say(update, context, t("ℹ️ {who} was not a partner of {code}.", who=esc(args[2]),
-                                             code=esc(args[1].upper())))
+            change = await partners.preview_partner_change(rt.store, actor, args[1], args[2], action == "add")
+            await ask_to_confirm(update, context, change)
         else:
             await say(update, context, t("Usage: /partner add CENTER-CODE @username or user id · /partner remove "
                                          "CENTER-CODE @username or user id · /partner list [CENTER-CODE]"))
@@ -74,6 +76,82 @@ async def partner_command(update: Update, context: RuralContext) -> None:
     except UnknownPerson as exc:
         await say(update, context, t("😔 I don't know {who} yet. Ask them to send /start to me, or use their "
                                      "numeric user id.", who=esc(exc.who)))
+    except AmbiguousPerson as exc:
+        lines = [t("😔 More than one person has had the username {who}, so I changed nothing. Send the command "
+                   "again with the numeric id of the right one:", who=esc(exc.who))]
+        lines += [f"• {who_is(t, person)}" for person in exc.candidates]
+        await say(update, context, "\n".join(lines))
+
+
+def who_is(t: Translator, person: Person) -> str:
+    """A person as an admin must see them before giving rights: name, @username and Telegram id."""
+    if not person.known:
+        return t("id {id} (has not written to the bot yet)", id=person.telegram_id)
+    name = esc(person.first_name) + (f" @{esc(person.username)}" if person.username else "")
+    return t("{name} (id {id})", name=name.strip() or "—", id=person.telegram_id)
+
+
+def outcome(t: Translator, change: PartnerChange) -> str:
+    who, center, code = who_is(t, change.person), esc(name_in(change.center_names, t)), esc(change.center_code)
+    if change.adding:
+        if change.needed:
+            return t("✅ {who} is now a partner of {center} ({code}).", who=who, center=center, code=code)
+        return t("ℹ️ {who} is already a partner of {center} ({code}).", who=who, center=center, code=code)
+    if change.needed:
+        return t("✅ {who} is no longer a partner of {code}.", who=who, code=code)
+    return t("ℹ️ {who} was not a partner of {code}.", who=who, code=code)
+
+
+async def ask_to_confirm(update: Update, context: RuralContext, change: PartnerChange) -> None:
+    """Show the person found and what would change; nothing changes before ✅ Confirm."""
+    t, person = context.t, change.person
+    if not change.needed:
+        await say(update, context, outcome(t, change))
+        return
+    center, code = esc(name_in(change.center_names, t)), esc(change.center_code)
+    if change.adding:
+        question = t("🤝 Make this person a partner of {center} ({code})?", center=center, code=code)
+    else:
+        question = t("🚪 Remove this partner of {center} ({code})?", center=center, code=code)
+    # The button names the person by id and by what the admin saw of them (the fingerprint):
+    # a tap after they changed their name or username, or after the question lapsed, does nothing.
+    asked = int(context.rt.clock.now().timestamp())
+    data = f"pt:{'a' if change.adding else 'r'}:{change.center_id}:{person.telegram_id}:{person.fingerprint}:{asked}"
+    await say(update, context, f"{question}\n👤 {who_is(t, person)}",
+              keyboard([button(t("✅ Confirm"), data), button(t("✖️ Cancel"), "pt:x")]))
+
+
+@on_tap
+async def partner_change_confirmed(update: Update, context: RuralContext) -> None:
+    t, rt = context.t, context.rt
+    actor = admin_actor(update, context)
+    if actor is None:
+        await only_admins(update, context)
+        return
+    action, center_id, telegram_id, fingerprint, asked = context.match.groups()
+    asked_at = datetime.fromtimestamp(int(asked), timezone.utc)
+    try:
+        change = await partners.confirm_partner_change(rt.store, rt.clock, actor, int(center_id), int(telegram_id),
+                                                       fingerprint, asked_at, adding=action == "a")
+    except ConfirmationLapsed:
+        await show(update, context, t("⌛ This question has expired, so nothing changed. Send the command again."))
+        return
+    except PersonChanged as exc:
+        await show(update, context, t("⚠️ This person changed since I asked: now {who}. Nothing changed; send the "
+                                      "command again if it is still the right person.", who=who_is(t, exc.person)))
+        return
+    except NotFound:
+        await show(update, context, t("😔 This service center no longer exists. Nothing changed."))
+        return
+    await show(update, context, outcome(t, change))
+
+
+@on_tap
+async def partner_change_cancelled(update: Update, context: RuralContext) -> None:
+    if admin_actor(update, context) is None:
+        await only_admins(update, context)
+        return
+    await show(update, context, context.t("✖️ Cancelled. Nothing changed."))
 
 
 async def list_partners(update: Update, context: RuralContext, center_code: str | None) -> None:
@@ -150,3 +228,6 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("partner", partner_command, filters=PRIVATE))
     app.add_handler(CommandHandler(list(BATCHES), batch_command, filters=PRIVATE))
     app.add_handler(CallbackQueryHandler(batch_tapped, pattern=r"^adm:(ship|county):([A-Za-z0-9._-]{1,32})$"))
+    app.add_handler(CallbackQueryHandler(
+        partner_change_confirmed, pattern=r"^pt:(a|r):(\d{1,9}):(\d{1,16}):([0-9a-f]{8}):(\d{1,11})$"))
+    app.add_handler(CallbackQueryHandler(partner_change_cancelled, pattern=r"^pt:x$"))

@@ -5,7 +5,9 @@ Admins are the ids in ADMIN_IDS; they are passed in by the caller (``Actor``), n
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
 
@@ -44,12 +46,66 @@ class UnknownPerson(DomainError):
         self.who = who
 
 
+class AmbiguousPerson(DomainError):
+    """Several people the bot knows have had this @username (some of them before a rename the
+    bot has not seen yet): guessing one could give a stranger a center's rights."""
+
+    def __init__(self, who: str, candidates: list[Person]):
+        super().__init__(f"ambiguous person {who}")
+        self.who = who
+        self.candidates = candidates
+
+
+class PersonChanged(DomainError):
+    """The person asked about is not as they were shown: their name or username changed since."""
+
+    def __init__(self, person: Person):
+        super().__init__("person changed")
+        self.person = person
+
+
+class ConfirmationLapsed(DomainError):
+    """A confirmation asked for longer ago than ``CONFIRMATION_LIFETIME``."""
+
+
 class GroupTaken(DomainError):
     """The group is already another center's order desk."""
 
     def __init__(self, center_names: dict):
         super().__init__("group already bound")
         self.center_names = center_names
+
+
+# How long a "make this person a partner?" question can be answered.
+CONFIRMATION_LIFETIME = timedelta(minutes=15)
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Someone named by an admin, as the bot knows them (``known`` False: they never wrote to it)."""
+
+    telegram_id: int
+    first_name: str = ""
+    username: str | None = None
+    known: bool = False
+
+    @property
+    def fingerprint(self) -> str:
+        """Eight hex digits that change when the name or username shown to the admin changes."""
+        shown = f"{self.known}\x00{self.first_name}\x00{(self.username or '').lower()}"
+        return hashlib.sha256(shown.encode()).hexdigest()[:8]
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerChange:
+    """What ``/partner add|remove`` would do, shown before it is done."""
+
+    adding: bool
+    center_id: int
+    center_code: str
+    center_names: dict
+    person: Person
+    needed: bool  # False: they already are (adding) or are not (removing) a partner
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,20 +159,69 @@ def _require_admin(actor: Actor) -> None:
         raise NotAdmin()
 
 
-async def resolve_person(store: Store, who: str) -> int:
-    """A Telegram user id from ``123456`` or ``@username`` (someone who has talked to the bot)."""
+def _person(row) -> Person:
+    return Person(row.telegram_id, row.first_name or "", row.username, known=True)
+
+
+async def _person_by_id(session, telegram_id: int) -> Person:
+    row = (await session.execute(select(Villager.telegram_id, Villager.first_name, Villager.username)
+                                 .where(Villager.telegram_id == telegram_id))).first()
+    return _person(row) if row else Person(telegram_id)
+
+
+async def find_person(session, who: str) -> Person:
+    """The person behind ``123456`` (a Telegram user id) or ``@username`` (someone who has talked
+    to the bot). UnknownPerson if nobody has that username, AmbiguousPerson if several have."""
     who = who.strip()
-    if who.lstrip("-").isdigit() and len(who) <= 20:
-        return int(who)
+    if who.isascii() and who.isdigit() and len(who) <= 16:  # Telegram's user ids have at most 52 bits
+        return await _person_by_id(session, int(who))
     name = who.removeprefix("@")
-    async with store.read() as session:
-        telegram_id = await session.scalar(
-            select(Villager.telegram_id).where(func.lower(Villager.username) == name.lower(),
-                                               Villager.telegram_id.is_not(None))
-        )
-    if telegram_id is None:
+    rows = (await session.execute(
+        select(Villager.telegram_id, Villager.first_name, Villager.username)
+        .where(func.lower(Villager.username) == name.lower(), Villager.telegram_id.is_not(None))
+        .order_by(Villager.telegram_id).limit(10)
+    )).all()
+    if not rows:
         raise UnknownPerson(who)
-    return telegram_id
+    if len(rows) > 1:
+        raise AmbiguousPerson(who, [_person(row) for row in rows])
+    return _person(rows[0])
+
+
+async def preview_partner_change(store: Store, actor: Actor, center_code: str, who: str, adding: bool
+                                 ) -> PartnerChange:
+    """Who ``who`` is and what adding (or removing) them would change; changes nothing."""
+    _require_admin(actor)
+    async with store.read() as session:
+        center = await center_by_code(session, center_code)
+        person = await find_person(session, who)
+        partner = await is_partner(session, center.id, person.telegram_id)
+        return PartnerChange(adding, center.id, center.code, center.names, person, needed=partner != adding)
+
+
+async def confirm_partner_change(store: Store, clock: Clock, actor: Actor, center_id: int, telegram_id: int,
+                                 fingerprint: str, asked_at: datetime, adding: bool) -> PartnerChange:
+    """Do what the admin confirmed, if the person is still the one shown (``fingerprint``) and the
+    question has not lapsed. A second confirmation finds it done (``needed`` False)."""
+    _require_admin(actor)
+    if not timedelta(0) <= clock.now() - asked_at <= CONFIRMATION_LIFETIME:
+        raise ConfirmationLapsed("confirmation lapsed")
+    async with store.write() as session:
+        center = await session.get(ServiceCenter, center_id)
+        if center is None:
+            raise NotFound("center")
+        person = await _person_by_id(session, telegram_id)
+        if person.fingerprint != fingerprint:
+            raise PersonChanged(person)
+        if adding:
+            needed = not await is_partner(session, center.id, telegram_id)
+            if needed:
+                session.add(Partner(center_id=center.id, telegram_id=telegram_id, added_at=clock.now()))
+        else:
+            removed = await session.execute(
+                delete(Partner).where(Partner.center_id == center.id, Partner.telegram_id == telegram_id))
+            needed = removed.rowcount > 0
+        return PartnerChange(adding, center.id, center.code, center.names, person, needed)
 
 
 async def add_partner(store: Store, clock: Clock, actor: Actor, center_code: str, telegram_id: int) -> DeskView:
@@ -127,17 +232,6 @@ async def add_partner(store: Store, clock: Clock, actor: Actor, center_code: str
         if not await is_partner(session, center.id, telegram_id):
             session.add(Partner(center_id=center.id, telegram_id=telegram_id, added_at=clock.now()))
         return _desk(center)
-
-
-async def remove_partner(store: Store, actor: Actor, center_code: str, telegram_id: int) -> bool:
-    """Returns whether there was such a partnership."""
-    _require_admin(actor)
-    async with store.write() as session:
-        center = await center_by_code(session, center_code)
-        removed = await session.execute(
-            delete(Partner).where(Partner.center_id == center.id, Partner.telegram_id == telegram_id)
-        )
-        return removed.rowcount > 0
 
 
 async def list_partners(store: Store, center_code: str | None = None) -> list[PartnerView]:

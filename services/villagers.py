@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from services.clock import Clock
@@ -70,6 +70,14 @@ async def enter(
             return _view(row)
     try:
         async with store.write(durable=False) as session:
+            if username:
+                # This person's row and whoever else holds the username, locked in one order (by
+                # id): two people swapping usernames at the same moment would otherwise each hold
+                # the row the other one needs, a deadlock on PostgreSQL (SQLite has one writer).
+                await session.execute(
+                    select(Villager.id)
+                    .where(or_(Villager.telegram_id == telegram_id, func.lower(Villager.username) == username.lower()))
+                    .order_by(Villager.id).with_for_update())
             row = await session.scalar(select(Villager).where(Villager.telegram_id == telegram_id))
             is_new = row is None
             if row is None:
@@ -78,6 +86,8 @@ async def enter(
             row.first_name = first_name[:200]
             row.username = username
             row.last_seen_at = now
+            if username:
+                await _take_username(session, telegram_id, username)
             await session.flush()
             return _view(row, is_new=is_new)
     except IntegrityError:
@@ -85,6 +95,19 @@ async def enter(
         async with store.read() as session:
             row = await session.scalar(select(Villager).where(Villager.telegram_id == telegram_id))
             return _view(row)
+
+
+async def _take_username(session, telegram_id: int, username: str) -> None:
+    """Telegram gives a username to one person at a time (in any letter case): whoever else the
+    store remembers with it gave it up since, and keeping it there would let ``/partner add
+    @name`` pick the wrong person. Runs only on the write path above (a new person, a changed
+    name or username, or every _SEEN_RESOLUTION), on the index of lower(username)."""
+    await session.execute(
+        update(Villager)
+        .where(func.lower(Villager.username) == username.lower(), Villager.telegram_id.is_distinct_from(telegram_id))
+        .values(username=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def set_locale(store: Store, villager_id: int, locale: str) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -400,6 +401,8 @@ class CatalogVersion(Base):
 
 
 Index("ix_orders_villager_created", Order.villager_id, Order.created_at)
+# /partner add @name finds, and a person's arrival clears, a username in any letter case.
+Index("ix_villagers_username_lower", func.lower(Villager.username))
 Index("ix_outbox_open_due", OutboxMessage.is_open, OutboxMessage.due_at)
 # Claims read a promotion's pending copies in id order: this index hands them over without a sort.
 Index("ix_broadcast_deliveries_broadcast_status", BroadcastDelivery.broadcast_id, BroadcastDelivery.status,

@@ -218,6 +218,7 @@ SEED: dict[str, dict[str, list[dict]]] = {
              "closed_at": None, "outcome": None},
         ],
     },
+    "0008_username_index": {},  # an index only
 }
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import aiohttp
 
 TOKEN = "123456789:TEST-token-aaaaaaaaaaaaaaaaaaaaaaaa"
-SECRET = "hook-Secret_42"
+SECRET = "hook-Secret_42-for-tests"
 PUBLIC_URL = "https://bot.example.org/tg/updates"
 
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import csv
 import io
 import os
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
 from bot.config import SettingsError, load_settings
+from store.models import Villager
 
 HEADER = "sku,category,price,unit,stock,name:zh,name:en,keywords\n"
 
@@ -52,6 +55,50 @@ def test_each_invalid_setting_is_named(name, value):
     with pytest.raises(SettingsError) as error:
         load_settings({name: value}, env_file="")
     assert str(error.value).startswith(f"{name} is invalid")
+
+
+@pytest.mark.parametrize("name", ["WEBHOOK_SECRET", "LOGISTICS_TOKEN"])
+def test_a_secret_shorter_than_16_characters_is_refused_without_showing_it(name):
+    short = "Sh0rt-s3cret-15"
+    with pytest.raises(SettingsError) as error:
+        load_settings({name: short}, env_file="")
+    assert str(error.value).startswith(f"{name} is invalid: shorter than 16 characters")
+    assert short not in str(error.value)
+    sixteen = "Exactly-16-chars"
+    assert getattr(load_settings({name: sixteen}, env_file=""), name.lower()) == sixteen
+
+
+def test_a_short_secret_stops_the_start_with_one_line():
+    result = run_cli("webhook", env={"DATABASE_URL": "sqlite:///:memory:", "BOT_TOKEN": "123456789:" + "a" * 30,
+                                     "WEBHOOK_URL": "https://bot.example.org/tg", "WEBHOOK_SECRET": "tiny-secret"})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "rural-bot: WEBHOOK_SECRET is invalid: shorter than 16 characters; use a random one at least that long "
+        "(e.g. the output of `openssl rand -hex 16`)"]
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("mysql://shop:Hunter2-pass@db/shop", "'mysql://shop:***@db/shop' is neither a sqlite:/// nor a postgresql://"),
+    ("postgresql://rural:Hunter2-pass@db:54x2/rural", "'postgresql+asyncpg://rural:***@db:54x2/rural' (a port must"),
+    ("postgres://rural:Hunter2-pass@:/", "'postgresql+asyncpg://rural:***@:/' (a port must be a number)"),
+])
+def test_a_bad_database_url_is_named_without_its_password(url, shown):
+    with pytest.raises(SettingsError) as error:
+        load_settings({"DATABASE_URL": url}, env_file="")
+    assert str(error.value).startswith(f"DATABASE_URL is invalid: {shown}")
+    assert "Hunter2" not in str(error.value)
+
+
+def test_a_database_that_cannot_be_used_is_named_without_its_password(unused_tcp_port):
+    for user, port, reason in [("rural", unused_tcp_port, "Connect call failed"),
+                               ("nobody-here", 5432, 'role "nobody-here" does not exist')]:
+        result = run_cli("partner", "list", env={"DATABASE_URL": f"postgresql://{user}:Hunter2-pass@127.0.0.1:{port}/x"})
+        assert result.returncode == 1, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in result.stderr and "Hunter2" not in result.stderr
+        shown = f"postgresql+asyncpg://{user}:***@127.0.0.1:{port}/x"
+        assert lines[0].startswith(f"rural-bot: cannot use the database {shown}: ")
+        assert reason in lines[0]
 
 
 def test_settings_come_from_env_file_and_the_environment_wins(tmp_path):
@@ -137,15 +184,66 @@ def test_centers_import_reports_bad_coordinates(database, tmp_path, capsys):
     assert "line 3: timezone 'Mars/Base' is not an IANA time zone." in err
 
 
-def test_partner_add_list_and_remove_from_the_command_line(database, capsys):
+class Terminal(io.StringIO):
+    """Standard input as a person at a terminal types it."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_partner_add_list_and_remove_from_the_command_line(database, capsys, monkeypatch):
     assert main(["demo-data"]) == 0
+    capsys.readouterr()
+    # Standard input is not a terminal here: without --yes nothing is asked and nothing changes.
+    assert main(["partner", "add", "cg-01", "501"]) == 1
+    assert "make id 501 (has not written to the bot yet) a partner of CG-01" in capsys.readouterr().out
+    monkeypatch.setattr("sys.stdin", Terminal("n\n"))
+    assert main(["partner", "add", "cg-01", "501"]) == 1
+    assert "Is this the right person? [y/N] nothing changed" in capsys.readouterr().out
+    assert main(["partner", "list"]) == 0
+    assert capsys.readouterr().out == ""
+    monkeypatch.setattr("sys.stdin", Terminal("y\n"))
     assert main(["partner", "add", "cg-01", "501"]) == 0
-    assert main(["partner", "add", "CG-01", "501"]) == 0  # twice is one partnership
-    assert "501 is a partner of CG-01" in capsys.readouterr().out
+    assert main(["partner", "remove", "cg-01", "501", "--yes"]) == 0
+    capsys.readouterr()
+    assert main(["partner", "add", "cg-01", "501", "--yes"]) == 0
+    assert main(["partner", "add", "CG-01", "501", "--yes"]) == 0  # twice is one partnership
+    out = capsys.readouterr().out
+    assert "id 501 (has not written to the bot yet) is a partner of CG-01" in out
+    assert "is already a partner of CG-01" in out
     assert main(["partner", "list"]) == 0
     assert capsys.readouterr().out.splitlines() == ["CG-01\t501\t\t"]
-    assert main(["partner", "add", "XX-99", "501"]) == 1
+    assert main(["partner", "add", "XX-99", "501", "--yes"]) == 1
     assert "there is no service center with the code XX-99" in capsys.readouterr().err
-    assert main(["partner", "remove", "CG-01", "501"]) == 0
+    assert main(["partner", "remove", "CG-01", "501", "--yes"]) == 0
     assert main(["partner", "list", "CG-01"]) == 0
-    assert capsys.readouterr().out.strip().endswith("501 is no longer a partner of CG-01")
+    assert capsys.readouterr().out.strip().endswith(
+        "id 501 (has not written to the bot yet) is no longer a partner of CG-01")
+
+
+async def test_the_command_line_refuses_an_ambiguous_username_and_shows_who_it_found(
+        demo_store, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", demo_store.url)
+    monkeypatch.chdir(tmp_path)
+    async with demo_store.write() as session:  # remembered from before usernames were cleared on arrival
+        for telegram_id, name, username in ((601, "Wang Fang", "wang"), (602, "Wang Wei", "Wang"), (603, "Li", "li")):
+            session.add(Villager(telegram_id=telegram_id, first_name=name, username=username,
+                                 created_at=datetime.now(timezone.utc), last_seen_at=datetime.now(timezone.utc)))
+
+    capsys.readouterr()
+    assert in_a_thread(["partner", "add", "CG-01", "@wang", "--yes"]) == 1
+    err = capsys.readouterr().err
+    assert "more than one person has had the username @wang; nothing changed" in err
+    assert "Wang Fang @wang (id 601)" in err and "Wang Wei @Wang (id 602)" in err
+    assert in_a_thread(["partner", "add", "CG-01", "@nobody", "--yes"]) == 1
+    assert "nobody with the username @nobody has written to the bot" in capsys.readouterr().err
+    assert in_a_thread(["partner", "add", "CG-01", "@LI", "--yes"]) == 0
+    assert "make Li @li (id 603) a partner of CG-01" in capsys.readouterr().out
+    assert in_a_thread(["partner", "list"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["CG-01\t603\tLi\t@li"]
+
+
+def in_a_thread(argv: list[str]) -> int:
+    """``main`` runs its own event loop: from an async test it runs in a thread of its own."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(main, argv).result()

@@ -5,11 +5,14 @@ never the token, a phone number or what people typed."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import logging
 
 from processes import TOKEN, start_bot, webhook_env
 from sqlalchemy import select
 
+from bot import logs
 from chat import last_text, settle_in
 from store.models import Villager
 
@@ -58,3 +61,38 @@ async def test_logs_are_one_json_event_a_line_without_secrets_phones_or_texts(de
     assert all(isinstance(e["duration_ms"], float) for e in handled)
     assert {"start.start", "assist.contact_shared"} <= {e["handler"] for e in handled}
     assert [e["update_type"] for e in handled].count("callback_query") == 2
+
+
+def test_the_log_filter_blanks_secrets_however_a_logged_url_writes_them():
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logs.JsonLines())  # what logs.configure() puts on every line
+    log = logging.getLogger("aiohttp.client.test")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        secret = TOKEN.split(":")[1]
+        log.warning("GET https://api.telegram.org/bot%s/getMe failed", TOKEN.replace(":", "%3A"))
+        log.warning("GET /bot%s/getMe", TOKEN.replace(":", "%3a"))
+        log.warning("redirect to /login?next=%s", f"https%3A%2F%2Fapi.telegram.org%2Fbot{TOKEN.replace(':', '%253A')}")
+        log.warning("form phone=%s&name=x", "%2B86%20138%200013%208000")
+        log.warning("form phone=%s", "%2B8613800138000")
+        log.warning("query ?p%%3D%s", "13800138000")
+        log.warning("cannot connect to %s", "postgresql://rural:Hunter2-pass@db:5432/rural")
+        log.warning("order RT-7K2QX: 3 items, update 734500001, user 1001")  # ids stay readable
+    finally:
+        log.removeHandler(handler)
+    events = [json.loads(line)["event"] for line in stream.getvalue().splitlines()]
+    text = "\n".join(events)
+    for leaked in (secret, "13800138000", "138%200013", "Hunter2"):
+        assert leaked not in text, f"{leaked!r} is in the logs"
+    assert events == [
+        "GET https://api.telegram.org/bot[token]/getMe failed",
+        "GET /bot[token]/getMe",
+        "redirect to /login?next=https%3A%2F%2Fapi.telegram.org%2Fbot[token]",
+        "form phone=[phone]&name=x",
+        "form phone=[phone]",
+        "query ?p%3D[phone]",
+        "cannot connect to postgresql://rural:[password]@db:5432/rural",
+        "order RT-7K2QX: 3 items, update 734500001, user 1001",
+    ]
