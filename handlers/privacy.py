@@ -90,6 +90,9 @@ async def confirm_tapped(update: Update, context: RuralContext) -> None:
 
 @on_tap
 async def cancel_tapped(update: Update, context: RuralContext) -> None:
+    if int(context.match.group(1)) != context.villager.id:  # another's question, forged
+        await stale(update, context)
+        return
     await show(update, context, context.t("👍 Nothing was changed. Your data is kept."))
 
 
