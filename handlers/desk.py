@@ -92,30 +92,25 @@ async def review_card_for(update: Update, context: RuralContext, listing_id: int
         return None
 
 
-def order_card_tap(callback):
-    """A button naming an order (``dk:…:<id>``): seeing its card comes first, acting second."""
+def seen_first(card_for):
+    """For a button naming an order or a listing (its id first in the data): the person must be
+    allowed to see its card here before anything else happens; the callback gets the card."""
 
-    @on_tap
-    @functools.wraps(callback)
-    async def handle(update: Update, context: RuralContext):
-        card = await order_card_for(update, context, int(context.match.group(1)))
-        if card is not None:
-            await callback(update, context, card)
+    def wrap(callback):
+        @on_tap
+        @functools.wraps(callback)
+        async def handle(update: Update, context: RuralContext):
+            card = await card_for(update, context, int(context.match.group(1)))
+            if card is not None:
+                await callback(update, context, card)
 
-    return handle
+        return handle
+
+    return wrap
 
 
-def review_card_tap(callback):
-    """A button naming a produce listing (``lr:…:<id>``): seeing its review card comes first."""
-
-    @on_tap
-    @functools.wraps(callback)
-    async def handle(update: Update, context: RuralContext):
-        card = await review_card_for(update, context, int(context.match.group(1)))
-        if card is not None:
-            await callback(update, context, card)
-
-    return handle
+order_card_tap = seen_first(order_card_for)  # dk:…:<order id>
+review_card_tap = seen_first(review_card_for)  # lr:…:<listing id>
 
 
 async def desk_center_of(update: Update, context: RuralContext) -> int | None:
