@@ -22,8 +22,7 @@ A new callback needs one line in INVENTORY: a name, its data with the placeholde
 literal values), and what it expects (REFUSED unless said). Data starting with dk:, lr: or px: is
 also tapped by the partner of another center.
 
-The walk runs on SQLite (about 240 taps); on PostgreSQL, its part for the desks, orders, cart
-lines, listings and promotions (about 160 taps).
+The walk (about 240 taps) runs on both databases, in about 20 s on each.
 """
 
 from __future__ import annotations
@@ -320,7 +319,7 @@ async def tap_as_stranger(bot, w: World, person, chat, key: str, tap: Tap, data:
     assert chat_state(chat) == before_chat, f"{where}: something was sent or edited"
 
 
-async def walk(bot, keys) -> int:
+async def test_a_stranger_tapping_anothers_buttons_sees_nothing_and_changes_nothing(bot):
     w = await world(bot)
     zhao = bot.person(1002, "Zhao", language_code="en")
     await settle_in(zhao, "Suichang", "Dazhe")
@@ -333,7 +332,7 @@ async def walk(bot, keys) -> int:
     tapped: set[str] = set()
     # OWN taps last: they may give the stranger things of their own (a draft, a cart line), whose
     # ids would be the "id + 1" of Wang's.
-    for key in sorted(keys, key=lambda key: INVENTORY[key].expect == OWN):
+    for key in sorted(INVENTORY, key=lambda key: INVENTORY[key].expect == OWN):
         tap = INVENTORY[key]
         strangers = [(zhao, zhao.chat)]
         if tap.data.startswith(("dk:", "lr:", "px:")):
@@ -344,16 +343,8 @@ async def walk(bot, keys) -> int:
             for person, chat in strangers:
                 await tap_as_stranger(bot, w, person, chat, key, tap, data)
             tapped.add(data)
-    if set(keys) == set(INVENTORY):
-        assert set(w.copied) <= tapped, f"copied buttons not tapped: {set(w.copied) - tapped}"
-    return len(tapped)
-
-
-async def test_a_stranger_tapping_anothers_buttons_sees_nothing_and_changes_nothing(bot, backend):
-    desk_and_orders = [key for key, tap in INVENTORY.items()
-                       if tap.data.startswith(("dk:", "lr:", "px:", "ord", "cl", "bc:", "sl:"))]
-    tapped = await walk(bot, INVENTORY if backend == "sqlite" else desk_and_orders)
-    assert tapped > len(INVENTORY if backend == "sqlite" else desk_and_orders)
+    assert set(w.copied) <= tapped, f"copied buttons not tapped: {set(w.copied) - tapped}"
+    assert len(tapped) > len(INVENTORY)
 
 
 # ---- the two forged buttons of the issue, as a story ---------------------------------------------
