@@ -224,8 +224,8 @@ async def _draft_or_say(update: Update, context: RuralContext, broadcast_id: int
     if not is_admin(update, context):
         await alert(update, context, context.t("🔒 Only admins can do this."))
         return None
-    promotion = await broadcast.view(context.rt.store, broadcast_id)
-    if promotion is None or promotion.status != Status.DRAFT or promotion.admin_telegram_id != update.effective_user.id:
+    promotion = await broadcast.draft_of(context.rt.store, update.effective_user.id, broadcast_id)
+    if promotion is None:
         await alert(update, context, context.t("⌛ This promotion is no longer being composed."))
         return None
     return promotion

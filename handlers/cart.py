@@ -85,17 +85,20 @@ async def cart_tapped(update: Update, context: RuralContext) -> None:
 @on_tap
 async def line_changed(update: Update, context: RuralContext) -> None:
     line_id, quantity = int(context.match.group(1)), int(context.match.group(2))
-    await set_line(update, context, line_id, quantity)
-    await show_cart(update, context, page=int(context.match.group(3) or 0))
+    if await set_line(update, context, line_id, quantity) is not None:
+        await show_cart(update, context, page=int(context.match.group(3) or 0))
 
 
-async def set_line(update: Update, context: RuralContext, line_id: int, quantity: int) -> bool:
+async def set_line(update: Update, context: RuralContext, line_id: int, quantity: int) -> bool | None:
+    """Whether the line changed; None if it is not in the cart (an old button, or another's
+    line: then nothing is shown)."""
     t = context.t
     try:
         await carts.set_line_quantity(context.rt.store, context.shopper.id, line_id, quantity)
         return True
     except NotFound:
         await alert(update, context, t("This line is no longer in your cart."))
+        return None
     except InvalidQuantity as exc:
         await alert(update, context, t("⚠️ Please choose a quantity from 1 to {max}.", max=exc.maximum))
     except NotEnoughStock as exc:
@@ -109,9 +112,8 @@ async def line_quantity_tapped(update: Update, context: RuralContext) -> None:
     line_id = int(context.match.group(1))
     cart = await carts.get_cart(context.rt.store, context.shopper.id)
     line = next((line for line in cart.lines if line.id == line_id), None)
-    if line is None:
+    if line is None:  # an old button, or a line of another's cart: nothing is shown
         await alert(update, context, context.t("This line is no longer in your cart."))
-        await show_cart(update, context)
         return
     await villagers.set_awaiting(context.rt.store, context.villager.id, f"line:{line_id}")
     await say(update, context, context.t("✏️ How many {unit} of {name}? Send a number (0 removes it).",

@@ -14,6 +14,7 @@ bot's question (handlers.desk_prompts).
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from telegram import Update
@@ -34,12 +35,13 @@ from handlers.notices import (
     status_text,
 )
 from handlers.start import name_in
-from handlers.ui import alert, button, esc, keyboard, money, on_tap, pager, say, show
+from handlers.ui import alert, button, esc, keyboard, money, not_yours, on_tap, pager, say, show
 from locales import Translator
 from services import parcels, partners, produce, villagers
-from services.errors import NotAllowed, NotFound
+from services.errors import NotAllowed, NotFound, NotYours
 from services.parcels import AlreadyDone, WrongCode
 from services.partners import Actor, GroupTaken, NotPartner
+from services.produce import OwnReview
 
 GROUPS = filters.ChatType.GROUPS
 PENDING_PAGE = 10  # orders and listings on one page of /pending
@@ -70,13 +72,45 @@ async def refuse(update: Update, context: RuralContext, exc: Exception) -> None:
     await alert(update, context, text)
 
 
-async def refresh_card(update: Update, context: RuralContext, order_id: int) -> None:
-    """Show the card's current state on the tapped message (the outbox refreshes other copies)."""
-    card = await parcels.card_view(context.rt.store, order_id)
-    if card is not None:
-        desk_t = card_t(update, context, card)
-        await show(update, context, card_text(desk_t, card),
-                   card_keyboard(desk_t, card.order, await desk_center_of(update, context)))
+async def order_card_for(update: Update, context: RuralContext, order_id: int) -> parcels.CardView | None:
+    """The order's card if the person may see it in this chat; else the one refusal, and None."""
+    try:
+        return await parcels.card_for(context.rt.store, order_id, actor_of(update, context),
+                                      update.effective_chat.id)
+    except NotYours:
+        await not_yours(update, context)
+        return None
+
+
+async def review_card_for(update: Update, context: RuralContext, listing_id: int) -> produce.ReviewCard | None:
+    """The listing's review card if the person may see it in this chat; else the one refusal."""
+    try:
+        return await produce.review_card_for(context.rt.store, listing_id, actor_of(update, context),
+                                             update.effective_chat.id)
+    except NotYours:
+        await not_yours(update, context)
+        return None
+
+
+def seen_first(card_for):
+    """For a button naming an order or a listing (its id first in the data): the person must be
+    allowed to see its card here before anything else happens; the callback gets the card."""
+
+    def wrap(callback):
+        @on_tap
+        @functools.wraps(callback)
+        async def handle(update: Update, context: RuralContext):
+            card = await card_for(update, context, int(context.match.group(1)))
+            if card is not None:
+                await callback(update, context, card)
+
+        return handle
+
+    return wrap
+
+
+order_card_tap = seen_first(order_card_for)  # dk:…:<order id>
+review_card_tap = seen_first(review_card_for)  # lr:…:<listing id>
 
 
 async def desk_center_of(update: Update, context: RuralContext) -> int | None:
@@ -147,9 +181,9 @@ async def membership_changed(update: Update, context: RuralContext) -> None:
 
 # ---- the cards ------------------------------------------------------------------------------
 
-@on_tap
-async def confirm_tapped(update: Update, context: RuralContext) -> None:
-    await decide(update, context, int(context.match.group(1)), confirm=True)
+@order_card_tap
+async def confirm_tapped(update: Update, context: RuralContext, card: parcels.CardView) -> None:
+    await decide(update, context, card.order.id, confirm=True)
 
 
 async def decide(update: Update, context: RuralContext, order_id: int, *, confirm: bool, reason: str = "") -> bool:
@@ -181,11 +215,10 @@ async def reject_tapped(update: Update, context: RuralContext) -> None:
 
 async def may_act_on(update: Update, context: RuralContext, order_id: int, *, deciding: bool
                      ) -> parcels.CardView | None:
-    """The order's card if the person may act on it (decide on it, or receive its parcel);
-    else they are told why, and None."""
-    card = await parcels.card_view(context.rt.store, order_id)
+    """The order's card if the person may see it here and act on it (decide on it, or receive
+    its parcel); else they are told why, and None."""
+    card = await order_card_for(update, context, order_id)
     if card is None:
-        await refuse(update, context, NotFound("order"))
         return None
     center_id = card.order.deciding_center_id if deciding else card.center_id
     try:
@@ -196,21 +229,25 @@ async def may_act_on(update: Update, context: RuralContext, order_id: int, *, de
     return card
 
 
-@on_tap
-async def reason_tapped(update: Update, context: RuralContext) -> None:
-    await decide(update, context, int(context.match.group(1)), confirm=False, reason=context.match.group(2))
+@order_card_tap
+async def reason_tapped(update: Update, context: RuralContext, card: parcels.CardView) -> None:
+    await decide(update, context, card.order.id, confirm=False, reason=context.match.group(2))
 
 
-@on_tap
-async def card_tapped(update: Update, context: RuralContext) -> None:
-    await refresh_card(update, context, int(context.match.group(1)))
+@order_card_tap
+async def card_tapped(update: Update, context: RuralContext, card: parcels.CardView) -> None:
+    """⬅️ Back from the reasons: the card's current state on the tapped message (the outbox
+    refreshes other copies)."""
+    desk_t = card_t(update, context, card)
+    await show(update, context, card_text(desk_t, card),
+               card_keyboard(desk_t, card.order, await desk_center_of(update, context)))
 
 
-@on_tap
-async def arrived_tapped(update: Update, context: RuralContext) -> None:
+@order_card_tap
+async def arrived_tapped(update: Update, context: RuralContext, card: parcels.CardView) -> None:
     rt = context.rt
     try:
-        moved = await parcels.arrive(rt.store, rt.clock, actor_of(update, context), int(context.match.group(1)))
+        moved = await parcels.arrive(rt.store, rt.clock, actor_of(update, context), card.order.id)
     except (NotPartner, AlreadyDone, NotAllowed, NotFound) as exc:
         await refuse(update, context, exc)
         return
@@ -231,7 +268,7 @@ async def review(update: Update, context: RuralContext, listing_id: int, *, appr
     try:
         listing = await produce.review(rt.store, rt.clock, actor_of(update, context), listing_id,
                                        approve=approve, reason=reason)
-    except (NotPartner, AlreadyDone, NotAllowed, NotFound) as exc:
+    except (NotPartner, AlreadyDone, NotAllowed, NotFound, OwnReview) as exc:
         await refuse_listing(update, context, exc)
         return False
     rt.kick()
@@ -249,15 +286,18 @@ async def refuse_listing(update: Update, context: RuralContext, exc: Exception) 
                                        status=status_name(t, exc.status)))
     elif isinstance(exc, NotFound):
         await alert(update, context, t("😔 This listing was not found."))
+    elif isinstance(exc, OwnReview):
+        await alert(update, context, t("🙅 You cannot approve your own produce. Another partner of {center}, or an "
+                                       "admin, must approve it.", center=name_in(exc.center_names, t)))
     else:
         await refuse(update, context, exc)
 
 
 async def listing_card_of(update: Update, context: RuralContext, listing_id: int) -> produce.ReviewCard | None:
-    """The listing's review card if the person may review it; else they are told why, and None."""
-    card = await produce.review_card(context.rt.store, listing_id)
+    """The listing's review card if the person may see it here and review it; else they are told
+    why, and None."""
+    card = await review_card_for(update, context, listing_id)
     if card is None:
-        await refuse_listing(update, context, NotFound("listing"))
         return None
     try:
         await parcels.check_actor(context.rt.store, card.listing.center_id, actor_of(update, context))
@@ -273,9 +313,9 @@ def review_t(update: Update, context: RuralContext, card: produce.ReviewCard) ->
     return context.desk_t(card.desk_locale)
 
 
-@on_tap
-async def approve_tapped(update: Update, context: RuralContext) -> None:
-    await review(update, context, int(context.match.group(1)), approve=True)
+@review_card_tap
+async def approve_tapped(update: Update, context: RuralContext, card: produce.ReviewCard) -> None:
+    await review(update, context, card.listing.id, approve=True)
 
 
 @on_tap
@@ -293,19 +333,17 @@ async def reject_listing_tapped(update: Update, context: RuralContext) -> None:
                keyboard(*rows), photo=card.listing.photo)
 
 
-@on_tap
-async def listing_reason_tapped(update: Update, context: RuralContext) -> None:
-    await review(update, context, int(context.match.group(1)), approve=False, reason=context.match.group(2))
+@review_card_tap
+async def listing_reason_tapped(update: Update, context: RuralContext, card: produce.ReviewCard) -> None:
+    await review(update, context, card.listing.id, approve=False, reason=context.match.group(2))
 
 
-@on_tap
-async def listing_card_tapped(update: Update, context: RuralContext) -> None:
+@review_card_tap
+async def listing_card_tapped(update: Update, context: RuralContext, card: produce.ReviewCard) -> None:
     """⬅️ Back from the reasons: the card as it is now."""
-    card = await produce.review_card(context.rt.store, int(context.match.group(1)))
-    if card is not None:
-        desk_t = review_t(update, context, card)
-        await show(update, context, review_card_text(desk_t, card), review_keyboard(desk_t, card.listing),
-                    photo=card.listing.photo)
+    desk_t = review_t(update, context, card)
+    await show(update, context, review_card_text(desk_t, card), review_keyboard(desk_t, card.listing),
+               photo=card.listing.photo)
 
 
 @on_tap
@@ -334,8 +372,12 @@ async def delete_old_card(context: RuralContext, chat_id: int, message_id: int |
 # ---- commands on the desk -------------------------------------------------------------------
 
 async def desk_or_explain(update: Update, context: RuralContext) -> partners.DeskView | None:
+    """The desk this group is (anyone in it sees what waits there); a command elsewhere is told
+    how to make one, a button elsewhere (forged or old) gets the one refusal."""
     desk = await partners.desk_of_group(context.rt.store, update.effective_chat.id)
-    if desk is None:
+    if desk is None and update.callback_query:
+        await not_yours(update, context)
+    elif desk is None:
         await say(update, context, context.t("ℹ️ This group is not an order desk yet. A partner can send "
                                              "/bind CENTER-CODE here."))
     return desk
@@ -385,9 +427,8 @@ async def show_tapped(update: Update, context: RuralContext) -> None:
     """From /pending: the order's card again, at the bottom of the chat, where it can be acted on.
     It replaces the old card, which may be far up the chat or gone (deleted, or never seen)."""
     rt, chat_id = context.rt, update.effective_chat.id
-    card = await parcels.card_view(rt.store, int(context.match.group(1)))
+    card = await order_card_for(update, context, int(context.match.group(1)))
     if card is None:
-        await refuse(update, context, NotFound("order"))
         return
     try:
         await parcels.check_actor(rt.store, card.order.deciding_center_id, actor_of(update, context))

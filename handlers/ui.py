@@ -157,3 +157,9 @@ async def cannot_read(update: Update, context: RuralContext) -> None:
 async def say(update: Update, context: RuralContext, text: str, markup=None) -> Message:
     return await context.bot.send_message(update.effective_chat.id, text, parse_mode=ParseMode.HTML,
                                           reply_markup=markup)
+
+
+async def not_yours(update: Update, context: RuralContext) -> None:
+    """The one answer to a button for something the person may not see here (a forged button,
+    or another's): nothing is shown or changed, and it does not say whether the thing exists."""
+    await alert(update, context, context.t("🔒 Sorry, this button is not for you."))

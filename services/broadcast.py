@@ -463,6 +463,15 @@ async def content(store: Store, broadcast_id: int) -> BroadcastView | None:
         return _view(row) if row else None
 
 
+async def draft_of(store: Store, admin: int, broadcast_id: int) -> BroadcastView | None:
+    """The promotion ``admin`` is composing, if this is it: a draft is its admin's alone, to see
+    as well as to change (another admin's, or one already sent, is None)."""
+    async with store.read() as session:
+        row = await session.scalar(select(Broadcast).where(
+            Broadcast.id == broadcast_id, Broadcast.admin_telegram_id == admin, Broadcast.status == Status.DRAFT))
+        return _view(row) if row else None
+
+
 async def view(store: Store, broadcast_id: int) -> BroadcastView | None:
     async with store.read() as session:
         row = await session.get(Broadcast, broadcast_id)

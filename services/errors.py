@@ -50,3 +50,8 @@ class NotAllowed(DomainError):
     def __init__(self, status: str):
         super().__init__(f"not allowed in status {status}")
         self.status = status
+
+
+class NotYours(DomainError):
+    """Not for this person to see, here: someone else's, or nothing at all. The two get the same
+    answer, so a forged button learns nothing, not even whether the thing exists."""

@@ -20,10 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import outbox
 from services.clock import Clock
-from services.errors import DomainError, NotAllowed, NotFound
+from services.errors import DomainError, NotAllowed, NotFound, NotYours
 from services.orders import OrderStatus, OrderView, load_order_view, move_order
 from services.outbox import Kind
-from services.partners import Actor, center_by_code, check_may_act
+from services.partners import Actor, center_by_code, check_may_act, check_may_see
 from services.produce import Status as ListingStatus
 from services.produce import first_name_only, tell_seller
 from store.db import Store
@@ -434,26 +434,41 @@ class CardView:
 async def card_view(store: Store, order_id: int) -> CardView | None:
     async with store.read() as session:
         order = await session.get(Order, order_id)
+        return None if order is None else await _card_view(session, order)
+
+
+async def card_for(store: Store, order_id: int, actor: Actor, chat_id: int) -> CardView:
+    """The order's card, for ``actor`` in ``chat_id``: NotYours unless they may see it there
+    (``partners.check_may_see``: the desk of its deciding or its pickup center, or the private
+    chat of a partner of either, or of an admin). An order that does not exist is NotYours too."""
+    async with store.read() as session:
+        order = await session.get(Order, order_id)
         if order is None:
-            return None
-        view = await load_order_view(session, order_id)
-        villager = await session.get(Villager, order.villager_id)
-        helper = await session.get(Villager, order.assisted_by_id) if order.assisted_by_id else None
-        center = await session.get(ServiceCenter, order.center_id)
-        last = await session.scalar(
-            select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id.desc()).limit(1))
-        actor = await session.get(Villager, last.actor_id) if last and last.actor_id else None
-        cards = dict((await session.execute(
-            select(OrderCard.chat_id, OrderCard.message_id).where(OrderCard.order_id == order_id))).all())
-        seller_name = seller_center = None
-        if order.seller_center_id is not None:
-            seller_center = (await session.get(ServiceCenter, order.seller_center_id)).names
-            seller_name = first_name_only(await session.scalar(
-                select(Villager.first_name).join(Listing, Listing.seller_id == Villager.id)
-                .join(OrderLine, OrderLine.listing_id == Listing.id).where(OrderLine.order_id == order_id).limit(1)))
-        return CardView(view, villager.first_name, helper.first_name if helper else None, center.id,
-                        center.group_chat_id, center.desk_locale, actor.first_name if actor else None, cards,
-                        seller_name, seller_center)
+            raise NotYours()
+        await check_may_see(session, {deciding_center(order), order.center_id}, actor, chat_id)
+        return await _card_view(session, order)
+
+
+async def _card_view(session: AsyncSession, order: Order) -> CardView:
+    order_id = order.id
+    view = await load_order_view(session, order_id)
+    villager = await session.get(Villager, order.villager_id)
+    helper = await session.get(Villager, order.assisted_by_id) if order.assisted_by_id else None
+    center = await session.get(ServiceCenter, order.center_id)
+    last = await session.scalar(
+        select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id.desc()).limit(1))
+    actor = await session.get(Villager, last.actor_id) if last and last.actor_id else None
+    cards = dict((await session.execute(
+        select(OrderCard.chat_id, OrderCard.message_id).where(OrderCard.order_id == order_id))).all())
+    seller_name = seller_center = None
+    if order.seller_center_id is not None:
+        seller_center = (await session.get(ServiceCenter, order.seller_center_id)).names
+        seller_name = first_name_only(await session.scalar(
+            select(Villager.first_name).join(Listing, Listing.seller_id == Villager.id)
+            .join(OrderLine, OrderLine.listing_id == Listing.id).where(OrderLine.order_id == order_id).limit(1)))
+    return CardView(view, villager.first_name, helper.first_name if helper else None, center.id,
+                    center.group_chat_id, center.desk_locale, actor.first_name if actor else None, cards,
+                    seller_name, seller_center)
 
 
 async def record_card(store: Store, order_id: int, chat_id: int, message_id: int) -> None:

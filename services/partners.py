@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 
 from services.clock import Clock
-from services.errors import DomainError, NotFound
+from services.errors import DomainError, NotFound, NotYours
 from store.db import Store
 from store.models import Partner, ServiceCenter, Villager
 
@@ -152,6 +152,24 @@ async def check_may_act(session, center_id: int, actor: Actor) -> None:
         return
     center = await session.get(ServiceCenter, center_id)
     raise NotPartner(center.names if center else {})
+
+
+async def check_may_see(session, center_ids: set[int], actor: Actor, chat_id: int) -> None:
+    """Raise NotYours unless a card of these centers may be shown to ``actor`` in ``chat_id``.
+
+    Seeing is a right, like acting: callback data can be forged, so a card (an order's, a
+    listing's review) is shown only where it is posted. That is the desk group of one of the
+    centers, where anyone in the group sees its cards, or the private chat (its id is the
+    person's own) of one of their partners or of an admin. Nowhere else: not in another
+    center's group, even for an admin or a partner."""
+    if chat_id == actor.telegram_id:
+        if actor.is_admin or await session.scalar(select(Partner.id).where(
+                Partner.center_id.in_(center_ids), Partner.telegram_id == actor.telegram_id).limit(1)) is not None:
+            return
+    elif await session.scalar(select(ServiceCenter.id).where(
+            ServiceCenter.id.in_(center_ids), ServiceCenter.group_chat_id == chat_id).limit(1)) is not None:
+        return
+    raise NotYours()
 
 
 def _require_admin(actor: Actor) -> None:

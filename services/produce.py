@@ -23,9 +23,9 @@ from sqlalchemy.orm import aliased
 from services import outbox
 from services.amounts import UNITS, BadAmount, check_date
 from services.clock import Clock
-from services.errors import DomainError, NoCenterChosen, NotAllowed, NotFound
+from services.errors import DomainError, NoCenterChosen, NotAllowed, NotFound, NotYours
 from services.outbox import Kind
-from services.partners import Actor, check_may_act
+from services.partners import Actor, check_may_act, check_may_see
 from store.db import Store
 from store.models import County, Listing, ListingCard, Order, OrderLine, ServiceCenter, Villager
 
@@ -69,6 +69,15 @@ class Step(StrEnum):
 STEPS = tuple(Step)
 OPTIONAL = frozenset({Step.PHOTO, Step.NOTE})
 EDITABLE = frozenset({Step.PRICE, Step.QUANTITY, Step.PHOTO, Step.NOTE})  # of a published listing
+
+
+class OwnReview(DomainError):
+    """A partner (or admin) who sells produce does not approve their own listing: another partner
+    of ``center_names``, or an admin, does. Rejecting it is allowed, as withdrawing it is."""
+
+    def __init__(self, center_names: dict):
+        super().__init__("one's own listing")
+        self.center_names = center_names
 
 
 class BadInput(DomainError):
@@ -350,6 +359,9 @@ async def review(store: Store, clock: Clock, actor: Actor, listing_id: int, *, a
         if listing is None:
             raise NotFound("listing")
         await check_may_act(session, listing.center_id, actor)
+        if approve and await _sold_by(session, listing, actor):
+            center = await session.get(ServiceCenter, listing.center_id)
+            raise OwnReview(center.names)
         to = Status.APPROVED if approve else Status.REJECTED
         if listing.status == to:
             raise AlreadyDone(to)
@@ -365,6 +377,12 @@ async def review(store: Store, clock: Clock, actor: Actor, listing_id: int, *, a
         await tell_seller(session, listing, now, "approved" if approve else "rejected", reason=reason)
         await session.flush()
         return await _view(session, listing.id)
+
+
+async def _sold_by(session: AsyncSession, listing: Listing, actor: Actor) -> bool:
+    """Whether the listing is the actor's own: its seller is their villager record."""
+    return await session.scalar(select(Villager.telegram_id).where(Villager.id == listing.seller_id)) \
+        == actor.telegram_id
 
 
 async def tell_seller(session: AsyncSession, listing: Listing, at: datetime, event: str, **payload) -> None:
@@ -390,13 +408,29 @@ class ReviewCard:
 
 async def review_card(store: Store, listing_id: int) -> ReviewCard | None:
     async with store.read() as session:
-        views = await load_listing_views(session, [listing_id])
-        if not views:
-            return None
-        center = await session.get(ServiceCenter, views[0].center_id)
-        cards = dict((await session.execute(
-            select(ListingCard.chat_id, ListingCard.message_id).where(ListingCard.listing_id == listing_id))).all())
-        return ReviewCard(views[0], center.group_chat_id, center.desk_locale, cards)
+        return await _review_card(session, listing_id)
+
+
+async def _review_card(session: AsyncSession, listing_id: int) -> ReviewCard | None:
+    views = await load_listing_views(session, [listing_id])
+    if not views:
+        return None
+    center = await session.get(ServiceCenter, views[0].center_id)
+    cards = dict((await session.execute(
+        select(ListingCard.chat_id, ListingCard.message_id).where(ListingCard.listing_id == listing_id))).all())
+    return ReviewCard(views[0], center.group_chat_id, center.desk_locale, cards)
+
+
+async def review_card_for(store: Store, listing_id: int, actor: Actor, chat_id: int) -> ReviewCard:
+    """The listing's review card, for ``actor`` in ``chat_id``: NotYours unless they may see it
+    there (``partners.check_may_see``, for the listing's center). A draft has no review card: it
+    is its seller's alone until it is sent. A listing that does not exist is NotYours too."""
+    async with store.read() as session:
+        listing = await session.get(Listing, listing_id)
+        if listing is None or listing.status == Status.DRAFT:
+            raise NotYours()
+        await check_may_see(session, {listing.center_id}, actor, chat_id)
+        return await _review_card(session, listing_id)
 
 
 async def record_card(store: Store, listing_id: int, chat_id: int, message_id: int) -> None:

@@ -133,7 +133,7 @@ async def test_forged_callback_for_another_centers_order_is_refused(bot):
 
     message = group.bot_messages()[-1]
     answer = await partner.tap_data(f"dk:ok:{order.id}", message)
-    assert answer.show_alert and "Only the partners of" in answer.text
+    assert answer.show_alert and "not for you" in answer.text  # not even the other center's name
     assert (await status_of(bot.store, number)).status == "pending"
 
 

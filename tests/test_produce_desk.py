@@ -180,3 +180,40 @@ async def test_a_produce_order_goes_from_the_sellers_desk_to_the_buyers_and_the_
     mine = (await produce.my_listings(bot.store, (await produce.listing_view(bot.store, listing)).seller_id))[0]
     assert (mine.status, mine.sold_milli, mine.earned_fen) == ("sold_out", 5000, 22500)
     assert bystander.chat.bot_messages() == []  # the bystander only sees the group
+
+
+async def test_a_partner_cannot_approve_their_own_produce_another_partner_does(bot):
+    zhang, _, _, group, _ = await desks(bot)
+    await settle_in(zhang)  # Lao Zhang lives in Shangyuan and sells honey there too
+    listing = await published_listing(bot, zhang)
+    card = review_card(group, "Mountain honey")
+
+    refused = await zhang.tap("✅ Approve", message=card)
+    assert refused.show_alert and refused.text == (
+        "🙅 You cannot approve your own produce. Another partner of Shangyuan Village Service Center, or an "
+        "admin, must approve it.")
+    assert await status_of(bot.store, listing) == "review"
+    assert "Waiting for review" in body(review_card(group, "Mountain honey"))
+
+    await add_partner(bot.store, bot.clock, ADMIN, "CG-01", 504)
+    wu = bot.person(504, "Lao Wu", language_code="en")
+    group.add_member(wu)
+    await wu.tap("✅ Approve", message=review_card(group, "Mountain honey"))
+    assert "On the market by Lao Wu" in body(review_card(group, "Mountain honey"))
+    assert await status_of(bot.store, listing) == "approved"
+
+
+async def test_an_admin_approves_a_partners_own_produce_and_the_partner_may_reject_their_own(bot):
+    zhang, _, _, group, _ = await desks(bot)
+    await settle_in(zhang)
+    first = await published_listing(bot, zhang)
+    admin = bot.person(900, "Admin", language_code="en")
+    await admin.send("/start")
+    await admin.tap_data(f"lr:show:{first}", admin.chat.last_bot_message())  # the card in the admin's chat
+    await admin.tap("✅ Approve", message=review_card(admin.chat, "Mountain honey"))
+    assert await status_of(bot.store, first) == "approved"
+
+    second = await published_listing(bot, zhang, quantity=5_000)
+    await zhang.tap("❌ Reject", message=review_card(group, "Mountain honey"))
+    await zhang.tap("The description is unclear", message=review_card(group, "Mountain honey"))
+    assert await status_of(bot.store, second) == "rejected"
