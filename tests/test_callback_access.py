@@ -156,6 +156,13 @@ INVENTORY: dict[str, Tap] = {
     "forget me": Tap("pv:yes:{villager}"),
     "keep my data": Tap("pv:no:{villager}"),
     "privacy, old button": Tap("pv:gone"),
+    "erase a walk-in": Tap("fw:yes:{villager}"),
+    "keep a walk-in": Tap("fw:no"),
+    "erase a walk-in, old button": Tap("fw:gone"),
+    # handlers/admin.py: /partner add and remove, confirmed
+    "make a partner (admin)": Tap("pt:a:{center}:{villager}:0123abcd:1700000000"),
+    "remove a partner (admin)": Tap("pt:r:{center}:{villager}:0123abcd:1700000000"),
+    "partner change cancelled (admin)": Tap("pt:x"),
     # handlers/menu.py: any other data
     "anything else": Tap("zz:nothing"),
 }
