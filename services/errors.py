@@ -50,3 +50,11 @@ class NotAllowed(DomainError):
     def __init__(self, status: str):
         super().__init__(f"not allowed in status {status}")
         self.status = status
+
+
+class TooManyPendingOrders(DomainError):
+    """The villager has as many orders waiting for a decision as the cap allows."""
+
+    def __init__(self, limit: int):
+        super().__init__(f"at most {limit} pending orders")
+        self.limit = limit
