@@ -7,6 +7,7 @@ service level in test_orders_service.py."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -91,9 +92,16 @@ async def test_a_villager_with_five_pending_orders_is_told_to_wait_or_cancel_one
     await wang.tap(numbers[0])
     await wang.tap("❌ Cancel order")
     await wang.tap("✅ Yes, cancel it")
-    await check_out(wang)
-    assert "✅ Order" in last_text(wang) and "placed!" in last_text(wang)
-    assert len(await pending_of(bot.store, shopper)) == 5
+    await wang.send("/cart")
+    await wang.tap("Checkout")
+    checkout = wang.chat.last_bot_message()
+    confirm = next(b.callback_data for row in checkout.buttons for b in row if b.text == "✅ Confirm order")
+    await wang.tap("✅ Confirm order")
+    number = re.search(r"Order (RT-\w{5}) placed!", checkout.text).group(1)
+    # A double tap at the cap: the order just placed, not a refusal.
+    again = await wang.tap_data(confirm, checkout)
+    assert again.show_alert and again.text == f"This order was already placed: {number}"
+    assert await pending_of(bot.store, shopper) == numbers[1:] + [number]
 
 
 async def test_a_partner_ordering_for_a_walk_in_villager_with_five_pending_orders_is_told(bot):
