@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from catalog.search import SearchDoc, SearchIndex
-from services import outbox
+from services import outbox, villagers
 from services.amounts import check_whole, format_milli, line_total_fen
 from services.caps import CAPS, Caps
 from services.clock import Clock
@@ -29,7 +29,6 @@ from services.orders import (
     already_placed,
     check_room_for_order,
     load_order_view,
-    lock_villager,
     new_order_number,
 )
 from services.outbox import Kind
@@ -173,7 +172,7 @@ async def _order_listing(store: Store, clock: Clock, buyer_id: int, listing_id: 
                          center_id: int, token: str, assisted_by_id: int | None, caps: Caps) -> PlacedOrder:
     now = clock.now()
     async with store.write() as session:
-        await lock_villager(session, buyer_id)
+        await villagers.lock(session, buyer_id)
         if (placed := await already_placed(session, buyer_id, token)) is not None:
             return placed
         await check_room_for_order(session, buyer_id, caps)

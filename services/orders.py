@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from locales import localized
-from services import outbox
+from services import outbox, villagers
 from services.amounts import format_milli
 from services.caps import CAPS, Caps
 from services.cart import cart_for, new_checkout_token
@@ -35,7 +35,7 @@ from services.errors import (
 from services.outbox import Kind
 from services.produce import return_to_listing
 from store.db import Store
-from store.models import CartLine, Order, OrderEvent, OrderLine, Product, ServiceCenter, Villager
+from store.models import CartLine, Order, OrderEvent, OrderLine, Product, ServiceCenter
 
 PAGE_SIZE = 8
 # No 0/O or 1/I: the number is read aloud at the counter and copied by hand.
@@ -167,16 +167,11 @@ async def already_placed(session: AsyncSession, villager_id: int, checkout_token
     return None if order_id is None else PlacedOrder(await load_order_view(session, order_id), already_placed=True)
 
 
-async def lock_villager(session: AsyncSession, villager_id: int) -> Villager:
-    """The villager's row, locked until the transaction ends (PostgreSQL; SQLite has one writer):
-    two checkouts of one villager at once, from the cart or the market, take turns, so the second
-    sees the first's order, whether to return it (the same token) or to count it."""
-    return await session.scalar(select(Villager).where(Villager.id == villager_id).with_for_update())
-
-
 async def check_room_for_order(session: AsyncSession, villager_id: int, caps: Caps) -> None:
     """``TooManyPendingOrders`` if the villager has ``caps.pending_orders`` orders still pending.
-    The caller holds the villager's row (``lock_villager``)."""
+    The caller holds the villager's row (``villagers.lock``): two checkouts at once, from the cart
+    or the market, take turns, and the second sees the first's order, whether to return it (the
+    same token) or to count it."""
     pending = await session.scalar(select(func.count(Order.id)).where(
         Order.villager_id == villager_id, Order.status == S.PENDING))
     if pending >= caps.pending_orders:
@@ -187,7 +182,7 @@ async def _place_order(store: Store, clock: Clock, villager_id: int, checkout_to
                        assisted_by_id: int | None, caps: Caps) -> PlacedOrder:
     now = clock.now()
     async with store.write() as session:
-        villager = await lock_villager(session, villager_id)  # before the cart's row, as /forget does
+        villager = await villagers.lock(session, villager_id)
         cart = await cart_for(session, villager_id, lock=True)
         if (placed := await already_placed(session, villager_id, checkout_token)) is not None:
             return placed

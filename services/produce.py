@@ -23,7 +23,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from services import outbox
+from services import outbox, villagers
 from services.amounts import UNITS, BadAmount, check_date
 from services.caps import CAPS, Caps
 from services.clock import Clock
@@ -331,7 +331,7 @@ async def publish(store: Store, clock: Clock, seller_id: int, listing_id: int, c
     A seller with ``caps.listings_in_review`` listings in review is refused (``TooManyInReview``)."""
     now = clock.now()
     async with store.write() as session:
-        await _lock_seller(session, seller_id)
+        await villagers.lock(session, seller_id)
         listing = await _own(session, seller_id, listing_id)
         if listing.status == Status.REVIEW:
             return await _view(session, listing.id)
@@ -343,17 +343,11 @@ async def publish(store: Store, clock: Clock, seller_id: int, listing_id: int, c
         return await _view(session, listing.id)
 
 
-async def _lock_seller(session: AsyncSession, seller_id: int) -> None:
-    """Hold the seller's row (PostgreSQL; SQLite has one writer) before their listing's, as /forget
-    does: two of their listings sent to review at once then count each other."""
-    await session.execute(select(Villager.id).where(Villager.id == seller_id).with_for_update())
-
-
 async def _to_review(session: AsyncSession, listing: Listing, now: datetime, caps: Caps, *,
                      again: bool = False) -> None:
     """A review card goes to the seller's center; a card of an earlier review stays as it was.
     ``again``: the listing was in review before (an edit sends it back). The caller holds the
-    seller's row (``_lock_seller``)."""
+    seller's row (``villagers.lock``), so two of their listings sent at once count each other."""
     if again and listing.back_to_review_at is not None:
         again_at = listing.back_to_review_at + caps.review_again_after
         if now < again_at:
@@ -489,7 +483,7 @@ async def edit(store: Store, clock: Clock, seller_id: int, listing_id: int, step
         raise BadInput("unknown")
     now = clock.now()
     async with store.write() as session:
-        await _lock_seller(session, seller_id)
+        await villagers.lock(session, seller_id)
         listing = await _own(session, seller_id, listing_id)
         if listing.status in (Status.DRAFT, Status.WITHDRAWN):
             raise NotAllowed(listing.status)

@@ -15,12 +15,13 @@ from sqlalchemy import select
 
 from catalog.search import SearchDoc, SearchIndex, normalize
 from locales import available_locales, translator
+from services import villagers
 from services.caps import CAPS, Caps
 from services.catalog import ProductView, all_products, get_products
 from services.clock import Clock
 from services.stats import window_start
 from store.db import Store
-from store.models import CatalogVersion, SearchMiss, ServiceCenter, Villager
+from store.models import CatalogVersion, SearchMiss, ServiceCenter
 
 MAX_QUERY_CHARS = 100
 # How stale the index may be after a catalog change made by another process.
@@ -105,12 +106,10 @@ class CatalogSearch:
         now = self._clock.now()
         async with self._store.write(durable=False) as session:
             if villager_id is not None and caps.search_miss_days > 0:
-                # The person's row, held until the end: two of their searches at once take turns.
-                center_id = await session.scalar(
-                    select(Villager.center_id).where(Villager.id == villager_id).with_for_update())
-                if center_id is not None:
+                person = await villagers.lock(session, villager_id)  # two of their searches at once take turns
+                if person is not None and person.center_id is not None:
                     timezone = await session.scalar(
-                        select(ServiceCenter.timezone).where(ServiceCenter.id == center_id)) or timezone
+                        select(ServiceCenter.timezone).where(ServiceCenter.id == person.center_id)) or timezone
                 since = window_start(now, timezone, caps.search_miss_days)
                 if await session.scalar(select(SearchMiss.id).where(
                         SearchMiss.villager_id == villager_id, SearchMiss.normalized == normalized,
