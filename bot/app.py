@@ -214,6 +214,7 @@ def build_application(settings: Settings, store: Store, clock: Clock | None = No
         store=store, clock=clock, search=CatalogSearch(store, clock), market=MarketSearch(store),
         default_locale=settings.default_locale, timezone=settings.timezone, admin_ids=settings.admin_ids,
         quiet_hours=QuietHours.parse(settings.quiet_hours), cart_max_lines=settings.cart_max_lines,
+        caps=settings.caps,
     )
     handlers.register_all(app)
     lease = timedelta(seconds=settings.outbox_lease)

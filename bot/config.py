@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,6 +19,7 @@ from dotenv import dotenv_values
 from sqlalchemy.engine import make_url
 
 from locales import available_locales
+from services.caps import CAPS, Caps
 from services.cart import MAX_CART_LINES
 from services.parcels import QuietHours
 
@@ -58,10 +60,21 @@ class Settings:
     # How long a process holds an update it took: one it did not finish by then (it died) is
     # handled again when Telegram sends it again.
     update_claim_seconds: float = 60.0
+    # What one person may ask of the others at once (services/caps.py says why each exists).
+    max_pending_orders: int = CAPS.pending_orders
+    max_listings_in_review: int = CAPS.listings_in_review
+    review_again_minutes: float = CAPS.review_again_after.total_seconds() / 60
+    search_miss_days: int = CAPS.search_miss_days
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def caps(self) -> Caps:
+        return Caps(pending_orders=self.max_pending_orders, listings_in_review=self.max_listings_in_review,
+                    review_again_after=timedelta(minutes=self.review_again_minutes),
+                    search_miss_days=self.search_miss_days)
 
     def require_token(self) -> str:
         if not self.bot_token:
@@ -178,7 +191,24 @@ def load_settings(environ: dict[str, str] | None = None, env_file: str | Path = 
     if not cart_max_lines.isdigit() or not 1 <= int(cart_max_lines) <= 1000:
         raise SettingsError(f"CART_MAX_LINES is invalid: {cart_max_lines!r} (a number of lines from 1 to 1000)")
 
+    def whole(low: int, high: int) -> Callable[[float], bool]:
+        return lambda n: n.is_integer() and low <= n <= high
+
+    pending_orders = _number(values, "MAX_PENDING_ORDERS", str(CAPS.pending_orders),
+                             "orders, a whole number from 1 to 1000", whole(1, 1000))
+    in_review = _number(values, "MAX_LISTINGS_IN_REVIEW", str(CAPS.listings_in_review),
+                        "listings, a whole number from 1 to 1000", whole(1, 1000))
+    review_again = _number(values, "REVIEW_AGAIN_MINUTES", f"{CAPS.review_again_after.total_seconds() / 60:g}",
+                           "minutes from 0 to 10080, e.g. 60",
+                           lambda n: 0 <= n <= 10080)
+    miss_days = _number(values, "SEARCH_MISS_DAYS", str(CAPS.search_miss_days),
+                        "days, a whole number from 0 to 365; 0 records every one", whole(0, 365))
+
     return Settings(
+        max_pending_orders=int(pending_orders),
+        max_listings_in_review=int(in_review),
+        review_again_minutes=review_again,
+        search_miss_days=int(miss_days),
         cart_max_lines=int(cart_max_lines),
         update_claim_seconds=claim_seconds,
         broadcast_rate=rate,

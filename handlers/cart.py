@@ -10,12 +10,21 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 
 from handlers import assist
 from handlers.context import RuralContext
+from handlers.orders import too_many_pending
 from handlers.start import ask_county, name_in
 from handlers.ui import alert, button, esc, keyboard, label, money, on_tap, pager, say, show
 from services import cart as carts
 from services import centers, orders, villagers
 from services.cart import CartView
-from services.errors import CartEmpty, InvalidQuantity, NoCenterChosen, NotEnoughStock, NotFound, StaleCheckout
+from services.errors import (
+    CartEmpty,
+    InvalidQuantity,
+    NoCenterChosen,
+    NotEnoughStock,
+    NotFound,
+    StaleCheckout,
+    TooManyPendingOrders,
+)
 
 
 # Lines on one page of the cart: each has four buttons, and a message holds at most 100 buttons
@@ -163,7 +172,8 @@ async def confirm_tapped(update: Update, context: RuralContext) -> None:
     t, rt = context.t, context.rt
     try:
         placed = await orders.place_order(rt.store, rt.clock, context.shopper.id, context.match.group(1),
-                                          assisted_by_id=context.villager.id if context.assisting else None)
+                                          assisted_by_id=context.villager.id if context.assisting else None,
+                                          caps=rt.caps)
     except StaleCheckout:
         await alert(update, context, t("🔄 Your cart changed. Please check it again."))
         await checkout_screen(update, context)
@@ -180,6 +190,9 @@ async def confirm_tapped(update: Update, context: RuralContext) -> None:
         note = t("⚠️ Only {n} left of {name}. Please change your cart; no order was placed.",
                  n=exc.available, name=esc(name_in(exc.product_names, t)))
         await show_cart(update, context, note)
+        return
+    except TooManyPendingOrders as exc:
+        await too_many_pending(update, context, exc, button(t("🛍 Cart"), "cart"))
         return
     order = placed.order
     rt.kick()  # the card goes to the center's desk

@@ -19,6 +19,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from locales import N_, Translator, locale_for_language_code, translator
 from services import villagers
+from services.caps import CAPS, Caps
 from services.cart import MAX_CART_LINES
 from services.clock import Clock
 from services.market import MarketSearch
@@ -46,6 +47,7 @@ class Runtime:
     admin_ids: frozenset[int] = field(default_factory=frozenset)
     quiet_hours: QuietHours = field(default_factory=QuietHours)
     cart_max_lines: int = MAX_CART_LINES
+    caps: Caps = CAPS
     pump: OutboxPump | None = None  # set by bot.pump.install
     promotions: Pump | None = None  # set by bot.broadcast_pump.install
 

@@ -19,11 +19,12 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 
 from handlers.context import RuralContext
 from handlers.listings import amount_problem, category_name, listing_text, price, quantity, unit_name
+from handlers.orders import too_many_pending
 from handlers.start import name_in
 from handlers.ui import alert, button, esc, keyboard, money, on_tap, pager, say, show
 from services import centers, market, villagers
 from services.amounts import MILLI, BadAmount, check_whole, line_total_fen, parse_quantity
-from services.errors import NotFound
+from services.errors import NotFound, TooManyPendingOrders
 from services.market import NotEnoughLeft, OwnListing
 from services.produce import CATEGORIES, ListingView
 
@@ -414,7 +415,12 @@ async def confirm_tapped(update: Update, context: RuralContext) -> None:
     try:
         placed = await market.order_listing(rt.store, rt.clock, context.shopper.id, listing_id, milli, center_id,
                                             context.match.group(4),
-                                            assisted_by_id=context.villager.id if context.assisting else None)
+                                            assisted_by_id=context.villager.id if context.assisting else None,
+                                            caps=rt.caps)
+    except TooManyPendingOrders as exc:
+        await too_many_pending(update, context, exc, button(t("⬅️ Back"), f"mk:l:{listing_id}"),
+                               photo=_placed_photo(update))
+        return
     except OwnListing:
         await alert(update, context, t("🙂 This is your own produce: you cannot order it."))
         return

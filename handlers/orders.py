@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import InlineKeyboardButton, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from handlers.context import RuralContext
@@ -10,7 +10,7 @@ from handlers.notices import order_lines, status_text
 from handlers.start import name_in
 from handlers.ui import alert, button, esc, keyboard, local_time, money, on_tap, pager, show
 from services import orders
-from services.errors import NotAllowed, NotFound
+from services.errors import NotAllowed, NotFound, TooManyPendingOrders
 from services.orders import OrderStatus, OrderView
 
 
@@ -119,6 +119,22 @@ async def cancel_confirmed(update: Update, context: RuralContext) -> None:
     rt.kick()  # the desk's card shows the cancellation
     await alert(update, context, t("🚫 Order {number} is cancelled.", number=order.number))
     await detail(update, context, order)
+
+
+async def too_many_pending(update: Update, context: RuralContext, exc: TooManyPendingOrders,
+                           back: InlineKeyboardButton, photo: str | None = None) -> None:
+    """A checkout refused at the cap of pending orders: what to do instead. A partner ordering for
+    a villager without a phone decides those orders at the desk; a villager waits or cancels one."""
+    t = context.t
+    if context.assisting:
+        text = t("⏳ {name} already has {n} orders waiting for confirmation. Confirm or reject them at "
+                 "the desk first (/pending). No order was placed; their cart is kept.",
+                 name=esc(context.shopper.first_name), n=exc.limit)
+        await show(update, context, text, keyboard([back]), photo=photo)
+        return
+    text = t("⏳ You already have {n} orders waiting for the center to confirm them. Please wait until "
+             "one is confirmed, or cancel one in 📦 My orders. No order was placed.", n=exc.limit)
+    await show(update, context, text, keyboard([button(t("📦 My orders"), "ords:0")], [back]), photo=photo)
 
 
 async def track_command(update: Update, context: RuralContext) -> None:

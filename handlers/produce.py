@@ -33,13 +33,23 @@ from handlers.listings import (
     status_name,
     unit_name,
 )
-from handlers.ui import alert, button, esc, keyboard, money, on_tap, pager, show
+from handlers.ui import alert, button, esc, keyboard, local_time, money, on_tap, pager, show
 from locales import N_, Translator
 from services import centers, villagers
 from services import produce as listings
 from services.amounts import UNITS, WHOLE_UNITS, BadAmount, BadDate, parse_date, parse_price, parse_quantity
 from services.errors import NoCenterChosen, NotAllowed, NotFound
-from services.produce import CATEGORIES, STEPS, BadInput, Incomplete, ListingView, Status, Step
+from services.produce import (
+    CATEGORIES,
+    STEPS,
+    BadInput,
+    Incomplete,
+    ListingView,
+    ReviewTooSoon,
+    Status,
+    Step,
+    TooManyInReview,
+)
 
 UNIT_NAMES = (N_("unit:dozen"), N_("unit:ton"))  # "unit:<code>" entries the catalog does not use
 STEP_NAMES = {
@@ -331,10 +341,15 @@ async def publish_tapped(update: Update, context: RuralContext) -> None:
     t, rt = context.t, context.rt
     listing_id = ref(context)
     try:
-        view = await listings.publish(rt.store, rt.clock, context.villager.id, listing_id)
+        view = await listings.publish(rt.store, rt.clock, context.villager.id, listing_id, caps=rt.caps)
     except Incomplete as exc:  # something required was never answered (an old or forged button)
         view = await listings.go_to(rt.store, rt.clock, context.villager.id, listing_id, exc.step)
         await show_step(update, context, view, missing_note(t, exc.step))
+        return
+    except TooManyInReview as exc:
+        note = t("⏳ You already have {n} listings waiting for your partner's review. Publish this one when "
+                 "one of them has been reviewed; it is kept as it is.", n=exc.limit)
+        await show_step(update, context, await draft_of(context, listing_id), note)
         return
     rt.kick()  # the review card goes to the partner's desk
     await leave(context)
@@ -613,10 +628,15 @@ async def save_edit(update: Update, context: RuralContext, listing_id: int, step
     t, rt = context.t, context.rt
     try:
         before = await listings.my_listing(rt.store, context.villager.id, listing_id)
-        edited = await listings.edit(rt.store, rt.clock, context.villager.id, listing_id, step, value, unit=unit)
+        edited = await listings.edit(rt.store, rt.clock, context.villager.id, listing_id, step, value, unit=unit,
+                                     caps=rt.caps)
     except (NotFound, NotAllowed):
         await villagers.set_awaiting(rt.store, context.villager.id, None)
         await alert(update, context, t("⌛ This listing can no longer be changed."))
+        return
+    except (TooManyInReview, ReviewTooSoon) as exc:
+        await villagers.set_awaiting(rt.store, context.villager.id, None)
+        await listing_screen(update, context, before, review_refused(t, exc))
         return
     await villagers.set_awaiting(rt.store, context.villager.id, None)
     rt.kick()  # the partner's card shows the change, or asks for a new review
@@ -627,6 +647,15 @@ async def save_edit(update: Update, context: RuralContext, listing_id: int, step
         note += " " + t("⏳ A higher price or quantity needs your partner's review again; it is off the "
                         "market until then.")
     await listing_screen(update, context, edited.listing, note)
+
+
+def review_refused(t: Translator, exc: TooManyInReview | ReviewTooSoon) -> str:
+    """A change that would send a listing to review, refused by a cap: what to do instead."""
+    if isinstance(exc, ReviewTooSoon):
+        return t("⏳ This listing went back to review a short while ago. You can send it to review again "
+                 "from {time}; nothing was changed.", time=local_time(exc.again_at, exc.timezone))
+    return t("⏳ You already have {n} listings waiting for your partner's review. Change this one when one "
+             "of them has been reviewed; nothing was changed.", n=exc.limit)
 
 
 async def edit_typed(update: Update, context: RuralContext, listing_id: int, text: str, step: Step) -> None:

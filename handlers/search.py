@@ -30,7 +30,8 @@ async def run_search(update: Update, context: RuralContext, words: str) -> None:
         rows = [[button(f"{p.name(t.language)} · {money(p.price_fen)}", f"p:{p.id}:1")] for p in result.products]
         await show(update, context, t("🔍 Found for “{query}”:", query=query), keyboard(*rows, back))
         return
-    await rt.search.record_miss(words, context.villager.id if context.villager else None, t.locale)
+    await rt.search.record_miss(words, context.villager.id if context.villager else None, t.locale,
+                                timezone=rt.timezone, caps=rt.caps)
     rows = [[button(f"{p.name(t.language)} · {money(p.price_fen)}", f"p:{p.id}:1")] for p in result.suggestions]
     text = t("😕 Nothing found for “{query}”.", query=query)
     if rows:

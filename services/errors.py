@@ -55,3 +55,11 @@ class NotAllowed(DomainError):
 class NotYours(DomainError):
     """Not for this person to see, here: someone else's, or nothing at all. The two get the same
     answer, so a forged button learns nothing, not even whether the thing exists."""
+
+
+class TooManyPendingOrders(DomainError):
+    """The villager has as many orders waiting for a decision as the cap allows."""
+
+    def __init__(self, limit: int):
+        super().__init__(f"at most {limit} pending orders")
+        self.limit = limit

@@ -17,16 +17,25 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from locales import localized
-from services import outbox
+from services import outbox, villagers
 from services.amounts import format_milli
+from services.caps import CAPS, Caps
 from services.cart import cart_for, new_checkout_token
 from services.catalog import note_stock_change
 from services.clock import Clock
-from services.errors import CartEmpty, NoCenterChosen, NotAllowed, NotEnoughStock, NotFound, StaleCheckout
+from services.errors import (
+    CartEmpty,
+    NoCenterChosen,
+    NotAllowed,
+    NotEnoughStock,
+    NotFound,
+    StaleCheckout,
+    TooManyPendingOrders,
+)
 from services.outbox import Kind
 from services.produce import return_to_listing
 from store.db import Store
-from store.models import CartLine, Order, OrderEvent, OrderLine, Product, ServiceCenter, Villager
+from store.models import CartLine, Order, OrderEvent, OrderLine, Product, ServiceCenter
 
 PAGE_SIZE = 8
 # No 0/O or 1/I: the number is read aloud at the counter and copied by hand.
@@ -133,14 +142,15 @@ async def load_order_view(session: AsyncSession, order_id: int) -> OrderView:
 
 
 async def place_order(store: Store, clock: Clock, villager_id: int, checkout_token: str,
-                      assisted_by_id: int | None = None) -> PlacedOrder:
+                      assisted_by_id: int | None = None, caps: Caps = CAPS) -> PlacedOrder:
     """Turn the cart into an order for pickup at the villager's center, reserving stock.
 
     ``checkout_token`` is the one the confirmation was shown for: confirming twice, or from an
-    old message, returns the order already placed instead of placing another.
+    old message, returns the order already placed instead of placing another. A villager with
+    ``caps.pending_orders`` orders still pending is refused (``TooManyPendingOrders``).
     """
     try:
-        return await _place_order(store, clock, villager_id, checkout_token, assisted_by_id)
+        return await _place_order(store, clock, villager_id, checkout_token, assisted_by_id, caps)
     except IntegrityError:
         # A concurrent confirmation with the same token won the race (unique checkout_token).
         async with store.read() as session:
@@ -157,16 +167,28 @@ async def already_placed(session: AsyncSession, villager_id: int, checkout_token
     return None if order_id is None else PlacedOrder(await load_order_view(session, order_id), already_placed=True)
 
 
+async def check_room_for_order(session: AsyncSession, villager_id: int, caps: Caps) -> None:
+    """``TooManyPendingOrders`` if the villager has ``caps.pending_orders`` orders still pending.
+    The caller holds the villager's row (``villagers.lock``): two checkouts at once, from the cart
+    or the market, take turns, and the second sees the first's order, whether to return it (the
+    same token) or to count it."""
+    pending = await session.scalar(select(func.count(Order.id)).where(
+        Order.villager_id == villager_id, Order.status == S.PENDING))
+    if pending >= caps.pending_orders:
+        raise TooManyPendingOrders(caps.pending_orders)
+
+
 async def _place_order(store: Store, clock: Clock, villager_id: int, checkout_token: str,
-                       assisted_by_id: int | None) -> PlacedOrder:
+                       assisted_by_id: int | None, caps: Caps) -> PlacedOrder:
     now = clock.now()
     async with store.write() as session:
+        villager = await villagers.lock(session, villager_id)
         cart = await cart_for(session, villager_id, lock=True)
         if (placed := await already_placed(session, villager_id, checkout_token)) is not None:
             return placed
         if checkout_token != cart.checkout_token:
             raise StaleCheckout()
-        villager = await session.get(Villager, villager_id)
+        await check_room_for_order(session, villager_id, caps)
         if villager.center_id is None:
             raise NoCenterChosen()
         lines = (await session.execute(

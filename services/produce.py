@@ -5,8 +5,11 @@
     approved ──last units sold──> sold_out;  any but withdrawn ──withdraw──> withdrawn
 
 A draft lives in the store with the step it is at, so it survives a restart and can be resumed
-or discarded. Raising the price or the quantity of a listing sends it back to review; only
-approved listings are in the market (services/market.py).
+or discarded. Raising the price or the quantity of a listing sends it back to review, and so does
+any change to a rejected one; only approved listings are in the market (services/market.py).
+Each time in review is a card on the partner's desk, so a seller has at most
+``caps.listings_in_review`` listings waiting there, and one listing goes back to review at most
+once in ``caps.review_again_after``.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from services import outbox
+from services import outbox, villagers
 from services.amounts import UNITS, BadAmount, check_date
+from services.caps import CAPS, Caps
 from services.clock import Clock
 from services.errors import DomainError, NoCenterChosen, NotAllowed, NotFound, NotYours
 from services.outbox import Kind
@@ -95,6 +99,24 @@ class Incomplete(DomainError):
     def __init__(self, step: Step):
         super().__init__(f"{step} is missing")
         self.step = step
+
+
+class TooManyInReview(DomainError):
+    """The seller already has ``limit`` listings waiting for review."""
+
+    def __init__(self, limit: int):
+        super().__init__(f"at most {limit} listings in review")
+        self.limit = limit
+
+
+class ReviewTooSoon(DomainError):
+    """The listing went back to review a short while ago; it may go again at ``again_at``
+    (``timezone``: the seller's center's)."""
+
+    def __init__(self, again_at: datetime, timezone: str):
+        super().__init__(f"back to review again from {again_at.isoformat()}")
+        self.again_at = again_at
+        self.timezone = timezone
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,10 +335,12 @@ def missing_step(listing: ListingView | Listing) -> Step | None:
     return None
 
 
-async def publish(store: Store, clock: Clock, seller_id: int, listing_id: int) -> ListingView:
-    """Send the finished draft to the partner's desk for review. Publishing twice is one review."""
+async def publish(store: Store, clock: Clock, seller_id: int, listing_id: int, caps: Caps = CAPS) -> ListingView:
+    """Send the finished draft to the partner's desk for review. Publishing twice is one review.
+    A seller with ``caps.listings_in_review`` listings in review is refused (``TooManyInReview``)."""
     now = clock.now()
     async with store.write() as session:
+        await villagers.lock(session, seller_id)
         listing = await _own(session, seller_id, listing_id)
         if listing.status == Status.REVIEW:
             return await _view(session, listing.id)
@@ -324,12 +348,26 @@ async def publish(store: Store, clock: Clock, seller_id: int, listing_id: int) -
             raise NotAllowed(listing.status)
         if (step := missing_step(listing)) is not None:
             raise Incomplete(step)
-        await _to_review(session, listing, now)
+        await _to_review(session, listing, now, caps)
         return await _view(session, listing.id)
 
 
-async def _to_review(session: AsyncSession, listing: Listing, now: datetime) -> None:
-    """A review card goes to the seller's center; a card of an earlier review stays as it was."""
+async def _to_review(session: AsyncSession, listing: Listing, now: datetime, caps: Caps, *,
+                     again: bool = False) -> None:
+    """A review card goes to the seller's center; a card of an earlier review stays as it was.
+    ``again``: the listing was in review before (an edit sends it back). The caller holds the
+    seller's row (``villagers.lock``), so two of their listings sent at once count each other."""
+    if again and listing.back_to_review_at is not None:
+        again_at = listing.back_to_review_at + caps.review_again_after
+        if now < again_at:
+            center = await session.get(ServiceCenter, listing.center_id)
+            raise ReviewTooSoon(again_at, center.timezone)
+    waiting = await session.scalar(select(func.count(Listing.id)).where(
+        Listing.seller_id == listing.seller_id, Listing.status == Status.REVIEW, Listing.id != listing.id))
+    if waiting >= caps.listings_in_review:
+        raise TooManyInReview(caps.listings_in_review)
+    if again:
+        listing.back_to_review_at = now
     listing.status = Status.REVIEW
     listing.step = None
     listing.reject_reason = ""
@@ -469,13 +507,17 @@ class Edited:
 
 
 async def edit(store: Store, clock: Clock, seller_id: int, listing_id: int, step: Step, value: object,
-               *, unit: str | None = None) -> Edited:
+               *, unit: str | None = None, caps: Caps = CAPS) -> Edited:
     """Change the price, the quantity left, the photo or the note of a published listing.
-    A higher price or quantity needs the partner's review again; a lower one does not."""
+    A higher price or quantity needs the partner's review again; a lower one does not. A change
+    that would send it back to review is refused, and nothing changes, when it went back less
+    than ``caps.review_again_after`` ago (``ReviewTooSoon``) or when the seller has
+    ``caps.listings_in_review`` others in review (``TooManyInReview``)."""
     if step not in EDITABLE:
         raise BadInput("unknown")
     now = clock.now()
     async with store.write() as session:
+        await villagers.lock(session, seller_id)
         listing = await _own(session, seller_id, listing_id)
         if listing.status in (Status.DRAFT, Status.WITHDRAWN):
             raise NotAllowed(listing.status)
@@ -488,7 +530,7 @@ async def edit(store: Store, clock: Clock, seller_id: int, listing_id: int, step
         raised = step in (Step.PRICE, Step.QUANTITY) and value > before
         to_review = raised and listing.status in (Status.APPROVED, Status.PAUSED, Status.SOLD_OUT)
         if to_review or listing.status == Status.REJECTED:
-            await _to_review(session, listing, now)
+            await _to_review(session, listing, now, caps, again=True)
             to_review = True
         elif listing.status == Status.REVIEW:
             await refresh_card(session, listing, now)

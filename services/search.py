@@ -15,10 +15,13 @@ from sqlalchemy import select
 
 from catalog.search import SearchDoc, SearchIndex, normalize
 from locales import available_locales, translator
+from services import villagers
+from services.caps import CAPS, Caps
 from services.catalog import ProductView, all_products, get_products
 from services.clock import Clock
+from services.stats import window_start
 from store.db import Store
-from store.models import CatalogVersion, SearchMiss
+from store.models import CatalogVersion, SearchMiss, ServiceCenter
 
 MAX_QUERY_CHARS = 100
 # How stale the index may be after a catalog change made by another process.
@@ -90,12 +93,29 @@ class CatalogSearch:
             suggestions = await get_products(self._store, [hit.doc_id for hit in near])
         return SearchResult(query, products, suggestions)
 
-    async def record_miss(self, query: str, villager_id: int | None, locale: str) -> None:
+    async def record_miss(self, query: str, villager_id: int | None, locale: str, *,
+                          timezone: str = "Asia/Shanghai", caps: Caps = CAPS) -> bool:
+        """Record a search that found nothing, for the admins' figures; whether it was recorded.
+        The same miss (read as the index reads it) from the same person is recorded once in
+        ``caps.search_miss_days`` days, counted in their center's time (``timezone`` if they have
+        none); 0 records every one."""
         query = query.strip()[:MAX_QUERY_CHARS]
         if not query:
-            return
+            return False
+        normalized = normalize(query)[:200]
+        now = self._clock.now()
         async with self._store.write(durable=False) as session:
-            session.add(SearchMiss(
-                query=query, normalized=normalize(query)[:200], villager_id=villager_id,
-                locale=locale, at=self._clock.now(),
-            ))
+            if villager_id is not None and caps.search_miss_days > 0:
+                person = await villagers.lock(session, villager_id)  # two of their searches at once take turns
+                if person is not None and person.center_id is not None:
+                    timezone = await session.scalar(
+                        select(ServiceCenter.timezone).where(ServiceCenter.id == person.center_id)) or timezone
+                since = window_start(now, timezone, caps.search_miss_days)
+                if await session.scalar(select(SearchMiss.id).where(
+                        SearchMiss.villager_id == villager_id, SearchMiss.normalized == normalized,
+                        SearchMiss.at >= since).limit(1)) is not None:
+                    return False
+            session.add(SearchMiss(query=query, normalized=normalized, villager_id=villager_id,
+                                   locale=locale, at=now))
+            return True
+

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import Clock
 from services.errors import NotFound
@@ -108,6 +109,13 @@ async def _take_username(session, telegram_id: int, username: str) -> None:
         .values(username=None)
         .execution_options(synchronize_session=False)
     )
+
+
+async def lock(session: AsyncSession, villager_id: int) -> Villager | None:
+    """The villager's row, held until the transaction ends (PostgreSQL; SQLite has one writer), so
+    that two of their actions at once that a cap counts take turns: two checkouts, two listings sent
+    to review, the same search twice. Taken before the rows it guards, as /forget takes it."""
+    return await session.scalar(select(Villager).where(Villager.id == villager_id).with_for_update())
 
 
 async def set_locale(store: Store, villager_id: int, locale: str) -> None:

@@ -324,6 +324,8 @@ class Listing(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When an edit last sent it back to review: it may go back again only a while later.
+    back_to_review_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ListingCard(Base):

@@ -218,7 +218,16 @@ SEED: dict[str, dict[str, list[dict]]] = {
              "closed_at": None, "outcome": None},
         ],
     },
-    "0008_username_index": {},  # an index only
+    "0008": {},  # an index only
+    "0009": {
+        "listings": [
+            {"id": 3, "seller_id": 1, "center_id": 1, "status": "review", "step": None, "previewed": True,
+             "title": "核桃", "category": "nuts", "photo": None, "unit": "斤", "left_milli": 20000,
+             "price_fen": 1800, "available_from": date(2026, 3, 6), "note": "", "reject_reason": "",
+             "reviewed_by_id": 2, "created_at": at(360), "updated_at": at(380), "approved_at": at(365),
+             "back_to_review_at": at(380)},
+        ],
+    },
 }
 
 

@@ -24,12 +24,14 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from services import cart as carts
 from services import orders, villagers
+from services.caps import Caps
 from store.backup import check_backup, sqlite_path
 from store.db import Store
 from store.models import Order, Product, ServiceCenter
 
 VILLAGERS = 6
 ORDERS_EACH = 12
+MANY_PENDING = Caps(pending_orders=ORDERS_EACH)  # the orders stay pending: above MAX_PENDING_ORDERS's 5
 
 
 async def rural_bot(*args: str, database_url: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
@@ -61,7 +63,7 @@ async def shop(store, clock, telegram_id: int, products: list[int]) -> None:
     for turn in range(ORDERS_EACH):
         for product_id in products[turn % 3: turn % 3 + 2]:
             cart = await carts.add_to_cart(store, person.id, product_id, 1 + turn % 2)
-        await orders.place_order(store, clock, person.id, cart.checkout_token)
+        await orders.place_order(store, clock, person.id, cart.checkout_token, caps=MANY_PENDING)
 
 
 def read_orders(path: Path) -> dict[str, dict]:

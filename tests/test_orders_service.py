@@ -8,8 +8,11 @@ import re
 import pytest
 from sqlalchemy import func, select, update
 
+from test_produce_service import approved_listing, person
+
 from services import cart as carts
-from services import orders, villagers
+from services import market, orders, villagers
+from services.caps import Caps
 from services.errors import (
     CartEmpty,
     InvalidQuantity,
@@ -18,8 +21,9 @@ from services.errors import (
     NotEnoughStock,
     NotFound,
     StaleCheckout,
+    TooManyPendingOrders,
 )
-from store.models import Order, Product, ServiceCenter
+from store.models import Listing, Order, Product, ServiceCenter
 
 
 async def a_villager(store, clock, telegram_id: int, with_center: bool = True) -> int:
@@ -82,6 +86,56 @@ async def test_simultaneous_confirm_taps_place_one_order(demo_store, clock):
     assert len({r.order.number for r in results}) == 1
     assert sum(not r.already_placed for r in results) == 1
     assert (await product(demo_store, "FD-001")).stock == rice.stock - 2
+
+
+async def pending_orders(store, villager: int) -> int:
+    async with store.read() as session:
+        return await session.scalar(select(func.count(Order.id)).where(
+            Order.villager_id == villager, Order.status == orders.OrderStatus.PENDING))
+
+
+async def test_at_five_pending_orders_the_next_checkout_is_refused_even_two_at_once(demo_store, clock):
+    villager = await a_villager(demo_store, clock, 1)
+    rice = await product(demo_store, "FD-001")
+    for _ in range(4):
+        cart = await carts.add_to_cart(demo_store, villager, rice.id, 1)
+        await orders.place_order(demo_store, clock, villager, cart.checkout_token)
+    listing = await approved_listing(demo_store, clock, await person(demo_store, clock, 2))
+    center = (await villagers.get(demo_store, villager)).center_id
+    cart = await carts.add_to_cart(demo_store, villager, rice.id, 1)
+
+    # The fifth and a sixth at once, from the cart and from the market: the villager's row is
+    # held by the first, so the second counts its order.
+    results = await asyncio.gather(
+        orders.place_order(demo_store, clock, villager, cart.checkout_token),
+        market.order_listing(demo_store, clock, villager, listing, 1000, center, "a1b2c3d4e5"),
+        return_exceptions=True)
+
+    assert sorted(type(r).__name__ for r in results) == ["PlacedOrder", "TooManyPendingOrders"]
+    assert await pending_orders(demo_store, villager) == 5
+    refused = next(r for r in results if isinstance(r, TooManyPendingOrders))
+    assert refused.limit == 5
+    stock = (await product(demo_store, "FD-001")).stock
+    async with demo_store.read() as session:
+        left = await session.scalar(select(Listing.left_milli).where(Listing.id == listing))
+    cart = await carts.get_cart(demo_store, villager)
+    for attempt in (orders.place_order(demo_store, clock, villager, cart.checkout_token),
+                    market.order_listing(demo_store, clock, villager, listing, 1000, center, "f6e5d4c3b2")):
+        with pytest.raises(TooManyPendingOrders):
+            await attempt
+    async with demo_store.read() as session:  # nothing was taken
+        assert await session.scalar(select(Listing.left_milli).where(Listing.id == listing)) == left
+    assert (await product(demo_store, "FD-001")).stock == stock
+
+    # Cancelling one makes room; a higher cap (MAX_PENDING_ORDERS) does too.
+    first = (await orders.list_orders(demo_store, villager)).orders[-1]
+    await orders.cancel_order(demo_store, clock, villager, first.id)
+    await market.order_listing(demo_store, clock, villager, listing, 1000, center, "0a0b0c0d0e")
+    cart = await carts.add_to_cart(demo_store, villager, rice.id, 1)
+    with pytest.raises(TooManyPendingOrders):
+        await orders.place_order(demo_store, clock, villager, cart.checkout_token)
+    await orders.place_order(demo_store, clock, villager, cart.checkout_token, caps=Caps(pending_orders=6))
+    assert await pending_orders(demo_store, villager) == 6
 
 
 async def test_an_old_confirmation_after_the_cart_changed_is_refused(demo_store, clock):

@@ -15,7 +15,7 @@ from services.amounts import BadAmount, BadDate, format_milli, line_total_fen, p
 from services.errors import NoCenterChosen, NotAllowed, NotFound
 from services.outbox import Kind
 from services.partners import Actor, NotPartner, add_partner
-from services.produce import BadInput, Incomplete, Status, Step
+from services.produce import BadInput, Incomplete, ReviewTooSoon, Status, Step
 from store.models import Listing, OutboxMessage
 
 ADMIN = Actor(900, "Admin", is_admin=True)
@@ -141,6 +141,13 @@ async def test_a_higher_price_or_quantity_goes_back_to_review_a_lower_one_does_n
     higher = await produce.edit(demo_store, clock, seller, listing, Step.PRICE, 900)
     assert higher.to_review and higher.listing.status == Status.REVIEW and not higher.listing.is_on_market
     await produce.review(demo_store, clock, ADMIN, listing, approve=True)
+    # Back to review at most once an hour (REVIEW_AGAIN_MINUTES): each time is a new card on the desk.
+    clock.advance(timedelta(minutes=59))
+    with pytest.raises(ReviewTooSoon) as refused:
+        await produce.edit(demo_store, clock, seller, listing, Step.QUANTITY, 8000)
+    assert refused.value.again_at == clock.now() + timedelta(minutes=1)
+    assert (await produce.my_listing(demo_store, seller, listing)).left_milli == 4000  # nothing changed
+    clock.advance(timedelta(minutes=1))
     more = await produce.edit(demo_store, clock, seller, listing, Step.QUANTITY, 8000)
     assert more.to_review
     with pytest.raises(BadInput):

@@ -36,9 +36,10 @@ async def shipped(bot, count: int = 1):
     """The CG-01 desk and a villager with ``count`` rice orders, confirmed and shipped."""
     partner, _, villager, group = await desk(bot)
     admin = bot.person(900, "County", language_code="en")
-    numbers = [await order_rice(villager) for _ in range(count)]
-    for number in numbers:
-        await partner.tap("✅ Confirm", message=card_of(group, number))
+    numbers = []
+    for _ in range(count):  # each confirmed as it comes: a villager has at most 5 pending (MAX_PENDING_ORDERS)
+        numbers.append(await order_rice(villager))
+        await partner.tap("✅ Confirm", message=card_of(group, numbers[-1]))
     await admin.send("/ship CG-01")
     return partner, villager, group, numbers
 

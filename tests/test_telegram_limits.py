@@ -19,6 +19,7 @@ from bot.config import SettingsError, load_settings
 from chat import last_text, settle_in, texts, villager_id
 from services import cart as carts
 from services import orders
+from services.caps import Caps
 from store.models import Order, Product
 
 MAX_BUTTONS, MAX_DATA = 100, 64
@@ -127,8 +128,10 @@ async def test_the_101st_product_is_refused_with_a_message_and_the_cap_is_a_sett
 
 
 async def place(store, clock, shopper: int, product_id: int) -> str:
+    """A pending order, placed as under a MAX_PENDING_ORDERS high enough for the many a page holds."""
     cart = await carts.add_to_cart(store, shopper, product_id, 1)
-    return (await orders.place_order(store, clock, shopper, cart.checkout_token)).order.number
+    return (await orders.place_order(store, clock, shopper, cart.checkout_token,
+                                     caps=Caps(pending_orders=100))).order.number
 
 
 async def test_my_orders_come_in_pages(bot):

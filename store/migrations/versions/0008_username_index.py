@@ -1,13 +1,13 @@
 """username index: a username is looked up, and cleared from whoever gave it up, in any letter case
 
-Revision ID: 0008_username_index
+Revision ID: 0008
 Revises: 0007
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0008_username_index'
+revision = '0008'
 down_revision = '0007'
 branch_labels = None
 depends_on = None
