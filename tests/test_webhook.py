@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import re
 import time
 from dataclasses import dataclass
@@ -235,3 +236,45 @@ async def test_a_database_outage_is_answered_reported_and_survived(postgres_only
     assert "⏳" not in " ".join(texts(li.chat)[1:])
     await proxy.close()  # the fixture's stop must not hang on a database that is away
     await proxy.open()
+
+
+def long_update(update_id: int, person, size: int) -> dict:
+    """A real update over 64 KiB: a long message, every other character of it bold."""
+    text = ("稻" * 4096)[: size // 40]
+    entities = [{"type": "bold", "offset": i, "length": 1} for i in range(0, len(text), 2)]
+    update = message_update(update_id, person, "/cart")
+    update["message"].update(text=text, entities=entities)
+    return update
+
+
+async def test_an_update_up_to_a_mebibyte_is_taken_and_one_over_it_refused(demo_store, telegram, webhook_bot):
+    bot = await webhook_bot(demo_store.url, telegram)
+    wang = telegram.person(1001, "Wang", language_code="en")
+    await settle_in(wang)
+    seen = len(wang.chat.bot_messages())
+
+    big = long_update(600, wang, 200_000)
+    assert 64 * 1024 < len(json.dumps(big)) < 1024 * 1024
+    assert await bot.post_update(big) == 200
+    assert len(wang.chat.bot_messages()) == seen + 1  # answered, as any message is
+    huge = json.dumps(message_update(601, wang, "/cart") | {"padding": "x" * 1024 * 1024}).encode()
+    assert await bot.post_update(huge) == 413
+    assert len(wang.chat.bot_messages()) == seen + 1
+
+
+async def test_deeply_nested_json_is_a_bad_request(demo_store, telegram, webhook_bot):
+    bot = await webhook_bot(demo_store.url, telegram)
+    wang = telegram.person(1001, "Wang", language_code="en")
+    await settle_in(wang)
+    seen = len(wang.chat.bot_messages())
+    deep_reply = message_update(602, wang, "/cart")
+    inner = deep_reply["message"]
+    for _ in range(300):  # a reply to a reply to ...: PTB would recurse through every level
+        inner["reply_to_message"] = dict(message_update(602, wang, "/cart")["message"])
+        inner = inner["reply_to_message"]
+
+    for body in (b'{"update_id": 603, "x": ' + b"[" * 20_000 + b"]" * 20_000 + b"}",
+                 json.dumps(deep_reply).encode()):
+        assert await bot.post_update(body) == 400
+    assert len(wang.chat.bot_messages()) == seen
+    assert (await bot.get("/healthz"))[0] == 200
