@@ -25,6 +25,7 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/rural-bot.sqlite3"
 _TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 # What Telegram accepts as a webhook's secret_token.
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+MIN_TOKEN_LENGTH = 16  # a bearer token short enough to guess is no guard
 
 
 class SettingsError(ValueError):
@@ -41,6 +42,7 @@ class Settings:
     default_locale: str = "zh_Hans"
     quiet_hours: str = "21:00-08:00"
     logistics_token: str | None = None
+    metrics_token: str | None = None  # when set, /metrics wants it as a bearer token
     listen_host: str = "127.0.0.1"
     listen_port: int = 8088
     webhook_url: str | None = None  # the public URL Telegram posts updates to (rural-bot webhook)
@@ -141,6 +143,10 @@ def load_settings(environ: dict[str, str] | None = None, env_file: str | Path = 
     if webhook_secret is not None and not _SECRET_RE.match(webhook_secret):
         raise SettingsError("WEBHOOK_SECRET is invalid: use 1-256 characters of A-Z, a-z, 0-9, _ and -")
 
+    metrics_token = values.get("METRICS_TOKEN", "").strip() or None
+    if metrics_token is not None and len(metrics_token) < MIN_TOKEN_LENGTH:
+        raise SettingsError(f"METRICS_TOKEN is invalid: use at least {MIN_TOKEN_LENGTH} characters")
+
     rate = _number(values, "BROADCAST_RATE", "29", "messages a second, e.g. 30", lambda n: 0 < n <= 1000)
     lease = _number(values, "OUTBOX_LEASE", "120", "seconds from 1 to 3600, e.g. 120", lambda n: 1 <= n <= 3600)
     claim_seconds = _number(values, "UPDATE_CLAIM_SECONDS", "60", "seconds, e.g. 60", lambda n: 0 < n <= 3600)
@@ -157,6 +163,7 @@ def load_settings(environ: dict[str, str] | None = None, env_file: str | Path = 
         webhook_secret=webhook_secret,
         quiet_hours=quiet_hours,
         logistics_token=values.get("LOGISTICS_TOKEN", "").strip() or None,
+        metrics_token=metrics_token,
         listen_host=values.get("LISTEN_HOST", "").strip() or "127.0.0.1",
         listen_port=int(listen_port),
         bot_token=token,

@@ -43,8 +43,8 @@ class Served:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def get(self, path: str) -> tuple[int, str]:
-        async with self.http.get(self.base + path) as response:
+    async def get(self, path: str, headers: dict | None = None) -> tuple[int, str]:
+        async with self.http.get(self.base + path, headers=headers) as response:
             return response.status, await response.text()
 
     async def post_update(self, body, secret: str | None = SECRET) -> int:
@@ -70,13 +70,13 @@ async def webhook_bot(monkeypatch):
     started: list[Served] = []
     async with aiohttp.ClientSession() as http:
 
-        async def start(database_url: str, double: BotApiDouble) -> Served:
+        async def start(database_url: str, double: BotApiDouble, **more_settings) -> Served:
             port = free_port()
             stop = asyncio.Event()
             stops.append(stop)
             settings = Settings(bot_token=TOKEN, database_url=database_url, telegram_base_url=double.base_url,
                                 listen_host="127.0.0.1", listen_port=port, webhook_url=PUBLIC_URL,
-                                webhook_secret=SECRET, admin_ids=frozenset({900}))
+                                webhook_secret=SECRET, admin_ids=frozenset({900}), **more_settings)
             served = Served(port, asyncio.create_task(runner.serve(settings, webhook=True)), stop, http)
             started.append(served)
             double.webhook_targets = [s.base for s in started]
@@ -278,3 +278,16 @@ async def test_deeply_nested_json_is_a_bad_request(demo_store, telegram, webhook
         assert await bot.post_update(body) == 400
     assert len(wang.chat.bot_messages()) == seen
     assert (await bot.get("/healthz"))[0] == 200
+
+
+async def test_with_a_metrics_token_only_prometheus_reads_the_metrics(demo_store, telegram, webhook_bot):
+    token = "scrape-0123456789abcdef"
+    bot = await webhook_bot(demo_store.url, telegram, metrics_token=token)
+
+    for headers in (None, {"Authorization": "Bearer wrong-0123456789abcdef"}, {"Authorization": token},
+                    {"Authorization": f"Bearer {token}x"}, {"Authorization": f"Basic {token}"}):
+        status, body = await bot.get("/metrics", headers=headers)
+        assert (status, body) == (401, '{"error": "missing or wrong bearer token"}'), headers
+    status, body = await bot.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+    assert status == 200 and "rural_database_up 1.0" in body
+    assert await bot.get("/healthz") == (200, '{"status": "ok", "database": "ok"}')  # open to the load balancer
