@@ -4,12 +4,24 @@ The page (``static/``) picks a person, shows their chats and talks to this small
 the bot sends, and what people type, reaches every open page at once as server-sent events, edits
 in place included. A person's actions go through the double's ``Person``, exactly as in the tests,
 so the bot receives the same updates it would get from Telegram.
+
+Only its own page may use it. A request whose ``Host`` is not the web chat's own address (an IP
+address, ``localhost`` or the ``--host`` name, with its port) is refused with 403: a page of another
+site whose name was pointed at this machine (DNS rebinding) gets nothing. A POST must come with the
+page's own ``Origin`` (else 403) and a JSON body (``Content-Type: application/json``, else 415), which
+a form on another site cannot send: no cross-site request forgery. A photo comes as base64 in
+the JSON and must be a PNG, JPEG, WebP or GIF by its first bytes, whatever its name or declared type
+says (an SVG may carry script); files are served with their checked type, ``nosniff``, and a policy
+that runs no script even if one is opened as a page.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
+import ipaddress
 import json
 import logging
 from collections.abc import Callable
@@ -20,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from bot.http_input import BadJson, BodyRefused, Timeouts, parse_json, read_body, runner_options
 from locales import localized
 from services.parcels import opening_time
 
@@ -35,6 +48,19 @@ STATIC = Path(__file__).resolve().parent / "static"
 TAP_ANSWER_WAIT = 5.0  # seconds the page waits for the bot to answer a tap
 HEARTBEAT = 15.0  # seconds between SSE comments that keep idle connections open
 MAX_PHOTO = 10 * 1024 * 1024  # Telegram's limit for photos
+MAX_JSON = 64 * 1024  # bytes of any other request
+MAX_PHOTO_JSON = MAX_PHOTO * 4 // 3 + MAX_JSON  # a photo in base64, with its caption
+TIMEOUTS = Timeouts(body=60.0)  # a 10 MB photo on a slow link
+# What a photo's first bytes must be: (prefix, offset of the prefix) -> type and file extension.
+RASTER_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", 0, "image/png", "png"),
+    (b"\xff\xd8\xff", 0, "image/jpeg", "jpg"),
+    (b"GIF87a", 0, "image/gif", "gif"),
+    (b"GIF89a", 0, "image/gif", "gif"),
+    (b"WEBP", 8, "image/webp", "webp"),  # after "RIFF" and the size
+)
+# Served files (a photo, a document the bot sent) never run script, even opened as a page.
+FILE_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
 ROLE_LABELS = {
     "zh": {"villager": "村民", "partner": "站长", "bystander": "群成员", "admin": "管理员"},
     "en": {"villager": "Villager", "partner": "Partner", "bystander": "Group member", "admin": "Admin"},
@@ -64,7 +90,8 @@ class WebChat:
 
     # ---- lifecycle ------------------------------------------------------------------
     def application(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_PHOTO + 64 * 1024, middlewares=[_refusals])
+        app = web.Application(client_max_size=MAX_JSON, middlewares=[_refusals, self._own_page_only])
+        app.on_response_prepare.append(_no_sniffing)
         app.router.add_get("/", self._index)
         app.router.add_static("/static/", STATIC)
         app.router.add_get("/api/state", self._state)
@@ -80,7 +107,8 @@ class WebChat:
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 8080) -> None:
-        self._runner = web.AppRunner(self.application(), access_log=None, shutdown_timeout=1.0)
+        self._runner = web.AppRunner(self.application(), access_log=None, shutdown_timeout=1.0,
+                                     **runner_options(TIMEOUTS))
         await self._runner.setup()
         try:
             await web.TCPSite(self._runner, host, port).start()
@@ -145,7 +173,7 @@ class WebChat:
         if stored is None or stored.content is None:
             raise Refused(404, "no such file")
         return web.Response(body=stored.content, content_type=stored.mime_type or "application/octet-stream",
-                            headers={"Cache-Control": "max-age=86400"})
+                            headers={"Cache-Control": "max-age=86400", "Content-Security-Policy": FILE_POLICY})
 
     def _message_view(self, message: Message) -> dict:
         photo = None
@@ -274,19 +302,26 @@ class WebChat:
         return _ok()
 
     async def _photo(self, request: web.Request) -> web.Response:
-        form = await request.post()
-        person, chat = self._speaker(form)
-        upload = form.get("file")
-        if not isinstance(upload, web.FileField):
+        """``{"as", "chat_id", "photo": base64, "caption"}``: a person sends a photo."""
+        body = await _json(request, MAX_PHOTO_JSON)
+        person, chat = self._speaker(body)
+        if not isinstance(body.get("photo"), str) or not body["photo"]:
             raise Refused(400, "choose a photo to send")
-        content_type = upload.content_type or ""
-        if not content_type.startswith("image/"):
-            raise Refused(400, "only images can be sent as photos")
-        caption = str(form.get("caption") or "").strip() or None
+        try:
+            content = base64.b64decode(body["photo"], validate=True)
+        except (binascii.Error, ValueError):
+            raise Refused(400, "the photo is not base64") from None
+        if len(content) > MAX_PHOTO:
+            raise Refused(413, f"the photo is larger than {MAX_PHOTO // (1024 * 1024)} MB")
+        kind = raster_type(content)
+        if kind is None:
+            raise Refused(400, "only PNG, JPEG, WebP or GIF pictures can be sent as photos")
+        mime_type, extension = kind
+        caption = str(body.get("caption") or "").strip() or None
         if caption and len(caption) > 1024:
             raise Refused(400, "the caption is longer than 1024 characters")
-        await _acting(person.send_photo(caption, chat=chat, content=upload.file.read(),
-                                        file_name=upload.filename or "photo.jpg", mime_type=content_type))
+        await _acting(person.send_photo(caption, chat=chat, content=content, file_name=f"photo.{extension}",
+                                        mime_type=mime_type))
         return _ok()
 
     async def _move_clock(self, request: web.Request) -> web.Response:
@@ -319,6 +354,36 @@ class WebChat:
                 "offset_seconds": int(self.clock.offset.total_seconds())}
 
     # ---- who may do what ------------------------------------------------------------
+    @web.middleware
+    async def _own_page_only(self, request: web.Request, handler) -> web.StreamResponse:
+        """Requests for this address from its own page only (see the module's docstring)."""
+        if not self._is_own_address(request.host):
+            raise Refused(403, f"this web chat answers at {self.url} only, not at {request.host}")
+        origin = request.headers.get("Origin")
+        if origin is not None and origin != f"http://{request.host}":
+            raise Refused(403, f"requests from the page of {origin} are refused")
+        if request.method == "POST":
+            if origin is None:
+                raise Refused(403, "a POST must come from the web chat's page (it sends Origin)")
+            if request.content_type != "application/json":
+                raise Refused(415, "the request body must be JSON (Content-Type: application/json)")
+        return await handler(request)
+
+    def _is_own_address(self, host: str) -> bool:
+        """Whether ``host`` (a Host header) names this web chat: its port, and an IP address,
+        localhost or the name it was started with."""
+        name, _, port = host.rpartition(":")
+        if port != str(self.port) or not name:
+            return False
+        name = name.lower()
+        if name in ("localhost", self.host.lower()):
+            return True
+        try:
+            ipaddress.ip_address(name[1:-1] if name.startswith("[") and name.endswith("]") else name)
+        except ValueError:
+            return False
+        return True
+
     def _person(self, value: Any) -> Person:
         role = self.roles.get(_integer(value, "as"))
         if role is None:
@@ -360,11 +425,21 @@ def _integer(value: Any, name: str) -> int:
         raise Refused(400, f"{name} must be a number") from None
 
 
-async def _json(request: web.Request) -> dict:
+def raster_type(content: bytes) -> tuple[str, str] | None:
+    """(MIME type, file extension) of a PNG, JPEG, WebP or GIF picture, by its first bytes; else None."""
+    for prefix, offset, mime_type, extension in RASTER_SIGNATURES:
+        if content[offset:offset + len(prefix)] == prefix and (offset == 0 or content.startswith(b"RIFF")):
+            return mime_type, extension
+    return None
+
+
+async def _json(request: web.Request, limit: int = MAX_JSON) -> dict:
     try:
-        body = await request.json()
-    except ValueError:
-        raise Refused(400, "the request body is not JSON") from None
+        body = parse_json(await read_body(request, limit, TIMEOUTS.body))
+    except BodyRefused as refused:
+        raise Refused(refused.status, str(refused)) from None
+    except BadJson as exc:
+        raise Refused(400, str(exc)) from None
     if not isinstance(body, dict):
         raise Refused(400, "the request body must be a JSON object")
     return body
@@ -380,6 +455,11 @@ async def _acting(action):
 
 def _ok(**extra: Any) -> web.Response:
     return web.json_response({"ok": True, **extra})
+
+
+async def _no_sniffing(request: web.Request, response: web.StreamResponse) -> None:
+    """Every answer is read as the type it says it is, never guessed from its content."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
 
 
 @web.middleware
