@@ -218,6 +218,13 @@ SEED: dict[str, dict[str, list[dict]]] = {
              "closed_at": None, "outcome": None},
         ],
     },
+    "0008_pending_promotions_index": {
+        # A copy still to be sent: the new partial index holds it.
+        "broadcast_deliveries": [
+            {"id": 3, "broadcast_id": 1, "villager_id": 2, "status": "pending", "claimed_until": None,
+             "attempts": 0, "sent_at": None, "error": ""},
+        ],
+    },
 }
 
 
