@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,8 +19,6 @@ from aiohttp import web
 # A Telegram update is never nested more than about 10 levels; Python's json gives up with
 # RecursionError (a 500) at about 1000, and PTB's parsing of an update recurses further still.
 MAX_DEPTH = 32
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
 @dataclass(frozen=True)
@@ -74,25 +71,25 @@ class BadJson(ValueError):
 
 def parse_json(body: bytes) -> Any:
     """The JSON value in ``body``, nested at most MAX_DEPTH deep; else BadJson."""
-    if nesting_depth(body) > MAX_DEPTH:
-        raise BadJson(f"the body is nested more than {MAX_DEPTH} levels deep")
+    too_deep = f"the body is nested more than {MAX_DEPTH} levels deep"
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        value = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
         raise BadJson("the body is not valid JSON") from None
+    except RecursionError:  # json's own limit, about 1000 levels: nothing else was hurt
+        raise BadJson(too_deep) from None
+    if _deeper_than(value, MAX_DEPTH):
+        raise BadJson(too_deep)
+    return value
 
 
-def nesting_depth(body: bytes) -> int:
-    """How deep the arrays and objects of a JSON text go (brackets inside strings do not count);
-    it stops counting once past MAX_DEPTH."""
-    brackets = _STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
-    depth = deepest = 0
-    for bracket in brackets:
-        if bracket in b"[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                return depth
-            deepest = max(deepest, depth)
-        else:
-            depth -= 1
-    return deepest
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays and objects in ``value`` nest more than ``limit`` deep (walked level by
+    level, without recursion)."""
+    level = [value]
+    for _ in range(limit + 1):
+        containers = [v for v in level if isinstance(v, (dict, list))]
+        if not containers:
+            return False
+        level = [child for c in containers for child in (c.values() if isinstance(c, dict) else c)]
+    return True  # limit + 1 levels of arrays or objects

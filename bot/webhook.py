@@ -2,12 +2,13 @@
 
 The route is the URL's path (``/telegram`` when it has none) on the bot's own server, next to the
 carrier endpoint, /healthz and /metrics. A request without the right
-``X-Telegram-Bot-Api-Secret-Token`` gets 401 before its body is read; a body that is not an
-update (nested deeper than JSON nesting's limit included) gets 400, one over 1 MiB 413 (the route's
-own limit: the other endpoints keep 64 KiB), one that is slower than the server's body timeout 408. An update is handled before the answer (200), so an answer means "done": one
-that never got it (a crash, a timeout) is sent again by Telegram, and handled once
-(``services.updates``) wherever it lands. A delivery of an update that another delivery is
-handling gets 503, so that Telegram sends it again later, when it is done or its claim lapsed.
+``X-Telegram-Bot-Api-Secret-Token`` gets 401 before its body is read. A body that is not an
+update gets 400 (JSON nested more than ``MAX_DEPTH`` levels too), one over 1 MiB 413 (the route's
+own limit: the other endpoints keep 64 KiB), and one slower than the body timeout 408. An update
+is handled before the answer (200), so an answer means "done": one that never got it (a crash, a
+timeout) is sent again by Telegram, and handled once (``services.updates``) wherever it lands. A
+delivery of an update that another delivery is handling gets 503, so that Telegram sends it again
+later, when it is done or its claim lapsed.
 """
 
 from __future__ import annotations

@@ -311,7 +311,8 @@ async def test_only_the_web_chats_own_page_may_use_it(demo, web):
         async with web.session.get(web.url + "/api/state", headers={"Host": host}) as response:
             assert response.status == 403 and "answers at" in (await response.json())["error"], host
     # A form, which any site can post: not JSON.
-    async with web.session.post(web.url + "/api/send", data={"as": "1002", "chat_id": "1002", "text": "hi"}) as response:
+    form = {"as": "1002", "chat_id": "1002", "text": "hi"}
+    async with web.session.post(web.url + "/api/send", data=form) as response:
         assert response.status == 415
     assert await web.messages(LI_MING) == []
 
