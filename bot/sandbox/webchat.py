@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from yarl import URL
 
 from bot.http_input import BadJson, BodyRefused, Timeouts, parse_json, read_body, runner_options
 from locales import localized
@@ -70,7 +71,8 @@ CLOCK_STEPS = {1, 24}  # hours the clock control may move forward
 
 
 class Refused(Exception):
-    """A request the page should not have made: answered with 400/403/404 and the reason."""
+    """A request the page should not have made: answered with its status (400, 403, 404, 408, 413,
+    415) and the reason."""
 
     def __init__(self, status: int, reason: str):
         super().__init__(reason)
@@ -372,14 +374,16 @@ class WebChat:
     def _is_own_address(self, host: str) -> bool:
         """Whether ``host`` (a Host header) names this web chat: its port, and an IP address,
         localhost or the name it was started with."""
-        name, _, port = host.rpartition(":")
-        if port != str(self.port) or not name:
+        try:
+            url = URL(f"http://{host}")
+        except ValueError:
             return False
-        name = name.lower()
-        if name in ("localhost", self.host.lower()):
+        if url.port != self.port or not url.host or url.path not in ("", "/") or url.user is not None:
+            return False
+        if url.host.lower() in ("localhost", self.host.lower()):
             return True
         try:
-            ipaddress.ip_address(name[1:-1] if name.startswith("[") and name.endswith("]") else name)
+            ipaddress.ip_address(url.host)
         except ValueError:
             return False
         return True
