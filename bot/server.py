@@ -7,11 +7,10 @@
 
 Every answer is JSON. 200 ``{"order_no", "status", "moved"}``: ``moved`` is false for a
 duplicate, late or out-of-order event, which changes nothing, and for a rejected or cancelled
-order (the carrier is late). 400 bad JSON or field, 401 missing or wrong token, 404 unknown
-order, 408 a body that took longer than 20 s, 409 the order is not yet confirmed, 413 a body over
-64 KiB. Without LOGISTICS_TOKEN the
-endpoint is disabled and answers 503, so a carrier can tell "switched off here" from "your token
-is wrong".
+order (the carrier is late). 400 bad JSON (or JSON nested more than 32 levels) or field, 401
+missing or wrong token, 404 unknown order, 408 a body that took longer than 20 s, 409 the order is
+not yet confirmed, 413 a body over 64 KiB. Without LOGISTICS_TOKEN the endpoint is disabled and
+answers 503, so a carrier can tell "switched off here" from "your token is wrong".
 
 The same server answers ``GET /healthz`` (200 ``{"status": "ok"}`` when the database answers,
 503 ``{"status": "unavailable"}`` when it does not) and ``GET /metrics`` (Prometheus text; see

@@ -5,14 +5,8 @@ the bot sends, and what people type, reaches every open page at once as server-s
 in place included. A person's actions go through the double's ``Person``, exactly as in the tests,
 so the bot receives the same updates it would get from Telegram.
 
-Only its own page may use it. A request whose ``Host`` is not the web chat's own address (an IP
-address, ``localhost`` or the ``--host`` name, with its port) is refused with 403: a page of another
-site whose name was pointed at this machine (DNS rebinding) gets nothing. A POST must come with the
-page's own ``Origin`` (else 403) and a JSON body (``Content-Type: application/json``, else 415), which
-a form on another site cannot send: no cross-site request forgery. A photo comes as base64 in
-the JSON and must be a PNG, JPEG, WebP or GIF by its first bytes, whatever its name or declared type
-says (an SVG may carry script); files are served with their checked type, ``nosniff``, and a policy
-that runs no script even if one is opened as a page.
+Only its own page may use it, with JSON, and a photo (base64 in the JSON) must be a raster picture:
+see webguard.py.
 """
 
 from __future__ import annotations
@@ -21,7 +15,6 @@ import asyncio
 import base64
 import binascii
 import contextlib
-import ipaddress
 import json
 import logging
 from collections.abc import Callable
@@ -31,14 +24,15 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from yarl import URL
 
-from bot.http_input import BadJson, BodyRefused, Timeouts, parse_json, read_body, runner_options
+from bot.http_input import runner_options
 from locales import localized
 from services.parcels import opening_time
 
 from .botapi import BotApiDouble
 from .model import Chat, Message, Person
+from .webguard import (FILE_POLICY, MAX_JSON, TIMEOUTS, Refused, json_body, no_sniffing, own_page_only,
+                       raster_type, refusals)
 
 if TYPE_CHECKING:
     from bot.demo import DemoWorld, Role
@@ -49,34 +43,13 @@ STATIC = Path(__file__).resolve().parent / "static"
 TAP_ANSWER_WAIT = 5.0  # seconds the page waits for the bot to answer a tap
 HEARTBEAT = 15.0  # seconds between SSE comments that keep idle connections open
 MAX_PHOTO = 10 * 1024 * 1024  # Telegram's limit for photos
-MAX_JSON = 64 * 1024  # bytes of any other request
 MAX_PHOTO_JSON = MAX_PHOTO * 4 // 3 + MAX_JSON  # a photo in base64, with its caption
-TIMEOUTS = Timeouts(body=60.0)  # a 10 MB photo on a slow link
-# What a photo's first bytes must be: (prefix, offset of the prefix) -> type and file extension.
-RASTER_SIGNATURES = (
-    (b"\x89PNG\r\n\x1a\n", 0, "image/png", "png"),
-    (b"\xff\xd8\xff", 0, "image/jpeg", "jpg"),
-    (b"GIF87a", 0, "image/gif", "gif"),
-    (b"GIF89a", 0, "image/gif", "gif"),
-    (b"WEBP", 8, "image/webp", "webp"),  # after "RIFF" and the size
-)
-# Served files (a photo, a document the bot sent) never run script, even opened as a page.
-FILE_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
 ROLE_LABELS = {
     "zh": {"villager": "村民", "partner": "站长", "bystander": "群成员", "admin": "管理员"},
     "en": {"villager": "Villager", "partner": "Partner", "bystander": "Group member", "admin": "Admin"},
 }
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
 CLOCK_STEPS = {1, 24}  # hours the clock control may move forward
-
-
-class Refused(Exception):
-    """A request the page should not have made: answered with its status (400, 403, 404, 408, 413,
-    415) and the reason."""
-
-    def __init__(self, status: int, reason: str):
-        super().__init__(reason)
-        self.status = status
 
 
 class WebChat:
@@ -92,8 +65,9 @@ class WebChat:
 
     # ---- lifecycle ------------------------------------------------------------------
     def application(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_JSON, middlewares=[_refusals, self._own_page_only])
-        app.on_response_prepare.append(_no_sniffing)
+        guard = own_page_only(lambda: (self.host, self.port))
+        app = web.Application(client_max_size=MAX_JSON, middlewares=[refusals, guard])
+        app.on_response_prepare.append(no_sniffing)
         app.router.add_get("/", self._index)
         app.router.add_static("/static/", STATIC)
         app.router.add_get("/api/state", self._state)
@@ -255,7 +229,7 @@ class WebChat:
 
     # ---- acting ---------------------------------------------------------------------
     async def _send(self, request: web.Request) -> web.Response:
-        body = await _json(request)
+        body = await json_body(request)
         person, chat = self._speaker(body)
         text = str(body.get("text") or "").strip()
         if not text:
@@ -272,7 +246,7 @@ class WebChat:
         return _ok()
 
     async def _tap(self, request: web.Request) -> web.Response:
-        body = await _json(request)
+        body = await json_body(request)
         person, chat = self._speaker(body)
         message = chat.message(_integer(body.get("message_id"), "message_id"))
         data = body.get("data")
@@ -286,7 +260,7 @@ class WebChat:
         return _ok(answer={"text": answer.text, "show_alert": answer.show_alert})
 
     async def _location(self, request: web.Request) -> web.Response:
-        body = await _json(request)
+        body = await json_body(request)
         person, chat = self._speaker(body)
         try:
             latitude, longitude = float(body["latitude"]), float(body["longitude"])
@@ -298,14 +272,14 @@ class WebChat:
         return _ok()
 
     async def _contact(self, request: web.Request) -> web.Response:
-        body = await _json(request)
+        body = await json_body(request)
         person, chat = self._speaker(body)
         await _acting(person.share_contact(self.roles[person.id].phone, chat=chat))
         return _ok()
 
     async def _photo(self, request: web.Request) -> web.Response:
         """``{"as", "chat_id", "photo": base64, "caption"}``: a person sends a photo."""
-        body = await _json(request, MAX_PHOTO_JSON)
+        body = await json_body(request, MAX_PHOTO_JSON)
         person, chat = self._speaker(body)
         if not isinstance(body.get("photo"), str) or not body["photo"]:
             raise Refused(400, "choose a photo to send")
@@ -327,7 +301,7 @@ class WebChat:
         return _ok()
 
     async def _move_clock(self, request: web.Request) -> web.Response:
-        body = await _json(request)
+        body = await json_body(request)
         hours = body.get("hours")
         if body.get("to") == "opening":
             self.clock.advance(self._until_opening())
@@ -356,38 +330,6 @@ class WebChat:
                 "offset_seconds": int(self.clock.offset.total_seconds())}
 
     # ---- who may do what ------------------------------------------------------------
-    @web.middleware
-    async def _own_page_only(self, request: web.Request, handler) -> web.StreamResponse:
-        """Requests for this address from its own page only (see the module's docstring)."""
-        if not self._is_own_address(request.host):
-            raise Refused(403, f"this web chat answers at {self.url} only, not at {request.host}")
-        origin = request.headers.get("Origin")
-        if origin is not None and origin != f"http://{request.host}":
-            raise Refused(403, f"requests from the page of {origin} are refused")
-        if request.method == "POST":
-            if origin is None:
-                raise Refused(403, "a POST must come from the web chat's page (it sends Origin)")
-            if request.content_type != "application/json":
-                raise Refused(415, "the request body must be JSON (Content-Type: application/json)")
-        return await handler(request)
-
-    def _is_own_address(self, host: str) -> bool:
-        """Whether ``host`` (a Host header) names this web chat: its port, and an IP address,
-        localhost or the name it was started with."""
-        try:
-            url = URL(f"http://{host}")
-        except ValueError:
-            return False
-        if url.port != self.port or not url.host or url.path not in ("", "/") or url.user is not None:
-            return False
-        if url.host.lower() in ("localhost", self.host.lower()):
-            return True
-        try:
-            ipaddress.ip_address(url.host)
-        except ValueError:
-            return False
-        return True
-
     def _person(self, value: Any) -> Person:
         role = self.roles.get(_integer(value, "as"))
         if role is None:
@@ -429,26 +371,6 @@ def _integer(value: Any, name: str) -> int:
         raise Refused(400, f"{name} must be a number") from None
 
 
-def raster_type(content: bytes) -> tuple[str, str] | None:
-    """(MIME type, file extension) of a PNG, JPEG, WebP or GIF picture, by its first bytes; else None."""
-    for prefix, offset, mime_type, extension in RASTER_SIGNATURES:
-        if content[offset:offset + len(prefix)] == prefix and (offset == 0 or content.startswith(b"RIFF")):
-            return mime_type, extension
-    return None
-
-
-async def _json(request: web.Request, limit: int = MAX_JSON) -> dict:
-    try:
-        body = parse_json(await read_body(request, limit, TIMEOUTS.body))
-    except BodyRefused as refused:
-        raise Refused(refused.status, str(refused)) from None
-    except BadJson as exc:
-        raise Refused(400, str(exc)) from None
-    if not isinstance(body, dict):
-        raise Refused(400, "the request body must be a JSON object")
-    return body
-
-
 async def _acting(action):
     """Run a person's action; the double raises AssertionError when the bot does not take it."""
     try:
@@ -459,16 +381,3 @@ async def _acting(action):
 
 def _ok(**extra: Any) -> web.Response:
     return web.json_response({"ok": True, **extra})
-
-
-async def _no_sniffing(request: web.Request, response: web.StreamResponse) -> None:
-    """Every answer is read as the type it says it is, never guessed from its content."""
-    response.headers["X-Content-Type-Options"] = "nosniff"
-
-
-@web.middleware
-async def _refusals(request: web.Request, handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except Refused as refused:
-        return web.json_response({"ok": False, "error": str(refused)}, status=refused.status)
