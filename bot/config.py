@@ -46,6 +46,7 @@ class Settings:
     default_locale: str = "zh_Hans"
     quiet_hours: str = "21:00-08:00"
     logistics_token: str | None = None
+    metrics_token: str | None = None  # when set, /metrics wants it as a bearer token
     listen_host: str = "127.0.0.1"
     listen_port: int = 8088
     webhook_url: str | None = None  # the public URL Telegram posts updates to (rural-bot webhook)
@@ -184,6 +185,8 @@ def load_settings(environ: dict[str, str] | None = None, env_file: str | Path = 
         raise SettingsError(f"WEBHOOK_SECRET is invalid: use {MIN_SECRET_LENGTH}-256 characters of A-Z, a-z, 0-9, "
                             "_ and -")
 
+    metrics_token = secret_setting(values, "METRICS_TOKEN")
+
     rate = _number(values, "BROADCAST_RATE", "29", "messages a second, e.g. 30", lambda n: 0 < n <= 1000)
     lease = _number(values, "OUTBOX_LEASE", "120", "seconds from 1 to 3600, e.g. 120", lambda n: 1 <= n <= 3600)
     claim_seconds = _number(values, "UPDATE_CLAIM_SECONDS", "60", "seconds, e.g. 60", lambda n: 0 < n <= 3600)
@@ -217,6 +220,7 @@ def load_settings(environ: dict[str, str] | None = None, env_file: str | Path = 
         webhook_secret=webhook_secret,
         quiet_hours=quiet_hours,
         logistics_token=secret_setting(values, "LOGISTICS_TOKEN"),
+        metrics_token=metrics_token,
         listen_host=values.get("LISTEN_HOST", "").strip() or "127.0.0.1",
         listen_port=int(listen_port),
         bot_token=token,

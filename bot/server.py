@@ -7,14 +7,17 @@
 
 Every answer is JSON. 200 ``{"order_no", "status", "moved"}``: ``moved`` is false for a
 duplicate, late or out-of-order event, which changes nothing, and for a rejected or cancelled
-order (the carrier is late). 400 bad JSON or field, 401 missing or wrong token, 404 unknown
-order, 409 the order is not yet confirmed, 413 a body over 64 KiB. Without LOGISTICS_TOKEN the
-endpoint is disabled and answers 503, so a carrier can tell "switched off here" from "your token
-is wrong".
+order (the carrier is late). 400 bad JSON (or JSON nested more than 32 levels) or field, 401
+missing or wrong token, 404 unknown order, 408 a body that took longer than 20 s, 409 the order is
+not yet confirmed, 413 a body over 64 KiB. Without LOGISTICS_TOKEN the endpoint is disabled and
+answers 503, so a carrier can tell "switched off here" from "your token is wrong".
 
 The same server answers ``GET /healthz`` (200 ``{"status": "ok"}`` when the database answers,
 503 ``{"status": "unavailable"}`` when it does not) and ``GET /metrics`` (Prometheus text; see
-bot/metrics.py). ``rural-bot webhook`` adds Telegram's route to it (bot/webhook.py).
+bot/metrics.py), which with METRICS_TOKEN set wants ``Authorization: Bearer <METRICS_TOKEN>`` (401
+without it). ``rural-bot webhook`` adds Telegram's route to it (bot/webhook.py). A client has
+``Timeouts.head`` seconds to send a request's head and ``Timeouts.body`` for its body
+(bot/http_input.py).
 
 ``build_web_app`` makes the aiohttp application; ``start_server``/``stop_server`` run it.
 """
@@ -23,13 +26,13 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
 
 from aiohttp import web
 
+from bot.http_input import TIMEOUTS, BadJson, BodyRefused, Timeouts, parse_json, read_body, runner_options
 from bot.metrics import CONTENT_TYPE, Metrics
 from services import outbox, parcels
 from services.clock import Clock
@@ -65,9 +68,9 @@ async def json_errors(request: web.Request, handler) -> web.StreamResponse:
 def parse_event(body: bytes) -> tuple[str, str, datetime]:
     """(order number, event name, aware time) from a JSON body; raises BadEvent."""
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise BadEvent("the body is not valid JSON") from None
+        data = parse_json(body)
+    except BadJson as exc:
+        raise BadEvent(str(exc)) from None
     if not isinstance(data, dict):
         raise BadEvent("the body must be a JSON object")
     for name in FIELDS:
@@ -85,23 +88,34 @@ def parse_event(body: bytes) -> tuple[str, str, datetime]:
     return number.upper(), event, at
 
 
+def bearer(token: str) -> bytes:
+    return f"Bearer {token}".encode()
+
+
+def has_bearer(request: web.Request, expected: bytes) -> bool:
+    """Whether the request's Authorization is ``expected``, compared in constant time."""
+    given = request.headers.get("Authorization", "").encode("utf-8", "replace")
+    return hmac.compare_digest(given, expected)
+
+
 def build_web_app(*, store: Store, clock: Clock, logistics_token: str | None,
-                  wake: Callable[[], None], metrics: Metrics) -> web.Application:
+                  wake: Callable[[], None], metrics: Metrics, metrics_token: str | None = None,
+                  timeouts: Timeouts = Timeouts()) -> web.Application:
     """The aiohttp application with the carrier endpoint, /healthz and /metrics. ``wake`` is
     called after an event moved an order, so its notices are sent at once (the outbox pump's
     ``kick``)."""
-    expected = f"Bearer {logistics_token}".encode() if logistics_token else None
+    expected = bearer(logistics_token) if logistics_token else None
+    scraper = bearer(metrics_token) if metrics_token else None
 
     async def parcel_event(request: web.Request) -> web.Response:
         if expected is None:
             return error(503, "the carrier endpoint is disabled: LOGISTICS_TOKEN is not set")
-        given = request.headers.get("Authorization", "").encode("utf-8", "replace")
-        if not hmac.compare_digest(given, expected):
+        if not has_bearer(request, expected):
             return error(401, "missing or wrong bearer token")
-        if request.content_length is not None and request.content_length > MAX_BODY:
-            return error(413, f"the body is larger than {MAX_BODY} bytes")
         try:
-            number, event, at = parse_event(await request.read())
+            number, event, at = parse_event(await read_body(request, MAX_BODY, timeouts.body))
+        except BodyRefused as exc:
+            return error(exc.status, str(exc))
         except BadEvent as exc:
             return error(400, str(exc))
         try:
@@ -135,6 +149,9 @@ def build_web_app(*, store: Store, clock: Clock, logistics_token: str | None,
         return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
 
     async def scrape(request: web.Request) -> web.Response:
+        if scraper is not None and not has_bearer(request, scraper):
+            return web.json_response({"error": "missing or wrong bearer token"}, status=401,
+                                     headers={"WWW-Authenticate": "Bearer"})
         metrics.backlog.clear()  # no figure rather than an old one while the database is down
 
         async def read_backlog() -> None:  # it answers for the database too: no separate ping
@@ -145,6 +162,7 @@ def build_web_app(*, store: Store, clock: Clock, logistics_token: str | None,
         return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
     app = web.Application(client_max_size=MAX_BODY, middlewares=[json_errors])
+    app[TIMEOUTS] = timeouts
     app.router.add_post(EVENTS_PATH, parcel_event)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", scrape)
@@ -154,8 +172,9 @@ def build_web_app(*, store: Store, clock: Clock, logistics_token: str | None,
 
 
 async def start_server(app: web.Application, host: str, port: int) -> web.AppRunner:
-    """Listen on host:port (port 0: any free port; see ``bound_port``)."""
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+    """Listen on host:port (port 0: any free port; see ``bound_port``), with the application's
+    timeouts for slow clients."""
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0, **runner_options(app[TIMEOUTS]))
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()

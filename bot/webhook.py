@@ -2,17 +2,18 @@
 
 The route is the URL's path (``/telegram`` when it has none) on the bot's own server, next to the
 carrier endpoint, /healthz and /metrics. A request without the right
-``X-Telegram-Bot-Api-Secret-Token`` gets 401 before its body is read; a body that is not an
-update gets 400. An update is handled before the answer (200), so an answer means "done": one
-that never got it (a crash, a timeout) is sent again by Telegram, and handled once
-(``services.updates``) wherever it lands. A delivery of an update that another delivery is
-handling gets 503, so that Telegram sends it again later, when it is done or its claim lapsed.
+``X-Telegram-Bot-Api-Secret-Token`` gets 401 before its body is read. A body that is not an
+update gets 400 (JSON nested more than ``MAX_DEPTH`` levels too), one over 1 MiB 413 (the route's
+own limit: the other endpoints keep 64 KiB), and one slower than the body timeout 408. An update
+is handled before the answer (200), so an answer means "done": one that never got it (a crash, a
+timeout) is sent again by Telegram, and handled once (``services.updates``) wherever it lands. A
+delivery of an update that another delivery is handling gets 503, so that Telegram sends it again
+later, when it is done or its claim lapsed.
 """
 
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from urllib.parse import urlsplit
 
@@ -20,6 +21,7 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
+from bot.http_input import TIMEOUTS, BadJson, BodyRefused, parse_json, read_body
 from services.updates import UpdateInProgress
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,7 @@ def webhook_path(url: str) -> str:
 
 def add_telegram_route(web_app: web.Application, app: Application, path: str, secret: str) -> None:
     expected = secret.encode()
+    body_timeout = web_app[TIMEOUTS].body
 
     async def receive(request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "replace")
@@ -42,9 +45,11 @@ def add_telegram_route(web_app: web.Application, app: Application, path: str, se
             return web.json_response({"error": "missing or wrong secret token"}, status=401)
         if not app.running:  # stopping: Telegram will send it again, to a process that runs
             return web.json_response({"error": "shutting down"}, status=503)
-        if request.content_length is not None and request.content_length > MAX_UPDATE:
-            return web.json_response({"error": "the body is too large for an update"}, status=413)
-        update = _parse(await request.read(), app)
+        try:
+            body = await read_body(request, MAX_UPDATE, body_timeout)
+        except BodyRefused as exc:
+            return web.json_response({"error": str(exc)}, status=exc.status)
+        update = _parse(body, app)
         if update is None:
             log.warning("webhook: a request that is not a Telegram update", extra={"status": 400})
             return web.json_response({"error": "the body is not a Telegram update"}, status=400)
@@ -60,8 +65,8 @@ def add_telegram_route(web_app: web.Application, app: Application, path: str, se
 
 def _parse(body: bytes, app: Application) -> Update | None:
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = parse_json(body)
+    except BadJson:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("update_id"), int) or isinstance(data["update_id"], bool):
         return None

@@ -18,9 +18,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import leases
-from services.broadcast import Delivery
 from store.db import Store, insert_unless_there
-from store.models import BroadcastDelivery, OutboxMessage
+from store.models import PENDING_COPY, BroadcastDelivery, OutboxMessage
 
 MAX_ATTEMPTS = 12
 
@@ -160,6 +159,5 @@ async def backlog(store: Store, now: datetime) -> dict[str, int]:
     async with store.read() as session:
         due = await session.scalar(select(func.count()).select_from(OutboxMessage)
                                    .where(OutboxMessage.is_open, OutboxMessage.due_at <= now))
-        promotions = await session.scalar(select(func.count()).select_from(BroadcastDelivery)
-                                          .where(BroadcastDelivery.status == Delivery.PENDING))
+        promotions = await session.scalar(select(func.count()).select_from(BroadcastDelivery).where(PENDING_COPY))
     return {"outbox": due or 0, "promotions": promotions or 0}

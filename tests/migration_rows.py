@@ -228,6 +228,13 @@ SEED: dict[str, dict[str, list[dict]]] = {
              "back_to_review_at": at(380)},
         ],
     },
+    "0010": {
+        # A copy still to be sent: the new partial index holds it.
+        "broadcast_deliveries": [
+            {"id": 3, "broadcast_id": 1, "villager_id": 2, "status": "pending", "claimed_until": None,
+             "attempts": 0, "sent_at": None, "error": ""},
+        ],
+    },
 }
 
 

@@ -173,6 +173,7 @@ async def test_without_a_logistics_token_the_endpoint_is_disabled(serve, demo_st
     (b"\xff\xfe", "not valid JSON"),
     (b"", "not valid JSON"),
     (b'["in_transit"]', "JSON object"),
+    (b'{"order_no": "NUMBER", "note": ' + b"[" * 20_000 + b"]" * 20_000 + b"}", "nested"),
     (b'{"event": "in_transit", "at": "2026-11-11T10:00:00+08:00"}', "order_no"),
     (b'{"order_no": "NUMBER", "at": "2026-11-11T10:00:00+08:00"}', "event"),
     (b'{"order_no": "NUMBER", "event": "in_transit"}', "at"),
@@ -182,7 +183,7 @@ async def test_without_a_logistics_token_the_endpoint_is_disabled(serve, demo_st
     (b'{"order_no": "NUMBER", "event": "in_transit", "at": "yesterday"}', "ISO 8601"),
     (b'{"order_no": "NUMBER", "event": "in_transit", "at": "2026-11-11T10:00:00"}', "offset"),
     (b'{"order_no": "NUMBER", "event": "in_transit", "at": 1762826400}', "at"),
-], ids=["syntax", "not-utf8", "empty", "array", "no-order", "no-event", "no-at", "number-not-string",
+], ids=["syntax", "not-utf8", "empty", "array", "deeply-nested", "no-order", "no-event", "no-at", "number-not-string",
         "unknown-event", "not-a-carrier-event", "not-a-time", "naive-time", "epoch"])
 async def test_a_bad_request_is_answered_400(carrier, demo_store, clock, raw, complaint):
     number = await place(demo_store, clock)

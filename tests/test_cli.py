@@ -50,6 +50,7 @@ def test_a_missing_token_is_one_clear_line_and_status_2():
     ("TIMEZONE", "Asia/Atlantis"),
     ("DEFAULT_LOCALE", "xx_YY"),
     ("TELEGRAM_BASE_URL", "ftp://example"),
+    ("METRICS_TOKEN", "fifteen-chars-x"),
 ])
 def test_each_invalid_setting_is_named(name, value):
     with pytest.raises(SettingsError) as error:

@@ -5,6 +5,7 @@ demo clock bringing the pickup reminder, refused requests, and a restart that ke
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import inspect
 import json
@@ -22,10 +23,19 @@ from store.models import Listing, Order, Partner, ServiceCenter
 LI_MING, PARTNER_CG02 = 1002, 2002  # an English-speaking villager of CG-02, and that center's partner
 DESK_CG02 = group_id(1)
 ADMIN = 9001
+PNG = b"\x89PNG\r\n\x1a\n"
+JSON = {"Content-Type": "application/json"}
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>fetch("/api/send", {method: "POST"})</script></svg>'
+
+
+def photo_body(person: int, content: bytes, caption: str | None = None) -> dict:
+    """The body of the page's POST /api/photo."""
+    return {"as": person, "chat_id": person, "photo": base64.b64encode(content).decode(), "caption": caption}
 
 
 class WebChatClient:
-    """What the page does: read a chat, type, tap a button by its label."""
+    """What the page does: read a chat, type, tap a button by its label. Like the browser, it
+    sends the page's Origin with each request (``session_for``)."""
 
     def __init__(self, session: aiohttp.ClientSession, url: str):
         self.session, self.url = session, url.rstrip("/")
@@ -84,6 +94,11 @@ async def until(probe, what: str, timeout: float = 10.0):
         await asyncio.sleep(0.02)
 
 
+def session_for(url: str) -> aiohttp.ClientSession:
+    """A client as the web chat's own page is one: its requests carry the page's Origin."""
+    return aiohttp.ClientSession(headers={"Origin": url.rstrip("/")})
+
+
 @contextlib.asynccontextmanager
 async def running(folder, reset: bool = False, later: timedelta = timedelta(0)):
     """A demo started in ``folder`` (its clock ``later`` than now), and a web chat client for it."""
@@ -91,7 +106,7 @@ async def running(folder, reset: bool = False, later: timedelta = timedelta(0)):
     demo.clock.advance(later)
     await demo.start()
     try:
-        async with aiohttp.ClientSession() as session:
+        async with session_for(demo.url) as session:
             yield demo, WebChatClient(session, demo.url)
     finally:
         await demo.stop()
@@ -107,7 +122,7 @@ async def demo(tmp_path):
 
 @pytest.fixture
 async def web(demo):
-    async with aiohttp.ClientSession() as session:
+    async with session_for(demo.url) as session:
         yield WebChatClient(session, demo.url)
 
 
@@ -225,8 +240,11 @@ async def test_bad_requests_get_a_reason_and_change_nothing(demo, web):
     await web.post("/api/tap", {"as": LI_MING, "chat_id": LI_MING, "message_id": 99, "data": "x"}, status=404)
     await web.post("/api/location", {"as": LI_MING, "chat_id": LI_MING, "latitude": 95, "longitude": 0}, status=400)
     await web.post("/api/clock", {"hours": -24}, status=400)
-    async with web.session.post(web.url + "/api/send", data=b"not json") as response:
-        assert response.status == 400
+    async with web.session.post(web.url + "/api/send", data=b"not json", headers=JSON) as response:
+        assert response.status == 400 and (await response.json())["error"] == "the body is not valid JSON"
+    nested = b'{"as": 1002, "chat_id": 1002, "text": ' + b"[" * 20_000 + b"]" * 20_000 + b"}"
+    async with web.session.post(web.url + "/api/send", data=nested, headers=JSON) as response:
+        assert response.status == 400 and "nested" in (await response.json())["error"]
     async with web.session.get(web.url + "/api/chats/1001?as=1002") as response:
         assert response.status == 403
     assert await web.messages(LI_MING) == []
@@ -236,21 +254,74 @@ async def test_bad_requests_get_a_reason_and_change_nothing(demo, web):
 async def test_a_shared_location_and_a_photo_reach_the_bot(demo, web):
     await web.send(1001, "/start")
     await web.post("/api/location", {"as": 1001, "chat_id": 1001, "latitude": 33.17842, "longitude": 107.45216})
-    form = aiohttp.FormData({"as": "1001", "chat_id": "1001", "caption": "我家的苹果"})
-    form.add_field("file", b"\x89PNG\r\n\x1a\n-apples", filename="apples.png", content_type="image/png")
-    async with web.session.post(web.url + "/api/photo", data=form) as response:
-        assert response.status == 200
+    await web.post("/api/photo", photo_body(1001, PNG + b"-apples", caption="我家的苹果"))
     messages = await web.messages(1001)
     location = next(m for m in messages if m["location"])
     assert location["location"] == {"latitude": 33.17842, "longitude": 107.45216}
     photo = next(m for m in messages if m["photo"])
     assert photo["caption"] == "我家的苹果"
     async with web.session.get(web.url + photo["photo"]) as response:
-        assert response.content_type == "image/png" and await response.read() == b"\x89PNG\r\n\x1a\n-apples"
-    bad = aiohttp.FormData({"as": "1001", "chat_id": "1001"})
-    bad.add_field("file", b"MZ", filename="run.exe", content_type="application/octet-stream")
-    async with web.session.post(web.url + "/api/photo", data=bad) as response:
-        assert response.status == 400 and (await response.json())["error"] == "only images can be sent as photos"
+        assert response.content_type == "image/png" and await response.read() == PNG + b"-apples"
+    refused = await web.post("/api/photo", photo_body(1001, b"MZ"), status=400)
+    assert refused["error"] == "only PNG, JPEG, WebP or GIF pictures can be sent as photos"
+
+
+async def test_only_raster_pictures_are_photos_and_are_served_as_what_they_are(demo, web):
+    await web.send(1001, "/start")
+    for content in (SVG, b"<html><script>alert(1)</script></html>", b"\x00" * 16, b"RIFF\x00\x00\x00\x00WAVE"):
+        refused = await web.post("/api/photo", photo_body(1001, content), status=400)
+        assert refused["error"] == "only PNG, JPEG, WebP or GIF pictures can be sent as photos"
+    await web.post("/api/photo", photo_body(1001, b"not base64!"), status=400)
+    assert not any(m["photo"] for m in await web.messages(1001))
+
+    sent = {"jpeg": b"\xff\xd8\xff\xe0-jpeg", "gif": b"GIF89a-gif", "webp": b"RIFF\x10\x00\x00\x00WEBPVP8 -webp",
+            "png": PNG + b"-png"}
+    for content in sent.values():
+        await web.post("/api/photo", photo_body(1001, content))
+    photos = [m["photo"] for m in await web.messages(1001) if m["photo"]]
+    assert len(photos) == 4
+    for url, (kind, content) in zip(photos, sent.items(), strict=True):
+        async with web.session.get(web.url + url) as response:
+            assert response.content_type == f"image/{kind}" and await response.read() == content
+            assert response.headers["X-Content-Type-Options"] == "nosniff"
+            assert "sandbox" in response.headers["Content-Security-Policy"]
+
+
+async def test_every_answer_says_nosniff(demo, web):
+    for path in ("/", "/static/app.js", "/api/state", "/api/chats/1001?as=1002", "/no/such/page"):
+        async with web.session.get(web.url + path) as response:
+            assert response.headers["X-Content-Type-Options"] == "nosniff", path
+    async with web.session.post(web.url + "/api/send", json={"as": 4242}) as response:
+        assert response.status == 404 and response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_only_the_web_chats_own_page_may_use_it(demo, web):
+    """Another site's page cannot post as a demo person (CSRF), nor read the chats through a name
+    of its own pointed at this machine (DNS rebinding)."""
+    port = demo.web.port
+    text = {"as": LI_MING, "chat_id": LI_MING, "text": "/start"}
+    for headers in ({"Origin": "http://evil.example"}, {"Origin": f"http://evil.example:{port}"},
+                    {"Origin": "null"}, {"Host": f"evil.example:{port}", "Origin": f"http://evil.example:{port}"}):
+        async with web.session.post(web.url + "/api/send", json=text, headers=headers) as response:
+            assert response.status == 403, headers
+    async with aiohttp.ClientSession() as no_origin:  # not a browser at the page: no Origin
+        async with no_origin.post(web.url + "/api/send", json=text) as response:
+            assert response.status == 403 and "Origin" in (await response.json())["error"]
+    for host in (f"evil.example:{port}", "127.0.0.1:1", "localhost"):
+        async with web.session.get(web.url + "/api/state", headers={"Host": host}) as response:
+            assert response.status == 403 and "answers at" in (await response.json())["error"], host
+    # A form, which any site can post: not JSON.
+    form = {"as": "1002", "chat_id": "1002", "text": "hi"}
+    async with web.session.post(web.url + "/api/send", data=form) as response:
+        assert response.status == 415
+    assert await web.messages(LI_MING) == []
+
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}"):  # the page as opened by either name
+        headers = {"Host": host, "Origin": f"http://{host}"}
+        async with web.session.post(web.url + "/api/send", json=text, headers=headers) as response:
+            assert response.status == 200, host
+    assert len([m for m in await web.messages(LI_MING) if not m["from"]["is_bot"]]) == 2
+    await web.bot_text(LI_MING, "(?i)welcome")
 
 
 async def test_a_restart_keeps_the_orders_and_reset_starts_afresh(tmp_path):

@@ -13,9 +13,11 @@ import queue
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import threading
+import zlib
 from pathlib import Path
 
 import pytest
@@ -288,5 +290,47 @@ def test_the_partner_answers_the_bots_question_with_a_reply_in_the_browser(demo)
         expect(page.locator("#reply-name")).to_have_text("张伟")
         page.locator("#reply-cancel").click()
         expect(page.locator("#reply-bar")).to_be_hidden()
+
+    assert demo.interrupt() == 0
+
+
+def tiny_png() -> bytes:
+    """A real 2×2 green PNG, made here."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\x20\xa0\x40" * 2 for _ in range(2))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def test_a_villager_sends_a_photo_and_a_picture_with_script_is_refused_in_the_browser(demo):
+    from playwright.sync_api import expect
+
+    villager = 1001
+    with phone_page(demo.url) as page:
+        be(page, villager)
+
+        def send_file(name: str, mime_type: str, content: bytes, caption: str) -> None:
+            page.set_input_files("#attach", files=[{"name": name, "mimeType": mime_type, "buffer": content}])
+            expect(page.locator("#photo-dialog")).to_be_visible()
+            page.fill("#photo-caption", caption)
+            page.locator("#photo-send").click()
+
+        # An SVG named and typed as a PNG: its first bytes say what it is, and it is refused.
+        send_file("cat.png", "image/png", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+                  "not a photo")
+        expect(page.locator("#toast")).to_contain_text("only PNG, JPEG, WebP or GIF", timeout=WAIT)
+        expect(page.locator("#photo-dialog")).to_be_visible()  # still open: choose another
+        page.locator("#photo-cancel").click()
+        expect(page.locator(".msg.own", has_text="not a photo")).to_have_count(0)
+
+        send_file("field.png", "image/png", tiny_png(), "我家的稻田")
+        expect(page.locator("#photo-dialog")).to_be_hidden(timeout=WAIT)
+        sent = page.locator(".msg.own", has_text="我家的稻田").last
+        picture = sent.locator("img.photo")
+        expect(picture).to_be_visible(timeout=WAIT)
+        page.wait_for_function("img => img.complete && img.naturalWidth === 2", arg=picture.element_handle())
+        shot(page, "11-villager-sent-a-photo")
 
     assert demo.interrupt() == 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import re
 import time
 from dataclasses import dataclass
@@ -42,8 +43,8 @@ class Served:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def get(self, path: str) -> tuple[int, str]:
-        async with self.http.get(self.base + path) as response:
+    async def get(self, path: str, headers: dict | None = None) -> tuple[int, str]:
+        async with self.http.get(self.base + path, headers=headers) as response:
             return response.status, await response.text()
 
     async def post_update(self, body, secret: str | None = SECRET) -> int:
@@ -69,13 +70,13 @@ async def webhook_bot(monkeypatch):
     started: list[Served] = []
     async with aiohttp.ClientSession() as http:
 
-        async def start(database_url: str, double: BotApiDouble) -> Served:
+        async def start(database_url: str, double: BotApiDouble, **more_settings) -> Served:
             port = free_port()
             stop = asyncio.Event()
             stops.append(stop)
             settings = Settings(bot_token=TOKEN, database_url=database_url, telegram_base_url=double.base_url,
                                 listen_host="127.0.0.1", listen_port=port, webhook_url=PUBLIC_URL,
-                                webhook_secret=SECRET, admin_ids=frozenset({900}))
+                                webhook_secret=SECRET, admin_ids=frozenset({900}), **more_settings)
             served = Served(port, asyncio.create_task(runner.serve(settings, webhook=True)), stop, http)
             started.append(served)
             double.webhook_targets = [s.base for s in started]
@@ -235,3 +236,58 @@ async def test_a_database_outage_is_answered_reported_and_survived(postgres_only
     assert "⏳" not in " ".join(texts(li.chat)[1:])
     await proxy.close()  # the fixture's stop must not hang on a database that is away
     await proxy.open()
+
+
+def long_update(update_id: int, person) -> dict:
+    """A real update over 64 KiB: a message of 4096 characters (Telegram's most), every other one bold."""
+    text = "稻" * 4096
+    entities = [{"type": "bold", "offset": i, "length": 1} for i in range(0, len(text), 2)]
+    update = message_update(update_id, person, "/cart")
+    update["message"].update(text=text, entities=entities)
+    return update
+
+
+async def test_an_update_up_to_a_mebibyte_is_taken_and_one_over_it_refused(demo_store, telegram, webhook_bot):
+    bot = await webhook_bot(demo_store.url, telegram)
+    wang = telegram.person(1001, "Wang", language_code="en")
+    await settle_in(wang)
+    seen = len(wang.chat.bot_messages())
+
+    big = long_update(600, wang)
+    assert 64 * 1024 < len(json.dumps(big)) < 1024 * 1024
+    assert await bot.post_update(big) == 200
+    assert len(wang.chat.bot_messages()) == seen + 1  # answered, as any message is
+    huge = json.dumps(message_update(601, wang, "/cart") | {"padding": "x" * 1024 * 1024}).encode()
+    assert await bot.post_update(huge) == 413
+    assert len(wang.chat.bot_messages()) == seen + 1
+
+
+async def test_deeply_nested_json_is_a_bad_request(demo_store, telegram, webhook_bot):
+    bot = await webhook_bot(demo_store.url, telegram)
+    wang = telegram.person(1001, "Wang", language_code="en")
+    await settle_in(wang)
+    seen = len(wang.chat.bot_messages())
+    deep_reply = message_update(602, wang, "/cart")
+    inner = deep_reply["message"]
+    for _ in range(300):  # a reply to a reply to ...: PTB would recurse through every level
+        inner["reply_to_message"] = dict(message_update(602, wang, "/cart")["message"])
+        inner = inner["reply_to_message"]
+
+    for body in (b'{"update_id": 603, "x": ' + b"[" * 20_000 + b"]" * 20_000 + b"}",
+                 json.dumps(deep_reply).encode()):
+        assert await bot.post_update(body) == 400
+    assert len(wang.chat.bot_messages()) == seen
+    assert (await bot.get("/healthz"))[0] == 200
+
+
+async def test_with_a_metrics_token_only_prometheus_reads_the_metrics(demo_store, telegram, webhook_bot):
+    token = "scrape-0123456789abcdef"
+    bot = await webhook_bot(demo_store.url, telegram, metrics_token=token)
+
+    for headers in (None, {"Authorization": "Bearer wrong-0123456789abcdef"}, {"Authorization": token},
+                    {"Authorization": f"Bearer {token}x"}, {"Authorization": f"Basic {token}"}):
+        status, body = await bot.get("/metrics", headers=headers)
+        assert (status, body) == (401, '{"error": "missing or wrong bearer token"}'), headers
+    status, body = await bot.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+    assert status == 200 and "rural_database_up 1.0" in body
+    assert await bot.get("/healthz") == (200, '{"status": "ok", "database": "ok"}')  # open to the load balancer

@@ -4,11 +4,16 @@ The page (``static/``) picks a person, shows their chats and talks to this small
 the bot sends, and what people type, reaches every open page at once as server-sent events, edits
 in place included. A person's actions go through the double's ``Person``, exactly as in the tests,
 so the bot receives the same updates it would get from Telegram.
+
+Only its own page may use it, with JSON, and a photo (base64 in the JSON) must be a raster picture:
+see webguard.py.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import json
 import logging
@@ -20,11 +25,14 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from bot.http_input import runner_options
 from locales import localized
 from services.parcels import opening_time
 
 from .botapi import BotApiDouble
 from .model import Chat, Message, Person
+from .webguard import (FILE_POLICY, MAX_JSON, TIMEOUTS, Refused, json_body, no_sniffing, own_page_only,
+                       raster_type, refusals)
 
 if TYPE_CHECKING:
     from bot.demo import DemoWorld, Role
@@ -35,20 +43,13 @@ STATIC = Path(__file__).resolve().parent / "static"
 TAP_ANSWER_WAIT = 5.0  # seconds the page waits for the bot to answer a tap
 HEARTBEAT = 15.0  # seconds between SSE comments that keep idle connections open
 MAX_PHOTO = 10 * 1024 * 1024  # Telegram's limit for photos
+MAX_PHOTO_JSON = MAX_PHOTO * 4 // 3 + MAX_JSON  # a photo in base64, with its caption
 ROLE_LABELS = {
     "zh": {"villager": "村民", "partner": "站长", "bystander": "群成员", "admin": "管理员"},
     "en": {"villager": "Villager", "partner": "Partner", "bystander": "Group member", "admin": "Admin"},
 }
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
 CLOCK_STEPS = {1, 24}  # hours the clock control may move forward
-
-
-class Refused(Exception):
-    """A request the page should not have made: answered with 400/403/404 and the reason."""
-
-    def __init__(self, status: int, reason: str):
-        super().__init__(reason)
-        self.status = status
 
 
 class WebChat:
@@ -64,7 +65,9 @@ class WebChat:
 
     # ---- lifecycle ------------------------------------------------------------------
     def application(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_PHOTO + 64 * 1024, middlewares=[_refusals])
+        guard = own_page_only(lambda: (self.host, self.port))
+        app = web.Application(client_max_size=MAX_JSON, middlewares=[refusals, guard])
+        app.on_response_prepare.append(no_sniffing)
         app.router.add_get("/", self._index)
         app.router.add_static("/static/", STATIC)
         app.router.add_get("/api/state", self._state)
@@ -80,7 +83,8 @@ class WebChat:
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 8080) -> None:
-        self._runner = web.AppRunner(self.application(), access_log=None, shutdown_timeout=1.0)
+        self._runner = web.AppRunner(self.application(), access_log=None, shutdown_timeout=1.0,
+                                     **runner_options(TIMEOUTS))
         await self._runner.setup()
         try:
             await web.TCPSite(self._runner, host, port).start()
@@ -145,7 +149,7 @@ class WebChat:
         if stored is None or stored.content is None:
             raise Refused(404, "no such file")
         return web.Response(body=stored.content, content_type=stored.mime_type or "application/octet-stream",
-                            headers={"Cache-Control": "max-age=86400"})
+                            headers={"Cache-Control": "max-age=86400", "Content-Security-Policy": FILE_POLICY})
 
     def _message_view(self, message: Message) -> dict:
         photo = None
@@ -225,7 +229,7 @@ class WebChat:
 
     # ---- acting ---------------------------------------------------------------------
     async def _send(self, request: web.Request) -> web.Response:
-        body = await _json(request)
+        body = await json_body(request)
         person, chat = self._speaker(body)
         text = str(body.get("text") or "").strip()
         if not text:
@@ -242,7 +246,7 @@ class WebChat:
         return _ok()
 
     async def _tap(self, request: web.Request) -> web.Response:
-        body = await _json(request)
+        body = await json_body(request)
         person, chat = self._speaker(body)
         message = chat.message(_integer(body.get("message_id"), "message_id"))
         data = body.get("data")
@@ -256,7 +260,7 @@ class WebChat:
         return _ok(answer={"text": answer.text, "show_alert": answer.show_alert})
 
     async def _location(self, request: web.Request) -> web.Response:
-        body = await _json(request)
+        body = await json_body(request)
         person, chat = self._speaker(body)
         try:
             latitude, longitude = float(body["latitude"]), float(body["longitude"])
@@ -268,29 +272,36 @@ class WebChat:
         return _ok()
 
     async def _contact(self, request: web.Request) -> web.Response:
-        body = await _json(request)
+        body = await json_body(request)
         person, chat = self._speaker(body)
         await _acting(person.share_contact(self.roles[person.id].phone, chat=chat))
         return _ok()
 
     async def _photo(self, request: web.Request) -> web.Response:
-        form = await request.post()
-        person, chat = self._speaker(form)
-        upload = form.get("file")
-        if not isinstance(upload, web.FileField):
+        """``{"as", "chat_id", "photo": base64, "caption"}``: a person sends a photo."""
+        body = await json_body(request, MAX_PHOTO_JSON)
+        person, chat = self._speaker(body)
+        if not isinstance(body.get("photo"), str) or not body["photo"]:
             raise Refused(400, "choose a photo to send")
-        content_type = upload.content_type or ""
-        if not content_type.startswith("image/"):
-            raise Refused(400, "only images can be sent as photos")
-        caption = str(form.get("caption") or "").strip() or None
+        try:
+            content = base64.b64decode(body["photo"], validate=True)
+        except (binascii.Error, ValueError):
+            raise Refused(400, "the photo is not base64") from None
+        if len(content) > MAX_PHOTO:
+            raise Refused(413, f"the photo is larger than {MAX_PHOTO // (1024 * 1024)} MB")
+        kind = raster_type(content)
+        if kind is None:
+            raise Refused(400, "only PNG, JPEG, WebP or GIF pictures can be sent as photos")
+        mime_type, extension = kind
+        caption = str(body.get("caption") or "").strip() or None
         if caption and len(caption) > 1024:
             raise Refused(400, "the caption is longer than 1024 characters")
-        await _acting(person.send_photo(caption, chat=chat, content=upload.file.read(),
-                                        file_name=upload.filename or "photo.jpg", mime_type=content_type))
+        await _acting(person.send_photo(caption, chat=chat, content=content, file_name=f"photo.{extension}",
+                                        mime_type=mime_type))
         return _ok()
 
     async def _move_clock(self, request: web.Request) -> web.Response:
-        body = await _json(request)
+        body = await json_body(request)
         hours = body.get("hours")
         if body.get("to") == "opening":
             self.clock.advance(self._until_opening())
@@ -360,16 +371,6 @@ def _integer(value: Any, name: str) -> int:
         raise Refused(400, f"{name} must be a number") from None
 
 
-async def _json(request: web.Request) -> dict:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise Refused(400, "the request body is not JSON") from None
-    if not isinstance(body, dict):
-        raise Refused(400, "the request body must be a JSON object")
-    return body
-
-
 async def _acting(action):
     """Run a person's action; the double raises AssertionError when the bot does not take it."""
     try:
@@ -380,11 +381,3 @@ async def _acting(action):
 
 def _ok(**extra: Any) -> web.Response:
     return web.json_response({"ok": True, **extra})
-
-
-@web.middleware
-async def _refusals(request: web.Request, handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except Refused as refused:
-        return web.json_response({"ok": False, "error": str(refused)}, status=refused.status)

@@ -71,10 +71,10 @@ const pad = (n) => String(n).padStart(2, "0");
 
 // ---------------------------------------------------------------- HTTP
 
-/** fetch JSON; throws an Error with a readable message on any failure. */
+/** fetch JSON; throws an Error with a readable message on any failure. The server takes JSON
+ * only, with this page's Origin (which the browser adds to a POST by itself). */
 async function api(path, body) {
   const options = body === undefined ? {}
-    : body instanceof FormData ? { method: "POST", body }
     : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
   let response;
   try {
@@ -504,17 +504,23 @@ function choosePhoto() {
 async function sendPhoto() {
   const file = $("#attach").files[0];
   if (!file) return;
-  const form = new FormData();
-  form.append("as", String(app.person.id));
-  form.append("chat_id", String(app.chatId));
-  const caption = $("#photo-caption").value.trim();
-  if (caption) form.append("caption", caption);
-  form.append("file", file, file.name);
   const sendButton = $("#photo-send");
   sendButton.disabled = true;
-  const result = await act("/api/photo", form);
+  const caption = $("#photo-caption").value.trim() || null;
+  const photo = await base64Of(file);
+  const result = await act("/api/photo", { as: app.person.id, chat_id: app.chatId, photo, caption });
   sendButton.disabled = false;
   if (result) $("#photo-dialog").close();
+}
+
+/** The file's bytes in base64 (the server checks by them that it is a PNG, JPEG, WebP or GIF). */
+function base64Of(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result.slice(reader.result.indexOf(",") + 1)); // after "data:...;base64,"
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(file);
+  });
 }
 
 function closePhotoDialog() {

@@ -1,0 +1,120 @@
+"""What the demo's web chat (webchat.py) lets in, and how it answers: its own page only, JSON
+only, raster pictures only.
+
+- A request whose ``Host`` is not the web chat's own address (an IP address, ``localhost`` or the
+  ``--host`` name, with its port) gets 403: a site whose name was pointed at this machine (DNS
+  rebinding) reads nothing.
+- A POST must carry the page's own ``Origin`` (else 403) and a JSON body (``Content-Type:
+  application/json``, else 415). A form on another site cannot send that, nor can its script
+  without the web chat's consent, which it never gives: no cross-site request forgery.
+- A photo must be a PNG, JPEG, WebP or GIF by its first bytes, whatever its name or declared type
+  says: an SVG may carry script, which would run as any demo person.
+- Every answer says ``X-Content-Type-Options: nosniff``, and served files carry a policy that runs
+  no script even in a file opened as a page.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+
+from aiohttp import web
+from yarl import URL
+
+from bot.http_input import BadJson, BodyRefused, Timeouts, parse_json, read_body
+
+MAX_JSON = 64 * 1024  # bytes of a request's JSON, but a photo's
+TIMEOUTS = Timeouts(body=60.0)  # a 10 MB photo on a slow link
+# Served files (a photo, a document the bot sent) never run script, even opened as a page.
+FILE_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+RASTER_TYPES = (  # first bytes, MIME type, file extension
+    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
+    (b"\xff\xd8\xff", "image/jpeg", "jpg"),
+    (b"GIF87a", "image/gif", "gif"),
+    (b"GIF89a", "image/gif", "gif"),
+)
+
+
+class Refused(Exception):
+    """A request the page should not have made: answered with its status (400, 403, 404, 408, 413,
+    415) and the reason."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status = status
+
+
+def raster_type(content: bytes) -> tuple[str, str] | None:
+    """(MIME type, file extension) of a PNG, JPEG, WebP or GIF picture, by its first bytes; else None."""
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return "image/webp", "webp"
+    for prefix, mime_type, extension in RASTER_TYPES:
+        if content.startswith(prefix):
+            return mime_type, extension
+    return None
+
+
+def names_this_address(host: str, own_host: str, own_port: int) -> bool:
+    """Whether ``host`` (a Host header) names the web chat listening on own_host:own_port: that
+    port, and an IP address, localhost or ``own_host``."""
+    try:
+        url = URL(f"http://{host}")
+    except ValueError:
+        return False
+    if url.port != own_port or not url.host or url.path not in ("", "/") or url.user is not None:
+        return False
+    if url.host.lower() in ("localhost", own_host.lower()):
+        return True
+    try:
+        ipaddress.ip_address(url.host)
+    except ValueError:
+        return False
+    return True
+
+
+def own_page_only(address: Callable[[], tuple[str, int]]):
+    """A middleware that lets in the requests of the web chat's own page at ``address()`` (its host
+    and port, known once it listens) and refuses the others (see the module's docstring)."""
+
+    @web.middleware
+    async def guard(request: web.Request, handler) -> web.StreamResponse:
+        host, port = address()
+        if not names_this_address(request.host, host, port):
+            raise Refused(403, f"this web chat answers at http://{host}:{port}/ only, not at {request.host}")
+        origin = request.headers.get("Origin")
+        if origin is not None and origin != f"http://{request.host}":
+            raise Refused(403, f"requests from the page of {origin} are refused")
+        if request.method == "POST":
+            if origin is None:
+                raise Refused(403, "a POST must come from the web chat's page (it sends Origin)")
+            if request.content_type != "application/json":
+                raise Refused(415, "the request body must be JSON (Content-Type: application/json)")
+        return await handler(request)
+
+    return guard
+
+
+async def json_body(request: web.Request, limit: int = MAX_JSON) -> dict:
+    """The request's JSON object, at most ``limit`` bytes, within the body timeout; else Refused."""
+    try:
+        body = parse_json(await read_body(request, limit, TIMEOUTS.body))
+    except BodyRefused as refused:
+        raise Refused(refused.status, str(refused)) from None
+    except BadJson as exc:
+        raise Refused(400, str(exc)) from None
+    if not isinstance(body, dict):
+        raise Refused(400, "the request body must be a JSON object")
+    return body
+
+
+async def no_sniffing(request: web.Request, response: web.StreamResponse) -> None:
+    """Every answer is read as the type it says it is, never guessed from its content."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+
+
+@web.middleware
+async def refusals(request: web.Request, handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except Refused as refused:
+        return web.json_response({"ok": False, "error": str(refused)}, status=refused.status)
