@@ -66,14 +66,20 @@ async def rice_in_cart(villager) -> None:
     assert "Added to your cart" in last_text(villager)
 
 
-async def listings(bot, seller_id: int) -> tuple[int, int]:
-    """An approved listing of apples on the market, and a half-filled draft."""
+async def sent_to_review(bot, seller_id: int, title: str, photo: str | None, milli: int, price_fen: int, note: str):
+    """A listing of fruit, filled in and sent to review."""
     draft = await produce.start_draft(bot.store, bot.clock, seller_id)
-    await produce.choose_common(bot.store, bot.clock, seller_id, draft.id, "Apples", "fruit")
-    for step, value in ((Step.PHOTO, None), (Step.UNIT, "jin"), (Step.QUANTITY, 10_000), (Step.PRICE, 600),
-                        (Step.AVAILABLE, bot.clock.now().date()), (Step.NOTE, "")):
+    await produce.choose_common(bot.store, bot.clock, seller_id, draft.id, title, "fruit")
+    for step, value in ((Step.PHOTO, photo), (Step.UNIT, "jin"), (Step.QUANTITY, milli), (Step.PRICE, price_fen),
+                        (Step.AVAILABLE, bot.clock.now().date()), (Step.NOTE, note)):
         await produce.fill(bot.store, bot.clock, seller_id, draft.id, step, value)
     await produce.publish(bot.store, bot.clock, seller_id, draft.id)
+    return draft
+
+
+async def listings(bot, seller_id: int) -> tuple[int, int]:
+    """An approved listing of apples on the market, and a half-filled draft."""
+    draft = await sent_to_review(bot, seller_id, "Apples", None, 10_000, 600, "")
     await produce.review(bot.store, bot.clock, ADMIN, draft.id, approve=True)
     second = await produce.start_draft(bot.store, bot.clock, seller_id)
     await produce.fill(bot.store, bot.clock, seller_id, second.id, Step.TITLE, "Walnuts")
@@ -268,12 +274,7 @@ async def test_forget_edits_the_cards_already_posted_blanks_the_listings_and_rem
     wang_id = await villager_id(bot.store, 1001)
     apples, _ = await listings(bot, wang_id)
     photo = bot.double.store_file("photo", b"\xff\xd8\xff\xe0-pears", "pears.jpg", "image/jpeg").file_id
-    pears = await produce.start_draft(bot.store, bot.clock, wang_id)
-    await produce.choose_common(bot.store, bot.clock, wang_id, pears.id, "Pears", "fruit")
-    for step, value in ((Step.PHOTO, photo), (Step.UNIT, "jin"), (Step.QUANTITY, 5_000), (Step.PRICE, 800),
-                        (Step.AVAILABLE, bot.clock.now().date()), (Step.NOTE, "From my own tree")):
-        await produce.fill(bot.store, bot.clock, wang_id, pears.id, step, value)
-    await produce.publish(bot.store, bot.clock, wang_id, pears.id)
+    pears = await sent_to_review(bot, wang_id, "Pears", photo, 5_000, 800, "From my own tree")
     await produce.withdraw(bot.store, bot.clock, wang_id, pears.id)  # withdrawn before /forget
     await wang.send("/search golden unicorn saddle")
     await bot.pump()
