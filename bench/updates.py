@@ -177,7 +177,9 @@ async def measure_ours(villagers: int, url: str, rng: random.Random) -> dict:
     await double.start()
     try:
         settings = Settings(bot_token=TOKEN, database_url=url, telegram_base_url=double.base_url)
-        bot = build_application(settings, store)
+        # People's time: each villager's action counts as seconds, as a person's would, so that
+        # the per-person rate limit is at work here but nobody is past it.
+        bot = build_application(settings, store, pace=double.pace_time)
         people = [double.person(10_000 + i, f"Villager {i}", language_code=rng.choice(["zh-hans", "en"]))
                   for i in range(villagers)]
         return await measure("rural bot", bot, double, [

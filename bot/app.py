@@ -6,10 +6,12 @@ import asyncio
 import functools
 import logging
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 from babel import Locale
 from telegram import BotCommand, Update
+from telegram.constants import ChatType
 from telegram.ext import Application, ApplicationBuilder, BaseHandler, ContextTypes
 
 import handlers
@@ -18,13 +20,14 @@ from bot.config import Settings
 from bot.logs import UpdateTrace, begin_trace, current_trace, end_trace
 from bot.metrics import Metrics
 from bot.telegram_http import AiohttpRequest
-from handlers.context import Runtime, RuralContext, runtime_of, say_unavailable
+from handlers.context import Runtime, RuralContext, ask_to_slow_down, runtime_of, say_unavailable
 from handlers.start import COMMANDS
 from locales import available_locales, translator
-from services import updates
+from services import partners, updates
 from services.clock import Clock, SystemClock
 from services.market import MarketSearch
 from services.parcels import QuietHours
+from services.rate_limit import RateLimit
 from services.search import CatalogSearch
 from services.updates import UpdateInProgress, UpdateLedger
 from store.db import UPDATE_IN_HAND, Store, UpdateDoneElsewhere, UpdateInHand, is_unavailable
@@ -41,6 +44,11 @@ class RuralApplication(Application):
     its effect happens once (``services.updates``: claimed, then marked done with the handler's
     first durable change or after it), it is traced in the logs with the handler that took it,
     counted in the metrics, and answered "try again in a minute" while the database is down.
+
+    What a person sends past ``USER_RATE`` (``services.rate_limit``) is not handled: it is done in
+    the ledger, as if handled, and otherwise costs no database work; the person is asked to slow
+    down once a minute, and a tap is answered so that its button stops spinning. Admins, and
+    partners in their center's desk group, are not limited.
 
     A delivery of an update that another delivery holds raises ``UpdateInProgress`` by webhook, so
     that it is not acknowledged and Telegram sends it again later; by polling it is dropped (PTB
@@ -61,15 +69,20 @@ class RuralApplication(Application):
         started = time.perf_counter()
         outcome = "handled"
         try:
-            if await ledger.take(update.update_id):
+            if not await ledger.take(update.update_id):
+                outcome = "duplicate"
+                metrics.duplicates.inc()
+            elif await self._past_rate(update, rt):
+                outcome = "limited"
+                metrics.limited.labels(type=trace.kind).inc()
+                await ask_to_slow_down(self.bot, update, rt, self.bot_data["rate_limit"].warn_due(user.id))
+                await _mark_done(ledger, update.update_id)
+            else:
                 await super().process_update(update)
                 if in_hand.elsewhere:
                     outcome = "done elsewhere"
                 elif not in_hand.done:
                     await _mark_done(ledger, update.update_id)
-            else:
-                outcome = "duplicate"
-                metrics.duplicates.inc()
         except UpdateInProgress:
             outcome = "in progress"
             if self.updater is None:  # by webhook: not acknowledged, so Telegram sends it again
@@ -91,6 +104,25 @@ class RuralApplication(Application):
             log.info("update %s", outcome, extra={"duration_ms": round(duration * 1000, 1),
                                                   "update_type": trace.kind, "outcome": outcome})
             end_trace(token)
+
+    async def _past_rate(self, update: Update, rt: Runtime) -> bool:
+        """Whether the person behind ``update`` went past ``USER_RATE``: in memory, except that a
+        person past it in a group is looked up once a minute, in case they are a partner at their
+        center's desk."""
+        limit: RateLimit = self.bot_data["rate_limit"]
+        user = update.effective_user
+        if limit.rate is None or user is None or user.id in rt.admin_ids or not _sent_by_person(update):
+            return False
+        if limit.take(user.id):
+            return False
+        chat = update.effective_chat
+        if chat is None or chat.type == ChatType.PRIVATE:
+            return True
+        at_desk = limit.known_desk_standing(user.id, chat.id)
+        if at_desk is None:
+            at_desk = await partners.partner_at_desk(rt.store, user.id, chat.id)
+            limit.remember_desk_standing(user.id, chat.id, at_desk)
+        return not at_desk
 
     async def hand_over_unfinished(self) -> int:
         """Put the updates a dead polling predecessor took and never finished in the queue, to be
@@ -170,6 +202,17 @@ def _traced(callback):
     return traced
 
 
+def _sent_by_person(update: Update) -> bool:
+    """A message, an edit or a button tap: what a person sends at the bot. Not what Telegram says
+    about a chat (the bot added or removed, members, a group become a supergroup), which a desk
+    must not miss."""
+    if update.callback_query is not None:
+        return True
+    message = update.message or update.edited_message
+    return message is not None and not (message.new_chat_members or message.left_chat_member
+                                        or message.migrate_to_chat_id or message.migrate_from_chat_id)
+
+
 def update_type(update: Update) -> str:
     """"message", "callback_query", "my_chat_member", ...: which kind of update this is."""
     return next((name for name in Update.ALL_TYPES if getattr(update, name, None) is not None), "other")
@@ -186,8 +229,9 @@ def file_url_for(base_url: str) -> str:
 
 
 def build_application(settings: Settings, store: Store, clock: Clock | None = None,
-                      polling: bool = True) -> Application:
-    """The bot. ``polling=False``: no Updater; updates come in by webhook (bot/webhook.py)."""
+                      polling: bool = True, pace: Callable[[], float] = time.monotonic) -> Application:
+    """The bot. ``polling=False``: no Updater; updates come in by webhook (bot/webhook.py).
+    ``pace``: the seconds the per-person rate limit follows (a test's people's time)."""
     clock = clock or SystemClock()
     metrics = Metrics()
     ledger = UpdateLedger(store, clock, timedelta(seconds=settings.update_claim_seconds))
@@ -210,6 +254,7 @@ def build_application(settings: Settings, store: Store, clock: Clock | None = No
     app = builder.build()
     app.bot_data["metrics"] = metrics
     app.bot_data["update_ledger"] = ledger
+    app.bot_data["rate_limit"] = RateLimit(settings.user_rate, pace)
     app.bot_data["runtime"] = Runtime(
         store=store, clock=clock, search=CatalogSearch(store, clock), market=MarketSearch(store),
         default_locale=settings.default_locale, timezone=settings.timezone, admin_ids=settings.admin_ids,
