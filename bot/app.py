@@ -76,7 +76,9 @@ class RuralApplication(Application):
                 outcome = "limited"
                 metrics.limited.labels(type=trace.kind).inc()
                 await ask_to_slow_down(self.bot, update, rt, self.bot_data["rate_limit"].warn_due(user.id))
-                await _mark_done(ledger, update.update_id)
+                # Marked with the next group of done marks, without holding one of the
+                # CONCURRENT_UPDATES places meanwhile: a flood must not keep others' updates waiting.
+                self.create_task(_mark_done(ledger, update.update_id), update=update)
             else:
                 await super().process_update(update)
                 if in_hand.elsewhere:

@@ -85,7 +85,8 @@ class RateLimit:
             bucket = self._buckets[person_id] = _Bucket(float(self.rate.burst), now)
             self._sweep(now)
         else:
-            bucket.tokens = min(float(self.rate.burst), bucket.tokens + max(0.0, now - bucket.at) * self.rate.per_second)
+            refilled = bucket.tokens + max(0.0, now - bucket.at) * self.rate.per_second
+            bucket.tokens = min(float(self.rate.burst), refilled)
             bucket.at = now
         if bucket.tokens < 1:
             return False

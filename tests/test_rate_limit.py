@@ -22,6 +22,7 @@ from chat import settle_in, texts, villager_id
 from services.rate_limit import UserRate
 from store.models import Cart, CartLine, ProcessedUpdate
 from test_partner_desk import desk
+from test_webhook import message_update, webhook_bot  # noqa: F401 - the fixture
 
 SLOW_DOWN_ZH = "🐢 您发得太快了，我来不及回复。请等一分钟再继续。"
 SLOW_DOWN_EN = "🐢 You are sending faster than I can answer. Please wait a minute, then go on."
@@ -40,10 +41,15 @@ def limited_count(bot, kind: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
-async def ledger_rows(store) -> list[tuple]:
-    async with store.read() as session:
-        return (await session.execute(select(ProcessedUpdate.update_id, ProcessedUpdate.done_at,
-                                             ProcessedUpdate.body))).all()
+async def every_update_done(store, double, at_least: int) -> None:
+    """Until the ledger holds ``at_least`` updates, each done and without its body (so that none
+    is handed over again): a limited update's done mark goes with the next group of marks."""
+    async def all_done() -> bool:
+        async with store.read() as session:
+            rows = (await session.execute(select(ProcessedUpdate.done_at, ProcessedUpdate.body))).all()
+        return len(rows) >= at_least and all(done_at is not None and body is None for done_at, body in rows)
+
+    await double.wait_for(all_done, message="an update is not marked done in the ledger")
 
 
 async def test_thirty_messages_at_once_get_ten_answers_and_one_slow_down_then_a_minute_later_answers(bot):
@@ -59,8 +65,7 @@ async def test_thirty_messages_at_once_get_ten_answers_and_one_slow_down_then_a_
     help_screen = next(text for text in told if text != SLOW_DOWN_ZH)
     assert told.count(help_screen) == 10
     assert limited_count(bot, "message") == 20
-    rows = await ledger_rows(bot.store)
-    assert len(rows) >= 33 and all(done_at is not None and body is None for _, done_at, body in rows)
+    await every_update_done(bot.store, bot.double, 33)
 
     # Three seconds later (one action) the bucket is full again; the slow-down waits for the minute.
     await wang.send_all(["/help"] * 30)
@@ -106,8 +111,7 @@ async def test_taps_past_the_limit_stop_spinning_and_change_nothing(bot):
         quantity = await session.scalar(select(CartLine.quantity).join(Cart)
                                         .where(Cart.villager_id == await villager_id(bot.store, 1001)))
     assert quantity == 11
-    rows = await ledger_rows(bot.store)
-    assert all(done_at is not None and body is None for _, done_at, body in rows)
+    await every_update_done(bot.store, bot.double, 30)
 
 
 async def test_an_admin_and_a_partner_at_their_desk_are_not_limited_but_the_partner_is_in_private(bot):
@@ -133,6 +137,30 @@ async def test_an_admin_and_a_partner_at_their_desk_are_not_limited_but_the_part
     told = texts(partner.chat)[seen:]
     assert told.count(SLOW_DOWN_EN) == 1 and len(told) == 11, told
     assert limited_count(bot, "message") == 20
+
+
+async def test_by_webhook_a_flood_is_acknowledged_done_in_the_ledger_and_counted_in_metrics(demo_store, telegram,
+                                                                                           webhook_bot):
+    """Real time here, as in production: the bucket refills a little while the 30 are handled."""
+    served = await webhook_bot(demo_store.url, telegram)
+    telegram.chat_limits = False
+    wang = telegram.person(1001, "Wang", language_code="en")
+    flood = [message_update(100 + n, wang, "/help") for n in range(30)]
+
+    assert await asyncio.gather(*map(served.post_update, flood)) == [200] * 30
+
+    told = texts(wang.chat)
+    answers = len(told) - told.count(SLOW_DOWN_EN)
+    assert told.count(SLOW_DOWN_EN) == 1 and 10 <= answers <= 12, told
+    assert await served.metric('rural_limited_updates_total{type="message"}') == 30 - answers
+    _, exposition = await served.get("/metrics")
+    assert "# HELP rural_limited_updates_total Updates not handled because their sender went past USER_RATE" in exposition
+    await every_update_done(demo_store, telegram, 30)
+
+    # Telegram sends them all again (it never got the answers, say): each is a duplicate, none is answered.
+    assert await asyncio.gather(*map(served.post_update, flood)) == [200] * 30
+    assert await served.metric("rural_duplicate_updates_total") == 30
+    assert texts(wang.chat) == told
 
 
 @pytest.mark.parametrize("value, rate", [("5/10", UserRate(5, 10)), (" 0.5 / 3 ", UserRate(0.5, 3)),
