@@ -166,13 +166,20 @@ async def fresh_bench_database(server_url: str) -> str:
     return url.set(database="rural_bench").render_as_string(hide_password=False)
 
 
-async def measure_ours(villagers: int, url: str, rng: random.Random) -> dict:
+async def demo_store(url: str) -> Store:
+    """The store at ``url``, migrated, with the demo data and plenty in stock for everyone (measure
+    handling, not sell-outs)."""
     store = Store(url)
     await store.upgrade()
     with contextlib.redirect_stdout(io.StringIO()):
         await load_demo_data(store)
-    async with store.write() as session:  # plenty for everyone: measure handling, not sell-outs
+    async with store.write() as session:
         await session.execute(update(Product).values(stock=1_000_000))
+    return store
+
+
+async def measure_ours(villagers: int, url: str, rng: random.Random) -> dict:
+    store = await demo_store(url)
     double = BotApiDouble()
     await double.start()
     try:

@@ -73,6 +73,8 @@ class RateLimit:
         self._buckets: dict[int, _Bucket] = {}
         self._desk_standing: dict[tuple[int, int], tuple[bool, float]] = {}
         self._since_sweep = 0
+        # By update id, what was decided for a polled update as it arrived, for its handler's turn.
+        self.verdicts: dict[int, bool | None] = {}
 
     def take(self, person_id: int) -> bool:
         """Whether ``person_id`` may have this update handled (a token was taken); False: past

@@ -15,14 +15,14 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from test_partner_desk import desk
+from test_webhook import message_update, webhook_bot  # noqa: F401 - the fixture
 
 from bot.app import metrics_of
 from bot.config import SettingsError, load_settings
 from chat import settle_in, texts, villager_id
 from services.rate_limit import UserRate
 from store.models import Cart, CartLine, ProcessedUpdate
-from test_partner_desk import desk
-from test_webhook import message_update, webhook_bot  # noqa: F401 - the fixture
 
 SLOW_DOWN_ZH = "🐢 您发得太快了，我来不及回复。请等一分钟再继续。"
 SLOW_DOWN_EN = "🐢 You are sending faster than I can answer. Please wait a minute, then go on."
@@ -140,7 +140,7 @@ async def test_an_admin_and_a_partner_at_their_desk_are_not_limited_but_the_part
 
 
 async def test_by_webhook_a_flood_is_acknowledged_done_in_the_ledger_and_counted_in_metrics(demo_store, telegram,
-                                                                                           webhook_bot):
+                                                                                           webhook_bot):  # noqa: F811
     """Real time here, as in production: the bucket refills a little while the 30 are handled."""
     served = await webhook_bot(demo_store.url, telegram)
     telegram.chat_limits = False
@@ -154,7 +154,8 @@ async def test_by_webhook_a_flood_is_acknowledged_done_in_the_ledger_and_counted
     assert told.count(SLOW_DOWN_EN) == 1 and 10 <= answers <= 12, told
     assert await served.metric('rural_limited_updates_total{type="message"}') == 30 - answers
     _, exposition = await served.get("/metrics")
-    assert "# HELP rural_limited_updates_total Updates not handled because their sender went past USER_RATE" in exposition
+    assert ("# HELP rural_limited_updates_total Updates not handled because their sender went past USER_RATE"
+            in exposition)
     await every_update_done(demo_store, telegram, 30)
 
     # Telegram sends them all again (it never got the answers, say): each is a duplicate, none is answered.
