@@ -22,6 +22,7 @@ from bot.app import metrics_of
 from bot.config import SettingsError, load_settings
 from chat import settle_in, texts, villager_id
 from services.rate_limit import UserRate
+from services.updates import UpdateLedger
 from store.models import Cart, CartLine, ProcessedUpdate
 
 SLOW_DOWN_ZH = "🐢 您发得太快了，我来不及回复。请等一分钟再继续。"
@@ -116,7 +117,7 @@ async def test_taps_past_the_limit_stop_spinning_and_change_nothing(bot):
 
 async def test_an_admin_and_a_partner_at_their_desk_are_not_limited_but_the_partner_is_in_private(bot):
     only_the_bot_limits(bot)
-    partner, _, _, group = await desk(bot)
+    partner, bystander, _, group = await desk(bot)
     admin = bot.person(900, "Zhou", language_code="en")
     await admin.send("/start")
     seen = len(texts(admin.chat))
@@ -137,6 +138,23 @@ async def test_an_admin_and_a_partner_at_their_desk_are_not_limited_but_the_part
     told = texts(partner.chat)[seen:]
     assert told.count(SLOW_DOWN_EN) == 1 and len(told) == 11, told
     assert limited_count(bot, "message") == 20
+
+    seen = len(texts(group))
+    await bystander.send_all(["/pending"] * 30, chat=group)  # in the group, but not a partner there
+    told = texts(group)[seen:]
+    assert told.count(SLOW_DOWN_EN) == 1 and len(told) == 11, told
+    assert limited_count(bot, "message") == 40
+    await every_update_done(bot.store, bot.double, 120)
+
+
+async def test_an_update_past_the_limit_is_claimed_done_in_one_write_and_a_second_delivery_is_a_duplicate(store,
+                                                                                                          clock):
+    ledger = UpdateLedger(store, clock)
+    assert await asyncio.gather(ledger.take(1, done=True), ledger.take(2)) == [True, True]
+    async with store.read() as session:
+        done = dict((await session.execute(select(ProcessedUpdate.update_id, ProcessedUpdate.done_at))).all())
+    assert done == {1: clock.now(), 2: None}
+    assert await ledger.take(1) is False
 
 
 async def test_by_webhook_a_flood_is_acknowledged_done_in_the_ledger_and_counted_in_metrics(demo_store, telegram,
