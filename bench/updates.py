@@ -166,18 +166,27 @@ async def fresh_bench_database(server_url: str) -> str:
     return url.set(database="rural_bench").render_as_string(hide_password=False)
 
 
-async def measure_ours(villagers: int, url: str, rng: random.Random) -> dict:
+async def demo_store(url: str) -> Store:
+    """The store at ``url``, migrated, with the demo data and plenty in stock for everyone (measure
+    handling, not sell-outs)."""
     store = Store(url)
     await store.upgrade()
     with contextlib.redirect_stdout(io.StringIO()):
         await load_demo_data(store)
-    async with store.write() as session:  # plenty for everyone: measure handling, not sell-outs
+    async with store.write() as session:
         await session.execute(update(Product).values(stock=1_000_000))
+    return store
+
+
+async def measure_ours(villagers: int, url: str, rng: random.Random) -> dict:
+    store = await demo_store(url)
     double = BotApiDouble()
     await double.start()
     try:
         settings = Settings(bot_token=TOKEN, database_url=url, telegram_base_url=double.base_url)
-        bot = build_application(settings, store)
+        # People's time: each villager's action counts as seconds, as a person's would, so that
+        # the per-person rate limit is at work here but nobody is past it.
+        bot = build_application(settings, store, pace=double.pace_time)
         people = [double.person(10_000 + i, f"Villager {i}", language_code=rng.choice(["zh-hans", "en"]))
                   for i in range(villagers)]
         return await measure("rural bot", bot, double, [

@@ -6,10 +6,12 @@ import asyncio
 import functools
 import logging
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 from babel import Locale
 from telegram import BotCommand, Update
+from telegram.constants import ChatType
 from telegram.ext import Application, ApplicationBuilder, BaseHandler, ContextTypes
 
 import handlers
@@ -18,13 +20,14 @@ from bot.config import Settings
 from bot.logs import UpdateTrace, begin_trace, current_trace, end_trace
 from bot.metrics import Metrics
 from bot.telegram_http import AiohttpRequest
-from handlers.context import Runtime, RuralContext, runtime_of, say_unavailable
+from handlers.context import Runtime, RuralContext, ask_to_slow_down, runtime_of, say_unavailable
 from handlers.start import COMMANDS
 from locales import available_locales, translator
-from services import updates
+from services import partners, updates
 from services.clock import Clock, SystemClock
 from services.market import MarketSearch
 from services.parcels import QuietHours
+from services.rate_limit import RateLimit
 from services.search import CatalogSearch
 from services.updates import UpdateInProgress, UpdateLedger
 from store.db import UPDATE_IN_HAND, Store, UpdateDoneElsewhere, UpdateInHand, is_unavailable
@@ -41,6 +44,12 @@ class RuralApplication(Application):
     its effect happens once (``services.updates``: claimed, then marked done with the handler's
     first durable change or after it), it is traced in the logs with the handler that took it,
     counted in the metrics, and answered "try again in a minute" while the database is down.
+
+    What a person sends past ``USER_RATE`` (``services.rate_limit``) is not handled: its claim in
+    the ledger is its done mark, and otherwise it costs no database work; the person is asked to
+    slow down once a minute, and a tap is answered so that its button stops spinning. Admins, and
+    partners in their center's desk group, are not limited. By polling this is decided as the
+    update arrives (``_ClaimedOnArrival``), so that its body is not stored with its claim.
 
     A delivery of an update that another delivery holds raises ``UpdateInProgress`` by webhook, so
     that it is not acknowledged and Telegram sends it again later; by polling it is dropped (PTB
@@ -60,16 +69,28 @@ class RuralApplication(Application):
         in_hand_token = UPDATE_IN_HAND.set(in_hand)
         started = time.perf_counter()
         outcome = "handled"
+        limit: RateLimit = self.bot_data["rate_limit"]
+        past_rate = limit.verdicts.pop(update.update_id, _UNDECIDED)  # decided on arrival, if polled
+        if past_rate is _UNDECIDED:
+            past_rate = past_rate_limit(update, limit, rt.admin_ids)
         try:
-            if await ledger.take(update.update_id):
+            if not await ledger.take(update.update_id, done=past_rate is True):
+                outcome = "duplicate"
+                metrics.duplicates.inc()
+            elif past_rate is True or (past_rate is None and not await self._partner_at_desk(update, rt)):
+                outcome = "limited"
+                metrics.limited.labels(type=trace.kind).inc()
+                await ask_to_slow_down(self.bot, update, rt, limit.warn_due(user.id))
+                if past_rate is None:
+                    # With the next group of done marks, without holding one of the
+                    # CONCURRENT_UPDATES places meanwhile: a flood must not keep others waiting.
+                    self.create_task(_mark_done(ledger, update.update_id), update=update)
+            else:
                 await super().process_update(update)
                 if in_hand.elsewhere:
                     outcome = "done elsewhere"
                 elif not in_hand.done:
                     await _mark_done(ledger, update.update_id)
-            else:
-                outcome = "duplicate"
-                metrics.duplicates.inc()
         except UpdateInProgress:
             outcome = "in progress"
             if self.updater is None:  # by webhook: not acknowledged, so Telegram sends it again
@@ -91,6 +112,17 @@ class RuralApplication(Application):
             log.info("update %s", outcome, extra={"duration_ms": round(duration * 1000, 1),
                                                   "update_type": trace.kind, "outcome": outcome})
             end_trace(token)
+
+    async def _partner_at_desk(self, update: Update, rt: Runtime) -> bool:
+        """Whether the sender of ``update``, past the rate limit in a group, is a partner at that
+        group's desk (and so not limited): looked up at most once a minute."""
+        limit: RateLimit = self.bot_data["rate_limit"]
+        user, chat = update.effective_user, update.effective_chat
+        at_desk = limit.known_desk_standing(user.id, chat.id)
+        if at_desk is None:
+            at_desk = await partners.partner_at_desk(rt.store, user.id, chat.id)
+            limit.remember_desk_standing(user.id, chat.id, at_desk)
+        return at_desk
 
     async def hand_over_unfinished(self) -> int:
         """Put the updates a dead polling predecessor took and never finished in the queue, to be
@@ -119,15 +151,20 @@ class RuralApplication(Application):
 class _ClaimedOnArrival(asyncio.Queue):
     """The queue from the Updater to the application, when polling: an update put in it (fetched,
     or handed over) is claimed at once with its body, not when its handler's turn comes, so that
-    a crash while it waits does not lose it."""
+    a crash while it waits does not lose it. One whose sender is past the rate limit is claimed as
+    done, without its body: it will not be handled."""
 
-    def __init__(self, ledger: UpdateLedger):
+    def __init__(self, ledger: UpdateLedger, limit: RateLimit, admin_ids: frozenset[int]):
         super().__init__()
-        self._ledger = ledger
+        self._ledger, self._limit, self._admin_ids = ledger, limit, admin_ids
 
     def put_nowait(self, item: object) -> None:
         if isinstance(item, Update):
-            self._ledger.receive(item.update_id, item.to_dict())
+            past_rate = self._limit.verdicts[item.update_id] = past_rate_limit(item, self._limit, self._admin_ids)
+            if past_rate is True:
+                self._ledger.receive(item.update_id, None, done=True)
+            else:
+                self._ledger.receive(item.update_id, item.to_dict())
         super().put_nowait(item)
 
 
@@ -170,6 +207,33 @@ def _traced(callback):
     return traced
 
 
+_UNDECIDED = object()
+
+
+def past_rate_limit(update: Update, limit: RateLimit, admin_ids: frozenset[int]) -> bool | None:
+    """Whether the sender of ``update`` went past ``USER_RATE`` (taking a token if not), in
+    memory: True, past it; False, not, or never limited (an admin, what Telegram says about a
+    chat); None, past it in a group, where a partner at their desk is not limited."""
+    user = update.effective_user
+    if limit.rate is None or user is None or user.id in admin_ids or not _sent_by_person(update):
+        return False
+    if limit.take(user.id):
+        return False
+    chat = update.effective_chat
+    return True if chat is None or chat.type == ChatType.PRIVATE else None
+
+
+def _sent_by_person(update: Update) -> bool:
+    """A message, an edit or a button tap: what a person sends at the bot. Not what Telegram says
+    about a chat (the bot added or removed, members, a group become a supergroup), which a desk
+    must not miss."""
+    if update.callback_query is not None:
+        return True
+    message = update.message or update.edited_message
+    return message is not None and not (message.new_chat_members or message.left_chat_member
+                                        or message.migrate_to_chat_id or message.migrate_from_chat_id)
+
+
 def update_type(update: Update) -> str:
     """"message", "callback_query", "my_chat_member", ...: which kind of update this is."""
     return next((name for name in Update.ALL_TYPES if getattr(update, name, None) is not None), "other")
@@ -186,11 +250,13 @@ def file_url_for(base_url: str) -> str:
 
 
 def build_application(settings: Settings, store: Store, clock: Clock | None = None,
-                      polling: bool = True) -> Application:
-    """The bot. ``polling=False``: no Updater; updates come in by webhook (bot/webhook.py)."""
+                      polling: bool = True, pace: Callable[[], float] = time.monotonic) -> Application:
+    """The bot. ``polling=False``: no Updater; updates come in by webhook (bot/webhook.py).
+    ``pace``: the seconds the per-person rate limit follows (a test's people's time)."""
     clock = clock or SystemClock()
     metrics = Metrics()
     ledger = UpdateLedger(store, clock, timedelta(seconds=settings.update_claim_seconds))
+    limit = RateLimit(settings.user_rate, pace)
     builder = (
         ApplicationBuilder()
         .application_class(RuralApplication)
@@ -201,7 +267,7 @@ def build_application(settings: Settings, store: Store, clock: Clock | None = No
         .post_init(_post_init)
     )
     if polling:
-        builder = builder.update_queue(_ClaimedOnArrival(ledger)).get_updates_request(
+        builder = builder.update_queue(_ClaimedOnArrival(ledger, limit, settings.admin_ids)).get_updates_request(
             _ConfirmedWhenStored(ledger, connection_limit=1, read_timeout=10.0, observer=metrics.bot_api_call))
     else:
         builder = builder.updater(None)
@@ -210,6 +276,7 @@ def build_application(settings: Settings, store: Store, clock: Clock | None = No
     app = builder.build()
     app.bot_data["metrics"] = metrics
     app.bot_data["update_ledger"] = ledger
+    app.bot_data["rate_limit"] = limit
     app.bot_data["runtime"] = Runtime(
         store=store, clock=clock, search=CatalogSearch(store, clock), market=MarketSearch(store),
         default_locale=settings.default_locale, timezone=settings.timezone, admin_ids=settings.admin_ids,

@@ -22,6 +22,7 @@ from locales import available_locales
 from services.caps import CAPS, Caps
 from services.cart import MAX_CART_LINES
 from services.parcels import QuietHours
+from services.rate_limit import UserRate
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/rural-bot.sqlite3"
 # Telegram tokens look like "123456789:AAH...": a numeric bot id, a colon, then the secret.
@@ -66,6 +67,8 @@ class Settings:
     max_listings_in_review: int = CAPS.listings_in_review
     review_again_minutes: float = CAPS.review_again_after.total_seconds() / 60
     search_miss_days: int = CAPS.search_miss_days
+    # Updates one person may have handled: 5 a second sustained, 10 at once; None: no limit.
+    user_rate: UserRate | None = UserRate(5.0, 10)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -190,6 +193,12 @@ def load_settings(environ: dict[str, str] | None = None, env_file: str | Path = 
     rate = _number(values, "BROADCAST_RATE", "29", "messages a second, e.g. 30", lambda n: 0 < n <= 1000)
     lease = _number(values, "OUTBOX_LEASE", "120", "seconds from 1 to 3600, e.g. 120", lambda n: 1 <= n <= 3600)
     claim_seconds = _number(values, "UPDATE_CLAIM_SECONDS", "60", "seconds, e.g. 60", lambda n: 0 < n <= 3600)
+    raw_user_rate = values.get("USER_RATE", "").strip() or "5/10"
+    try:
+        user_rate = UserRate.parse(raw_user_rate)
+    except ValueError:
+        raise SettingsError(f"USER_RATE is invalid: {raw_user_rate!r} (updates a second/burst, e.g. 5/10; "
+                            "0 or off: no limit)") from None
     cart_max_lines = values.get("CART_MAX_LINES", "").strip() or str(MAX_CART_LINES)
     if not cart_max_lines.isdigit() or not 1 <= int(cart_max_lines) <= 1000:
         raise SettingsError(f"CART_MAX_LINES is invalid: {cart_max_lines!r} (a number of lines from 1 to 1000)")
@@ -213,6 +222,7 @@ def load_settings(environ: dict[str, str] | None = None, env_file: str | Path = 
         review_again_minutes=review_again,
         search_miss_days=int(miss_days),
         cart_max_lines=int(cart_max_lines),
+        user_rate=user_rate,
         update_claim_seconds=claim_seconds,
         broadcast_rate=rate,
         outbox_lease=lease,

@@ -263,7 +263,9 @@ class Demo:
         world = await build_world(self.store, self.clock, self.double)
         if not await seed_market(self.store, self.clock, self.double, world):
             await picture_market(self.store, self.double)
-        self.app = build_application(demo_settings(database_url, self.double), self.store, self.clock)
+        # The per-person rate limit follows people's time, as the stand-in for Telegram's limits does.
+        self.app = build_application(demo_settings(database_url, self.double), self.store, self.clock,
+                                     pace=self.double.pace_time)
         await start_polling(self.app, poll_timeout=5)
         runtime = self.app.bot_data["runtime"]
         self.web = WebChat(self.double, world, self.clock, wake=runtime.kick)

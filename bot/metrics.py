@@ -24,6 +24,9 @@ class Metrics:
                                   registry=self.registry)
         self.latency = Histogram("rural_handler_seconds", "Time to handle one update, by handler.", ["handler"],
                                  buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.limited = Counter("rural_limited_updates",
+                               "Updates not handled because their sender went past USER_RATE in this process, by type.",
+                               ["type"], registry=self.registry)
         self.errors = Counter("rural_errors", "Updates that failed, by cause.", ["cause"], registry=self.registry)
         self.api_calls = Counter("rural_bot_api_calls", "Bot API calls, by method and result.",
                                  ["method", "result"], registry=self.registry)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from telegram import Bot, Update
+from telegram import Bot, Update, User
 from telegram.constants import ChatType
 from telegram.error import BadRequest, ChatMigrated, NetworkError, RetryAfter
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -160,9 +160,40 @@ async def person_t(update: Update, context: RuralContext) -> Translator:
     user = update.effective_user
     if user is None:
         return context.t
-    guess = locale_for_language_code(user.language_code, context.rt.default_locale)
-    villager = await villagers.by_telegram_id(context.rt.store, user.id)
+    return await translator_of(context.rt, user)
+
+
+async def translator_of(rt: Runtime, user: User) -> Translator:
+    """``user``'s translator: their stored language, else the one Telegram gives for them."""
+    guess = locale_for_language_code(user.language_code, rt.default_locale)
+    villager = await villagers.by_telegram_id(rt.store, user.id)
     return translator((villager.locale if villager else None) or guess)
+
+
+async def ask_to_slow_down(bot: Bot, update: Update, rt: Runtime, warn: bool) -> None:
+    """The person went past ``USER_RATE`` and this update is not handled. ``warn`` (once a
+    minute): tell them to slow down, as a tap's alert or a message in the chat they wrote in;
+    otherwise say nothing, except that a tap is answered (empty) so that its button stops
+    spinning. Best effort, like every reply to a person's own action."""
+    query = update.callback_query
+    try:
+        if not warn:
+            if query is not None:
+                await query.answer()
+            return
+        user = update.effective_user
+        try:
+            t = await translator_of(rt, user)
+        except Exception as exc:  # noqa: BLE001 - the stored language is a nicety; Telegram's will do
+            log.warning("could not read a language for the slow-down: %s", type(exc).__name__)
+            t = translator(locale_for_language_code(user.language_code, rt.default_locale))
+        text = t("🐢 You are sending faster than I can answer. Please wait a minute, then go on.")
+        if query is not None:
+            await query.answer(text, show_alert=True)
+        elif update.effective_chat is not None:
+            await bot.send_message(update.effective_chat.id, text)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("could not answer an update past the rate limit: %s", exc)
 
 
 async def apologise(update: object, context: RuralContext, text: str) -> None:

@@ -146,6 +146,15 @@ async def is_partner(session, center_id: int, telegram_id: int) -> bool:
     ) is not None
 
 
+async def partner_at_desk(store: Store, telegram_id: int, chat_id: int) -> bool:
+    """Whether ``telegram_id`` is a partner of the center whose order desk is the group ``chat_id``."""
+    async with store.read() as session:
+        return await session.scalar(
+            select(Partner.id).join(ServiceCenter, Partner.center_id == ServiceCenter.id)
+            .where(ServiceCenter.group_chat_id == chat_id, Partner.telegram_id == telegram_id).limit(1)
+        ) is not None
+
+
 async def check_may_act(session, center_id: int, actor: Actor) -> None:
     """Raise NotPartner unless ``actor`` is a partner of the center or an admin."""
     if actor.is_admin or await is_partner(session, center_id, actor.telegram_id):

@@ -19,6 +19,9 @@ may land on another one. So an update is claimed, then marked done:
 - ``UpdateLedger.done`` marks the other updates done once handled: those that changed nothing
   durable (a screen shown, a cart changed, bad input answered, an error apologised for). A crash
   between their change and this mark repeats the change on redelivery.
+- An update whose sender went past the rate limit (``services.rate_limit``) is not handled: its
+  claim is its done mark, written with the others' claims (``take`` or ``receive`` with
+  ``done=True``), and a polled one's body is not kept.
 - By long polling Telegram sends nothing again: PTB confirms the updates it fetched when it asks
   for the next ones. So a polling process claims each update as it is fetched (``receive``),
   keeping its body with the claim until it is done, and asks for the next ones only once those
@@ -80,26 +83,34 @@ class UpdateLedger:
             UpdateInProgress(update_id, None) if first is True else first))
         self._marks = _Grouped(self._mark_done)
         self._bodies: dict[int, dict] = {}  # of the updates waiting for their claim to be written
+        self._done_when_claimed: set[int] = set()  # updates to be claimed as done at once (not handled)
         self._received: dict[int, list[asyncio.Future]] = {}  # claims begun at fetch, not yet taken
 
-    async def take(self, update_id: int) -> bool:
+    async def take(self, update_id: int, done: bool = False) -> bool:
         """True for the first taker of ``update_id``, and for the taker after a claim that lapsed;
         False if it is done already, here or by another process. Raises ``UpdateInProgress`` while
         another delivery of it holds a claim, and what the store raised if it could not be reached.
-        For an update ``receive``d, the outcome of the claim begun then."""
+        For an update ``receive``d, the outcome of the claim begun then. ``done``: the update will
+        not be handled (its sender went past the rate limit), so its claim is its done mark, in
+        the same write."""
         received = self._received.get(update_id)
         if received:
             claim = received.pop(0)
             if not received:
                 del self._received[update_id]
             return await claim
+        if done:
+            self._done_when_claimed.add(update_id)
         return await self._claims.add(update_id)
 
-    def receive(self, update_id: int, body: dict) -> None:
+    def receive(self, update_id: int, body: dict | None, done: bool = False) -> None:
         """Begin to claim a polled update now, keeping ``body`` (the update itself) with the claim
         until it is done; ``take`` gets the outcome when its handler's turn comes, which under
-        load may be a while later."""
-        self._bodies[update_id] = body
+        load may be a while later. ``done``, without a body: as for ``take``."""
+        if body is not None:
+            self._bodies[update_id] = body
+        if done:
+            self._done_when_claimed.add(update_id)
         self._received.setdefault(update_id, []).append(asyncio.ensure_future(self._claims.add(update_id)))
 
     async def received_stored(self) -> None:
@@ -117,6 +128,8 @@ class UpdateLedger:
         at = self.clock.now()
         until = at + self.claim_for
         bodies = {update_id: self._bodies.pop(update_id, None) for update_id in update_ids}
+        done = self._done_when_claimed.intersection(update_ids)
+        self._done_when_claimed -= done
         # Not durable: a claim lost with a crashed database server is one whose update's own
         # durable changes, if it made any, were lost with it (the log is written in order). But a
         # polled update's body is the only copy left once Telegram has it confirmed.
@@ -125,11 +138,13 @@ class UpdateLedger:
             claim = insert_for(session, ProcessedUpdate)
             claim = claim.on_conflict_do_update(
                 index_elements=[ProcessedUpdate.update_id],
-                set_={"claimed_until": claim.excluded.claimed_until, "body": claim.excluded.body},
+                set_={"claimed_until": claim.excluded.claimed_until, "body": claim.excluded.body,
+                      "done_at": claim.excluded.done_at},
                 where=ProcessedUpdate.done_at.is_(None) & (ProcessedUpdate.claimed_until <= claim.excluded.at),
             ).returning(ProcessedUpdate.update_id)
             taken = set(await session.scalars(claim, [
-                {"update_id": update_id, "at": at, "claimed_until": until, "body": bodies[update_id]}
+                {"update_id": update_id, "at": at, "claimed_until": until, "body": bodies[update_id],
+                 "done_at": at if update_id in done else None}
                 for update_id in update_ids]))
         outcomes: dict[int, Outcome] = dict.fromkeys(taken, True)
         if len(taken) < len(update_ids):  # delivered again: done, or held by another taker

@@ -234,7 +234,8 @@ async def bot(demo_store, clock):
     await double.start()
     settings = Settings(bot_token=TOKEN, database_url=demo_store.url, telegram_base_url=double.base_url,
                         admin_ids=frozenset({900}))
-    app = build_application(settings, demo_store, clock)
+    # Its per-person rate limit runs on people's time too, as the double's limits do.
+    app = build_application(settings, demo_store, clock, pace=double.pace_time)
     errors = _ErrorRecorder()
     logging.getLogger().addHandler(errors)
     double.settle = lambda: settle(app)
@@ -253,7 +254,7 @@ def second_application(bot, store: Store):
     """Another Application like the fixture's, on ``store``, the same clock and the same double."""
     settings = Settings(bot_token=bot.app.bot.token, database_url=store.url,
                         telegram_base_url=bot.double.base_url, admin_ids=frozenset({900}))
-    return build_application(settings, store, bot.clock)
+    return build_application(settings, store, bot.clock, pace=bot.double.pace_time)
 
 
 @pytest.fixture

@@ -328,21 +328,26 @@ class BotApiDouble(MessageMethods):
 
     async def deliver(self, update: dict, timeout: float | None = None) -> int:
         """Inject an update and return once the bot fetched and (via ``settle``) handled it."""
-        timeout = self.action_timeout if timeout is None else timeout
         update_id = self.inject(update)
+        await self.deliver_injected([update_id], timeout)
+        return update_id
+
+    async def deliver_injected(self, update_ids: list[int], timeout: float | None = None) -> None:
+        """Return once the bot fetched the updates injected as ``update_ids`` and (via ``settle``)
+        handled them."""
+        timeout = self.action_timeout if timeout is None else timeout
         try:
-            await asyncio.wait_for(self.acknowledged(update_id), timeout)
+            await asyncio.wait_for(asyncio.gather(*map(self.acknowledged, update_ids)), timeout)
         except TimeoutError:
             raise AssertionError(
-                f"bot did not fetch update {update_id} within {timeout:g} s") from None
+                f"bot did not fetch update {update_ids[-1]} within {timeout:g} s") from None
         if self.settle is not None:
             try:
                 await asyncio.wait_for(self.settle(), timeout)
             except TimeoutError:
                 raise AssertionError(
-                    f"bot did not finish handling update {update_id} within {timeout:g} s"
+                    f"bot did not finish handling update {update_ids[-1]} within {timeout:g} s"
                 ) from None
-        return update_id
 
     async def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0,
                        message: str | None = None) -> Any:

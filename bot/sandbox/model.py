@@ -257,10 +257,7 @@ class Person(User):
         self.double.inject(self.double.member_update(self.chat, self, "kicked", "member"))
 
     async def send(self, text: str, chat: Chat | None = None) -> Message:
-        match = _COMMAND_RE.match(text)
-        entities = [{"type": "bot_command", "offset": 0, "length": utf16_len(match.group())}
-                    ] if match else []
-        return await self._post(chat, text=text, entities=entities)
+        return await self._post(chat, **self._text_fields(text))
 
     async def reply(self, text: str, to: Message) -> Message:
         """Reply to ``to`` (swipe, or tap it and ↩), in its chat."""
@@ -351,7 +348,25 @@ class Person(User):
         self.answers.append(answer)
         return answer
 
-    async def _post(self, chat: Chat | None, **fields: Any) -> Message:
+    async def send_all(self, texts: list[str], chat: Chat | None = None) -> list[Message]:
+        """Send several messages at once, as a script or a pasted list does: one action of the
+        person's time, and every one of them reaches the bot before it handles the first.
+        Returns once the bot fetched and (via ``settle``) handled them all."""
+        messages = [self._compose(chat, **self._text_fields(text)) for text in texts]
+        self.double.person_acted()
+        heard = [self.double.inject({"message": m.to_dict()}) for m in messages if self.double.hears(m)]
+        if heard:
+            await self.double.deliver_injected(heard)
+        return messages
+
+    @staticmethod
+    def _text_fields(text: str) -> dict[str, Any]:
+        match = _COMMAND_RE.match(text)
+        entities = [{"type": "bot_command", "offset": 0, "length": utf16_len(match.group())}
+                    ] if match else []
+        return {"text": text, "entities": entities}
+
+    def _compose(self, chat: Chat | None, **fields: Any) -> Message:
         chat = chat or self.chat
         if chat.type == "private" and self.blocked:
             raise AssertionError(f"{self.first_name} blocked the bot; call unblocks_bot() first")
@@ -360,8 +375,12 @@ class Person(User):
         if getattr(chat, "migrated_to", None) is not None:
             raise AssertionError(f"chat {chat.id} became the supergroup {chat.migrated_to}; post there")
         message = chat._new_message(self, self.double.now(), **fields)
-        self.double.person_acted()
         self.double.notify("new", message)
+        return message
+
+    async def _post(self, chat: Chat | None, **fields: Any) -> Message:
+        message = self._compose(chat, **fields)
+        self.double.person_acted()
         if self.double.hears(message):
             await self.double.deliver({"message": message.to_dict()})
         return message
