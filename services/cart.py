@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from locales import localized
 from services.errors import CartFull, InvalidQuantity, NotEnoughStock, NotFound
-from store.db import Store
+from store.db import Store, insert_unless_there
 from store.models import Cart, CartLine, Product
 
 MAX_LINE_QUANTITY = 999
@@ -86,10 +86,10 @@ async def cart_for(session: AsyncSession, villager_id: int, *, lock: bool = Fals
     if lock:
         query = query.with_for_update()
     cart = await session.scalar(query)
-    if cart is None:
-        cart = Cart(villager_id=villager_id, checkout_token=new_checkout_token())
-        session.add(cart)
-        await session.flush()
+    if cart is None:  # two first taps at once both get here: one inserts, the other waits and finds it
+        await session.execute(insert_unless_there(session, Cart),
+                              {"villager_id": villager_id, "checkout_token": new_checkout_token()})
+        cart = await session.scalar(query)
     return cart
 
 

@@ -23,7 +23,7 @@ from services.errors import (
     StaleCheckout,
     TooManyPendingOrders,
 )
-from store.models import Listing, Order, Product, ServiceCenter
+from store.models import Cart, Listing, Order, Product, ServiceCenter
 
 
 async def a_villager(store, clock, telegram_id: int, with_center: bool = True) -> int:
@@ -86,6 +86,18 @@ async def test_simultaneous_confirm_taps_place_one_order(demo_store, clock):
     assert len({r.order.number for r in results}) == 1
     assert sum(not r.already_placed for r in results) == 1
     assert (await product(demo_store, "FD-001")).stock == rice.stock - 2
+
+
+async def test_first_taps_at_once_fill_one_cart(demo_store, clock):
+    """Ten ➕ at once from a villager with no cart yet: one cart is made, and it holds all ten."""
+    villager = await a_villager(demo_store, clock, 1)
+    rice = await product(demo_store, "FD-001")
+
+    await asyncio.gather(*(carts.add_to_cart(demo_store, villager, rice.id, 1) for _ in range(10)))
+
+    assert [line.quantity for line in (await carts.get_cart(demo_store, villager)).lines] == [10]
+    async with demo_store.read() as session:
+        assert await session.scalar(select(func.count(Cart.id))) == 1
 
 
 async def pending_orders(store, villager: int) -> int:
