@@ -626,3 +626,18 @@ async def test_webhook_load_balancer(double, bot, balance, quick_server_gets):
         release.set()
         for runner in runners:
             await runner.cleanup()
+
+
+async def test_json_nested_too_deep_is_a_400_not_a_crash(bot, alice):
+    """The double reads JSON as the bot's own endpoints do: nesting past a Bot API call's few
+    levels is refused as bad JSON, in the body and in a field such as reply_markup."""
+    deep = "[" * 5000 + "]" * 5000
+    assert await _refused_with(alice.double, {"chat_id": alice.id, "text": "hi", "reply_markup": deep}) == {
+        "ok": False, "error_code": 400, "description": "Bad Request: can't parse reply_markup JSON object"}
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{alice.double.base_url}{TOKEN}/sendMessage", data='{"a":' * 5000 + "1" + "}" * 5000,
+                             headers={"Content-Type": "application/json"}) as resp:
+            assert resp.status == 400
+            assert (await resp.json())["description"] == "Bad Request: can't parse JSON request body"
+    await bot.send_message(alice.id, "still here")
+    assert alice.chat.last_bot_message().text == "still here"

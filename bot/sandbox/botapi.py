@@ -30,6 +30,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from bot.http_input import BadJson, parse_json
+
 # Re-exported (Button, KeyboardButton, NOT_MODIFIED are not used here).
 from .methods import NOT_MODIFIED, MessageMethods
 from .model import (ApiCall, ApiError, Button, CallbackAnswer, Chat, ChatUpgraded, Group,
@@ -580,8 +582,8 @@ class BotApiDouble(MessageMethods):
         if request.can_read_body:
             if request.content_type == "application/json":
                 try:
-                    body = await request.json()
-                except ValueError:
+                    body = parse_json(await request.read())
+                except BadJson:
                     raise bad("can't parse JSON request body") from None
                 if not isinstance(body, dict):
                     raise bad("JSON request body must be an object")
@@ -594,8 +596,8 @@ class BotApiDouble(MessageMethods):
         for key in _JSON_FIELDS & params.keys():
             if isinstance(params[key], str):
                 try:
-                    params[key] = json.loads(params[key])
-                except ValueError:
+                    params[key] = parse_json(params[key].encode())
+                except BadJson:
                     raise bad(f"can't parse {key} JSON object") from None
         for key, value in list(params.items()):  # resolve attach://<name> references
             if isinstance(value, str) and value.startswith("attach://"):
