@@ -42,7 +42,17 @@ from chat import settle_in, villager_id
 from services import produce
 from services.partners import Actor, add_partner
 from store.models import (
-    Base, Broadcast, Cart, CartLine, Listing, Order, OrderEvent, OrderLine, Product, ServiceCenter, Villager,
+    Base,
+    Broadcast,
+    Cart,
+    CartLine,
+    Listing,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Product,
+    ServiceCenter,
+    Villager,
 )
 
 ADMIN = Actor(900, "Admin", is_admin=True)

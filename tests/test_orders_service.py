@@ -7,7 +7,6 @@ import re
 
 import pytest
 from sqlalchemy import func, select, update
-
 from test_produce_service import approved_listing, person
 
 from services import cart as carts
