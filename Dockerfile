@@ -4,8 +4,9 @@
 #
 # Every package comes from requirements.lock at the version and with the hashes it lists (pip
 # refuses any other file), the build tools for the bot itself included; README's Production
-# section says how to refresh the lock. The base image is pinned to an exact Python release.
-FROM python:3.11.16-slim-trixie
+# section says how to refresh the lock. The base image is pinned to an exact Python release and to
+# the digest of that image (README: Docker).
+FROM python:3.11.17-slim-trixie@sha256:45037981b62b34b44602584fccbc4d884d5f7dc92c7ee86bb38a698a79fe1e51
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
     LISTEN_HOST=0.0.0.0 LISTEN_PORT=8088
