@@ -1,7 +1,7 @@
 """``rural-bot``: the single entry point.
 
     rural-bot demo [--reset]        the whole bot offline: a Bot API double, the bot, and a web chat
-                                    at http://127.0.0.1:8080/ (see bot/demo.py); no token needed
+                                    at http://127.0.0.1:8080/ (see bot/demo/); no token needed
     rural-bot run                   run the bot by long polling (applies migrations first), with the
                                     carrier endpoint, /healthz and /metrics on LISTEN_HOST:LISTEN_PORT
                                     (see bot/server.py)
@@ -125,7 +125,7 @@ async def _with_store(settings: Settings, work) -> int:
 
 
 async def _demo(args: argparse.Namespace) -> int:
-    from bot.demo import run_demo
+    from bot.demo.runner import run_demo
 
     return await run_demo(args.dir, args.host, args.port, args.reset)
 
