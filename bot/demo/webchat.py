@@ -25,8 +25,17 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot.demo.webguard import (FILE_POLICY, MAX_JSON, TIMEOUTS, Refused, json_body, no_sniffing, own_page_only,
-                               raster_type, refusals)
+from bot.demo.webguard import (
+    FILE_POLICY,
+    MAX_JSON,
+    TIMEOUTS,
+    Refused,
+    json_body,
+    no_sniffing,
+    own_page_only,
+    raster_type,
+    refusals,
+)
 from bot.http_input import runner_options
 from bot.sandbox.botapi import BotApiDouble
 from bot.sandbox.model import Chat, Message, Person
