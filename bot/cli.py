@@ -136,7 +136,7 @@ async def load_demo_data(store: Store) -> int:
 
     status = print_report("centers", await import_centers(store, (DEMO_DATA / "centers.csv").read_bytes()))
     return status or print_report("products", await import_products(
-        store, SystemClock(), (DEMO_DATA / "products.csv").read_bytes()))
+        store, SystemClock().now(), (DEMO_DATA / "products.csv").read_bytes()))
 
 
 def check_health(settings: Settings) -> int:
@@ -217,7 +217,7 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     async def products_in(store: Store) -> int:
-        return print_report("products", await import_products(store, SystemClock(), read_file(args.file)))
+        return print_report("products", await import_products(store, SystemClock().now(), read_file(args.file)))
 
     async def products_out(store: Store) -> int:
         text = await export_products(store)

@@ -46,7 +46,7 @@ PARTNER_NAMES = ("李强", "陈静", "刘洋", "杨帆", "黄丽", "赵军", "�
 async def load_data(store: Store, clock: OffsetClock) -> None:
     """The demo catalog, counties and centers (an upsert: a second run changes nothing)."""
     for report in (await import_centers(store, (DATA / "centers.csv").read_bytes()),
-                   await import_products(store, clock, (DATA / "products.csv").read_bytes())):
+                   await import_products(store, clock.now(), (DATA / "products.csv").read_bytes())):
         if not report.ok:
             raise RuntimeError(f"the demo data does not import: {report.errors[:3]}")
 
