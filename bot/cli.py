@@ -1,7 +1,7 @@
 """``rural-bot``: the single entry point.
 
     rural-bot demo [--reset]        the whole bot offline: a Bot API double, the bot, and a web chat
-                                    at http://127.0.0.1:8080/ (see bot/demo.py); no token needed
+                                    at http://127.0.0.1:8080/ (see bot/demo/); no token needed
     rural-bot run                   run the bot by long polling (applies migrations first), with the
                                     carrier endpoint, /healthz and /metrics on LISTEN_HOST:LISTEN_PORT
                                     (see bot/server.py)
@@ -125,7 +125,7 @@ async def _with_store(settings: Settings, work) -> int:
 
 
 async def _demo(args: argparse.Namespace) -> int:
-    from bot.demo import run_demo
+    from bot.demo.runner import run_demo
 
     return await run_demo(args.dir, args.host, args.port, args.reset)
 
@@ -136,7 +136,7 @@ async def load_demo_data(store: Store) -> int:
 
     status = print_report("centers", await import_centers(store, (DEMO_DATA / "centers.csv").read_bytes()))
     return status or print_report("products", await import_products(
-        store, SystemClock(), (DEMO_DATA / "products.csv").read_bytes()))
+        store, SystemClock().now(), (DEMO_DATA / "products.csv").read_bytes()))
 
 
 def check_health(settings: Settings) -> int:
@@ -217,7 +217,7 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     async def products_in(store: Store) -> int:
-        return print_report("products", await import_products(store, SystemClock(), read_file(args.file)))
+        return print_report("products", await import_products(store, SystemClock().now(), read_file(args.file)))
 
     async def products_out(store: Store) -> int:
         text = await export_products(store)

@@ -8,13 +8,13 @@ Products are upserted by sku in one transaction; a file with any bad row imports
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select, update
 
 from catalog.csvfile import ImportReport, RowError, localized_columns, parse_decimal, parse_rows, read_csv, write_csv
 from locales import N_
-from services.clock import Clock
 from store.db import Store
 from store.models import CatalogVersion, Category, Product
 
@@ -89,12 +89,12 @@ def parse_products(data: bytes) -> tuple[list[dict], list[RowError]]:
                       N_("The file has no products."))
 
 
-async def import_products(store: Store, clock: Clock, data: bytes) -> ImportReport:
+async def import_products(store: Store, now: datetime, data: bytes) -> ImportReport:
+    """Upsert the file's products, each stamped ``updated_at = now`` (the caller's clock)."""
     products, errors = parse_products(data)
     report = ImportReport(errors=errors)
     if errors:
         return report
-    now = clock.now()
     async with store.write() as session:
         categories = {c.code: c for c in await session.scalars(select(Category))}
         skus = [item["sku"] for item in products]

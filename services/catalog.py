@@ -168,7 +168,7 @@ async def import_file(store: Store, clock: Clock, data: bytes) -> tuple[str | No
     holds why when the file cannot be read at all (not UTF-8, not CSV), and no error otherwise."""
     kind = csv_kind(data)
     if kind == PRODUCTS:
-        return kind, await import_products(store, clock, data)
+        return kind, await import_products(store, clock.now(), data)
     if kind == CENTERS:
         return kind, await import_centers(store, data)
     table = read_csv(data, ())

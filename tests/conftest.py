@@ -44,7 +44,7 @@ def run_aside(coroutine):
 async def _load_demo(store: Store) -> None:
     clock = ManualClock()
     assert (await import_centers(store, (DATA / "centers.csv").read_bytes())).ok
-    assert (await import_products(store, clock, (DATA / "products.csv").read_bytes())).ok
+    assert (await import_products(store, clock.now(), (DATA / "products.csv").read_bytes())).ok
 
 
 async def _pg_execute(sql: str) -> None:

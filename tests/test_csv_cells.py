@@ -61,7 +61,7 @@ async def test_hostile_cells_survive_export_then_import(demo_store, clock):
     async with demo_store.write() as session:
         for product in await session.scalars(select(Product)):
             product.names, product.unit = {"zh": "改"}, "bag"
-    report = await import_products(demo_store, clock, exported.encode("utf-8"))
+    report = await import_products(demo_store, clock.now(), exported.encode("utf-8"))
     assert report.ok and report.updated == len(by_sku)
     assert await products(demo_store) == before
     assert await export_products(demo_store) == exported

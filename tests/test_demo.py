@@ -17,7 +17,8 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from bot.demo import MARKET, Demo, group_id
+from bot.demo.runner import MARKET, Demo
+from bot.demo.world import group_id
 from store.models import Listing, Order, Partner, ServiceCenter
 
 LI_MING, PARTNER_CG02 = 1002, 2002  # an English-speaking villager of CG-02, and that center's partner

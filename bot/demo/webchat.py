@@ -25,17 +25,25 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from bot.demo.webguard import (
+    FILE_POLICY,
+    MAX_JSON,
+    TIMEOUTS,
+    Refused,
+    json_body,
+    no_sniffing,
+    own_page_only,
+    raster_type,
+    refusals,
+)
 from bot.http_input import runner_options
+from bot.sandbox.botapi import BotApiDouble
+from bot.sandbox.model import Chat, Message, Person
 from locales import localized
 from services.parcels import opening_time
 
-from .botapi import BotApiDouble
-from .model import Chat, Message, Person
-from .webguard import (FILE_POLICY, MAX_JSON, TIMEOUTS, Refused, json_body, no_sniffing, own_page_only,
-                       raster_type, refusals)
-
 if TYPE_CHECKING:
-    from bot.demo import DemoWorld, Role
+    from bot.demo.world import DemoWorld, Role
     from services.clock import OffsetClock
 
 log = logging.getLogger(__name__)

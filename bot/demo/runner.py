@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
@@ -20,14 +19,15 @@ from sqlalchemy import func, or_, select
 
 from bot.app import build_application
 from bot.config import Settings, SettingsError
+from bot.demo.webchat import WebChat
+from bot.demo.world import FEATURED, DemoWorld, Role, group_id
 from bot.runner import start_polling, stop_polling, wait_for_stop_signal
-from bot.sandbox import BotApiDouble, Group, Person
-from bot.sandbox.webchat import WebChat
+from bot.sandbox import BotApiDouble
 from catalog.importer import import_products
-from locales import locale_for_language_code, localized, translator
+from locales import localized, translator
 from services import centers, partners, updates, villagers
 from services.amounts import MILLI
-from services.centers import CenterView, import_centers
+from services.centers import import_centers
 from services.clock import OffsetClock
 from services.produce import Status
 from store.backup import running_lock
@@ -35,7 +35,7 @@ from store.db import Store
 from store.models import Category, Listing, ListingCard, OrderCard, Product, Villager
 
 log = logging.getLogger(__name__)
-DATA = Path(__file__).resolve().parent.parent / "catalog" / "data"
+DATA = Path(__file__).resolve().parents[2] / "catalog" / "data"
 DEMO_TOKEN = "7000000001:DEMO-offline-sandbox-token"
 ADMIN = partners.Actor(0, "rural-bot demo", is_admin=True)  # who sets the demo up
 # The other centers' partners: Chinese given names, one per center after the first.
@@ -43,57 +43,10 @@ PARTNER_NAMES = ("李强", "陈静", "刘洋", "杨帆", "黄丽", "赵军", "�
                  "胡斌", "郭燕", "何平", "高峰", "林涛", "罗霞", "梁勇")
 
 
-@dataclass(frozen=True)
-class Role:
-    """Someone the visitor can play."""
-
-    telegram_id: int
-    first_name: str
-    role: str  # villager | partner | bystander | admin
-    language: str  # Telegram's language_code: "zh-hans" or "en"
-    center_index: int  # which demo center they belong to (0: the first)
-    phone: str
-    featured: bool = True
-
-    @property
-    def locale(self) -> str:
-        """The bot's language for them, as the bot picks it from Telegram's language_code."""
-        return locale_for_language_code(self.language, "zh_Hans")
-
-
-FEATURED = (
-    Role(1001, "王芳", "villager", "zh-hans", 0, "+8613800001001"),
-    Role(1002, "Li Ming", "villager", "en", 1, "+8613800001002"),
-    Role(2001, "张伟", "partner", "zh-hans", 0, "+8613800002001"),
-    Role(1003, "Chen Hao", "bystander", "en", 0, "+8613800001003"),
-    Role(9001, "Zhou Min", "admin", "en", 0, "+8613800009001"),
-)
-
-
-def group_id(center_index: int) -> int:
-    return -1_002_000_000_001 - center_index
-
-
-@dataclass
-class DemoWorld:
-    """The demo's people, groups and centers, as the double and the store know them."""
-
-    double: BotApiDouble
-    roles: list[Role] = field(default_factory=list)
-    centers: list[CenterView] = field(default_factory=list)
-    groups: dict[int, Group] = field(default_factory=dict)  # center index -> its order desk group
-
-    def person(self, role: Role) -> Person:
-        return self.double.person(role.telegram_id, role.first_name, language_code=role.language)
-
-    def center_of(self, role: Role) -> CenterView:
-        return self.centers[role.center_index]
-
-
 async def load_data(store: Store, clock: OffsetClock) -> None:
     """The demo catalog, counties and centers (an upsert: a second run changes nothing)."""
     for report in (await import_centers(store, (DATA / "centers.csv").read_bytes()),
-                   await import_products(store, clock, (DATA / "products.csv").read_bytes())):
+                   await import_products(store, clock.now(), (DATA / "products.csv").read_bytes())):
         if not report.ok:
             raise RuntimeError(f"the demo data does not import: {report.errors[:3]}")
 
