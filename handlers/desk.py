@@ -38,8 +38,8 @@ from handlers.start import name_in
 from handlers.ui import alert, button, esc, keyboard, money, not_yours, on_tap, pager, say, show
 from locales import Translator
 from services import parcels, partners, produce, villagers
-from services.errors import NotAllowed, NotFound, NotYours
-from services.parcels import AlreadyDone, WrongCode
+from services.errors import AlreadyDone, NotAllowed, NotFound, NotYours
+from services.parcels import WrongCode
 from services.partners import Actor, GroupTaken, NotPartner
 from services.produce import OwnReview
 

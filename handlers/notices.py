@@ -22,10 +22,11 @@ from handlers.start import name_in
 from handlers.ui import button, esc, keyboard, label, local_time, money
 from locales import N_, Translator, translator
 from services import catalog, centers, orders, parcels, partners, produce
-from services.orders import OrderStatus, OrderView
+from services.orders import OrderView
 from services.outbox import Claimed, Kind
 from services.parcels import REJECT_REASONS, CardView
 from services.produce import ListingView, Status
+from services.states import OrderStatus
 
 log = logging.getLogger(__name__)
 S = OrderStatus

@@ -79,10 +79,6 @@ class BadHtml(DomainError):
         self.reason = reason
 
 
-class NotAdmin(DomainError):
-    pass
-
-
 # ---- Telegram HTML --------------------------------------------------------------------------
 
 _TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "tg-spoiler",

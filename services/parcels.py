@@ -20,12 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import outbox
 from services.clock import Clock
-from services.errors import DomainError, NotAllowed, NotFound, NotYours
-from services.orders import OrderStatus, OrderView, load_order_view, move_order
+from services.errors import AlreadyDone, DomainError, NotAllowed, NotFound, NotYours
+from services.orders import OrderView, load_order_view, move_order
 from services.outbox import Kind
 from services.partners import Actor, center_by_code, check_may_act, check_may_see
 from services.produce import Status as ListingStatus
 from services.produce import first_name_only, tell_seller
+from services.states import WAY, OrderStatus
 from store.db import Store
 from store.models import (
     Listing,
@@ -41,8 +42,6 @@ from store.models import (
 )
 
 S = OrderStatus
-# The way down to the village, in order. A state never moves backwards along it.
-WAY = (S.CONFIRMED, S.IN_TRANSIT, S.AT_COUNTY, S.READY_FOR_PICKUP, S.PICKED_UP)
 REMINDER_DELAYS = (timedelta(hours=24), timedelta(hours=72))
 REJECT_REASONS = ("out_of_stock", "cannot_deliver", "unreachable")
 MAX_REASON = 300
@@ -50,14 +49,6 @@ MAX_REASON = 300
 
 class WrongCode(DomainError):
     pass
-
-
-class AlreadyDone(DomainError):
-    """The order is already where this action would move it: nothing changed."""
-
-    def __init__(self, status: str):
-        super().__init__(f"already {status}")
-        self.status = status
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,14 +19,13 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from services import outbox
+from services import outbox, states
 from services.amounts import format_milli
 from services.assist import normalize_phone
 from services.broadcast import Delivery
 from services.broadcast import Status as BroadcastStatus
 from services.clock import Clock
 from services.errors import NotFound
-from services.orders import OrderStatus
 from services.outbox import Kind
 from services.partners import Actor, NotPartner, check_may_act
 from services.produce import Status as ListingStatus
@@ -52,7 +51,6 @@ from store.models import (
 )
 
 FORMAT_VERSION = 1
-FINAL_ORDER_STATUSES = frozenset({OrderStatus.PICKED_UP, OrderStatus.REJECTED, OrderStatus.CANCELLED})
 # Listings that are, or may come back, on the market: forgetting withdraws them.
 LIVE_LISTING_STATUSES = (ListingStatus.REVIEW, ListingStatus.APPROVED, ListingStatus.PAUSED,
                          ListingStatus.REJECTED, ListingStatus.SOLD_OUT)
@@ -261,7 +259,7 @@ async def _counts(session: AsyncSession, villager: Villager) -> ForgetPreview:
             .where(Partner.telegram_id == villager.telegram_id).order_by(Partner.id))).all()]
     orders = await session.scalar(select(func.count(Order.id)).where(Order.villager_id == villager.id)) or 0
     open_orders = await session.scalar(select(func.count(Order.id)).where(
-        Order.villager_id == villager.id, Order.status.not_in([str(s) for s in FINAL_ORDER_STATUSES]))) or 0
+        Order.villager_id == villager.id, Order.status.not_in([str(s) for s in states.FINAL]))) or 0
     searches = await session.scalar(select(func.count(SearchMiss.id)).where(SearchMiss.villager_id == villager.id))
     return ForgetPreview(bool(villager.phone), bool(villager.username), cart_lines, listings, partner_of,
                          orders, open_orders, searches or 0)

@@ -27,9 +27,10 @@ from services import outbox, villagers
 from services.amounts import UNITS, BadAmount, check_date
 from services.caps import CAPS, Caps
 from services.clock import Clock
-from services.errors import DomainError, NoCenterChosen, NotAllowed, NotFound, NotYours
+from services.errors import AlreadyDone, DomainError, NoCenterChosen, NotAllowed, NotFound, NotYours
 from services.outbox import Kind
 from services.partners import Actor, check_may_act, check_may_see
+from services.states import OrderStatus
 from store.db import Store
 from store.models import County, Listing, ListingCard, Order, OrderLine, ServiceCenter, Villager
 
@@ -158,8 +159,6 @@ async def load_listing_views(session: AsyncSession, ids: list[int]) -> list[List
     """Listings with their village, county and sales, in the order of ``ids``."""
     if not ids:
         return []
-    from services.orders import OrderStatus  # orders imports this module
-
     reviewed_by = aliased(Villager)
     reviewer = select(reviewed_by.first_name).where(reviewed_by.id == Listing.reviewed_by_id).scalar_subquery()
     rows = (await session.execute(
@@ -388,8 +387,6 @@ async def review(store: Store, clock: Clock, actor: Actor, listing_id: int, *, a
                  reason: str = "") -> ListingView:
     """The seller's partner (or an admin) approves the listing into the market, or rejects it
     with a reason the seller is told."""
-    from services.parcels import AlreadyDone
-
     now = clock.now()
     reason = reason.strip()[:MAX_REASON]
     async with store.write() as session:

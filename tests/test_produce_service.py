@@ -12,7 +12,7 @@ from sqlalchemy import select
 from chat import center_id
 from services import market, parcels, produce, villagers
 from services.amounts import BadAmount, BadDate, format_milli, line_total_fen, parse_date, parse_price, parse_quantity
-from services.errors import NoCenterChosen, NotAllowed, NotFound
+from services.errors import AlreadyDone, NoCenterChosen, NotAllowed, NotFound
 from services.outbox import Kind
 from services.partners import Actor, NotPartner, add_partner
 from services.produce import BadInput, Incomplete, ReviewTooSoon, Status, Step
@@ -120,7 +120,7 @@ async def test_only_the_sellers_partner_reviews_and_the_seller_is_told(demo_stor
         await produce.review(demo_store, clock, BUYER_PARTNER, draft.id, approve=True)
     rejected = await produce.review(demo_store, clock, SELLER_PARTNER, draft.id, approve=False, reason="photo")
     assert (rejected.status, rejected.reject_reason) == (Status.REJECTED, "photo")
-    with pytest.raises(parcels.AlreadyDone):
+    with pytest.raises(AlreadyDone):
         await produce.review(demo_store, clock, SELLER_PARTNER, draft.id, approve=False)
     notices = [row.payload for row in await outbox_of(demo_store, Kind.SELLER)]
     assert notices == [{"event": "rejected", "listing_id": draft.id, "reason": "photo"}]
