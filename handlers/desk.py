@@ -37,7 +37,7 @@ from handlers.notices import (
 from handlers.start import name_in
 from handlers.ui import alert, button, esc, keyboard, money, not_yours, on_tap, pager, say, show
 from locales import Translator
-from services import parcels, partners, produce, villagers
+from services import desks, parcels, partners, produce, villagers
 from services.errors import AlreadyDone, NotAllowed, NotFound, NotYours
 from services.parcels import WrongCode
 from services.partners import Actor, GroupTaken, NotPartner
@@ -72,10 +72,10 @@ async def refuse(update: Update, context: RuralContext, exc: Exception) -> None:
     await alert(update, context, text)
 
 
-async def order_card_for(update: Update, context: RuralContext, order_id: int) -> parcels.CardView | None:
+async def order_card_for(update: Update, context: RuralContext, order_id: int) -> desks.CardView | None:
     """The order's card if the person may see it in this chat; else the one refusal, and None."""
     try:
-        return await parcels.card_for(context.rt.store, order_id, actor_of(update, context),
+        return await desks.card_for(context.rt.store, order_id, actor_of(update, context),
                                       update.effective_chat.id)
     except NotYours:
         await not_yours(update, context)
@@ -121,7 +121,7 @@ async def desk_center_of(update: Update, context: RuralContext) -> int | None:
     return desk.id if desk else None
 
 
-def card_t(update: Update, context: RuralContext, card: parcels.CardView) -> Translator:
+def card_t(update: Update, context: RuralContext, card: desks.CardView) -> Translator:
     """A card in a group reads the desk's language, whoever taps; in a private chat, the reader's."""
     if update.effective_chat.type == ChatType.PRIVATE:
         return context.t
@@ -182,14 +182,14 @@ async def membership_changed(update: Update, context: RuralContext) -> None:
 # ---- the cards ------------------------------------------------------------------------------
 
 @order_card_tap
-async def confirm_tapped(update: Update, context: RuralContext, card: parcels.CardView) -> None:
+async def confirm_tapped(update: Update, context: RuralContext, card: desks.CardView) -> None:
     await decide(update, context, card.order.id, confirm=True)
 
 
 async def decide(update: Update, context: RuralContext, order_id: int, *, confirm: bool, reason: str = "") -> bool:
     rt = context.rt
     try:
-        moved = await parcels.decide(rt.store, rt.clock, actor_of(update, context), order_id,
+        moved = await desks.decide(rt.store, rt.clock, actor_of(update, context), order_id,
                                      confirm=confirm, reason=reason)
     except (NotPartner, AlreadyDone, NotAllowed, NotFound) as exc:
         await refuse(update, context, exc)
@@ -214,7 +214,7 @@ async def reject_tapped(update: Update, context: RuralContext) -> None:
 
 
 async def may_act_on(update: Update, context: RuralContext, order_id: int, *, deciding: bool
-                     ) -> parcels.CardView | None:
+                     ) -> desks.CardView | None:
     """The order's card if the person may see it here and act on it (decide on it, or receive
     its parcel); else they are told why, and None."""
     card = await order_card_for(update, context, order_id)
@@ -222,7 +222,7 @@ async def may_act_on(update: Update, context: RuralContext, order_id: int, *, de
         return None
     center_id = card.order.deciding_center_id if deciding else card.center_id
     try:
-        await parcels.check_actor(context.rt.store, center_id, actor_of(update, context))
+        await desks.check_actor(context.rt.store, center_id, actor_of(update, context))
     except NotPartner as exc:
         await refuse(update, context, exc)
         return None
@@ -230,12 +230,12 @@ async def may_act_on(update: Update, context: RuralContext, order_id: int, *, de
 
 
 @order_card_tap
-async def reason_tapped(update: Update, context: RuralContext, card: parcels.CardView) -> None:
+async def reason_tapped(update: Update, context: RuralContext, card: desks.CardView) -> None:
     await decide(update, context, card.order.id, confirm=False, reason=context.match.group(2))
 
 
 @order_card_tap
-async def card_tapped(update: Update, context: RuralContext, card: parcels.CardView) -> None:
+async def card_tapped(update: Update, context: RuralContext, card: desks.CardView) -> None:
     """⬅️ Back from the reasons: the card's current state on the tapped message (the outbox
     refreshes other copies)."""
     desk_t = card_t(update, context, card)
@@ -244,7 +244,7 @@ async def card_tapped(update: Update, context: RuralContext, card: parcels.CardV
 
 
 @order_card_tap
-async def arrived_tapped(update: Update, context: RuralContext, card: parcels.CardView) -> None:
+async def arrived_tapped(update: Update, context: RuralContext, card: desks.CardView) -> None:
     rt = context.rt
     try:
         moved = await parcels.arrive(rt.store, rt.clock, actor_of(update, context), card.order.id)
@@ -300,7 +300,7 @@ async def listing_card_of(update: Update, context: RuralContext, listing_id: int
     if card is None:
         return None
     try:
-        await parcels.check_actor(context.rt.store, card.listing.center_id, actor_of(update, context))
+        await desks.check_actor(context.rt.store, card.listing.center_id, actor_of(update, context))
     except NotPartner as exc:
         await refuse(update, context, exc)
         return None
@@ -400,7 +400,7 @@ async def pending_page(update: Update, context: RuralContext, page: int) -> None
     desk = await desk_or_explain(update, context)
     if desk is None:
         return
-    waiting = await parcels.pending(context.rt.store, desk.id)
+    waiting = await desks.pending(context.rt.store, desk.id)
     listings = await produce.in_review(context.rt.store, desk.id)
     if not waiting and not listings:
         await show(update, context, t("✅ No orders are waiting for a decision."))
@@ -431,14 +431,14 @@ async def show_tapped(update: Update, context: RuralContext) -> None:
     if card is None:
         return
     try:
-        await parcels.check_actor(rt.store, card.order.deciding_center_id, actor_of(update, context))
+        await desks.check_actor(rt.store, card.order.deciding_center_id, actor_of(update, context))
     except NotPartner as exc:
         await refuse(update, context, exc)
         return
     desk_t = card_t(update, context, card)
     sent = await say(update, context, card_text(desk_t, card),
                      card_keyboard(desk_t, card.order, await desk_center_of(update, context)))
-    await parcels.record_card(rt.store, card.order.id, chat_id, sent.message_id)
+    await desks.record_card(rt.store, card.order.id, chat_id, sent.message_id)
     await delete_old_card(context, chat_id, card.cards.get(chat_id))
 
 
@@ -484,7 +484,7 @@ def register(app: Application) -> None:
     app.add_handler(ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(CallbackQueryHandler(confirm_tapped, pattern=r"^dk:ok:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(reject_tapped, pattern=r"^dk:no:(\d{1,12})$"))
-    app.add_handler(CallbackQueryHandler(reason_tapped, pattern=r"^dk:rj:(\d{1,12}):(" + "|".join(parcels.REJECT_REASONS) + ")$"))
+    app.add_handler(CallbackQueryHandler(reason_tapped, pattern=r"^dk:rj:(\d{1,12}):(" + "|".join(desks.REJECT_REASONS) + ")$"))
     app.add_handler(CallbackQueryHandler(card_tapped, pattern=r"^dk:card:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(show_tapped, pattern=r"^dk:show:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(pending_page_tapped, pattern=r"^dk:pg:(\d{1,5})$"))

@@ -39,7 +39,7 @@ from handlers.desk import (
 from handlers.notices import card_keyboard, card_text, review_card_text, review_keyboard
 from handlers.ui import button, esc, keyboard, on_tap, say, show
 from locales import N_, Translator
-from services import parcels, partners, produce, prompts, villagers
+from services import desks, parcels, partners, produce, prompts, villagers
 from services.errors import NotAllowed, NotFound
 from services.parcels import WrongCode
 from services.partners import NotPartner
@@ -143,7 +143,7 @@ async def rejected_for(update: Update, context: RuralContext, text: str, longest
 
 async def reason_typed(update: Update, context: RuralContext, order_id: int, text: str) -> tuple[Settled, str]:
     return await rejected_for(
-        update, context, text, parcels.MAX_REASON,
+        update, context, text, desks.MAX_REASON,
         lambda reason: decide(update, context, order_id, confirm=False, reason=reason),
         N_("❌ Rejected. The villager has been told why."))
 
@@ -151,7 +151,7 @@ async def reason_typed(update: Update, context: RuralContext, order_id: int, tex
 async def code_typed(update: Update, context: RuralContext, order_id: int, text: str) -> tuple[Settled, str]:
     rt = context.rt
     try:
-        card = await parcels.card_view(rt.store, order_id)
+        card = await desks.card_view(rt.store, order_id)
         if card is None:
             raise NotFound("order")
         moved = await parcels.pickup(rt.store, rt.clock, actor_of(update, context), card.center_id, text,
@@ -269,7 +269,7 @@ async def restore_card(context: RuralContext, kind: str, subject_id: int, chat_i
     rt = context.rt
     photo: str | None = None
     if kind in ORDER_KINDS:
-        card = await parcels.card_view(rt.store, subject_id)
+        card = await desks.card_view(rt.store, subject_id)
         if card is None:
             return
         desk = await partners.desk_of_group(rt.store, chat_id)

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from chat import center_id
-from services import market, parcels, produce, villagers
+from services import desks, market, parcels, produce, villagers
 from services.amounts import BadAmount, BadDate, format_milli, line_total_fen, parse_date, parse_price, parse_quantity
 from services.errors import AlreadyDone, NoCenterChosen, NotAllowed, NotFound
 from services.outbox import Kind
@@ -186,18 +186,18 @@ async def test_a_produce_order_is_decided_by_the_sellers_center_and_received_by_
     assert (await market.order_listing(demo_store, clock, buyer, listing, 2500, buyer_center, "tok-1")).already_placed
     assert (await produce.listing_view(demo_store, listing)).left_milli == 7500
     # No group is bound: the card goes to the seller's partner, who decides, then to the buyer's.
-    assert [d.chat_id for d in await parcels.card_destinations(demo_store, order.id)] == [501, 502]
-    assert await parcels.pending(demo_store, await center_id(demo_store, "CG-01")) != []
-    assert await parcels.pending(demo_store, buyer_center) == []
+    assert [d.chat_id for d in await desks.card_destinations(demo_store, order.id)] == [501, 502]
+    assert await desks.pending(demo_store, await center_id(demo_store, "CG-01")) != []
+    assert await desks.pending(demo_store, buyer_center) == []
 
     with pytest.raises(NotPartner):
-        await parcels.decide(demo_store, clock, BUYER_PARTNER, order.id, confirm=True)
-    await parcels.decide(demo_store, clock, SELLER_PARTNER, order.id, confirm=True)
+        await desks.decide(demo_store, clock, BUYER_PARTNER, order.id, confirm=True)
+    await desks.decide(demo_store, clock, SELLER_PARTNER, order.id, confirm=True)
     await parcels.move_center_batch(demo_store, clock, ADMIN, "CG-02", parcels.S.CONFIRMED, parcels.S.IN_TRANSIT)
     with pytest.raises(NotPartner):
         await parcels.arrive(demo_store, clock, SELLER_PARTNER, order.id)
     await parcels.arrive(demo_store, clock, BUYER_PARTNER, order.id)
-    code = (await parcels.card_view(demo_store, order.id)).order.pickup_code
+    code = (await desks.card_view(demo_store, order.id)).order.pickup_code
     await parcels.pickup(demo_store, clock, BUYER_PARTNER, buyer_center, code)
 
     events = [row.payload["event"] for row in await outbox_of(demo_store, Kind.SELLER)]
@@ -223,7 +223,7 @@ async def test_the_last_units_close_the_listing_and_a_rejection_reopens_it(demo_
         await market.order_listing(demo_store, clock, buyer, listing, 1000, here, "late")
     assert late.value.left_milli == 0
 
-    await parcels.decide(demo_store, clock, ADMIN, last.order.id, confirm=False, reason="cannot_deliver")
+    await desks.decide(demo_store, clock, ADMIN, last.order.id, confirm=False, reason="cannot_deliver")
     reopened = await produce.listing_view(demo_store, listing)
     assert (reopened.status, reopened.left_milli, reopened.sold_milli) == (Status.APPROVED, 3000, 0)
 

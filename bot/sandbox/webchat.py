@@ -27,7 +27,7 @@ from aiohttp import web
 
 from bot.http_input import runner_options
 from locales import localized
-from services.parcels import opening_time
+from services.desks import opening_time
 
 from .botapi import BotApiDouble
 from .model import Chat, Message, Person
