@@ -37,11 +37,11 @@ from handlers.notices import (
 from handlers.start import name_in
 from handlers.ui import alert, button, esc, keyboard, money, not_yours, on_tap, pager, say, show
 from locales import Translator
-from services import desks, parcels, partners, produce, villagers
+from services import desks, parcels, partners, reviews, villagers
 from services.errors import AlreadyDone, NotAllowed, NotFound, NotYours
 from services.parcels import WrongCode
 from services.partners import Actor, GroupTaken, NotPartner
-from services.produce import OwnReview
+from services.reviews import OwnReview
 
 GROUPS = filters.ChatType.GROUPS
 PENDING_PAGE = 10  # orders and listings on one page of /pending
@@ -82,10 +82,10 @@ async def order_card_for(update: Update, context: RuralContext, order_id: int) -
         return None
 
 
-async def review_card_for(update: Update, context: RuralContext, listing_id: int) -> produce.ReviewCard | None:
+async def review_card_for(update: Update, context: RuralContext, listing_id: int) -> reviews.ReviewCard | None:
     """The listing's review card if the person may see it in this chat; else the one refusal."""
     try:
-        return await produce.review_card_for(context.rt.store, listing_id, actor_of(update, context),
+        return await reviews.review_card_for(context.rt.store, listing_id, actor_of(update, context),
                                              update.effective_chat.id)
     except NotYours:
         await not_yours(update, context)
@@ -266,7 +266,7 @@ async def picked_up_reply(update: Update, context: RuralContext, moved: parcels.
 async def review(update: Update, context: RuralContext, listing_id: int, *, approve: bool, reason: str = "") -> bool:
     rt = context.rt
     try:
-        listing = await produce.review(rt.store, rt.clock, actor_of(update, context), listing_id,
+        listing = await reviews.review(rt.store, rt.clock, actor_of(update, context), listing_id,
                                        approve=approve, reason=reason)
     except (NotPartner, AlreadyDone, NotAllowed, NotFound, OwnReview) as exc:
         await refuse_listing(update, context, exc)
@@ -293,7 +293,7 @@ async def refuse_listing(update: Update, context: RuralContext, exc: Exception) 
         await refuse(update, context, exc)
 
 
-async def listing_card_of(update: Update, context: RuralContext, listing_id: int) -> produce.ReviewCard | None:
+async def listing_card_of(update: Update, context: RuralContext, listing_id: int) -> reviews.ReviewCard | None:
     """The listing's review card if the person may see it here and review it; else they are told
     why, and None."""
     card = await review_card_for(update, context, listing_id)
@@ -307,14 +307,14 @@ async def listing_card_of(update: Update, context: RuralContext, listing_id: int
     return card
 
 
-def review_t(update: Update, context: RuralContext, card: produce.ReviewCard) -> Translator:
+def review_t(update: Update, context: RuralContext, card: reviews.ReviewCard) -> Translator:
     if update.effective_chat.type == ChatType.PRIVATE:
         return context.t
     return context.desk_t(card.desk_locale)
 
 
 @review_card_tap
-async def approve_tapped(update: Update, context: RuralContext, card: produce.ReviewCard) -> None:
+async def approve_tapped(update: Update, context: RuralContext, card: reviews.ReviewCard) -> None:
     await review(update, context, card.listing.id, approve=True)
 
 
@@ -326,7 +326,7 @@ async def reject_listing_tapped(update: Update, context: RuralContext) -> None:
     if card is None:
         return
     desk_t = review_t(update, context, card)
-    rows = [[button(desk_t(LISTING_REASONS[code]), f"lr:rj:{listing_id}:{code}")] for code in produce.REJECT_REASONS]
+    rows = [[button(desk_t(LISTING_REASONS[code]), f"lr:rj:{listing_id}:{code}")] for code in reviews.REJECT_REASONS]
     rows.append([button(desk_t("✏️ Type a reason"), f"lr:rt:{listing_id}"),
                  button(desk_t("⬅️ Back"), f"lr:card:{listing_id}")])
     await show(update, context, review_card_text(desk_t, card) + "\n\n" + desk_t("Why is it rejected?"),
@@ -334,12 +334,12 @@ async def reject_listing_tapped(update: Update, context: RuralContext) -> None:
 
 
 @review_card_tap
-async def listing_reason_tapped(update: Update, context: RuralContext, card: produce.ReviewCard) -> None:
+async def listing_reason_tapped(update: Update, context: RuralContext, card: reviews.ReviewCard) -> None:
     await review(update, context, card.listing.id, approve=False, reason=context.match.group(2))
 
 
 @review_card_tap
-async def listing_card_tapped(update: Update, context: RuralContext, card: produce.ReviewCard) -> None:
+async def listing_card_tapped(update: Update, context: RuralContext, card: reviews.ReviewCard) -> None:
     """⬅️ Back from the reasons: the card as it is now."""
     desk_t = review_t(update, context, card)
     await show(update, context, review_card_text(desk_t, card), review_keyboard(desk_t, card.listing),
@@ -356,7 +356,7 @@ async def show_listing_tapped(update: Update, context: RuralContext) -> None:
     chat_id = update.effective_chat.id
     sent = await send_card(context.bot, chat_id, review_card_text(desk_t, card), review_keyboard(desk_t, card.listing),
                            card.listing.photo)
-    await produce.record_card(context.rt.store, card.listing.id, chat_id, sent.message_id)
+    await reviews.record_card(context.rt.store, card.listing.id, chat_id, sent.message_id)
     await delete_old_card(context, chat_id, card.cards.get(chat_id))
 
 
@@ -401,7 +401,7 @@ async def pending_page(update: Update, context: RuralContext, page: int) -> None
     if desk is None:
         return
     waiting = await desks.pending(context.rt.store, desk.id)
-    listings = await produce.in_review(context.rt.store, desk.id)
+    listings = await reviews.in_review(context.rt.store, desk.id)
     if not waiting and not listings:
         await show(update, context, t("✅ No orders are waiting for a decision."))
         return
@@ -492,6 +492,6 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(approve_tapped, pattern=r"^lr:ok:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(reject_listing_tapped, pattern=r"^lr:no:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(
-        listing_reason_tapped, pattern=r"^lr:rj:(\d{1,12}):(" + "|".join(produce.REJECT_REASONS) + ")$"))
+        listing_reason_tapped, pattern=r"^lr:rj:(\d{1,12}):(" + "|".join(reviews.REJECT_REASONS) + ")$"))
     app.add_handler(CallbackQueryHandler(listing_card_tapped, pattern=r"^lr:card:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(show_listing_tapped, pattern=r"^lr:show:(\d{1,12})$"))

@@ -21,7 +21,7 @@ from handlers.listings import listing_text, reject_reason, status_name, unit_nam
 from handlers.start import name_in
 from handlers.ui import button, esc, keyboard, label, local_time, money
 from locales import N_, Translator, translator
-from services import catalog, centers, desks, orders, parcels, partners, produce, reminders
+from services import catalog, centers, desks, orders, parcels, partners, produce, reminders, reviews
 from services.desks import REJECT_REASONS, CardView
 from services.orders import OrderView
 from services.outbox import Claimed, Kind
@@ -305,7 +305,7 @@ async def send_digest(bot: Bot, rt: Runtime, row: Claimed) -> bool:
         return False
     waiting_orders = await desks.pending(rt.store, row.center_id)
     waiting_parcels = await parcels.waiting_for_pickup(rt.store, row.center_id)
-    waiting_listings = await produce.in_review(rt.store, row.center_id)
+    waiting_listings = await reviews.in_review(rt.store, row.center_id)
     if not waiting_orders and not waiting_parcels and not waiting_listings:
         return False
     lines = [t("☀️ <b>Good morning!</b> Today's desk:")]
@@ -323,7 +323,7 @@ async def send_digest(bot: Bot, rt: Runtime, row: Claimed) -> bool:
 
 # ---- produce listings ----------------------------------------------------------------------
 
-def review_card_text(t: Translator, card: produce.ReviewCard) -> str:
+def review_card_text(t: Translator, card: reviews.ReviewCard) -> str:
     listing = card.listing
     seller = esc(listing.seller_name) or t("(name deleted)")  # a seller who used /forget
     lines = [t("🌾 <b>Produce to review</b> · {seller}", seller=seller), listing_text(t, listing), ""]
@@ -346,7 +346,7 @@ def review_keyboard(t: Translator, listing: ListingView) -> InlineKeyboardMarkup
 
 async def post_review_card(bot: Bot, rt: Runtime, listing_id: int) -> None:
     """Post the listing's review card on its center's desk, or edit it in place where it is."""
-    card = await produce.review_card(rt.store, listing_id)
+    card = await reviews.review_card(rt.store, listing_id)
     if card is None:
         return
     for desk in await desks.center_destinations(rt.store, card.listing.center_id):
@@ -354,7 +354,7 @@ async def post_review_card(bot: Bot, rt: Runtime, listing_id: int) -> None:
             await _post_review_card_to(bot, rt, card, desk)
 
 
-async def _post_review_card_to(bot: Bot, rt: Runtime, card: produce.ReviewCard, desk: desks.Destination) -> None:
+async def _post_review_card_to(bot: Bot, rt: Runtime, card: reviews.ReviewCard, desk: desks.Destination) -> None:
     listing_id, photo = card.listing.id, card.listing.photo
     t = translator(desk.locale or rt.default_locale)
     text, markup = review_card_text(t, card), review_keyboard(t, card.listing)
@@ -369,13 +369,13 @@ async def _post_review_card_to(bot: Bot, rt: Runtime, card: produce.ReviewCard, 
             log.info("review card %s of listing %s cannot be edited (%s); posting it again",
                      message_id, listing_id, exc)
     sent = await send_card(bot, desk.chat_id, text, markup, photo)
-    await produce.record_card(rt.store, listing_id, desk.chat_id, sent.message_id)
+    await reviews.record_card(rt.store, listing_id, desk.chat_id, sent.message_id)
 
 
 async def edit_review_cards(bot: Bot, rt: Runtime, listing_id: int) -> bool:
     """Edit the listing's review cards where they were posted, as the store has it now (e.g.
     after its seller or reviewer used /forget). Like ``edit_cards``, never posts one."""
-    card = await produce.review_card(rt.store, listing_id)
+    card = await reviews.review_card(rt.store, listing_id)
     if card is None or not card.cards:
         return False
     by_chat = {desk.chat_id: desk for desk in await desks.center_destinations(rt.store, card.listing.center_id)}

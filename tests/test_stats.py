@@ -15,7 +15,7 @@ from sqlalchemy import select
 from chat import center_id, settle_in, texts, villager_id
 from handlers.stats import MAX_TEXT, report_text, utf16_len
 from locales import translator
-from services import cart, desks, market, orders, parcels, produce, stats, villagers
+from services import cart, desks, market, orders, parcels, produce, reviews, stats, villagers
 from services.caps import Caps
 from services.clock import ManualClock
 from services.partners import Actor
@@ -62,7 +62,7 @@ async def approved_apples(store, clock, seller: int) -> int:
                         (Step.AVAILABLE, clock.now().astimezone(SHANGHAI).date()), (Step.NOTE, "")):
         await produce.fill(store, clock, seller, draft.id, step, value)
     await produce.publish(store, clock, seller, draft.id)
-    await produce.review(store, clock, ADMIN, draft.id, approve=True)
+    await reviews.review(store, clock, ADMIN, draft.id, approve=True)
     return draft.id
 
 
