@@ -41,7 +41,7 @@ from bot.broadcast_pump import BroadcastPump  # noqa: E402
 from bot.cli import load_demo_data  # noqa: E402
 from bot.config import Settings, normalize_database_url  # noqa: E402
 from bot.sandbox.botapi import BotApiDouble  # noqa: E402
-from services import broadcast  # noqa: E402
+from services import broadcast, deliveries  # noqa: E402
 from services.broadcast import Step  # noqa: E402
 from services.clock import SystemClock  # noqa: E402
 from store.db import Store  # noqa: E402
@@ -189,7 +189,7 @@ async def main() -> None:
         await session.execute(delete(Broadcast).where(Broadcast.id == baseline_id))
 
     promotion_id = await a_promotion(store, clock.now())
-    queue_s, queue_heap, queue_rss = await measure(lambda: broadcast.start_due(store, clock.now()))
+    queue_s, queue_heap, queue_rss = await measure(lambda: deliveries.start_due(store, clock.now()))
     async with store.read() as session:
         queued = await session.scalar(select(func.count(BroadcastDelivery.id))
                                       .where(BroadcastDelivery.broadcast_id == promotion_id))

@@ -26,8 +26,8 @@ from locales import available_locales, translator
 from services import partners, updates
 from services.clock import Clock, SystemClock
 from services.market import MarketSearch
-from services.parcels import QuietHours
 from services.rate_limit import RateLimit
+from services.reminders import QuietHours
 from services.search import CatalogSearch
 from services.updates import UpdateInProgress, UpdateLedger
 from store.db import UPDATE_IN_HAND, Store, UpdateDoneElsewhere, UpdateInHand, is_unavailable

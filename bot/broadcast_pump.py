@@ -1,5 +1,5 @@
 """The promotions pump: starts promotions whose time has come, sends their copies at the global
-pace (services/broadcast.py reserves the slots), keeps the admin's progress message current,
+pace (services/deliveries.py reserves the slots), keeps the admin's progress message current,
 and sends the report at the end.
 
 A 429 holds every process back for ``retry_after``; a 403 marks the person unreachable (later
@@ -28,8 +28,9 @@ from bot.pump import Pump, send_timeout, wait_asked
 from handlers.broadcast import progress_text, promotion_keyboard, report_text
 from handlers.context import Runtime
 from locales import available_locales, translator
-from services import broadcast, leases, villagers
-from services.broadcast import BroadcastView, Copy, Delivery
+from services import broadcast, deliveries, leases, villagers
+from services.broadcast import BroadcastView, Delivery
+from services.deliveries import Copy
 
 log = logging.getLogger(__name__)
 WAKE_EVERY = 5.0
@@ -58,25 +59,25 @@ class BroadcastPump(Pump):
 
     async def run_once(self) -> int:
         store, clock = self.rt.store, self.rt.clock
-        for broadcast_id in await broadcast.start_due(store, clock.now()):
+        for broadcast_id in await deliveries.start_due(store, clock.now()):
             await self._post_progress(broadcast_id)
         handled = 0
         while True:
-            batch = await broadcast.claim(store, self.batch, self.rate, wall, self.lease)
+            batch = await deliveries.claim(store, self.batch, self.rate, wall, self.lease)
             if batch is None:
                 break
             if not batch.copies:
                 await self._finish_all()
                 break
-            promotion = await broadcast.content(store, batch.copies[0].broadcast_id)  # afresh: it may be cancelled
+            promotion = await deliveries.content(store, batch.copies[0].broadcast_id)  # afresh: it may be cancelled
             stopping = self.app is not None and not self.app.running  # the next run, here or elsewhere, goes on
             if stopping or promotion is None or promotion.status != broadcast.Status.SENDING:
-                await broadcast.release(store, [c.delivery_id for c in batch.copies])
+                await deliveries.release(store, [c.delivery_id for c in batch.copies])
                 if stopping:
                     return handled
                 continue
             # Each copy goes at its own slot; the sends overlap, so a slow reply does not slow the pace.
-            async with Hold(partial(broadcast.renew, store), [c.delivery_id for c in batch.copies],
+            async with Hold(partial(deliveries.renew, store), [c.delivery_id for c in batch.copies],
                             batch.held_until, self.lease, "promotion copy") as hold:
                 sent = await asyncio.gather(*(
                     self._send_at(batch.first_slot + timedelta(seconds=index / self.rate), copy, promotion, hold)
@@ -92,7 +93,7 @@ class BroadcastPump(Pump):
                 await asyncio.sleep(wait)
             await self._within_a_second()
             if self._held_until is not None and wall() < self._held_until:  # a 429 came meanwhile
-                await broadcast.release(self.rt.store, [copy.delivery_id])
+                await deliveries.release(self.rt.store, [copy.delivery_id])
                 return False
             if not await hold.keep(copy.delivery_id, self.send_timeout):
                 return False
@@ -104,7 +105,7 @@ class BroadcastPump(Pump):
         """Send one copy and mark it how it ended. False if it was not sent for now."""
         store, now = self.rt.store, self.rt.clock.now()
         if copy.opted_out:
-            await broadcast.mark(store, copy.delivery_id, Delivery.OPTED_OUT, now)
+            await deliveries.mark(store, copy.delivery_id, Delivery.OPTED_OUT, now)
             return True
         locale = copy.locale or self.rt.default_locale
         text = promotion.texts.get(locale) or promotion.texts.get(self.rt.default_locale) \
@@ -122,21 +123,21 @@ class BroadcastPump(Pump):
             retry = wait_asked(exc)
             log.info("promotion %s: Telegram asks to wait %s", copy.broadcast_id, retry)
             self._held_until = wall() + retry
-            await broadcast.hold_back(store, copy.broadcast_id, self._held_until)
-            await broadcast.release(store, [copy.delivery_id])
+            await deliveries.hold_back(store, copy.broadcast_id, self._held_until)
+            await deliveries.release(store, [copy.delivery_id])
             return False
         except Forbidden as exc:
             await villagers.set_reachable(store, copy.telegram_id, False)
-            await broadcast.mark(store, copy.delivery_id, Delivery.BLOCKED, now, f"403 {exc}")
+            await deliveries.mark(store, copy.delivery_id, Delivery.BLOCKED, now, f"403 {exc}")
         except BadRequest as exc:
             log.warning("promotion %s to %s refused: %s", copy.broadcast_id, copy.telegram_id, exc)
-            await broadcast.mark(store, copy.delivery_id, Delivery.FAILED, now, f"400 {exc}")
+            await deliveries.mark(store, copy.delivery_id, Delivery.FAILED, now, f"400 {exc}")
         except (NetworkError, TimeoutError) as exc:  # 5xx, PTB's timeouts and ours (it may have reached Telegram)
             error = str(exc) or f"no answer within {self.send_timeout.total_seconds():g} s"
-            await broadcast.retry_later(store, copy.delivery_id, wall() + BACKOFF, counts=True, error=error)
+            await deliveries.retry_later(store, copy.delivery_id, wall() + BACKOFF, counts=True, error=error)
             return False
         else:
-            await broadcast.mark(store, copy.delivery_id, Delivery.SENT, now)
+            await deliveries.mark(store, copy.delivery_id, Delivery.SENT, now)
             self._sent_times.append(time.monotonic())
         return True
 
@@ -187,8 +188,8 @@ class BroadcastPump(Pump):
 
     async def _finish_all(self) -> None:
         """Promotions with nothing left to send are done: the last word and the report."""
-        for broadcast_id in await broadcast.running(self.rt.store):
-            if await broadcast.finish_if_done(self.rt.store, broadcast_id, self.rt.clock.now()):
+        for broadcast_id in await deliveries.running(self.rt.store):
+            if await deliveries.finish_if_done(self.rt.store, broadcast_id, self.rt.clock.now()):
                 await self._progress(broadcast_id, force=True)
                 promotion = await broadcast.view(self.rt.store, broadcast_id)
                 t = await self._admin_t(promotion)

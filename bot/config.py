@@ -21,8 +21,8 @@ from sqlalchemy.engine import make_url
 from locales import available_locales
 from services.caps import CAPS, Caps
 from services.cart import MAX_CART_LINES
-from services.parcels import QuietHours
 from services.rate_limit import UserRate
+from services.reminders import QuietHours
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/rural-bot.sqlite3"
 # Telegram tokens look like "123456789:AAH...": a numeric bot id, a colon, then the secret.

@@ -29,7 +29,7 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.lease import Hold, wall
 from handlers.context import Runtime
 from handlers.notices import Later, deliver
-from services import leases, outbox, parcels, villagers
+from services import desks, leases, outbox, villagers
 from services.outbox import Claimed
 from store.db import is_unavailable
 
@@ -114,7 +114,7 @@ class OutboxPump(Pump):
         handled = 0
         now = self.rt.clock.now()
         if self._digests_planned is None or not timedelta(0) <= now - self._digests_planned < DIGEST_PLANNING:
-            await parcels.plan_digests(self.rt.store, now)
+            await desks.plan_digests(self.rt.store, now)
             self._digests_planned = now
         while True:
             rows = await outbox.claim_due(self.rt.store, self.rt.clock.now(), held_at=wall(), lease=self.lease,
@@ -146,7 +146,7 @@ class OutboxPump(Pump):
         except Forbidden as exc:
             log.info("outbox %s: %s", row.id, exc)
             if row.villager_id is not None:
-                target = await parcels.recipient(store, row.villager_id)
+                target = await desks.recipient(store, row.villager_id)
                 if target is not None:
                     await villagers.set_reachable(store, target.telegram_id, False)
             await outbox.mark_failed(store, row.id, now, f"403 {exc}")
@@ -177,7 +177,7 @@ class OutboxPump(Pump):
             await outbox.postpone(store, row.id, now + outbox.backoff(row.attempts), now=now, error=str(exc))
             return
         # No desk is at the old id any more, so the row cannot meet this again.
-        moved = await parcels.group_migrated(store, self.rt.clock, old, exc.new_chat_id)
+        moved = await desks.group_migrated(store, self.rt.clock, old, exc.new_chat_id)
         log.info("outbox %s: group %s became supergroup %s; %s desk there, %s waiting cards go again",
                  row.id, old, exc.new_chat_id, moved.desks, moved.cards)
         await outbox.postpone(store, row.id, now, now=now, error=str(exc), counts=False)

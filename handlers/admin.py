@@ -23,7 +23,6 @@ from handlers.ui import alert, button, esc, keyboard, on_tap, say, show
 from locales import Translator
 from services import parcels, partners
 from services.errors import NotFound
-from services.orders import OrderStatus
 from services.partners import (
     Actor,
     AmbiguousPerson,
@@ -33,6 +32,7 @@ from services.partners import (
     PersonChanged,
     UnknownPerson,
 )
+from services.states import OrderStatus
 
 PRIVATE = filters.ChatType.PRIVATE
 S = OrderStatus

@@ -23,7 +23,7 @@ from services.caps import CAPS, Caps
 from services.cart import MAX_CART_LINES
 from services.clock import Clock
 from services.market import MarketSearch
-from services.parcels import QuietHours
+from services.reminders import QuietHours
 from services.search import CatalogSearch
 from services.villagers import VillagerView
 from store.db import Store, is_unavailable

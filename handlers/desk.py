@@ -37,11 +37,11 @@ from handlers.notices import (
 from handlers.start import name_in
 from handlers.ui import alert, button, esc, keyboard, money, not_yours, on_tap, pager, say, show
 from locales import Translator
-from services import parcels, partners, produce, villagers
-from services.errors import NotAllowed, NotFound, NotYours
-from services.parcels import AlreadyDone, WrongCode
+from services import desks, parcels, partners, reviews, villagers
+from services.errors import AlreadyDone, NotAllowed, NotFound, NotYours
+from services.parcels import WrongCode
 from services.partners import Actor, GroupTaken, NotPartner
-from services.produce import OwnReview
+from services.reviews import OwnReview
 
 GROUPS = filters.ChatType.GROUPS
 PENDING_PAGE = 10  # orders and listings on one page of /pending
@@ -72,20 +72,20 @@ async def refuse(update: Update, context: RuralContext, exc: Exception) -> None:
     await alert(update, context, text)
 
 
-async def order_card_for(update: Update, context: RuralContext, order_id: int) -> parcels.CardView | None:
+async def order_card_for(update: Update, context: RuralContext, order_id: int) -> desks.CardView | None:
     """The order's card if the person may see it in this chat; else the one refusal, and None."""
     try:
-        return await parcels.card_for(context.rt.store, order_id, actor_of(update, context),
+        return await desks.card_for(context.rt.store, order_id, actor_of(update, context),
                                       update.effective_chat.id)
     except NotYours:
         await not_yours(update, context)
         return None
 
 
-async def review_card_for(update: Update, context: RuralContext, listing_id: int) -> produce.ReviewCard | None:
+async def review_card_for(update: Update, context: RuralContext, listing_id: int) -> reviews.ReviewCard | None:
     """The listing's review card if the person may see it in this chat; else the one refusal."""
     try:
-        return await produce.review_card_for(context.rt.store, listing_id, actor_of(update, context),
+        return await reviews.review_card_for(context.rt.store, listing_id, actor_of(update, context),
                                              update.effective_chat.id)
     except NotYours:
         await not_yours(update, context)
@@ -121,7 +121,7 @@ async def desk_center_of(update: Update, context: RuralContext) -> int | None:
     return desk.id if desk else None
 
 
-def card_t(update: Update, context: RuralContext, card: parcels.CardView) -> Translator:
+def card_t(update: Update, context: RuralContext, card: desks.CardView) -> Translator:
     """A card in a group reads the desk's language, whoever taps; in a private chat, the reader's."""
     if update.effective_chat.type == ChatType.PRIVATE:
         return context.t
@@ -182,14 +182,14 @@ async def membership_changed(update: Update, context: RuralContext) -> None:
 # ---- the cards ------------------------------------------------------------------------------
 
 @order_card_tap
-async def confirm_tapped(update: Update, context: RuralContext, card: parcels.CardView) -> None:
+async def confirm_tapped(update: Update, context: RuralContext, card: desks.CardView) -> None:
     await decide(update, context, card.order.id, confirm=True)
 
 
 async def decide(update: Update, context: RuralContext, order_id: int, *, confirm: bool, reason: str = "") -> bool:
     rt = context.rt
     try:
-        moved = await parcels.decide(rt.store, rt.clock, actor_of(update, context), order_id,
+        moved = await desks.decide(rt.store, rt.clock, actor_of(update, context), order_id,
                                      confirm=confirm, reason=reason)
     except (NotPartner, AlreadyDone, NotAllowed, NotFound) as exc:
         await refuse(update, context, exc)
@@ -214,7 +214,7 @@ async def reject_tapped(update: Update, context: RuralContext) -> None:
 
 
 async def may_act_on(update: Update, context: RuralContext, order_id: int, *, deciding: bool
-                     ) -> parcels.CardView | None:
+                     ) -> desks.CardView | None:
     """The order's card if the person may see it here and act on it (decide on it, or receive
     its parcel); else they are told why, and None."""
     card = await order_card_for(update, context, order_id)
@@ -222,7 +222,7 @@ async def may_act_on(update: Update, context: RuralContext, order_id: int, *, de
         return None
     center_id = card.order.deciding_center_id if deciding else card.center_id
     try:
-        await parcels.check_actor(context.rt.store, center_id, actor_of(update, context))
+        await desks.check_actor(context.rt.store, center_id, actor_of(update, context))
     except NotPartner as exc:
         await refuse(update, context, exc)
         return None
@@ -230,12 +230,12 @@ async def may_act_on(update: Update, context: RuralContext, order_id: int, *, de
 
 
 @order_card_tap
-async def reason_tapped(update: Update, context: RuralContext, card: parcels.CardView) -> None:
+async def reason_tapped(update: Update, context: RuralContext, card: desks.CardView) -> None:
     await decide(update, context, card.order.id, confirm=False, reason=context.match.group(2))
 
 
 @order_card_tap
-async def card_tapped(update: Update, context: RuralContext, card: parcels.CardView) -> None:
+async def card_tapped(update: Update, context: RuralContext, card: desks.CardView) -> None:
     """⬅️ Back from the reasons: the card's current state on the tapped message (the outbox
     refreshes other copies)."""
     desk_t = card_t(update, context, card)
@@ -244,7 +244,7 @@ async def card_tapped(update: Update, context: RuralContext, card: parcels.CardV
 
 
 @order_card_tap
-async def arrived_tapped(update: Update, context: RuralContext, card: parcels.CardView) -> None:
+async def arrived_tapped(update: Update, context: RuralContext, card: desks.CardView) -> None:
     rt = context.rt
     try:
         moved = await parcels.arrive(rt.store, rt.clock, actor_of(update, context), card.order.id)
@@ -266,7 +266,7 @@ async def picked_up_reply(update: Update, context: RuralContext, moved: parcels.
 async def review(update: Update, context: RuralContext, listing_id: int, *, approve: bool, reason: str = "") -> bool:
     rt = context.rt
     try:
-        listing = await produce.review(rt.store, rt.clock, actor_of(update, context), listing_id,
+        listing = await reviews.review(rt.store, rt.clock, actor_of(update, context), listing_id,
                                        approve=approve, reason=reason)
     except (NotPartner, AlreadyDone, NotAllowed, NotFound, OwnReview) as exc:
         await refuse_listing(update, context, exc)
@@ -293,28 +293,28 @@ async def refuse_listing(update: Update, context: RuralContext, exc: Exception) 
         await refuse(update, context, exc)
 
 
-async def listing_card_of(update: Update, context: RuralContext, listing_id: int) -> produce.ReviewCard | None:
+async def listing_card_of(update: Update, context: RuralContext, listing_id: int) -> reviews.ReviewCard | None:
     """The listing's review card if the person may see it here and review it; else they are told
     why, and None."""
     card = await review_card_for(update, context, listing_id)
     if card is None:
         return None
     try:
-        await parcels.check_actor(context.rt.store, card.listing.center_id, actor_of(update, context))
+        await desks.check_actor(context.rt.store, card.listing.center_id, actor_of(update, context))
     except NotPartner as exc:
         await refuse(update, context, exc)
         return None
     return card
 
 
-def review_t(update: Update, context: RuralContext, card: produce.ReviewCard) -> Translator:
+def review_t(update: Update, context: RuralContext, card: reviews.ReviewCard) -> Translator:
     if update.effective_chat.type == ChatType.PRIVATE:
         return context.t
     return context.desk_t(card.desk_locale)
 
 
 @review_card_tap
-async def approve_tapped(update: Update, context: RuralContext, card: produce.ReviewCard) -> None:
+async def approve_tapped(update: Update, context: RuralContext, card: reviews.ReviewCard) -> None:
     await review(update, context, card.listing.id, approve=True)
 
 
@@ -326,7 +326,7 @@ async def reject_listing_tapped(update: Update, context: RuralContext) -> None:
     if card is None:
         return
     desk_t = review_t(update, context, card)
-    rows = [[button(desk_t(LISTING_REASONS[code]), f"lr:rj:{listing_id}:{code}")] for code in produce.REJECT_REASONS]
+    rows = [[button(desk_t(LISTING_REASONS[code]), f"lr:rj:{listing_id}:{code}")] for code in reviews.REJECT_REASONS]
     rows.append([button(desk_t("✏️ Type a reason"), f"lr:rt:{listing_id}"),
                  button(desk_t("⬅️ Back"), f"lr:card:{listing_id}")])
     await show(update, context, review_card_text(desk_t, card) + "\n\n" + desk_t("Why is it rejected?"),
@@ -334,12 +334,12 @@ async def reject_listing_tapped(update: Update, context: RuralContext) -> None:
 
 
 @review_card_tap
-async def listing_reason_tapped(update: Update, context: RuralContext, card: produce.ReviewCard) -> None:
+async def listing_reason_tapped(update: Update, context: RuralContext, card: reviews.ReviewCard) -> None:
     await review(update, context, card.listing.id, approve=False, reason=context.match.group(2))
 
 
 @review_card_tap
-async def listing_card_tapped(update: Update, context: RuralContext, card: produce.ReviewCard) -> None:
+async def listing_card_tapped(update: Update, context: RuralContext, card: reviews.ReviewCard) -> None:
     """⬅️ Back from the reasons: the card as it is now."""
     desk_t = review_t(update, context, card)
     await show(update, context, review_card_text(desk_t, card), review_keyboard(desk_t, card.listing),
@@ -356,7 +356,7 @@ async def show_listing_tapped(update: Update, context: RuralContext) -> None:
     chat_id = update.effective_chat.id
     sent = await send_card(context.bot, chat_id, review_card_text(desk_t, card), review_keyboard(desk_t, card.listing),
                            card.listing.photo)
-    await produce.record_card(context.rt.store, card.listing.id, chat_id, sent.message_id)
+    await reviews.record_card(context.rt.store, card.listing.id, chat_id, sent.message_id)
     await delete_old_card(context, chat_id, card.cards.get(chat_id))
 
 
@@ -400,8 +400,8 @@ async def pending_page(update: Update, context: RuralContext, page: int) -> None
     desk = await desk_or_explain(update, context)
     if desk is None:
         return
-    waiting = await parcels.pending(context.rt.store, desk.id)
-    listings = await produce.in_review(context.rt.store, desk.id)
+    waiting = await desks.pending(context.rt.store, desk.id)
+    listings = await reviews.in_review(context.rt.store, desk.id)
     if not waiting and not listings:
         await show(update, context, t("✅ No orders are waiting for a decision."))
         return
@@ -431,14 +431,14 @@ async def show_tapped(update: Update, context: RuralContext) -> None:
     if card is None:
         return
     try:
-        await parcels.check_actor(rt.store, card.order.deciding_center_id, actor_of(update, context))
+        await desks.check_actor(rt.store, card.order.deciding_center_id, actor_of(update, context))
     except NotPartner as exc:
         await refuse(update, context, exc)
         return
     desk_t = card_t(update, context, card)
     sent = await say(update, context, card_text(desk_t, card),
                      card_keyboard(desk_t, card.order, await desk_center_of(update, context)))
-    await parcels.record_card(rt.store, card.order.id, chat_id, sent.message_id)
+    await desks.record_card(rt.store, card.order.id, chat_id, sent.message_id)
     await delete_old_card(context, chat_id, card.cards.get(chat_id))
 
 
@@ -484,7 +484,7 @@ def register(app: Application) -> None:
     app.add_handler(ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(CallbackQueryHandler(confirm_tapped, pattern=r"^dk:ok:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(reject_tapped, pattern=r"^dk:no:(\d{1,12})$"))
-    app.add_handler(CallbackQueryHandler(reason_tapped, pattern=r"^dk:rj:(\d{1,12}):(" + "|".join(parcels.REJECT_REASONS) + ")$"))
+    app.add_handler(CallbackQueryHandler(reason_tapped, pattern=r"^dk:rj:(\d{1,12}):(" + "|".join(desks.REJECT_REASONS) + ")$"))
     app.add_handler(CallbackQueryHandler(card_tapped, pattern=r"^dk:card:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(show_tapped, pattern=r"^dk:show:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(pending_page_tapped, pattern=r"^dk:pg:(\d{1,5})$"))
@@ -492,6 +492,6 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(approve_tapped, pattern=r"^lr:ok:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(reject_listing_tapped, pattern=r"^lr:no:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(
-        listing_reason_tapped, pattern=r"^lr:rj:(\d{1,12}):(" + "|".join(produce.REJECT_REASONS) + ")$"))
+        listing_reason_tapped, pattern=r"^lr:rj:(\d{1,12}):(" + "|".join(reviews.REJECT_REASONS) + ")$"))
     app.add_handler(CallbackQueryHandler(listing_card_tapped, pattern=r"^lr:card:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(show_listing_tapped, pattern=r"^lr:show:(\d{1,12})$"))

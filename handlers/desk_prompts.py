@@ -39,7 +39,7 @@ from handlers.desk import (
 from handlers.notices import card_keyboard, card_text, review_card_text, review_keyboard
 from handlers.ui import button, esc, keyboard, on_tap, say, show
 from locales import N_, Translator
-from services import parcels, partners, produce, prompts, villagers
+from services import desks, parcels, partners, prompts, reviews, villagers
 from services.errors import NotAllowed, NotFound
 from services.parcels import WrongCode
 from services.partners import NotPartner
@@ -143,7 +143,7 @@ async def rejected_for(update: Update, context: RuralContext, text: str, longest
 
 async def reason_typed(update: Update, context: RuralContext, order_id: int, text: str) -> tuple[Settled, str]:
     return await rejected_for(
-        update, context, text, parcels.MAX_REASON,
+        update, context, text, desks.MAX_REASON,
         lambda reason: decide(update, context, order_id, confirm=False, reason=reason),
         N_("❌ Rejected. The villager has been told why."))
 
@@ -151,7 +151,7 @@ async def reason_typed(update: Update, context: RuralContext, order_id: int, tex
 async def code_typed(update: Update, context: RuralContext, order_id: int, text: str) -> tuple[Settled, str]:
     rt = context.rt
     try:
-        card = await parcels.card_view(rt.store, order_id)
+        card = await desks.card_view(rt.store, order_id)
         if card is None:
             raise NotFound("order")
         moved = await parcels.pickup(rt.store, rt.clock, actor_of(update, context), card.center_id, text,
@@ -169,7 +169,7 @@ async def code_typed(update: Update, context: RuralContext, order_id: int, text:
 async def listing_reason_typed(update: Update, context: RuralContext, listing_id: int, text: str
                                ) -> tuple[Settled, str]:
     return await rejected_for(
-        update, context, text, produce.MAX_REASON,
+        update, context, text, reviews.MAX_REASON,
         lambda reason: review(update, context, listing_id, approve=False, reason=reason),
         N_("❌ Rejected. The seller has been told why."))
 
@@ -269,14 +269,14 @@ async def restore_card(context: RuralContext, kind: str, subject_id: int, chat_i
     rt = context.rt
     photo: str | None = None
     if kind in ORDER_KINDS:
-        card = await parcels.card_view(rt.store, subject_id)
+        card = await desks.card_view(rt.store, subject_id)
         if card is None:
             return
         desk = await partners.desk_of_group(rt.store, chat_id)
         desk_t = context.desk_t(card.desk_locale)
         text, markup = card_text(desk_t, card), card_keyboard(desk_t, card.order, desk.id if desk else None)
     else:
-        listing = await produce.review_card(rt.store, subject_id)
+        listing = await reviews.review_card(rt.store, subject_id)
         if listing is None:
             return
         desk_t = context.desk_t(listing.desk_locale)

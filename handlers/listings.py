@@ -29,7 +29,7 @@ PRODUCE_NAMES = (  # "produce:<code>" entries; see services.produce.COMMON_PRODU
     N_("produce:potatoes"), N_("produce:tea"), N_("produce:walnuts"), N_("produce:honey"),
     N_("produce:chili_sauce"),
 )
-REJECT_REASONS = {  # services.produce.REJECT_REASONS
+REJECT_REASONS = {  # services.reviews.REJECT_REASONS
     "photo": N_("The photo is unclear or missing"),
     "price": N_("The price looks wrong"),
     "not_allowed": N_("This cannot be sold here"),

@@ -21,11 +21,12 @@ from handlers.listings import listing_text, reject_reason, status_name, unit_nam
 from handlers.start import name_in
 from handlers.ui import button, esc, keyboard, label, local_time, money
 from locales import N_, Translator, translator
-from services import catalog, centers, orders, parcels, partners, produce
-from services.orders import OrderStatus, OrderView
+from services import catalog, centers, desks, orders, parcels, partners, produce, reminders, reviews
+from services.desks import REJECT_REASONS, CardView
+from services.orders import OrderView
 from services.outbox import Claimed, Kind
-from services.parcels import REJECT_REASONS, CardView
 from services.produce import ListingView, Status
+from services.states import OrderStatus
 
 log = logging.getLogger(__name__)
 S = OrderStatus
@@ -163,8 +164,8 @@ def reject_keyboard(t: Translator, order_id: int) -> InlineKeyboardMarkup:
 
 async def post_card(bot: Bot, rt: Runtime, order_id: int) -> None:
     """Post the card where it is not yet, and edit it in place where it is."""
-    destinations = await parcels.card_destinations(rt.store, order_id)
-    card = await parcels.card_view(rt.store, order_id) if destinations else None
+    destinations = await desks.card_destinations(rt.store, order_id)
+    card = await desks.card_view(rt.store, order_id) if destinations else None
     if card is None:
         return
     for desk in destinations:
@@ -172,7 +173,7 @@ async def post_card(bot: Bot, rt: Runtime, order_id: int) -> None:
             await _post_card_to(bot, rt, card, desk)
 
 
-async def _post_card_to(bot: Bot, rt: Runtime, card: CardView, desk: parcels.Destination) -> None:
+async def _post_card_to(bot: Bot, rt: Runtime, card: CardView, desk: desks.Destination) -> None:
     chat_id, order_id = desk.chat_id, card.order.id
     t = translator(desk.locale or rt.default_locale)
     text, markup = card_text(t, card), card_keyboard(t, card.order, desk.center_id)
@@ -186,7 +187,7 @@ async def _post_card_to(bot: Bot, rt: Runtime, card: CardView, desk: parcels.Des
                 raise
             log.info("card %s of order %s is gone; posting it again", message_id, order_id)
     sent = await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
-    await parcels.record_card(rt.store, order_id, chat_id, sent.message_id)
+    await desks.record_card(rt.store, order_id, chat_id, sent.message_id)
 
 
 async def _edit_card(bot: Bot, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None) -> None:
@@ -202,12 +203,12 @@ async def edit_cards(bot: Bot, rt: Runtime, order_id: int) -> bool:
     """Edit the order's cards where they were posted, as the store has it now (e.g. without the
     name of someone who used /forget). Never posts a card: one that can no longer be edited
     (deleted, too old, or the bot left the chat) is left as it is, and logged."""
-    card = await parcels.card_view(rt.store, order_id)
+    card = await desks.card_view(rt.store, order_id)
     if card is None or not card.cards:
         return False
-    desks = {desk.chat_id: desk for desk in await parcels.card_destinations(rt.store, order_id)}
+    by_chat = {desk.chat_id: desk for desk in await desks.card_destinations(rt.store, order_id)}
     for chat_id, message_id in card.cards.items():
-        desk = desks.get(chat_id)
+        desk = by_chat.get(chat_id)
         t = translator((desk.locale if desk else None) or rt.default_locale)
         text, markup = card_text(t, card), card_keyboard(t, card.order, desk.center_id if desk else None)
         try:
@@ -222,7 +223,7 @@ async def edit_cards(bot: Bot, rt: Runtime, order_id: int) -> bool:
 # ---- to the villager --------------------------------------------------------------------------
 
 async def send_status(bot: Bot, rt: Runtime, row: Claimed, order: OrderView) -> bool:
-    person = await parcels.recipient(rt.store, row.villager_id)
+    person = await desks.recipient(rt.store, row.villager_id)
     if person is None or not person.reachable:
         return False
     t = translator(person.locale or rt.default_locale)
@@ -263,7 +264,7 @@ async def send_pickup_notice(bot: Bot, rt: Runtime, chat_id: int, t: Translator,
 
 
 async def send_reminder(bot: Bot, rt: Runtime, row: Claimed, order: OrderView) -> bool:
-    person = await parcels.recipient(rt.store, row.villager_id)
+    person = await desks.recipient(rt.store, row.villager_id)
     if person is None or not person.reachable or order.status != S.READY_FOR_PICKUP:
         return False
     t = translator(person.locale or rt.default_locale)
@@ -287,8 +288,8 @@ async def send_uncollected(bot: Bot, rt: Runtime, row: Claimed, order: OrderView
         return False
     now = rt.clock.now()
     waiting = await parcels.waiting_for_pickup(rt.store, row.center_id,
-                                               ready_before=now - parcels.REMINDER_DELAYS[-1])
-    if not waiting or not await parcels.take_uncollected(rt.store, row.center_id, now, row.id):
+                                               ready_before=now - reminders.REMINDER_DELAYS[-1])
+    if not waiting or not await reminders.take_uncollected(rt.store, row.center_id, now, row.id):
         return False
     lines = [t("📦 Parcels still not collected after the last reminder:")]
     lines += [t("• {number} · arrived {when}", number=number, when=local_time(at, order.center_timezone))
@@ -302,9 +303,9 @@ async def send_digest(bot: Bot, rt: Runtime, row: Claimed) -> bool:
     chat_id, t = await desk_chat(rt, row.center_id)
     if chat_id is None:
         return False
-    waiting_orders = await parcels.pending(rt.store, row.center_id)
+    waiting_orders = await desks.pending(rt.store, row.center_id)
     waiting_parcels = await parcels.waiting_for_pickup(rt.store, row.center_id)
-    waiting_listings = await produce.in_review(rt.store, row.center_id)
+    waiting_listings = await reviews.in_review(rt.store, row.center_id)
     if not waiting_orders and not waiting_parcels and not waiting_listings:
         return False
     lines = [t("☀️ <b>Good morning!</b> Today's desk:")]
@@ -322,7 +323,7 @@ async def send_digest(bot: Bot, rt: Runtime, row: Claimed) -> bool:
 
 # ---- produce listings ----------------------------------------------------------------------
 
-def review_card_text(t: Translator, card: produce.ReviewCard) -> str:
+def review_card_text(t: Translator, card: reviews.ReviewCard) -> str:
     listing = card.listing
     seller = esc(listing.seller_name) or t("(name deleted)")  # a seller who used /forget
     lines = [t("🌾 <b>Produce to review</b> · {seller}", seller=seller), listing_text(t, listing), ""]
@@ -345,15 +346,15 @@ def review_keyboard(t: Translator, listing: ListingView) -> InlineKeyboardMarkup
 
 async def post_review_card(bot: Bot, rt: Runtime, listing_id: int) -> None:
     """Post the listing's review card on its center's desk, or edit it in place where it is."""
-    card = await produce.review_card(rt.store, listing_id)
+    card = await reviews.review_card(rt.store, listing_id)
     if card is None:
         return
-    for desk in await parcels.center_destinations(rt.store, card.listing.center_id):
+    for desk in await desks.center_destinations(rt.store, card.listing.center_id):
         with to_desk(desk.chat_id):
             await _post_review_card_to(bot, rt, card, desk)
 
 
-async def _post_review_card_to(bot: Bot, rt: Runtime, card: produce.ReviewCard, desk: parcels.Destination) -> None:
+async def _post_review_card_to(bot: Bot, rt: Runtime, card: reviews.ReviewCard, desk: desks.Destination) -> None:
     listing_id, photo = card.listing.id, card.listing.photo
     t = translator(desk.locale or rt.default_locale)
     text, markup = review_card_text(t, card), review_keyboard(t, card.listing)
@@ -368,18 +369,18 @@ async def _post_review_card_to(bot: Bot, rt: Runtime, card: produce.ReviewCard, 
             log.info("review card %s of listing %s cannot be edited (%s); posting it again",
                      message_id, listing_id, exc)
     sent = await send_card(bot, desk.chat_id, text, markup, photo)
-    await produce.record_card(rt.store, listing_id, desk.chat_id, sent.message_id)
+    await reviews.record_card(rt.store, listing_id, desk.chat_id, sent.message_id)
 
 
 async def edit_review_cards(bot: Bot, rt: Runtime, listing_id: int) -> bool:
     """Edit the listing's review cards where they were posted, as the store has it now (e.g.
     after its seller or reviewer used /forget). Like ``edit_cards``, never posts one."""
-    card = await produce.review_card(rt.store, listing_id)
+    card = await reviews.review_card(rt.store, listing_id)
     if card is None or not card.cards:
         return False
-    desks = {desk.chat_id: desk for desk in await parcels.center_destinations(rt.store, card.listing.center_id)}
+    by_chat = {desk.chat_id: desk for desk in await desks.center_destinations(rt.store, card.listing.center_id)}
     for chat_id, message_id in card.cards.items():
-        desk = desks.get(chat_id)
+        desk = by_chat.get(chat_id)
         t = translator((desk.locale if desk else None) or rt.default_locale)
         try:
             with to_desk(chat_id):
@@ -423,7 +424,7 @@ async def send_card(bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMar
 
 async def send_to_seller(bot: Bot, rt: Runtime, row: Claimed) -> bool:
     """What happened to a seller's listing: reviewed, sold, sold out, or paid for."""
-    person = await parcels.recipient(rt.store, row.villager_id)
+    person = await desks.recipient(rt.store, row.villager_id)
     listing = await produce.listing_view(rt.store, row.payload["listing_id"])
     if person is None or not person.reachable or listing is None:
         return False
@@ -470,7 +471,7 @@ async def send_low_stock(bot: Bot, rt: Runtime, row: Claimed) -> bool:
     product_id = row.payload["product_id"]
     if "admin" not in row.payload:
         return await catalog.fan_out_low_stock(rt.store, row.id, product_id, rt.admin_ids, rt.clock.now()) > 0
-    person = await parcels.recipient(rt.store, row.villager_id)
+    person = await desks.recipient(rt.store, row.villager_id)
     product = await catalog.admin_product(rt.store, product_id)
     if (person is None or not person.reachable or person.telegram_id not in rt.admin_ids or product is None
             or not product.is_low):
@@ -508,11 +509,8 @@ async def deliver(bot: Bot, rt: Runtime, row: Claimed) -> bool:
         return False
     if kind == Kind.STATUS:
         return await send_status(bot, rt, row, order)
-    # Reminders and their escalation wait for the end of quiet hours; order news does not.
-    now = rt.clock.now()
-    allowed = rt.quiet_hours.next_allowed(now, order.center_timezone)
-    if allowed > now:
-        raise Later(allowed)
+    if (until := reminders.held_until(rt.quiet_hours, kind, rt.clock.now(), order.center_timezone)) is not None:
+        raise Later(until)
     if kind == Kind.REMINDER:
         return await send_reminder(bot, rt, row, order)
     return await send_uncollected(bot, rt, row, order)

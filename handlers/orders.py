@@ -11,7 +11,8 @@ from handlers.start import name_in
 from handlers.ui import alert, button, esc, keyboard, local_time, money, on_tap, pager, show
 from services import orders
 from services.errors import NotAllowed, NotFound, TooManyPendingOrders
-from services.orders import OrderStatus, OrderView
+from services.orders import OrderView
+from services.states import OrderStatus
 
 
 def status_label(context: RuralContext, status: str) -> str:

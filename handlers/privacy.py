@@ -29,7 +29,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 from handlers.context import RuralContext
 from handlers.ui import alert, button, esc, keyboard, on_tap, say, show
 from locales import localized
-from services import privacy
+from services import data_export, privacy
 from services.assist import BadPhone
 from services.errors import NotFound
 from services.partners import Actor, NotPartner
@@ -40,7 +40,7 @@ FILE_NAME = "my-data.json"
 
 async def mydata_command(update: Update, context: RuralContext) -> None:
     t, rt = context.t, context.rt
-    data = await privacy.personal_data(rt.store, context.villager.id, rt.clock.now())
+    data = await data_export.personal_data(rt.store, context.villager.id, rt.clock.now())
     content = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
     await context.bot.send_document(
         update.effective_chat.id, content, filename=FILE_NAME, parse_mode=ParseMode.HTML,

@@ -15,7 +15,7 @@ from telegram.error import ChatMigrated
 from telegram.ext import Application, MessageHandler, filters
 
 from handlers.context import RuralContext
-from services import parcels
+from services import desks
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ async def group_upgraded(update: Update, context: RuralContext) -> None:
 
 async def moved(context: RuralContext, old_chat_id: int, new_chat_id: int) -> None:
     rt = context.rt
-    result = await parcels.group_migrated(rt.store, rt.clock, old_chat_id, new_chat_id)
+    result = await desks.group_migrated(rt.store, rt.clock, old_chat_id, new_chat_id)
     log.info("group %s became supergroup %s: %s desk there, %s waiting cards go again",
              old_chat_id, new_chat_id, result.desks, result.cards)
     if result.cards:

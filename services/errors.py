@@ -63,3 +63,15 @@ class TooManyPendingOrders(DomainError):
     def __init__(self, limit: int):
         super().__init__(f"at most {limit} pending orders")
         self.limit = limit
+
+
+class NotAdmin(DomainError):
+    """Only an admin may do this."""
+
+
+class AlreadyDone(DomainError):
+    """The order or listing is already where this action would move it: nothing changed."""
+
+    def __init__(self, status: str):
+        super().__init__(f"already {status}")
+        self.status = status

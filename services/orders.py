@@ -1,6 +1,6 @@
 """Orders: placing one from the cart, following it, cancelling it.
 
-An order moves only along ``TRANSITIONS`` (see shared/DESIGN.md). Stock is reserved in the
+An order moves only along ``states.TRANSITIONS`` (see shared/DESIGN.md). Stock is reserved in the
 transaction that places the order and returned when it is rejected or cancelled.
 """
 
@@ -10,7 +10,6 @@ import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -34,34 +33,13 @@ from services.errors import (
 )
 from services.outbox import Kind
 from services.produce import return_to_listing
+from services.states import RETURNS_STOCK, OrderStatus, S, may_move
 from store.db import Store
 from store.models import CartLine, Order, OrderEvent, OrderLine, Product, ServiceCenter
 
 PAGE_SIZE = 8
 # No 0/O or 1/I: the number is read aloud at the counter and copied by hand.
 _NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-
-
-class OrderStatus(StrEnum):
-    PENDING = "pending"
-    CONFIRMED = "confirmed"
-    IN_TRANSIT = "in_transit"
-    AT_COUNTY = "at_county"
-    READY_FOR_PICKUP = "ready_for_pickup"
-    PICKED_UP = "picked_up"
-    REJECTED = "rejected"
-    CANCELLED = "cancelled"
-
-
-S = OrderStatus
-TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    S.PENDING: frozenset({S.CONFIRMED, S.REJECTED, S.CANCELLED}),
-    S.CONFIRMED: frozenset({S.IN_TRANSIT, S.CANCELLED}),
-    S.IN_TRANSIT: frozenset({S.AT_COUNTY}),
-    S.AT_COUNTY: frozenset({S.READY_FOR_PICKUP}),
-    S.READY_FOR_PICKUP: frozenset({S.PICKED_UP}),
-}
-RETURNS_STOCK = frozenset({S.REJECTED, S.CANCELLED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +218,7 @@ async def move_order(
     session: AsyncSession, order: Order, to: OrderStatus, *, at: datetime, actor_id: int | None, note: str = ""
 ) -> None:
     """Move an order along an allowed transition, returning stock where the design says so."""
-    if to not in TRANSITIONS.get(OrderStatus(order.status), frozenset()):
+    if not may_move(order.status, to):
         raise NotAllowed(order.status)
     if to in RETURNS_STOCK:
         returned = []

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 
 from services.clock import Clock
-from services.errors import DomainError, NotFound, NotYours
+from services.errors import DomainError, NotAdmin, NotFound, NotYours
 from store.db import Store
 from store.models import Partner, ServiceCenter, Villager
 
@@ -32,10 +32,6 @@ class NotPartner(DomainError):
     def __init__(self, center_names: dict):
         super().__init__("not a partner of this center")
         self.center_names = center_names
-
-
-class NotAdmin(DomainError):
-    pass
 
 
 class UnknownPerson(DomainError):

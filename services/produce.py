@@ -1,4 +1,5 @@
-"""Villagers' produce listings: made step by step, reviewed by the partner, managed by the seller.
+"""Villagers' produce listings: made step by step, reviewed by the partner (services/reviews.py),
+managed by the seller.
 
     draft ──publish──> review ──approve──> approved ──pause──> paused ──resume──> approved
                           └──reject──> rejected ──resubmit──> review
@@ -27,15 +28,14 @@ from services import outbox, villagers
 from services.amounts import UNITS, BadAmount, check_date
 from services.caps import CAPS, Caps
 from services.clock import Clock
-from services.errors import DomainError, NoCenterChosen, NotAllowed, NotFound, NotYours
+from services.errors import DomainError, NoCenterChosen, NotAllowed, NotFound
 from services.outbox import Kind
-from services.partners import Actor, check_may_act, check_may_see
+from services.states import OrderStatus
 from store.db import Store
 from store.models import County, Listing, ListingCard, Order, OrderLine, ServiceCenter, Villager
 
 MAX_TITLE = 60
 MAX_NOTE = 200
-MAX_REASON = 300
 PAGE_SIZE = 8
 
 # Produce categories, and common produce offered as one-tap answers to "what do you sell?".
@@ -45,7 +45,6 @@ COMMON_PRODUCE = {  # code -> category; the names are the catalog entries "produ
     "apples": "fruit", "oranges": "fruit", "rice": "grain", "corn": "grain", "eggs": "eggs_poultry",
     "potatoes": "vegetables", "tea": "tea", "walnuts": "nuts", "honey": "honey", "chili_sauce": "preserves",
 }
-REJECT_REASONS = ("photo", "price", "not_allowed", "unclear")
 
 
 class Status(StrEnum):
@@ -73,15 +72,6 @@ class Step(StrEnum):
 STEPS = tuple(Step)
 OPTIONAL = frozenset({Step.PHOTO, Step.NOTE})
 EDITABLE = frozenset({Step.PRICE, Step.QUANTITY, Step.PHOTO, Step.NOTE})  # of a published listing
-
-
-class OwnReview(DomainError):
-    """A partner (or admin) who sells produce does not approve their own listing: another partner
-    of ``center_names``, or an admin, does. Rejecting it is allowed, as withdrawing it is."""
-
-    def __init__(self, center_names: dict):
-        super().__init__("one's own listing")
-        self.center_names = center_names
 
 
 class BadInput(DomainError):
@@ -158,8 +148,6 @@ async def load_listing_views(session: AsyncSession, ids: list[int]) -> list[List
     """Listings with their village, county and sales, in the order of ``ids``."""
     if not ids:
         return []
-    from services.orders import OrderStatus  # orders imports this module
-
     reviewed_by = aliased(Villager)
     reviewer = select(reviewed_by.first_name).where(reviewed_by.id == Listing.reviewed_by_id).scalar_subquery()
     rows = (await session.execute(
@@ -192,7 +180,7 @@ async def load_listing_views(session: AsyncSession, ids: list[int]) -> list[List
     return [views[i] for i in ids if i in views]
 
 
-async def _view(session: AsyncSession, listing_id: int) -> ListingView:
+async def load_listing_view(session: AsyncSession, listing_id: int) -> ListingView:
     views = await load_listing_views(session, [listing_id])
     if not views:
         raise NotFound("listing")
@@ -225,7 +213,7 @@ async def current_draft(store: Store, seller_id: int) -> ListingView | None:
     async with store.read() as session:
         listing_id = await session.scalar(select(Listing.id).where(
             Listing.seller_id == seller_id, Listing.status == Status.DRAFT).order_by(Listing.id.desc()).limit(1))
-        return await _view(session, listing_id) if listing_id else None
+        return await load_listing_view(session, listing_id) if listing_id else None
 
 
 async def start_draft(store: Store, clock: Clock, seller_id: int) -> ListingView:
@@ -245,7 +233,7 @@ async def start_draft(store: Store, clock: Clock, seller_id: int) -> ListingView
             session.add(listing)
             await session.flush()
             listing_id = listing.id
-        return await _view(session, listing_id)
+        return await load_listing_view(session, listing_id)
 
 
 async def discard_draft(store: Store, seller_id: int, listing_id: int) -> None:
@@ -295,7 +283,7 @@ async def fill(store: Store, clock: Clock, seller_id: int, listing_id: int, step
         listing.step = Step.PREVIEW if listing.previewed else STEPS[STEPS.index(step) + 1]
         listing.updated_at = now
         await session.flush()
-        return await _view(session, listing.id)
+        return await load_listing_view(session, listing.id)
 
 
 async def choose_common(store: Store, clock: Clock, seller_id: int, listing_id: int, title: str,
@@ -315,7 +303,7 @@ async def go_to(store: Store, clock: Clock, seller_id: int, listing_id: int, ste
         listing.step = step
         listing.updated_at = clock.now()
         await session.flush()
-        return await _view(session, listing.id)
+        return await load_listing_view(session, listing.id)
 
 
 async def preview(store: Store, clock: Clock, seller_id: int, listing_id: int) -> ListingView:
@@ -324,7 +312,7 @@ async def preview(store: Store, clock: Clock, seller_id: int, listing_id: int) -
         listing.step = Step.PREVIEW
         listing.previewed = True
         await session.flush()
-        return await _view(session, listing.id)
+        return await load_listing_view(session, listing.id)
 
 
 def missing_step(listing: ListingView | Listing) -> Step | None:
@@ -343,13 +331,13 @@ async def publish(store: Store, clock: Clock, seller_id: int, listing_id: int, c
         await villagers.lock(session, seller_id)
         listing = await _own(session, seller_id, listing_id)
         if listing.status == Status.REVIEW:
-            return await _view(session, listing.id)
+            return await load_listing_view(session, listing.id)
         if listing.status != Status.DRAFT:
             raise NotAllowed(listing.status)
         if (step := missing_step(listing)) is not None:
             raise Incomplete(step)
         await _to_review(session, listing, now, caps)
-        return await _view(session, listing.id)
+        return await load_listing_view(session, listing.id)
 
 
 async def _to_review(session: AsyncSession, listing: Listing, now: datetime, caps: Caps, *,
@@ -382,103 +370,9 @@ async def refresh_card(session: AsyncSession, listing: Listing, at: datetime) ->
                          payload={"listing_id": listing.id})
 
 
-# ---- review by the partner ------------------------------------------------------------------
-
-async def review(store: Store, clock: Clock, actor: Actor, listing_id: int, *, approve: bool,
-                 reason: str = "") -> ListingView:
-    """The seller's partner (or an admin) approves the listing into the market, or rejects it
-    with a reason the seller is told."""
-    from services.parcels import AlreadyDone
-
-    now = clock.now()
-    reason = reason.strip()[:MAX_REASON]
-    async with store.write() as session:
-        listing = await session.scalar(select(Listing).where(Listing.id == listing_id).with_for_update())
-        if listing is None:
-            raise NotFound("listing")
-        await check_may_act(session, listing.center_id, actor)
-        if approve and await _sold_by(session, listing, actor):
-            center = await session.get(ServiceCenter, listing.center_id)
-            raise OwnReview(center.names)
-        to = Status.APPROVED if approve else Status.REJECTED
-        if listing.status == to:
-            raise AlreadyDone(to)
-        if listing.status != Status.REVIEW:
-            raise NotAllowed(listing.status)
-        listing.status = to
-        listing.reject_reason = "" if approve else reason
-        listing.reviewed_by_id = await session.scalar(select(Villager.id).where(Villager.telegram_id == actor.telegram_id))
-        listing.updated_at = now
-        if approve:
-            listing.approved_at = now
-        await refresh_card(session, listing, now)
-        await tell_seller(session, listing, now, "approved" if approve else "rejected", reason=reason)
-        await session.flush()
-        return await _view(session, listing.id)
-
-
-async def _sold_by(session: AsyncSession, listing: Listing, actor: Actor) -> bool:
-    """Whether the listing is the actor's own: its seller is their villager record."""
-    return await session.scalar(select(Villager.telegram_id).where(Villager.id == listing.seller_id)) \
-        == actor.telegram_id
-
-
 async def tell_seller(session: AsyncSession, listing: Listing, at: datetime, event: str, **payload) -> None:
     await outbox.enqueue(session, Kind.SELLER, due_at=at, villager_id=listing.seller_id,
                          payload={"event": event, "listing_id": listing.id, **payload})
-
-
-async def in_review(store: Store, center_id: int) -> list[tuple[int, str]]:
-    """Listings of a center waiting for review: (id, title), oldest first."""
-    async with store.read() as session:
-        rows = await session.execute(select(Listing.id, Listing.title).where(
-            Listing.center_id == center_id, Listing.status == Status.REVIEW).order_by(Listing.updated_at, Listing.id))
-        return [tuple(r) for r in rows]
-
-
-@dataclass(frozen=True, slots=True)
-class ReviewCard:
-    listing: ListingView
-    group_chat_id: int | None
-    desk_locale: str | None
-    cards: dict[int, int]  # chat id -> message id of the card already posted there
-
-
-async def review_card(store: Store, listing_id: int) -> ReviewCard | None:
-    async with store.read() as session:
-        return await _review_card(session, listing_id)
-
-
-async def _review_card(session: AsyncSession, listing_id: int) -> ReviewCard | None:
-    views = await load_listing_views(session, [listing_id])
-    if not views:
-        return None
-    center = await session.get(ServiceCenter, views[0].center_id)
-    cards = dict((await session.execute(
-        select(ListingCard.chat_id, ListingCard.message_id).where(ListingCard.listing_id == listing_id))).all())
-    return ReviewCard(views[0], center.group_chat_id, center.desk_locale, cards)
-
-
-async def review_card_for(store: Store, listing_id: int, actor: Actor, chat_id: int) -> ReviewCard:
-    """The listing's review card, for ``actor`` in ``chat_id``: NotYours unless they may see it
-    there (``partners.check_may_see``, for the listing's center). A draft has no review card: it
-    is its seller's alone until it is sent. A listing that does not exist is NotYours too."""
-    async with store.read() as session:
-        listing = await session.get(Listing, listing_id)
-        if listing is None or listing.status == Status.DRAFT:
-            raise NotYours()
-        await check_may_see(session, {listing.center_id}, actor, chat_id)
-        return await _review_card(session, listing_id)
-
-
-async def record_card(store: Store, listing_id: int, chat_id: int, message_id: int) -> None:
-    async with store.write() as session:
-        card = await session.scalar(
-            select(ListingCard).where(ListingCard.listing_id == listing_id, ListingCard.chat_id == chat_id))
-        if card is None:
-            session.add(ListingCard(listing_id=listing_id, chat_id=chat_id, message_id=message_id))
-        else:
-            card.message_id = message_id
 
 
 # ---- the seller's listings ----------------------------------------------------------------
@@ -494,7 +388,7 @@ async def my_listings(store: Store, seller_id: int) -> list[ListingView]:
 
 async def my_listing(store: Store, seller_id: int, listing_id: int) -> ListingView:
     async with store.read() as session:
-        view = await _view(session, listing_id)
+        view = await load_listing_view(session, listing_id)
         if view.seller_id != seller_id:
             raise NotFound("listing")
         return view
@@ -535,7 +429,7 @@ async def edit(store: Store, clock: Clock, seller_id: int, listing_id: int, step
         elif listing.status == Status.REVIEW:
             await refresh_card(session, listing, now)
         await session.flush()
-        return Edited(await _view(session, listing.id), to_review)
+        return Edited(await load_listing_view(session, listing.id), to_review)
 
 
 async def pause(store: Store, clock: Clock, seller_id: int, listing_id: int, *, paused: bool) -> ListingView:
@@ -549,7 +443,7 @@ async def pause(store: Store, clock: Clock, seller_id: int, listing_id: int, *, 
         listing.updated_at = clock.now()
         await refresh_card(session, listing, listing.updated_at)
         await session.flush()
-        return await _view(session, listing.id)
+        return await load_listing_view(session, listing.id)
 
 
 async def withdraw(store: Store, clock: Clock, seller_id: int, listing_id: int) -> ListingView:
@@ -562,7 +456,7 @@ async def withdraw(store: Store, clock: Clock, seller_id: int, listing_id: int) 
         listing.updated_at = clock.now()
         await refresh_card(session, listing, listing.updated_at)
         await session.flush()
-        return await _view(session, listing.id)
+        return await load_listing_view(session, listing.id)
 
 
 async def listing_view(store: Store, listing_id: int) -> ListingView | None:

@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.orders import OrderStatus
 from services.produce import first_name_only
+from services.states import OrderStatus
 from store.db import Store
 from store.models import County, Listing, Order, OrderEvent, OrderLine, SearchMiss, ServiceCenter, Villager
 

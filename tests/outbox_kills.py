@@ -18,7 +18,7 @@ from pathlib import Path
 from processes import start_bot, webhook_env
 from sqlalchemy import func, select, update
 
-from services import cart, orders, parcels, villagers
+from services import cart, desks, orders, villagers
 from services.clock import Clock
 from services.outbox import Kind
 from services.partners import Actor
@@ -45,7 +45,7 @@ async def queue_confirmations(store: Store, clock: Clock, double, count: int, fi
         await villagers.set_center(store, person.id, center_id)
         basket = await cart.add_to_cart(store, person.id, rice, 1)
         placed = await orders.place_order(store, clock, person.id, basket.checkout_token)
-        await parcels.decide(store, clock, admin, placed.order.id, confirm=True)
+        await desks.decide(store, clock, admin, placed.order.id, confirm=True)
         numbers[telegram_id] = placed.order.number
     async with store.write() as session:
         await session.execute(update(OutboxMessage).where(OutboxMessage.kind == str(Kind.CARD))

@@ -18,7 +18,7 @@ from test_partner_desk import ADMIN, card_of, desk
 from bot.config import SettingsError, load_settings
 from chat import last_text, settle_in, stock_of, texts, villager_id
 from services import cart as carts
-from services import orders, produce
+from services import orders, produce, reviews
 from services.caps import Caps
 from services.produce import Step
 from store.models import Listing, Order, Product, SearchMiss, Villager
@@ -146,7 +146,7 @@ async def test_a_seller_with_three_listings_in_review_keeps_the_fourth_as_a_draf
         assert (await session.get(Listing, draft.id)).status == "draft"
         assert await session.scalar(select(func.count(Listing.id)).where(Listing.status == "review")) == 3
 
-    await produce.review(bot.store, bot.clock, ADMIN, waiting[0], approve=True)
+    await reviews.review(bot.store, bot.clock, ADMIN, waiting[0], approve=True)
     await seller.tap("📤 Publish")
     assert any(text.startswith("📤 Walnuts is sent to your partner for review.") for text in texts(seller.chat))
     async with bot.store.read() as session:
@@ -166,7 +166,7 @@ async def test_a_listing_goes_back_to_review_at_most_once_an_hour(bot):
         return last_text(seller)
 
     assert "needs your partner's review again" in await new_price("7")
-    await produce.review(bot.store, bot.clock, ADMIN, apples, approve=True)
+    await reviews.review(bot.store, bot.clock, ADMIN, apples, approve=True)
     await bot.pump()
     bot.clock.advance(timedelta(minutes=20))
 

@@ -19,7 +19,7 @@ from bot.metrics import Metrics
 from bot.server import EVENTS_PATH, MAX_BODY, bound_port, build_web_app, start_server, stop_server
 from chat import last_text, settle_in
 from services import cart as carts
-from services import orders, parcels, villagers
+from services import desks, orders, villagers
 from services.partners import Actor
 from store.models import Order, OrderEvent, OutboxMessage, Product, ServiceCenter, Villager
 
@@ -90,7 +90,7 @@ async def place(store, clock, telegram_id: int = 1, confirm: bool = True) -> str
     cart = await carts.add_to_cart(store, person.id, rice_id, 1)
     placed = await orders.place_order(store, clock, person.id, cart.checkout_token)
     if confirm:
-        await parcels.decide(store, clock, ADMIN, placed.order.id, confirm=True)
+        await desks.decide(store, clock, ADMIN, placed.order.id, confirm=True)
     return placed.order.number
 
 
@@ -257,7 +257,7 @@ async def test_a_cancelled_order_ignores_the_carrier(carrier, demo_store, clock)
     number = await place(demo_store, clock, confirm=False)
     async with demo_store.read() as session:
         order_id = await session.scalar(select(Order.id).where(Order.number == number))
-    await parcels.decide(demo_store, clock, ADMIN, order_id, confirm=False, reason="out_of_stock")
+    await desks.decide(demo_store, clock, ADMIN, order_id, confirm=False, reason="out_of_stock")
 
     status, body = await carrier.event(number, "in_transit", clock.now())
 

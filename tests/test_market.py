@@ -13,7 +13,7 @@ from sqlalchemy import select
 from chat import center_id, last_text, settle_in, texts, villager_id
 from handlers.listings import category_name
 from locales import translator
-from services import market, produce, villagers
+from services import market, produce, reviews, villagers
 from services.market import NotEnoughLeft
 from services.outbox import Kind
 from services.partners import Actor, add_partner
@@ -45,7 +45,7 @@ async def list_produce(store, clock, seller_id: int, title: str, category: str =
     await produce.preview(store, clock, seller_id, draft.id)
     await produce.publish(store, clock, seller_id, draft.id)
     if approve:
-        await produce.review(store, clock, ADMIN, draft.id, approve=True)
+        await reviews.review(store, clock, ADMIN, draft.id, approve=True)
     return draft.id
 
 

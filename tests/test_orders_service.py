@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from test_produce_service import approved_listing, person
 
 from services import cart as carts
-from services import market, orders, villagers
+from services import market, orders, states, villagers
 from services.caps import Caps
 from services.errors import (
     CartEmpty,
@@ -102,7 +102,7 @@ async def test_first_taps_at_once_fill_one_cart(demo_store, clock):
 async def pending_orders(store, villager: int) -> int:
     async with store.read() as session:
         return await session.scalar(select(func.count(Order.id)).where(
-            Order.villager_id == villager, Order.status == orders.OrderStatus.PENDING))
+            Order.villager_id == villager, Order.status == states.OrderStatus.PENDING))
 
 
 async def test_at_five_pending_orders_the_next_checkout_is_refused_even_two_at_once(demo_store, clock):

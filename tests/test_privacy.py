@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from test_partner_desk import card_of
 
 from chat import last_text, settle_in, texts, villager_id
-from services import privacy, produce
+from services import privacy, produce, reviews
 from services.partners import Actor, add_partner
 from services.produce import Step
 from store.models import (
@@ -80,7 +80,7 @@ async def sent_to_review(bot, seller_id: int, title: str, photo: str | None, mil
 async def listings(bot, seller_id: int) -> tuple[int, int]:
     """An approved listing of apples on the market, and a half-filled draft."""
     draft = await sent_to_review(bot, seller_id, "Apples", None, 10_000, 600, "")
-    await produce.review(bot.store, bot.clock, ADMIN, draft.id, approve=True)
+    await reviews.review(bot.store, bot.clock, ADMIN, draft.id, approve=True)
     second = await produce.start_draft(bot.store, bot.clock, seller_id)
     await produce.fill(bot.store, bot.clock, seller_id, second.id, Step.TITLE, "Walnuts")
     return draft.id, second.id

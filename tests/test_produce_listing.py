@@ -15,7 +15,7 @@ from sqlalchemy import select
 from chat import last_text, settle_in
 from handlers.listings import category_name, common_produce, unit_name
 from locales import translator
-from services import produce
+from services import reviews
 from services.partners import Actor
 from store.models import Listing, Villager
 
@@ -76,7 +76,7 @@ async def sell_apples(person, quantity: str = "100", price: str = "8.5") -> None
 
 
 async def approve(bot, listing_id: int) -> None:
-    await produce.review(bot.store, bot.clock, ADMIN, listing_id, approve=True)
+    await reviews.review(bot.store, bot.clock, ADMIN, listing_id, approve=True)
     await bot.pump()  # the seller is told; that message comes before what the test does next
 
 
@@ -400,7 +400,7 @@ async def test_a_rejected_listing_shows_why_and_an_edit_sends_it_back(bot):
     seller = await wang(bot)
     await sell_apples(seller)
     listing = await the_listing(bot.store)
-    await produce.review(bot.store, bot.clock, ADMIN, listing.id, approve=False, reason="photo")
+    await reviews.review(bot.store, bot.clock, ADMIN, listing.id, approve=False, reason="photo")
     await bot.pump()
 
     await seller.send("/mylistings")

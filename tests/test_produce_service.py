@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from chat import center_id
-from services import market, parcels, produce, villagers
+from services import desks, market, parcels, produce, reviews, villagers
 from services.amounts import BadAmount, BadDate, format_milli, line_total_fen, parse_date, parse_price, parse_quantity
-from services.errors import NoCenterChosen, NotAllowed, NotFound
+from services.errors import AlreadyDone, NoCenterChosen, NotAllowed, NotFound
 from services.outbox import Kind
 from services.partners import Actor, NotPartner, add_partner
 from services.produce import BadInput, Incomplete, ReviewTooSoon, Status, Step
@@ -39,7 +39,7 @@ async def approved_listing(store, clock, seller_id: int, *, quantity: int = 10_0
                         (Step.AVAILABLE, clock.now().date()), (Step.NOTE, "")):
         await produce.fill(store, clock, seller_id, draft.id, step, value)
     await produce.publish(store, clock, seller_id, draft.id)
-    await produce.review(store, clock, ADMIN, draft.id, approve=True)
+    await reviews.review(store, clock, ADMIN, draft.id, approve=True)
     return draft.id
 
 
@@ -114,20 +114,20 @@ async def test_only_the_sellers_partner_reviews_and_the_seller_is_told(demo_stor
     assert published.status == Status.REVIEW
     assert (await produce.publish(demo_store, clock, seller, draft.id)).status == Status.REVIEW  # twice: one review
     assert [row.payload for row in await outbox_of(demo_store, Kind.LISTING_CARD)] == [{"listing_id": draft.id}]
-    assert await produce.in_review(demo_store, await center_id(demo_store, "CG-01")) == [(draft.id, "Eggs")]
+    assert await reviews.in_review(demo_store, await center_id(demo_store, "CG-01")) == [(draft.id, "Eggs")]
 
     with pytest.raises(NotPartner):
-        await produce.review(demo_store, clock, BUYER_PARTNER, draft.id, approve=True)
-    rejected = await produce.review(demo_store, clock, SELLER_PARTNER, draft.id, approve=False, reason="photo")
+        await reviews.review(demo_store, clock, BUYER_PARTNER, draft.id, approve=True)
+    rejected = await reviews.review(demo_store, clock, SELLER_PARTNER, draft.id, approve=False, reason="photo")
     assert (rejected.status, rejected.reject_reason) == (Status.REJECTED, "photo")
-    with pytest.raises(parcels.AlreadyDone):
-        await produce.review(demo_store, clock, SELLER_PARTNER, draft.id, approve=False)
+    with pytest.raises(AlreadyDone):
+        await reviews.review(demo_store, clock, SELLER_PARTNER, draft.id, approve=False)
     notices = [row.payload for row in await outbox_of(demo_store, Kind.SELLER)]
     assert notices == [{"event": "rejected", "listing_id": draft.id, "reason": "photo"}]
 
     edited = await produce.edit(demo_store, clock, seller, draft.id, Step.PHOTO, "a-clear-photo")
     assert edited.to_review and edited.listing.status == Status.REVIEW  # a rejected listing changed: reviewed again
-    approved = await produce.review(demo_store, clock, SELLER_PARTNER, draft.id, approve=True)
+    approved = await reviews.review(demo_store, clock, SELLER_PARTNER, draft.id, approve=True)
     assert approved.status == Status.APPROVED and approved.is_on_market and approved.reviewer == "Lao Zhang"
 
 
@@ -140,7 +140,7 @@ async def test_a_higher_price_or_quantity_goes_back_to_review_a_lower_one_does_n
     assert not fewer.to_review and fewer.listing.left_milli == 4000
     higher = await produce.edit(demo_store, clock, seller, listing, Step.PRICE, 900)
     assert higher.to_review and higher.listing.status == Status.REVIEW and not higher.listing.is_on_market
-    await produce.review(demo_store, clock, ADMIN, listing, approve=True)
+    await reviews.review(demo_store, clock, ADMIN, listing, approve=True)
     # Back to review at most once an hour (REVIEW_AGAIN_MINUTES): each time is a new card on the desk.
     clock.advance(timedelta(minutes=59))
     with pytest.raises(ReviewTooSoon) as refused:
@@ -186,18 +186,18 @@ async def test_a_produce_order_is_decided_by_the_sellers_center_and_received_by_
     assert (await market.order_listing(demo_store, clock, buyer, listing, 2500, buyer_center, "tok-1")).already_placed
     assert (await produce.listing_view(demo_store, listing)).left_milli == 7500
     # No group is bound: the card goes to the seller's partner, who decides, then to the buyer's.
-    assert [d.chat_id for d in await parcels.card_destinations(demo_store, order.id)] == [501, 502]
-    assert await parcels.pending(demo_store, await center_id(demo_store, "CG-01")) != []
-    assert await parcels.pending(demo_store, buyer_center) == []
+    assert [d.chat_id for d in await desks.card_destinations(demo_store, order.id)] == [501, 502]
+    assert await desks.pending(demo_store, await center_id(demo_store, "CG-01")) != []
+    assert await desks.pending(demo_store, buyer_center) == []
 
     with pytest.raises(NotPartner):
-        await parcels.decide(demo_store, clock, BUYER_PARTNER, order.id, confirm=True)
-    await parcels.decide(demo_store, clock, SELLER_PARTNER, order.id, confirm=True)
+        await desks.decide(demo_store, clock, BUYER_PARTNER, order.id, confirm=True)
+    await desks.decide(demo_store, clock, SELLER_PARTNER, order.id, confirm=True)
     await parcels.move_center_batch(demo_store, clock, ADMIN, "CG-02", parcels.S.CONFIRMED, parcels.S.IN_TRANSIT)
     with pytest.raises(NotPartner):
         await parcels.arrive(demo_store, clock, SELLER_PARTNER, order.id)
     await parcels.arrive(demo_store, clock, BUYER_PARTNER, order.id)
-    code = (await parcels.card_view(demo_store, order.id)).order.pickup_code
+    code = (await desks.card_view(demo_store, order.id)).order.pickup_code
     await parcels.pickup(demo_store, clock, BUYER_PARTNER, buyer_center, code)
 
     events = [row.payload["event"] for row in await outbox_of(demo_store, Kind.SELLER)]
@@ -223,7 +223,7 @@ async def test_the_last_units_close_the_listing_and_a_rejection_reopens_it(demo_
         await market.order_listing(demo_store, clock, buyer, listing, 1000, here, "late")
     assert late.value.left_milli == 0
 
-    await parcels.decide(demo_store, clock, ADMIN, last.order.id, confirm=False, reason="cannot_deliver")
+    await desks.decide(demo_store, clock, ADMIN, last.order.id, confirm=False, reason="cannot_deliver")
     reopened = await produce.listing_view(demo_store, listing)
     assert (reopened.status, reopened.left_milli, reopened.sold_milli) == (Status.APPROVED, 3000, 0)
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from chat import center_id, settle_in, texts, villager_id
 from handlers.stats import MAX_TEXT, report_text, utf16_len
 from locales import translator
-from services import cart, market, orders, parcels, produce, stats, villagers
+from services import cart, desks, market, orders, parcels, produce, reviews, stats, villagers
 from services.caps import Caps
 from services.clock import ManualClock
 from services.partners import Actor
@@ -62,7 +62,7 @@ async def approved_apples(store, clock, seller: int) -> int:
                         (Step.AVAILABLE, clock.now().astimezone(SHANGHAI).date()), (Step.NOTE, "")):
         await produce.fill(store, clock, seller, draft.id, step, value)
     await produce.publish(store, clock, seller, draft.id)
-    await produce.review(store, clock, ADMIN, draft.id, approve=True)
+    await reviews.review(store, clock, ADMIN, draft.id, approve=True)
     return draft.id
 
 
@@ -77,7 +77,7 @@ async def test_daily_orders_are_counted_by_local_day_with_empty_days_filled(demo
     await order_at(demo_store, local("2026-11-11 00:00"), buyer, "FT-003")  # 16:00 UTC on 11-10, local today
     await order_at(demo_store, local("2026-11-11 00:01"), buyer, "FT-003", 2)
     rejected = await order_at(demo_store, local("2026-11-11 09:00"), buyer, "FT-003")
-    await parcels.decide(demo_store, ManualClock(now), ADMIN, rejected.id, confirm=False, reason="out_of_stock")
+    await desks.decide(demo_store, ManualClock(now), ADMIN, rejected.id, confirm=False, reason="out_of_stock")
 
     series = await stats.daily_orders(demo_store, now, TZ)
     assert len(series) == 30
@@ -156,7 +156,7 @@ async def test_an_admin_reads_the_figures_and_the_chart_and_a_villager_is_refuse
     a, b = await villager_id(store, 1001), await villager_id(store, 1002)
 
     first = await order_at(store, clock.now(), a, "SF-005")  # ¥38.00 at Shangyuan, 16 days ago
-    await parcels.decide(store, clock, ADMIN, first.id, confirm=True)
+    await desks.decide(store, clock, ADMIN, first.id, confirm=True)
     await parcels.move_center_batch(store, clock, ADMIN, "CG-01", parcels.S.CONFIRMED, parcels.S.IN_TRANSIT)
     to("2026-11-12 10:00")
     await parcels.arrive(store, clock, ADMIN, first.id)  # waiting since 11-12 10:00: the oldest
@@ -168,7 +168,7 @@ async def test_an_admin_reads_the_figures_and_the_chart_and_a_villager_is_refuse
 
     to("2026-11-26 10:00")
     rejected = await order_at(store, clock.now(), b, "FT-003")
-    await parcels.decide(store, clock, ADMIN, rejected.id, confirm=False, reason="out_of_stock")  # not counted
+    await desks.decide(store, clock, ADMIN, rejected.id, confirm=False, reason="out_of_stock")  # not counted
     to("2026-11-26 23:30")  # 15:30 UTC
     yesterday = await order_at(store, clock.now(), a, "FT-003")  # ¥15.00, in the 7 days, not today
     to("2026-11-27 00:30")  # 16:30 UTC, the same UTC day: but today here
@@ -177,7 +177,7 @@ async def test_an_admin_reads_the_figures_and_the_chart_and_a_villager_is_refuse
     to("2026-11-27 08:00")
     apples = await approved_apples(store, clock, await villager_id(store, 1003))
     await market.order_listing(store, clock, b, apples, 2500, await center_id(store, "CG-02"), "apples-1")  # ¥15.00
-    await parcels.decide(store, clock, ADMIN, yesterday.id, confirm=True)
+    await desks.decide(store, clock, ADMIN, yesterday.id, confirm=True)
     await parcels.move_center_batch(store, clock, ADMIN, "CG-01", parcels.S.CONFIRMED, parcels.S.IN_TRANSIT)
     await parcels.arrive(store, clock, ADMIN, yesterday.id)
 

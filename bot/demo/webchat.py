@@ -40,7 +40,7 @@ from bot.http_input import runner_options
 from bot.sandbox.botapi import BotApiDouble
 from bot.sandbox.model import Chat, Message, Person
 from locales import localized
-from services.parcels import opening_time
+from services.desks import opening_time
 
 if TYPE_CHECKING:
     from bot.demo.world import DemoWorld, Role

@@ -1,0 +1,41 @@
+"""The states of an order and the moves between them (see shared/DESIGN.md).
+
+pending --confirm--> confirmed --ship--> in_transit --county--> at_county --village--> ready_for_pickup
+--pickup--> picked_up; a pending order may be rejected, a pending or confirmed one cancelled.
+Nothing here touches the store: every service that reads or moves an order's state imports it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    IN_TRANSIT = "in_transit"
+    AT_COUNTY = "at_county"
+    READY_FOR_PICKUP = "ready_for_pickup"
+    PICKED_UP = "picked_up"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+S = OrderStatus
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.PENDING: frozenset({S.CONFIRMED, S.REJECTED, S.CANCELLED}),
+    S.CONFIRMED: frozenset({S.IN_TRANSIT, S.CANCELLED}),
+    S.IN_TRANSIT: frozenset({S.AT_COUNTY}),
+    S.AT_COUNTY: frozenset({S.READY_FOR_PICKUP}),
+    S.READY_FOR_PICKUP: frozenset({S.PICKED_UP}),
+}
+RETURNS_STOCK = frozenset({S.REJECTED, S.CANCELLED})
+# The way down to the village, in order. A state never moves backwards along it.
+WAY = (S.CONFIRMED, S.IN_TRANSIT, S.AT_COUNTY, S.READY_FOR_PICKUP, S.PICKED_UP)
+# Orders that are over: nothing more happens to them.
+FINAL = frozenset({S.PICKED_UP, S.REJECTED, S.CANCELLED})
+
+
+def may_move(source: str, to: OrderStatus) -> bool:
+    """Whether an order in ``source`` may move to ``to`` in one step."""
+    return to in TRANSITIONS.get(OrderStatus(source), frozenset())
