@@ -23,7 +23,7 @@ from bot.telegram_http import AiohttpRequest
 from handlers.context import Runtime, RuralContext, ask_to_slow_down, runtime_of, say_unavailable
 from handlers.start import COMMANDS
 from locales import available_locales, translator
-from services import partners, updates
+from services import broadcast, outbox, partners, updates
 from services.clock import Clock, SystemClock
 from services.market import MarketSearch
 from services.parcels import QuietHours
@@ -287,9 +287,24 @@ def build_application(settings: Settings, store: Store, clock: Clock | None = No
     lease = timedelta(seconds=settings.outbox_lease)
     pump.install(app, app.bot_data["runtime"], lease)
     broadcast_pump.install(app, app.bot_data["runtime"], settings.broadcast_rate, lease)
+    store.after_commit.append(functools.partial(_after_commit, app))
     app.job_queue.run_repeating(_forget_old_updates, interval=FORGET_UPDATES_EVERY, first=60,
                                 name="forget old updates")
     return app
+
+
+def _after_commit(app: Application, effects: frozenset[str]) -> None:
+    """A handler's change committed: send at once what it queued, and start or stop a promotion it
+    confirmed or cancelled. Other changes (the pumps' and the jobs' own, or a test's made outside
+    any update) are sent at the pumps' next wake-up, as an application not running sends nothing;
+    the carrier endpoint wakes the pump itself (bot/server.py)."""
+    if not app.running or UPDATE_IN_HAND.get() is None:
+        return
+    rt = runtime_of(app)
+    if outbox.OUTBOX in effects:
+        rt.kick()
+    if broadcast.PROMOTIONS in effects:
+        rt.kick_promotions()
 
 
 async def _forget_old_updates(context) -> None:
