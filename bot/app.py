@@ -294,13 +294,18 @@ def build_application(settings: Settings, store: Store, clock: Clock | None = No
 
 
 def _after_commit(app: Application, effects: frozenset[str]) -> None:
-    """A handler's change committed: send at once what it queued, and start or stop a promotion it
-    confirmed or cancelled. Other changes (the pumps' and the jobs' own, or a test's made outside
-    any update) are sent at the pumps' next wake-up, as an application not running sends nothing;
-    the carrier endpoint wakes the pump itself (bot/server.py)."""
+    """A change committed. If it changed what a search index holds (the catalog, the market's
+    approved listings), that index reads the store again at its next search. If it was a handler's:
+    send at once what it queued, and start or stop a promotion it confirmed or cancelled. Other
+    changes (the pumps' and the jobs' own, or a test's made outside any update) are sent at the
+    pumps' next wake-up, as an application not running sends nothing; the carrier endpoint wakes
+    the pump itself (bot/server.py)."""
+    rt = runtime_of(app)
+    for index in (rt.search, rt.market):
+        if index.effect in effects:
+            index.forget()
     if not app.running or UPDATE_IN_HAND.get() is None:
         return
-    rt = runtime_of(app)
     if outbox.OUTBOX in effects:
         rt.kick()
     if broadcast.PROMOTIONS in effects:

@@ -73,8 +73,6 @@ async def document_received(update: Update, context: RuralContext) -> None:
         await say(update, context, too_large(t, len(data)))
         return
     kind, report = await catalog.import_file(rt.store, rt.clock, data)
-    if kind == catalog.PRODUCTS and report.ok:
-        await rt.search.refresh()  # this process's search sees the new catalog at once, the others soon
     log.info("admin %s imported %r (%s): %s created, %s updated, %s bad rows", update.effective_user.id,
              file_name, kind, report.created, report.updated, len(report.errors))
     if kind is None and report.ok:

@@ -269,7 +269,6 @@ async def review(update: Update, context: RuralContext, listing_id: int, *, appr
     except (NotPartner, AlreadyDone, NotAllowed, NotFound, OwnReview) as exc:
         await refuse_listing(update, context, exc)
         return False
-    rt.market.forget()  # an approved listing is found by the next search
     if update.callback_query:
         context.answered = True
         await update.callback_query.answer(status_name(context.t, listing.status))

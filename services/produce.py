@@ -30,13 +30,14 @@ from services.clock import Clock
 from services.errors import DomainError, NoCenterChosen, NotAllowed, NotFound, NotYours
 from services.outbox import Kind
 from services.partners import Actor, check_may_act, check_may_see
-from store.db import Store
+from store.db import Store, mark_effect
 from store.models import County, Listing, ListingCard, Order, OrderLine, ServiceCenter, Villager
 
 MAX_TITLE = 60
 MAX_NOTE = 200
 MAX_REASON = 300
 PAGE_SIZE = 8
+MARKET_CHANGED = "market"  # what an approval marks its session with (``store.db.mark_effect``)
 
 # Produce categories, and common produce offered as one-tap answers to "what do you sell?".
 CATEGORIES = ("fruit", "vegetables", "grain", "eggs_poultry", "meat", "tea", "nuts", "honey", "preserves",
@@ -411,6 +412,7 @@ async def review(store: Store, clock: Clock, actor: Actor, listing_id: int, *, a
         listing.updated_at = now
         if approve:
             listing.approved_at = now
+            mark_effect(session, MARKET_CHANGED)
         await refresh_card(session, listing, now)
         await tell_seller(session, listing, now, "approved" if approve else "rejected", reason=reason)
         await session.flush()
