@@ -278,7 +278,8 @@ def build_application(settings: Settings, store: Store, clock: Clock | None = No
     app.bot_data["update_ledger"] = ledger
     app.bot_data["rate_limit"] = limit
     app.bot_data["runtime"] = Runtime(
-        store=store, clock=clock, search=CatalogSearch(store, clock), market=MarketSearch(store),
+        store=store, clock=clock, search=CatalogSearch(store, clock, timezone=settings.timezone, caps=settings.caps),
+        market=MarketSearch(store),
         default_locale=settings.default_locale, timezone=settings.timezone, admin_ids=settings.admin_ids,
         quiet_hours=QuietHours.parse(settings.quiet_hours), cart_max_lines=settings.cart_max_lines,
         caps=settings.caps,

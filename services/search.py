@@ -1,4 +1,5 @@
-"""Catalog search for villagers: the in-memory index, kept fresh, and the log of misses.
+"""Catalog search for villagers: the in-memory index, kept fresh, and the log of misses (a
+search that finds nothing for someone records itself as their miss).
 
 The index (catalog.search) lives in each process's memory, a ``LiveIndex``, as the market's does
 (services/market.py). A catalog change anywhere bumps the ``catalog_version`` row, and the next
@@ -97,14 +98,26 @@ class LiveIndex:
             self._version = version
 
 
+@dataclass(frozen=True, slots=True)
+class Asker:
+    """Who searched: their miss is recorded in their language (``villager_id`` None: someone not
+    registered)."""
+
+    villager_id: int | None
+    locale: str
+
+
 class CatalogSearch(LiveIndex):
-    """The catalog's products."""
+    """The catalog's products; a search that finds nothing for someone is recorded as a miss.
+    ``timezone`` and ``caps`` say how often one person's same miss is recorded (``record_miss``)."""
 
     effect = CATALOG_CHANGED
 
-    def __init__(self, store: Store, clock: Clock):
+    def __init__(self, store: Store, clock: Clock, *, timezone: str = "Asia/Shanghai", caps: Caps = CAPS):
         super().__init__(store)
         self._clock = clock
+        self._timezone = timezone
+        self._caps = caps
 
     async def _current_version(self) -> int:
         async with self._store.read() as session:
@@ -114,7 +127,9 @@ class CatalogSearch(LiveIndex):
         return [SearchDoc(id=p.id, names=p.names, keywords=p.keywords, extra=category_words(p.category))
                 for p in await all_products(self._store)]
 
-    async def search(self, query: str, limit: int = 8) -> SearchResult:
+    async def search(self, query: str, limit: int = 8, *, asker: Asker | None = None) -> SearchResult:
+        """Products for ``query``, else suggestions; a search by ``asker`` that finds nothing is
+        recorded as their miss."""
         query = query.strip()[:MAX_QUERY_CHARS]
         await self.refresh(force=False)
         index = self._index
@@ -124,6 +139,9 @@ class CatalogSearch(LiveIndex):
         if not products:
             near = await asyncio.to_thread(index.suggest, query, 5)
             suggestions = await get_products(self._store, [hit.doc_id for hit in near])
+            if asker is not None:
+                await self.record_miss(query, asker.villager_id, asker.locale, timezone=self._timezone,
+                                       caps=self._caps)
         return SearchResult(query, products, suggestions)
 
     async def record_miss(self, query: str, villager_id: int | None, locale: str, *,
