@@ -288,7 +288,8 @@ def build_application(settings: Settings, store: Store, clock: Clock | None = No
     lease = timedelta(seconds=settings.outbox_lease)
     pump.install(app, app.bot_data["runtime"], lease)
     broadcast_pump.install(app, app.bot_data["runtime"], settings.broadcast_rate, lease)
-    store.after_commit.append(functools.partial(_after_commit, app))
+    if store is not None:  # None: an application built only to list its handlers
+        store.after_commit.append(functools.partial(_after_commit, app))
     app.job_queue.run_repeating(_forget_old_updates, interval=FORGET_UPDATES_EVERY, first=60,
                                 name="forget old updates")
     return app
