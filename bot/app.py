@@ -23,7 +23,7 @@ from bot.telegram_http import AiohttpRequest
 from handlers.context import Runtime, RuralContext, ask_to_slow_down, runtime_of, say_unavailable
 from handlers.start import COMMANDS
 from locales import available_locales, translator
-from services import partners, updates
+from services import broadcast, outbox, partners, updates
 from services.clock import Clock, SystemClock
 from services.market import MarketSearch
 from services.rate_limit import RateLimit
@@ -278,7 +278,8 @@ def build_application(settings: Settings, store: Store, clock: Clock | None = No
     app.bot_data["update_ledger"] = ledger
     app.bot_data["rate_limit"] = limit
     app.bot_data["runtime"] = Runtime(
-        store=store, clock=clock, search=CatalogSearch(store, clock), market=MarketSearch(store),
+        store=store, clock=clock, search=CatalogSearch(store, clock, timezone=settings.timezone, caps=settings.caps),
+        market=MarketSearch(store),
         default_locale=settings.default_locale, timezone=settings.timezone, admin_ids=settings.admin_ids,
         quiet_hours=QuietHours.parse(settings.quiet_hours), cart_max_lines=settings.cart_max_lines,
         caps=settings.caps,
@@ -287,9 +288,30 @@ def build_application(settings: Settings, store: Store, clock: Clock | None = No
     lease = timedelta(seconds=settings.outbox_lease)
     pump.install(app, app.bot_data["runtime"], lease)
     broadcast_pump.install(app, app.bot_data["runtime"], settings.broadcast_rate, lease)
+    if store is not None:  # None: an application built only to list its handlers
+        store.after_commit.append(functools.partial(_after_commit, app))
     app.job_queue.run_repeating(_forget_old_updates, interval=FORGET_UPDATES_EVERY, first=60,
                                 name="forget old updates")
     return app
+
+
+def _after_commit(app: Application, effects: frozenset[str]) -> None:
+    """A change committed. If it changed what a search index holds (the catalog, the market's
+    approved listings), that index reads the store again at its next search. If it was a handler's:
+    send at once what it queued, and start or stop a promotion it confirmed or cancelled. Other
+    changes (the pumps' and the jobs' own, or a test's made outside any update) are sent at the
+    pumps' next wake-up, as an application not running sends nothing; the carrier endpoint wakes
+    the pump itself (bot/server.py)."""
+    rt = runtime_of(app)
+    for index in (rt.search, rt.market):
+        if index.effect in effects:
+            index.forget()
+    if not app.running or UPDATE_IN_HAND.get() is None:
+        return
+    if outbox.OUTBOX in effects:
+        rt.kick()
+    if broadcast.PROMOTIONS in effects:
+        rt.kick_promotions()
 
 
 async def _forget_old_updates(context) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from catalog.csvfile import ImportReport, RowError, localized_columns, parse_decimal, parse_rows, read_csv, write_csv
 from locales import N_
-from store.db import Store
+from store.db import Store, mark_effect
 from store.models import CatalogVersion, Category, Product
 
 REQUIRED = ("sku", "category", "price", "unit", "stock", "name:zh")
@@ -124,10 +124,15 @@ async def import_products(store: Store, now: datetime, data: bytes) -> ImportRep
     return report
 
 
+CATALOG_CHANGED = "catalog"  # what a change to the catalog marks its session with (``store.db.mark_effect``)
+
+
 async def bump_catalog_version(session) -> None:
-    """Every process rebuilds its search index when it sees a new version."""
+    """Every process rebuilds its search index when it sees a new version; this one at its next
+    search, once the change commits."""
     await session.execute(update(CatalogVersion).where(CatalogVersion.id == 1)
                           .values(version=CatalogVersion.version + 1))
+    mark_effect(session, CATALOG_CHANGED)
 
 
 async def export_products(store: Store) -> str:

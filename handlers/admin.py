@@ -210,7 +210,6 @@ async def move_batch(update: Update, context: RuralContext, actor: Actor, comman
     except NotFound:
         await say(update, context, t("😔 There is no service center with the code {code}.", code=esc(center_code)))
         return
-    rt.kick()
     if not moved:
         text = t("ℹ️ {code}: no orders to move.", code=esc(center_code.upper()))
     elif command == "ship":

@@ -103,7 +103,6 @@ async def broadcast_command(update: Update, context: RuralContext) -> None:
         if stopped is None:
             await say(update, context, t("ℹ️ No promotion is waiting or being sent."))
             return
-        rt.kick_promotions()
         await say(update, context, t("🛑 Promotion #{id} stopped. {sent} were sent; the other {left} will not be.",
                                      id=stopped.id, sent=stopped.counts.get(Delivery.SENT, 0),
                                      left=stopped.counts.get(Delivery.CANCELLED, 0)))
@@ -337,7 +336,6 @@ async def confirm(update: Update, context: RuralContext, broadcast_id: int, when
     except (NotAllowed, NotFound):
         await alert(update, context, t("⌛ This promotion is no longer being composed."))
         return
-    rt.kick_promotions()
     if when is None:
         await say(update, context, t("🚀 Promotion #{id} is on its way. Progress follows here; "
                                      "/broadcast cancel stops it.", id=promotion.id))

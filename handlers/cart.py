@@ -195,7 +195,6 @@ async def confirm_tapped(update: Update, context: RuralContext) -> None:
         await too_many_pending(update, context, exc, button(t("🛍 Cart"), "cart"))
         return
     order = placed.order
-    rt.kick()  # the card goes to the center's desk
     if context.assisting:
         await assist.finished(update, context, order)
         return

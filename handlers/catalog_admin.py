@@ -73,8 +73,6 @@ async def document_received(update: Update, context: RuralContext) -> None:
         await say(update, context, too_large(t, len(data)))
         return
     kind, report = await catalog.import_file(rt.store, rt.clock, data)
-    if kind == catalog.PRODUCTS and report.ok:
-        await rt.search.refresh()  # this process's search sees the new catalog at once, the others soon
     log.info("admin %s imported %r (%s): %s created, %s updated, %s bad rows", update.effective_user.id,
              file_name, kind, report.created, report.updated, len(report.errors))
     if kind is None and report.ok:
@@ -224,7 +222,6 @@ async def visibility_tapped(update: Update, context: RuralContext, product: Admi
     t, rt = context.t, context.rt
     visible = context.match.group("what") == "show"
     product = await catalog.set_visible(rt.store, rt.clock, product.id, visible)
-    rt.kick()  # shown again while low: the admins hear of it
     note = t("👁 Villagers can find and order it again.") if visible else \
         t("🙈 Hidden: villagers no longer see it in the shop or in search.")
     await show_card(update, context, product, note)
@@ -289,7 +286,6 @@ async def stock_typed(update: Update, context: RuralContext, product_id: int, te
                                  lambda exc, product: t("⚠️ Please type a whole number from 0 to {limit}.",
                                                         limit=MAX_STOCK))
     if product is not None:
-        rt.kick()  # below the threshold: the low-stock alert goes out
         await show_card(update, context, product, t("✅ New stock: {n}", n=product.stock))
 
 

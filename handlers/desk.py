@@ -194,7 +194,6 @@ async def decide(update: Update, context: RuralContext, order_id: int, *, confir
     except (NotPartner, AlreadyDone, NotAllowed, NotFound) as exc:
         await refuse(update, context, exc)
         return False
-    rt.kick()
     if update.callback_query:
         context.answered = True
         await update.callback_query.answer(status_text(context.t, moved.status))
@@ -251,7 +250,6 @@ async def arrived_tapped(update: Update, context: RuralContext, card: desks.Card
     except (NotPartner, AlreadyDone, NotAllowed, NotFound) as exc:
         await refuse(update, context, exc)
         return
-    rt.kick()
     context.answered = True
     await update.callback_query.answer(status_text(context.t, moved.status))
 
@@ -271,8 +269,6 @@ async def review(update: Update, context: RuralContext, listing_id: int, *, appr
     except (NotPartner, AlreadyDone, NotAllowed, NotFound, OwnReview) as exc:
         await refuse_listing(update, context, exc)
         return False
-    rt.kick()
-    rt.market.forget()  # an approved listing is found by the next search
     if update.callback_query:
         context.answered = True
         await update.callback_query.answer(status_name(context.t, listing.status))
@@ -452,7 +448,6 @@ async def arrived_command(update: Update, context: RuralContext) -> None:
     except (NotPartner, AlreadyDone, NotAllowed, NotFound) as exc:
         await refuse(update, context, exc)
         return
-    rt.kick()
     await say(update, context, t("📬 {number} is ready for pickup. The villager has their code.",
                                  number=moved.number))
 
@@ -471,7 +466,6 @@ async def pickup_command(update: Update, context: RuralContext) -> None:
     except (NotPartner, WrongCode) as exc:
         await refuse(update, context, exc)
         return
-    rt.kick()
     await picked_up_reply(update, context, moved)
 
 

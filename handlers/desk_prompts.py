@@ -161,7 +161,6 @@ async def code_typed(update: Update, context: RuralContext, order_id: int, text:
     except (NotPartner, NotFound, NotAllowed) as exc:
         await refuse(update, context, exc)
         return Settled.REFUSED, ""
-    rt.kick()
     await picked_up_reply(update, context, moved)
     return Settled.DONE, ""
 

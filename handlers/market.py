@@ -448,7 +448,6 @@ async def confirm_tapped(update: Update, context: RuralContext) -> None:
         await _gone(update, context)
         return
     order = placed.order
-    rt.kick()  # the card goes to the seller's desk, the news to the seller
     if placed.already_placed:
         await alert(update, context, t("This order was already placed: {number}", number=order.number))
     line = order.lines[0]

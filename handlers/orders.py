@@ -117,7 +117,6 @@ async def cancel_confirmed(update: Update, context: RuralContext) -> None:
         if order is not None:
             await detail(update, context, order)
         return
-    rt.kick()  # the desk's card shows the cancellation
     await alert(update, context, t("🚫 Order {number} is cancelled.", number=order.number))
     await detail(update, context, order)
 

@@ -97,7 +97,6 @@ async def confirm_tapped(update: Update, context: RuralContext) -> None:
     log.info("villager %s was forgotten: %s listings withdrawn, %s orders kept, %s partner rights removed, "
              "%s order cards to edit", villager_id, done.listings_withdrawn, done.orders_kept,
              done.partner_rights_removed, done.cards_to_edit)
-    rt.kick()  # the desks' cards lose the name, and show the withdrawn listings
     await show(update, context, t("🗑 Your personal data has been deleted. Your orders stay with the service "
                                   "centers, without your name. Send /start whenever you want to come back."))
 
@@ -178,7 +177,6 @@ async def walkin_confirmed(update: Update, context: RuralContext) -> None:
         return
     log.info("walk-in villager %s was erased by %s: %s orders kept, %s order cards to edit",
              villager_id, update.effective_user.id, done.orders_kept, done.cards_to_edit)
-    rt.kick()
     await show(update, context, t.plural(
         "🗑 Erased. Their {n} order stays, without their name.",
         "🗑 Erased. Their {n} orders stay, without their name.", done.orders_kept))

@@ -351,7 +351,6 @@ async def publish_tapped(update: Update, context: RuralContext) -> None:
                  "one of them has been reviewed; it is kept as it is.", n=exc.limit)
         await show_step(update, context, await draft_of(context, listing_id), note)
         return
-    rt.kick()  # the review card goes to the partner's desk
     await leave(context)
     text = "\n".join([t("📤 <b>{title}</b> is sent to your partner for review.", title=esc(view.title)),
                       t("We will tell you when it is on the market.")])
@@ -639,7 +638,6 @@ async def save_edit(update: Update, context: RuralContext, listing_id: int, step
         await listing_screen(update, context, before, review_refused(t, exc))
         return
     await villagers.set_awaiting(rt.store, context.villager.id, None)
-    rt.kick()  # the partner's card shows the change, or asks for a new review
     note = t("✅ Saved.")
     if edited.to_review and before.status == Status.REJECTED:
         note += " " + t("⏳ It is sent to your partner for review again.")

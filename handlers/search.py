@@ -7,6 +7,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 
 from handlers.context import RuralContext
 from handlers.ui import button, esc, keyboard, money, on_tap, say, show
+from services.search import Asker
 
 
 async def search_command(update: Update, context: RuralContext) -> None:
@@ -23,15 +24,13 @@ async def ask_words(update: Update, context: RuralContext) -> None:
 
 async def run_search(update: Update, context: RuralContext, words: str) -> None:
     t, rt = context.t, context.rt
-    result = await rt.search.search(words)
+    result = await rt.search.search(words, asker=Asker(context.villager.id if context.villager else None, t.locale))
     query = esc(result.query)
     back = [button(t("📂 Categories"), "cats"), button(t("🛍 Cart"), "cart")]
     if result.found:
         rows = [[button(f"{p.name(t.language)} · {money(p.price_fen)}", f"p:{p.id}:1")] for p in result.products]
         await show(update, context, t("🔍 Found for “{query}”:", query=query), keyboard(*rows, back))
         return
-    await rt.search.record_miss(words, context.villager.id if context.villager else None, t.locale,
-                                timezone=rt.timezone, caps=rt.caps)
     rows = [[button(f"{p.name(t.language)} · {money(p.price_fen)}", f"p:{p.id}:1")] for p in result.suggestions]
     text = t("😕 Nothing found for “{query}”.", query=query)
     if rows:

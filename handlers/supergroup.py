@@ -34,8 +34,6 @@ async def moved(context: RuralContext, old_chat_id: int, new_chat_id: int) -> No
     result = await desks.group_migrated(rt.store, rt.clock, old_chat_id, new_chat_id)
     log.info("group %s became supergroup %s: %s desk there, %s waiting cards go again",
              old_chat_id, new_chat_id, result.desks, result.cards)
-    if result.cards:
-        rt.kick()
 
 
 async def reply_refused(update: object, context: RuralContext) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.errors import DomainError, NotAllowed, NotFound
-from store.db import Store
+from store.db import Store, mark_effect
 from store.models import (
     Broadcast,
     BroadcastDelivery,
@@ -30,6 +30,7 @@ from store.models import (
     Villager,
 )
 
+PROMOTIONS = "promotions"  # what a promotion's start or stop marks its session with (``store.db.mark_effect``)
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 AUDIENCES = ("all", "county", "center", "language", "category")
@@ -281,6 +282,7 @@ async def confirm(store: Store, now: datetime, admin: int, broadcast_id: int, se
         row.status = Status.SCHEDULED
         row.step = None
         row.send_at = max(send_at or now, now)
+        mark_effect(session, PROMOTIONS)
         return as_view(row)
 
 
@@ -300,6 +302,7 @@ async def cancel(store: Store, now: datetime, admin: int) -> BroadcastView | Non
             return None
         row.status = Status.CANCELLED
         row.finished_at = now
+        mark_effect(session, PROMOTIONS)
         await session.execute(update(BroadcastDelivery).where(
             BroadcastDelivery.broadcast_id == row.id, BroadcastDelivery.status == Delivery.PENDING)
             .values(status=Delivery.CANCELLED).execution_options(synchronize_session=False))

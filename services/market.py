@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import math
-import time
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from catalog.search import SearchDoc, SearchIndex
+from catalog.search import SearchDoc
 from services import outbox, villagers
 from services.amounts import check_whole, format_milli, line_total_fen
 from services.caps import CAPS, Caps
@@ -25,14 +24,21 @@ from services.clock import Clock
 from services.errors import DomainError, NotFound
 from services.orders import PlacedOrder, already_placed, check_room_for_order, load_order_view, new_order_number
 from services.outbox import Kind
-from services.produce import PAGE_SIZE, ListingView, Status, load_listing_views, refresh_card, tell_seller
-from services.search import category_words
+from services.produce import (
+    MARKET_CHANGED,
+    PAGE_SIZE,
+    ListingView,
+    Status,
+    load_listing_views,
+    refresh_card,
+    tell_seller,
+)
+from services.search import LiveIndex, category_words
 from services.states import OrderStatus
 from store.db import Store
 from store.models import County, Listing, Order, OrderEvent, OrderLine, ServiceCenter
 
 ON_MARKET = (Listing.status == Status.APPROVED) & (Listing.left_milli > 0)
-VERSION_CHECK_SECONDS = 2.0
 
 
 class NotEnoughLeft(DomainError):
@@ -99,46 +105,32 @@ async def on_market(store: Store, listing_id: int) -> ListingView:
     return views[0]
 
 
-class MarketSearch:
+class MarketSearch(LiveIndex):
     """The catalog's search engine over the market's listings: typos, pinyin and Chinese words.
 
     The index holds every listing ever approved (title, category and village names) and is
-    rebuilt when one is approved; whether a hit is still on the market is read from the store.
+    rebuilt when one is approved (a ``LiveIndex``, as the catalog's); whether a hit is still on the
+    market is read from the store.
     """
 
-    def __init__(self, store: Store):
-        self._store = store
-        self._index = SearchIndex.build([])
-        self._version: tuple | None = None
-        self._checked_at = float("-inf")
-        self._lock = asyncio.Lock()
+    effect = MARKET_CHANGED
+    _APPROVED = Listing.approved_at.is_not(None)
 
-    async def _refresh(self) -> None:
-        now = time.monotonic()
-        if now - self._checked_at < VERSION_CHECK_SECONDS:
-            return
-        self._checked_at = now
-        approved = Listing.approved_at.is_not(None)
+    async def _current_version(self) -> tuple:
         async with self._store.read() as session:
-            version = tuple((await session.execute(
-                select(func.count(Listing.id), func.max(Listing.approved_at)).where(approved))).one())
-            if version == self._version:
-                return
+            return tuple((await session.execute(
+                select(func.count(Listing.id), func.max(Listing.approved_at)).where(self._APPROVED))).one())
+
+    async def _documents(self) -> list[SearchDoc]:
+        async with self._store.read() as session:
             rows = (await session.execute(
                 select(Listing.id, Listing.title, Listing.category, ServiceCenter.names)
-                .join(ServiceCenter, ServiceCenter.id == Listing.center_id).where(approved))).all()
-        async with self._lock:
-            docs = [SearchDoc(id=i, names={"title": title}, keywords=list(names.values()),
-                              extra=category_words(category, "produce_category")) for i, title, category, names in rows]
-            self._index = await asyncio.to_thread(SearchIndex.build, docs)
-            self._version = version
-
-    def forget(self) -> None:
-        """Check the store again at the next search (after an approval in this process)."""
-        self._checked_at = float("-inf")
+                .join(ServiceCenter, ServiceCenter.id == Listing.center_id).where(self._APPROVED))).all()
+        return [SearchDoc(id=i, names={"title": title}, keywords=list(names.values()),
+                          extra=category_words(category, "produce_category")) for i, title, category, names in rows]
 
     async def search(self, query: str, limit: int = PAGE_SIZE) -> list[ListingView]:
-        await self._refresh()
+        await self.refresh(force=False)
         hits = await asyncio.to_thread(self._index.search, query.strip()[:100], limit * 3)
         async with self._store.read() as session:
             views = await load_listing_views(session, [hit.doc_id for hit in hits])

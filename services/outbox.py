@@ -18,10 +18,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import leases
-from store.db import Store, insert_unless_there
+from store.db import Store, insert_unless_there, mark_effect
 from store.models import PENDING_COPY, BroadcastDelivery, OutboxMessage
 
 MAX_ATTEMPTS = 12
+OUTBOX = "outbox"  # what ``enqueue`` marks a session with (``store.db.mark_effect``)
 
 
 class Kind(StrEnum):
@@ -61,11 +62,14 @@ async def enqueue(
     payload: dict | None = None,
     dedupe_key: str | None = None,
 ) -> None:
-    """Add a message to send at ``due_at``; a second row with the same ``dedupe_key`` is ignored."""
+    """Add a message to send at ``due_at``; a second row with the same ``dedupe_key`` is ignored.
+    A row added marks the session, so that the pumps are woken once it commits (``store.db.mark_effect``)."""
     values = dict(kind=str(kind), order_id=order_id, center_id=center_id, villager_id=villager_id,
                   payload=payload or {}, dedupe_key=dedupe_key, due_at=due_at, attempts=0, last_error="",
                   is_open=True)
-    await session.execute(insert_unless_there(session, OutboxMessage), values)
+    added = await session.execute(insert_unless_there(session, OutboxMessage), values)
+    if added.rowcount != 0:  # -1: the driver cannot tell
+        mark_effect(session, OUTBOX)
 
 
 async def cancel(session: AsyncSession, *, order_id: int, kinds: set[Kind], at: datetime) -> int:

@@ -37,6 +37,7 @@ from store.models import County, Listing, ListingCard, Order, OrderLine, Service
 MAX_TITLE = 60
 MAX_NOTE = 200
 PAGE_SIZE = 8
+MARKET_CHANGED = "market"  # what an approval marks its session with (``store.db.mark_effect``)
 
 # Produce categories, and common produce offered as one-tap answers to "what do you sell?".
 CATEGORIES = ("fruit", "vegetables", "grain", "eggs_poultry", "meat", "tea", "nuts", "honey", "preserves",

@@ -13,8 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.clock import Clock
 from services.errors import AlreadyDone, DomainError, NotAllowed, NotFound, NotYours
 from services.partners import Actor, check_may_act, check_may_see
-from services.produce import ListingView, Status, load_listing_view, load_listing_views, refresh_card, tell_seller
-from store.db import Store
+from services.produce import (
+    MARKET_CHANGED,
+    ListingView,
+    Status,
+    load_listing_view,
+    load_listing_views,
+    refresh_card,
+    tell_seller,
+)
+from store.db import Store, mark_effect
 from store.models import Listing, ListingCard, ServiceCenter, Villager
 
 MAX_REASON = 300
@@ -56,6 +64,7 @@ async def review(store: Store, clock: Clock, actor: Actor, listing_id: int, *, a
         listing.updated_at = now
         if approve:
             listing.approved_at = now
+            mark_effect(session, MARKET_CHANGED)
         await refresh_card(session, listing, now)
         await tell_seller(session, listing, now, "approved" if approve else "rejected", reason=reason)
         await session.flush()

@@ -1,18 +1,23 @@
-"""Catalog search for villagers: the in-memory index, kept fresh, and the log of misses.
+"""Catalog search for villagers: the in-memory index, kept fresh, and the log of misses (a
+search that finds nothing for someone records itself as their miss).
 
-The index (catalog.search) lives in each process's memory. A catalog change anywhere bumps the
-``catalog_version`` row, and the next search in every process sees it and rebuilds. Building and
-querying run in a worker thread so the event loop keeps serving other villagers.
+The index (catalog.search) lives in each process's memory, a ``LiveIndex``, as the market's does
+(services/market.py). A catalog change anywhere bumps the ``catalog_version`` row, and the next
+search in every process sees it and rebuilds: at once in the process that made the change, within
+``VERSION_CHECK_SECONDS`` in the others. Building and querying run in a worker thread so the
+event loop keeps serving other villagers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from catalog.importer import CATALOG_CHANGED
 from catalog.search import SearchDoc, SearchIndex, normalize
 from locales import available_locales, translator
 from services import villagers
@@ -48,21 +53,36 @@ def category_words(code: str, kind: str = "category") -> list[str]:
     return sorted(words)
 
 
-class CatalogSearch:
-    def __init__(self, store: Store, clock: Clock):
+class LiveIndex:
+    """A search index in this process's memory over what the store holds, kept fresh one way. A
+    search first reads the version of what is indexed from the store (at most once in
+    ``VERSION_CHECK_SECONDS``: a change made by another process is seen within that) and rebuilds
+    the index if it changed. A change committed in this process is seen by the next search: the
+    change marks its session with ``effect`` (``store.db.mark_effect``), and bot/app.py's hook after
+    the commit calls ``forget``. A subclass says what the version and the documents are."""
+
+    effect: str  # what a change to the indexed documents marks its session with
+
+    def __init__(self, store: Store):
         self._store = store
-        self._clock = clock
         self._index = SearchIndex.build([])
-        self._version: int | None = None
+        self._version: Hashable | None = None
         self._lock = asyncio.Lock()
         self._checked_at = float("-inf")
 
-    async def _current_version(self) -> int:
-        async with self._store.read() as session:
-            return await session.scalar(select(CatalogVersion.version).where(CatalogVersion.id == 1)) or 0
+    async def _current_version(self) -> Hashable:
+        raise NotImplementedError
+
+    async def _documents(self) -> list[SearchDoc]:
+        raise NotImplementedError
+
+    def forget(self) -> None:
+        """What is indexed changed: read the version again at the next search."""
+        self._checked_at = float("-inf")
 
     async def refresh(self, force: bool = True) -> None:
-        """Rebuild the index if the catalog changed since it was built."""
+        """Rebuild the index if what it indexes changed since it was built (``force=False``: unless
+        the version was read less than ``VERSION_CHECK_SECONDS`` ago, and nothing was forgotten)."""
         now = time.monotonic()
         if not force and now - self._checked_at < VERSION_CHECK_SECONDS:
             return
@@ -73,15 +93,43 @@ class CatalogSearch:
         async with self._lock:
             if version == self._version:
                 return
-            products = await all_products(self._store)
-            docs = [
-                SearchDoc(id=p.id, names=p.names, keywords=p.keywords, extra=category_words(p.category))
-                for p in products
-            ]
+            docs = await self._documents()
             self._index = await asyncio.to_thread(SearchIndex.build, docs)
             self._version = version
 
-    async def search(self, query: str, limit: int = 8) -> SearchResult:
+
+@dataclass(frozen=True, slots=True)
+class Asker:
+    """Who searched: their miss is recorded in their language (``villager_id`` None: someone not
+    registered)."""
+
+    villager_id: int | None
+    locale: str
+
+
+class CatalogSearch(LiveIndex):
+    """The catalog's products; a search that finds nothing for someone is recorded as a miss.
+    ``timezone`` and ``caps`` say how often one person's same miss is recorded (``record_miss``)."""
+
+    effect = CATALOG_CHANGED
+
+    def __init__(self, store: Store, clock: Clock, *, timezone: str = "Asia/Shanghai", caps: Caps = CAPS):
+        super().__init__(store)
+        self._clock = clock
+        self._timezone = timezone
+        self._caps = caps
+
+    async def _current_version(self) -> int:
+        async with self._store.read() as session:
+            return await session.scalar(select(CatalogVersion.version).where(CatalogVersion.id == 1)) or 0
+
+    async def _documents(self) -> list[SearchDoc]:
+        return [SearchDoc(id=p.id, names=p.names, keywords=p.keywords, extra=category_words(p.category))
+                for p in await all_products(self._store)]
+
+    async def search(self, query: str, limit: int = 8, *, asker: Asker | None = None) -> SearchResult:
+        """Products for ``query``, else suggestions; a search by ``asker`` that finds nothing is
+        recorded as their miss."""
         query = query.strip()[:MAX_QUERY_CHARS]
         await self.refresh(force=False)
         index = self._index
@@ -91,6 +139,9 @@ class CatalogSearch:
         if not products:
             near = await asyncio.to_thread(index.suggest, query, 5)
             suggestions = await get_products(self._store, [hit.doc_id for hit in near])
+            if asker is not None:
+                await self.record_miss(query, asker.villager_id, asker.locale, timezone=self._timezone,
+                                       caps=self._caps)
         return SearchResult(query, products, suggestions)
 
     async def record_miss(self, query: str, villager_id: int | None, locale: str, *,

@@ -45,6 +45,7 @@ from store.models import ProcessedUpdate
 log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _IMMEDIATE = "rural_immediate"
+_EFFECTS = "rural_effects"  # session.info's key for what ``mark_effect`` noted
 CONNECT_TIMEOUT = 5.0  # seconds
 SQLITE_BUSY_TIMEOUT_MS = 15000  # how long a SQLite writer waits for another to finish
 _NETWORK_ERRNOS = {errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE, errno.ETIMEDOUT,
@@ -102,6 +103,13 @@ async def _mark_done(session: AsyncSession, in_hand: UpdateInHand) -> None:
         await asyncio.sleep(_TEST_DELAY_BEFORE_DONE)
 
 
+def mark_effect(session: AsyncSession, effect: str) -> None:
+    """Note that this transaction did something to act on once it commits (``"outbox"``: rows to
+    send; ``"catalog"``, ``"market"``: what the search indexes hold). ``Store.after_commit``'s
+    hooks hear of it after the commit; a rollback drops the note with the change."""
+    session.info.setdefault(_EFFECTS, set()).add(effect)
+
+
 class UpgradeError(Exception):
     """The migrations could not be applied; the database is as it was before."""
 
@@ -147,6 +155,9 @@ class Store:
         # SQLite has one writer at a time. Waiting for it inside SQLite means its busy handler,
         # which sleeps and polls; queueing our own writers on a lock hands over at once.
         self._write_turn = asyncio.Lock() if self.is_sqlite else contextlib.nullcontext()
+        # Called after each commit of a transaction marked by ``mark_effect``, with what it noted (the
+        # application wires its pumps' kicks and its search indexes here). Not after a rollback.
+        self.after_commit: list[Callable[[frozenset[str]], None]] = []
 
     @asynccontextmanager
     async def write(self, *, durable: bool = True) -> AsyncIterator[AsyncSession]:
@@ -169,6 +180,7 @@ class Store:
         """
         in_hand = _to_mark_done() if durable else None
         async with self._write_turn, self._writer() as session, session.begin():
+            info = session.info
             if durable and not self.is_sqlite:
                 await session.execute(_DURABLE_COMMIT)
             yield session
@@ -176,6 +188,7 @@ class Store:
                 await _mark_done(session, in_hand)
         if in_hand is not None:
             in_hand.done = True
+        self._committed(info)
 
     @asynccontextmanager
     async def write_one(self) -> AsyncIterator[AsyncSession]:
@@ -187,7 +200,21 @@ class Store:
                 yield session
         else:
             async with self._reader() as session, session.begin():
+                info = session.info
                 yield session
+            self._committed(info)
+
+    def _committed(self, info: dict) -> None:
+        """Tell ``after_commit``'s hooks what the committed transaction noted (``mark_effect``). A hook that
+        fails is logged: the change is committed, and its caller is not told otherwise."""
+        effects = info.pop(_EFFECTS, None)
+        if not effects:
+            return
+        for hook in list(self.after_commit):
+            try:
+                hook(frozenset(effects))
+            except Exception:  # noqa: BLE001
+                log.exception("a hook after a commit failed")
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
