@@ -17,9 +17,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from handlers.context import RuralContext
-from handlers.notices import status_text
-from handlers.start import name_in
-from handlers.ui import alert, button, esc, keyboard, on_tap, say, show
+from handlers.ui import alert, button, esc, keyboard, name_in, on_tap, say, show, status_text
 from locales import Translator
 from services import parcels, partners
 from services.errors import NotFound

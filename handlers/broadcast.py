@@ -19,8 +19,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from handlers.context import RuralContext
-from handlers.start import name_in
-from handlers.ui import alert, button, esc, keyboard, on_tap, say, show
+from handlers.ui import alert, button, esc, keyboard, name_in, on_tap, say, show
 from locales import N_, Translator, available_locales, translator
 from services import broadcast, villagers
 from services.broadcast import AUDIENCES, BadHtml, BroadcastView, Delivery, Status, Step

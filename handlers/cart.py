@@ -11,8 +11,8 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 from handlers import assist
 from handlers.context import RuralContext
 from handlers.orders import too_many_pending
-from handlers.start import ask_county, name_in
-from handlers.ui import alert, button, esc, keyboard, label, money, on_tap, pager, say, show
+from handlers.start import ask_county
+from handlers.ui import alert, button, esc, keyboard, label, money, name_in, on_tap, pager, say, show
 from services import cart as carts
 from services import centers, orders, villagers
 from services.cart import CartView

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from telegram import Bot, Update, User
@@ -28,10 +28,14 @@ from services.search import CatalogSearch
 from services.villagers import VillagerView
 from store.db import Store, is_unavailable
 
-if TYPE_CHECKING:
-    from bot.pump import OutboxPump, Pump
-
 log = logging.getLogger(__name__)
+
+
+class Wakes(Protocol):
+    """What the runtime needs of a pump: to be woken. bot/app.py installs the real ones (bot/pump.py,
+    bot/broadcast_pump.py); handlers never import bot/, the layer above them."""
+
+    def kick(self) -> None: ...
 
 
 @dataclass
@@ -48,8 +52,8 @@ class Runtime:
     quiet_hours: QuietHours = field(default_factory=QuietHours)
     cart_max_lines: int = MAX_CART_LINES
     caps: Caps = CAPS
-    pump: OutboxPump | None = None  # set by bot.pump.install
-    promotions: Pump | None = None  # set by bot.broadcast_pump.install
+    pump: Wakes | None = None  # the outbox pump, set by bot.pump.install
+    promotions: Wakes | None = None  # the promotions pump, set by bot.broadcast_pump.install
 
     def kick_promotions(self) -> None:
         """A promotion was confirmed or cancelled: start or stop sending it now."""

@@ -25,17 +25,8 @@ from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, C
 from handlers.context import RuralContext
 from handlers.listings import REJECT_REASONS as LISTING_REASONS
 from handlers.listings import status_name
-from handlers.notices import (
-    card_keyboard,
-    card_text,
-    reject_keyboard,
-    review_card_text,
-    review_keyboard,
-    send_card,
-    status_text,
-)
-from handlers.start import name_in
-from handlers.ui import alert, button, esc, keyboard, money, not_yours, on_tap, pager, say, show
+from handlers.notices import card_keyboard, card_text, reject_keyboard, review_card_text, review_keyboard, send_card
+from handlers.ui import alert, button, esc, keyboard, money, name_in, not_yours, on_tap, pager, say, show, status_text
 from locales import Translator
 from services import desks, parcels, partners, reviews, villagers
 from services.errors import AlreadyDone, NotAllowed, NotFound, NotYours

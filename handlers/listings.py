@@ -3,8 +3,7 @@ partner's review card. Also the answers to amounts and dates that could not be r
 
 from __future__ import annotations
 
-from handlers.start import name_in
-from handlers.ui import esc, label, money
+from handlers.ui import esc, label, money, name_in
 from locales import N_, Translator
 from services.amounts import BadAmount, BadDate, format_milli
 from services.produce import COMMON_PRODUCE, ListingView, Status

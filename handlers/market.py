@@ -20,8 +20,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 from handlers.context import RuralContext
 from handlers.listings import amount_problem, category_name, listing_text, price, quantity, unit_name
 from handlers.orders import too_many_pending
-from handlers.start import name_in
-from handlers.ui import alert, button, esc, keyboard, money, on_tap, pager, say, show
+from handlers.ui import alert, button, esc, keyboard, money, name_in, on_tap, pager, say, show
 from services import centers, market, villagers
 from services.amounts import MILLI, BadAmount, check_whole, line_total_fen, parse_quantity
 from services.errors import NotFound, TooManyPendingOrders

@@ -18,8 +18,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden
 
 from handlers.context import Runtime
 from handlers.listings import listing_text, reject_reason, status_name, unit_name
-from handlers.start import name_in
-from handlers.ui import button, esc, keyboard, label, local_time, money
+from handlers.ui import button, esc, keyboard, local_time, money, name_in, order_lines, status_text
 from locales import N_, Translator, translator
 from services import catalog, centers, desks, orders, parcels, partners, produce, reminders, reviews
 from services.desks import REJECT_REASONS, CardView
@@ -31,16 +30,6 @@ from services.states import OrderStatus
 log = logging.getLogger(__name__)
 S = OrderStatus
 
-STATUS = {
-    S.PENDING: N_("⏳ Waiting for confirmation"),
-    S.CONFIRMED: N_("✅ Confirmed"),
-    S.IN_TRANSIT: N_("🚚 On the way"),
-    S.AT_COUNTY: N_("🏢 At the county center"),
-    S.READY_FOR_PICKUP: N_("📬 Ready for pickup"),
-    S.PICKED_UP: N_("🎉 Picked up"),
-    S.REJECTED: N_("❌ Rejected"),
-    S.CANCELLED: N_("🚫 Cancelled"),
-}
 REASONS = {
     "out_of_stock": N_("Out of stock"),
     "cannot_deliver": N_("Cannot deliver to this village"),
@@ -55,26 +44,9 @@ NOTICES = {
 }
 
 
-def status_text(t: Translator, status: str) -> str:
-    return t(STATUS[S(status)])
-
-
 def reason_text(t: Translator, reason: str) -> str:
     """A common reason's label, or the reason the partner typed (escaped)."""
     return t(REASONS[reason]) if reason in REASONS else esc(reason)
-
-
-# An order's lines listed in one message (its card, its detail); the rest are counted, so that the
-# message stays within Telegram's 4096 characters whatever the order holds.
-ORDER_LINES_SHOWN = 30
-
-
-def order_lines(t: Translator, order: OrderView) -> list[str]:
-    lines = [f"• {esc(line.name(t.language))} — {line.quantity} {esc(label(t, 'unit', line.unit))} × "
-             f"{money(line.price_fen)}" for line in order.lines[:ORDER_LINES_SHOWN]]
-    if len(order.lines) > ORDER_LINES_SHOWN:
-        lines.append(t("… and {n} more lines", n=len(order.lines) - ORDER_LINES_SHOWN))
-    return lines
 
 
 class Later(Exception):

@@ -6,9 +6,20 @@ from telegram import InlineKeyboardButton, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from handlers.context import RuralContext
-from handlers.notices import order_lines, status_text
-from handlers.start import name_in
-from handlers.ui import alert, button, esc, keyboard, local_time, money, on_tap, pager, show
+from handlers.ui import (
+    alert,
+    button,
+    esc,
+    keyboard,
+    local_time,
+    money,
+    name_in,
+    on_tap,
+    order_lines,
+    pager,
+    show,
+    status_text,
+)
 from services import orders
 from services.errors import NotAllowed, NotFound, TooManyPendingOrders
 from services.orders import OrderView

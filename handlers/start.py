@@ -11,8 +11,8 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from handlers import browse
 from handlers.context import RuralContext
-from handlers.ui import button, esc, keyboard, main_menu, on_tap, say, show
-from locales import N_, available_locales, localized, translator
+from handlers.ui import button, esc, keyboard, main_menu, name_in, on_tap, say, show
+from locales import N_, available_locales, translator
 from services import broadcast, centers, villagers
 from services.errors import NotFound
 
@@ -32,10 +32,6 @@ COMMANDS = (
     ("forget", N_("Delete your personal data")),
     ("help", N_("Help")),
 )
-
-
-def name_in(names: dict, t) -> str:
-    return localized(names, t.language)
 
 
 def location_keyboard(context: RuralContext) -> ReplyKeyboardMarkup:

@@ -23,8 +23,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 from handlers.admin import admin_actor, only_admins
 from handlers.context import RuralContext
 from handlers.listings import quantity
-from handlers.start import name_in
-from handlers.ui import button, esc, keyboard, local_time, money, on_tap, say
+from handlers.ui import button, esc, keyboard, local_time, money, name_in, on_tap, say
 from locales import Translator
 from services import stats
 from services.stats import Place, Places, Report, Windows

@@ -1,4 +1,5 @@
-"""Shared pieces of what people see: money, labels, keyboards, and showing a screen."""
+"""Shared pieces of what people see: money, names, labels, an order's status, keyboards, and showing
+a screen. Every journey may import it; it imports no journey module."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from handlers.context import RuralContext
-from locales import N_, Translator, available_locales, translator
+from locales import N_, Translator, available_locales, localized, translator
+from services.orders import OrderView
+from services.states import OrderStatus
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +32,17 @@ MENU = {
     "help": N_("❓ Help"),
 }
 MENU_ROWS = (("shop", "search"), ("cart", "orders"), ("market", "sell"), ("help",))
+# An order's status in words, wherever it is shown: the villager's orders, the desk's card, the admin.
+ORDER_STATUS = {
+    OrderStatus.PENDING: N_("⏳ Waiting for confirmation"),
+    OrderStatus.CONFIRMED: N_("✅ Confirmed"),
+    OrderStatus.IN_TRANSIT: N_("🚚 On the way"),
+    OrderStatus.AT_COUNTY: N_("🏢 At the county center"),
+    OrderStatus.READY_FOR_PICKUP: N_("📬 Ready for pickup"),
+    OrderStatus.PICKED_UP: N_("🎉 Picked up"),
+    OrderStatus.REJECTED: N_("❌ Rejected"),
+    OrderStatus.CANCELLED: N_("🚫 Cancelled"),
+}
 
 
 def esc(text: object) -> str:
@@ -39,6 +53,29 @@ def money(fen: int) -> str:
     sign = "-" if fen < 0 else ""
     fen = abs(fen)
     return f"{sign}¥{fen // 100}.{fen % 100:02d}"
+
+
+def name_in(names: dict, t) -> str:
+    """A name kept in several languages (a center's, a product's), in the reader's language."""
+    return localized(names, t.language)
+
+
+def status_text(t: Translator, status: str) -> str:
+    """An order's status as its reader sees it."""
+    return t(ORDER_STATUS[OrderStatus(status)])
+
+
+# An order's lines listed in one message (its card, its detail); the rest are counted, so that the
+# message stays within Telegram's 4096 characters whatever the order holds.
+ORDER_LINES_SHOWN = 30
+
+
+def order_lines(t: Translator, order: OrderView) -> list[str]:
+    lines = [f"• {esc(line.name(t.language))} — {line.quantity} {esc(label(t, 'unit', line.unit))} × "
+             f"{money(line.price_fen)}" for line in order.lines[:ORDER_LINES_SHOWN]]
+    if len(order.lines) > ORDER_LINES_SHOWN:
+        lines.append(t("… and {n} more lines", n=len(order.lines) - ORDER_LINES_SHOWN))
+    return lines
 
 
 def label(t: Translator, kind: str, code: str) -> str:
