@@ -369,11 +369,20 @@ async def test_a_403_marks_the_villager_unreachable_and_the_reminder_is_not_retr
     assert len(lists(group)) == 1  # the desk still hears the parcel is waiting
 
 
+async def unreachable(bot, telegram_id: int) -> bool:
+    async with bot.store.read() as session:
+        return await session.scalar(select(Villager.unreachable).where(Villager.telegram_id == telegram_id))
+
+
+async def reachable(bot, telegram_id: int) -> bool:
+    return not await unreachable(bot, telegram_id)
+
+
 async def test_a_villager_who_blocks_the_bot_gets_no_reminder_until_they_unblock_it(bot):
     partner, villager, group, numbers = await shipped(bot)
     codes = await arrive(bot, partner, group, numbers)
     villager.blocks_bot()
-    await bot.double.wait_for(lambda: not bot.double.pending_updates)
+    await bot.double.wait_for(lambda: unreachable(bot, villager.id))  # the bot has heard it, not only fetched it
     await bot.pump()
     before = sends_to(bot, villager.id)
 
@@ -384,7 +393,7 @@ async def test_a_villager_who_blocks_the_bot_gets_no_reminder_until_they_unblock
     assert not first.is_open and first.sent_at is None
 
     villager.unblocks_bot()
-    await bot.double.wait_for(lambda: not bot.double.pending_updates)
+    await bot.double.wait_for(lambda: reachable(bot, villager.id))
     bot.clock.advance(timedelta(hours=48))
     await bot.pump()
     [reminder] = all_reminders(villager.chat)
