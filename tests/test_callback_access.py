@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from telegram.ext import CallbackQueryHandler
-from test_partner_desk import card_of, order_rice
+from test_partner_desk import card_of
 from test_produce_desk import published_listing, review_card
 
 from bot.app import build_application
@@ -54,6 +54,7 @@ from store.models import (
     ServiceCenter,
     Villager,
 )
+from support.orders import order_rice
 
 ADMIN = Actor(900, "Admin", is_admin=True)
 WANG_DESK, LI_DESK = -100123, -100456

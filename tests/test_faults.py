@@ -8,11 +8,12 @@ import logging
 from datetime import timedelta
 
 from sqlalchemy import select
-from test_partner_desk import card_of, confirmed_order, desk, order_rice, status_of
+from test_partner_desk import card_of, confirmed_order, desk, status_of
 
 from chat import texts
 from services import parcels
 from store.models import Order, OutboxMessage
+from support.orders import order_rice
 
 
 async def open_notices(store, number: str) -> list[OutboxMessage]:

@@ -10,22 +10,10 @@ from sqlalchemy import select
 from chat import last_text, settle_in, stock_of, texts
 from services.partners import Actor, add_partner
 from store.models import Order, ServiceCenter, Villager
+from support.orders import order_rice
 
 ADMIN = Actor(900, "Admin", is_admin=True)
 GROUP_ID = -100123
-
-
-async def order_rice(villager, quantity_taps: int = 0) -> str:
-    """The villager orders rice through the usual screens; returns the order number."""
-    await villager.send("/search rice")
-    await villager.tap("Rice")
-    for _ in range(quantity_taps):
-        await villager.tap("➕")
-    await villager.tap("Add")
-    await villager.send("/cart")
-    await villager.tap("Checkout")
-    await villager.tap("Confirm order")
-    return re.search(r"RT-[0-9A-Z]{5}", last_text(villager)).group(0)
 
 
 async def desk(bot, *, bind: bool = True):

@@ -12,7 +12,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from chat import last_text, settle_in
+from chat import labels, last_text, settle_in
 from handlers.listings import category_name, common_produce, unit_name
 from locales import translator
 from services import reviews
@@ -35,10 +35,6 @@ async def wang(bot, language_code: str = "en"):
     else:
         await settle_in(person, "城固县", "上元")
     return person
-
-
-def labels(message) -> list[str]:
-    return [b.text for row in message.buttons for b in row]
 
 
 def last(person):
