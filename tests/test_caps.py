@@ -13,7 +13,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 from test_market import a_seller, list_produce
-from test_partner_desk import ADMIN, card_of, desk
 
 from bot.config import SettingsError, load_settings
 from chat import labels, last_text, settle_in, stock_of, texts, villager_id
@@ -22,6 +21,7 @@ from services import orders, produce, reviews
 from services.caps import Caps
 from services.produce import Step
 from store.models import Listing, Order, Product, SearchMiss, Villager
+from support.desk import ADMIN, card_of, desk
 from support.orders import rice_in_cart
 
 RICE = "FD-001"

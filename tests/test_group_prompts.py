@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import select
-from test_partner_desk import ADMIN, card_of, confirmed_order, desk, status_of
 from test_produce_desk import desks, published_listing, review_card
 from test_produce_desk import status_of as listing_status
 
@@ -16,7 +15,9 @@ from chat import body, settle_in, texts
 from services import prompts
 from services.partners import add_partner
 from store.models import DeskPrompt, Order
+from support.desk import ADMIN, card_of, confirmed_order, desk
 from support.orders import order_rice
+from support.store import status_of
 
 
 def question(group, name: str):

@@ -9,11 +9,10 @@ import logging
 import re
 
 from sqlalchemy import func, select
-from test_partner_desk import card_of
 
 from chat import body, last_text, settle_in, texts, villager_id
 from services import privacy, produce, reviews
-from services.partners import Actor, add_partner
+from services.partners import add_partner
 from services.produce import Step
 from store.models import (
     Cart,
@@ -27,11 +26,10 @@ from store.models import (
     SearchMiss,
     Villager,
 )
+from support.desk import ADMIN, GROUP_ID, card_of
 from support.orders import order_rice, rice_in_cart
 from support.store import count
 
-ADMIN = Actor(900, "Admin", is_admin=True)
-GROUP_ID = -100123
 PHONE = "13800138000"
 YES, NO = "🗑 Yes, forget me", "✖️ No, keep my data"
 

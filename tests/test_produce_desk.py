@@ -11,11 +11,11 @@ from sqlalchemy import select
 
 from chat import body, settle_in, texts
 from services import market, produce, villagers
-from services.partners import Actor, add_partner
+from services.partners import add_partner
 from services.produce import Step
 from store.models import Listing, Order, ServiceCenter
+from support.desk import ADMIN
 
-ADMIN = Actor(900, "Admin", is_admin=True)
 SELLER_DESK, BUYER_DESK = -100123, -100456
 
 

@@ -14,10 +14,10 @@ from sqlalchemy import select
 from chat import body, last_text, settle_in, texts
 from handlers.listings import category_name, unit_name
 from locales import translator
-from services.partners import Actor, add_partner
+from services.partners import add_partner
 from store.models import Listing, Order, OrderLine
+from support.desk import ADMIN
 
-ADMIN = Actor(900, "Admin", is_admin=True)
 EN = translator("en")
 FRUIT, JIN = category_name(EN, "fruit"), unit_name(EN, "jin")
 DESK = -100123

@@ -16,10 +16,9 @@ from chat import labels, last_text, settle_in
 from handlers.listings import category_name, common_produce, unit_name
 from locales import translator
 from services import reviews
-from services.partners import Actor
 from store.models import Listing, Villager
+from support.desk import ADMIN
 
-ADMIN = Actor(900, "Admin", is_admin=True)
 EN = translator("en")
 APPLES = next(name for code, name, _ in common_produce(EN) if code == "apples")
 FRUIT, GRAIN = category_name(EN, "fruit"), category_name(EN, "grain")

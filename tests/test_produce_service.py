@@ -17,9 +17,9 @@ from services.outbox import Kind
 from services.partners import Actor, NotPartner, add_partner
 from services.produce import BadInput, Incomplete, ReviewTooSoon, Status, Step
 from store.models import Listing
+from support.desk import ADMIN
 from support.store import outbox_rows
 
-ADMIN = Actor(900, "Admin", is_admin=True)
 SELLER_PARTNER = Actor(501, "Lao Zhang")  # partner of CG-01, the seller's center
 BUYER_PARTNER = Actor(502, "Lao Li")  # partner of CG-02, the buyer's center
 

@@ -17,14 +17,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import second_application
 from sqlalchemy import func, select
-from test_partner_desk import card_of, desk, status_of
 
 from bot.sandbox.botapi import ApiError
 from services.outbox import Kind
 from store.db import Store
 from store.models import OutboxMessage, Villager
+from support.desk import card_of, desk
 from support.orders import order_rice
-from support.store import outbox_rows
+from support.store import outbox_rows, status_of
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 REMINDER = "⏰ Reminder"

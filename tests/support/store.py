@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from services.outbox import Kind
-from store.models import OutboxMessage, Product
+from store.models import Order, OutboxMessage, Product
 
 
 async def count(store, model, *where) -> int:
@@ -24,3 +24,9 @@ async def outbox_rows(store, kind: Kind) -> list[OutboxMessage]:
     async with store.read() as session:
         return list(await session.scalars(select(OutboxMessage).where(OutboxMessage.kind == str(kind))
                                           .order_by(OutboxMessage.id)))
+
+
+async def status_of(store, number: str) -> Order:
+    """The order with this number (its status, its lines' owner, its times)."""
+    async with store.read() as session:
+        return await session.scalar(select(Order).where(Order.number == number))
