@@ -10,13 +10,22 @@ from store.models import Product, ServiceCenter, Villager
 SHANGYUAN = (33.16, 107.30)  # near the Chenggu centers of the demo data
 
 
+def body(message) -> str:
+    """What a message says: its text, or a photo's caption."""
+    return message.text or message.caption or ""
+
+
 def texts(chat) -> list[str]:
-    return [m.text or m.caption or "" for m in chat.bot_messages()]
+    return [body(m) for m in chat.bot_messages()]
 
 
 def last_text(person) -> str:
-    message = person.chat.last_bot_message()
-    return message.text or message.caption or ""
+    return body(person.chat.last_bot_message())
+
+
+def labels(message) -> list[str]:
+    """The labels of a message's inline buttons, row by row."""
+    return [b.text for row in message.buttons for b in row]
 
 
 def menu_labels(chat) -> list[str]:

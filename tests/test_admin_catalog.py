@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from chat import last_text, settle_in, stock_of, texts
 from services import catalog, villagers
 from services.outbox import Kind
 from store.models import County, OutboxMessage, Product, ServiceCenter, Villager
+from support.store import count, product
 
 HEADER = "sku,category,price,unit,stock,name:zh,name:en,keywords\n"
 CENTERS_HEADER = "code,name:zh,name:en,county,county:en,address,latitude,longitude,opening_hours\n"
@@ -21,16 +22,6 @@ async def admin_of(bot):
     admin = bot.person(900, "Admin", language_code="en")
     await admin.send("/start")
     return admin
-
-
-async def product(store, sku: str) -> Product | None:
-    async with store.read() as session:
-        return await session.scalar(select(Product).where(Product.sku == sku))
-
-
-async def count(store, model) -> int:
-    async with store.read() as session:
-        return await session.scalar(select(func.count(model.id)))
 
 
 def button_texts(message) -> list[str]:

@@ -28,6 +28,7 @@ from services.caps import Caps
 from store.backup import check_backup, sqlite_path
 from store.db import Store
 from store.models import Order, Product, ServiceCenter
+from support.store import count
 
 VILLAGERS = 6
 ORDERS_EACH = 12
@@ -46,11 +47,6 @@ async def rural_bot(*args: str, database_url: str, cwd: Path, **env: str) -> sub
 def messages(stderr: str) -> list[str]:
     """What the CLI said to a person on standard error (log events are JSON lines)."""
     return [line for line in stderr.splitlines() if line and not line.startswith("{")]
-
-
-async def orders_count(store) -> int:
-    async with store.read() as session:
-        return await session.scalar(select(func.count(Order.id)))
 
 
 async def shop(store, clock, telegram_id: int, products: list[int]) -> None:
@@ -100,13 +96,13 @@ async def test_a_backup_taken_while_orders_are_placed_restores_whole_and_the_bot
     live = sqlite_path(demo_store.url)
     stock_before = stock(live)
     shoppers = [asyncio.create_task(shop(demo_store, clock, 7000 + n, products)) for n in range(VILLAGERS)]
-    while await orders_count(demo_store) < 10:
+    while await count(demo_store, Order) < 10:
         assert not any(task.done() for task in shoppers), [task.exception() for task in shoppers if task.done()]
         await asyncio.sleep(0.01)
 
-    placed_before = await orders_count(demo_store)
+    placed_before = await count(demo_store, Order)
     made = await rural_bot("db", "backup", str(tmp_path / "nightly.sqlite3"), database_url=demo_store.url, cwd=tmp_path)
-    placed_after = await orders_count(demo_store)
+    placed_after = await count(demo_store, Order)
     await asyncio.gather(*shoppers)
 
     assert made.returncode == 0, made.stderr

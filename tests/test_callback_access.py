@@ -33,14 +33,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from telegram.ext import CallbackQueryHandler
-from test_partner_desk import card_of, order_rice
 from test_produce_desk import published_listing, review_card
 
 from bot.app import build_application
 from bot.config import Settings
 from chat import settle_in, villager_id
 from services import produce
-from services.partners import Actor, add_partner
+from services.partners import add_partner
 from store.models import (
     Base,
     Broadcast,
@@ -54,8 +53,9 @@ from store.models import (
     ServiceCenter,
     Villager,
 )
+from support.desk import ADMIN, card_of
+from support.orders import order_rice
 
-ADMIN = Actor(900, "Admin", is_admin=True)
 WANG_DESK, LI_DESK = -100123, -100456
 REFUSED, GONE, OWN = "refused", "gone", "own"
 

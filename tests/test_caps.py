@@ -12,16 +12,17 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
-from test_market import a_seller, labels, list_produce
-from test_partner_desk import ADMIN, card_of, desk
+from test_market import a_seller, list_produce
 
 from bot.config import SettingsError, load_settings
-from chat import last_text, settle_in, stock_of, texts, villager_id
+from chat import labels, last_text, settle_in, stock_of, texts, villager_id
 from services import cart as carts
 from services import orders, produce, reviews
 from services.caps import Caps
 from services.produce import Step
 from store.models import Listing, Order, Product, SearchMiss, Villager
+from support.desk import ADMIN, card_of, desk
+from support.orders import rice_in_cart
 
 RICE = "FD-001"
 WAIT_OR_CANCEL = ("⏳ You already have 5 orders waiting for the center to confirm them. Please wait until one "
@@ -43,12 +44,6 @@ async def pending_of(store, shopper: int) -> list[str]:
     async with store.read() as session:
         return list(await session.scalars(select(Order.number).where(
             Order.villager_id == shopper, Order.status == "pending").order_by(Order.id)))
-
-
-async def rice_in_cart(person) -> None:
-    await person.send("/search rice")
-    await person.tap("Rice")
-    await person.tap("Add")
 
 
 async def check_out(person) -> None:

@@ -20,10 +20,9 @@ from bot.server import EVENTS_PATH, MAX_BODY, bound_port, build_web_app, start_s
 from chat import last_text, settle_in
 from services import cart as carts
 from services import desks, orders, villagers
-from services.partners import Actor
 from store.models import Order, OrderEvent, OutboxMessage, Product, ServiceCenter, Villager
+from support.desk import ADMIN
 
-ADMIN = Actor(900, "Admin", is_admin=True)
 LOGISTICS_TOKEN = "carrier-secret-0123456789"
 BOT_TOKEN = "123456789:TEST-token-aaaaaaaaaaaaaaaaaaaaaaaa"
 SHANGHAI = timezone(timedelta(hours=8))

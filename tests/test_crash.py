@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from chat import settle_in, stock_of, villager_id
 from store.models import Order, ProcessedUpdate
+from support.orders import rice_in_cart
 
 PLACED = re.compile(r"Order <b>(RT-[0-9A-Z]{5})</b> placed!")
 
@@ -33,10 +34,7 @@ async def cart_at_checkout(store, telegram, tmp_path):
     telegram.webhook_targets = [setup.base]
     wang = telegram.person(1001, "Wang", language_code="en")
     await settle_in(wang)
-    await wang.send("/search rice")
-    await wang.tap("Rice")
-    await wang.tap("➕")
-    await wang.tap("Add")
+    await rice_in_cart(wang, quantity_taps=1)
     await wang.send("/cart")
     await wang.tap("Checkout")
     status, _ = await setup.terminate()

@@ -8,11 +8,13 @@ import logging
 from datetime import timedelta
 
 from sqlalchemy import select
-from test_partner_desk import card_of, confirmed_order, desk, order_rice, status_of
 
 from chat import texts
 from services import parcels
 from store.models import Order, OutboxMessage
+from support.desk import card_of, confirmed_order, desk
+from support.orders import order_rice
+from support.store import status_of
 
 
 async def open_notices(store, number: str) -> list[OutboxMessage]:

@@ -8,14 +8,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import select
+from test_produce_desk import desks, published_listing, review_card
+from test_produce_desk import status_of as listing_status
 
-from chat import settle_in, texts
+from chat import body, settle_in, texts
 from services import prompts
 from services.partners import add_partner
 from store.models import DeskPrompt, Order
-from test_partner_desk import ADMIN, card_of, confirmed_order, desk, order_rice, status_of
-from test_produce_desk import body, desks, published_listing, review_card
-from test_produce_desk import status_of as listing_status
+from support.desk import ADMIN, card_of, confirmed_order, desk
+from support.orders import order_rice
+from support.store import status_of
 
 
 def question(group, name: str):

@@ -10,17 +10,18 @@ from datetime import date
 
 from sqlalchemy import select
 
-from chat import center_id, last_text, settle_in, texts, villager_id
+from chat import center_id, labels, last_text, settle_in, texts, villager_id
 from handlers.listings import category_name
 from locales import translator
 from services import market, produce, reviews, villagers
 from services.market import NotEnoughLeft
 from services.outbox import Kind
-from services.partners import Actor, add_partner
+from services.partners import add_partner
 from services.produce import Step
-from store.models import Listing, Order, OrderLine, OutboxMessage, Villager
+from store.models import Listing, Order, OrderLine, Villager
+from support.desk import ADMIN
+from support.store import outbox_rows
 
-ADMIN = Actor(900, "Admin", is_admin=True)
 EN = translator("en")
 FRUIT, HONEY = category_name(EN, "fruit"), category_name(EN, "honey")
 SHANGYUAN = "Shangyuan Village Service Center"
@@ -55,18 +56,8 @@ async def a_seller(bot, telegram_id: int = 2001, name: str = "Li Ming", village:
     return seller, await villager_id(bot.store, telegram_id)
 
 
-def labels(message) -> list[str]:
-    return [b.text for row in message.buttons for b in row]
-
-
 def data_of(message, text: str) -> str:
     return next(b.callback_data for row in message.buttons for b in row if text in b.text)
-
-
-async def outbox_rows(store, kind: Kind) -> list[OutboxMessage]:
-    async with store.read() as session:
-        return list(await session.scalars(select(OutboxMessage).where(OutboxMessage.kind == str(kind))
-                                          .order_by(OutboxMessage.id)))
 
 
 async def orders_of(store, buyer_id: int) -> list[Order]:

@@ -23,6 +23,7 @@ from services.errors import (
     TooManyPendingOrders,
 )
 from store.models import Cart, Listing, Order, Product, ServiceCenter
+from support.store import product
 
 
 async def a_villager(store, clock, telegram_id: int, with_center: bool = True) -> int:
@@ -33,11 +34,6 @@ async def a_villager(store, clock, telegram_id: int, with_center: bool = True) -
             center_id = await session.scalar(select(ServiceCenter.id).where(ServiceCenter.code == "CG-01"))
         await villagers.set_center(store, person.id, center_id)
     return person.id
-
-
-async def product(store, sku: str) -> Product:
-    async with store.read() as session:
-        return await session.scalar(select(Product).where(Product.sku == sku))
 
 
 async def set_stock(store, sku: str, stock: int) -> None:

@@ -8,50 +8,10 @@ import re
 from sqlalchemy import select
 
 from chat import last_text, settle_in, stock_of, texts
-from services.partners import Actor, add_partner
 from store.models import Order, ServiceCenter, Villager
-
-ADMIN = Actor(900, "Admin", is_admin=True)
-GROUP_ID = -100123
-
-
-async def order_rice(villager, quantity_taps: int = 0) -> str:
-    """The villager orders rice through the usual screens; returns the order number."""
-    await villager.send("/search rice")
-    await villager.tap("Rice")
-    for _ in range(quantity_taps):
-        await villager.tap("➕")
-    await villager.tap("Add")
-    await villager.send("/cart")
-    await villager.tap("Checkout")
-    await villager.tap("Confirm order")
-    return re.search(r"RT-[0-9A-Z]{5}", last_text(villager)).group(0)
-
-
-async def desk(bot, *, bind: bool = True):
-    """A partner of CG-01 (Shangyuan) with its group, a bystander in the group, and a villager."""
-    await add_partner(bot.store, bot.clock, ADMIN, "CG-01", 501)
-    partner = bot.person(501, "Lao Zhang", language_code="en", username="laozhang")
-    bystander = bot.person(502, "Xiao Li", language_code="en")
-    villager = bot.person(1001, "Wang", language_code="en")
-    group = bot.double.group(GROUP_ID, "Shangyuan desk")
-    group.add_member(bystander)
-    await bot.double.add_bot_to_group(group, by=partner)
-    if bind:
-        await partner.send("/bind CG-01", chat=group)
-    await settle_in(villager)
-    return partner, bystander, villager, group
-
-
-def card_of(group, number: str):
-    cards = [m for m in group.bot_messages() if (m.text or "").startswith(f"🧾 Order {number}")]
-    assert len(cards) == 1, f"expected one card for {number}, found {len(cards)}"
-    return cards[0]
-
-
-async def status_of(store, number: str) -> Order:
-    async with store.read() as session:
-        return await session.scalar(select(Order).where(Order.number == number))
+from support.desk import GROUP_ID, card_of, confirmed_order, desk
+from support.orders import order_rice
+from support.store import status_of
 
 
 async def test_partner_binds_the_group_and_a_non_partner_is_refused(bot):
@@ -170,13 +130,6 @@ async def test_cards_go_to_partners_privately_without_a_group(bot):
     await partner.send("No truck this week")
     assert "Reason: No truck this week" in partner.chat.message(card.message_id).text
     assert "Reason: No truck this week" in texts(villager.chat)[-1]
-
-
-async def confirmed_order(bot, partner, villager, group) -> tuple[str, object]:
-    """A villager's order, confirmed by the partner; and the county staff's admin."""
-    number = await order_rice(villager)
-    await partner.tap("✅ Confirm", message=card_of(group, number))
-    return number, bot.person(900, "County", language_code="en")
 
 
 async def test_parcel_arrives_and_is_picked_up_with_the_right_code(bot):

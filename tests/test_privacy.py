@@ -9,11 +9,10 @@ import logging
 import re
 
 from sqlalchemy import func, select
-from test_partner_desk import card_of
 
-from chat import last_text, settle_in, texts, villager_id
+from chat import body, last_text, settle_in, texts, villager_id
 from services import privacy, produce, reviews
-from services.partners import Actor, add_partner
+from services.partners import add_partner
 from services.produce import Step
 from store.models import (
     Cart,
@@ -27,9 +26,10 @@ from store.models import (
     SearchMiss,
     Villager,
 )
+from support.desk import ADMIN, GROUP_ID, card_of
+from support.orders import order_rice, rice_in_cart
+from support.store import count
 
-ADMIN = Actor(900, "Admin", is_admin=True)
-GROUP_ID = -100123
 PHONE = "13800138000"
 YES, NO = "🗑 Yes, forget me", "✖️ No, keep my data"
 
@@ -47,23 +47,6 @@ async def desk_and_villager(bot):
     await wang.share_contact("+86 138-0013-8000")
     assert "phone number is saved" in last_text(wang)
     return partner, group, wang
-
-
-async def order_rice(villager) -> str:
-    await villager.send("/search rice")
-    await villager.tap("Rice")
-    await villager.tap("Add")
-    await villager.send("/cart")
-    await villager.tap("Checkout")
-    await villager.tap("Confirm order")
-    return re.search(r"RT-[0-9A-Z]{5}", last_text(villager)).group(0)
-
-
-async def rice_in_cart(villager) -> None:
-    await villager.send("/search rice")
-    await villager.tap("Rice")
-    await villager.tap("Add")
-    assert "Added to your cart" in last_text(villager)
 
 
 async def sent_to_review(bot, seller_id: int, title: str, photo: str | None, milli: int, price_fen: int, note: str):
@@ -103,15 +86,11 @@ async def villager_row(store, row_id: int) -> Villager:
         return await session.get(Villager, row_id)
 
 
-async def count(store, model, *where) -> int:
-    async with store.read() as session:
-        return await session.scalar(select(func.count()).select_from(model).where(*where))
-
-
 async def test_mydata_forget_cancelled_then_confirmed_keeps_the_orders_anonymized(bot):
     partner, group, wang = await desk_and_villager(bot)
     number = await order_rice(wang)
     await rice_in_cart(wang)
+    assert "Added to your cart" in last_text(wang)
     wang_id = await villager_id(bot.store, 1001)
     on_market, draft = await listings(bot, wang_id)
 
@@ -259,10 +238,6 @@ async def test_stale_forged_and_foreign_forget_buttons_change_nothing(bot):
 
 # ---- what leaves the store: cards already posted, listings, searches --------------------------
 
-def body(message) -> str:
-    return message.text or message.caption or ""
-
-
 def cards_in(group, word: str) -> list:
     return [m for m in group.bot_messages() if word in body(m)]
 
@@ -336,13 +311,7 @@ async def test_an_admin_erases_a_walk_in_villager_and_a_stranger_cannot(bot):
     partner, group, _ = await desk_and_villager(bot)
     await partner.send("/start")
     await partner.send("/orderfor Li Wei 13900139000")
-    await partner.send("/search rice")
-    await partner.tap("Rice")
-    await partner.tap("Add")
-    await partner.send("/cart")
-    await partner.tap("Checkout")
-    await partner.tap("Confirm order")
-    number = re.search(r"RT-[0-9A-Z]{5}", last_text(partner)).group(0)
+    number = await order_rice(partner)
     assert card_of(group, number).text.startswith(f"🧾 Order {number} · Li Wei")
     async with bot.store.read() as session:
         walkin_id = await session.scalar(select(Order.villager_id).where(Order.number == number))

@@ -9,13 +9,13 @@ import re
 
 from sqlalchemy import select
 
-from chat import settle_in, texts
+from chat import body, settle_in, texts
 from services import market, produce, villagers
-from services.partners import Actor, add_partner
+from services.partners import add_partner
 from services.produce import Step
 from store.models import Listing, Order, ServiceCenter
+from support.desk import ADMIN
 
-ADMIN = Actor(900, "Admin", is_admin=True)
 SELLER_DESK, BUYER_DESK = -100123, -100456
 
 
@@ -66,10 +66,6 @@ def review_card(group, title: str):
     cards = review_cards(group, title)
     assert cards, f"no review card for {title}"
     return cards[-1]
-
-
-def body(message) -> str:
-    return message.text or message.caption or ""
 
 
 async def status_of(store, listing_id: int) -> str:

@@ -11,20 +11,16 @@ import re
 
 from sqlalchemy import select
 
-from chat import last_text, settle_in, texts
+from chat import body, last_text, settle_in, texts
 from handlers.listings import category_name, unit_name
 from locales import translator
-from services.partners import Actor, add_partner
+from services.partners import add_partner
 from store.models import Listing, Order, OrderLine
+from support.desk import ADMIN
 
-ADMIN = Actor(900, "Admin", is_admin=True)
 EN = translator("en")
 FRUIT, JIN = category_name(EN, "fruit"), unit_name(EN, "jin")
 DESK = -100123
-
-
-def body(message) -> str:
-    return message.text or message.caption or ""
 
 
 def latest(group, start: str):

@@ -12,14 +12,13 @@ from datetime import date
 
 from sqlalchemy import select
 
-from chat import last_text, settle_in
+from chat import labels, last_text, settle_in
 from handlers.listings import category_name, common_produce, unit_name
 from locales import translator
 from services import reviews
-from services.partners import Actor
 from store.models import Listing, Villager
+from support.desk import ADMIN
 
-ADMIN = Actor(900, "Admin", is_admin=True)
 EN = translator("en")
 APPLES = next(name for code, name, _ in common_produce(EN) if code == "apples")
 FRUIT, GRAIN = category_name(EN, "fruit"), category_name(EN, "grain")
@@ -35,10 +34,6 @@ async def wang(bot, language_code: str = "en"):
     else:
         await settle_in(person, "城固县", "上元")
     return person
-
-
-def labels(message) -> list[str]:
-    return [b.text for row in message.buttons for b in row]
 
 
 def last(person):

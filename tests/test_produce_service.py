@@ -16,9 +16,10 @@ from services.errors import AlreadyDone, NoCenterChosen, NotAllowed, NotFound
 from services.outbox import Kind
 from services.partners import Actor, NotPartner, add_partner
 from services.produce import BadInput, Incomplete, ReviewTooSoon, Status, Step
-from store.models import Listing, OutboxMessage
+from store.models import Listing
+from support.desk import ADMIN
+from support.store import outbox_rows
 
-ADMIN = Actor(900, "Admin", is_admin=True)
 SELLER_PARTNER = Actor(501, "Lao Zhang")  # partner of CG-01, the seller's center
 BUYER_PARTNER = Actor(502, "Lao Li")  # partner of CG-02, the buyer's center
 
@@ -41,12 +42,6 @@ async def approved_listing(store, clock, seller_id: int, *, quantity: int = 10_0
     await produce.publish(store, clock, seller_id, draft.id)
     await reviews.review(store, clock, ADMIN, draft.id, approve=True)
     return draft.id
-
-
-async def outbox_of(store, kind: Kind) -> list[OutboxMessage]:
-    async with store.read() as session:
-        return list((await session.scalars(
-            select(OutboxMessage).where(OutboxMessage.kind == str(kind)).order_by(OutboxMessage.id))).all())
 
 
 async def test_a_draft_moves_step_by_step_goes_back_and_survives_as_it_is(demo_store, clock):
@@ -113,7 +108,7 @@ async def test_only_the_sellers_partner_reviews_and_the_seller_is_told(demo_stor
     published = await produce.publish(demo_store, clock, seller, draft.id)
     assert published.status == Status.REVIEW
     assert (await produce.publish(demo_store, clock, seller, draft.id)).status == Status.REVIEW  # twice: one review
-    assert [row.payload for row in await outbox_of(demo_store, Kind.LISTING_CARD)] == [{"listing_id": draft.id}]
+    assert [row.payload for row in await outbox_rows(demo_store, Kind.LISTING_CARD)] == [{"listing_id": draft.id}]
     assert await reviews.in_review(demo_store, await center_id(demo_store, "CG-01")) == [(draft.id, "Eggs")]
 
     with pytest.raises(NotPartner):
@@ -122,7 +117,7 @@ async def test_only_the_sellers_partner_reviews_and_the_seller_is_told(demo_stor
     assert (rejected.status, rejected.reject_reason) == (Status.REJECTED, "photo")
     with pytest.raises(AlreadyDone):
         await reviews.review(demo_store, clock, SELLER_PARTNER, draft.id, approve=False)
-    notices = [row.payload for row in await outbox_of(demo_store, Kind.SELLER)]
+    notices = [row.payload for row in await outbox_rows(demo_store, Kind.SELLER)]
     assert notices == [{"event": "rejected", "listing_id": draft.id, "reason": "photo"}]
 
     edited = await produce.edit(demo_store, clock, seller, draft.id, Step.PHOTO, "a-clear-photo")
@@ -200,7 +195,7 @@ async def test_a_produce_order_is_decided_by_the_sellers_center_and_received_by_
     code = (await desks.card_view(demo_store, order.id)).order.pickup_code
     await parcels.pickup(demo_store, clock, BUYER_PARTNER, buyer_center, code)
 
-    events = [row.payload["event"] for row in await outbox_of(demo_store, Kind.SELLER)]
+    events = [row.payload["event"] for row in await outbox_rows(demo_store, Kind.SELLER)]
     assert events == ["approved", "sold", "earned"]
     mine = (await produce.my_listings(demo_store, seller))[0]
     assert (mine.sold_milli, mine.earned_fen, mine.left_milli) == (2500, 1500, 7500)
@@ -218,7 +213,7 @@ async def test_the_last_units_close_the_listing_and_a_rejection_reopens_it(demo_
     assert short.value.left_milli == 3000
     last = await market.order_listing(demo_store, clock, buyer, listing, 3000, here, "all")
     assert (await produce.listing_view(demo_store, listing)).status == Status.SOLD_OUT
-    assert [row.payload["event"] for row in await outbox_of(demo_store, Kind.SELLER)][-2:] == ["sold", "sold_out"]
+    assert [row.payload["event"] for row in await outbox_rows(demo_store, Kind.SELLER)][-2:] == ["sold", "sold_out"]
     with pytest.raises(market.NotEnoughLeft) as late:
         await market.order_listing(demo_store, clock, buyer, listing, 1000, here, "late")
     assert late.value.left_milli == 0

@@ -15,7 +15,6 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
-from test_partner_desk import desk
 from test_webhook import message_update, webhook_bot  # noqa: F401 - the fixture
 
 from bot.app import metrics_of
@@ -24,6 +23,7 @@ from chat import settle_in, texts, villager_id
 from services.rate_limit import UserRate
 from services.updates import UpdateLedger
 from store.models import Cart, CartLine, ProcessedUpdate
+from support.desk import desk
 
 SLOW_DOWN_ZH = "🐢 您发得太快了，我来不及回复。请等一分钟再继续。"
 SLOW_DOWN_EN = "🐢 You are sending faster than I can answer. Please wait a minute, then go on."

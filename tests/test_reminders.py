@@ -17,12 +17,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import second_application
 from sqlalchemy import func, select
-from test_partner_desk import card_of, desk, order_rice, status_of
 
 from bot.sandbox.botapi import ApiError
 from services.outbox import Kind
 from store.db import Store
 from store.models import OutboxMessage, Villager
+from support.desk import card_of, desk
+from support.orders import order_rice
+from support.store import outbox_rows, status_of
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 REMINDER = "⏰ Reminder"
@@ -84,14 +86,6 @@ def move_to(bot, day: int, hour: int, minute: int = 0) -> None:
     target = datetime(2026, 11, day, hour, minute, tzinfo=LOCAL)
     assert target >= bot.clock.now(), "the clock only moves forward"
     bot.clock.advance(target - bot.clock.now())
-
-
-async def outbox_rows(store: Store, kind: Kind) -> list[OutboxMessage]:
-    async with store.read() as session:
-        return list((await session.scalars(
-            select(OutboxMessage).where(OutboxMessage.kind == str(kind)).order_by(OutboxMessage.id))).all())
-
-
 
 
 # ---- reminders ----------------------------------------------------------------------------------

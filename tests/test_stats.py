@@ -18,12 +18,11 @@ from locales import translator
 from services import cart, desks, market, orders, parcels, produce, reviews, stats, villagers
 from services.caps import Caps
 from services.clock import ManualClock
-from services.partners import Actor
 from services.produce import Step
 from services.stats import Figure, Place, Places, Report, VillagerFigures, Waiting, Windows
 from store.models import Product
+from support.desk import ADMIN
 
-ADMIN = Actor(900, "Admin", is_admin=True)
 TZ = "Asia/Shanghai"
 SHANGHAI = ZoneInfo(TZ)
 EN = translator("en")

@@ -12,15 +12,15 @@ from datetime import timedelta
 import pytest
 from conftest import _ErrorRecorder
 from sqlalchemy import select, update
-from test_market import SHANGYUAN, a_seller, labels, list_produce
-from test_partner_desk import desk
+from test_market import SHANGYUAN, a_seller, list_produce
 
 from bot.config import SettingsError, load_settings
-from chat import last_text, settle_in, texts, villager_id
+from chat import labels, last_text, settle_in, texts, villager_id
 from services import cart as carts
 from services import orders
 from services.caps import Caps
 from store.models import Order, Product
+from support.desk import desk
 
 MAX_BUTTONS, MAX_DATA = 100, 64
 RICE = "FD-001"

@@ -12,12 +12,13 @@ from urllib.parse import urlsplit
 from processes import start_bot, webhook_env
 from sqlalchemy import func, select
 from test_broadcast import compose, crowd, promotions_in
-from test_partner_desk import GROUP_ID, card_of, order_rice
 
 from chat import settle_in, stock_of, texts
 from services.clock import SystemClock
 from services.partners import Actor, add_partner
 from store.models import BroadcastDelivery, Order
+from support.desk import GROUP_ID, card_of
+from support.orders import order_rice
 
 VILLAGERS = 8
 
