@@ -44,7 +44,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from telegram import Update  # noqa: E402
-from updates import demo_store, fresh_bench_database  # noqa: E402
+from updates import demo_store, fresh_bench_database, newest_buttons  # noqa: E402
 
 from bot.app import build_application  # noqa: E402
 from bot.config import Settings, normalize_database_url  # noqa: E402
@@ -84,15 +84,6 @@ class Finished:
     async def wait(self, user_id: int, at_least: int) -> None:
         async with self.changed:
             await self.changed.wait_for(lambda: self.count[user_id] >= at_least)
-
-
-def newest_buttons(person, prefix: str):
-    for message in reversed(person.chat.bot_messages()):
-        data = [b.callback_data for row in message.buttons for b in row
-                if b.callback_data and b.callback_data.startswith(prefix)]
-        if data:
-            return message, data
-    return None, []
 
 
 @dataclass
