@@ -21,7 +21,7 @@ from services.partners import Actor, check_may_act, check_may_see
 from services.produce import Status as ListingStatus
 from services.produce import first_name_only
 from services.states import OrderStatus
-from store.db import Store
+from store.db import Store, upsert
 from store.models import Listing, ListingCard, Order, OrderCard, OrderEvent, OrderLine, Partner, ServiceCenter, Villager
 
 S = OrderStatus
@@ -214,12 +214,8 @@ async def _card_view(session: AsyncSession, order: Order) -> CardView:
 async def record_card(store: Store, order_id: int, chat_id: int, message_id: int) -> None:
     """Remember where a card is (a card posted again replaces the one that was deleted)."""
     async with store.write() as session:
-        card = await session.scalar(
-            select(OrderCard).where(OrderCard.order_id == order_id, OrderCard.chat_id == chat_id))
-        if card is None:
-            session.add(OrderCard(order_id=order_id, chat_id=chat_id, message_id=message_id))
-        else:
-            card.message_id = message_id
+        await session.execute(upsert(session, OrderCard, {"order_id": order_id, "chat_id": chat_id,
+                                                          "message_id": message_id}, keys=("order_id", "chat_id")))
 
 
 @dataclass(frozen=True, slots=True)

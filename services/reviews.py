@@ -22,7 +22,7 @@ from services.produce import (
     refresh_card,
     tell_seller,
 )
-from store.db import Store, mark_effect
+from store.db import Store, mark_effect, upsert
 from store.models import Listing, ListingCard, ServiceCenter, Villager
 
 MAX_REASON = 300
@@ -121,10 +121,7 @@ async def review_card_for(store: Store, listing_id: int, actor: Actor, chat_id: 
 
 
 async def record_card(store: Store, listing_id: int, chat_id: int, message_id: int) -> None:
+    """Remember where a listing's card is (a card posted again replaces the one that was deleted)."""
     async with store.write() as session:
-        card = await session.scalar(
-            select(ListingCard).where(ListingCard.listing_id == listing_id, ListingCard.chat_id == chat_id))
-        if card is None:
-            session.add(ListingCard(listing_id=listing_id, chat_id=chat_id, message_id=message_id))
-        else:
-            card.message_id = message_id
+        await session.execute(upsert(session, ListingCard, {"listing_id": listing_id, "chat_id": chat_id,
+                                                            "message_id": message_id}, keys=("listing_id", "chat_id")))

@@ -265,6 +265,13 @@ def insert_for(session: AsyncSession, model):
     return insert(model.__table__)
 
 
+def upsert(session: AsyncSession, model, row: dict, keys: tuple[str, ...]):
+    """``INSERT … ON CONFLICT (keys) DO UPDATE`` the rest of ``row``: the row under that unique key,
+    made or brought up to date in one statement."""
+    return insert_for(session, model).values(row).on_conflict_do_update(
+        index_elements=list(keys), set_={name: value for name, value in row.items() if name not in keys})
+
+
 def insert_unless_there(session: AsyncSession, model):
     """``INSERT … ON CONFLICT DO NOTHING`` into ``model``'s table, in the session's dialect: a row
     whose unique key is taken already is skipped (the rowcount, or ``RETURNING``, says which went
