@@ -9,7 +9,7 @@ from __future__ import annotations
 from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
-from handlers import browse
+from handlers import browse, forms
 from handlers.context import RuralContext
 from handlers.ui import esc, main_menu, money, say
 from services import assist, villagers
@@ -102,6 +102,7 @@ async def contact_shared(update: Update, context: RuralContext) -> None:
 
 
 def register(app: Application) -> None:
+    forms.on_text(app, forms.Form("ofor"), name_typed)
     app.add_handler(CommandHandler("orderfor", order_for, filters=PRIVATE))
     app.add_handler(CommandHandler("done", done, filters=PRIVATE))
     app.add_handler(CommandHandler("phone", phone_command, filters=PRIVATE))

@@ -18,6 +18,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
+from handlers import forms
 from handlers.context import RuralContext
 from handlers.ui import alert, button, esc, keyboard, name_in, on_tap, say, show
 from locales import N_, Translator, available_locales, translator
@@ -370,6 +371,10 @@ PHOTO_FORMS = {"bc": photo_sent}
 
 
 def register(app: Application) -> None:
+    for kind, answer in FORMS.items():
+        forms.on_text(app, forms.Form(kind), answer)
+    for kind, answer in PHOTO_FORMS.items():
+        forms.on_photo(app, forms.Form(kind), answer)
     app.add_handler(CommandHandler("broadcast", broadcast_command, filters=PRIVATE))
     app.add_handler(CommandHandler("promotions", promotions_command, filters=PRIVATE))
     app.add_handler(CallbackQueryHandler(unsubscribe_tapped, pattern=r"^promo:off$"))

@@ -11,6 +11,7 @@ from dataclasses import replace
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
+from handlers import forms
 from handlers.context import RuralContext
 from handlers.ui import alert, button, esc, keyboard, label, money, on_tap, pager, say, show
 from services import catalog, villagers
@@ -176,6 +177,8 @@ async def quantity_typed(update: Update, context: RuralContext, product_id: int,
 
 
 def register(app: Application) -> None:
+    forms.on_menu(app, "shop", categories)
+    forms.on_text(app, forms.Form("qty"), quantity_typed)
     app.add_handler(CommandHandler("catalog", categories, filters=filters.ChatType.PRIVATE))
     app.add_handler(CallbackQueryHandler(on_tap(categories), pattern=r"^cats$"))
     app.add_handler(CallbackQueryHandler(category_tapped, pattern=r"^cat:(\d{1,9}):(\d{1,5})$"))

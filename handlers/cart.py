@@ -8,7 +8,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from handlers import assist
+from handlers import assist, forms
 from handlers.context import RuralContext
 from handlers.orders import too_many_pending
 from handlers.start import ask_county
@@ -25,7 +25,6 @@ from services.errors import (
     StaleCheckout,
     TooManyPendingOrders,
 )
-
 
 # Lines on one page of the cart: each has four buttons, and a message holds at most 100 buttons
 # and 4096 characters.
@@ -210,6 +209,8 @@ async def confirm_tapped(update: Update, context: RuralContext) -> None:
 
 
 def register(app: Application) -> None:
+    forms.on_menu(app, "cart", show_cart)
+    forms.on_text(app, forms.Form("line"), line_quantity_typed)
     app.add_handler(CommandHandler("cart", show_cart, filters=filters.ChatType.PRIVATE))
     app.add_handler(CallbackQueryHandler(cart_tapped, pattern=r"^cart(?::(\d{1,4}))?$"))
     app.add_handler(CallbackQueryHandler(line_changed, pattern=r"^cl:(\d{1,9}):(\d{1,4})(?::(\d{1,4}))?$"))

@@ -19,6 +19,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from catalog.csvfile import ImportReport, error_lines
 from catalog.importer import MAX_STOCK
+from handlers import forms
 from handlers.admin import admin_actor, only_admins
 from handlers.context import RuralContext
 from handlers.listings import amount_problem
@@ -296,6 +297,8 @@ _ID = r"(?P<id>\d{1,9})"
 
 
 def register(app: Application) -> None:
+    for kind, answer in FORMS.items():
+        forms.on_text(app, forms.Form(kind), answer)
     app.add_handler(CommandHandler("product", product_command, filters=PRIVATE))
     app.add_handler(MessageHandler(filters.Document.ALL & PRIVATE, document_received))
     app.add_handler(CallbackQueryHandler(card_tapped, pattern=rf"^ap:(?P<open>open:)?{_ID}$"))

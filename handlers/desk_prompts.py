@@ -24,6 +24,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
+from handlers import forms
 from handlers.context import RuralContext
 from handlers.desk import (
     actor_of,
@@ -299,6 +300,8 @@ async def edit_card(context: RuralContext, chat_id: int, message_id: int, text: 
 
 
 def register(app: Application) -> None:
+    for kind, answer in DESK_FORMS.items():
+        forms.on_text(app, forms.Form(kind), answer)
     app.add_handler(CallbackQueryHandler(typed_reason_tapped, pattern=r"^dk:rt:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(picked_up_tapped, pattern=r"^dk:pick:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(typed_listing_reason_tapped, pattern=r"^lr:rt:(\d{1,12})$"))

@@ -17,6 +17,7 @@ import secrets
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
+from handlers import forms
 from handlers.context import RuralContext
 from handlers.listings import amount_problem, category_name, listing_text, price, quantity, unit_name
 from handlers.orders import too_many_pending
@@ -469,6 +470,9 @@ def _placed_photo(update: Update) -> str | None:
 
 
 def register(app: Application) -> None:
+    forms.on_menu(app, "market", market_command)
+    for kind, answer in MARKET_FORMS.items():
+        forms.on_text(app, forms.Form(kind), answer)
     app.add_handler(CommandHandler("market", market_command, filters=filters.ChatType.PRIVATE))
     app.add_handler(CallbackQueryHandler(home_tapped, pattern=r"^mk:home$"))
     app.add_handler(CallbackQueryHandler(category_tapped, pattern=r"^mk:cat:([a-z_]{1,32}):(\d{1,5})$"))

@@ -12,35 +12,12 @@ import logging
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
-from handlers import assist, broadcast, browse, cart, catalog_admin, desk_prompts, market, orders, produce, search, start
+from handlers import forms
 from handlers.context import RuralContext
 from handlers.ui import alert, cannot_read, main_menu, menu_action, say
-from services import villagers
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 4000
-
-MENU_ACTIONS = {
-    "shop": browse.categories,
-    "search": search.ask_words,
-    "cart": cart.show_cart,
-    "orders": orders.orders_command,
-    "market": market.market_command,
-    "sell": produce.sell_command,
-    "help": start.help_screen,
-}
-
-# What a waiting form does with the next text: "qty:12" -> browse.quantity_typed(..., 12, text).
-FORMS = {
-    "qty": browse.quantity_typed,
-    "line": cart.line_quantity_typed,
-    "ofor": assist.name_typed,
-    **produce.PRODUCE_FORMS,  # the steps of a listing being made, and edits of one
-    **market.MARKET_FORMS,  # a quantity to buy, words to find in the market
-    **broadcast.FORMS,  # an admin composing a promotion
-    **catalog_admin.FORMS,  # an admin typing a product's new price or stock
-    **desk_prompts.DESK_FORMS,  # a card in a partner's private chat (no group): a typed reason or pickup code
-}
 
 
 async def text_received(update: Update, context: RuralContext) -> None:
@@ -49,36 +26,31 @@ async def text_received(update: Update, context: RuralContext) -> None:
     if len(text) > MAX_TEXT:
         await say(update, context, t("⚠️ That message is too long. Please send something shorter."))
         return
+    known = forms.registry(context.application)
     action = menu_action(text.strip())
     if action is not None:
         if villager.awaiting:
-            await villagers.set_awaiting(context.rt.store, villager.id, None)
-        await MENU_ACTIONS[action](update, context)
+            await forms.stop_waiting(context)
+        await known.menu[action](update, context)
         return
     if villager.awaiting:
-        kind, _, ref = villager.awaiting.partition(":")
-        form = FORMS.get(kind)
-        if form is not None and ref.isdigit():
-            await form(update, context, int(ref), text)
+        owed = forms.awaiting(context)
+        answer = known.text.get(owed.form) if owed is not None else None
+        if answer is not None:
+            await answer(update, context, owed.ref, text)
             return
         log.warning("dropping unknown awaiting state %r", villager.awaiting)
-        await villagers.set_awaiting(context.rt.store, villager.id, None)
-    await search.run_search(update, context, text)
-
-
-# What a photo answers: a listing's photo step, a listing's new photo, a promotion's picture.
-PHOTO_FORMS = {**produce.PHOTO_FORMS, **broadcast.PHOTO_FORMS}
+        await forms.stop_waiting(context)
+    await known.other_text(update, context, text)
 
 
 async def photo_received(update: Update, context: RuralContext) -> None:
     """A photo that a form waits for; any other photo is not something the bot reads (a form
     whose thing is gone stops waiting by itself)."""
-    villager = context.villager
-    kind, _, ref = (villager.awaiting or "").partition(":")
-    form = PHOTO_FORMS.get(kind)
-    if form is not None and ref.isdigit():
-        if await form(update, context, int(ref), update.effective_message.photo[-1].file_id):
-            return
+    owed = forms.awaiting(context)
+    answer = forms.registry(context.application).photo.get(owed.form) if owed is not None else None
+    if answer is not None and await answer(update, context, owed.ref, update.effective_message.photo[-1].file_id):
+        return
     await cannot_read(update, context)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
+from handlers import forms
 from handlers.context import RuralContext
 from handlers.ui import (
     alert,
@@ -162,6 +163,7 @@ async def track_command(update: Update, context: RuralContext) -> None:
 
 
 def register(app: Application) -> None:
+    forms.on_menu(app, "orders", orders_command)
     app.add_handler(CommandHandler("orders", orders_command, filters=filters.ChatType.PRIVATE))
     app.add_handler(CommandHandler("track", track_command, filters=filters.ChatType.PRIVATE))
     app.add_handler(CallbackQueryHandler(page_tapped, pattern=r"^ords:(\d{1,5})$"))

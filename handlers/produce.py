@@ -20,6 +20,7 @@ from datetime import timedelta
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
+from handlers import forms
 from handlers.context import RuralContext
 from handlers.listings import (
     amount_problem,
@@ -738,6 +739,11 @@ _STEP = "|".join(ANSWERED)
 
 
 def register(app: Application) -> None:
+    forms.on_menu(app, "sell", sell_command)
+    for kind, answer in PRODUCE_FORMS.items():
+        forms.on_text(app, forms.Form(kind), answer)
+    for kind, answer in PHOTO_FORMS.items():
+        forms.on_photo(app, forms.Form(kind), answer)
     private = filters.ChatType.PRIVATE
     app.add_handler(CommandHandler("sell", sell_command, filters=private))
     app.add_handler(CommandHandler("mylistings", mylistings_command, filters=private))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
+from handlers import forms
 from handlers.context import RuralContext
 from handlers.ui import button, esc, keyboard, money, on_tap, say, show
 from services.search import Asker
@@ -41,5 +42,7 @@ async def run_search(update: Update, context: RuralContext, words: str) -> None:
 
 
 def register(app: Application) -> None:
+    forms.on_menu(app, "search", ask_words)
+    forms.on_other_text(app, run_search)
     app.add_handler(CommandHandler("search", search_command, filters=filters.ChatType.PRIVATE))
     app.add_handler(CallbackQueryHandler(on_tap(ask_words), pattern=r"^find$"))

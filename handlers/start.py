@@ -9,7 +9,7 @@ from __future__ import annotations
 from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from handlers import browse
+from handlers import browse, forms
 from handlers.context import RuralContext
 from handlers.ui import button, esc, keyboard, main_menu, name_in, on_tap, say, show
 from locales import N_, available_locales, translator
@@ -176,6 +176,7 @@ async def help_screen(update: Update, context: RuralContext) -> None:
 
 
 def register(app: Application) -> None:
+    forms.on_menu(app, "help", help_screen)
     private = filters.ChatType.PRIVATE
     app.add_handler(CommandHandler("start", start, filters=private))
     app.add_handler(CommandHandler("language", language, filters=private))

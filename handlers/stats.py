@@ -31,7 +31,6 @@ from services.stats import Place, Places, Report, Windows
 log = logging.getLogger(__name__)
 PRIVATE = filters.ChatType.PRIVATE
 MAX_TEXT = 4096  # Telegram's limit for a message, in UTF-16 code units
-FORMS: dict = {}  # /stats asks nothing to be typed
 
 
 # ---- the text ---------------------------------------------------------------------------------
