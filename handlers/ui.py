@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import html
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -13,6 +14,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton,
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
+from handlers.callbacks import CallbackData
 from handlers.context import RuralContext
 from locales import N_, Translator, available_locales, localized, translator
 from services.orders import OrderView
@@ -89,21 +91,23 @@ def local_time(when: datetime, timezone: str, with_year: bool = False) -> str:
     return when.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M" if with_year else "%m-%d %H:%M")
 
 
-def button(text: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=data)
+def button(text: str, data: CallbackData | str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=data if isinstance(data, str) else data.pack())
 
 
 def keyboard(*rows: list[InlineKeyboardButton] | None) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([row for row in rows if row])
 
 
-def pager(t: Translator, page: int, pages: int, data: str) -> list[InlineKeyboardButton]:
-    """◀️ / ▶️ buttons for a list; ``data`` has a ``{page}`` slot (pages count from 0)."""
+def pager(t: Translator, page: int, pages: int, data: str | Callable[[int], CallbackData]) -> list[InlineKeyboardButton]:
+    """◀️ / ▶️ buttons for a list; ``data`` gives a page's button (pages count from 0), e.g.
+    ``lambda page: Category(category_id, page)``, or is a string with a ``{page}`` slot."""
+    at = data if callable(data) else lambda page: data.format(page=page)
     row = []
     if page > 0:
-        row.append(button(t("◀️ Previous"), data.format(page=page - 1)))
+        row.append(button(t("◀️ Previous"), at(page - 1)))
     if page < pages - 1:
-        row.append(button(t("Next ▶️"), data.format(page=page + 1)))
+        row.append(button(t("Next ▶️"), at(page + 1)))
     return row
 
 
