@@ -184,6 +184,12 @@ def on_any(prefix: str, callback: Callable[..., Awaitable[Any]]) -> CallbackQuer
     return CallbackQueryHandler(callback, pattern=re.compile(f"^{re.escape(prefix)}:"))
 
 
+def on_other(callback: Callable[..., Awaitable[Any]]) -> CallbackQueryHandler:
+    """The handler for a button no other handler took (an old or forged one): ``callback(update,
+    context)``. Registered last."""
+    return CallbackQueryHandler(callback)
+
+
 # ── Choosing a center and a language (handlers/start.py) ────────────────────────────────────────
 
 
