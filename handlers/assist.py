@@ -11,19 +11,21 @@ from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from handlers import browse, forms
 from handlers.context import RuralContext
+from handlers.forms import Form
 from handlers.ui import esc, main_menu, money, say
-from services import assist, villagers
+from services import assist
 from services.assist import BadName, BadPhone
 from services.orders import OrderView
 from services.partners import NotPartner
 
 PRIVATE = filters.ChatType.PRIVATE
+WHO = Form("ofor")  # "Who are you ordering for?": about nothing stored (0)
 
 
 async def order_for(update: Update, context: RuralContext) -> None:
     t = context.t
     if not context.args:
-        await villagers.set_awaiting(context.rt.store, context.villager.id, "ofor:0")
+        await forms.wait_for(context, WHO())
         await say(update, context, t("🤝 Who are you ordering for? Type their name and, if they have one, "
                                      "their phone number, e.g. <code>Li Wei 13800138000</code>."))
         return
@@ -47,10 +49,10 @@ async def begin(update: Update, context: RuralContext, text: str) -> None:
         await say(update, context, t("⚠️ That phone number does not look right. Please type 5 to 15 digits."))
         return
     except NotPartner:
-        await villagers.set_awaiting(rt.store, context.villager.id, None)
+        await forms.stop_waiting(context)
         await say(update, context, t("🔒 Only partners can order for other villagers."))
         return
-    await villagers.set_awaiting(rt.store, context.villager.id, None)
+    await forms.stop_waiting(context)
     context.shopper = shopper
     await say(update, context, t("🤝 You are now ordering for <b>{name}</b>. Shop and search as usual; the "
                                  "order will be theirs, for pickup at your center. Send /done to stop.",
@@ -102,7 +104,7 @@ async def contact_shared(update: Update, context: RuralContext) -> None:
 
 
 def register(app: Application) -> None:
-    forms.on_text(app, forms.Form("ofor"), name_typed)
+    forms.on_text(app, WHO, name_typed)
     app.add_handler(CommandHandler("orderfor", order_for, filters=PRIVATE))
     app.add_handler(CommandHandler("done", done, filters=PRIVATE))
     app.add_handler(CommandHandler("phone", phone_command, filters=PRIVATE))

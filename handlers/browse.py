@@ -9,36 +9,40 @@ from __future__ import annotations
 from dataclasses import replace
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import Application, CommandHandler, filters
 
 from handlers import forms
+from handlers.callbacks import AddToCart, BackToCategory, Cart, Categories, Category, Find, Product, TypeQuantity, on
 from handlers.context import RuralContext
+from handlers.forms import Form
 from handlers.ui import alert, button, esc, keyboard, label, money, on_tap, pager, say, show
-from services import catalog, villagers
+from services import catalog
 from services.cart import MAX_LINE_QUANTITY, add_to_cart, parse_quantity
 from services.catalog import ProductView
 from services.errors import CartFull, InvalidQuantity, NotEnoughStock, NotFound
+
+QUANTITY = Form("qty")  # "How many?" for a product card: the product's id
 
 
 async def categories(update: Update, context: RuralContext) -> None:
     t = context.t
     found = await catalog.list_categories(context.rt.store)
-    buttons = [button(f"{label(t, 'category', c.code)} ({c.products})", f"cat:{c.id}:0") for c in found]
+    buttons = [button(f"{label(t, 'category', c.code)} ({c.products})", Category(c.id, 0)) for c in found]
     rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
-    rows.append([button(t("🔍 Search"), "find"), button(t("🛍 Cart"), "cart")])
+    rows.append([button(t("🔍 Search"), Find()), button(t("🛍 Cart"), Cart())])
     text = t("📂 Choose a category:") if found else t("😔 The catalog is empty for now.")
     await show(update, context, text, keyboard(*rows))
 
 
 @on_tap
-async def category_tapped(update: Update, context: RuralContext) -> None:
-    await category_screen(update, context, int(context.match.group(1)), int(context.match.group(2)))
+async def category_tapped(update: Update, context: RuralContext, data: Category) -> None:
+    await category_screen(update, context, data.category_id, data.page)
 
 
 @on_tap
-async def back_to_category(update: Update, context: RuralContext) -> None:
+async def back_to_category(update: Update, context: RuralContext, data: BackToCategory) -> None:
     """Back from a product card: to the page of its category that lists it."""
-    product = await find_product(update, context, int(context.match.group(1)))
+    product = await find_product(update, context, data.product_id)
     if product is None:
         await categories(update, context)
         return
@@ -53,9 +57,9 @@ async def category_screen(update: Update, context: RuralContext, category_id: in
         await alert(update, context, t("This category is empty now."))
         await categories(update, context)
         return
-    rows = [[button(f"{p.name(t.language)} · {money(p.price_fen)}", f"p:{p.id}:1")] for p in found.products]
-    rows.append(pager(t, found.page, found.pages, f"cat:{category_id}:{{page}}"))
-    rows.append([button(t("⬅️ Categories"), "cats"), button(t("🛍 Cart"), "cart")])
+    rows = [[button(f"{p.name(t.language)} · {money(p.price_fen)}", Product(p.id, 1))] for p in found.products]
+    rows.append(pager(t, found.page, found.pages, lambda page: Category(category_id, page)))
+    rows.append([button(t("⬅️ Categories"), Categories()), button(t("🛍 Cart"), Cart())])
     title = label(t, "category", found.category.code)
     text = t("{title} — page {page} of {pages}", title=f"<b>{esc(title)}</b>", page=found.page + 1, pages=found.pages)
     await show(update, context, text, keyboard(*rows))
@@ -83,12 +87,12 @@ async def product_card(update: Update, context: RuralContext, product: ProductVi
     rows = []
     if product.stock > 0:
         rows.append([
-            button("➖", f"p:{product.id}:{max(1, quantity - 1)}"),
-            button(f"{quantity} {unit} ✏️", f"qty:{product.id}"),
-            button("➕", f"p:{product.id}:{min(quantity + 1, most_orderable(product))}"),
+            button("➖", Product(product.id, max(1, quantity - 1))),
+            button(f"{quantity} {unit} ✏️", TypeQuantity(product.id)),
+            button("➕", Product(product.id, min(quantity + 1, most_orderable(product)))),
         ])
-        rows.append([button(t("🛍 Add {n} to cart", n=quantity), f"add:{product.id}:{quantity}")])
-    rows.append([button(t("⬅️ Back"), f"back:{product.id}"), button(t("🛍 Cart"), "cart")])
+        rows.append([button(t("🛍 Add {n} to cart", n=quantity), AddToCart(product.id, quantity))])
+    rows.append([button(t("⬅️ Back"), BackToCategory(product.id)), button(t("🛍 Cart"), Cart())])
     await show(update, context, "\n".join(lines), keyboard(*rows), photo=product.photo)
 
 
@@ -100,18 +104,18 @@ async def find_product(update: Update, context: RuralContext, product_id: int) -
 
 
 @on_tap
-async def product_tapped(update: Update, context: RuralContext) -> None:
-    product = await find_product(update, context, int(context.match.group(1)))
+async def product_tapped(update: Update, context: RuralContext, data: Product) -> None:
+    product = await find_product(update, context, data.product_id)
     if product is not None:
-        await product_card(update, context, product, int(context.match.group(2)))
+        await product_card(update, context, product, data.quantity)
 
 
 @on_tap
-async def add_tapped(update: Update, context: RuralContext) -> None:
-    product = await find_product(update, context, int(context.match.group(1)))
+async def add_tapped(update: Update, context: RuralContext, data: AddToCart) -> None:
+    product = await find_product(update, context, data.product_id)
     if product is None:
         return
-    quantity = int(context.match.group(2))
+    quantity = data.quantity
     added = await add(update, context, product, quantity)
     if added:
         note, stock = added
@@ -127,7 +131,7 @@ async def add(update: Update, context: RuralContext, product: ProductView, quant
                                  max_lines=context.rt.cart_max_lines)
     except CartFull as exc:
         if update.message is not None:  # a typed quantity: the question is over
-            await villagers.set_awaiting(context.rt.store, context.villager.id, None)
+            await forms.stop_waiting(context)
         await alert(update, context, t("🛍 Your cart is full: at most {n} different products. Check out, "
                                        "or remove something first.", n=exc.max_lines))
         return None
@@ -146,12 +150,12 @@ async def add(update: Update, context: RuralContext, product: ProductView, quant
 
 
 @on_tap
-async def quantity_tapped(update: Update, context: RuralContext) -> None:
+async def quantity_tapped(update: Update, context: RuralContext, data: TypeQuantity) -> None:
     t = context.t
-    product = await find_product(update, context, int(context.match.group(1)))
+    product = await find_product(update, context, data.product_id)
     if product is None:
         return
-    await villagers.set_awaiting(context.rt.store, context.villager.id, f"qty:{product.id}")
+    await forms.wait_for(context, QUANTITY(product.id))
     await say(update, context, t("✏️ How many {unit} of {name}? Send a number from 1 to {max}.",
                                  unit=esc(label(t, "unit", product.unit)), name=esc(product.name(t.language)),
                                  max=most_orderable(product)))
@@ -162,7 +166,7 @@ async def quantity_typed(update: Update, context: RuralContext, product_id: int,
     t = context.t
     product = await catalog.get_product(context.rt.store, product_id)
     if product is None:
-        await villagers.set_awaiting(context.rt.store, context.villager.id, None)
+        await forms.stop_waiting(context)
         await say(update, context, t("😔 This product is no longer available."))
         return
     try:
@@ -172,17 +176,17 @@ async def quantity_typed(update: Update, context: RuralContext, product_id: int,
         return
     added = await add(update, context, product, quantity)
     if added:
-        await villagers.set_awaiting(context.rt.store, context.villager.id, None)
-        await say(update, context, added[0], keyboard([button(t("🛍 Cart"), "cart"), button(t("📂 Categories"), "cats")]))
+        await forms.stop_waiting(context)
+        await say(update, context, added[0], keyboard([button(t("🛍 Cart"), Cart()), button(t("📂 Categories"), Categories())]))
 
 
 def register(app: Application) -> None:
     forms.on_menu(app, "shop", categories)
-    forms.on_text(app, forms.Form("qty"), quantity_typed)
+    forms.on_text(app, QUANTITY, quantity_typed)
     app.add_handler(CommandHandler("catalog", categories, filters=filters.ChatType.PRIVATE))
-    app.add_handler(CallbackQueryHandler(on_tap(categories), pattern=r"^cats$"))
-    app.add_handler(CallbackQueryHandler(category_tapped, pattern=r"^cat:(\d{1,9}):(\d{1,5})$"))
-    app.add_handler(CallbackQueryHandler(back_to_category, pattern=r"^back:(\d{1,9})$"))
-    app.add_handler(CallbackQueryHandler(product_tapped, pattern=r"^p:(\d{1,9}):(\d{1,4})$"))
-    app.add_handler(CallbackQueryHandler(add_tapped, pattern=r"^add:(\d{1,9}):(\d{1,4})$"))
-    app.add_handler(CallbackQueryHandler(quantity_tapped, pattern=r"^qty:(\d{1,9})$"))
+    app.add_handler(on(Categories, on_tap(categories)))
+    app.add_handler(on(Category, category_tapped))
+    app.add_handler(on(BackToCategory, back_to_category))
+    app.add_handler(on(Product, product_tapped))
+    app.add_handler(on(AddToCart, add_tapped))
+    app.add_handler(on(TypeQuantity, quantity_tapped))

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import enum
 import re
-import sys
 import types
 import typing
 from collections.abc import Awaitable, Callable, Iterable
@@ -117,8 +116,7 @@ class CallbackData:
         super().__init_subclass__(**kwargs)
         dataclass(frozen=True)(cls)
         cls.prefix = prefix
-        module = sys.modules[cls.__module__].__dict__
-        hints = typing.get_type_hints(cls, globalns=module, include_extras=True)
+        hints = typing.get_type_hints(cls, include_extras=True)  # each class's names read in its own module
         names = [name for name in cls.__dataclass_fields__]
         cls._parts = tuple(_part(name, hints[name], False) for name in names)
         regex = re.escape(prefix)
@@ -182,6 +180,12 @@ def on_any(prefix: str, callback: Callable[..., Awaitable[Any]]) -> CallbackQuer
     """The handler for any other button of a family (``prefix:...``): one the journey no longer
     reads, say from an old message."""
     return CallbackQueryHandler(callback, pattern=re.compile(f"^{re.escape(prefix)}:"))
+
+
+def on_other(callback: Callable[..., Awaitable[Any]]) -> CallbackQueryHandler:
+    """The handler for a button no other handler took (an old or forged one): ``callback(update,
+    context)``. Registered last."""
+    return CallbackQueryHandler(callback)
 
 
 # ── Choosing a center and a language (handlers/start.py) ────────────────────────────────────────

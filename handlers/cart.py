@@ -6,15 +6,17 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import Application, CommandHandler, filters
 
 from handlers import assist, forms
+from handlers.callbacks import Cart, CartLine, Categories, Checkout, Find, OrderDetail, PlaceOrder, TypeLineQuantity, on
 from handlers.context import RuralContext
+from handlers.forms import Form
 from handlers.orders import too_many_pending
 from handlers.start import ask_county
 from handlers.ui import alert, button, esc, keyboard, label, money, name_in, on_tap, pager, say, show
 from services import cart as carts
-from services import centers, orders, villagers
+from services import centers, orders
 from services.cart import CartView
 from services.errors import (
     CartEmpty,
@@ -30,6 +32,7 @@ from services.errors import (
 # and 4096 characters.
 CART_PAGE = 8
 CHECKOUT_LINES = 25  # lines listed on the checkout screen; the rest are counted
+LINE_QUANTITY = Form("line")  # "How many?" for a line of the cart: the line's id
 
 
 def cart_lines(context: RuralContext, cart: CartView, first: int = 0, count: int | None = None,
@@ -62,7 +65,7 @@ async def show_cart(update: Update, context: RuralContext, note: str = "", page:
         text = t("🛍 Your cart is empty.")
         if note:
             text = f"{note}\n\n{text}"
-        await show(update, context, text, keyboard([button(t("📂 Categories"), "cats"), button(t("🔍 Search"), "find")]))
+        await show(update, context, text, keyboard([button(t("📂 Categories"), Categories()), button(t("🔍 Search"), Find())]))
         return
     pages = -(-len(cart.lines) // CART_PAGE)
     page = min(page, pages - 1)
@@ -70,14 +73,14 @@ async def show_cart(update: Update, context: RuralContext, note: str = "", page:
     rows = []
     for i, line in enumerate(cart.lines[first:first + CART_PAGE], first + 1):
         rows.append([
-            button("➖", f"cl:{line.id}:{line.quantity - 1}:{page}"),
-            button(f"{i}. {line.name(t.language)[:18]} ×{line.quantity} ✏️", f"clq:{line.id}"),
-            button("➕", f"cl:{line.id}:{line.quantity + 1}:{page}"),
-            button("🗑", f"cl:{line.id}:0:{page}"),
+            button("➖", CartLine(line.id, line.quantity - 1, page)),
+            button(f"{i}. {line.name(t.language)[:18]} ×{line.quantity} ✏️", TypeLineQuantity(line.id)),
+            button("➕", CartLine(line.id, line.quantity + 1, page)),
+            button("🗑", CartLine(line.id, 0, page)),
         ])
-    rows.append(pager(t, page, pages, "cart:{page}"))
-    rows.append([button(t("✅ Checkout"), "co")])
-    rows.append([button(t("📂 Continue shopping"), "cats")])
+    rows.append(pager(t, page, pages, lambda page: Cart(page)))
+    rows.append([button(t("✅ Checkout"), Checkout())])
+    rows.append([button(t("📂 Continue shopping"), Categories())])
     heading = [cart_title(context)]
     if pages > 1:
         heading.append(t("Page {page} of {pages} · {n} lines", page=page + 1, pages=pages, n=len(cart.lines)))
@@ -86,15 +89,14 @@ async def show_cart(update: Update, context: RuralContext, note: str = "", page:
 
 
 @on_tap
-async def cart_tapped(update: Update, context: RuralContext) -> None:
-    await show_cart(update, context, page=int(context.match.group(1) or 0))
+async def cart_tapped(update: Update, context: RuralContext, data: Cart) -> None:
+    await show_cart(update, context, page=data.page or 0)
 
 
 @on_tap
-async def line_changed(update: Update, context: RuralContext) -> None:
-    line_id, quantity = int(context.match.group(1)), int(context.match.group(2))
-    if await set_line(update, context, line_id, quantity) is not None:
-        await show_cart(update, context, page=int(context.match.group(3) or 0))
+async def line_changed(update: Update, context: RuralContext, data: CartLine) -> None:
+    if await set_line(update, context, data.line_id, data.quantity) is not None:
+        await show_cart(update, context, page=data.page or 0)
 
 
 async def set_line(update: Update, context: RuralContext, line_id: int, quantity: int) -> bool | None:
@@ -116,14 +118,14 @@ async def set_line(update: Update, context: RuralContext, line_id: int, quantity
 
 
 @on_tap
-async def line_quantity_tapped(update: Update, context: RuralContext) -> None:
-    line_id = int(context.match.group(1))
+async def line_quantity_tapped(update: Update, context: RuralContext, data: TypeLineQuantity) -> None:
+    line_id = data.line_id
     cart = await carts.get_cart(context.rt.store, context.shopper.id)
     line = next((line for line in cart.lines if line.id == line_id), None)
     if line is None:  # an old button, or a line of another's cart: nothing is shown
         await alert(update, context, context.t("This line is no longer in your cart."))
         return
-    await villagers.set_awaiting(context.rt.store, context.villager.id, f"line:{line_id}")
+    await forms.wait_for(context, LINE_QUANTITY(line_id))
     await say(update, context, context.t("✏️ How many {unit} of {name}? Send a number (0 removes it).",
                                          unit=esc(label(context.t, "unit", line.unit)),
                                          name=esc(line.name(context.t.language))))
@@ -137,7 +139,7 @@ async def line_quantity_typed(update: Update, context: RuralContext, line_id: in
         await say(update, context, t("⚠️ Please send a whole number from 0 to {max}, for example 3.", max=exc.maximum))
         return
     if await set_line(update, context, line_id, quantity):
-        await villagers.set_awaiting(context.rt.store, context.villager.id, None)
+        await forms.stop_waiting(context)
         await show_cart(update, context)
 
 
@@ -161,16 +163,16 @@ async def checkout_screen(update: Update, context: RuralContext, note: str = "")
            *([f"   {esc(center.address)}"] if center.address else []),
            t("💵 Payment: cash at pickup")]
     )
-    rows = [[button(t("✅ Confirm order"), f"co:ok:{cart.checkout_token}")],
-            [button(t("✏️ Change cart"), "cart")]]
+    rows = [[button(t("✅ Confirm order"), PlaceOrder(cart.checkout_token))],
+            [button(t("✏️ Change cart"), Cart())]]
     await show(update, context, text, keyboard(*rows))
 
 
 @on_tap
-async def confirm_tapped(update: Update, context: RuralContext) -> None:
+async def confirm_tapped(update: Update, context: RuralContext, data: PlaceOrder) -> None:
     t, rt = context.t, context.rt
     try:
-        placed = await orders.place_order(rt.store, rt.clock, context.shopper.id, context.match.group(1),
+        placed = await orders.place_order(rt.store, rt.clock, context.shopper.id, data.token,
                                           assisted_by_id=context.villager.id if context.assisting else None,
                                           caps=rt.caps)
     except StaleCheckout:
@@ -191,7 +193,7 @@ async def confirm_tapped(update: Update, context: RuralContext) -> None:
         await show_cart(update, context, note)
         return
     except TooManyPendingOrders as exc:
-        await too_many_pending(update, context, exc, button(t("🛍 Cart"), "cart"))
+        await too_many_pending(update, context, exc, button(t("🛍 Cart"), Cart()))
         return
     order = placed.order
     if context.assisting:
@@ -205,15 +207,15 @@ async def confirm_tapped(update: Update, context: RuralContext) -> None:
         t("📍 Pick up at: {center}", center=esc(name_in(order.center_names, t))),
         t("We will tell you when the partner confirms it and when it arrives."),
     ])
-    await show(update, context, text, keyboard([button(t("📦 View order"), f"ord:{order.id}")]))
+    await show(update, context, text, keyboard([button(t("📦 View order"), OrderDetail(order.id))]))
 
 
 def register(app: Application) -> None:
     forms.on_menu(app, "cart", show_cart)
-    forms.on_text(app, forms.Form("line"), line_quantity_typed)
+    forms.on_text(app, LINE_QUANTITY, line_quantity_typed)
     app.add_handler(CommandHandler("cart", show_cart, filters=filters.ChatType.PRIVATE))
-    app.add_handler(CallbackQueryHandler(cart_tapped, pattern=r"^cart(?::(\d{1,4}))?$"))
-    app.add_handler(CallbackQueryHandler(line_changed, pattern=r"^cl:(\d{1,9}):(\d{1,4})(?::(\d{1,4}))?$"))
-    app.add_handler(CallbackQueryHandler(line_quantity_tapped, pattern=r"^clq:(\d{1,9})$"))
-    app.add_handler(CallbackQueryHandler(on_tap(checkout_screen), pattern=r"^co$"))
-    app.add_handler(CallbackQueryHandler(confirm_tapped, pattern=r"^co:ok:([0-9a-f]{12})$"))
+    app.add_handler(on(Cart, cart_tapped))
+    app.add_handler(on(CartLine, line_changed))
+    app.add_handler(on(TypeLineQuantity, line_quantity_tapped))
+    app.add_handler(on(Checkout, on_tap(checkout_screen)))
+    app.add_handler(on(PlaceOrder, confirm_tapped))

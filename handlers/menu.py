@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import Application, MessageHandler, filters
 
 from handlers import forms
+from handlers.callbacks import on_other
 from handlers.context import RuralContext
 from handlers.ui import alert, cannot_read, main_menu, menu_action, say
 
@@ -67,5 +68,5 @@ def register(app: Application) -> None:
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & private, text_received))
     app.add_handler(MessageHandler(filters.COMMAND & private, unknown_command))
     app.add_handler(MessageHandler(filters.PHOTO & private, photo_received))
-    app.add_handler(CallbackQueryHandler(stale_button))
+    app.add_handler(on_other(stale_button))
     app.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL, cannot_read))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from telegram import InlineKeyboardButton, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import Application, CommandHandler, filters
 
 from handlers import forms
+from handlers.callbacks import CancelOrder, CancelOrderConfirmed, Categories, OrderDetail, OrdersPage, on
 from handlers.context import RuralContext
 from handlers.ui import (
     alert,
@@ -36,11 +37,11 @@ async def list_screen(update: Update, context: RuralContext, page: int = 0) -> N
     found = await orders.list_orders(context.rt.store, context.villager.id, page)
     if not found.orders:
         await show(update, context, t("📦 You have no orders yet."),
-                   keyboard([button(t("📂 Categories"), "cats")]))
+                   keyboard([button(t("📂 Categories"), Categories())]))
         return
-    rows = [[button(f"{o.number} · {status_label(context, o.status)} · {money(o.total_fen)}", f"ord:{o.id}")]
+    rows = [[button(f"{o.number} · {status_label(context, o.status)} · {money(o.total_fen)}", OrderDetail(o.id))]
             for o in found.orders]
-    rows.append(pager(t, found.page, found.pages, "ords:{page}"))
+    rows.append(pager(t, found.page, found.pages, lambda page: OrdersPage(page)))
     await show(update, context, t("📦 <b>Your orders</b> (newest first):"), keyboard(*rows))
 
 
@@ -49,8 +50,8 @@ async def orders_command(update: Update, context: RuralContext) -> None:
 
 
 @on_tap
-async def page_tapped(update: Update, context: RuralContext) -> None:
-    await list_screen(update, context, int(context.match.group(1)))
+async def page_tapped(update: Update, context: RuralContext, data: OrdersPage) -> None:
+    await list_screen(update, context, data.page)
 
 
 def detail_text(context: RuralContext, order: OrderView) -> str:
@@ -78,30 +79,30 @@ async def detail(update: Update, context: RuralContext, order: OrderView) -> Non
     t = context.t
     rows = []
     if order.status == OrderStatus.PENDING:
-        rows.append([button(t("❌ Cancel order"), f"ordx:{order.id}")])
-    rows.append([button(t("⬅️ My orders"), "ords:0")])
+        rows.append([button(t("❌ Cancel order"), CancelOrder(order.id))])
+    rows.append([button(t("⬅️ My orders"), OrdersPage(0))])
     await show(update, context, detail_text(context, order), keyboard(*rows))
 
 
-async def find_order(update: Update, context: RuralContext) -> OrderView | None:
+async def find_order(update: Update, context: RuralContext, order_id: int) -> OrderView | None:
     try:
-        return await orders.get_order(context.rt.store, context.villager.id, int(context.match.group(1)))
+        return await orders.get_order(context.rt.store, context.villager.id, order_id)
     except NotFound:
         await alert(update, context, context.t("😔 This order was not found."))
         return None
 
 
 @on_tap
-async def order_tapped(update: Update, context: RuralContext) -> None:
-    order = await find_order(update, context)
+async def order_tapped(update: Update, context: RuralContext, data: OrderDetail) -> None:
+    order = await find_order(update, context, data.order_id)
     if order is not None:
         await detail(update, context, order)
 
 
 @on_tap
-async def cancel_tapped(update: Update, context: RuralContext) -> None:
+async def cancel_tapped(update: Update, context: RuralContext, data: CancelOrder) -> None:
     t = context.t
-    order = await find_order(update, context)
+    order = await find_order(update, context, data.order_id)
     if order is None:
         return
     if order.status != OrderStatus.PENDING:
@@ -111,21 +112,21 @@ async def cancel_tapped(update: Update, context: RuralContext) -> None:
         return
     await show(update, context, t("❓ Cancel order <b>{number}</b> ({total})?", number=order.number,
                                   total=money(order.total_fen)),
-               keyboard([button(t("✅ Yes, cancel it"), f"ordxx:{order.id}"), button(t("⬅️ No"), f"ord:{order.id}")]))
+               keyboard([button(t("✅ Yes, cancel it"), CancelOrderConfirmed(order.id)), button(t("⬅️ No"), OrderDetail(order.id))]))
 
 
 @on_tap
-async def cancel_confirmed(update: Update, context: RuralContext) -> None:
+async def cancel_confirmed(update: Update, context: RuralContext, data: CancelOrderConfirmed) -> None:
     t, rt = context.t, context.rt
     try:
-        order = await orders.cancel_order(rt.store, rt.clock, context.villager.id, int(context.match.group(1)))
+        order = await orders.cancel_order(rt.store, rt.clock, context.villager.id, data.order_id)
     except NotFound:
         await alert(update, context, t("😔 This order was not found."))
         return
     except NotAllowed as exc:
         await alert(update, context, t("This order can no longer be cancelled: {status}",
                                        status=status_label(context, exc.status)))
-        order = await find_order(update, context)
+        order = await find_order(update, context, data.order_id)
         if order is not None:
             await detail(update, context, order)
         return
@@ -146,7 +147,7 @@ async def too_many_pending(update: Update, context: RuralContext, exc: TooManyPe
         return
     text = t("⏳ You already have {n} orders waiting for the center to confirm them. Please wait until "
              "one is confirmed, or cancel one in 📦 My orders. No order was placed.", n=exc.limit)
-    await show(update, context, text, keyboard([button(t("📦 My orders"), "ords:0")], [back]), photo=photo)
+    await show(update, context, text, keyboard([button(t("📦 My orders"), OrdersPage(0))], [back]), photo=photo)
 
 
 async def track_command(update: Update, context: RuralContext) -> None:
@@ -166,7 +167,7 @@ def register(app: Application) -> None:
     forms.on_menu(app, "orders", orders_command)
     app.add_handler(CommandHandler("orders", orders_command, filters=filters.ChatType.PRIVATE))
     app.add_handler(CommandHandler("track", track_command, filters=filters.ChatType.PRIVATE))
-    app.add_handler(CallbackQueryHandler(page_tapped, pattern=r"^ords:(\d{1,5})$"))
-    app.add_handler(CallbackQueryHandler(order_tapped, pattern=r"^ord:(\d{1,12})$"))
-    app.add_handler(CallbackQueryHandler(cancel_tapped, pattern=r"^ordx:(\d{1,12})$"))
-    app.add_handler(CallbackQueryHandler(cancel_confirmed, pattern=r"^ordxx:(\d{1,12})$"))
+    app.add_handler(on(OrdersPage, page_tapped))
+    app.add_handler(on(OrderDetail, order_tapped))
+    app.add_handler(on(CancelOrder, cancel_tapped))
+    app.add_handler(on(CancelOrderConfirmed, cancel_confirmed))

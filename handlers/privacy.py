@@ -24,8 +24,9 @@ import logging
 
 from telegram import Update
 from telegram.constants import ChatType, ParseMode
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import Application, CommandHandler, filters
 
+from handlers.callbacks import ForgetMe, ForgetWalkIn, KeepMe, KeepWalkIn, on, on_any
 from handlers.context import RuralContext
 from handlers.ui import alert, button, esc, keyboard, on_tap, say, show
 from locales import localized
@@ -75,15 +76,15 @@ async def forget_command(update: Update, context: RuralContext) -> None:
                        "more messages about them."))
     lines += ["", t("Delete your personal data now? This cannot be undone.")]
     await show(update, context, "\n".join(lines), keyboard(
-        [button(t("🗑 Yes, forget me"), f"pv:yes:{villager.id}")],
-        [button(t("✖️ No, keep my data"), f"pv:no:{villager.id}")],
+        [button(t("🗑 Yes, forget me"), ForgetMe(villager.id))],
+        [button(t("✖️ No, keep my data"), KeepMe(villager.id))],
     ))
 
 
 @on_tap
-async def confirm_tapped(update: Update, context: RuralContext) -> None:
+async def confirm_tapped(update: Update, context: RuralContext, data: ForgetMe) -> None:
     t, rt = context.t, context.rt
-    villager_id = int(context.match.group(1))
+    villager_id = data.villager_id
     message = update.callback_query.message
     if (villager_id != context.villager.id or message is None or message.chat.type != ChatType.PRIVATE
             or message.chat.id != update.effective_user.id):
@@ -102,8 +103,8 @@ async def confirm_tapped(update: Update, context: RuralContext) -> None:
 
 
 @on_tap
-async def cancel_tapped(update: Update, context: RuralContext) -> None:
-    if int(context.match.group(1)) != context.villager.id:  # someone else's button, copied
+async def cancel_tapped(update: Update, context: RuralContext, data: KeepMe) -> None:
+    if data.villager_id != context.villager.id:  # someone else's button, copied
         await stale(update, context)
         return
     await show(update, context, context.t("👍 Nothing was changed. Your data is kept."))
@@ -154,18 +155,18 @@ async def forget_walkin_command(update: Update, context: RuralContext) -> None:
                     "service centers' accounts, and the cards already posted lose the name."), "",
               t("Erase now? This cannot be undone.")]
     rows = [[button(t("🗑 Erase {name} ({code})", name=walkin.name[:20], code=walkin.center_code),
-                    f"fw:yes:{walkin.villager_id}")] for walkin in found[:10]]
-    await show(update, context, "\n".join(lines), keyboard(*rows, [button(t("✖️ No, keep it"), "fw:no")]))
+                    ForgetWalkIn(walkin.villager_id))] for walkin in found[:10]]
+    await show(update, context, "\n".join(lines), keyboard(*rows, [button(t("✖️ No, keep it"), KeepWalkIn())]))
 
 
 @on_tap
-async def walkin_confirmed(update: Update, context: RuralContext) -> None:
+async def walkin_confirmed(update: Update, context: RuralContext, data: ForgetWalkIn) -> None:
     t, rt = context.t, context.rt
     message = update.callback_query.message
     if message is None or message.chat.type != ChatType.PRIVATE or message.chat.id != update.effective_user.id:
         await stale(update, context)
         return
-    villager_id = int(context.match.group(1))
+    villager_id = data.villager_id
     try:
         done = await privacy.forget_walkin(rt.store, rt.clock, actor_of(update, context), villager_id)
     except NotFound:  # no such villager, or erased already: a second tap
@@ -186,10 +187,10 @@ def register(app: Application) -> None:
     private = filters.ChatType.PRIVATE
     app.add_handler(CommandHandler("mydata", mydata_command, filters=private))
     app.add_handler(CommandHandler("forget", forget_command, filters=private))
-    app.add_handler(CallbackQueryHandler(confirm_tapped, pattern=r"^pv:yes:(\d{1,12})$"))
-    app.add_handler(CallbackQueryHandler(cancel_tapped, pattern=r"^pv:no:(\d{1,12})$"))
-    app.add_handler(CallbackQueryHandler(on_tap(stale), pattern=r"^pv:"))
+    app.add_handler(on(ForgetMe, confirm_tapped))
+    app.add_handler(on(KeepMe, cancel_tapped))
+    app.add_handler(on_any("pv", on_tap(stale)))
     app.add_handler(CommandHandler("forget_walkin", forget_walkin_command, filters=private))
-    app.add_handler(CallbackQueryHandler(walkin_confirmed, pattern=r"^fw:yes:(\d{1,12})$"))
-    app.add_handler(CallbackQueryHandler(cancel_walkin, pattern=r"^fw:no$"))
-    app.add_handler(CallbackQueryHandler(on_tap(stale), pattern=r"^fw:"))
+    app.add_handler(on(ForgetWalkIn, walkin_confirmed))
+    app.add_handler(on(KeepWalkIn, cancel_walkin))
+    app.add_handler(on_any("fw", on_tap(stale)))

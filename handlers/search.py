@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import Application, CommandHandler, filters
 
 from handlers import forms
+from handlers.callbacks import Cart, Categories, Find, Product, on
 from handlers.context import RuralContext
 from handlers.ui import button, esc, keyboard, money, on_tap, say, show
 from services.search import Asker
@@ -27,12 +28,12 @@ async def run_search(update: Update, context: RuralContext, words: str) -> None:
     t, rt = context.t, context.rt
     result = await rt.search.search(words, asker=Asker(context.villager.id if context.villager else None, t.locale))
     query = esc(result.query)
-    back = [button(t("📂 Categories"), "cats"), button(t("🛍 Cart"), "cart")]
+    back = [button(t("📂 Categories"), Categories()), button(t("🛍 Cart"), Cart())]
     if result.found:
-        rows = [[button(f"{p.name(t.language)} · {money(p.price_fen)}", f"p:{p.id}:1")] for p in result.products]
+        rows = [[button(f"{p.name(t.language)} · {money(p.price_fen)}", Product(p.id, 1))] for p in result.products]
         await show(update, context, t("🔍 Found for “{query}”:", query=query), keyboard(*rows, back))
         return
-    rows = [[button(f"{p.name(t.language)} · {money(p.price_fen)}", f"p:{p.id}:1")] for p in result.suggestions]
+    rows = [[button(f"{p.name(t.language)} · {money(p.price_fen)}", Product(p.id, 1))] for p in result.suggestions]
     text = t("😕 Nothing found for “{query}”.", query=query)
     if rows:
         text += "\n" + t("Maybe one of these?")
@@ -45,4 +46,4 @@ def register(app: Application) -> None:
     forms.on_menu(app, "search", ask_words)
     forms.on_other_text(app, run_search)
     app.add_handler(CommandHandler("search", search_command, filters=filters.ChatType.PRIVATE))
-    app.add_handler(CallbackQueryHandler(on_tap(ask_words), pattern=r"^find$"))
+    app.add_handler(on(Find, on_tap(ask_words)))

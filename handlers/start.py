@@ -7,9 +7,10 @@
 from __future__ import annotations
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from handlers import browse, forms
+from handlers.callbacks import Center, CenterList, County, Language, LanguageList, on
 from handlers.context import RuralContext
 from handlers.ui import button, esc, keyboard, main_menu, name_in, on_tap, say, show
 from locales import N_, available_locales, translator
@@ -45,7 +46,7 @@ def location_keyboard(context: RuralContext) -> ReplyKeyboardMarkup:
 async def start(update: Update, context: RuralContext) -> None:
     t, villager = context.t, context.villager
     if villager.awaiting:
-        await villagers.set_awaiting(context.rt.store, villager.id, None)
+        await forms.stop_waiting(context)
     name = esc(update.effective_user.first_name or "")
     if context.args and villager.center_id is not None and await open_link(update, context, context.args[0]):
         return
@@ -75,7 +76,7 @@ async def open_link(update: Update, context: RuralContext, payload: str) -> bool
 async def ask_county(update: Update, context: RuralContext, fresh: bool = False) -> None:
     t = context.t
     counties = await centers.list_counties(context.rt.store)
-    rows = [[button(name_in(c.names, t), f"cty:{c.id}")] for c in counties]
+    rows = [[button(name_in(c.names, t), County(c.id))] for c in counties]
     text = t("📍 Choose your village service center. First, your county — or share your location to find "
              "the nearest centers.")
     if not counties:
@@ -92,22 +93,21 @@ async def counties_tapped(update: Update, context: RuralContext) -> None:
 
 
 @on_tap
-async def county_tapped(update: Update, context: RuralContext) -> None:
+async def county_tapped(update: Update, context: RuralContext, data: County) -> None:
     t = context.t
-    county_id = int(context.match.group(1))
-    found = await centers.list_centers(context.rt.store, county_id)
+    found = await centers.list_centers(context.rt.store, data.county_id)
     if not found:
         await ask_county(update, context)
         return
-    rows = [[button(name_in(c.names, t), f"ctr:{c.id}")] for c in found]
-    rows.append([button(t("⬅️ Back"), "ctr:list")])
+    rows = [[button(name_in(c.names, t), Center(c.id))] for c in found]
+    rows.append([button(t("⬅️ Back"), CenterList())])
     await show(update, context, t("🏘 Choose your village:"), keyboard(*rows))
 
 
 @on_tap
-async def center_tapped(update: Update, context: RuralContext) -> None:
+async def center_tapped(update: Update, context: RuralContext, data: Center) -> None:
     t, rt = context.t, context.rt
-    center_id = int(context.match.group(1))
+    center_id = data.center_id
     try:
         await villagers.set_center(rt.store, context.villager.id, center_id)
     except NotFound:
@@ -135,19 +135,19 @@ async def location_shared(update: Update, context: RuralContext) -> None:
     if not nearest:
         await ask_county(update, context, fresh=True)
         return
-    rows = [[button(f"{name_in(c.names, t)} · {c.distance_km:g} km", f"ctr:{c.id}")] for c in nearest]
-    rows.append([button(t("🗺 Choose from the list"), "ctr:list")])
+    rows = [[button(f"{name_in(c.names, t)} · {c.distance_km:g} km", Center(c.id))] for c in nearest]
+    rows.append([button(t("🗺 Choose from the list"), CenterList())])
     await say(update, context, t("📍 The nearest service centers:"), keyboard(*rows))
 
 
 async def language(update: Update, context: RuralContext) -> None:
-    rows = [[button(translator(locale).display_name, f"lang:{locale}")] for locale in sorted(available_locales())]
+    rows = [[button(translator(locale).display_name, Language(locale))] for locale in sorted(available_locales())]
     await show(update, context, context.t("🌐 Choose your language:"), keyboard(*rows))
 
 
 @on_tap
-async def language_tapped(update: Update, context: RuralContext) -> None:
-    locale = context.match.group(1)
+async def language_tapped(update: Update, context: RuralContext, data: Language) -> None:
+    locale = data.locale
     if locale not in available_locales():
         await language(update, context)
         return
@@ -171,7 +171,7 @@ async def help_screen(update: Update, context: RuralContext) -> None:
         "",
         t("Commands: /catalog /search /cart /orders /market /sell /mylistings /language /help"),
     ])
-    rows = [[button(t("📍 Change my service center"), "ctr:list")], [button(t("🌐 Language"), "lang:?")]]
+    rows = [[button(t("📍 Change my service center"), CenterList())], [button(t("🌐 Language"), LanguageList())]]
     await show(update, context, text, keyboard(*rows))
 
 
@@ -181,9 +181,9 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("start", start, filters=private))
     app.add_handler(CommandHandler("language", language, filters=private))
     app.add_handler(CommandHandler("help", help_screen, filters=private))
-    app.add_handler(CallbackQueryHandler(counties_tapped, pattern=r"^ctr:list$"))
-    app.add_handler(CallbackQueryHandler(county_tapped, pattern=r"^cty:(\d{1,9})$"))
-    app.add_handler(CallbackQueryHandler(center_tapped, pattern=r"^ctr:(\d{1,9})$"))
-    app.add_handler(CallbackQueryHandler(on_tap(language), pattern=r"^lang:\?$"))
-    app.add_handler(CallbackQueryHandler(language_tapped, pattern=r"^lang:([A-Za-z_]{2,16})$"))
+    app.add_handler(on(CenterList, counties_tapped))
+    app.add_handler(on(County, county_tapped))
+    app.add_handler(on(Center, center_tapped))
+    app.add_handler(on(LanguageList, on_tap(language)))
+    app.add_handler(on(Language, language_tapped))
     app.add_handler(MessageHandler(filters.LOCATION & private, location_shared))

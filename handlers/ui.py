@@ -172,13 +172,14 @@ async def alert(update: Update, context: RuralContext, text: str) -> None:
 
 
 def on_tap(callback):
-    """Wrap a button handler so every tap is answered (Telegram shows a spinner until it is)."""
+    """Wrap a button handler so every tap is answered (Telegram shows a spinner until it is). The
+    handler may take the tapped button's data after ``(update, context)`` (see ``callbacks.on``)."""
 
     @functools.wraps(callback)
-    async def handle(update: Update, context: RuralContext):
+    async def handle(update: Update, context: RuralContext, *data):
         context.answered = False
         try:
-            return await callback(update, context)
+            return await callback(update, context, *data)
         finally:
             if not context.answered:
                 try:
