@@ -17,10 +17,11 @@ from handlers import (
     desk_prompts,
     market,
     menu,
+    my_listings,
     orders,
     privacy,
-    produce,
     search,
+    sell,
     start,
     stats,
     supergroup,
@@ -30,8 +31,8 @@ from handlers.context import on_error, resolve_person
 
 def register_all(app: Application) -> None:
     app.add_handler(TypeHandler(Update, resolve_person), group=-1)
-    for journey in (start, browse, search, cart, orders, produce, market, assist, desk, desk_prompts, admin, broadcast,
-                    catalog_admin, stats, privacy, supergroup):
+    for journey in (start, browse, search, cart, orders, sell, my_listings, market, assist, desk,
+                    desk_prompts, admin, broadcast, catalog_admin, stats, privacy, supergroup):
         journey.register(app)
     menu.register(app)  # last: it takes whatever the journeys did not
     app.add_error_handler(on_error)

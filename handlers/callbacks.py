@@ -526,7 +526,7 @@ class MarketConfirm(CallbackData, prefix="mk:ok"):
     token: Annotated[str, Chars(r"[0-9a-f]{10}")]
 
 
-# ── Selling produce: the listing being made, and one's listings (handlers/produce.py) ────────────
+# ── Selling produce: the listing being made, and one's listings (handlers/sell.py, my_listings.py)
 
 ANSWERED_STEPS = tuple(step.value for step in Step if step is not Step.PREVIEW)
 AVAILABLE_IN_DAYS = ("0", "7", "14", "30")
