@@ -447,7 +447,7 @@ class PromotionSendLater(CallbackData, prefix="bc:at"):
     promotion_id: Id
 
 
-# ── The market (handlers/market.py) ─────────────────────────────────────────────────────────────
+# ── The market (handlers/market.py, market_order.py) ────────────────────────────────────────────
 
 # Where a listing was opened from, to go back there: a market screen's data without "mk:".
 MARKET_ORIGIN = r"cat:[a-z_]{1,32}:\d{1,5}|cty:\d{1,9}:\d{1,5}|home"
