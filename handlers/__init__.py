@@ -16,11 +16,13 @@ from handlers import (
     desk,
     desk_prompts,
     market,
+    market_order,
     menu,
+    my_listings,
     orders,
     privacy,
-    produce,
     search,
+    sell,
     start,
     stats,
     supergroup,
@@ -30,8 +32,8 @@ from handlers.context import on_error, resolve_person
 
 def register_all(app: Application) -> None:
     app.add_handler(TypeHandler(Update, resolve_person), group=-1)
-    for journey in (start, browse, search, cart, orders, produce, market, assist, desk, desk_prompts, admin, broadcast,
-                    catalog_admin, stats, privacy, supergroup):
+    for journey in (start, browse, search, cart, orders, sell, my_listings, market, market_order, assist, desk,
+                    desk_prompts, admin, broadcast, catalog_admin, stats, privacy, supergroup):
         journey.register(app)
     menu.register(app)  # last: it takes whatever the journeys did not
     app.add_error_handler(on_error)

@@ -447,7 +447,7 @@ class PromotionSendLater(CallbackData, prefix="bc:at"):
     promotion_id: Id
 
 
-# ── The market (handlers/market.py) ─────────────────────────────────────────────────────────────
+# ── The market (handlers/market.py, market_order.py) ────────────────────────────────────────────
 
 # Where a listing was opened from, to go back there: a market screen's data without "mk:".
 MARKET_ORIGIN = r"cat:[a-z_]{1,32}:\d{1,5}|cty:\d{1,9}:\d{1,5}|home"
@@ -526,7 +526,7 @@ class MarketConfirm(CallbackData, prefix="mk:ok"):
     token: Annotated[str, Chars(r"[0-9a-f]{10}")]
 
 
-# ── Selling produce: the listing being made, and one's listings (handlers/produce.py) ────────────
+# ── Selling produce: the listing being made, and one's listings (handlers/sell.py, my_listings.py)
 
 ANSWERED_STEPS = tuple(step.value for step in Step if step is not Step.PREVIEW)
 AVAILABLE_IN_DAYS = ("0", "7", "14", "30")

@@ -1,12 +1,16 @@
 """How a produce listing reads, wherever it is shown: the seller's preview, the market, the
-partner's review card. Also the answers to amounts and dates that could not be read."""
+partner's review card. Also the answers to amounts, dates and words that could not be read, and
+the questions a seller answers by typing (handlers.sell, handlers.my_listings)."""
 
 from __future__ import annotations
 
+from handlers import forms
+from handlers.context import RuralContext
+from handlers.forms import Form
 from handlers.ui import esc, label, money, name_in
 from locales import N_, Translator
-from services.amounts import BadAmount, BadDate, format_milli
-from services.produce import COMMON_PRODUCE, ListingView, Status
+from services.amounts import WHOLE_UNITS, BadAmount, BadDate, format_milli
+from services.produce import COMMON_PRODUCE, BadInput, ListingView, Status, Step
 
 STATUS = {
     Status.DRAFT: N_("📝 Not finished"),
@@ -42,11 +46,20 @@ AMOUNT_PROBLEMS = {
     "whole_only": N_("⚠️ {unit} can only be counted whole. Please type a whole number."),
     "other_unit": N_("⚠️ That is for another unit. Please type the amount per {unit}."),
 }
+BAD_INPUT = {
+    "too_short": N_("⚠️ That is too short. Please type at least {limit} letters."),
+    "too_long": N_("⚠️ That is too long. Please keep it to {limit} letters."),
+}
 DATE_PROBLEMS = {
     "not_a_date": N_("⚠️ Please type a date like 2026-12-01 or 12-01, or tap a button."),
     "past": N_("⚠️ That date has passed. Please choose today or a later day."),
     "too_far": N_("⚠️ That is more than a year away. Please choose an earlier day."),
 }
+
+
+def joined(*parts: str) -> str:
+    """Paragraphs (a note above a screen), leaving out the empty ones."""
+    return "\n\n".join(part for part in parts if part)
 
 
 def category_name(t: Translator, code: str) -> str:
@@ -101,10 +114,43 @@ def amount_problem(t: Translator, exc: BadAmount, unit: str, *, is_price: bool =
     return t(AMOUNT_PROBLEMS[exc.reason], limit=limit, unit=unit_name(t, unit))
 
 
+def price_problem(t: Translator, exc: BadAmount, unit: str) -> str:
+    return amount_problem(t, exc, unit, is_price=True)
+
+
+def quantity_problem(t: Translator, exc: BadAmount, unit: str) -> str:
+    if exc.reason == "whole_only" and unit not in WHOLE_UNITS:  # the unit typed with the number ("2.5个")
+        return t("⚠️ That unit can only be counted whole. Please type a whole number.")
+    return amount_problem(t, exc, unit)
+
+
 def date_problem(t: Translator, exc: BadDate) -> str:
     return t(DATE_PROBLEMS[exc.reason])
+
+
+def bad_input(t: Translator, exc: BadInput) -> str:
+    if exc.reason in BAD_INPUT:
+        return t(BAD_INPUT[exc.reason], limit=exc.limit)
+    return t("⚠️ Please check what you typed and try again.")
 
 
 def reject_reason(t: Translator, reason: str) -> str:
     """A common reason's label, or the reason the partner typed (escaped)."""
     return t(REJECT_REASONS[reason]) if reason in REJECT_REASONS else esc(reason)
+
+
+# ---- what a seller answers by typing --------------------------------------------------------
+
+# The step a draft is at ("sell:12": typed text, or a photo, answers draft 12's step).
+DRAFT_STEP = Form("sell")
+# A new value for a published listing ("mlprice:7": listing 7's price), and which is which.
+NEW_PRICE = Form("mlprice")
+NEW_QUANTITY = Form("mlqty")
+NEW_PHOTO = Form("mlphoto")
+NEW_NOTE = Form("mlnote")
+NEW_VALUE = {Step.PRICE: NEW_PRICE, Step.QUANTITY: NEW_QUANTITY, Step.PHOTO: NEW_PHOTO, Step.NOTE: NEW_NOTE}
+
+
+async def leave(context: RuralContext) -> None:
+    """Typed text no longer answers a listing (when the seller leaves the flow)."""
+    await forms.stop_waiting(context, DRAFT_STEP, *NEW_VALUE.values())

@@ -141,6 +141,7 @@ INVENTORY: dict[str, Tap] = {
     "sell skip": Tap("sl:skip:{draft}:note"),
     "sell clear": Tap("sl:clr:{draft}:note"),
     "my listings": Tap("ml:list", OWN),
+    "my listings page": Tap("ml:p:0", OWN),
     "my listing": Tap("ml:{listing}"),
     "my listing change": Tap("ml:e:{listing}:price"),
     "my listing clear": Tap("ml:clr:{listing}:note"),
