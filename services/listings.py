@@ -37,6 +37,11 @@ class Status(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+def first_name_only(name: str | None) -> str:
+    """What buyers and other centers learn of a seller: "Wang Fang" -> "Wang"."""
+    return (name or "").split(" ")[0]
+
+
 @dataclass(frozen=True, slots=True)
 class ListingView:
     id: int
@@ -65,11 +70,6 @@ class ListingView:
     @property
     def is_on_market(self) -> bool:
         return self.status == Status.APPROVED and self.left_milli > 0
-
-
-def first_name_only(name: str | None) -> str:
-    """What buyers and other centers learn of a seller: "Wang Fang" -> "Wang"."""
-    return (name or "").split(" ")[0]
 
 
 async def load_listing_views(session: AsyncSession, ids: list[int]) -> list[ListingView]:
