@@ -7,6 +7,9 @@
     /county [CG-01]    all orders of a center on the way have reached the county center
 
 Without a center code, /ship and /county offer the centers that have such orders as buttons.
+
+``for_admins`` is the one check that an admin is asking, for these handlers and those of
+catalog_admin, stats and broadcast: it refuses anyone else and hands the admin's ``Actor`` on.
 """
 
 from __future__ import annotations
