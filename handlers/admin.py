@@ -7,15 +7,22 @@
     /county [CG-01]    all orders of a center on the way have reached the county center
 
 Without a center code, /ship and /county offer the centers that have such orders as buttons.
+
+``for_admins`` is the one check that an admin is asking, for these handlers and those of
+catalog_admin, stats and broadcast: it refuses anyone else and hands the admin's ``Actor`` on.
 """
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timezone
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import Application, CommandHandler, filters
 
+from handlers import forms
+from handlers.callbacks import Batch, PartnerChangeCancelled, on
+from handlers.callbacks import PartnerChange as PartnerChangeButton
 from handlers.context import RuralContext
 from handlers.ui import alert, button, esc, keyboard, name_in, on_tap, say, show, status_text
 from locales import Translator
@@ -34,7 +41,7 @@ from services.states import OrderStatus
 
 PRIVATE = filters.ChatType.PRIVATE
 S = OrderStatus
-# /command -> (from, to, button prefix)
+# /command -> (from, to)
 BATCHES = {
     "ship": (S.CONFIRMED, S.IN_TRANSIT),
     "county": (S.IN_TRANSIT, S.AT_COUNTY),
@@ -52,12 +59,30 @@ async def only_admins(update: Update, context: RuralContext) -> None:
     await alert(update, context, context.t("🔒 Only admins can do this."))
 
 
-async def partner_command(update: Update, context: RuralContext) -> None:
+def for_admins(handler=None, *, answers_form: bool = False):
+    """A handler only admins may use: anyone else is told "🔒 Only admins can do this." and nothing
+    happens. An admin's handler is handed the actor after ``(update, context)``, before anything
+    else it is handed (a button's data, a form's ref and text). ``answers_form``: the handler takes
+    a typed answer, which a refused person then no longer owes."""
+    if handler is None:
+        return functools.partial(for_admins, answers_form=answers_form)
+
+    @functools.wraps(handler)
+    async def checked(update: Update, context: RuralContext, *args):
+        actor = admin_actor(update, context)
+        if actor is None:
+            if answers_form:
+                await forms.stop_waiting(context)
+            await only_admins(update, context)
+            return None
+        return await handler(update, context, actor, *args)
+
+    return checked
+
+
+@for_admins
+async def partner_command(update: Update, context: RuralContext, actor: Actor) -> None:
     t, rt = context.t, context.rt
-    actor = admin_actor(update, context)
-    if actor is None:
-        await only_admins(update, context)
-        return
     args = context.args or []
     action = args[0].lower() if args else ""
     try:
@@ -114,23 +139,21 @@ async def ask_to_confirm(update: Update, context: RuralContext, change: PartnerC
     # The button names the person by id and by what the admin saw of them (the fingerprint):
     # a tap after they changed their name or username, or after the question lapsed, does nothing.
     asked = int(context.rt.clock.now().timestamp())
-    data = f"pt:{'a' if change.adding else 'r'}:{change.center_id}:{person.telegram_id}:{person.fingerprint}:{asked}"
+    data = PartnerChangeButton("a" if change.adding else "r", change.center_id, person.telegram_id,
+                               person.fingerprint, asked)
     await say(update, context, f"{question}\n👤 {who_is(t, person)}",
-              keyboard([button(t("✅ Confirm"), data), button(t("✖️ Cancel"), "pt:x")]))
+              keyboard([button(t("✅ Confirm"), data), button(t("✖️ Cancel"), PartnerChangeCancelled())]))
 
 
 @on_tap
-async def partner_change_confirmed(update: Update, context: RuralContext) -> None:
+@for_admins
+async def partner_change_confirmed(update: Update, context: RuralContext, actor: Actor,
+                                   data: PartnerChangeButton) -> None:
     t, rt = context.t, context.rt
-    actor = admin_actor(update, context)
-    if actor is None:
-        await only_admins(update, context)
-        return
-    action, center_id, telegram_id, fingerprint, asked = context.match.groups()
-    asked_at = datetime.fromtimestamp(int(asked), timezone.utc)
+    asked_at = datetime.fromtimestamp(data.asked, timezone.utc)
     try:
-        change = await partners.confirm_partner_change(rt.store, rt.clock, actor, int(center_id), int(telegram_id),
-                                                       fingerprint, asked_at, adding=action == "a")
+        change = await partners.confirm_partner_change(rt.store, rt.clock, actor, data.center_id, data.telegram_id,
+                                                       data.fingerprint, asked_at, adding=data.action == "a")
     except ConfirmationLapsed:
         await show(update, context, t("⌛ This question has expired, so nothing changed. Send the command again."))
         return
@@ -145,10 +168,8 @@ async def partner_change_confirmed(update: Update, context: RuralContext) -> Non
 
 
 @on_tap
-async def partner_change_cancelled(update: Update, context: RuralContext) -> None:
-    if admin_actor(update, context) is None:
-        await only_admins(update, context)
-        return
+@for_admins
+async def partner_change_cancelled(update: Update, context: RuralContext, actor: Actor) -> None:
     await show(update, context, context.t("✖️ Cancelled. Nothing changed."))
 
 
@@ -165,12 +186,9 @@ async def list_partners(update: Update, context: RuralContext, center_code: str 
     await say(update, context, "\n".join(lines))
 
 
-async def batch_command(update: Update, context: RuralContext) -> None:
+@for_admins
+async def batch_command(update: Update, context: RuralContext, actor: Actor) -> None:
     command = update.effective_message.text.split()[0].lstrip("/").split("@")[0].lower()
-    actor = admin_actor(update, context)
-    if actor is None:
-        await only_admins(update, context)
-        return
     if context.args:
         await move_batch(update, context, actor, command, context.args[0])
     else:
@@ -185,19 +203,16 @@ async def batch_choices(update: Update, context: RuralContext, command: str) -> 
         await show(update, context, t("✅ No center has orders that are {status}.",
                                       status=status_text(t, source)))
         return
-    rows = [[button(f"{code} {name_in(names, t)} · {n}", f"adm:{command}:{code}")] for code, names, n in found]
+    rows = [[button(f"{code} {name_in(names, t)} · {n}", Batch(command, code))] for code, names, n in found]
     question = t("🚚 Which center's confirmed orders are shipped?") if command == "ship" else \
         t("🏢 Which center's parcels have reached the county center?")
     await show(update, context, question, keyboard(*rows))
 
 
 @on_tap
-async def batch_tapped(update: Update, context: RuralContext) -> None:
-    actor = admin_actor(update, context)
-    if actor is None:
-        await only_admins(update, context)
-        return
-    await move_batch(update, context, actor, context.match.group(1), context.match.group(2))
+@for_admins
+async def batch_tapped(update: Update, context: RuralContext, actor: Actor, data: Batch) -> None:
+    await move_batch(update, context, actor, data.command, data.code)
 
 
 async def move_batch(update: Update, context: RuralContext, actor: Actor, command: str, center_code: str) -> None:
@@ -220,11 +235,9 @@ async def move_batch(update: Update, context: RuralContext, actor: Actor, comman
     await show(update, context, text)
 
 
-
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("partner", partner_command, filters=PRIVATE))
     app.add_handler(CommandHandler(list(BATCHES), batch_command, filters=PRIVATE))
-    app.add_handler(CallbackQueryHandler(batch_tapped, pattern=r"^adm:(ship|county):([A-Za-z0-9._-]{1,32})$"))
-    app.add_handler(CallbackQueryHandler(
-        partner_change_confirmed, pattern=r"^pt:(a|r):(\d{1,9}):(\d{1,16}):([0-9a-f]{8}):(\d{1,11})$"))
-    app.add_handler(CallbackQueryHandler(partner_change_cancelled, pattern=r"^pt:x$"))
+    app.add_handler(on(Batch, batch_tapped))
+    app.add_handler(on(PartnerChangeButton, partner_change_confirmed))
+    app.add_handler(on(PartnerChangeCancelled, partner_change_cancelled))

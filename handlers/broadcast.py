@@ -6,8 +6,8 @@ later; /broadcast cancel stops it. Villagers opt out with the button on every pr
         ──> a button to a product or category (or skip) ──> audience, with its size
         ──> preview, exactly as sent ──> 🚀 now / 🕒 at a time ──> progress, edited in place ──> report
 
-Typed answers come back through ``villager.awaiting`` ("bc:<id>": the step the draft is at,
-"bct:<id>": the time to send it); photos through PHOTO_FORMS.
+Typed answers come back through the forms DRAFT ("bc:<id>": the step the draft is at, typed or a
+photo) and SEND_AT ("bct:<id>": the time to send it).
 """
 
 from __future__ import annotations
@@ -16,15 +16,28 @@ from datetime import datetime, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import Application, CommandHandler, filters
 
 from handlers import forms
+from handlers.admin import for_admins
+from handlers.callbacks import (
+    PromotionAudience,
+    PromotionAudienceAgain,
+    PromotionAudienceValue,
+    PromotionCancel,
+    PromotionSendLater,
+    PromotionSendNow,
+    PromotionSkip,
+    Unsubscribe,
+    on,
+)
 from handlers.context import RuralContext
 from handlers.ui import alert, button, esc, keyboard, name_in, on_tap, say, show
 from locales import N_, Translator, available_locales, translator
-from services import broadcast, villagers
+from services import broadcast
 from services.broadcast import AUDIENCES, BadHtml, BroadcastView, Delivery, Status, Step
 from services.errors import NotAllowed, NotFound
+from services.partners import Actor
 
 PRIVATE = filters.ChatType.PRIVATE
 AUDIENCE_NAMES = {
@@ -34,10 +47,8 @@ AUDIENCE_NAMES = {
     "language": N_("🌐 One language"),
     "category": N_("🛒 Bought from a category"),
 }
-
-
-def is_admin(update: Update, context: RuralContext) -> bool:
-    return update.effective_user is not None and update.effective_user.id in context.rt.admin_ids
+DRAFT = forms.Form("bc")  # the answer to the step the draft is at: a text, or its photo
+SEND_AT = forms.Form("bct")  # the date and time to send it
 
 
 def language_name(locale: str) -> str:
@@ -59,7 +70,7 @@ def promotion_keyboard(t: Translator, promotion: BroadcastView, bot_username: st
         prefix = "p" if link["kind"] == "product" else "c"
         label = t("🛒 Have a look") if link["kind"] == "product" else t("📂 See the category")
         rows.append([InlineKeyboardButton(label, url=f"https://t.me/{bot_username}?start={prefix}-{link['code']}")])
-    rows.append([button(t("🔕 Unsubscribe from promotions"), "promo:off")])
+    rows.append([button(t("🔕 Unsubscribe from promotions"), Unsubscribe())])
     return InlineKeyboardMarkup(rows)
 
 
@@ -93,11 +104,9 @@ def report_text(t: Translator, promotion: BroadcastView) -> str:
 
 # ---- composing ------------------------------------------------------------------------------
 
-async def broadcast_command(update: Update, context: RuralContext) -> None:
+@for_admins
+async def broadcast_command(update: Update, context: RuralContext, actor: Actor) -> None:
     t, rt = context.t, context.rt
-    if not is_admin(update, context):
-        await say(update, context, t("🔒 Only admins can do this."))
-        return
     if context.args and context.args[0].lower() == "cancel":
         stopped = await broadcast.cancel(rt.store, rt.clock.now(), update.effective_user.id)
         if stopped is None:
@@ -121,9 +130,12 @@ def next_language(promotion: BroadcastView, default: str) -> str | None:
 
 async def show_step(update: Update, context: RuralContext, promotion: BroadcastView, note: str = "") -> None:
     t, rt = context.t, context.rt
-    cancel = button(t("✖️ Cancel"), f"bc:x:{promotion.id}")
-    await villagers.set_awaiting(rt.store, context.villager.id, f"bc:{promotion.id}")
+    cancel = button(t("✖️ Cancel"), PromotionCancel(promotion.id))
     step = Step(promotion.step)
+    if step in (Step.TEXT, Step.PHOTO, Step.LINK):
+        await forms.wait_for(context, DRAFT(promotion.id))
+    else:
+        await forms.stop_waiting(context)
     rows: list = []
     if step == Step.TEXT:
         locale = next_language(promotion, rt.default_locale)
@@ -134,18 +146,17 @@ async def show_step(update: Update, context: RuralContext, promotion: BroadcastV
         else:
             text = t("🌐 Now the {language} version, or skip: people who read {language} then get the {default} one.",
                      language=language_name(locale), default=language_name(rt.default_locale))
-            rows.append([button(t("⏭ Skip"), f"bc:skip:{promotion.id}")])
+            rows.append([button(t("⏭ Skip"), PromotionSkip(promotion.id))])
     elif step == Step.PHOTO:
         text = t("🖼 Send a photo for the promotion, or skip.")
-        rows.append([button(t("⏭ Skip"), f"bc:skip:{promotion.id}")])
+        rows.append([button(t("⏭ Skip"), PromotionSkip(promotion.id))])
     elif step == Step.LINK:
         text = t("🔗 Add a button that opens a product or a category? Type its SKU or category code "
                  "(e.g. FD-001 or seeds_fertilizer), or skip.")
-        rows.append([button(t("⏭ Skip"), f"bc:skip:{promotion.id}")])
+        rows.append([button(t("⏭ Skip"), PromotionSkip(promotion.id))])
     else:
-        await villagers.set_awaiting(rt.store, context.villager.id, None)
         text = t("👥 Who should get it?")
-        rows += [[button(t(AUDIENCE_NAMES[kind]), f"bc:a:{promotion.id}:{kind}")] for kind in AUDIENCES]
+        rows += [[button(t(AUDIENCE_NAMES[kind]), PromotionAudience(promotion.id, kind))] for kind in AUDIENCES]
     rows.append([cancel])
     await say(update, context, "\n\n".join(part for part in (note, text) if part), keyboard(*rows))
 
@@ -179,7 +190,7 @@ async def text_typed(update: Update, context: RuralContext, broadcast_id: int, t
             await show_step(update, context, promotion, t("⚠️ There is no product or category “{code}”.",
                                                           code=esc(text.strip()[:64])))
             return
-        await villagers.set_awaiting(rt.store, context.villager.id, None)
+        await forms.stop_waiting(context)
         await say(update, context, t("⌛ This promotion is no longer being composed."))
         return
     await show_step(update, context, promotion)
@@ -202,9 +213,10 @@ async def photo_sent(update: Update, context: RuralContext, broadcast_id: int, f
 
 
 @on_tap
-async def skip_tapped(update: Update, context: RuralContext) -> None:
+@for_admins
+async def skip_tapped(update: Update, context: RuralContext, actor: Actor, data: PromotionSkip) -> None:
     rt, admin = context.rt, update.effective_user.id
-    broadcast_id = int(context.match.group(1))
+    broadcast_id = data.promotion_id
     promotion = await _draft_or_say(update, context, broadcast_id)
     if promotion is None:
         return
@@ -220,9 +232,6 @@ async def skip_tapped(update: Update, context: RuralContext) -> None:
 
 
 async def _draft_or_say(update: Update, context: RuralContext, broadcast_id: int) -> BroadcastView | None:
-    if not is_admin(update, context):
-        await alert(update, context, context.t("🔒 Only admins can do this."))
-        return None
     promotion = await broadcast.draft_of(context.rt.store, update.effective_user.id, broadcast_id)
     if promotion is None:
         await alert(update, context, context.t("⌛ This promotion is no longer being composed."))
@@ -231,21 +240,23 @@ async def _draft_or_say(update: Update, context: RuralContext, broadcast_id: int
 
 
 @on_tap
-async def cancel_tapped(update: Update, context: RuralContext) -> None:
+@for_admins
+async def cancel_tapped(update: Update, context: RuralContext, actor: Actor, data: PromotionCancel) -> None:
     rt = context.rt
-    promotion = await _draft_or_say(update, context, int(context.match.group(1)))
+    promotion = await _draft_or_say(update, context, data.promotion_id)
     if promotion is None:
         return
     await broadcast.discard(rt.store, update.effective_user.id, promotion.id)
-    await villagers.set_awaiting(rt.store, context.villager.id, None)
+    await forms.stop_waiting(context)
     await show(update, context, context.t("🗑 The promotion was deleted. Nobody got it."))
 
 
 @on_tap
-async def audience_tapped(update: Update, context: RuralContext) -> None:
+@for_admins
+async def audience_tapped(update: Update, context: RuralContext, actor: Actor, data: PromotionAudience) -> None:
     """An audience kind: "all" at once; the others first ask which county, center, language, category."""
     t, rt = context.t, context.rt
-    broadcast_id, kind = int(context.match.group(1)), context.match.group(2)
+    broadcast_id, kind = data.promotion_id, data.audience
     if await _draft_or_say(update, context, broadcast_id) is None:
         return
     if kind == "all":
@@ -254,23 +265,25 @@ async def audience_tapped(update: Update, context: RuralContext) -> None:
     choices = await broadcast.audience_choices(rt.store, kind)
     rows = [[button(name_in(label, t) if isinstance(label, dict) else
                     (language_name(label) if kind == "language" else t(f"category:{label}")),
-                    f"bc:v:{broadcast_id}:{kind}:{value}")] for value, label in choices[:40]]
-    rows.append([button(t("⬅️ Back"), f"bc:aud:{broadcast_id}")])
+                    PromotionAudienceValue(broadcast_id, kind, value))] for value, label in choices[:40]]
+    rows.append([button(t("⬅️ Back"), PromotionAudienceAgain(broadcast_id))])
     await show(update, context, t("👥 Which one?"), keyboard(*rows))
 
 
 @on_tap
-async def audience_value_tapped(update: Update, context: RuralContext) -> None:
-    broadcast_id = int(context.match.group(1))
-    if await _draft_or_say(update, context, broadcast_id) is None:
+@for_admins
+async def audience_value_tapped(update: Update, context: RuralContext, actor: Actor,
+                                data: PromotionAudienceValue) -> None:
+    if await _draft_or_say(update, context, data.promotion_id) is None:
         return
-    await audience_chosen(update, context, broadcast_id, {"kind": context.match.group(2),
-                                                           "value": context.match.group(3)})
+    await audience_chosen(update, context, data.promotion_id, {"kind": data.audience, "value": data.value})
 
 
 @on_tap
-async def audience_again_tapped(update: Update, context: RuralContext) -> None:
-    promotion = await _draft_or_say(update, context, int(context.match.group(1)))
+@for_admins
+async def audience_again_tapped(update: Update, context: RuralContext, actor: Actor,
+                                data: PromotionAudienceAgain) -> None:
+    promotion = await _draft_or_say(update, context, data.promotion_id)
     if promotion is not None:
         await show_step(update, context, promotion)
 
@@ -294,26 +307,31 @@ async def audience_chosen(update: Update, context: RuralContext, broadcast_id: i
             await context.bot.send_message(update.effective_chat.id, text, parse_mode=ParseMode.HTML,
                                            reply_markup=markup)
     await say(update, context, t("📣 Send it?"), keyboard(
-        [button(t("🚀 Send now"), f"bc:now:{broadcast_id}"), button(t("🕒 Later"), f"bc:at:{broadcast_id}")],
-        [button(t("👥 Another audience"), f"bc:aud:{broadcast_id}"), button(t("✖️ Cancel"), f"bc:x:{broadcast_id}")]))
+        [button(t("🚀 Send now"), PromotionSendNow(broadcast_id)),
+         button(t("🕒 Later"), PromotionSendLater(broadcast_id))],
+        [button(t("👥 Another audience"), PromotionAudienceAgain(broadcast_id)),
+         button(t("✖️ Cancel"), PromotionCancel(broadcast_id))]))
 
 
 @on_tap
-async def now_tapped(update: Update, context: RuralContext) -> None:
-    await confirm(update, context, int(context.match.group(1)), None)
+@for_admins
+async def now_tapped(update: Update, context: RuralContext, actor: Actor, data: PromotionSendNow) -> None:
+    await confirm(update, context, data.promotion_id, None)
 
 
 @on_tap
-async def later_tapped(update: Update, context: RuralContext) -> None:
-    broadcast_id = int(context.match.group(1))
+@for_admins
+async def later_tapped(update: Update, context: RuralContext, actor: Actor, data: PromotionSendLater) -> None:
+    broadcast_id = data.promotion_id
     if await _draft_or_say(update, context, broadcast_id) is None:
         return
-    await villagers.set_awaiting(context.rt.store, context.villager.id, f"bct:{broadcast_id}")
+    await forms.wait_for(context, SEND_AT(broadcast_id))
     await say(update, context, context.t("🕒 When? Type a date and time like 2026-12-01 09:00 ({timezone}).",
                                          timezone=context.rt.timezone))
 
 
-async def time_typed(update: Update, context: RuralContext, broadcast_id: int, text: str) -> None:
+@for_admins(answers_form=True)
+async def time_typed(update: Update, context: RuralContext, actor: Actor, broadcast_id: int, text: str) -> None:
     rt = context.rt
     try:
         when = datetime.strptime(" ".join(text.split()), "%Y-%m-%d %H:%M").replace(tzinfo=rt.tz)
@@ -323,7 +341,7 @@ async def time_typed(update: Update, context: RuralContext, broadcast_id: int, t
     if when < rt.clock.now() - timedelta(minutes=1):
         await say(update, context, context.t("⚠️ That time has passed. Please type a later one."))
         return
-    await villagers.set_awaiting(rt.store, context.villager.id, None)
+    await forms.stop_waiting(context)
     await confirm(update, context, broadcast_id, when)
 
 
@@ -366,25 +384,17 @@ async def unsubscribe_tapped(update: Update, context: RuralContext) -> None:
     await alert(update, context, context.t("🔕 You will get no more promotions. /promotions on brings them back."))
 
 
-FORMS = {"bc": text_typed, "bct": time_typed}
-PHOTO_FORMS = {"bc": photo_sent}
-
-
 def register(app: Application) -> None:
-    for kind, answer in FORMS.items():
-        forms.on_text(app, forms.Form(kind), answer)
-    for kind, answer in PHOTO_FORMS.items():
-        forms.on_photo(app, forms.Form(kind), answer)
+    forms.on_text(app, DRAFT, text_typed)
+    forms.on_photo(app, DRAFT, photo_sent)
+    forms.on_text(app, SEND_AT, time_typed)
     app.add_handler(CommandHandler("broadcast", broadcast_command, filters=PRIVATE))
     app.add_handler(CommandHandler("promotions", promotions_command, filters=PRIVATE))
-    app.add_handler(CallbackQueryHandler(unsubscribe_tapped, pattern=r"^promo:off$"))
-    for pattern, callback in (
-        (r"^bc:skip:(\d{1,9})$", skip_tapped),
-        (r"^bc:x:(\d{1,9})$", cancel_tapped),
-        (r"^bc:a:(\d{1,9}):(" + "|".join(AUDIENCES) + ")$", audience_tapped),
-        (r"^bc:v:(\d{1,9}):(county|center|language|category):([A-Za-z0-9_\-]{1,40})$", audience_value_tapped),
-        (r"^bc:aud:(\d{1,9})$", audience_again_tapped),
-        (r"^bc:now:(\d{1,9})$", now_tapped),
-        (r"^bc:at:(\d{1,9})$", later_tapped),
-    ):
-        app.add_handler(CallbackQueryHandler(callback, pattern=pattern))
+    app.add_handler(on(Unsubscribe, unsubscribe_tapped))
+    app.add_handler(on(PromotionSkip, skip_tapped))
+    app.add_handler(on(PromotionCancel, cancel_tapped))
+    app.add_handler(on(PromotionAudience, audience_tapped))
+    app.add_handler(on(PromotionAudienceValue, audience_value_tapped))
+    app.add_handler(on(PromotionAudienceAgain, audience_again_tapped))
+    app.add_handler(on(PromotionSendNow, now_tapped))
+    app.add_handler(on(PromotionSendLater, later_tapped))

@@ -15,20 +15,23 @@ import logging
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from catalog.csvfile import ImportReport, error_lines
 from catalog.importer import MAX_STOCK
 from handlers import forms
-from handlers.admin import admin_actor, only_admins
+from handlers.admin import admin_actor, for_admins, only_admins
+from handlers.callbacks import AdminProduct as ProductCard
+from handlers.callbacks import AdminProductChange, AdminProductOpen, AdminProductVisibility, on
 from handlers.context import RuralContext
 from handlers.listings import amount_problem
 from handlers.ui import alert, button, cannot_read, esc, keyboard, label, money, on_tap, say, show
 from locales import N_, Translator
-from services import catalog, villagers
+from services import catalog
 from services.amounts import BadAmount, parse_price
 from services.catalog import AdminProduct
 from services.errors import NotFound
+from services.partners import Actor
 
 log = logging.getLogger(__name__)
 PRIVATE = filters.ChatType.PRIVATE
@@ -36,6 +39,10 @@ MAX_UPLOAD_BYTES = 2 * 1024 * 1024  # larger catalogs go through `rural-bot cata
 MAX_REPORT_CHARS = 3500  # a message holds 4096; a longer report also comes as a text file
 NOT_UTF8 = N_("The file is not UTF-8 text.")  # catalog.csvfile's reason, answered with a hint
 EXCEL = (".xlsx", ".xls", ".xlsm", ".ods")
+# A typed price or stock (of the product the form is about).
+PRICE = forms.Form("aprice")
+STOCK = forms.Form("astock")
+CHANGES = {"price": PRICE, "stock": STOCK}
 
 
 # ---- importing a CSV file -------------------------------------------------------------------
@@ -140,9 +147,10 @@ def card_text(t: Translator, product: AdminProduct, note: str = "") -> str:
 
 
 def card_keyboard(t: Translator, product: AdminProduct) -> InlineKeyboardMarkup:
-    visibility = button(t("🙈 Hide"), f"ap:hide:{product.id}") if product.is_active else \
-        button(t("👁 Show"), f"ap:show:{product.id}")
-    return keyboard([button(t("💰 Price"), f"ap:price:{product.id}"), button(t("📦 Stock"), f"ap:stock:{product.id}")],
+    visibility = button(t("🙈 Hide"), AdminProductVisibility("hide", product.id)) if product.is_active else \
+        button(t("👁 Show"), AdminProductVisibility("show", product.id))
+    return keyboard([button(t("💰 Price"), AdminProductChange("price", product.id)),
+                     button(t("📦 Stock"), AdminProductChange("stock", product.id))],
                     [visibility])
 
 
@@ -150,11 +158,9 @@ async def show_card(update: Update, context: RuralContext, product: AdminProduct
     await show(update, context, card_text(context.t, product, note), card_keyboard(context.t, product))
 
 
-async def product_command(update: Update, context: RuralContext) -> None:
+@for_admins
+async def product_command(update: Update, context: RuralContext, actor: Actor) -> None:
     t = context.t
-    if admin_actor(update, context) is None:
-        await only_admins(update, context)
-        return
     sku = " ".join(context.args or []).strip()
     if not sku:
         await say(update, context, t("Usage: /product SKU, for example /product SF-001"))
@@ -163,50 +169,43 @@ async def product_command(update: Update, context: RuralContext) -> None:
     if product is None:
         await say(update, context, t("😔 There is no product with the sku {sku}.", sku=esc(sku[:64])))
         return
-    await leave_form(context)
+    await forms.stop_waiting(context, PRICE, STOCK)
     await show_card(update, context, product)
 
 
-async def leave_form(context: RuralContext) -> None:
-    """Stop waiting for a typed price or stock."""
-    awaiting = context.villager.awaiting or ""
-    if awaiting.partition(":")[0] in FORMS:
-        await villagers.set_awaiting(context.rt.store, context.villager.id, None)
-
-
 def admin_tap(callback):
-    """A button on a product's card: admins only, and the product must exist."""
+    """A button on a product's card: admins only, and the product must exist;
+    ``callback(update, context, product, data)``."""
 
     @on_tap
-    async def tapped(update: Update, context: RuralContext) -> None:
-        if admin_actor(update, context) is None:
-            await only_admins(update, context)
-            return
-        product = await catalog.admin_product(context.rt.store, int(context.match.group("id")))
+    @for_admins
+    async def tapped(update: Update, context: RuralContext, actor: Actor, data) -> None:
+        product = await catalog.admin_product(context.rt.store, data.product_id)
         if product is None:
             await alert(update, context, context.t("😔 There is no such product."))
             return
-        await callback(update, context, product)
+        await callback(update, context, product, data)
 
     return tapped
 
 
 @admin_tap
-async def card_tapped(update: Update, context: RuralContext, product: AdminProduct) -> None:
+async def card_tapped(update: Update, context: RuralContext, product: AdminProduct,
+                      data: ProductCard | AdminProductOpen) -> None:
     """⬅️ Back to the card, in place; or the card opened from a low-stock alert, below it."""
-    await leave_form(context)
-    if context.match.group("open"):
+    await forms.stop_waiting(context, PRICE, STOCK)
+    if isinstance(data, AdminProductOpen):
         await say(update, context, card_text(context.t, product), card_keyboard(context.t, product))
     else:
         await show_card(update, context, product)
 
 
 @admin_tap
-async def change_tapped(update: Update, context: RuralContext, product: AdminProduct) -> None:
-    what = context.match.group("what")
-    await villagers.set_awaiting(context.rt.store, context.villager.id, f"a{what}:{product.id}")
-    await show(update, context, prompt(context.t, what, product),
-               keyboard([button(context.t("⬅️ Back"), f"ap:{product.id}")]))
+async def change_tapped(update: Update, context: RuralContext, product: AdminProduct,
+                        data: AdminProductChange) -> None:
+    await forms.wait_for(context, CHANGES[data.what](product.id))
+    await show(update, context, prompt(context.t, data.what, product),
+               keyboard([button(context.t("⬅️ Back"), ProductCard(product.id))]))
 
 
 def prompt(t: Translator, what: str, product: AdminProduct) -> str:
@@ -219,9 +218,10 @@ def prompt(t: Translator, what: str, product: AdminProduct) -> str:
 
 
 @admin_tap
-async def visibility_tapped(update: Update, context: RuralContext, product: AdminProduct) -> None:
+async def visibility_tapped(update: Update, context: RuralContext, product: AdminProduct,
+                            data: AdminProductVisibility) -> None:
     t, rt = context.t, context.rt
-    visible = context.match.group("what") == "show"
+    visible = data.what == "show"
     product = await catalog.set_visible(rt.store, rt.clock, product.id, visible)
     note = t("👁 Villagers can find and order it again.") if visible else \
         t("🙈 Hidden: villagers no longer see it in the shop or in search.")
@@ -231,14 +231,10 @@ async def visibility_tapped(update: Update, context: RuralContext, product: Admi
 # ---- typed answers --------------------------------------------------------------------------
 
 async def typed_product(update: Update, context: RuralContext, product_id: int) -> AdminProduct | None:
-    """The product a typed answer is for, if the person is still an admin and it still exists."""
-    if admin_actor(update, context) is None:
-        await villagers.set_awaiting(context.rt.store, context.villager.id, None)
-        await only_admins(update, context)
-        return None
+    """The product a typed answer is for, if it still exists."""
     product = await catalog.admin_product(context.rt.store, product_id)
     if product is None:
-        await villagers.set_awaiting(context.rt.store, context.villager.id, None)
+        await forms.stop_waiting(context)
         await say(update, context, context.t("😔 There is no such product."))
     return product
 
@@ -247,7 +243,7 @@ async def change_typed(update: Update, context: RuralContext, product_id: int, w
                        problem) -> AdminProduct | None:
     """A typed price or stock: ``change(product)`` reads and stores it. A refused amount is asked
     for again with ``problem(exc, product)``. Returns the changed product, or None once answered."""
-    t, rt = context.t, context.rt
+    t = context.t
     product = await typed_product(update, context, product_id)
     if product is None:
         return None
@@ -255,17 +251,18 @@ async def change_typed(update: Update, context: RuralContext, product_id: int, w
         changed = await change(product)
     except BadAmount as exc:  # still waiting for the answer
         await say(update, context, problem(exc, product) + "\n" + prompt(t, what, product),
-                  keyboard([button(t("⬅️ Back"), f"ap:{product.id}")]))
+                  keyboard([button(t("⬅️ Back"), ProductCard(product.id))]))
         return None
     except NotFound:
         changed = None
-    await villagers.set_awaiting(rt.store, context.villager.id, None)
+    await forms.stop_waiting(context)
     if changed is None:
         await say(update, context, t("😔 There is no such product."))
     return changed
 
 
-async def price_typed(update: Update, context: RuralContext, product_id: int, text: str) -> None:
+@for_admins(answers_form=True)
+async def price_typed(update: Update, context: RuralContext, actor: Actor, product_id: int, text: str) -> None:
     t, rt = context.t, context.rt
 
     async def set_price(product: AdminProduct) -> AdminProduct:
@@ -277,7 +274,8 @@ async def price_typed(update: Update, context: RuralContext, product_id: int, te
         await show_card(update, context, product, t("✅ New price: {price}", price=money(product.price_fen)))
 
 
-async def stock_typed(update: Update, context: RuralContext, product_id: int, text: str) -> None:
+@for_admins(answers_form=True)
+async def stock_typed(update: Update, context: RuralContext, actor: Actor, product_id: int, text: str) -> None:
     t, rt = context.t, context.rt
 
     async def set_stock(product: AdminProduct) -> AdminProduct:
@@ -290,17 +288,12 @@ async def stock_typed(update: Update, context: RuralContext, product_id: int, te
         await show_card(update, context, product, t("✅ New stock: {n}", n=product.stock))
 
 
-# What a waiting form does with the next text (merged into handlers.menu.FORMS).
-FORMS: dict = {"aprice": price_typed, "astock": stock_typed}
-
-_ID = r"(?P<id>\d{1,9})"
-
-
 def register(app: Application) -> None:
-    for kind, answer in FORMS.items():
-        forms.on_text(app, forms.Form(kind), answer)
+    forms.on_text(app, PRICE, price_typed)
+    forms.on_text(app, STOCK, stock_typed)
     app.add_handler(CommandHandler("product", product_command, filters=PRIVATE))
     app.add_handler(MessageHandler(filters.Document.ALL & PRIVATE, document_received))
-    app.add_handler(CallbackQueryHandler(card_tapped, pattern=rf"^ap:(?P<open>open:)?{_ID}$"))
-    app.add_handler(CallbackQueryHandler(change_tapped, pattern=rf"^ap:(?P<what>price|stock):{_ID}$"))
-    app.add_handler(CallbackQueryHandler(visibility_tapped, pattern=rf"^ap:(?P<what>hide|show):{_ID}$"))
+    app.add_handler(on(ProductCard, card_tapped))
+    app.add_handler(on(AdminProductOpen, card_tapped))
+    app.add_handler(on(AdminProductChange, change_tapped))
+    app.add_handler(on(AdminProductVisibility, visibility_tapped))

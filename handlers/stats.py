@@ -18,14 +18,16 @@ from typing import Any
 
 from telegram import InputFile, Update
 from telegram.error import BadRequest
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import Application, CommandHandler, filters
 
-from handlers.admin import admin_actor, only_admins
+from handlers.admin import for_admins
+from handlers.callbacks import RefreshStats, on
 from handlers.context import RuralContext
 from handlers.listings import quantity
 from handlers.ui import button, esc, keyboard, local_time, money, name_in, on_tap, say
 from locales import Translator
 from services import stats
+from services.partners import Actor
 from services.stats import Place, Places, Report, Windows
 
 log = logging.getLogger(__name__)
@@ -180,21 +182,17 @@ async def send_report(update: Update, context: RuralContext) -> None:
     png = await asyncio.to_thread(stats.daily_orders_png, report.daily)
     await context.bot.send_photo(
         update.effective_chat.id, photo=InputFile(png, filename="daily-orders.png"),
-        caption=t("📈 Daily orders, last 30 days"), reply_markup=keyboard([button(t("🔄 Refresh"), "st:refresh")]))
+        caption=t("📈 Daily orders, last 30 days"), reply_markup=keyboard([button(t("🔄 Refresh"), RefreshStats())]))
 
 
-async def stats_command(update: Update, context: RuralContext) -> None:
-    if admin_actor(update, context) is None:
-        await only_admins(update, context)
-        return
+@for_admins
+async def stats_command(update: Update, context: RuralContext, actor: Actor) -> None:
     await send_report(update, context)
 
 
 @on_tap
-async def refresh_tapped(update: Update, context: RuralContext) -> None:
-    if admin_actor(update, context) is None:
-        await only_admins(update, context)
-        return
+@for_admins
+async def refresh_tapped(update: Update, context: RuralContext, actor: Actor) -> None:
     try:  # the fresh report comes below, with its own button
         await update.callback_query.edit_message_reply_markup(None)
     except BadRequest as exc:
@@ -204,4 +202,4 @@ async def refresh_tapped(update: Update, context: RuralContext) -> None:
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("stats", stats_command, filters=PRIVATE))
-    app.add_handler(CallbackQueryHandler(refresh_tapped, pattern=r"^st:refresh$"))
+    app.add_handler(on(RefreshStats, refresh_tapped))

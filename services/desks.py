@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services import outbox, parcels
 from services.clock import Clock
 from services.errors import AlreadyDone, NotAllowed, NotYours
+from services.listings import Status as ListingStatus
+from services.listings import first_name_only
 from services.orders import OrderView, load_order_view
 from services.outbox import Kind
 from services.partners import Actor, check_may_act, check_may_see
-from services.produce import Status as ListingStatus
-from services.produce import first_name_only
 from services.states import OrderStatus
 from store.db import Store, upsert
 from store.models import Listing, ListingCard, Order, OrderCard, OrderEvent, OrderLine, Partner, ServiceCenter, Villager

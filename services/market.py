@@ -22,17 +22,10 @@ from services.amounts import check_whole, format_milli, line_total_fen
 from services.caps import CAPS, Caps
 from services.clock import Clock
 from services.errors import DomainError, NotFound
+from services.listings import MARKET_CHANGED, ListingView, Status, load_listing_views, refresh_card, tell_seller
 from services.orders import PlacedOrder, already_placed, check_room_for_order, load_order_view, new_order_number
 from services.outbox import Kind
-from services.produce import (
-    MARKET_CHANGED,
-    PAGE_SIZE,
-    ListingView,
-    Status,
-    load_listing_views,
-    refresh_card,
-    tell_seller,
-)
+from services.produce import PAGE_SIZE
 from services.search import LiveIndex, category_words
 from services.states import OrderStatus
 from store.db import Store

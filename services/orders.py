@@ -31,8 +31,8 @@ from services.errors import (
     StaleCheckout,
     TooManyPendingOrders,
 )
+from services.listings import return_to_listing
 from services.outbox import Kind
-from services.produce import return_to_listing
 from services.states import RETURNS_STOCK, OrderStatus, S, may_move
 from store.db import Store
 from store.models import CartLine, Order, OrderEvent, OrderLine, Product, ServiceCenter

@@ -20,10 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services import outbox, reminders
 from services.clock import Clock
 from services.errors import AlreadyDone, DomainError, NotAllowed, NotFound
+from services.listings import tell_seller
 from services.orders import move_order
 from services.outbox import Kind
 from services.partners import Actor, center_by_code, check_may_act
-from services.produce import tell_seller
 from services.states import WAY, OrderStatus
 from store.db import Store
 from store.models import Listing, Order, OrderEvent, OrderLine, ServiceCenter, Villager

@@ -25,9 +25,9 @@ from services.broadcast import Delivery
 from services.broadcast import Status as BroadcastStatus
 from services.clock import Clock
 from services.errors import NotFound
+from services.listings import Status as ListingStatus
 from services.outbox import Kind
 from services.partners import Actor, NotPartner, check_may_act
-from services.produce import Status as ListingStatus
 from store.db import Store
 from store.models import (
     Broadcast,

@@ -12,8 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import Clock
 from services.errors import AlreadyDone, DomainError, NotAllowed, NotFound, NotYours
-from services.partners import Actor, check_may_act, check_may_see
-from services.produce import (
+from services.listings import (
     MARKET_CHANGED,
     ListingView,
     Status,
@@ -22,6 +21,7 @@ from services.produce import (
     refresh_card,
     tell_seller,
 )
+from services.partners import Actor, check_may_act, check_may_see
 from store.db import Store, mark_effect, upsert
 from store.models import Listing, ListingCard, ServiceCenter, Villager
 

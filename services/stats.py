@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.produce import first_name_only
+from services.listings import first_name_only
 from services.states import OrderStatus
 from store.db import Store
 from store.models import County, Listing, Order, OrderEvent, OrderLine, SearchMiss, ServiceCenter, Villager

@@ -159,6 +159,7 @@ INVENTORY: dict[str, Tap] = {
     "promotion later": Tap("bc:at:{promo}"),
     # handlers/catalog_admin.py, handlers/admin.py, handlers/stats.py
     "product card (admin)": Tap("ap:open:{product}"),
+    "product card, back (admin)": Tap("ap:{product}"),
     "product change (admin)": Tap("ap:price:{product}"),
     "product visibility (admin)": Tap("ap:hide:{product}"),
     "batch move (admin)": Tap("adm:ship:CG-01"),
