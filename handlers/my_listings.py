@@ -50,7 +50,7 @@ from handlers.listings import (
 )
 from handlers.ui import alert, button, esc, keyboard, local_time, money, on_tap, pager, show
 from locales import Translator
-from services import produce as listings
+from services import produce
 from services.amounts import BadAmount, parse_price, parse_quantity
 from services.errors import NotAllowed, NotFound
 from services.produce import BadInput, ListingView, ReviewTooSoon, Status, Step, TooManyInReview
@@ -95,15 +95,15 @@ async def listings_page_tapped(update: Update, context: RuralContext, data: MyLi
 
 async def listings_screen(update: Update, context: RuralContext, page: int, note: str = "") -> None:
     t, rt = context.t, context.rt
-    found = await listings.my_listings(rt.store, context.villager.id)
-    draft = await listings.current_draft(rt.store, context.villager.id)
-    pages = max(1, -(-len(found) // listings.PAGE_SIZE))
+    found = await produce.my_listings(rt.store, context.villager.id)
+    draft = await produce.current_draft(rt.store, context.villager.id)
+    pages = max(1, -(-len(found) // produce.PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
-    first = page * listings.PAGE_SIZE
+    first = page * produce.PAGE_SIZE
     rows = []
     if found:
         lines = [t("📋 <b>Your listings</b>")]
-        for i, view in enumerate(found[first:first + listings.PAGE_SIZE], first + 1):
+        for i, view in enumerate(found[first:first + produce.PAGE_SIZE], first + 1):
             lines.append(f"{i}. <b>{esc(view.title)}</b> · {status_name(t, view.status)}")
             lines.append("    " + t("📦 {left} left · 🧺 {sold} sold · 💵 {earned} earned",
                                       left=quantity(t, view.left_milli, view.unit),
@@ -159,7 +159,7 @@ async def listing_screen(update: Update, context: RuralContext, view: ListingVie
 @listing_tap
 async def listing_tapped(update: Update, context: RuralContext, data: MyListing) -> None:
     await leave(context)
-    await listing_screen(update, context, await listings.my_listing(context.rt.store, context.villager.id,
+    await listing_screen(update, context, await produce.my_listing(context.rt.store, context.villager.id,
                                                                      data.listing_id))
 
 
@@ -169,7 +169,7 @@ async def listing_tapped(update: Update, context: RuralContext, data: MyListing)
 async def change_tapped(update: Update, context: RuralContext, data: ChangeListing) -> None:
     """✏️ A new price, quantity, photo or note for a published listing: ask for it."""
     t, rt = context.t, context.rt
-    view = await listings.my_listing(rt.store, context.villager.id, data.listing_id)
+    view = await produce.my_listing(rt.store, context.villager.id, data.listing_id)
     step = Step(data.field)
     if view.status in (Status.DRAFT, Status.WITHDRAWN):
         await alert(update, context, t("⌛ This listing can no longer be changed."))
@@ -213,8 +213,8 @@ async def save_edit(update: Update, context: RuralContext, listing_id: int, step
     """Change a published listing and show it, saying whether the partner must review it again."""
     t, rt = context.t, context.rt
     try:
-        before = await listings.my_listing(rt.store, context.villager.id, listing_id)
-        edited = await listings.edit(rt.store, rt.clock, context.villager.id, listing_id, step, value, unit=unit,
+        before = await produce.my_listing(rt.store, context.villager.id, listing_id)
+        edited = await produce.edit(rt.store, rt.clock, context.villager.id, listing_id, step, value, unit=unit,
                                      caps=rt.caps)
     except (NotFound, NotAllowed):
         await forms.stop_waiting(context)
@@ -246,7 +246,7 @@ def review_refused(t: Translator, exc: TooManyInReview | ReviewTooSoon) -> str:
 async def edit_typed(update: Update, context: RuralContext, listing_id: int, text: str, step: Step) -> None:
     t, rt = context.t, context.rt
     try:
-        view = await listings.my_listing(rt.store, context.villager.id, listing_id)
+        view = await produce.my_listing(rt.store, context.villager.id, listing_id)
     except NotFound:
         await forms.stop_waiting(context)
         await show(update, context, stale_listing(t))
@@ -294,10 +294,10 @@ async def pause_tapped(update: Update, context: RuralContext, data: PauseListing
     paused = data.action == "pause"
     listing_id = data.listing_id
     try:
-        view = await listings.pause(rt.store, rt.clock, context.villager.id, listing_id, paused=paused)
+        view = await produce.pause(rt.store, rt.clock, context.villager.id, listing_id, paused=paused)
     except NotAllowed as exc:
         await alert(update, context, t("⌛ This listing is {status} now.", status=status_name(t, exc.status)))
-        await listing_screen(update, context, await listings.my_listing(rt.store, context.villager.id, listing_id))
+        await listing_screen(update, context, await produce.my_listing(rt.store, context.villager.id, listing_id))
         return
     note = t("⏸ Paused: buyers do not see it now.") if paused else t("▶️ It is on the market again.")
     await listing_screen(update, context, view, note)
@@ -306,7 +306,7 @@ async def pause_tapped(update: Update, context: RuralContext, data: PauseListing
 @listing_tap
 async def withdraw_tapped(update: Update, context: RuralContext, data: WithdrawListing) -> None:
     t = context.t
-    view = await listings.my_listing(context.rt.store, context.villager.id, data.listing_id)
+    view = await produce.my_listing(context.rt.store, context.villager.id, data.listing_id)
     if view.status == Status.WITHDRAWN:
         await alert(update, context, t("⌛ This listing is {status} now.", status=status_name(t, view.status)))
         return
@@ -320,7 +320,7 @@ async def withdraw_tapped(update: Update, context: RuralContext, data: WithdrawL
 async def withdraw_confirmed(update: Update, context: RuralContext, data: WithdrawListingConfirmed) -> None:
     t, rt = context.t, context.rt
     try:
-        view = await listings.withdraw(rt.store, rt.clock, context.villager.id, data.listing_id)
+        view = await produce.withdraw(rt.store, rt.clock, context.villager.id, data.listing_id)
     except NotAllowed as exc:
         await alert(update, context, t("⌛ This listing is {status} now.", status=status_name(t, exc.status)))
         await listings_screen(update, context, 0)

@@ -52,8 +52,7 @@ from handlers.listings import (
 from handlers.sell_steps import STEP_NAMES, missing_note, preview_screen, step_screen, steps_to_change
 from handlers.ui import alert, button, esc, keyboard, on_tap, show
 from locales import Translator
-from services import centers
-from services import produce as listings
+from services import centers, produce
 from services.amounts import BadAmount, BadDate, parse_date, parse_price, parse_quantity
 from services.errors import NoCenterChosen, NotAllowed, NotFound
 from services.produce import BadInput, Incomplete, ListingView, Status, Step, TooManyInReview
@@ -63,7 +62,7 @@ from services.produce import BadInput, Incomplete, ListingView, Status, Step, To
 async def today_of(context: RuralContext, view: ListingView):
     """Today where the listing's center is."""
     center = await centers.get_center(context.rt.store, view.center_id)
-    return listings.today_for(context.rt.clock, center.timezone if center else context.rt.timezone)
+    return produce.today_for(context.rt.clock, center.timezone if center else context.rt.timezone)
 
 
 def stale_draft(t: Translator) -> str:
@@ -88,7 +87,7 @@ def sell_tap(callback):
 
 async def draft_of(context: RuralContext, listing_id: int) -> ListingView:
     """The seller's own draft, or NotFound / NotAllowed."""
-    view = await listings.my_listing(context.rt.store, context.villager.id, listing_id)
+    view = await produce.my_listing(context.rt.store, context.villager.id, listing_id)
     if view.status != Status.DRAFT:
         raise NotAllowed(view.status)
     return view
@@ -99,7 +98,7 @@ async def draft_of(context: RuralContext, listing_id: int) -> ListingView:
 async def sell_command(update: Update, context: RuralContext) -> None:
     """Start a listing, or offer to go on with the one not finished."""
     t, rt, villager = context.t, context.rt, context.villager
-    draft = await listings.current_draft(rt.store, villager.id)
+    draft = await produce.current_draft(rt.store, villager.id)
     if draft is not None and (draft.title or draft.step != Step.TITLE):
         await leave(context)
         step = Step(draft.step)
@@ -110,7 +109,7 @@ async def sell_command(update: Update, context: RuralContext) -> None:
                                                    [button(t("🗑 Discard"), SellDiscard(draft.id))]))
         return
     try:
-        draft = await listings.start_draft(rt.store, rt.clock, villager.id)
+        draft = await produce.start_draft(rt.store, rt.clock, villager.id)
     except NoCenterChosen:
         await show(update, context, t("📍 To sell, first choose your village service center: its partner checks "
                                       "your listing and hands your produce on to buyers."),
@@ -125,12 +124,12 @@ async def show_step(update: Update, context: RuralContext, view: ListingView, no
     await forms.wait_for(context, DRAFT_STEP(view.id))
     step = Step(view.step)
     if step == Step.PREVIEW:
-        missing = listings.missing_step(view)
+        missing = produce.missing_step(view)
         if missing is None:
-            await show_preview(update, context, await listings.preview(rt.store, rt.clock, context.villager.id,
+            await show_preview(update, context, await produce.preview(rt.store, rt.clock, context.villager.id,
                                                                         view.id), note)
             return
-        view = await listings.go_to(rt.store, rt.clock, context.villager.id, view.id, missing)
+        view = await produce.go_to(rt.store, rt.clock, context.villager.id, view.id, missing)
         note = joined(note, missing_note(t, missing))
         step = missing
     text, rows = step_screen(t, view, step)
@@ -175,7 +174,7 @@ async def cancel_tapped(update: Update, context: RuralContext, data: SellCancel)
 @sell_tap
 async def discard_tapped(update: Update, context: RuralContext, data: SellDiscard) -> None:
     t, rt = context.t, context.rt
-    await listings.discard_draft(rt.store, context.villager.id, data.listing_id)
+    await produce.discard_draft(rt.store, context.villager.id, data.listing_id)
     await leave(context)
     await show(update, context, t("🗑 The listing was deleted. Nothing was sent to buyers."),
                keyboard([button(t("🌾 Start a new listing"), SellNew())]))
@@ -185,7 +184,7 @@ async def discard_tapped(update: Update, context: RuralContext, data: SellDiscar
 async def step_tapped(update: Update, context: RuralContext, data: SellStep) -> None:
     """⬅️ Back, or a step chosen to change from the preview."""
     rt = context.rt
-    view = await listings.go_to(rt.store, rt.clock, context.villager.id, data.listing_id, data.step)
+    view = await produce.go_to(rt.store, rt.clock, context.villager.id, data.listing_id, data.step)
     await show_step(update, context, view)
 
 
@@ -193,7 +192,7 @@ async def step_tapped(update: Update, context: RuralContext, data: SellStep) -> 
 async def preview_tapped(update: Update, context: RuralContext, data: SellPreview) -> None:
     view = await draft_of(context, data.listing_id)
     await show_step(update, context, view if view.step == Step.PREVIEW else
-                    await listings.go_to(context.rt.store, context.rt.clock, context.villager.id, view.id,
+                    await produce.go_to(context.rt.store, context.rt.clock, context.villager.id, view.id,
                                          Step.PREVIEW))
 
 
@@ -209,9 +208,9 @@ async def publish_tapped(update: Update, context: RuralContext, data: SellPublis
     t, rt = context.t, context.rt
     listing_id = data.listing_id
     try:
-        view = await listings.publish(rt.store, rt.clock, context.villager.id, listing_id, caps=rt.caps)
+        view = await produce.publish(rt.store, rt.clock, context.villager.id, listing_id, caps=rt.caps)
     except Incomplete as exc:  # something required was never answered (an old or forged button)
-        view = await listings.go_to(rt.store, rt.clock, context.villager.id, listing_id, exc.step)
+        view = await produce.go_to(rt.store, rt.clock, context.villager.id, listing_id, exc.step)
         await show_step(update, context, view, missing_note(t, exc.step))
         return
     except TooManyInReview as exc:
@@ -228,7 +227,7 @@ async def publish_tapped(update: Update, context: RuralContext, data: SellPublis
 async def fill(update: Update, context: RuralContext, view: ListingView, step: Step, value: object,
                unit: str | None = None) -> None:
     rt = context.rt
-    view = await listings.fill(rt.store, rt.clock, context.villager.id, view.id, step, value, unit=unit)
+    view = await produce.fill(rt.store, rt.clock, context.villager.id, view.id, step, value, unit=unit)
     await show_step(update, context, view)
 
 
@@ -242,7 +241,7 @@ async def common_tapped(update: Update, context: RuralContext, data: SellCommon)
     if data.code not in found:
         raise BadInput("unknown")
     name, category = found[data.code]
-    view = await listings.choose_common(rt.store, rt.clock, context.villager.id, view.id, name, category)
+    view = await produce.choose_common(rt.store, rt.clock, context.villager.id, view.id, name, category)
     await show_step(update, context, view)
 
 
