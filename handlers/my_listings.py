@@ -10,8 +10,6 @@ services check against the store. Making a listing is handlers.sell.
 
 from __future__ import annotations
 
-import functools
-
 from telegram import Update
 from telegram.ext import Application, CommandHandler, filters
 
@@ -48,7 +46,7 @@ from handlers.listings import (
     status_name,
     unit_name,
 )
-from handlers.ui import alert, button, esc, keyboard, local_time, money, on_tap, pager, show
+from handlers.ui import alert, button, esc, keyboard, local_time, money, on_tap_answering, pager, show
 from locales import Translator
 from services import produce
 from services.amounts import BadAmount, parse_price, parse_quantity
@@ -60,18 +58,8 @@ def stale_listing(t: Translator) -> str:
     return t("⌛ This listing is no longer available.")
 
 
-def listing_tap(callback):
-    """A button of /mylistings: someone else's or a vanished listing gets a short answer."""
-
-    @on_tap
-    @functools.wraps(callback)
-    async def handle(update: Update, context: RuralContext, *data):
-        try:
-            await callback(update, context, *data)
-        except NotFound:
-            await alert(update, context, stale_listing(context.t))
-
-    return handle
+# A button of /mylistings: someone else's or a vanished listing gets a short answer.
+listing_tap = on_tap_answering((NotFound, stale_listing))
 
 
 # ---- the list -------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ The seller's published listings are handlers.my_listings.
 
 from __future__ import annotations
 
-import functools
 from datetime import timedelta
 
 from telegram import Update
@@ -50,7 +49,7 @@ from handlers.listings import (
     quantity_problem,
 )
 from handlers.sell_steps import STEP_NAMES, missing_note, preview_screen, step_screen, steps_to_change
-from handlers.ui import alert, button, esc, keyboard, on_tap, show
+from handlers.ui import alert, button, esc, keyboard, on_tap_answering, show
 from locales import Translator
 from services import centers, produce
 from services.amounts import BadAmount, BadDate, parse_date, parse_price, parse_quantity
@@ -69,20 +68,13 @@ def stale_draft(t: Translator) -> str:
     return t("⌛ This listing is no longer being edited.")
 
 
-def sell_tap(callback):
-    """A button of the sell flow: a draft that is gone or already sent gets a short answer."""
+def forged_code(t: Translator) -> str:
+    return t("⌛ This button is no longer valid. Please open the menu again.")
 
-    @on_tap
-    @functools.wraps(callback)
-    async def handle(update: Update, context: RuralContext, *data):
-        try:
-            await callback(update, context, *data)
-        except (NotFound, NotAllowed):
-            await alert(update, context, stale_draft(context.t))
-        except BadInput:  # a forged code (a category or unit that does not exist)
-            await alert(update, context, context.t("⌛ This button is no longer valid. Please open the menu again."))
 
-    return handle
+# A button of the sell flow: a draft that is gone or already sent gets a short answer, and so does
+# a forged code (a category or unit that does not exist).
+sell_tap = on_tap_answering(((NotFound, NotAllowed), stale_draft), (BadInput, forged_code))
 
 
 async def draft_of(context: RuralContext, listing_id: int) -> ListingView:

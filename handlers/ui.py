@@ -190,6 +190,27 @@ def on_tap(callback):
     return handle
 
 
+def on_tap_answering(*answers: tuple[type[Exception] | tuple[type[Exception], ...], Callable[[Translator], str]]):
+    """``on_tap``, and the domain errors a tap may meet answered with a short alert: ``answers``
+    pairs errors with their words, e.g. ``(NotFound, stale_listing)``. Other errors go on up."""
+
+    def wrap(callback):
+        @on_tap
+        @functools.wraps(callback)
+        async def handle(update: Update, context: RuralContext, *data):
+            try:
+                await callback(update, context, *data)
+            except Exception as exc:
+                words = next((words for errors, words in answers if isinstance(exc, errors)), None)
+                if words is None:
+                    raise
+                await alert(update, context, words(context.t))
+
+        return handle
+
+    return wrap
+
+
 async def cannot_read(update: Update, context: RuralContext) -> None:
     """A sticker, a voice message, a photo nobody asked for: say what works instead."""
     await say(update, context, context.t("🙂 I can only read text and button taps here. Please use the buttons "
