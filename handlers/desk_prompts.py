@@ -17,30 +17,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 from telegram import ForceReply, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest
-from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import Application, MessageHandler, filters
 
 from handlers import forms
+from handlers.callbacks import CancelPrompt, PickedUp, on
+from handlers.cards import LISTING, ORDER, DecisionCard
 from handlers.context import RuralContext
-from handlers.desk import (
-    actor_of,
-    card_t,
-    decide,
-    listing_card_of,
-    may_act_on,
-    picked_up_reply,
-    refuse,
-    review,
-    review_t,
-)
-from handlers.notices import card_keyboard, card_text, review_card_text, review_keyboard
+from handlers.desk import actor_of, card_t, decide, may_act_on, on_card, picked_up_reply, refuse
+from handlers.forms import Form
 from handlers.ui import button, esc, keyboard, on_tap, say, show
 from locales import N_, Translator
-from services import desks, parcels, partners, prompts, reviews, villagers
+from services import desks, parcels, partners, prompts
 from services.errors import NotAllowed, NotFound
 from services.parcels import WrongCode
 from services.partners import NotPartner
@@ -49,6 +43,11 @@ from store.db import is_unavailable
 log = logging.getLogger(__name__)
 LAPSE_EVERY = 60.0  # seconds between sweeps that close lapsed questions and restore their cards
 
+# The questions, by their kind: a form's in a private chat, a prompt's in a group (and CancelPrompt's).
+ORDER_REASON = Form(ORDER.prompt)  # "rjr": why an order is rejected
+PICKUP_CODE = Form("pick")  # the code the villager shows when they pick their parcel up
+LISTING_REASON = Form(LISTING.prompt)  # "lrjr": why a produce listing is rejected
+
 
 class Settled(Enum):
     DONE = "done"  # answered: the order or listing moved on
@@ -56,15 +55,20 @@ class Settled(Enum):
     AGAIN = "again"  # not an answer (a wrong code): asked again, with the warning
 
 
-# What each question asks; the {name} slot holds the person's name (in a group, a mention).
-QUESTIONS = {
-    "rjr": N_("✏️ {name}, please type the reason for rejecting this order."),
-    "pick": N_("🔑 {name}, please type the 6-digit pickup code the villager shows you."),
-    "lrjr": N_("✏️ {name}, please type the reason for rejecting this produce."),
-}
-PLACEHOLDERS = {"rjr": N_("Reason for rejecting"), "pick": N_("6-digit pickup code"),
-                "lrjr": N_("Reason for rejecting")}
-ORDER_KINDS = ("rjr", "pick")
+Answer = Callable[[Update, RuralContext, int, str], Awaitable[tuple[Settled, str]]]
+
+
+@dataclass(frozen=True)
+class Question:
+    """What a question asks (the {name} slot holds the person's name; in a group, a mention), about
+    which kind of card, of whom (those who decide on it, or those who receive the order's parcel),
+    and what takes its answer."""
+
+    asks: str
+    placeholder: str
+    card: DecisionCard
+    answer: Answer
+    deciding: bool = True
 
 
 # ---- asking -------------------------------------------------------------------------------------
@@ -72,17 +76,17 @@ ORDER_KINDS = ("rjr", "pick")
 async def ask(update: Update, context: RuralContext, kind: str, subject_id: int, warning: str = "",
               card_message_id: int | None = None) -> None:
     """Ask whoever tapped for ``kind`` about the order or listing ``subject_id``."""
-    t, user, chat = context.t, update.effective_user, update.effective_chat
+    t, user, chat, question = context.t, update.effective_user, update.effective_chat, QUESTIONS[kind]
     if chat.type == ChatType.PRIVATE:
-        await villagers.set_awaiting(context.rt.store, context.villager.id, f"{kind}:{subject_id}")
-        await say(update, context, t(QUESTIONS[kind], name=esc(user.first_name or "")))
+        await forms.wait_for(context, Form(kind)(subject_id))
+        await say(update, context, t(question.asks, name=esc(user.first_name or "")))
         return
     # ForceReply(selective) opens the reply only for the people the message mentions.
     mention = f'<a href="tg://user?id={user.id}">{esc(user.first_name or user.id)}</a>'
-    question = t(QUESTIONS[kind], name=mention)
+    asked = t(question.asks, name=mention)
     sent = await context.bot.send_message(
-        chat.id, f"{warning}\n{question}" if warning else question, parse_mode=ParseMode.HTML,
-        reply_markup=ForceReply(selective=True, input_field_placeholder=t(PLACEHOLDERS[kind])))
+        chat.id, f"{warning}\n{asked}" if warning else asked, parse_mode=ParseMode.HTML,
+        reply_markup=ForceReply(selective=True, input_field_placeholder=t(question.placeholder)))
     await prompts.open_prompt(context.rt.store, context.rt.clock, chat_id=chat.id, message_id=sent.message_id,
                               villager_id=context.villager.id, telegram_id=user.id, kind=kind, subject_id=subject_id,
                               card_message_id=card_message_id)
@@ -97,56 +101,42 @@ async def ask_from_card(update: Update, context: RuralContext, kind: str, subjec
     if update.effective_chat.type != ChatType.PRIVATE:
         waiting = desk_t(N_("⏳ Waiting for {name} to reply."), name=esc(update.effective_user.first_name or ""))
         await show(update, context, f"{text}\n\n{waiting}",
-                   keyboard([button(desk_t("✖️ Cancel"), f"px:{kind}:{subject_id}")]), photo=photo)
+                   keyboard([button(desk_t("✖️ Cancel"), CancelPrompt(kind, subject_id))]), photo=photo)
+
+
+async def typed_reason_tapped(update: Update, context: RuralContext, kind: DecisionCard, card: Any, data) -> None:
+    """✏️ Type a reason, among the reasons on a card (to those who may decide on it)."""
+    await ask_about(update, context, kind.prompt, kind, card)
 
 
 @on_tap
-async def typed_reason_tapped(update: Update, context: RuralContext) -> None:
-    await ask_about_order(update, context, "rjr", deciding=True)
-
-
-@on_tap
-async def picked_up_tapped(update: Update, context: RuralContext) -> None:
-    await ask_about_order(update, context, "pick", deciding=False)
-
-
-async def ask_about_order(update: Update, context: RuralContext, kind: str, *, deciding: bool) -> None:
-    order_id = int(context.match.group(1))
-    card = await may_act_on(update, context, order_id, deciding=deciding)
+async def picked_up_tapped(update: Update, context: RuralContext, data: PickedUp) -> None:
+    card = await may_act_on(update, context, ORDER, data.order_id, deciding=False)
     if card is not None:
-        desk_t = card_t(update, context, card)
-        await ask_from_card(update, context, kind, order_id, desk_t, card_text(desk_t, card))
+        await ask_about(update, context, PICKUP_CODE.kind, ORDER, card)
 
 
-@on_tap
-async def typed_listing_reason_tapped(update: Update, context: RuralContext) -> None:
-    listing_id = int(context.match.group(1))
-    card = await listing_card_of(update, context, listing_id)
-    if card is not None:
-        desk_t = review_t(update, context, card)
-        await ask_from_card(update, context, "lrjr", listing_id, desk_t, review_card_text(desk_t, card),
-                            photo=card.listing.photo)
+async def ask_about(update: Update, context: RuralContext, prompt: str, kind: DecisionCard, card: Any) -> None:
+    desk_t = card_t(update, context, card)
+    await ask_from_card(update, context, prompt, kind.subject(card), desk_t, kind.text(desk_t, card),
+                        photo=kind.photo(card))
 
 
 # ---- the answers --------------------------------------------------------------------------------
 
-async def rejected_for(update: Update, context: RuralContext, text: str, longest: int,
-                       reject: Callable[[str], Awaitable[bool]], told: str) -> tuple[Settled, str]:
-    """A typed reason: ``reject`` with it, then ``told`` (a msgid) says who was told why."""
-    reason = text.strip()
-    if not reason or len(reason) > longest:
-        return Settled.AGAIN, context.t("⚠️ Please type a reason of at most {n} characters.", n=longest)
-    if await reject(reason):
-        await say(update, context, context.t(told))
-        return Settled.DONE, ""
-    return Settled.REFUSED, ""
+def reason_typed(kind: DecisionCard) -> Answer:
+    """A typed reason rejects the card's order or listing; then the person hears who was told why."""
 
+    async def typed(update: Update, context: RuralContext, subject_id: int, text: str) -> tuple[Settled, str]:
+        reason = text.strip()
+        if not reason or len(reason) > kind.max_reason:
+            return Settled.AGAIN, context.t("⚠️ Please type a reason of at most {n} characters.", n=kind.max_reason)
+        if await decide(update, context, kind, subject_id, yes=False, reason=reason):
+            await say(update, context, context.t(kind.rejected))
+            return Settled.DONE, ""
+        return Settled.REFUSED, ""
 
-async def reason_typed(update: Update, context: RuralContext, order_id: int, text: str) -> tuple[Settled, str]:
-    return await rejected_for(
-        update, context, text, desks.MAX_REASON,
-        lambda reason: decide(update, context, order_id, confirm=False, reason=reason),
-        N_("❌ Rejected. The villager has been told why."))
+    return typed
 
 
 async def code_typed(update: Update, context: RuralContext, order_id: int, text: str) -> tuple[Settled, str]:
@@ -166,30 +156,28 @@ async def code_typed(update: Update, context: RuralContext, order_id: int, text:
     return Settled.DONE, ""
 
 
-async def listing_reason_typed(update: Update, context: RuralContext, listing_id: int, text: str
-                               ) -> tuple[Settled, str]:
-    return await rejected_for(
-        update, context, text, reviews.MAX_REASON,
-        lambda reason: review(update, context, listing_id, approve=False, reason=reason),
-        N_("❌ Rejected. The seller has been told why."))
+QUESTIONS = {
+    ORDER_REASON.kind: Question(N_("✏️ {name}, please type the reason for rejecting this order."),
+                                N_("Reason for rejecting"), ORDER, reason_typed(ORDER)),
+    PICKUP_CODE.kind: Question(N_("🔑 {name}, please type the 6-digit pickup code the villager shows you."),
+                               N_("6-digit pickup code"), ORDER, code_typed, deciding=False),
+    LISTING_REASON.kind: Question(N_("✏️ {name}, please type the reason for rejecting this produce."),
+                                  N_("Reason for rejecting"), LISTING, reason_typed(LISTING)),
+}
 
 
-ANSWERS = {"rjr": reason_typed, "pick": code_typed, "lrjr": listing_reason_typed}
+def answered_privately(form: Form) -> forms.TextAnswer:
+    """A card in a partner's private chat: the next text there answers its question."""
+    answer = QUESTIONS[form.kind].answer
 
-
-def _private_form(answer):
-    async def form(update: Update, context: RuralContext, subject_id: int, text: str) -> None:
+    async def typed(update: Update, context: RuralContext, subject_id: int, text: str) -> None:
         settled, warning = await answer(update, context, subject_id, text)
         if settled is Settled.AGAIN:
             await say(update, context, warning)
         else:
-            await villagers.set_awaiting(context.rt.store, context.villager.id, None)
+            await forms.stop_waiting(context)
 
-    return form
-
-
-# A card in a partner's private chat: the next text there answers it (handlers.menu reads these).
-DESK_FORMS = {kind: _private_form(answer) for kind, answer in ANSWERS.items()}
+    return typed
 
 
 async def replied(update: Update, context: RuralContext) -> None:
@@ -208,7 +196,7 @@ async def replied(update: Update, context: RuralContext) -> None:
         if taken.lapsed_now:
             await restore_card(context, prompt.kind, prompt.subject_id, prompt.chat_id, prompt.card_message_id)
         return
-    settled, warning = await ANSWERS[prompt.kind](update, context, prompt.subject_id, message.text or "")
+    settled, warning = await QUESTIONS[prompt.kind].answer(update, context, prompt.subject_id, message.text or "")
     if settled is Settled.AGAIN:  # the new question replaces this one
         await ask(update, context, prompt.kind, prompt.subject_id, warning, card_message_id=prompt.card_message_id)
         return
@@ -220,21 +208,18 @@ async def replied(update: Update, context: RuralContext) -> None:
 # ---- cancelling and lapsing ---------------------------------------------------------------------
 
 @on_tap
-async def cancel_tapped(update: Update, context: RuralContext) -> None:
+async def cancel_tapped(update: Update, context: RuralContext, data: CancelPrompt) -> None:
     """✖️ Cancel on a card waiting for a reply: for the center's partners (and admins), who may act
     on the card, not only for the person asked, who may have gone."""
-    kind, subject_id = context.match.group(1), int(context.match.group(2))
-    if kind in ORDER_KINDS:
-        allowed = await may_act_on(update, context, subject_id, deciding=kind == "rjr")
-    else:
-        allowed = await listing_card_of(update, context, subject_id)
-    if allowed is None:
+    question = QUESTIONS[data.kind]
+    if await may_act_on(update, context, question.card, data.subject_id, deciding=question.deciding) is None:
         return
     rt = context.rt
-    closed = await prompts.cancel(rt.store, rt.clock, update.effective_chat.id, kind, subject_id)
+    closed = await prompts.cancel(rt.store, rt.clock, update.effective_chat.id, data.kind, data.subject_id)
     for prompt in closed:
         await mark_question(context, prompt, context.t("✖️ Cancelled."))
-    await restore_card(context, kind, subject_id, update.effective_chat.id, update.callback_query.message.message_id)
+    await restore_card(context, data.kind, data.subject_id, update.effective_chat.id,
+                       update.callback_query.message.message_id)
 
 
 async def lapse_prompts(context: RuralContext) -> None:
@@ -266,23 +251,14 @@ async def restore_card(context: RuralContext, kind: str, subject_id: int, chat_i
     """The card a question came from, as it is now, with its buttons again."""
     if card_message_id is None:
         return
-    rt = context.rt
-    photo: str | None = None
-    if kind in ORDER_KINDS:
-        card = await desks.card_view(rt.store, subject_id)
-        if card is None:
-            return
-        desk = await partners.desk_of_group(rt.store, chat_id)
-        desk_t = context.desk_t(card.desk_locale)
-        text, markup = card_text(desk_t, card), card_keyboard(desk_t, card.order, desk.id if desk else None)
-    else:
-        listing = await reviews.review_card(rt.store, subject_id)
-        if listing is None:
-            return
-        desk_t = context.desk_t(listing.desk_locale)
-        text, markup, photo = review_card_text(desk_t, listing), review_keyboard(desk_t, listing.listing), \
-            listing.listing.photo
-    await edit_card(context, chat_id, card_message_id, text, markup, photo)
+    rt, kind_of_card = context.rt, QUESTIONS[kind].card
+    card = await kind_of_card.view(rt.store, subject_id)
+    if card is None:
+        return
+    desk = await partners.desk_of_group(rt.store, chat_id)
+    desk_t = context.desk_t(card.desk_locale)
+    await edit_card(context, chat_id, card_message_id, kind_of_card.text(desk_t, card),
+                    kind_of_card.keyboard(desk_t, card, desk.id if desk else None), kind_of_card.photo(card))
 
 
 async def edit_card(context: RuralContext, chat_id: int, message_id: int, text: str,
@@ -300,11 +276,12 @@ async def edit_card(context: RuralContext, chat_id: int, message_id: int, text: 
 
 
 def register(app: Application) -> None:
-    for kind, answer in DESK_FORMS.items():
-        forms.on_text(app, forms.Form(kind), answer)
-    app.add_handler(CallbackQueryHandler(typed_reason_tapped, pattern=r"^dk:rt:(\d{1,12})$"))
-    app.add_handler(CallbackQueryHandler(picked_up_tapped, pattern=r"^dk:pick:(\d{1,12})$"))
-    app.add_handler(CallbackQueryHandler(typed_listing_reason_tapped, pattern=r"^lr:rt:(\d{1,12})$"))
-    app.add_handler(CallbackQueryHandler(cancel_tapped, pattern=r"^px:(rjr|pick|lrjr):(\d{1,12})$"))
+    forms.on_text(app, ORDER_REASON, answered_privately(ORDER_REASON))
+    forms.on_text(app, PICKUP_CODE, answered_privately(PICKUP_CODE))
+    forms.on_text(app, LISTING_REASON, answered_privately(LISTING_REASON))
+    for kind in (ORDER, LISTING):
+        app.add_handler(on(kind.type_reason, on_card(kind, typed_reason_tapped, acting=True)))
+    app.add_handler(on(PickedUp, picked_up_tapped))
+    app.add_handler(on(CancelPrompt, cancel_tapped))
     app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.REPLY & filters.TEXT & ~filters.COMMAND, replied))
     app.job_queue.run_repeating(lapse_prompts, interval=LAPSE_EVERY, first=LAPSE_EVERY, name="lapse desk prompts")

@@ -1,6 +1,7 @@
 """What the outbox sends: order cards for the desk, status notices, pickup reminders, the list of
 uncollected parcels and the daily digest. Each is rendered when it is sent, in the language of
-whoever reads it (a group reads the default language), from what the store holds then.
+whoever reads it (a group reads the default language), from what the store holds then; the desk's
+cards and lists read as handlers.cards renders them.
 
 ``deliver`` raises Telegram's errors; the pump (bot/pump.py) decides what they mean.
 """
@@ -16,25 +17,29 @@ from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden
 
+from handlers.callbacks import AdminProductOpen, Categories, OrderDetail
+from handlers.cards import (
+    card_keyboard,
+    card_text,
+    digest_text,
+    reason_text,
+    review_card_text,
+    review_keyboard,
+    uncollected_text,
+)
 from handlers.context import Runtime
-from handlers.listings import listing_text, reject_reason, status_name, unit_name
-from handlers.ui import button, esc, keyboard, local_time, money, name_in, order_lines, status_text
+from handlers.listings import reject_reason, unit_name
+from handlers.ui import button, esc, keyboard, money, name_in
 from locales import N_, Translator, translator
 from services import catalog, centers, desks, orders, parcels, partners, produce, reminders, reviews
-from services.desks import REJECT_REASONS, CardView
+from services.desks import CardView
 from services.orders import OrderView
 from services.outbox import Claimed, Kind
-from services.produce import ListingView, Status
 from services.states import OrderStatus
 
 log = logging.getLogger(__name__)
 S = OrderStatus
 
-REASONS = {
-    "out_of_stock": N_("Out of stock"),
-    "cannot_deliver": N_("Cannot deliver to this village"),
-    "unreachable": N_("Villager unreachable"),
-}
 NOTICES = {
     S.CONFIRMED: N_("✅ Your order <b>{number}</b> is confirmed. We will tell you when it is on its way."),
     S.IN_TRANSIT: N_("🚚 Your order <b>{number}</b> is on its way."),
@@ -42,11 +47,6 @@ NOTICES = {
     S.PICKED_UP: N_("🎉 You picked up order <b>{number}</b> and paid {total}. Thank you!"),
     S.CANCELLED: N_("🚫 Your order <b>{number}</b> was cancelled."),
 }
-
-
-def reason_text(t: Translator, reason: str) -> str:
-    """A common reason's label, or the reason the partner typed (escaped)."""
-    return t(REASONS[reason]) if reason in REASONS else esc(reason)
 
 
 class Later(Exception):
@@ -78,61 +78,6 @@ def to_desk(chat_id: int) -> Iterator[None]:
 
 
 # ---- the order card ---------------------------------------------------------------------------
-
-def card_text(t: Translator, card: CardView) -> str:
-    order = card.order
-    tz = order.center_timezone
-    # A villager who used /forget has no name any more; the order stays for the accounts.
-    who = esc(card.villager_name) or t("(name deleted)")
-    lines = [t("🧾 Order <b>{number}</b> · {who}", number=order.number, who=who)]
-    if card.seller_name is not None:
-        lines.append(t("🌾 Produce of {seller}, {village}", seller=esc(card.seller_name) or t("(name deleted)"),
-                       village=esc(name_in(card.seller_center_names or {}, t))))
-    if card.assisted_by:
-        lines.append(t("🤝 Ordered for them by {partner}", partner=esc(card.assisted_by)))
-    lines += order_lines(t, order)
-    lines += [
-        t("💰 Total: <b>{total}</b> (cash at pickup)", total=money(order.total_fen)),
-        t("📍 Pick up at: {center}", center=esc(name_in(order.center_names, t))),
-        t("🕒 Placed: {when}", when=local_time(order.created_at, tz)),
-        "",
-    ]
-    last = order.events[-1]
-    status = status_text(t, order.status)
-    if order.status == S.PENDING:
-        lines.append(status)
-    elif card.last_actor:
-        lines.append(t("{status} by {who} at {when}", status=status, who=esc(card.last_actor),
-                       when=local_time(last.at, tz)))
-    else:
-        lines.append(t("{status} at {when}", status=status, when=local_time(last.at, tz)))
-    if order.status == S.REJECTED and last.note:
-        lines.append(t("Reason: {reason}", reason=reason_text(t, last.note)))
-    return "\n".join(lines)
-
-
-def card_keyboard(t: Translator, order: OrderView, desk_center_id: int | None = None) -> InlineKeyboardMarkup | None:
-    """The buttons for the card's next step, on the desk of the center that takes it: the
-    seller's center decides on produce, the pickup center receives the parcel. With no
-    ``desk_center_id`` (a private chat), all of them."""
-    if desk_center_id is not None:
-        decides, receives = desk_center_id == order.deciding_center_id, desk_center_id == order.center_id
-        if (order.status == S.PENDING and not decides) or (order.status != S.PENDING and not receives):
-            return None
-    if order.status == S.PENDING:
-        return keyboard([button(t("✅ Confirm"), f"dk:ok:{order.id}"), button(t("❌ Reject"), f"dk:no:{order.id}")])
-    if order.status in (S.IN_TRANSIT, S.AT_COUNTY):
-        return keyboard([button(t("📬 Arrived at the village"), f"dk:arr:{order.id}")])
-    if order.status == S.READY_FOR_PICKUP:
-        return keyboard([button(t("🤝 Picked up"), f"dk:pick:{order.id}")])
-    return None
-
-
-def reject_keyboard(t: Translator, order_id: int) -> InlineKeyboardMarkup:
-    rows = [[button(t(REASONS[code]), f"dk:rj:{order_id}:{code}")] for code in REJECT_REASONS]
-    rows.append([button(t("✏️ Type a reason"), f"dk:rt:{order_id}"), button(t("⬅️ Back"), f"dk:card:{order_id}")])
-    return keyboard(*rows)
-
 
 async def post_card(bot: Bot, rt: Runtime, order_id: int) -> None:
     """Post the card where it is not yet, and edit it in place where it is."""
@@ -206,13 +151,13 @@ async def send_status(bot: Bot, rt: Runtime, row: Claimed, order: OrderView) -> 
             text += "\n" + t("Reason: {reason}", reason=reason_text(t, row.payload["reason"]))
         text += "\n" + t("Its stock has been returned; you can order again at any time.")
         await bot.send_message(person.telegram_id, text, parse_mode=ParseMode.HTML,
-                               reply_markup=keyboard([button(t("📂 Categories"), "cats")]))
+                               reply_markup=keyboard([button(t("📂 Categories"), Categories())]))
     elif status == S.READY_FOR_PICKUP:
         await send_pickup_notice(bot, rt, person.telegram_id, t, order, reminder=0)
     else:
         text = t(NOTICES[status], number=order.number, total=money(order.total_fen))
         await bot.send_message(person.telegram_id, text, parse_mode=ParseMode.HTML,
-                               reply_markup=keyboard([button(t("📦 Track"), f"ord:{order.id}")]))
+                               reply_markup=keyboard([button(t("📦 Track"), OrderDetail(order.id))]))
     return True
 
 
@@ -263,11 +208,9 @@ async def send_uncollected(bot: Bot, rt: Runtime, row: Claimed, order: OrderView
                                                ready_before=now - reminders.REMINDER_DELAYS[-1])
     if not waiting or not await reminders.take_uncollected(rt.store, row.center_id, now, row.id):
         return False
-    lines = [t("📦 Parcels still not collected after the last reminder:")]
-    lines += [t("• {number} · arrived {when}", number=number, when=local_time(at, order.center_timezone))
-              for _, number, at in waiting]
     with to_desk(chat_id):
-        await bot.send_message(chat_id, "\n".join(lines), parse_mode=ParseMode.HTML)
+        await bot.send_message(chat_id, uncollected_text(t, waiting, order.center_timezone),
+                               parse_mode=ParseMode.HTML)
     return True
 
 
@@ -280,41 +223,13 @@ async def send_digest(bot: Bot, rt: Runtime, row: Claimed) -> bool:
     waiting_listings = await reviews.in_review(rt.store, row.center_id)
     if not waiting_orders and not waiting_parcels and not waiting_listings:
         return False
-    lines = [t("☀️ <b>Good morning!</b> Today's desk:")]
-    lines.append(t("⏳ Orders waiting for a decision: {n}", n=len(waiting_orders)))
-    lines += [f"• {number} · {money(total)}" for _, number, total, _ in waiting_orders[:20]]
-    lines.append(t("📬 Parcels waiting for pickup: {n}", n=len(waiting_parcels)))
-    lines += [f"• {number}" for _, number, _ in waiting_parcels[:20]]
-    if waiting_listings:
-        lines.append(t("🌾 Produce waiting for review: {n}", n=len(waiting_listings)))
-        lines += [f"• {esc(title)}" for _, title in waiting_listings[:20]]
     with to_desk(chat_id):
-        await bot.send_message(chat_id, "\n".join(lines), parse_mode=ParseMode.HTML)
+        await bot.send_message(chat_id, digest_text(t, waiting_orders, waiting_parcels, waiting_listings),
+                               parse_mode=ParseMode.HTML)
     return True
 
 
 # ---- produce listings ----------------------------------------------------------------------
-
-def review_card_text(t: Translator, card: reviews.ReviewCard) -> str:
-    listing = card.listing
-    seller = esc(listing.seller_name) or t("(name deleted)")  # a seller who used /forget
-    lines = [t("🌾 <b>Produce to review</b> · {seller}", seller=seller), listing_text(t, listing), ""]
-    if listing.status == Status.REVIEW:
-        lines.append(t("⏳ Waiting for review"))
-    elif listing.reviewer and listing.status in (Status.APPROVED, Status.REJECTED):
-        lines.append(t("{status} by {who}", status=status_name(t, listing.status), who=esc(listing.reviewer)))
-    else:
-        lines.append(status_name(t, listing.status))
-    if listing.status == Status.REJECTED and listing.reject_reason:
-        lines.append(t("Reason: {reason}", reason=reject_reason(t, listing.reject_reason)))
-    return "\n".join(lines)
-
-
-def review_keyboard(t: Translator, listing: ListingView) -> InlineKeyboardMarkup | None:
-    if listing.status != Status.REVIEW:
-        return None
-    return keyboard([button(t("✅ Approve"), f"lr:ok:{listing.id}"), button(t("❌ Reject"), f"lr:no:{listing.id}")])
-
 
 async def post_review_card(bot: Bot, rt: Runtime, listing_id: int) -> None:
     """Post the listing's review card on its center's desk, or edit it in place where it is."""
@@ -452,7 +367,7 @@ async def send_low_stock(bot: Bot, rt: Runtime, row: Claimed) -> bool:
     text = t("⚠️ Low stock: <b>{name}</b> ({sku}) has {n} left.", name=esc(product.name(t.language)),
              sku=esc(product.sku), n=product.stock)
     await bot.send_message(person.telegram_id, text, parse_mode=ParseMode.HTML,
-                           reply_markup=keyboard([button(t("📦 Open the product"), f"ap:open:{product.id}")]))
+                           reply_markup=keyboard([button(t("📦 Open the product"), AdminProductOpen(product.id))]))
     return True
 
 
