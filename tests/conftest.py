@@ -18,9 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
-import processes
 import pytest
-from processes import PUBLIC_URL, SECRET, free_port, until_healthy
 
 from bot import runner
 from bot.app import build_application
@@ -31,6 +29,8 @@ from catalog.importer import import_products
 from services.centers import import_centers
 from services.clock import ManualClock
 from store.db import Store
+from support import processes
+from support.processes import PUBLIC_URL, SECRET, free_port, until_healthy
 from support.webhook import Served
 
 DATA = Path(__file__).resolve().parent.parent / "catalog" / "data"

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import aiohttp
-from processes import PUBLIC_URL, SECRET
 
 from bot.webhook import SECRET_HEADER
+from support.processes import PUBLIC_URL, SECRET
 
 PATH = urlsplit(PUBLIC_URL).path
 

@@ -11,14 +11,14 @@ import re
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
-from processes import PUBLIC_URL, SECRET
 from sqlalchemy import func, select
-from tcpproxy import TcpProxy
 
 from chat import last_text, settle_in, texts
 from services.clock import ManualClock
 from services.updates import CLAIM_FOR, UpdateLedger
 from store.models import ProcessedUpdate
+from support.processes import PUBLIC_URL, SECRET
+from support.tcpproxy import TcpProxy
 from support.webhook import message_update
 
 
