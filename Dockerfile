@@ -1,6 +1,6 @@
 # A slim image of the bot: `rural-bot webhook` behind a load balancer, several replicas on one
 # PostgreSQL (see docker-compose.yml). Not built in CI: there is no Docker engine there; the tests
-# run this file's CMD and HEALTHCHECK commands directly (tests/test_docker.py).
+# run this file's CMD and HEALTHCHECK commands directly (tests/runtime/test_docker.py).
 #
 # Every package comes from requirements.lock at the version and with the hashes it lists (pip
 # refuses any other file), the build tools for the bot itself included; README's Production

@@ -21,15 +21,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))  # tests/processes.py, tests/outbox_kills.py
+sys.path.insert(0, str(ROOT / "tests"))  # tests/support/processes.py, tests/support/outbox_kills.py
 sys.path.insert(0, str(ROOT / "bench"))
 
-from outbox_kills import kill_while_sending, queue_confirmations  # noqa: E402
 from webhook import SERVER_URL, fresh_database, pg_execute  # noqa: E402
 
 from bot.sandbox.botapi import BotApiDouble  # noqa: E402
 from services.clock import SystemClock  # noqa: E402
 from store.db import Store  # noqa: E402
+from support.outbox_kills import kill_while_sending, queue_confirmations  # noqa: E402
 
 
 async def measure(server_url: str, name: str, messages: int, kills: int, lease: float, latency: float):

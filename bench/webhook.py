@@ -50,9 +50,8 @@ from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))  # tests/processes.py: real bot processes
+sys.path.insert(0, str(ROOT / "tests"))  # tests/support/processes.py: real bot processes
 
-from processes import start_bot, webhook_env  # noqa: E402
 from sqlalchemy import update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -61,6 +60,7 @@ from bot.config import normalize_database_url  # noqa: E402
 from bot.sandbox.botapi import BotApiDouble  # noqa: E402
 from store.db import Store  # noqa: E402
 from store.models import Product  # noqa: E402
+from support.processes import start_bot, webhook_env  # noqa: E402
 
 SERVER_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 SEARCHES = ["rice", "fertilizer", "huafei", "大米", "化肥", "hoe", "seeds", "酱油"]

@@ -52,7 +52,7 @@ _NETWORK_ERRNOS = {errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, err
                    errno.EHOSTUNREACH, errno.EHOSTDOWN, errno.ENETUNREACH, errno.ENETDOWN}
 _DURABLE_COMMIT = text("SET LOCAL synchronous_commit TO ON")
 _SQLITE_OUTAGES = ("locked", "busy", "unable to open", "disk i/o error", "disk is full")
-# Test only (tests/test_crash.py): the transaction that marks an update done waits this many
+# Test only (tests/runtime/test_crash.py): the transaction that marks an update done waits this many
 # seconds just before its commit, so that a test can kill the process in the middle of a handler.
 _TEST_DELAY_BEFORE_DONE = float(os.environ.get("RURAL_TEST_DELAY_BEFORE_DONE") or 0)
 

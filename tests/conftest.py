@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import gc
 import itertools
 import logging
 import os
@@ -16,9 +17,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import processes
+import aiohttp
 import pytest
 
+from bot import runner
 from bot.app import build_application
 from bot.config import Settings
 from bot.runner import start_polling, stop_polling
@@ -27,6 +29,9 @@ from catalog.importer import import_products
 from services.centers import import_centers
 from services.clock import ManualClock
 from store.db import Store
+from support import processes
+from support.processes import PUBLIC_URL, SECRET, free_port, until_healthy
+from support.webhook import Served
 
 DATA = Path(__file__).resolve().parent.parent / "catalog" / "data"
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -282,3 +287,40 @@ async def restart(bot):
 def postgres_only(backend):
     if backend != "postgresql":
         pytest.skip("two bot processes share one database only on PostgreSQL (SQLite has a single process)")
+
+
+@pytest.fixture
+async def webhook_bot(monkeypatch):
+    """``await webhook_bot(database_url, double)``: a webhook bot on a free port, healthy and with
+    its webhook set; the double's load balancer sends updates to every started one in turn."""
+    stops: list[asyncio.Event] = []
+    monkeypatch.setattr(runner, "wait_for_stop_signal", lambda: stops.pop(0).wait())  # instead of SIGTERM
+    started: list[Served] = []
+    async with aiohttp.ClientSession() as http:
+
+        async def start(database_url: str, double: BotApiDouble, **more_settings) -> Served:
+            port = free_port()
+            stop = asyncio.Event()
+            stops.append(stop)
+            settings = Settings(bot_token=TOKEN, database_url=database_url, telegram_base_url=double.base_url,
+                                listen_host="127.0.0.1", listen_port=port, webhook_url=PUBLIC_URL,
+                                webhook_secret=SECRET, admin_ids=frozenset({900}), **more_settings)
+            served = Served(port, asyncio.create_task(runner.serve(settings, webhook=True)), stop, http)
+            started.append(served)
+            double.webhook_targets = [s.base for s in started]
+
+            def stopped() -> str | None:
+                return f"the webhook bot stopped: {served.task.result()!r}" if served.task.done() else None
+
+            await until_healthy(served.base, stopped, 10)
+            await double.wait_for(lambda: double.webhook["url"], message="the webhook was not set")
+            return served
+
+        try:
+            yield start
+        finally:
+            for served in started:
+                served.stop.set()
+            for served in started:
+                assert await asyncio.wait_for(served.task, 10) == 0
+            gc.unfreeze()  # serve froze this test process's objects; let its garbage be collected again

@@ -1,4 +1,4 @@
-"""Rows for the upgrade test (tests/test_migrations.py): a lived-in database at every revision.
+"""Rows for the upgrade test (tests/services/test_migrations.py): a lived-in database at every revision.
 
 ``SEED`` maps every revision in store/migrations/versions to the rows that revision brings: for
 each table it created, or changed, a list of rows (column -> value) as the table stands at that

@@ -16,9 +16,10 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
-from processes import free_port, start_bot, webhook_env
 
-ROOT = Path(__file__).resolve().parent.parent
+from support.processes import free_port, start_bot, webhook_env
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def instruction(name: str) -> str:

@@ -4,9 +4,8 @@ each kill interrupted is sent twice (bench/outbox_kill.py measures it at a large
 
 from __future__ import annotations
 
-from outbox_kills import kill_while_sending, queue_confirmations
-
 from services.clock import SystemClock
+from support.outbox_kills import kill_while_sending, queue_confirmations
 
 MESSAGES = 40
 KILLS = 3

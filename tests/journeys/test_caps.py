@@ -12,7 +12,6 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
-from test_market import a_seller, list_produce
 
 from bot.config import SettingsError, load_settings
 from chat import labels, last_text, settle_in, stock_of, texts, villager_id
@@ -23,6 +22,7 @@ from services.produce import Step
 from store.models import Listing, Order, Product, SearchMiss, Villager
 from support.desk import ADMIN, card_of, desk
 from support.orders import rice_in_cart
+from support.produce import a_seller, list_produce
 
 RICE = "FD-001"
 WAIT_OR_CANCEL = ("⏳ You already have 5 orders waiting for the center to confirm them. Please wait until one "

@@ -18,30 +18,11 @@ from services.partners import Actor, NotPartner, add_partner
 from services.produce import BadInput, Incomplete, ReviewTooSoon, Status, Step
 from store.models import Listing
 from support.desk import ADMIN
+from support.produce import approved_listing, person
 from support.store import outbox_rows
 
 SELLER_PARTNER = Actor(501, "Lao Zhang")  # partner of CG-01, the seller's center
 BUYER_PARTNER = Actor(502, "Lao Li")  # partner of CG-02, the buyer's center
-
-
-async def person(store, clock, telegram_id: int, center: str | None = "CG-01") -> int:
-    found = await villagers.enter(store, clock, telegram_id=telegram_id, first_name=f"Seller {telegram_id}",
-                                  username=None, locale="en")
-    if center:
-        await villagers.set_center(store, found.id, await center_id(store, center))
-    return found.id
-
-
-async def approved_listing(store, clock, seller_id: int, *, quantity: int = 10_000, price: int = 600) -> int:
-    """10 jin of apples at ¥6.00, approved by an admin."""
-    draft = await produce.start_draft(store, clock, seller_id)
-    await produce.choose_common(store, clock, seller_id, draft.id, "Apples", "fruit")
-    for step, value in ((Step.PHOTO, None), (Step.UNIT, "jin"), (Step.QUANTITY, quantity), (Step.PRICE, price),
-                        (Step.AVAILABLE, clock.now().date()), (Step.NOTE, "")):
-        await produce.fill(store, clock, seller_id, draft.id, step, value)
-    await produce.publish(store, clock, seller_id, draft.id)
-    await reviews.review(store, clock, ADMIN, draft.id, approve=True)
-    return draft.id
 
 
 async def test_a_draft_moves_step_by_step_goes_back_and_survives_as_it_is(demo_store, clock):

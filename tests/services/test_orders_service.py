@@ -7,7 +7,6 @@ import re
 
 import pytest
 from sqlalchemy import func, select, update
-from test_produce_service import approved_listing, person
 
 from services import cart as carts
 from services import market, orders, states, villagers
@@ -23,6 +22,7 @@ from services.errors import (
     TooManyPendingOrders,
 )
 from store.models import Cart, Listing, Order, Product, ServiceCenter
+from support.produce import approved_listing, person
 from support.store import product
 
 

@@ -17,8 +17,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from migration_rows import REVISIONS, seed
-from processes import TOKEN, start_bot, webhook_env
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -28,6 +26,8 @@ from services.caps import Caps
 from store.backup import check_backup, sqlite_path
 from store.db import Store
 from store.models import Order, Product, ServiceCenter
+from support.migration_rows import REVISIONS, seed
+from support.processes import TOKEN, start_bot, webhook_env
 from support.store import count
 
 VILLAGERS = 6
@@ -221,7 +221,7 @@ async def test_on_postgresql_backup_gives_the_pg_dump_command_and_it_works(demo_
 
 
 async def database_before_head(folder: Path) -> tuple[str, dict[str, list[dict]]]:
-    """A SQLite database one migration short of head, with the rows of tests/migration_rows.py."""
+    """A SQLite database one migration short of head, with the rows of tests/support/migration_rows.py."""
     url = f"sqlite+aiosqlite:///{folder / 'rural-bot.sqlite3'}"
     store = Store(url)
     await store.upgrade(REVISIONS[-2])

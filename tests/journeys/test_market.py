@@ -6,25 +6,23 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import date
 
 from sqlalchemy import select
 
 from chat import center_id, labels, last_text, settle_in, texts, villager_id
 from handlers.listings import category_name
 from locales import translator
-from services import market, produce, reviews, villagers
+from services import market, produce, villagers
 from services.market import NotEnoughLeft
 from services.outbox import Kind
 from services.partners import add_partner
-from services.produce import Step
 from store.models import Listing, Order, OrderLine, Villager
 from support.desk import ADMIN
+from support.produce import SHANGYUAN, a_seller, list_produce
 from support.store import outbox_rows
 
 EN = translator("en")
 FRUIT, HONEY = category_name(EN, "fruit"), category_name(EN, "honey")
-SHANGYUAN = "Shangyuan Village Service Center"
 QINGLONG = "Qinglong Village Service Center"
 DAZHE = "Dazhe Village Service Center"
 
@@ -32,28 +30,6 @@ DAZHE = "Dazhe Village Service Center"
 async def listing(store, listing_id: int) -> Listing:
     async with store.read() as session:
         return await session.get(Listing, listing_id)
-
-
-async def list_produce(store, clock, seller_id: int, title: str, category: str = "fruit", unit: str = "jin",
-                       quantity_milli: int = 300_000, price_fen: int = 600, *, photo: str | None = None,
-                       note: str = "", available: date = date(2026, 11, 20), approve: bool = True) -> int:
-    """A listing made, published and (unless told not to) approved, through the services."""
-    draft = await produce.start_draft(store, clock, seller_id)
-    for step, value in ((Step.TITLE, title), (Step.CATEGORY, category), (Step.PHOTO, photo), (Step.UNIT, unit),
-                        (Step.QUANTITY, quantity_milli), (Step.PRICE, price_fen), (Step.AVAILABLE, available),
-                        (Step.NOTE, note)):
-        await produce.fill(store, clock, seller_id, draft.id, step, value)
-    await produce.preview(store, clock, seller_id, draft.id)
-    await produce.publish(store, clock, seller_id, draft.id)
-    if approve:
-        await reviews.review(store, clock, ADMIN, draft.id, approve=True)
-    return draft.id
-
-
-async def a_seller(bot, telegram_id: int = 2001, name: str = "Li Ming", village: str = "Shangyuan"):
-    seller = bot.person(telegram_id, name, language_code="en", username="liming_secret")
-    await settle_in(seller, village=village)
-    return seller, await villager_id(bot.store, telegram_id)
 
 
 def data_of(message, text: str) -> str:

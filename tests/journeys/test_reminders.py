@@ -279,7 +279,7 @@ async def test_two_real_bot_processes_on_postgresql_send_each_reminder_once(post
     env = {**os.environ, "BOT_TOKEN": bot.app.bot.token, "DATABASE_URL": bot.store.url,
            "TELEGRAM_BASE_URL": bot.double.base_url, "QUIET_HOURS": "00:00-00:00", "ADMIN_IDS": "900"}
     processes = [await asyncio.create_subprocess_exec(
-        sys.executable, "-c", SENDING_PROCESS, env=env, cwd=Path(__file__).parent.parent,
+        sys.executable, "-c", SENDING_PROCESS, env=env, cwd=Path(__file__).resolve().parents[2],
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE) for _ in range(2)]
     try:
         for process in processes:

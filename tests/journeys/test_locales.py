@@ -14,7 +14,7 @@ from babel.messages.pofile import read_po
 
 from locales import LOCALES_DIR, available_locales, locale_for_language_code, translator
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 KEYWORDS = {"t": None, "N_": None, "plural": (1, 2)}
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 TAG = re.compile(r"</?[a-z]+[^>]*>")

@@ -14,8 +14,6 @@ import time
 from datetime import timedelta
 
 import pytest
-from outbox_kills import confirmations, open_notices, queue_confirmations
-from processes import TOKEN
 from sqlalchemy import select
 
 from bot.app import build_application
@@ -26,6 +24,8 @@ from services.clock import SystemClock
 from services.outbox import Kind
 from store.db import Store
 from store.models import OutboxMessage
+from support.outbox_kills import confirmations, open_notices, queue_confirmations
+from support.processes import TOKEN
 
 LEASE = 2.0  # seconds
 LATENCY = 0.25  # seconds each sendMessage takes at the double

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
-from test_produce_desk import published_listing, review_card, review_cards
 
 from chat import body, texts
 from store.models import OrderCard, OutboxMessage, ServiceCenter
 from support.desk import GROUP_ID, card_of, confirmed_order, desk
 from support.orders import order_rice
+from support.produce import published_listing, review_card, review_cards
 from support.store import status_of
 
 SUPERGROUP_ID = -1_000_000_000_000 - abs(GROUP_ID)  # the id the double gives the supergroup

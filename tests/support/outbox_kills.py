@@ -1,5 +1,5 @@
 """Many due outbox messages, and a real ``rural-bot webhook`` process killed with SIGKILL while it
-sends them: how many are sent twice, and that none is lost. Used by tests/test_outbox_kill.py
+sends them: how many are sent twice, and that none is lost. Used by tests/runtime/test_outbox_kill.py
 and bench/outbox_kill.py.
 
 Telegram has no idempotency key: a process killed after Telegram took a message and before the
@@ -15,7 +15,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from processes import start_bot, webhook_env
 from sqlalchemy import func, select, update
 
 from services import cart, desks, orders, villagers
@@ -24,6 +23,7 @@ from services.outbox import Kind
 from services.partners import Actor
 from store.db import Store
 from store.models import OutboxMessage, Product, ServiceCenter
+from support.processes import start_bot, webhook_env
 
 CONFIRMED = "is confirmed"
 

@@ -17,12 +17,12 @@ import asyncio
 import re
 from urllib.parse import urlsplit
 
-from processes import TOKEN, start_bot, webhook_env
 from sqlalchemy import select
 
 from chat import settle_in, stock_of, villager_id
 from store.models import Order, ProcessedUpdate
 from support.orders import rice_in_cart
+from support.processes import TOKEN, start_bot, webhook_env
 
 PLACED = re.compile(r"Order <b>(RT-[0-9A-Z]{5})</b> placed!")
 

@@ -9,9 +9,7 @@ import asyncio
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
-from processes import start_bot, webhook_env
 from sqlalchemy import func, select
-from test_broadcast import compose, crowd, promotions_in
 
 from chat import settle_in, stock_of, texts
 from services.clock import SystemClock
@@ -19,6 +17,8 @@ from services.partners import Actor, add_partner
 from store.models import BroadcastDelivery, Order
 from support.desk import GROUP_ID, card_of
 from support.orders import order_rice
+from support.processes import start_bot, webhook_env
+from support.promotions import compose, crowd, promotions_in
 
 VILLAGERS = 8
 

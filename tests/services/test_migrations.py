@@ -2,7 +2,7 @@
 ``rural-bot db upgrade``, still holds every row, and its schema is the models'.
 
 The revisions come from Alembic's script directory, so a new migration is tested by itself; its
-rows come from tests/migration_rows.py, which says how to add them.
+rows come from tests/support/migration_rows.py, which says how to add them.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from conftest import _pg_execute, _pg_url
-from migration_rows import REVISIONS, SEED, seed
 from sqlalchemy import MetaData, func, inspect, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from store.db import Store
 from store.models import Base
+from support.migration_rows import REVISIONS, SEED, seed
 
 HEAD = REVISIONS[-1]
 
@@ -44,10 +44,10 @@ async def blank_database(backend, request, tmp_path):
 
 def test_every_revision_has_rows_and_every_table_is_seeded():
     missing = [revision for revision in REVISIONS if revision not in SEED]
-    assert not missing, (f"tests/migration_rows.py has no SEED entry for revision(s) {', '.join(missing)}: "
+    assert not missing, (f"tests/support/migration_rows.py has no SEED entry for revision(s) {', '.join(missing)}: "
                          "add rows for the tables and columns they add (its docstring says how)")
     unknown = sorted(set(SEED) - set(REVISIONS))
-    assert not unknown, f"tests/migration_rows.py seeds revision(s) that do not exist: {', '.join(unknown)}"
+    assert not unknown, f"tests/support/migration_rows.py seeds revision(s) that do not exist: {', '.join(unknown)}"
 
 
 def nothing_left_empty(sync_connection, revision: str) -> list[str]:
@@ -105,7 +105,7 @@ def upgrade_with_the_cli(url: str, cwd: Path) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize("revision", REVISIONS)
 async def test_an_upgrade_from_each_revision_keeps_every_row_and_ends_at_the_models(
         revision, blank_database, tmp_path):
-    assert revision in SEED, f"tests/migration_rows.py has no SEED entry for {revision}"
+    assert revision in SEED, f"tests/support/migration_rows.py has no SEED entry for {revision}"
     store = Store(blank_database)
     await store.upgrade(revision)
     await store.close()
@@ -117,7 +117,7 @@ async def test_an_upgrade_from_each_revision_keeps_every_row_and_ends_at_the_mod
         async with engine.connect() as connection:
             empty = await connection.run_sync(nothing_left_empty, revision)
         assert not empty, (f"at revision {revision}: " + "; ".join(empty)
-                           + ". Add rows that fill them to SEED in tests/migration_rows.py")
+                           + ". Add rows that fill them to SEED in tests/support/migration_rows.py")
 
         result = upgrade_with_the_cli(blank_database, tmp_path)
         assert result.returncode == 0, result.stderr[-3000:]

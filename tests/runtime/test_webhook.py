@@ -8,103 +8,18 @@ import asyncio
 import gc
 import json
 import re
-import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
-import aiohttp
-import pytest
-from conftest import TOKEN
-from processes import PUBLIC_URL, SECRET, free_port, until_healthy
 from sqlalchemy import func, select
-from tcpproxy import TcpProxy
 
-from bot import runner
-from bot.config import Settings
-from bot.sandbox.botapi import BotApiDouble
-from bot.webhook import SECRET_HEADER
 from chat import last_text, settle_in, texts
 from services.clock import ManualClock
 from services.updates import CLAIM_FOR, UpdateLedger
 from store.models import ProcessedUpdate
-
-PATH = urlsplit(PUBLIC_URL).path
-
-
-@dataclass
-class Served:
-    port: int
-    task: asyncio.Task
-    stop: asyncio.Event
-    http: aiohttp.ClientSession
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def get(self, path: str, headers: dict | None = None) -> tuple[int, str]:
-        async with self.http.get(self.base + path, headers=headers) as response:
-            return response.status, await response.text()
-
-    async def post_update(self, body, secret: str | None = SECRET) -> int:
-        headers = {SECRET_HEADER: secret} if secret is not None else {}
-        data = body if isinstance(body, bytes) else None
-        async with self.http.post(self.base + PATH, data=data, json=None if data else body,
-                                  headers=headers) as response:
-            return response.status
-
-    async def metric(self, name: str) -> float:
-        """The value of one sample line of /metrics, e.g. ``rural_updates_total{type="message"}``."""
-        _, text = await self.get("/metrics")
-        values = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + " ")]
-        return values[0] if values else 0.0
-
-
-@pytest.fixture
-async def webhook_bot(monkeypatch):
-    """``await webhook_bot(database_url, double)``: a webhook bot on a free port, healthy and with
-    its webhook set; the double's load balancer sends updates to every started one in turn."""
-    stops: list[asyncio.Event] = []
-    monkeypatch.setattr(runner, "wait_for_stop_signal", lambda: stops.pop(0).wait())  # instead of SIGTERM
-    started: list[Served] = []
-    async with aiohttp.ClientSession() as http:
-
-        async def start(database_url: str, double: BotApiDouble, **more_settings) -> Served:
-            port = free_port()
-            stop = asyncio.Event()
-            stops.append(stop)
-            settings = Settings(bot_token=TOKEN, database_url=database_url, telegram_base_url=double.base_url,
-                                listen_host="127.0.0.1", listen_port=port, webhook_url=PUBLIC_URL,
-                                webhook_secret=SECRET, admin_ids=frozenset({900}), **more_settings)
-            served = Served(port, asyncio.create_task(runner.serve(settings, webhook=True)), stop, http)
-            started.append(served)
-            double.webhook_targets = [s.base for s in started]
-
-            def stopped() -> str | None:
-                return f"the webhook bot stopped: {served.task.result()!r}" if served.task.done() else None
-
-            await until_healthy(served.base, stopped, 10)
-            await double.wait_for(lambda: double.webhook["url"], message="the webhook was not set")
-            return served
-
-        try:
-            yield start
-        finally:
-            for served in started:
-                served.stop.set()
-            for served in started:
-                assert await asyncio.wait_for(served.task, 10) == 0
-            gc.unfreeze()  # serve froze this test process's objects; let its garbage be collected again
-
-
-def message_update(update_id: int, person, command: str) -> dict:
-    """A raw update: ``person`` sends ``/command``."""
-    return {"update_id": update_id, "message": {
-        "message_id": 10_000 + update_id, "date": int(time.time()), "text": command,
-        "entities": [{"type": "bot_command", "offset": 0, "length": len(command)}],
-        "chat": {"id": person.id, "type": "private", "first_name": person.first_name},
-        "from": person.to_dict()}}
+from support.processes import PUBLIC_URL, SECRET
+from support.tcpproxy import TcpProxy
+from support.webhook import message_update
 
 
 async def test_the_webhook_is_set_with_the_secret_and_serves_people(demo_store, telegram, webhook_bot):

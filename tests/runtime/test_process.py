@@ -9,12 +9,12 @@ import io
 import json
 import logging
 
-from processes import TOKEN, start_bot, webhook_env
 from sqlalchemy import select
 
 from bot import logs
 from chat import last_text, settle_in
 from store.models import Villager
+from support.processes import TOKEN, start_bot, webhook_env
 
 
 async def test_sigterm_finishes_the_update_in_flight_and_exits_0(demo_store, telegram, tmp_path):

@@ -15,26 +15,13 @@ from sqlalchemy import func, select
 
 from bot.broadcast_pump import BroadcastPump
 from chat import last_text, settle_in, texts
-from services import broadcast, villagers
+from services import broadcast
 from services.broadcast import BadHtml, Status
 from store.db import Store
 from store.models import Broadcast, BroadcastDelivery, ServiceCenter, Villager
+from support.promotions import compose, crowd, promotions_in
 
 ADMIN = 900
-
-
-async def crowd(bot, count: int, first: int = 3000, language: str = "en", center: str = "CG-01"):
-    """``count`` villagers of ``center`` who have talked to the bot (registered without chatting)."""
-    async with bot.store.read() as session:
-        center_id = await session.scalar(select(ServiceCenter.id).where(ServiceCenter.code == center))
-    people = []
-    for telegram_id in range(first, first + count):
-        person = bot.person(telegram_id, f"V{telegram_id}", language_code=language)
-        found = await villagers.enter(bot.store, bot.clock, telegram_id=telegram_id, first_name=person.first_name,
-                                      username=None, locale="en" if language == "en" else "zh_Hans")
-        await villagers.set_center(bot.store, found.id, center_id)
-        people.append(person)
-    return people
 
 
 async def sent_to_all(bot, timeout: float = 20.0) -> None:
@@ -51,26 +38,6 @@ async def sent_to_all(bot, timeout: float = 20.0) -> None:
             return
         assert time.monotonic() < deadline, "the promotion did not finish"
         await asyncio.sleep(0.05)
-
-
-def promotions_in(person) -> list:
-    return [m for m in person.chat.bot_messages() if "New Year" in (m.text or m.caption or "")
-            or "新年" in (m.text or m.caption or "")]
-
-
-async def compose(admin, *, link: str | None = "FD-001", zh: str = "<b>新年大促</b> 🎉 化肥九折",
-                  en: str | None = "<b>New Year sale</b> 🎉 fertilizer 10% off") -> None:
-    await admin.send("/broadcast")
-    await admin.send(zh)
-    if en is None:
-        await admin.tap("⏭ Skip")
-    else:
-        await admin.send(en)
-    await admin.tap("⏭ Skip")  # no photo
-    if link is None:
-        await admin.tap("⏭ Skip")
-    else:
-        await admin.send(link)
 
 
 async def test_an_admin_composes_previews_and_sends_a_promotion(bot):

@@ -10,67 +10,12 @@ import re
 from sqlalchemy import select
 
 from chat import body, settle_in, texts
-from services import market, produce, villagers
+from services import market, produce
 from services.partners import add_partner
 from services.produce import Step
-from store.models import Listing, Order, ServiceCenter
+from store.models import Order, ServiceCenter
 from support.desk import ADMIN
-
-SELLER_DESK, BUYER_DESK = -100123, -100456
-
-
-async def desks(bot):
-    """Lao Zhang runs Shangyuan (CG-01), the seller's center, whose group has a bystander;
-    Lao Li runs Qinglong (CG-02), where the buyer picks up."""
-    await add_partner(bot.store, bot.clock, ADMIN, "CG-01", 501)
-    await add_partner(bot.store, bot.clock, ADMIN, "CG-02", 503)
-    zhang = bot.person(501, "Lao Zhang", language_code="en")
-    bystander = bot.person(502, "Xiao Li", language_code="en")
-    li = bot.person(503, "Lao Li", language_code="en")
-    seller_group = bot.double.group(SELLER_DESK, "Shangyuan desk")
-    seller_group.add_member(bystander)
-    await bot.double.add_bot_to_group(seller_group, by=zhang)
-    await zhang.send("/bind CG-01", chat=seller_group)
-    buyer_group = bot.double.group(BUYER_DESK, "Qinglong desk")
-    await bot.double.add_bot_to_group(buyer_group, by=li)
-    await li.send("/bind CG-02", chat=buyer_group)
-    return zhang, bystander, li, seller_group, buyer_group
-
-
-async def published_listing(bot, seller, *, photo: str | None = None, quantity: int = 20_000) -> int:
-    """Honey the seller has finished and published (the steps themselves are the /sell tests')."""
-    me = await registered(bot, seller)
-    draft = await produce.start_draft(bot.store, bot.clock, me.id)
-    await produce.choose_common(bot.store, bot.clock, me.id, draft.id, "Mountain honey", "honey")
-    for step, value in ((Step.PHOTO, photo), (Step.UNIT, "jin"), (Step.QUANTITY, quantity), (Step.PRICE, 4500),
-                        (Step.AVAILABLE, bot.clock.now().date()), (Step.NOTE, "From our own hives")):
-        await produce.fill(bot.store, bot.clock, me.id, draft.id, step, value)
-    await produce.publish(bot.store, bot.clock, me.id, draft.id)
-    await bot.pump()
-    return draft.id
-
-
-async def registered(bot, person):
-    """The villager the bot registered for someone who has talked to it."""
-    return await villagers.enter(bot.store, bot.clock, telegram_id=person.id, first_name=person.first_name,
-                                 username=None, locale="en")
-
-
-def review_cards(group, title: str) -> list:
-    return [m for m in group.bot_messages() if not m.deleted and body(m).startswith("🌾 Produce to review")
-            and title in body(m)]
-
-
-def review_card(group, title: str):
-    """The latest review card of a listing (each review has its own)."""
-    cards = review_cards(group, title)
-    assert cards, f"no review card for {title}"
-    return cards[-1]
-
-
-async def status_of(store, listing_id: int) -> str:
-    async with store.read() as session:
-        return await session.scalar(select(Listing.status).where(Listing.id == listing_id))
+from support.produce import desks, listing_status, published_listing, registered, review_card, review_cards
 
 
 async def test_the_partner_reviews_produce_on_the_desk_and_the_seller_hears_of_it(bot):
@@ -88,7 +33,7 @@ async def test_the_partner_reviews_produce_on_the_desk_and_the_seller_hears_of_i
 
     refused = await bystander.tap("✅ Approve", message=card)
     assert refused.show_alert and "Only the partners of Shangyuan Village Service Center" in refused.text
-    assert await status_of(bot.store, listing) == "review"
+    assert await listing_status(bot.store, listing) == "review"
 
     await zhang.tap("❌ Reject", message=card)
     assert "Why is it rejected?" in body(review_card(group, "Mountain honey"))
@@ -100,7 +45,7 @@ async def test_the_partner_reviews_produce_on_the_desk_and_the_seller_hears_of_i
     assert card.buttons == []
     told = texts(seller.chat)[-1]
     assert "Mountain honey was not approved" in told and "Reason: Price is <twice> the town's" in told
-    assert await status_of(bot.store, listing) == "rejected"
+    assert await listing_status(bot.store, listing) == "rejected"
 
     seller_id = (await produce.listing_view(bot.store, listing)).seller_id
     await produce.edit(bot.store, bot.clock, seller_id, listing, Step.PRICE, 3000)  # back to review
@@ -117,7 +62,7 @@ async def test_the_partner_reviews_produce_on_the_desk_and_the_seller_hears_of_i
     await zhang.tap("✅ Approve", message=card)
     assert "On the market by Lao Zhang" in body(review_card(group, "Mountain honey"))
     assert "Mountain honey is approved and on the 🧺 market now" in texts(seller.chat)[-1]
-    assert await status_of(bot.store, listing) == "approved"
+    assert await listing_status(bot.store, listing) == "approved"
     again = await zhang.tap_data(f"lr:ok:{listing}", review_card(group, "Mountain honey"))
     assert again.show_alert and "Not waiting for review any more" in again.text
 
@@ -188,7 +133,7 @@ async def test_a_partner_cannot_approve_their_own_produce_another_partner_does(b
     assert refused.show_alert and refused.text == (
         "🙅 You cannot approve your own produce. Another partner of Shangyuan Village Service Center, or an "
         "admin, must approve it.")
-    assert await status_of(bot.store, listing) == "review"
+    assert await listing_status(bot.store, listing) == "review"
     assert "Waiting for review" in body(review_card(group, "Mountain honey"))
 
     await add_partner(bot.store, bot.clock, ADMIN, "CG-01", 504)
@@ -196,7 +141,7 @@ async def test_a_partner_cannot_approve_their_own_produce_another_partner_does(b
     group.add_member(wu)
     await wu.tap("✅ Approve", message=review_card(group, "Mountain honey"))
     assert "On the market by Lao Wu" in body(review_card(group, "Mountain honey"))
-    assert await status_of(bot.store, listing) == "approved"
+    assert await listing_status(bot.store, listing) == "approved"
 
 
 async def test_an_admin_approves_a_partners_own_produce_and_the_partner_may_reject_their_own(bot):
@@ -207,9 +152,9 @@ async def test_an_admin_approves_a_partners_own_produce_and_the_partner_may_reje
     await admin.send("/start")
     await admin.tap_data(f"lr:show:{first}", admin.chat.last_bot_message())  # the card in the admin's chat
     await admin.tap("✅ Approve", message=review_card(admin.chat, "Mountain honey"))
-    assert await status_of(bot.store, first) == "approved"
+    assert await listing_status(bot.store, first) == "approved"
 
     second = await published_listing(bot, zhang, quantity=5_000)
     await zhang.tap("❌ Reject", message=review_card(group, "Mountain honey"))
     await zhang.tap("The description is unclear", message=review_card(group, "Mountain honey"))
-    assert await status_of(bot.store, second) == "rejected"
+    assert await listing_status(bot.store, second) == "rejected"

@@ -12,7 +12,6 @@ from datetime import timedelta
 import pytest
 from conftest import _ErrorRecorder
 from sqlalchemy import select, update
-from test_market import SHANGYUAN, a_seller, list_produce
 
 from bot.config import SettingsError, load_settings
 from chat import labels, last_text, settle_in, texts, villager_id
@@ -21,6 +20,7 @@ from services import orders
 from services.caps import Caps
 from store.models import Order, Product
 from support.desk import desk
+from support.produce import SHANGYUAN, a_seller, list_produce
 
 MAX_BUTTONS, MAX_DATA = 100, 64
 RICE = "FD-001"

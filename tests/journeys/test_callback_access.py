@@ -33,7 +33,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from telegram.ext import CallbackQueryHandler
-from test_produce_desk import published_listing, review_card
 
 from bot.app import build_application
 from bot.config import Settings
@@ -55,6 +54,7 @@ from store.models import (
 )
 from support.desk import ADMIN, card_of
 from support.orders import order_rice
+from support.produce import published_listing, review_card
 
 WANG_DESK, LI_DESK = -100123, -100456
 REFUSED, GONE, OWN = "refused", "gone", "own"

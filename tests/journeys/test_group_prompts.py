@@ -8,8 +8,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import select
-from test_produce_desk import desks, published_listing, review_card
-from test_produce_desk import status_of as listing_status
 
 from chat import body, settle_in, texts
 from services import prompts
@@ -17,6 +15,7 @@ from services.partners import add_partner
 from store.models import DeskPrompt, Order
 from support.desk import ADMIN, card_of, confirmed_order, desk
 from support.orders import order_rice
+from support.produce import desks, listing_status, published_listing, review_card
 from support.store import status_of
 
 

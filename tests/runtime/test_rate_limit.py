@@ -15,7 +15,6 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
-from test_webhook import message_update, webhook_bot  # noqa: F401 - the fixture
 
 from bot.app import metrics_of
 from bot.config import SettingsError, load_settings
@@ -24,6 +23,7 @@ from services.rate_limit import UserRate
 from services.updates import UpdateLedger
 from store.models import Cart, CartLine, ProcessedUpdate
 from support.desk import desk
+from support.webhook import message_update
 
 SLOW_DOWN_ZH = "🐢 您发得太快了，我来不及回复。请等一分钟再继续。"
 SLOW_DOWN_EN = "🐢 You are sending faster than I can answer. Please wait a minute, then go on."
@@ -158,7 +158,7 @@ async def test_an_update_past_the_limit_is_claimed_done_in_one_write_and_a_secon
 
 
 async def test_by_webhook_a_flood_is_acknowledged_done_in_the_ledger_and_counted_in_metrics(demo_store, telegram,
-                                                                                           webhook_bot):  # noqa: F811
+                                                                                           webhook_bot):
     """Real time here, as in production: the bucket refills a little while the 30 are handled."""
     served = await webhook_bot(demo_store.url, telegram)
     telegram.chat_limits = False
