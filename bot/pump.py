@@ -171,7 +171,7 @@ class OutboxPump(Pump):
         the group's service message: the desk and its waiting cards move to the new chat, and the
         row goes again at once, there. Moving is not failing: the row's attempts do not grow."""
         store, now = self.rt.store, self.rt.clock.now()
-        old = getattr(exc, "old_chat_id", None)  # known for a desk's group (handlers.notices.to_desk)
+        old = getattr(exc, "old_chat_id", None)  # known for a desk's group (handlers.card_posts.to_desk)
         if old is None:
             log.warning("outbox %s (%s): %s", row.id, row.kind, exc)
             await outbox.postpone(store, row.id, now + outbox.backoff(row.attempts), now=now, error=str(exc))

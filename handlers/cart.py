@@ -78,7 +78,7 @@ async def show_cart(update: Update, context: RuralContext, note: str = "", page:
             button("➕", CartLine(line.id, line.quantity + 1, page)),
             button("🗑", CartLine(line.id, 0, page)),
         ])
-    rows.append(pager(t, page, pages, lambda page: Cart(page)))
+    rows.append(pager(t, page, pages, Cart))
     rows.append([button(t("✅ Checkout"), Checkout())])
     rows.append([button(t("📂 Continue shopping"), Categories())])
     heading = [cart_title(context)]

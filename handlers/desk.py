@@ -26,9 +26,9 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ChatMemberHandler, CommandHandler, filters
 
 from handlers.callbacks import Arrived, PendingPage, on
+from handlers.card_posts import send_card
 from handlers.cards import LISTING, ORDER, DecisionCard, pending_list
 from handlers.context import RuralContext
-from handlers.notices import send_card
 from handlers.ui import alert, esc, money, name_in, not_yours, on_tap, say, show, status_text
 from locales import Translator
 from services import desks, parcels, partners, reviews, villagers

@@ -1,5 +1,6 @@
-"""What the outbox sends: order cards for the desk, status notices, pickup reminders, the list of
-uncollected parcels and the daily digest. Each is rendered when it is sent, in the language of
+"""What the outbox sends: order and review cards for the desk (posted by handlers.card_posts),
+status notices, pickup reminders, the list of uncollected parcels, the daily digest, the seller's
+news and low-stock alerts. Each is rendered when it is sent, in the language of
 whoever reads it (a group reads the default language), from what the store holds then; the desk's
 cards and lists read as handlers.cards renders them.
 
@@ -9,30 +10,19 @@ cards and lists read as handlers.cards renders them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 
-from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram import Bot
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden
 
 from handlers.callbacks import AdminProductOpen, Categories, OrderDetail
-from handlers.cards import (
-    card_keyboard,
-    card_text,
-    digest_text,
-    reason_text,
-    review_card_text,
-    review_keyboard,
-    uncollected_text,
-)
+from handlers.card_posts import edit_cards, edit_review_cards, post_card, post_review_card, to_desk
+from handlers.cards import digest_text, reason_text, uncollected_text
 from handlers.context import Runtime
 from handlers.listings import reject_reason, unit_name
 from handlers.ui import button, esc, keyboard, money, name_in
 from locales import N_, Translator, translator
 from services import catalog, centers, desks, orders, parcels, partners, produce, reminders, reviews
-from services.desks import CardView
 from services.orders import OrderView
 from services.outbox import Claimed, Kind
 from services.states import OrderStatus
@@ -55,86 +45,6 @@ class Later(Exception):
     def __init__(self, until: datetime):
         super().__init__(f"later, at {until.isoformat()}")
         self.until = until
-
-
-class DeskMigrated(ChatMigrated):
-    """A desk's group became a supergroup. Telegram's answer names only the new chat; this also
-    names the old one, which the bot sent to."""
-
-    def __init__(self, old_chat_id: int, new_chat_id: int):
-        super().__init__(new_chat_id)
-        self.old_chat_id = old_chat_id
-
-
-@contextmanager
-def to_desk(chat_id: int) -> Iterator[None]:
-    """Sending to a desk's group: a group that became a supergroup is told as DeskMigrated."""
-    try:
-        yield
-    except ChatMigrated as exc:
-        if isinstance(exc, DeskMigrated):
-            raise
-        raise DeskMigrated(chat_id, exc.new_chat_id) from exc
-
-
-# ---- the order card ---------------------------------------------------------------------------
-
-async def post_card(bot: Bot, rt: Runtime, order_id: int) -> None:
-    """Post the card where it is not yet, and edit it in place where it is."""
-    destinations = await desks.card_destinations(rt.store, order_id)
-    card = await desks.card_view(rt.store, order_id) if destinations else None
-    if card is None:
-        return
-    for desk in destinations:
-        with to_desk(desk.chat_id):
-            await _post_card_to(bot, rt, card, desk)
-
-
-async def _post_card_to(bot: Bot, rt: Runtime, card: CardView, desk: desks.Destination) -> None:
-    chat_id, order_id = desk.chat_id, card.order.id
-    t = translator(desk.locale or rt.default_locale)
-    text, markup = card_text(t, card), card_keyboard(t, card.order, desk.center_id)
-    message_id = card.cards.get(chat_id)
-    if message_id is not None:
-        try:
-            await _edit_card(bot, chat_id, message_id, text, markup)
-            return
-        except BadRequest as exc:
-            if "not found" not in str(exc).lower():
-                raise
-            log.info("card %s of order %s is gone; posting it again", message_id, order_id)
-    sent = await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
-    await desks.record_card(rt.store, order_id, chat_id, sent.message_id)
-
-
-async def _edit_card(bot: Bot, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None) -> None:
-    """Edit a card in place; a card that already reads so is fine. Raises Telegram's other 400s."""
-    try:
-        await bot.edit_message_text(text, chat_id, message_id, parse_mode=ParseMode.HTML, reply_markup=markup)
-    except BadRequest as exc:
-        if "not modified" not in str(exc).lower():
-            raise
-
-
-async def edit_cards(bot: Bot, rt: Runtime, order_id: int) -> bool:
-    """Edit the order's cards where they were posted, as the store has it now (e.g. without the
-    name of someone who used /forget). Never posts a card: one that can no longer be edited
-    (deleted, too old, or the bot left the chat) is left as it is, and logged."""
-    card = await desks.card_view(rt.store, order_id)
-    if card is None or not card.cards:
-        return False
-    by_chat = {desk.chat_id: desk for desk in await desks.card_destinations(rt.store, order_id)}
-    for chat_id, message_id in card.cards.items():
-        desk = by_chat.get(chat_id)
-        t = translator((desk.locale if desk else None) or rt.default_locale)
-        text, markup = card_text(t, card), card_keyboard(t, card.order, desk.center_id if desk else None)
-        try:
-            with to_desk(chat_id):
-                await _edit_card(bot, chat_id, message_id, text, markup)
-        except (BadRequest, Forbidden) as exc:
-            log.info("card %s of order %s in chat %s cannot be edited, left as it is: %s",
-                     message_id, order_id, chat_id, exc)
-    return True
 
 
 # ---- to the villager --------------------------------------------------------------------------
@@ -229,85 +139,7 @@ async def send_digest(bot: Bot, rt: Runtime, row: Claimed) -> bool:
     return True
 
 
-# ---- produce listings ----------------------------------------------------------------------
-
-async def post_review_card(bot: Bot, rt: Runtime, listing_id: int) -> None:
-    """Post the listing's review card on its center's desk, or edit it in place where it is."""
-    card = await reviews.review_card(rt.store, listing_id)
-    if card is None:
-        return
-    for desk in await desks.center_destinations(rt.store, card.listing.center_id):
-        with to_desk(desk.chat_id):
-            await _post_review_card_to(bot, rt, card, desk)
-
-
-async def _post_review_card_to(bot: Bot, rt: Runtime, card: reviews.ReviewCard, desk: desks.Destination) -> None:
-    listing_id, photo = card.listing.id, card.listing.photo
-    t = translator(desk.locale or rt.default_locale)
-    text, markup = review_card_text(t, card), review_keyboard(t, card.listing)
-    message_id = card.cards.get(desk.chat_id)
-    if message_id is not None:
-        try:
-            await _edit_review_card(bot, desk.chat_id, message_id, text, markup, as_caption=bool(photo))
-            return
-        except BadRequest as exc:
-            if "not modified" in str(exc).lower():
-                return
-            log.info("review card %s of listing %s cannot be edited (%s); posting it again",
-                     message_id, listing_id, exc)
-    sent = await send_card(bot, desk.chat_id, text, markup, photo)
-    await reviews.record_card(rt.store, listing_id, desk.chat_id, sent.message_id)
-
-
-async def edit_review_cards(bot: Bot, rt: Runtime, listing_id: int) -> bool:
-    """Edit the listing's review cards where they were posted, as the store has it now (e.g.
-    after its seller or reviewer used /forget). Like ``edit_cards``, never posts one."""
-    card = await reviews.review_card(rt.store, listing_id)
-    if card is None or not card.cards:
-        return False
-    by_chat = {desk.chat_id: desk for desk in await desks.center_destinations(rt.store, card.listing.center_id)}
-    for chat_id, message_id in card.cards.items():
-        desk = by_chat.get(chat_id)
-        t = translator((desk.locale if desk else None) or rt.default_locale)
-        try:
-            with to_desk(chat_id):
-                await _edit_review_card(bot, chat_id, message_id, review_card_text(t, card),
-                                        review_keyboard(t, card.listing), as_caption=bool(card.listing.photo))
-        except (BadRequest, Forbidden) as exc:
-            if "not modified" not in str(exc).lower():
-                log.info("review card %s of listing %s in chat %s cannot be edited, left as it is: %s",
-                         message_id, listing_id, chat_id, exc)
-    return True
-
-
-async def _edit_review_card(bot: Bot, chat_id: int, message_id: int, text: str,
-                            markup: InlineKeyboardMarkup | None, *, as_caption: bool) -> None:
-    """A card posted with a photo has a caption, one without has a text; a card whose photo the
-    store no longer has (its seller used /forget) is still a photo message: its caption is edited."""
-    try:
-        if as_caption:
-            await bot.edit_message_caption(chat_id, message_id, caption=text, parse_mode=ParseMode.HTML,
-                                           reply_markup=markup)
-        else:
-            await bot.edit_message_text(text, chat_id, message_id, parse_mode=ParseMode.HTML, reply_markup=markup)
-    except BadRequest as exc:
-        if "there is no text in the message" not in str(exc).lower():
-            raise
-        await bot.edit_message_caption(chat_id, message_id, caption=text, parse_mode=ParseMode.HTML,
-                                       reply_markup=markup)
-
-
-async def send_card(bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None,
-                    photo: str | None) -> Message:
-    """A card with its photo as a caption, or as text if the photo cannot be sent (a file
-    Telegram no longer has)."""
-    if photo:
-        try:
-            return await bot.send_photo(chat_id, photo, caption=text, parse_mode=ParseMode.HTML, reply_markup=markup)
-        except BadRequest as exc:
-            log.warning("photo %r could not be sent, posting the card as text: %s", photo, exc)
-    return await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
-
+# ---- to the seller ---------------------------------------------------------------------------
 
 async def send_to_seller(bot: Bot, rt: Runtime, row: Claimed) -> bool:
     """What happened to a seller's listing: reviewed, sold, sold out, or paid for."""

@@ -41,7 +41,7 @@ async def list_screen(update: Update, context: RuralContext, page: int = 0) -> N
         return
     rows = [[button(f"{o.number} · {status_label(context, o.status)} · {money(o.total_fen)}", OrderDetail(o.id))]
             for o in found.orders]
-    rows.append(pager(t, found.page, found.pages, lambda page: OrdersPage(page)))
+    rows.append(pager(t, found.page, found.pages, OrdersPage))
     await show(update, context, t("📦 <b>Your orders</b> (newest first):"), keyboard(*rows))
 
 

@@ -91,18 +91,17 @@ def local_time(when: datetime, timezone: str, with_year: bool = False) -> str:
     return when.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M" if with_year else "%m-%d %H:%M")
 
 
-def button(text: str, data: CallbackData | str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=data if isinstance(data, str) else data.pack())
+def button(text: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=data.pack())
 
 
 def keyboard(*rows: list[InlineKeyboardButton] | None) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([row for row in rows if row])
 
 
-def pager(t: Translator, page: int, pages: int, data: str | Callable[[int], CallbackData]) -> list[InlineKeyboardButton]:
-    """◀️ / ▶️ buttons for a list; ``data`` gives a page's button (pages count from 0), e.g.
-    ``lambda page: Category(category_id, page)``, or is a string with a ``{page}`` slot."""
-    at = data if callable(data) else lambda page: data.format(page=page)
+def pager(t: Translator, page: int, pages: int, at: Callable[[int], CallbackData]) -> list[InlineKeyboardButton]:
+    """◀️ / ▶️ buttons for a list; ``at`` gives a page's button (pages count from 0), e.g.
+    ``lambda page: Category(category_id, page)``."""
     row = []
     if page > 0:
         row.append(button(t("◀️ Previous"), at(page - 1)))

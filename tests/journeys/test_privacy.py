@@ -262,7 +262,7 @@ async def test_forget_edits_the_cards_already_posted_blanks_the_listings_and_rem
 
     await wang.send("/forget")
     assert "1 search of yours that found nothing" in last_text(wang)
-    caplog.set_level(logging.INFO, logger="handlers.notices")
+    caplog.set_level(logging.INFO, logger="handlers.card_posts")
     await wang.tap(YES)
     await bot.pump()
 
