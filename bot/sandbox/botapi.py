@@ -35,7 +35,7 @@ from bot.http_input import BadJson, parse_json
 # Re-exported (Button, KeyboardButton, NOT_MODIFIED are not used here).
 from .methods import NOT_MODIFIED, MessageMethods
 from .model import (ApiCall, ApiError, Button, CallbackAnswer, Chat, ChatUpgraded, Group,
-                    KeyboardButton, Message, Person, StoredFile, Upload, User, _now, bad)
+                    KeyboardButton, Message, Params, Person, StoredFile, Upload, User, _now, bad)
 
 __all__ = ["ApiCall", "ApiError", "BotApiDouble", "Button", "CallbackAnswer", "Chat", "ChatUpgraded",
            "Group", "KeyboardButton", "Message", "Person", "StoredFile", "Upload", "User"]
@@ -44,32 +44,6 @@ _JSON_FIELDS = {"reply_markup", "entities", "caption_entities", "commands", "sco
                 "allowed_updates", "reply_parameters", "link_preview_options"}
 log = logging.getLogger(__name__)
 
-
-class Params(dict):
-    """Request parameters: strings from forms/queries, typed values from JSON bodies."""
-
-    def text(self, key: str, default: str | None = None) -> str | None:
-        value = self.get(key)
-        return default if value is None else str(value)
-
-    def integer(self, key: str, default: int | None = None) -> int | None:
-        value = self.get(key)
-        if value is None or value == "":
-            return default
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise bad(f"invalid {key} specified") from None
-
-    def number(self, key: str) -> float:
-        try:
-            return float(self[key])
-        except (KeyError, TypeError, ValueError):
-            raise bad(f"wrong {key} specified") from None
-
-    def flag(self, key: str) -> bool:
-        value = self.get(key)
-        return value is True or str(value).lower() in ("true", "1")
 
 SENDING_METHODS = frozenset({"sendmessage", "sendphoto", "senddocument", "sendvenue", "sendlocation",
                              "copymessage", "forwardmessage", "sendmediagroup"})

@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import re
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .html import HtmlError, Rendered, render, utf16_len
-from .model import Chat, KeyboardButton, Message, StoredFile, Upload, bad
-
-if TYPE_CHECKING:
-    from .botapi import Params
+from .model import Chat, KeyboardButton, Message, Params, StoredFile, Upload, bad
 
 __all__ = ["NOT_MODIFIED", "MessageMethods"]
 

@@ -1,7 +1,7 @@
 """The Bot API double's model: the people, chats and messages a test drives and inspects.
 
-Also the plain records the double's server shares with it (calls, uploads, stored files,
-buttons, callback answers) and the Telegram error type its method handlers raise.
+Also the plain records the double's server shares with it (calls, request parameters, uploads,
+stored files, buttons, callback answers) and the Telegram error type its method handlers raise.
 """
 
 from __future__ import annotations
@@ -9,15 +9,13 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from .html import utf16_len
 
-if TYPE_CHECKING:
-    from .botapi import BotApiDouble
-
 __all__ = ["ApiCall", "ApiError", "Button", "CallbackAnswer", "Chat", "ChatUpgraded", "Group",
-           "KeyboardButton", "Message", "Person", "StoredFile", "Upload", "User", "bad"]
+           "KeyboardButton", "Message", "Params", "Person", "StoredFile", "Telegram", "Upload", "User",
+           "bad"]
 
 _COMMAND_RE = re.compile(r"/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]{3,32})?(?=\s|$)")
 
@@ -36,6 +34,33 @@ class ApiError(Exception):
 
 def bad(reason: str) -> ApiError:
     return ApiError(400, f"Bad Request: {reason}")
+
+
+class Params(dict):
+    """Request parameters: strings from forms/queries, typed values from JSON bodies."""
+
+    def text(self, key: str, default: str | None = None) -> str | None:
+        value = self.get(key)
+        return default if value is None else str(value)
+
+    def integer(self, key: str, default: int | None = None) -> int | None:
+        value = self.get(key)
+        if value is None or value == "":
+            return default
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise bad(f"invalid {key} specified") from None
+
+    def number(self, key: str) -> float:
+        try:
+            return float(self[key])
+        except (KeyError, TypeError, ValueError):
+            raise bad(f"wrong {key} specified") from None
+
+    def flag(self, key: str) -> bool:
+        value = self.get(key)
+        return value is True or str(value).lower() in ("true", "1")
 
 
 class ChatUpgraded(ApiError):
@@ -232,11 +257,36 @@ class Group(Chat):
         self.members[person.id] = person
 
 
+class Telegram(Protocol):
+    """What a simulated person uses of the Bot API double (``BotApiDouble`` provides it)."""
+
+    bot_user: User
+    callback_answers: dict[str, CallbackAnswer]
+    chats: dict[int, Chat]
+
+    def member_update(self, chat: Chat, by: User, old: str, new: str) -> dict: ...
+    def hears(self, message: Message) -> bool: ...
+    def now(self) -> int: ...
+    def notify(self, event: str, message: Message) -> None: ...
+    def inject(self, update: dict) -> int: ...
+    def new_query_id(self) -> str: ...
+    async def deliver(self, update: dict, timeout: float | None = None) -> int: ...
+    async def deliver_injected(self, update_ids: list[int], timeout: float | None = None) -> None: ...
+    def store_file(self, kind: str, content: bytes | None, file_name: str | None = None,
+                   mime_type: str | None = None, url: str | None = None,
+                   file_id: str | None = None) -> StoredFile: ...
+    @staticmethod
+    def photo_sizes(file: StoredFile) -> list[dict]: ...
+    @staticmethod
+    def document_dict(file: StoredFile) -> dict: ...
+    def person_acted(self) -> None: ...
+
+
 @dataclass(eq=False)
 class Person(User):
     """A simulated Telegram user.  Actions return after the bot handled the update."""
 
-    double: BotApiDouble | None = field(default=None, repr=False)
+    double: Telegram | None = field(default=None, repr=False)
     blocked: bool = False
     answers: list[CallbackAnswer] = field(default_factory=list, repr=False)
 
