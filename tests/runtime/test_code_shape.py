@@ -13,6 +13,7 @@ MAX_LINES = 400
 # Modules allowed to be longer, and why (the issue that set the limit says: say why).
 LONGER = {
     "bot/sandbox/botapi.py": "the Bot API double: one aiohttp server answering Telegram's methods",
+    "bot/sandbox/model.py": "the Bot API double: the people, chats and messages a test drives",
     "store/models.py": "the schema: every table in one file, the map of what the store holds",
     "handlers/callbacks.py": "the catalogue of every kind of button, one short class each, read as a table",
 }
