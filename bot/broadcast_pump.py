@@ -25,7 +25,7 @@ from telegram.ext import Application
 
 from bot.lease import Hold, wall
 from bot.pump import Pump, send_timeout, wait_asked
-from handlers.broadcast import progress_text, promotion_keyboard, report_text
+from handlers.cards import progress_text, promotion_keyboard, report_text
 from handlers.context import Runtime
 from locales import available_locales, translator
 from services import broadcast, deliveries, leases, villagers

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler, filters
 
@@ -31,9 +31,10 @@ from handlers.callbacks import (
     Unsubscribe,
     on,
 )
+from handlers.cards import promotion_keyboard
 from handlers.context import RuralContext
 from handlers.ui import alert, button, esc, keyboard, name_in, on_tap, say, show
-from locales import N_, Translator, available_locales, translator
+from locales import N_, available_locales, translator
 from services import broadcast
 from services.broadcast import AUDIENCES, BadHtml, BroadcastView, Delivery, Status, Step
 from services.errors import NotAllowed, NotFound
@@ -57,49 +58,6 @@ def language_name(locale: str) -> str:
 
 def locales_in_order(default: str) -> list[str]:
     return [default] + sorted(locale for locale in available_locales() if locale != default)
-
-
-# ---- what villagers see ---------------------------------------------------------------------
-
-def promotion_keyboard(t: Translator, promotion: BroadcastView, bot_username: str | None) -> InlineKeyboardMarkup:
-    """The promotion's link (a deep link that opens the bot at the product or category) and the
-    way out of promotions."""
-    rows = []
-    link = promotion.link
-    if link and bot_username:
-        prefix = "p" if link["kind"] == "product" else "c"
-        label = t("🛒 Have a look") if link["kind"] == "product" else t("📂 See the category")
-        rows.append([InlineKeyboardButton(label, url=f"https://t.me/{bot_username}?start={prefix}-{link['code']}")])
-    rows.append([button(t("🔕 Unsubscribe from promotions"), Unsubscribe())])
-    return InlineKeyboardMarkup(rows)
-
-
-def progress_text(t: Translator, promotion: BroadcastView, rate: float) -> str:
-    counts = promotion.counts
-    left = counts.get(Delivery.PENDING, 0)
-    failed = sum(counts.get(s, 0) for s in (Delivery.FAILED, Delivery.BLOCKED))
-    return "\n".join([
-        t("📣 <b>Promotion #{id}</b>: sending", id=promotion.id),
-        t("✅ Sent: {n}", n=counts.get(Delivery.SENT, 0)),
-        t("❌ Failed: {n}", n=failed),
-        t("⏳ Left: {n}", n=left),
-        t("⚡ {rate} messages a second", rate=f"{rate:.1f}"),
-    ])
-
-
-def report_text(t: Translator, promotion: BroadcastView) -> str:
-    counts = promotion.counts
-    seconds = 0
-    if promotion.started_at and promotion.finished_at:
-        seconds = int((promotion.finished_at - promotion.started_at).total_seconds())
-    return "\n".join([
-        t("🏁 <b>Promotion #{id} finished</b>", id=promotion.id),
-        t("✅ Sent: {n}", n=counts.get(Delivery.SENT, 0)),
-        t("🚫 Blocked the bot: {n}", n=counts.get(Delivery.BLOCKED, 0)),
-        t("🔕 Opted out: {n}", n=counts.get(Delivery.OPTED_OUT, 0)),
-        t("❌ Failed: {n}", n=counts.get(Delivery.FAILED, 0)),
-        t("⏱ Took {minutes} min {seconds} s", minutes=seconds // 60, seconds=seconds % 60),
-    ])
 
 
 # ---- composing ------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
-"""What the desk's cards and lists read, and which buttons they carry: the order card, the listing
-review card, the reasons to reject either, /pending, and what the outbox sends a desk (the daily
-digest, the parcels nobody collected). Rendering only: handlers.notices sends them, handlers.desk
-and handlers.desk_prompts show them in answer to a tap.
+"""What the cards read, and which buttons they carry: the desk's order card and listing review card,
+the reasons to reject either, /pending, what the outbox sends a desk (the daily digest, the parcels
+nobody collected), and a promotion with its progress and report. Rendering only: handlers.card_posts
+and handlers.notices send them, handlers.desk and handlers.desk_prompts show them in answer to a
+tap, bot/broadcast_pump.py sends the promotions.
 
 A card the desk decides on, an order or a produce listing, is described by a ``DecisionCard``
 (``ORDER``, ``LISTING``): how the store finds, decides and records it, its text and buttons, and
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from telegram import InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from handlers.callbacks import (
     ApproveListing,
@@ -35,12 +36,14 @@ from handlers.callbacks import (
     ShowOrder,
     TypeListingReason,
     TypeOrderReason,
+    Unsubscribe,
 )
 from handlers.listings import REJECT_REASONS as LISTING_REASONS
 from handlers.listings import listing_text, reject_reason, status_name
 from handlers.ui import button, esc, keyboard, local_time, money, name_in, order_lines, pager, status_text
 from locales import N_, Translator
 from services import desks, reviews
+from services.broadcast import BroadcastView, Delivery
 from services.desks import CardView
 from services.errors import AlreadyDone, NotAllowed, NotFound
 from services.orders import OrderView
@@ -241,6 +244,49 @@ LISTING = DecisionCard(
     id_field="listing_id", approve=ApproveListing, reject=RejectListing, reason=ListingRejectReason,
     type_reason=TypeListingReason, back=ListingCard, show=ShowListing,
 )
+
+
+# ---- a promotion, as villagers get it and as its admin follows it ----------------------------------
+
+def promotion_keyboard(t: Translator, promotion: BroadcastView, bot_username: str | None) -> InlineKeyboardMarkup:
+    """The promotion's link (a deep link that opens the bot at the product or category) and the
+    way out of promotions."""
+    rows = []
+    link = promotion.link
+    if link and bot_username:
+        prefix = "p" if link["kind"] == "product" else "c"
+        label = t("🛒 Have a look") if link["kind"] == "product" else t("📂 See the category")
+        rows.append([InlineKeyboardButton(label, url=f"https://t.me/{bot_username}?start={prefix}-{link['code']}")])
+    rows.append([button(t("🔕 Unsubscribe from promotions"), Unsubscribe())])
+    return InlineKeyboardMarkup(rows)
+
+
+def progress_text(t: Translator, promotion: BroadcastView, rate: float) -> str:
+    counts = promotion.counts
+    left = counts.get(Delivery.PENDING, 0)
+    failed = sum(counts.get(s, 0) for s in (Delivery.FAILED, Delivery.BLOCKED))
+    return "\n".join([
+        t("📣 <b>Promotion #{id}</b>: sending", id=promotion.id),
+        t("✅ Sent: {n}", n=counts.get(Delivery.SENT, 0)),
+        t("❌ Failed: {n}", n=failed),
+        t("⏳ Left: {n}", n=left),
+        t("⚡ {rate} messages a second", rate=f"{rate:.1f}"),
+    ])
+
+
+def report_text(t: Translator, promotion: BroadcastView) -> str:
+    counts = promotion.counts
+    seconds = 0
+    if promotion.started_at and promotion.finished_at:
+        seconds = int((promotion.finished_at - promotion.started_at).total_seconds())
+    return "\n".join([
+        t("🏁 <b>Promotion #{id} finished</b>", id=promotion.id),
+        t("✅ Sent: {n}", n=counts.get(Delivery.SENT, 0)),
+        t("🚫 Blocked the bot: {n}", n=counts.get(Delivery.BLOCKED, 0)),
+        t("🔕 Opted out: {n}", n=counts.get(Delivery.OPTED_OUT, 0)),
+        t("❌ Failed: {n}", n=counts.get(Delivery.FAILED, 0)),
+        t("⏱ Took {minutes} min {seconds} s", minutes=seconds // 60, seconds=seconds % 60),
+    ])
 
 
 # ---- lists for the desk ---------------------------------------------------------------------------
