@@ -34,7 +34,7 @@ from handlers.callbacks import (
 from handlers.cards import promotion_keyboard
 from handlers.context import RuralContext
 from handlers.ui import alert, button, esc, keyboard, name_in, on_tap, say, show
-from locales import N_, available_locales, translator
+from locales import N_, Translator, available_locales, translator
 from services import broadcast
 from services.broadcast import AUDIENCES, BadHtml, BroadcastView, Delivery, Status, Step
 from services.errors import NotAllowed, NotFound
@@ -52,8 +52,9 @@ DRAFT = forms.Form("bc")  # the answer to the step the draft is at: a text, or i
 SEND_AT = forms.Form("bct")  # the date and time to send it
 
 
-def language_name(locale: str) -> str:
-    return translator(locale).display_name
+def language_name(locale: str, t: Translator) -> str:
+    """A language's name as the admin reads it: "English" is "英语" to a Chinese admin."""
+    return t.name_of(locale)
 
 
 def locales_in_order(default: str) -> list[str]:
@@ -100,10 +101,10 @@ async def show_step(update: Update, context: RuralContext, promotion: BroadcastV
         if locale == rt.default_locale:
             text = t("📣 <b>New promotion.</b> Type its text in {language}. You may use &lt;b&gt;bold&lt;/b&gt;, "
                      "&lt;i&gt;italic&lt;/i&gt; and &lt;a href=\"…\"&gt;links&lt;/a&gt;.",
-                     language=language_name(locale))
+                     language=language_name(locale, t))
         else:
             text = t("🌐 Now the {language} version, or skip: people who read {language} then get the {default} one.",
-                     language=language_name(locale), default=language_name(rt.default_locale))
+                     language=language_name(locale, t), default=language_name(rt.default_locale, t))
             rows.append([button(t("⏭ Skip"), PromotionSkip(promotion.id))])
     elif step == Step.PHOTO:
         text = t("🖼 Send a photo for the promotion, or skip.")
@@ -222,7 +223,7 @@ async def audience_tapped(update: Update, context: RuralContext, actor: Actor, d
         return
     choices = await broadcast.audience_choices(rt.store, kind)
     rows = [[button(name_in(label, t) if isinstance(label, dict) else
-                    (language_name(label) if kind == "language" else t(f"category:{label}")),
+                    (language_name(label, t) if kind == "language" else t(f"category:{label}")),
                     PromotionAudienceValue(broadcast_id, kind, value))] for value, label in choices[:40]]
     rows.append([button(t("⬅️ Back"), PromotionAudienceAgain(broadcast_id))])
     await show(update, context, t("👥 Which one?"), keyboard(*rows))
@@ -256,7 +257,7 @@ async def audience_chosen(update: Update, context: RuralContext, broadcast_id: i
     for locale in locales_in_order(rt.default_locale):
         text = promotion.texts.get(locale) or promotion.texts.get(rt.default_locale)
         reader = translator(locale)
-        await say(update, context, t("👀 As {language} readers will see it:", language=language_name(locale)))
+        await say(update, context, t("👀 As {language} readers will see it:", language=language_name(locale, t)))
         markup = promotion_keyboard(reader, promotion, context.bot.username)
         if promotion.photo:
             await context.bot.send_photo(update.effective_chat.id, promotion.photo, caption=text,
