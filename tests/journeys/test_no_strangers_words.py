@@ -7,15 +7,18 @@ from __future__ import annotations
 import re
 
 from chat import last_text, settle_in
-from locales import translator
+from locales import available_locales, translator
 from services.partners import add_partner
 from support.desk import ADMIN, GROUP_ID
 
 ZH = translator("zh_Hans")
 # What may stay in Latin letters: codes (CG-01, RT-4K2QX, FD-001), commands (/bind), units and
 # names that are the same in Chinese text, and the markup of Telegram HTML.
-COMMAND = re.compile(r"/[a-z_]+")
-CODE = re.compile(r"\b[A-Z]{2}-[0-9A-Z]{2,}\b|\b[a-z]+(?:_[a-z]+)+\b")  # SKUs, orders, centers; category codes
+COMMAND = re.compile(r"/[a-z_]+(?: (?:on|off|list|add|remove|cancel)\b)?")  # with the words typed after it
+# SKUs, order numbers, center codes; category codes; time zones (Asia/Shanghai)
+CODE = re.compile(r"\b[A-Z]{2}-[0-9A-Z]{2,}\b|\b[a-z]+(?:_[a-z]+)+\b|\b[A-Z][a-z]+/[A-Z][A-Za-z_]+\b")
+# The language picker names each language in itself, so that anyone finds their own.
+OWN_NAMES = {translator(locale).display_name for locale in available_locales()}
 TAG = re.compile(r"</?[a-z-]+[^>]*>|&lt;/?[a-z]+.*?&gt;|&[a-z]+;")  # markup, and markup shown as an example
 ALLOWED = {"kg", "Telegram", "HTML", "CSV", "SKU", "Email", "Android", "iPhone", "ID"}
 WORD = re.compile(r"[A-Za-z]{2,}")
@@ -37,7 +40,8 @@ def shown(double) -> list[tuple[str, str]]:
         markup = params.get("reply_markup")
         if isinstance(markup, dict):
             for row in markup.get("inline_keyboard", []) + markup.get("keyboard", []):
-                seen += [(call.method + " button", b["text"] if isinstance(b, dict) else b) for b in row]
+                seen += [(call.method + " button", b["text"] if isinstance(b, dict) else b) for b in row
+                         if (b["text"] if isinstance(b, dict) else b) not in OWN_NAMES]
             if isinstance(markup.get("input_field_placeholder"), str):
                 seen.append((call.method + " placeholder", markup["input_field_placeholder"]))
         for command in params.get("commands") or []:
@@ -79,6 +83,11 @@ async def test_a_chinese_walk_meets_no_english_word(bot):
         await villager.tap(ZH("✅ Confirm order"))
         numbers.append(re.search(r"RT-[0-9A-Z]{5}", last_text(villager)).group(0))
     await villager.send("/orders")
+    await villager.send(f"/track {numbers[1]}")
+    for command in ("/market", "/sell", "/promotions", "/language", "/phone", "/privacy"):
+        await villager.send(command)
+    await villager.send("谢谢")
+    await villager.send_sticker()
 
     await partner.tap(ZH("❌ Reject"), message=card(group, numbers[0]))
     await partner.tap(ZH("✏️ Type a reason"), message=card(group, numbers[0]))
@@ -86,6 +95,10 @@ async def test_a_chinese_walk_meets_no_english_word(bot):
     await partner.tap(ZH("✅ Confirm"), message=card(group, numbers[1]))
 
     await admin.send("/partners")
+    for command in ("/help", "/stats", "/pending", "/partner list CG-01", "/catalog"):
+        await admin.send(command)
+    await partner.send("/help")
+    await partner.send("/pending", chat=group)
     await admin.send("/broadcast")
     await admin.send("<b>新年大促</b> 🎉 化肥九折")
     for _step in ("English", "photo", "link"):
