@@ -447,6 +447,12 @@ class PromotionSendLater(CallbackData, prefix="bc:at"):
     promotion_id: Id
 
 
+class PromotionSendAnyway(CallbackData, prefix="bc:any"):
+    """Send now, even to those in their quiet hours."""
+
+    promotion_id: Id
+
+
 # ── The market (handlers/market.py, market_order.py) ────────────────────────────────────────────
 
 # Where a listing was opened from, to go back there: a market screen's data without "mk:".

@@ -157,6 +157,7 @@ INVENTORY: dict[str, Tap] = {
     "promotion audience again": Tap("bc:aud:{promo}"),
     "promotion now": Tap("bc:now:{promo}"),
     "promotion later": Tap("bc:at:{promo}"),
+    "promotion anyway": Tap("bc:any:{promo}"),
     # handlers/catalog_admin.py, handlers/admin.py, handlers/stats.py
     "product card (admin)": Tap("ap:open:{product}"),
     "product card, back (admin)": Tap("ap:{product}"),
