@@ -48,6 +48,7 @@ from handlers.listings import (
     leave,
     price_problem,
     quantity_problem,
+    unit_name,
 )
 from handlers.sell_steps import STEP_NAMES, date_question, missing_note, preview_screen, step_screen, steps_to_change
 from handlers.ui import alert, button, esc, keyboard, on_tap_answering, show
@@ -311,7 +312,9 @@ async def step_typed(update: Update, context: RuralContext, listing_id: int, tex
         elif step == Step.QUANTITY:
             milli, named = parse_quantity(text, view.unit)
             if named is not None and named not in UNITS:  # "2袋": produce is not sold by the bag
-                raise BadAmount("other_unit")
+                await show_step(update, context, view, t("⚠️ This is sold by the {unit}. Please type how many {unit}.",
+                                                          unit=esc(unit_name(t, view.unit))))
+                return
             await fill(update, context, view, step, milli, unit=named)
         elif step == Step.PRICE:
             await fill(update, context, view, step, parse_price(text, view.unit))

@@ -1,8 +1,9 @@
 """Reading an amount as people say it, before services.amounts checks it.
 
 "两袋" is 2 and the word 袋, "十二" is 12, "一百五" is 150, "1块2" is 1.2 yuan, "六块五毛" is 6.5
-yuan, "半斤" is 0.5 and 斤, "三斤半" is 3.5 and 斤, "12,5 kg" is 12.5 and kg, "two bags" is 2 and
-"bags". What follows the number is handed back as typed (after the money words), so the caller
+yuan, "半斤" is 0.5 and 斤, "三斤半" is 3.5 and 斤, "12,5 kg" is 12.5 and kg, "2 bags" is 2 and
+"bags", "half a jin" is 0.5 and "jin". Numbers in English words ("fifty") are not read: English
+speakers type digits, and a word is more likely a search than an amount. What follows the number is handed back as typed (after the money words), so the caller
 decides what a unit word means.
 """
 
@@ -17,14 +18,11 @@ HALF = Decimal("0.5")
 _DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "俩": 2, "三": 3, "四": 4, "五": 5, "六": 6,
            "七": 7, "八": 8, "九": 9}
 _POWERS = {"十": 10, "百": 100, "千": 1000}
-_ENGLISH = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-            "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "twenty": 20, "fifty": 50, "hundred": 100}
 _CN = "零〇一二两俩三四五六七八九十百千万"
 _CN_DIGIT = "0-9零〇一二两三四五六七八九"
 _CURRENCY_BEFORE = re.compile(r"^(?:¥|rmb|cny)")
 _NUMBER = re.compile(
-    rf"^(?:(?P<arabic>\d[\d,]*(?:\.\d+)?|\.\d+)|(?P<cn>[{_CN}]+(?:点[零〇一二三四五六七八九]+)?)"
-    rf"|(?P<en>{'|'.join(sorted(_ENGLISH, key=len, reverse=True))}))"
+    rf"^(?:(?P<arabic>\d[\d,]*(?:\.\d+)?|\.\d+)|(?P<cn>[{_CN}]+(?:点[零〇一二三四五六七八九]+)?))"
 )
 _HALF_FIRST = re.compile(r"^(?:半|half(?:an?)?)")
 _YUAN = re.compile(r"^(?:块钱|元钱|块|元|yuan|rmb|cny)")
@@ -98,8 +96,6 @@ def _number(match: re.Match) -> Decimal:
             return Decimal(number)
         except InvalidOperation:
             raise Unreadable from None
-    if match["en"]:
-        return Decimal(_ENGLISH[match["en"]])
     whole, _, fraction = match["cn"].partition("点")
     value = chinese_number(whole)
     if value is None:

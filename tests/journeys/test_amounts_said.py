@@ -11,10 +11,11 @@ from datetime import date
 
 from sqlalchemy import select
 
-from chat import labels, last_text, settle_in
+from chat import labels, last_text, settle_in, stock_of
 from handlers.listings import category_name
 from locales import translator
 from store.models import CartLine, Listing
+from support.store import product
 
 ZH = translator("zh_Hans")
 
@@ -51,7 +52,7 @@ async def test_an_english_villager_types_words_and_a_unit_for_the_cart(bot):
     await wang.tap("1 bag ✏️")
     await wang.send("3 kg")
     assert last_text(wang) == "⚠️ This is sold by the bag. Please type how many bag."
-    await wang.send("two bags")
+    await wang.send("2 bags")
     assert "✅ Added to your cart. In your cart now: 2" in last_text(wang)
 
 
@@ -70,7 +71,8 @@ async def test_a_seller_types_amounts_and_a_far_date_in_chinese_words(bot):
     await seller.tap("斤")
 
     await seller.send("2袋")  # apples are not sold by the bag here: asked again
-    assert "⚠️" in last_text(seller) and (await listing(bot.store)).left_milli == 0
+    assert last_text(seller).startswith("⚠️ 这个按斤卖，请输入多少斤。")
+    assert (await listing(bot.store)).left_milli == 0
     await seller.send("三斤半")
     assert (await listing(bot.store)).left_milli == 3500
     await seller.send("一块五")
@@ -114,3 +116,19 @@ async def test_an_english_seller_is_asked_about_a_yearless_date_and_an_old_yes_i
     assert (await listing(bot.store)).available_from == date(2027, 5, 1)
     await seller.tap("✅ Yes", asked)  # the old question: the date is answered already
     assert (await listing(bot.store)).available_from == date(2027, 5, 1)
+
+
+async def test_an_admin_types_a_price_and_a_stock_as_people_say_them(bot):
+    admin = bot.person(900, "Admin", language_code="en")
+    await admin.send("/start")
+    await admin.send("/product FD-001")
+    await admin.tap("💰 Price")
+    await admin.send("四十八块五")
+    assert last_text(admin).startswith("✅ New price: ¥48.50")
+    assert (await product(bot.store, "FD-001")).price_fen == 4850
+    await admin.tap("📦 Stock")
+    await admin.send("5斤")  # rice is stocked by the bag
+    assert last_text(admin).startswith("⚠️ This is sold by the bag. Please type how many bag.\n📦 Type the new stock")
+    await admin.send("两百袋")
+    assert "✅ New stock: 200" in last_text(admin)
+    assert await stock_of(bot.store, "FD-001") == 200
