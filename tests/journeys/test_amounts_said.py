@@ -44,18 +44,6 @@ async def test_a_villager_types_two_bags_into_the_cart_and_another_unit_is_asked
     assert "×12" in " ".join(labels(li.chat.last_bot_message()))
 
 
-async def test_an_english_villager_types_words_and_a_unit_for_the_cart(bot):
-    wang = bot.person(1001, "Wang", language_code="en")
-    await settle_in(wang)
-    await wang.send("/search rice")
-    await wang.tap("Rice")
-    await wang.tap("1 bag ✏️")
-    await wang.send("3 kg")
-    assert last_text(wang) == "⚠️ This is sold by the bag. Please type how many bag."
-    await wang.send("2 bags")
-    assert "✅ Added to your cart. In your cart now: 2" in last_text(wang)
-
-
 async def listing(store) -> Listing:
     async with store.read() as session:
         return await session.scalar(select(Listing))
