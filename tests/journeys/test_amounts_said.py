@@ -15,6 +15,7 @@ from chat import labels, last_text, settle_in, stock_of
 from handlers.listings import category_name
 from locales import translator
 from store.models import CartLine, Listing
+from support.produce import a_seller, list_produce
 from support.store import product
 
 ZH = translator("zh_Hans")
@@ -120,3 +121,18 @@ async def test_an_admin_types_a_price_and_a_stock_as_people_say_them(bot):
     await admin.send("两百袋")
     assert "✅ New stock: 200" in last_text(admin)
     assert await stock_of(bot.store, "FD-001") == 200
+
+
+async def test_a_buyer_says_how_much_produce_in_chinese(bot):
+    _, seller = await a_seller(bot)
+    await list_produce(bot.store, bot.clock, seller, "红富士苹果", quantity_milli=10_000, price_fen=600)
+    li = bot.person(1002, "李", language_code="zh-hans")
+    await settle_in(li, "城固县", "青龙")
+    await li.send("/market")
+    await li.tap(category_name(ZH, "fruit"))
+    await li.tap("红富士苹果")
+    await li.tap("🛒")
+    await li.send("两袋")  # apples here are sold by the 斤
+    assert last_text(li).startswith("⚠️ 这个按斤卖，请输入多少斤。")
+    await li.send("三斤半")
+    assert "3.5 斤" in last_text(li) and "¥21.00" in last_text(li)
