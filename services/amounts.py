@@ -128,6 +128,8 @@ def parse_price(text: str, unit: str | None = None) -> int:
             rest = rest[len(per):]
             break
     named, half = _unit(rest) if rest else (None, False)
+    if named in COUNTING_WORDS and unit and unit not in MEASURES:  # "6块一个" of a bag: per bag
+        named = unit
     if rest and (named != unit or half):
         raise BadAmount("other_unit")
     amount = spoken.amount

@@ -123,7 +123,10 @@ def read(text: str) -> Spoken:
     amount, rest = _number(match), text[match.end():]
     if yuan := _YUAN.match(rest):  # "6块", "1块2", "六块五毛", "两块半"
         money, rest = True, rest[yuan.end():]
-        if tail := _TAIL.match(rest):
+        tail = _TAIL.match(rest)
+        if tail and tail.group() == "一" and rest[1:] and rest[1] not in "/每":
+            tail = None  # "6块一斤", "6块一个": 一 is "per one", not one jiao
+        if tail:
             amount += Decimal(_digit(tail["jiao"])) / 10 + Decimal(_digit(tail["fen"] or "0")) / 100
             rest = rest[tail.end():]
         elif rest.startswith("半"):

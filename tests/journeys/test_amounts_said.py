@@ -101,6 +101,9 @@ async def test_an_english_seller_is_asked_about_a_yearless_date_and_an_old_yes_i
     await seller.send("06-01")
     assert last_text(seller).startswith("📅 06-01 means 2027-06-01? That is more than six months from now.")
     asked = seller.chat.last_bot_message()
+    forged = await seller.tap_data(f"sl:date:{(await listing(bot.store)).id}:20271399", asked)
+    assert forged.text == "⌛ This button is no longer valid. Please open the menu again."
+    assert (await listing(bot.store)).available_from is None
     await seller.send("05-01")  # typing another date answers too
     assert (await listing(bot.store)).available_from == date(2027, 5, 1)
     await seller.tap("✅ Yes", asked)  # the old question: the date is answered already

@@ -55,11 +55,19 @@ def test_quantities_said_wrong_say_why(typed, unit, reason):
 @pytest.mark.parametrize("typed, fen", [
     ("1块2", 120), ("一块五", 150), ("¥6.5", 650), ("￥6.5", 650), ("6块", 600), ("6元", 600),
     ("六块五毛", 650), ("六块五", 650), ("五毛", 50), ("1块2毛5", 125), ("十块钱", 1000), ("两块半", 250),
-    ("两块五一斤", 250), ("6元/斤", 600), ("6元每斤", 600), ("６.５元", 650), (" 6 块 ", 600),
+    ("两块五一斤", 250), ("六块一斤", 600), ("6块1", 610), ("六块一", 610), ("6元/斤", 600), ("6元每斤", 600), ("６.５元", 650), (" 6 块 ", 600),
     ("6.5 yuan", 650), ("6.5 yuan per jin", 650), ("2 yuan a jin", 200), ("二十", 2000), ("一百二", 12000),
 ])
 def test_prices_are_read_as_people_say_them(typed, fen):
     assert parse_price(typed, "jin") == fen
+
+
+def test_a_price_per_counting_word_is_per_the_products_own_unit():
+    assert parse_price("6块一个", "bag") == 600
+    assert parse_price("50元/袋", "bag") == 5000
+    with pytest.raises(BadAmount) as refused:
+        parse_price("6块一个", "jin")
+    assert refused.value.reason == "other_unit"
 
 
 @pytest.mark.parametrize("typed, reason", [
