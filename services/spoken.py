@@ -133,7 +133,7 @@ def read(text: str) -> Spoken:
             amount, rest = amount + HALF, rest[1:]
     elif jiao := _JIAO.match(rest):  # "五毛"
         money, amount, rest = True, amount / 10, rest[jiao.end():]
-    elif rest.startswith("半"):  # "一个半" is not said of a unit before it is named; "三半" is not a number
+    elif rest.startswith("半"):  # "三半": half of no unit is not a number ("三斤半" is read with its unit)
         raise Unreadable
     return Spoken(amount, rest, money)
 
