@@ -594,6 +594,13 @@ class SellDay(CallbackData, prefix="sl:day"):
     days: Annotated[int, OneOf(AVAILABLE_IN_DAYS)]
 
 
+class SellDate(CallbackData, prefix="sl:date"):
+    """✅ Yes to "11-01 means 2027-11-01?": the day, as yyyymmdd."""
+
+    listing_id: Id
+    day: Annotated[int, Digits(8)]
+
+
 class SellSkip(CallbackData, prefix="sl:skip"):
     listing_id: Id
     field: PhotoOrNote

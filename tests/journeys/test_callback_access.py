@@ -138,6 +138,7 @@ INVENTORY: dict[str, Tap] = {
     "sell category": Tap("sl:cat:{draft}:honey"),
     "sell unit": Tap("sl:unit:{draft}:jin"),
     "sell day": Tap("sl:day:{draft}:7"),
+    "sell date": Tap("sl:date:{draft}:20271101"),
     "sell skip": Tap("sl:skip:{draft}:note"),
     "sell clear": Tap("sl:clr:{draft}:note"),
     "my listings": Tap("ml:list", OWN),
