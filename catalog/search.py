@@ -23,8 +23,13 @@ dict per field tier (name > keyword > extra), so a posting list becomes a
 Docs are numbered shortest-name first, so ties (and posting lists that are
 cut short for very common terms) favour concise names.
 
-A query is cut into *units*: one per Latin word, one per Chinese bigram (or
-lone character).  Each unit has alternative terms, each with a quality: exact
+Each product is also indexed with the words the lexicon (catalog.lexicon,
+catalog/data/synonyms.csv) has for its names: 洋芋 for 土豆种薯.  A Chinese run
+also yields its head phrases (suffixes at a jieba word boundary), so 手机 is the
+head of 老人手机 but only a substring of 手机壳.
+
+A query is cut into *units*: one per Latin word, one per Chinese bigram of each
+jieba word (or lone character).  Each unit has alternative terms, each with a quality: exact
 word, pinyin syllable, the join of two adjacent query words (``hua fei`` ->
 ``huafei``), prefix (bisect in the sorted Latin vocabulary), fuzzy (rapidfuzz
 OSA distance against only the vocabulary words of similar length), whole
@@ -58,17 +63,22 @@ from pypinyin import Style, lazy_pinyin
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from catalog.lexicon import Lexicon, heads, segment, shipped
+from catalog.postings import probe, unit_scores
+
 __all__ = ["Hit", "SearchDoc", "SearchIndex", "normalize"]
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TOKEN_RE = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+")
 _CJK_RE = re.compile(rf"[{_CJK}]")
 _PARTS_RE = re.compile(r"\d+|\D+")
-_SYL, _RUN, _PAIR = "\x01", "\x02", "\x03"  # namespaces: syllable, whole Chinese run, inner pinyin pair
+_SYL, _RUN, _PAIR, _HEAD = "\x01", "\x02", "\x03", "\x04"  # namespaces: syllable, whole Chinese run,
+# inner pinyin pair, head phrase of a Chinese run (a suffix at a word boundary: 手机 of 老人手机)
 
 _WEIGHTS = (1.0, 0.9, 0.5)  # name, keyword, extra
 
 Q_EXACT = 1.0
+Q_HEAD = 0.97  # the head of a longer Chinese run: 手机 in 老人手机, not in 手机壳
 Q_SUBSTRING = 0.85  # part of a longer Chinese run: 化肥 in 复合化肥 (or its pinyin)
 Q_SYLLABLE = 0.8  # Latin query word equals one pinyin syllable
 Q_HOMOPHONE = 0.75  # Chinese query bigram matched through its pinyin
@@ -128,37 +138,19 @@ def _token_terms(token: str) -> tuple[tuple[str, ...], str]:
     py = _pinyin_of(token)
     whole = "".join(py)
     terms = {_RUN + token, whole, *token, *(_SYL + s for s in py)}
+    terms.update(_HEAD + h for h in heads(token)[1:])  # the whole run is _RUN already
     terms.update(token[i : i + 2] for i in range(len(token) - 1))
     if len(token) > 2:
         terms.update(_PAIR + py[i] + py[i + 1] for i in range(len(py) - 1))
     return tuple(terms), whole
 
 
-def _unit_scores(lists: list[tuple[float, array]], budget: int) -> dict[int, float]:
-    """{doc: best score} over a unit's posting lists (best first), reading at most `budget` postings."""
-    chosen = []
-    for score, postings in lists:
-        if budget <= 0:
-            break
-        if len(postings) > budget:
-            postings = postings[:budget]
-        chosen.append((score, postings))
-        budget -= len(postings)
-    out: dict[int, float] = {}
-    for score, postings in reversed(chosen):  # best last, so it overwrites weaker scores
-        out.update(dict.fromkeys(postings, score))
-    return out
-
-
-def _probe(candidates: Iterable[int], lists: list[tuple[float, array]]) -> dict[int, float]:
-    """Like _unit_scores, but only for `candidates`, found by bisecting the posting lists."""
-    out = {}
-    for doc in candidates:
-        for score, postings in lists:
-            i = bisect_left(postings, doc)
-            if i < len(postings) and postings[i] == doc:
-                out[doc] = score
-                break
+def _positions(words: Sequence[str]) -> list[tuple[int, str]]:
+    """(offset in the run, word) of each word."""
+    out, at = [], 0
+    for word in words:
+        out.append((at, word))
+        at += len(word)
     return out
 
 
@@ -176,7 +168,11 @@ class SearchIndex:
         self._pinyin_terms: frozenset[str] = pinyin_terms  # vocabulary entries that are joined pinyin
 
     @classmethod
-    def build(cls, docs: Iterable[SearchDoc]) -> SearchIndex:
+    def build(cls, docs: Iterable[SearchDoc], lexicon: Lexicon | None = None) -> SearchIndex:
+        """The index of ``docs``, each also found by the words ``lexicon`` (default: the shipped
+        catalog/data/synonyms.csv) has for its names."""
+        lexicon = shipped() if lexicon is None else lexicon
+
         def name_len(doc: SearchDoc) -> int:
             return min((len(n) for n in doc.names.values() if n.strip()), default=1 << 20)
 
@@ -188,11 +184,11 @@ class SearchIndex:
         token_memo: dict[str, tuple[str, ...]] = {}
         text_memo: dict[str, frozenset[str]] = {}
 
-        def text_terms(text: str, memo: bool) -> frozenset[str]:
+        def text_terms(text: str, memo: bool, tokens: list[str] | None = None) -> frozenset[str]:
             if memo and text in text_memo:
                 return text_memo[text]
             found: set[str] = set()
-            for token in _TOKEN_RE.findall(normalize(text)):
+            for token in _TOKEN_RE.findall(normalize(text)) if tokens is None else tokens:
                 if token not in token_memo:
                     token_memo[token], whole = _token_terms(token)
                     if whole:
@@ -202,13 +198,37 @@ class SearchIndex:
                 text_memo[text] = frozenset(found)
             return found
 
+        syn_memo: dict[frozenset[str], frozenset[str]] = {}
+
+        def synonym_terms(words: frozenset[str]) -> frozenset[str]:
+            """Fewer terms than a keyword's: the whole word, its bigrams and its pinyin."""
+            if words not in syn_memo:
+                found = set()
+                for token in _TOKEN_RE.findall(" ".join(words)):
+                    if _is_cjk(token):
+                        whole = "".join(_query_pinyin(token))
+                        pinyin_terms.add(whole)
+                        found.update((_RUN + token, whole), (token[i : i + 2] for i in range(len(token) - 1)))
+                    else:
+                        found.add(token)
+                syn_memo[words] = frozenset(found)
+            return syn_memo[words]
+
         for number, doc in enumerate(ordered):
             best: dict[str, int] = {}  # term -> best (lowest) tier in this doc
-            for tier, texts in enumerate((doc.names.values(), doc.keywords, doc.extra)):
+            names = [_TOKEN_RE.findall(normalize(name)) for name in doc.names.values()]
+            head_words, other_words = lexicon.words_for_tokens(names)
+            for tokens in names:
+                best.update(dict.fromkeys(text_terms("", False, tokens), 0))
+            for tier, texts in ((1, doc.keywords), (2, doc.extra)):
                 for text in texts:
-                    for term in text_terms(text, memo=tier > 0):
+                    for term in text_terms(text, memo=True):
                         if best.get(term, 3) > tier:
                             best[term] = tier
+            for tier, words in ((1, head_words), (2, other_words)):
+                for term in synonym_terms(words) if words else ():
+                    if best.get(term, 3) > tier:
+                        best[term] = tier
             for term, tier in best.items():
                 lists = postings[tier]
                 if term not in lists:
@@ -218,7 +238,7 @@ class SearchIndex:
         terms = set().union(*postings)
         syllables = frozenset(term[1:] for term in terms if term[0] == _SYL)
         pairs = {term[1:] for term in terms if term[0] == _PAIR}
-        latin = {term for term in terms if term[0] not in (_SYL, _RUN, _PAIR) and not _is_cjk(term)}
+        latin = {term for term in terms if term[0] not in (_SYL, _RUN, _PAIR, _HEAD) and not _is_cjk(term)}
         vocab = sorted(latin | pairs)
         by_len: dict[int, list[str]] = {}
         for term in vocab:
@@ -341,16 +361,23 @@ class SearchIndex:
         return [whole + self._word(Q_EXACT, p) for p in pairs]
 
     def _cjk_units(self, run: str, loose: bool) -> list[Alts]:
-        py = _query_pinyin(run)
-        whole = (Q_EXACT, _RUN + run)
-        if len(run) == 1:
-            return [[whole, (Q_SUBSTRING, run)] + ([(Q_CHAR_PINYIN, _SYL + py[0])] if loose else [])]
+        """One unit per character bigram of each word of the run (苞谷种子: 苞谷, 种子)."""
+        whole = [(Q_EXACT, _RUN + run), (Q_HEAD, _HEAD + run)]
         units = []
-        for i in range(len(run) - 1):
-            alts = [whole, (Q_SUBSTRING, run[i : i + 2]), *self._word(Q_HOMOPHONE, py[i] + py[i + 1])]
-            if loose:
-                alts += [(Q_CHAR, run[i]), (Q_CHAR, run[i + 1])]
-            units.append(alts)
+        for start, word in _positions(segment(run)):
+            mine = whole if word == run else [*whole, (Q_EXACT, _RUN + word), (Q_HEAD, _HEAD + word)]
+            if len(run) == 1:
+                py = _query_pinyin(run)
+                units.append([*mine, (Q_SUBSTRING, run)] + ([(Q_CHAR_PINYIN, _SYL + py[0])] if loose else []))
+                continue
+            if len(word) == 1:  # a lone character with its neighbour, as typed: 杀虫济 -> 虫济 (chongji)
+                start, word = (start - 1, run[start - 1 : start + 1]) if start else (0, run[:2])
+            py = _query_pinyin(word)
+            for i in range(len(word) - 1):
+                alts = [*mine, (Q_SUBSTRING, word[i : i + 2]), *self._word(Q_HOMOPHONE, py[i] + py[i + 1])]
+                if loose:
+                    alts += [(Q_CHAR, word[i]), (Q_CHAR, word[i + 1])]
+                units.append(alts)
         return units
 
     def _rank(self, units: list[Alts], limit: int) -> list[Hit]:
@@ -377,9 +404,9 @@ class SearchIndex:
         for size, lists in per_unit:
             # a probe costs ~len(lists) bisects per candidate; a scan ~one dict insert per posting
             if totals and len(totals) * len(lists) * 4 < min(size, budget):
-                scores = _probe(totals, lists)
+                scores = probe(totals, lists)
             else:
-                scores = _unit_scores(lists, budget)
+                scores = unit_scores(lists, budget)
             summed = {doc: totals[doc] + scores[doc] for doc in totals.keys() & scores.keys()}
             totals.update(scores)
             totals.update(summed)
