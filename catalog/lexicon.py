@@ -16,21 +16,18 @@ from __future__ import annotations
 
 import csv
 import logging
-import re
 import threading
-import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
 import jieba
 
+from catalog.text import CJK_RE, TOKEN_RE, normalize
+
 __all__ = ["LEXICON_PATH", "Lexicon", "heads", "segment"]
 
 LEXICON_PATH = Path(__file__).parent / "data" / "synonyms.csv"
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_TOKEN_RE = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+")
-_CJK_RE = re.compile(rf"[{_CJK}]")
 MAX_GRAM = 3  # Latin words in a lexicon entry
 
 jieba.setLogLevel(logging.WARNING)
@@ -39,7 +36,7 @@ _tokenizer_lock = threading.Lock()
 
 
 def _norm(text: str) -> str:
-    return " ".join(_TOKEN_RE.findall(unicodedata.normalize("NFKC", text).casefold()))
+    return " ".join(TOKEN_RE.findall(normalize(text)))
 
 
 class Lexicon:
@@ -54,7 +51,7 @@ class Lexicon:
             if word and means and word != means:
                 words.setdefault(means, set()).add(word)
         self._words = {means: frozenset(found) for means, found in words.items()}
-        self._longest = max((len(m) for m in self._words if _CJK_RE.match(m)), default=1)
+        self._longest = max((len(m) for m in self._words if CJK_RE.match(m)), default=1)
         self._starts = {m.split()[0] for m in self._words if " " in m}  # first tokens of phrases
         self._memo: dict[str, frozenset[str]] = {}  # Chinese run -> its words (runs repeat a lot)
 
@@ -70,8 +67,8 @@ class Lexicon:
 
     def terms(self) -> set[str]:
         """Every Chinese word and meaning in the lexicon (jieba's domain dictionary)."""
-        found = {m for m in self._words if _CJK_RE.match(m)}
-        found.update(w for ws in self._words.values() for w in ws if _CJK_RE.match(w))
+        found = {m for m in self._words if CJK_RE.match(m)}
+        found.update(w for ws in self._words.values() for w in ws if CJK_RE.match(w))
         return {t for t in found if " " not in t}
 
     def words_for(self, texts: Iterable[str]) -> tuple[frozenset[str], frozenset[str]]:
@@ -92,7 +89,7 @@ class Lexicon:
                             found |= words
                 if (words := get(token)) is not None:
                     found |= words
-                if len(token) > 1 and _CJK_RE.match(token):
+                if len(token) > 1 and CJK_RE.match(token):
                     head, other = self._run_words(token)
                     found |= head
                     weak |= other

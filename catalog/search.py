@@ -17,11 +17,9 @@ can mean different things: a syllable ``an`` is not the word ``an``, and a
 pinyin pair from inside a longer run (``huafei`` in 复合化肥) is weaker than a
 whole word (``huafei`` for 化肥).
 
-The inverted index maps term -> sorted ``array`` of internal doc numbers, one
-dict per field tier (name > keyword > extra), so a posting list becomes a
-``{doc: score}`` dict with ``dict.fromkeys`` in C rather than a Python loop.
-Docs are numbered shortest-name first, so ties (and posting lists that are
-cut short for very common terms) favour concise names.
+The inverted index maps term -> sorted ``array`` of doc numbers, one dict per
+field tier (name > keyword > extra); docs are numbered shortest-name first, so
+ties (and posting lists cut short for common terms) favour concise names.
 
 Each product is also indexed with the words the lexicon (catalog.lexicon,
 catalog/data/synonyms.csv) has for its names: 洋芋 for 土豆种薯.  A Chinese run
@@ -42,35 +40,29 @@ candidates found so far only *probes* those candidates (bisect) instead of
 reading its postings, and units share a posting budget, so a query never
 scans the whole catalog.
 
-``search`` uses confident alternatives only; ``suggest`` adds looser ones
-(more edits, one-letter prefixes, single characters and their pinyin).
+``search`` uses confident alternatives only; ``suggest`` adds looser ones.
 The index is never mutated after ``build``, so threads can share it.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from itertools import compress
 from operator import itemgetter
 
-from pypinyin import Style, lazy_pinyin
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from catalog.lexicon import Lexicon, heads, segment, shipped
 from catalog.postings import probe, unit_scores
+from catalog.text import TOKEN_RE, is_cjk, name_tokens, normalize, pinyin_of, query_pinyin
 
 __all__ = ["Hit", "SearchDoc", "SearchIndex", "normalize"]
 
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_TOKEN_RE = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+")
-_CJK_RE = re.compile(rf"[{_CJK}]")
 _PARTS_RE = re.compile(r"\d+|\D+")
 _SYL, _RUN, _PAIR, _HEAD = "\x01", "\x02", "\x03", "\x04"  # namespaces: syllable, whole Chinese run,
 # inner pinyin pair, head phrase of a Chinese run (a suffix at a word boundary: 手机 of 老人手机)
@@ -110,32 +102,12 @@ class Hit:
     score: float
 
 
-def normalize(text: str) -> str:
-    """NFKC, casefold and collapse whitespace."""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-
-
-def _is_cjk(token: str) -> bool:
-    return _CJK_RE.match(token) is not None
-
-
-def _pinyin_of(run: str) -> tuple[str, ...]:
-    """Toneless pinyin, exactly one syllable per character of a Chinese run."""
-    syllables = lazy_pinyin(run, style=Style.NORMAL, errors=list)
-    if len(syllables) != len(run):
-        syllables = [lazy_pinyin(c, style=Style.NORMAL, errors=lambda s: [s])[0] for c in run]
-    return tuple(syllables)
-
-
-_query_pinyin = lru_cache(maxsize=4096)(_pinyin_of)
-
-
 def _token_terms(token: str) -> tuple[tuple[str, ...], str]:
     """(index terms, whole-run pinyin or "") of one token."""
-    if not _is_cjk(token):
+    if not is_cjk(token):
         parts = _PARTS_RE.findall(token)
         return ((token, *parts) if len(parts) > 1 else (token,)), ""
-    py = _pinyin_of(token)
+    py = pinyin_of(token)
     whole = "".join(py)
     terms = {_RUN + token, whole, *token, *(_SYL + s for s in py)}
     terms.update(_HEAD + h for h in heads(token)[1:])  # the whole run is _RUN already
@@ -188,7 +160,7 @@ class SearchIndex:
             if memo and text in text_memo:
                 return text_memo[text]
             found: set[str] = set()
-            for token in _TOKEN_RE.findall(normalize(text)) if tokens is None else tokens:
+            for token in TOKEN_RE.findall(normalize(text)) if tokens is None else tokens:
                 if token not in token_memo:
                     token_memo[token], whole = _token_terms(token)
                     if whole:
@@ -204,9 +176,9 @@ class SearchIndex:
             """Fewer terms than a keyword's: the whole word, its bigrams and its pinyin."""
             if words not in syn_memo:
                 found = set()
-                for token in _TOKEN_RE.findall(" ".join(words)):
-                    if _is_cjk(token):
-                        whole = "".join(_query_pinyin(token))
+                for token in TOKEN_RE.findall(" ".join(words)):
+                    if is_cjk(token):
+                        whole = "".join(query_pinyin(token))
                         pinyin_terms.add(whole)
                         found.update((_RUN + token, whole), (token[i : i + 2] for i in range(len(token) - 1)))
                     else:
@@ -216,10 +188,12 @@ class SearchIndex:
 
         for number, doc in enumerate(ordered):
             best: dict[str, int] = {}  # term -> best (lowest) tier in this doc
-            names = [_TOKEN_RE.findall(normalize(name)) for name in doc.names.values()]
+            names, measures = name_tokens(doc.names.values())
             head_words, other_words = lexicon.words_for_tokens(names)
             for tokens in names:
                 best.update(dict.fromkeys(text_terms("", False, tokens), 0))
+            for term in text_terms("", False, measures):  # 米 of 3米 is a length, not rice
+                best.setdefault(term, 2)
             for tier, texts in ((1, doc.keywords), (2, doc.extra)):
                 for text in texts:
                     for term in text_terms(text, memo=True):
@@ -238,7 +212,7 @@ class SearchIndex:
         terms = set().union(*postings)
         syllables = frozenset(term[1:] for term in terms if term[0] == _SYL)
         pairs = {term[1:] for term in terms if term[0] == _PAIR}
-        latin = {term for term in terms if term[0] not in (_SYL, _RUN, _PAIR, _HEAD) and not _is_cjk(term)}
+        latin = {term for term in terms if term[0] not in (_SYL, _RUN, _PAIR, _HEAD) and not is_cjk(term)}
         vocab = sorted(latin | pairs)
         by_len: dict[int, list[str]] = {}
         for term in vocab:
@@ -274,7 +248,7 @@ class SearchIndex:
         if limit <= 0 or not isinstance(query, str):
             return []
         text = normalize(query[: MAX_QUERY_CHARS * 4])[:MAX_QUERY_CHARS]
-        tokens = _TOKEN_RE.findall(text)[:MAX_TOKENS]
+        tokens = TOKEN_RE.findall(text)[:MAX_TOKENS]
         units = self._units(tokens, loose)[:MAX_UNITS]
         return self._rank(units, limit) if units else []
 
@@ -282,7 +256,7 @@ class SearchIndex:
         units: list[Alts] = []
         prev: str | None = None  # previous Latin token, if it formed a single unit
         for token in tokens:
-            if _is_cjk(token):
+            if is_cjk(token):
                 units.extend(self._cjk_units(token[:MAX_CJK_RUN], loose))
                 prev = None
                 continue
@@ -367,12 +341,12 @@ class SearchIndex:
         for start, word in _positions(segment(run)):
             mine = whole if word == run else [*whole, (Q_EXACT, _RUN + word), (Q_HEAD, _HEAD + word)]
             if len(run) == 1:
-                py = _query_pinyin(run)
+                py = query_pinyin(run)
                 units.append([*mine, (Q_SUBSTRING, run)] + ([(Q_CHAR_PINYIN, _SYL + py[0])] if loose else []))
                 continue
             if len(word) == 1:  # a lone character with its neighbour, as typed: 杀虫济 -> 虫济 (chongji)
                 start, word = (start - 1, run[start - 1 : start + 1]) if start else (0, run[:2])
-            py = _query_pinyin(word)
+            py = query_pinyin(word)
             for i in range(len(word) - 1):
                 alts = [*mine, (Q_SUBSTRING, word[i : i + 2]), *self._word(Q_HOMOPHONE, py[i] + py[i + 1])]
                 if loose:

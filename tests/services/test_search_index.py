@@ -286,3 +286,10 @@ def test_shipped_lexicon_loads_and_skips_comments():
     assert len(lexicon) > 150
     assert "洋芋" in lexicon.words_for(["土豆"])[0]
     assert not any(word.startswith("#") for pair in lexicon.words_for(["化肥", "手机"]) for word in pair)
+
+
+def test_a_unit_of_measure_is_not_a_product_word():
+    index = SearchIndex.build([SearchDoc(1, {"zh": "公牛 插线板 3米"}), SearchDoc(2, {"zh": "东北大米 10公斤"})],
+                              lexicon=Lexicon(()))
+    assert ids(index.search("米")) == [2, 1]  # rice first; the 米 of 3米 is metres
+    assert ids(index.search("3米"))[0] == 1
