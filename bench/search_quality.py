@@ -12,6 +12,14 @@ For the demo catalog as it is (with its keywords column) and with keywords blank
 bare list), it prints hit@1, hit@3 and MRR of SearchIndex beside brute-force rapidfuzz
 (process.extract with WRatio over the same texts). Then the build time and the latency of the same
 queries, and of bench/search.py's synthetic ones, at --products products.
+
+Recorded (2 shared cores; hit@1 / hit@3, tuned queries | held-out):
+  main before issue 22:       with keywords 94.7 / 96.3 | 98.0 / 98.0   without 59.8 / 61.4 | 61.2 / 63.3
+                              build 4.9 s, p99 7.1 ms (labelled), 6.6 ms (synthetic) at 100,000
+  + jieba words, head nouns:  with keywords 95.2 / 96.3 | 98.0 / 98.0   without 60.8 / 61.9 | 61.2 / 63.3
+  + lexicon, units of measure: with keywords 98.9 / 100 | 100 / 100     without 98.4 / 99.5 | 98.0 / 100
+                              build 6.7 s, p99 3.5 ms (labelled), 4.6 ms (synthetic) at 100,000
+  rapidfuzz WRatio, brute:    with keywords 72.0 / 79.4 | 79.6 / 79.6   without 49.7 / 64.6 | 55.1 / 67.3
 """
 
 from __future__ import annotations
