@@ -2,7 +2,8 @@
 
     a CSV file        import products (a ``sku`` column) or service centers (a ``code`` column),
                       in the formats of ``rural-bot catalog import`` / ``centers import``; the reply
-                      is the import report, and a file with any bad row changes nothing
+                      is the import report, and a file with any bad row changes nothing; a
+                      ``word,means`` file teaches the search words (handlers.synonyms)
     /product SKU      a product's card: change its price or stock, hide or show it
 
 Low-stock alerts reach the admins through the outbox (``handlers.notices.send_low_stock``); their
@@ -20,6 +21,7 @@ from telegram.ext import Application, CommandHandler, MessageHandler, filters
 from catalog.csvfile import ImportReport, error_lines
 from catalog.importer import MAX_STOCK
 from handlers import forms
+from handlers import synonyms as synonym_admin
 from handlers.admin import admin_actor, for_admins, only_admins
 from handlers.callbacks import AdminProduct as ProductCard
 from handlers.callbacks import AdminProductChange, AdminProductOpen, AdminProductVisibility, on
@@ -27,7 +29,7 @@ from handlers.context import RuralContext
 from handlers.listings import amount_problem
 from handlers.ui import alert, button, cannot_read, esc, keyboard, label, money, on_tap, say, show
 from locales import N_, Translator
-from services import catalog
+from services import catalog, synonyms
 from services.amounts import BadAmount, parse_price
 from services.catalog import AdminProduct
 from services.errors import NotFound
@@ -79,6 +81,9 @@ async def document_received(update: Update, context: RuralContext) -> None:
         return
     if len(data) > MAX_UPLOAD_BYTES:
         await say(update, context, too_large(t, len(data)))
+        return
+    if synonyms.is_synonyms_csv(data):
+        await synonym_admin.import_received(update, context, data)
         return
     kind, report = await catalog.import_file(rt.store, rt.clock, data)
     log.info("admin %s imported %r (%s): %s created, %s updated, %s bad rows", update.effective_user.id,

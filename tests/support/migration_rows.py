@@ -244,6 +244,12 @@ SEED: dict[str, dict[str, list[dict]]] = {
              "send_in_quiet_hours": True},
         ],
     },
+    "0012": {
+        # A word an admin taught the search.
+        "synonyms": [
+            {"id": 1, "word": "洋芋", "means": "土豆", "admin_telegram_id": 900, "created_at": at(500)},
+        ],
+    },
 }
 
 
