@@ -21,7 +21,6 @@ from telegram.ext import Application, CommandHandler, MessageHandler, filters
 from catalog.csvfile import ImportReport, error_lines
 from catalog.importer import MAX_STOCK
 from handlers import forms
-from handlers import synonyms as synonym_admin
 from handlers.admin import admin_actor, for_admins, only_admins
 from handlers.callbacks import AdminProduct as ProductCard
 from handlers.callbacks import AdminProductChange, AdminProductOpen, AdminProductVisibility, on
@@ -45,6 +44,7 @@ EXCEL = (".xlsx", ".xls", ".xlsm", ".ods")
 PRICE = forms.Form("aprice")
 STOCK = forms.Form("astock")
 CHANGES = {"price": PRICE, "stock": STOCK}
+SYNONYMS = "synonyms"  # a word,means file: words taught to the search (handlers.synonyms)
 
 
 # ---- importing a CSV file -------------------------------------------------------------------
@@ -83,9 +83,10 @@ async def document_received(update: Update, context: RuralContext) -> None:
         await say(update, context, too_large(t, len(data)))
         return
     if synonyms.is_synonyms_csv(data):
-        await synonym_admin.import_received(update, context, data)
-        return
-    kind, report = await catalog.import_file(rt.store, rt.clock, data)
+        kind, report = SYNONYMS, await synonyms.import_csv(rt.store, rt.clock.now(), update.effective_user.id,
+                                                             data, rt.search.finds)
+    else:
+        kind, report = await catalog.import_file(rt.store, rt.clock, data)
     log.info("admin %s imported %r (%s): %s created, %s updated, %s bad rows", update.effective_user.id,
              file_name, kind, report.created, report.updated, len(report.errors))
     if kind is None and report.ok:
@@ -109,6 +110,9 @@ def report_text(t: Translator, kind: str | None, report: ImportReport) -> tuple[
     """The import report as a message; when every bad row does not fit in one, also the whole
     report as plain text, to send as a file."""
     if report.ok:
+        if kind == SYNONYMS:
+            return t("✅ Words imported: {created} added, {updated} changed.",
+                     created=report.created, updated=report.updated), None
         if kind == catalog.CENTERS:
             return t("✅ Service centers imported: {created} added, {updated} updated.",
                      created=report.created, updated=report.updated), None

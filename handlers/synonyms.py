@@ -3,8 +3,8 @@
     /synonym 洋芋 土豆        "洋芋" also finds what "土豆" finds
     /synonym                 the words taught so far
     /synonym remove 洋芋      forget one
-    a CSV file               with the header row ``word,means``: many at once (catalog_admin hands
-                             such a file here; a file with any bad row changes nothing)
+    a CSV file               with the header row ``word,means``: many at once (imported by
+                             catalog_admin's document handler; a file with any bad row changes nothing)
 
 /stats suggests ready-to-copy ``/synonym`` lines from the searches that found nothing.
 """
@@ -16,7 +16,6 @@ import logging
 from telegram import Update
 from telegram.ext import Application, CommandHandler, filters
 
-from catalog.csvfile import error_lines
 from handlers.admin import for_admins
 from handlers.context import RuralContext
 from handlers.ui import esc, say
@@ -77,26 +76,6 @@ async def synonym_command(update: Update, context: RuralContext, actor: Actor) -
         await say(update, context, text)
     else:
         await say(update, context, usage(t))
-
-
-async def import_received(update: Update, context: RuralContext, data: bytes) -> None:
-    """An admin's ``word,means`` CSV file: add them all, or say which rows are bad."""
-    t, rt = context.t, context.rt
-    report = await synonyms.import_csv(rt.store, rt.clock.now(), update.effective_user.id, data, rt.search.finds)
-    if report.ok:
-        await say(update, context, t("✅ Words imported: {created} added, {updated} changed.",
-                                     created=report.created, updated=report.updated))
-        return
-    head = t.plural("❌ {n} bad row; nothing was imported:", "❌ {n} bad rows; nothing was imported:",
-                    len(report.errors))
-    lines, size = [head], len(head)
-    for line in error_lines(report.errors, t):
-        size += len(esc(line)) + 1
-        if size > MAX_LIST_CHARS:
-            lines.append(t("… and {n} more.", n=len(report.errors) - len(lines) + 1))
-            break
-        lines.append(esc(line))
-    await say(update, context, "\n".join(lines))
 
 
 def register(app: Application) -> None:

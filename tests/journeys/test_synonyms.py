@@ -4,7 +4,13 @@ teach words; /stats suggests ready-to-copy /synonym lines from searches that fou
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from chat import last_text, settle_in
+from handlers.stats import MAX_TEXT, report_text, utf16_len
+from locales import translator
+from services import stats
+from services.stats import Figure, Place, Places, Report, VillagerFigures, Waiting, Windows
 from store.models import Synonym
 from support.store import count
 
@@ -96,3 +102,17 @@ async def test_stats_suggests_a_synonym_for_a_miss_and_the_admin_copies_it(bot):
 
     await admin.send("/stats")  # found now: no longer suggested
     assert "/synonym 肥田粉" not in admin.chat.bot_messages()[-2].text
+
+
+def test_a_report_with_suggestions_still_fits_in_one_message():
+    figures = Windows(Figure(1, 100), Figure(2, 200), Figure(3, 300))
+    names = {"en": "A Village Service Center With A Remarkably Long Name Indeed " * 2}
+    places = Places([Place(i, names, f"LONG-{i:02d}", figures) for i in range(10)])
+    misses = stats.Misses([stats.Miss(f"{i:02d}" + "很长的一个没找到的词" * 2, 9, 9) for i in range(10)])
+    suggested = {m.term: "非常长的一个商品名字也很长" for m in misses.top}
+    report = Report(now=datetime(2026, 11, 11, 2, tzinfo=timezone.utc), timezone="Asia/Shanghai", orders=figures,
+                    counties=places, centers=places, produce=stats.ProduceSales([]),
+                    villagers=VillagerFigures(1, 2, 3, []), waiting=Waiting(0, []), misses=misses, daily=[])
+    text = report_text(translator("en"), report, suggested)
+    assert utf16_len(text) <= MAX_TEXT
+    assert f"<code>/synonym {misses.top[0].term} 非常长的一个商品名字也很长</code>" in text
