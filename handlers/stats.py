@@ -2,7 +2,8 @@
 
     /stats      orders and sales (today, 7 days, 30 days; overall, by county, by center), produce
                 sold by sellers, villagers, parcels waiting for pickup and searches that found
-                nothing; then a chart of daily orders over 30 days, with 🔄 Refresh.
+                nothing (each with a ready-to-copy ``/synonym <miss> <word>`` when a fuzzy guess
+                picks a product); then a chart of daily orders over 30 days, with 🔄 Refresh.
 
 The figures come from services.stats; the chart is drawn in a worker thread, so the bot keeps
 serving others while it renders.

@@ -173,8 +173,9 @@ def word_of(names: dict) -> str | None:
 
 
 def can_be_word(term: str) -> bool:
-    """Whether a miss could be a synonym's word typed after /synonym (one word, short enough)."""
-    return 1 <= len(term) <= MAX_CHARS and len(term.split()) == 1
+    """Whether a miss could be a synonym's word typed after /synonym: one run of Chinese or one
+    word with letters, short enough."""
+    return len(term) <= MAX_CHARS and TOKEN_RE.fullmatch(term) is not None and not term.isdigit()
 
 
 async def suggestions(terms: list[str], guess: Callable[[str], Awaitable[dict | None]]) -> dict[str, str]:

@@ -95,8 +95,8 @@ async def test_a_csv_file_adds_every_row_or_none(demo_store, clock):
 
 async def test_a_miss_is_suggested_as_a_word_of_the_product_a_fuzzy_guess_picks(demo_store, clock):
     search = CatalogSearch(demo_store, clock)
-    suggested = await synonyms.suggestions(["肥田粉", "尿素", "light soy", "x" * 21], search.guess)
-    assert list(suggested) == ["肥田粉"]  # 尿素 is found; the others cannot follow /synonym
+    suggested = await synonyms.suggestions(["肥田粉", "尿素", "light soy", "x" * 21, "250", "<b>x</b>"], search.guess)
+    assert list(suggested) == ["肥田粉"]  # 尿素 is found; the others are no one word to follow /synonym
     word = suggested["肥田粉"]
     assert await search.finds(word) and len(word) <= synonyms.MAX_CHARS
     assert synonyms.word_of({"zh_Hans": "东北大米 5kg", "en": "Rice 5 kg"}) == "东北大米"
