@@ -112,10 +112,12 @@ async def product_tapped(update: Update, context: RuralContext, data: Product) -
 
 @on_tap
 async def add_tapped(update: Update, context: RuralContext, data: AddToCart) -> None:
+    quantity = data.quantity
+    if not context.rt.double_taps.first((context.shopper.id, data.product_id, quantity), context.rt.clock.now()):
+        return  # the same button again within a second: added once already
     product = await find_product(update, context, data.product_id)
     if product is None:
         return
-    quantity = data.quantity
     added = await add(update, context, product, quantity)
     if added:
         note, stock = added

@@ -15,7 +15,7 @@ from telegram.ext import Application, MessageHandler, filters
 from handlers import forms
 from handlers.callbacks import on_other
 from handlers.context import RuralContext
-from handlers.ui import alert, cannot_read, main_menu, menu_action, say
+from handlers.ui import alert, cannot_read, menu_action, person_menu, say
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 4000
@@ -56,7 +56,7 @@ async def photo_received(update: Update, context: RuralContext) -> None:
 
 
 async def unknown_command(update: Update, context: RuralContext) -> None:
-    await say(update, context, context.t("🤔 I don't know that command. Try /help."), main_menu(context.t))
+    await say(update, context, context.t("🤔 I don't know that command. Try /help."), await person_menu(context))
 
 
 async def stale_button(update: Update, context: RuralContext) -> None:
