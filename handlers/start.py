@@ -78,6 +78,8 @@ async def ask_county(update: Update, context: RuralContext, fresh: bool = False)
     t = context.t
     counties = await centers.list_counties(context.rt.store)
     rows = [[button(name_in(c.names, t), County(c.id))] for c in counties]
+    if context.villager.center_id is not None:  # changing one's center: it may stay as it is
+        rows.append(home_row(t))
     text = t("📍 Choose your village service center. First, your county — or share your location to find "
              "the nearest centers.")
     if not counties:
