@@ -113,8 +113,11 @@ async def product_tapped(update: Update, context: RuralContext, data: Product) -
 @on_tap
 async def add_tapped(update: Update, context: RuralContext, data: AddToCart) -> None:
     quantity = data.quantity
-    if not context.rt.double_taps.first((context.shopper.id, data.product_id, quantity), context.rt.clock.now()):
-        return  # the same button again within a second: added once already
+    # The same button (of the same card) again within a second: it was added once already.
+    message = update.callback_query.message
+    tap = (context.shopper.id, message.message_id if message else 0, data.product_id, quantity)
+    if not context.rt.double_taps.first(tap, context.rt.clock.now()):
+        return
     product = await find_product(update, context, data.product_id)
     if product is None:
         return

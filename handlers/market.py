@@ -32,7 +32,7 @@ from handlers.callbacks import (
 from handlers.context import RuralContext
 from handlers.forms import Form
 from handlers.listings import category_name, listing_text, price
-from handlers.ui import alert, button, esc, home_row, keyboard, name_in, on_tap, pager, say, show
+from handlers.ui import alert, button, esc, keyboard, name_in, on_tap, pager, say, show
 from services import market
 from services.errors import NotFound
 from services.produce import CATEGORIES, ListingView
@@ -98,7 +98,6 @@ async def home(update: Update, context: RuralContext) -> None:
     buttons = [button(f"{category_name(t, code)} ({count})", MarketCategory(code, 0)) for code, count in found]
     rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
     rows.append([button(t("🗺 By county"), MarketCounties()), button(t("🔍 Search the market"), MarketFind())])
-    rows.append(home_row(t))
     text = "\n".join([t("🧺 <b>Market</b>: produce from the villages, sold by the people who grew it."),
                       t("Choose a category, a county, or search."),
                       t("🌾 To sell your own, tap 🌾 Sell produce or send /sell.")])

@@ -46,7 +46,7 @@ from handlers.listings import (
     status_name,
     unit_name,
 )
-from handlers.ui import alert, button, esc, home_row, keyboard, local_time, money, on_tap_answering, pager, show
+from handlers.ui import alert, button, esc, keyboard, local_time, money, on_tap_answering, pager, show
 from locales import Translator
 from services import produce
 from services.amounts import BadAmount, parse_price, parse_quantity
@@ -105,7 +105,6 @@ async def listings_screen(update: Update, context: RuralContext, page: int, note
     if draft is not None and draft.title:
         rows.append([button(t("▶️ Finish: {title}", title=draft.title[:30]), SellContinue(draft.id))])
     rows.append([button(add, SellNew())])
-    rows.append(home_row(t))
     await show(update, context, joined(note, "\n".join(lines)), keyboard(*rows))
 
 

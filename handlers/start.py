@@ -49,14 +49,20 @@ async def start(update: Update, context: RuralContext) -> None:
     if villager.awaiting:
         await forms.stop_waiting(context)
     name = esc(update.effective_user.first_name or "")
+    if not villager.started:
+        await villagers.mark_started(context.rt.store, context.rt.clock, villager.id)
     if context.args and villager.center_id is not None and await open_link(update, context, context.args[0]):
         return
+    welcome = t("👋 Welcome, {name}! Order goods online and pick them up at your village service center.", name=name)
     if villager.center_id is None:
-        await say(update, context, t("👋 Welcome, {name}! Order goods online and pick them up at your village "
-                                     "service center.", name=name), location_keyboard(context))
+        await say(update, context, welcome, location_keyboard(context))
         await ask_county(update, context, fresh=True)
         return
-    await say(update, context, t("👋 Welcome back, {name}! What would you like to do?", name=name), await person_menu(context))
+    if not villager.started:  # a center chosen before any /start (the demo's people, /language first)
+        await say(update, context, welcome, await person_menu(context))
+        return
+    await say(update, context, t("👋 Welcome back, {name}! What would you like to do?", name=name),
+              await person_menu(context))
 
 
 async def open_link(update: Update, context: RuralContext, payload: str) -> bool:

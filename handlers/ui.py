@@ -228,8 +228,14 @@ def on_tap_answering(*answers: tuple[type[Exception] | tuple[type[Exception], ..
 
 
 async def cannot_read(update: Update, context: RuralContext) -> None:
-    """A sticker, a voice message, a video, a photo nobody asked for: a short, friendly pointer to
-    the big buttons (someone who cannot read is not helped by being told what the bot reads)."""
+    """A photo nobody asked for, a file that is not an admin's CSV: say what works instead."""
+    await say(update, context, context.t("🙂 I can only read text and button taps here. Please use the buttons "
+                                         "below, or type what you are looking for."), await person_menu(context))
+
+
+async def use_the_buttons(update: Update, context: RuralContext) -> None:
+    """A voice message, a sticker, a video: a short, friendly pointer to the big buttons (someone who
+    may not read is not helped by being told what the bot reads)."""
     await say(update, context, context.t("🙂 Please use the buttons below 👇"), await person_menu(context))
 
 

@@ -41,7 +41,7 @@ class DoubleTaps:
         self._last: dict[tuple, datetime] = {}
 
     def first(self, key: tuple, now: datetime) -> bool:
-        """Whether this tap (e.g. ``(villager_id, product_id, quantity)``) is not a repeat."""
+        """Whether this tap (e.g. ``(villager_id, message_id, product_id, quantity)``) is not a repeat."""
         last = self._last.get(key)
         if last is not None and timedelta(0) <= now - last < self.window:
             return False

@@ -66,10 +66,14 @@ async def test_phone_cancel_in_chinese(bot):
 
 # ---- 2. a way back from every screen -----------------------------------------------------------
 
-def offers_a_way_back(person) -> bool:
+# Screens the big menu opens: the menu itself, shown below them, is their way back.
+TOP = {"start", "shop", "market", "sell", "my listings"}
+
+
+def offers_a_way_back(person, screen: str) -> bool:
     message = person.chat.last_bot_message()
-    if not message.inline_markup:  # no inline buttons: the big buttons of the menu are there
-        return menu_labels(person.chat)[:1] == ["🛒 Shop"]
+    if not message.inline_markup or screen in TOP:  # the big buttons of the menu must be there
+        return menu_labels(person.chat) == MENU_EN
     return any(text.startswith(WAY_BACK) for text in labels(message))
 
 
@@ -82,7 +86,7 @@ async def test_every_screen_of_a_villager_offers_a_way_back(bot):
 
     async def visit(name: str, step) -> None:
         await step
-        if not offers_a_way_back(wang):
+        if not offers_a_way_back(wang, name):
             stuck.append((name, labels(wang.chat.last_bot_message())))
 
     await visit("start", wang.send("/start"))
@@ -103,7 +107,7 @@ async def test_every_screen_of_a_villager_offers_a_way_back(bot):
     await visit("market category", wang.tap("🍎 Fruit"))
     await visit("market listing", wang.tap("Apples"))
     await visit("market category again", wang.tap("⬅️ Back"))
-    await visit("market counties", wang.send("/market"))
+    await visit("market", wang.send("/market"))
     await visit("market by county", wang.tap("🗺 By county"))
     await visit("sell", wang.press("🌾 Sell produce"))
     await visit("my listings", wang.send("/mylistings"))
@@ -179,6 +183,31 @@ async def test_help_for_a_partner_names_their_center_and_for_an_admin_the_admin_
     await wang.press("❓ Help")
     assert "As an admin" not in last_text(wang) and "As the partner" not in last_text(wang)
     assert "📦 /orders — Your orders" in last_text(wang)
+
+
+# ---- 5. welcome, then welcome back -------------------------------------------------------------
+
+async def test_the_first_start_is_a_welcome_even_with_a_center_chosen_before(bot):
+    # As the demo seeds its people: known to the store, with a center, but never started.
+    await person(bot.store, bot.clock, 1005, center="CG-01")
+    zhou = bot.person(1005, "Zhou", language_code="en")
+    await zhou.send("/start")
+    assert last_text(zhou).startswith("👋 Welcome, Zhou!")
+    assert "back" not in last_text(zhou)
+    assert menu_labels(zhou.chat) == MENU_EN
+    await zhou.send("/start")
+    assert last_text(zhou).startswith("👋 Welcome back, Zhou!")
+
+    # Someone who chose a language, then a center, before ever sending /start.
+    li = bot.person(1002, "Li", language_code="en")
+    await li.send("/language")
+    await li.tap("English")
+    await li.tap("Chenggu County")
+    await li.tap("Shangyuan")
+    await li.send("/start")
+    assert last_text(li).startswith("👋 Welcome, Li!")
+    await li.send("/start")
+    assert last_text(li).startswith("👋 Welcome back, Li!")
 
 
 # ---- 6. voice, sticker, video -------------------------------------------------------------------

@@ -235,6 +235,14 @@ SEED: dict[str, dict[str, list[dict]]] = {
              "attempts": 0, "sent_at": None, "error": ""},
         ],
     },
+    "0011": {
+        # Someone whose first /start was answered: the next one is a welcome back.
+        "villagers": [
+            {"id": 6, "telegram_id": 1006, "first_name": "Zhou Li", "username": None, "locale": "en",
+             "center_id": 1, "awaiting": None, "phone": None, "acting_for_id": None, "unreachable": False,
+             "promotions_off": False, "created_at": at(400), "last_seen_at": at(401), "started_at": at(400)},
+        ],
+    },
 }
 
 
