@@ -235,7 +235,7 @@ SEED: dict[str, dict[str, list[dict]]] = {
              "attempts": 0, "sent_at": None, "error": ""},
         ],
     },
-    "0011": {
+    "0012": {
         # Someone whose first /start was answered: the next one is a welcome back.
         "villagers": [
             {"id": 6, "telegram_id": 1006, "first_name": "Zhou Li", "username": None, "locale": "en",
