@@ -2,7 +2,8 @@
 pace (services/deliveries.py reserves the slots), keeps the admin's progress message current,
 and sends the report at the end.
 
-A 429 holds every process back for ``retry_after``; a 403 marks the person unreachable (later
+Copies whose readers are in their quiet hours wait for them to end (a wake-up finds them then),
+unless the admin chose "send anyway". A 429 holds every process back for ``retry_after``; a 403 marks the person unreachable (later
 promotions skip them); a network failure is retried with backoff; any copy not sent when the
 process stops is claimed again by the next run, here or in another process. Each send is bounded
 by a timeout, and a claim is renewed while its copies wait for their slots and go (bot/lease.py),
@@ -63,7 +64,8 @@ class BroadcastPump(Pump):
             await self._post_progress(broadcast_id)
         handled = 0
         while True:
-            batch = await deliveries.claim(store, self.batch, self.rate, wall, self.lease)
+            quiet = deliveries.Quiet(self.rt.quiet_hours, clock.now(), self.rt.timezone)
+            batch = await deliveries.claim(store, self.batch, self.rate, wall, self.lease, quiet)
             if batch is None:
                 break
             if not batch.copies:

@@ -6,6 +6,9 @@ later; /broadcast cancel stops it. Villagers opt out with the button on every pr
         ──> a button to a product or category (or skip) ──> audience, with its size
         ──> preview, exactly as sent ──> 🚀 now / 🕒 at a time ──> progress, edited in place ──> report
 
+Copies wait for the end of their readers' quiet hours (each in their center's time zone); the
+preview says how many are in them now, and offers 🔔 Send anyway when any are.
+
 Typed answers come back through the forms DRAFT ("bc:<id>": the step the draft is at, typed or a
 photo) and SEND_AT ("bct:<id>": the time to send it).
 """
@@ -25,6 +28,7 @@ from handlers.callbacks import (
     PromotionAudienceAgain,
     PromotionAudienceValue,
     PromotionCancel,
+    PromotionSendAnyway,
     PromotionSendLater,
     PromotionSendNow,
     PromotionSkip,
@@ -34,8 +38,8 @@ from handlers.callbacks import (
 from handlers.cards import promotion_keyboard
 from handlers.context import RuralContext
 from handlers.ui import alert, button, esc, keyboard, name_in, on_tap, say, show
-from locales import N_, available_locales, translator
-from services import broadcast
+from locales import N_, Translator, available_locales, translator
+from services import broadcast, deliveries
 from services.broadcast import AUDIENCES, BadHtml, BroadcastView, Delivery, Status, Step
 from services.errors import NotAllowed, NotFound
 from services.partners import Actor
@@ -52,8 +56,9 @@ DRAFT = forms.Form("bc")  # the answer to the step the draft is at: a text, or i
 SEND_AT = forms.Form("bct")  # the date and time to send it
 
 
-def language_name(locale: str) -> str:
-    return translator(locale).display_name
+def language_name(locale: str, t: Translator) -> str:
+    """A language's name as the admin reads it: "English" is "英语" to a Chinese admin."""
+    return t.name_of(locale)
 
 
 def locales_in_order(default: str) -> list[str]:
@@ -100,10 +105,10 @@ async def show_step(update: Update, context: RuralContext, promotion: BroadcastV
         if locale == rt.default_locale:
             text = t("📣 <b>New promotion.</b> Type its text in {language}. You may use &lt;b&gt;bold&lt;/b&gt;, "
                      "&lt;i&gt;italic&lt;/i&gt; and &lt;a href=\"…\"&gt;links&lt;/a&gt;.",
-                     language=language_name(locale))
+                     language=language_name(locale, t))
         else:
             text = t("🌐 Now the {language} version, or skip: people who read {language} then get the {default} one.",
-                     language=language_name(locale), default=language_name(rt.default_locale))
+                     language=language_name(locale, t), default=language_name(rt.default_locale, t))
             rows.append([button(t("⏭ Skip"), PromotionSkip(promotion.id))])
     elif step == Step.PHOTO:
         text = t("🖼 Send a photo for the promotion, or skip.")
@@ -222,7 +227,7 @@ async def audience_tapped(update: Update, context: RuralContext, actor: Actor, d
         return
     choices = await broadcast.audience_choices(rt.store, kind)
     rows = [[button(name_in(label, t) if isinstance(label, dict) else
-                    (language_name(label) if kind == "language" else t(f"category:{label}")),
+                    (language_name(label, t) if kind == "language" else t(f"category:{label}")),
                     PromotionAudienceValue(broadcast_id, kind, value))] for value, label in choices[:40]]
     rows.append([button(t("⬅️ Back"), PromotionAudienceAgain(broadcast_id))])
     await show(update, context, t("👥 Which one?"), keyboard(*rows))
@@ -256,7 +261,7 @@ async def audience_chosen(update: Update, context: RuralContext, broadcast_id: i
     for locale in locales_in_order(rt.default_locale):
         text = promotion.texts.get(locale) or promotion.texts.get(rt.default_locale)
         reader = translator(locale)
-        await say(update, context, t("👀 As {language} readers will see it:", language=language_name(locale)))
+        await say(update, context, t("👀 As {language} readers will see it:", language=language_name(locale, t)))
         markup = promotion_keyboard(reader, promotion, context.bot.username)
         if promotion.photo:
             await context.bot.send_photo(update.effective_chat.id, promotion.photo, caption=text,
@@ -264,9 +269,18 @@ async def audience_chosen(update: Update, context: RuralContext, broadcast_id: i
         else:
             await context.bot.send_message(update.effective_chat.id, text, parse_mode=ParseMode.HTML,
                                            reply_markup=markup)
-    await say(update, context, t("📣 Send it?"), keyboard(
+    quiet = rt.quiet_hours
+    hours = dict(start=quiet.start.strftime("%H:%M"), end=quiet.end.strftime("%H:%M"))
+    asleep = await deliveries.asleep_now(rt.store, audience, deliveries.Quiet(quiet, rt.clock.now(), rt.timezone))
+    if asleep:
+        note = t("🌙 It is quiet hours ({start}–{end}) for {n} of them: sent now, their copies wait until "
+                 "{end}, their own time. “🔔 Send anyway” sends to everyone at once.", n=asleep, **hours)
+    else:
+        note = t("☀️ Nobody is in quiet hours ({start}–{end}) now: sent now, it goes out at once.", **hours)
+    anyway = [button(t("🔔 Send anyway"), PromotionSendAnyway(broadcast_id))] if asleep else []
+    await say(update, context, note + "\n\n" + t("📣 Send it?"), keyboard(
         [button(t("🚀 Send now"), PromotionSendNow(broadcast_id)),
-         button(t("🕒 Later"), PromotionSendLater(broadcast_id))],
+         button(t("🕒 Later"), PromotionSendLater(broadcast_id))], anyway,
         [button(t("👥 Another audience"), PromotionAudienceAgain(broadcast_id)),
          button(t("✖️ Cancel"), PromotionCancel(broadcast_id))]))
 
@@ -275,6 +289,12 @@ async def audience_chosen(update: Update, context: RuralContext, broadcast_id: i
 @for_admins
 async def now_tapped(update: Update, context: RuralContext, actor: Actor, data: PromotionSendNow) -> None:
     await confirm(update, context, data.promotion_id, None)
+
+
+@on_tap
+@for_admins
+async def anyway_tapped(update: Update, context: RuralContext, actor: Actor, data: PromotionSendAnyway) -> None:
+    await confirm(update, context, data.promotion_id, None, anyway=True)
 
 
 @on_tap
@@ -303,12 +323,14 @@ async def time_typed(update: Update, context: RuralContext, actor: Actor, broadc
     await confirm(update, context, broadcast_id, when)
 
 
-async def confirm(update: Update, context: RuralContext, broadcast_id: int, when: datetime | None) -> None:
+async def confirm(update: Update, context: RuralContext, broadcast_id: int, when: datetime | None,
+                  anyway: bool = False) -> None:
     t, rt = context.t, context.rt
     if await _draft_or_say(update, context, broadcast_id) is None:
         return
     try:
-        promotion = await broadcast.confirm(rt.store, rt.clock.now(), update.effective_user.id, broadcast_id, when)
+        promotion = await broadcast.confirm(rt.store, rt.clock.now(), update.effective_user.id, broadcast_id, when,
+                                            anyway)
     except (NotAllowed, NotFound):
         await alert(update, context, t("⌛ This promotion is no longer being composed."))
         return
@@ -316,8 +338,13 @@ async def confirm(update: Update, context: RuralContext, broadcast_id: int, when
         await say(update, context, t("🚀 Promotion #{id} is on its way. Progress follows here; "
                                      "/broadcast cancel stops it.", id=promotion.id))
     else:
-        await say(update, context, t("🕒 Promotion #{id} will go out at {when}. /broadcast cancel stops it.",
-                                     id=promotion.id, when=when.strftime("%Y-%m-%d %H:%M")))
+        text = t("🕒 Promotion #{id} will go out at {when}. /broadcast cancel stops it.",
+                 id=promotion.id, when=when.strftime("%Y-%m-%d %H:%M"))
+        quiet = rt.quiet_hours
+        if quiet.contains(when.time()):
+            text += "\n" + t("🌙 That is in quiet hours: each copy waits until {end}, its reader's own time.",
+                              end=quiet.end.strftime("%H:%M"))
+        await say(update, context, text)
 
 
 # ---- opting out -----------------------------------------------------------------------------
@@ -356,3 +383,4 @@ def register(app: Application) -> None:
     app.add_handler(on(PromotionAudienceAgain, audience_again_tapped))
     app.add_handler(on(PromotionSendNow, now_tapped))
     app.add_handler(on(PromotionSendLater, later_tapped))
+    app.add_handler(on(PromotionSendAnyway, anyway_tapped))

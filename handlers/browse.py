@@ -19,7 +19,7 @@ from handlers.ui import alert, button, esc, keyboard, label, money, on_tap, page
 from services import catalog
 from services.cart import MAX_LINE_QUANTITY, add_to_cart, parse_quantity
 from services.catalog import ProductView
-from services.errors import CartFull, InvalidQuantity, NotEnoughStock, NotFound
+from services.errors import CartFull, InvalidQuantity, NotEnoughStock, NotFound, OtherUnit
 
 QUANTITY = Form("qty")  # "How many?" for a product card: the product's id
 
@@ -175,7 +175,11 @@ async def quantity_typed(update: Update, context: RuralContext, product_id: int,
         await say(update, context, t("😔 This product is no longer available."))
         return
     try:
-        quantity = parse_quantity(text)
+        quantity = parse_quantity(text, unit=product.unit)
+    except OtherUnit as exc:
+        await say(update, context, t("⚠️ This is sold by the {unit}. Please type how many {unit}.",
+                                     unit=esc(label(t, "unit", exc.unit))))
+        return
     except InvalidQuantity as exc:
         await say(update, context, t("⚠️ Please send a whole number from 1 to {max}, for example 3.", max=exc.maximum))
         return

@@ -451,6 +451,12 @@ class PromotionSendLater(CallbackData, prefix="bc:at"):
     promotion_id: Id
 
 
+class PromotionSendAnyway(CallbackData, prefix="bc:any"):
+    """Send now, even to those in their quiet hours."""
+
+    promotion_id: Id
+
+
 # ── The market (handlers/market.py, market_order.py) ────────────────────────────────────────────
 
 # Where a listing was opened from, to go back there: a market screen's data without "mk:".
@@ -590,6 +596,13 @@ class SellUnit(CallbackData, prefix="sl:unit"):
 class SellDay(CallbackData, prefix="sl:day"):
     listing_id: Id
     days: Annotated[int, OneOf(AVAILABLE_IN_DAYS)]
+
+
+class SellDate(CallbackData, prefix="sl:date"):
+    """✅ Yes to "11-01 means 2027-11-01?": the day, as yyyymmdd."""
+
+    listing_id: Id
+    day: Annotated[int, Digits(8)]
 
 
 class SellSkip(CallbackData, prefix="sl:skip"):

@@ -24,6 +24,7 @@ from services.errors import (
     NoCenterChosen,
     NotEnoughStock,
     NotFound,
+    OtherUnit,
     StaleCheckout,
     TooManyPendingOrders,
 )
@@ -133,8 +134,14 @@ async def line_quantity_tapped(update: Update, context: RuralContext, data: Type
 
 async def line_quantity_typed(update: Update, context: RuralContext, line_id: int, text: str) -> None:
     t = context.t
+    cart = await carts.get_cart(context.rt.store, context.shopper.id)
+    line = next((line for line in cart.lines if line.id == line_id), None)
     try:
-        quantity = carts.parse_quantity(text, minimum=0)
+        quantity = carts.parse_quantity(text, minimum=0, unit=line.unit if line else None)
+    except OtherUnit as exc:
+        await say(update, context, t("⚠️ This is sold by the {unit}. Please type how many {unit}.",
+                                     unit=esc(label(t, "unit", exc.unit))))
+        return
     except InvalidQuantity as exc:
         await say(update, context, t("⚠️ Please send a whole number from 0 to {max}, for example 3.", max=exc.maximum))
         return

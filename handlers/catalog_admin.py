@@ -274,16 +274,23 @@ async def price_typed(update: Update, context: RuralContext, actor: Actor, produ
         await show_card(update, context, product, t("✅ New price: {price}", price=money(product.price_fen)))
 
 
+def stock_problem(t: Translator, exc: BadAmount, product: AdminProduct) -> str:
+    """Why a typed stock was refused: another unit ("5斤" of rice sold by the bag) is named."""
+    if exc.reason == "other_unit":
+        return t("⚠️ This is sold by the {unit}. Please type how many {unit}.",
+                 unit=esc(label(t, "unit", product.unit)))
+    return t("⚠️ Please type a whole number from 0 to {limit}.", limit=MAX_STOCK)
+
+
 @for_admins(answers_form=True)
 async def stock_typed(update: Update, context: RuralContext, actor: Actor, product_id: int, text: str) -> None:
     t, rt = context.t, context.rt
 
     async def set_stock(product: AdminProduct) -> AdminProduct:
-        return await catalog.set_stock(rt.store, rt.clock, product.id, catalog.parse_stock(text))
+        return await catalog.set_stock(rt.store, rt.clock, product.id, catalog.parse_stock(text, product.unit))
 
     product = await change_typed(update, context, product_id, "stock", set_stock,
-                                 lambda exc, product: t("⚠️ Please type a whole number from 0 to {limit}.",
-                                                        limit=MAX_STOCK))
+                                 lambda exc, product: stock_problem(t, exc, product))
     if product is not None:
         await show_card(update, context, product, t("✅ New stock: {n}", n=product.stock))
 

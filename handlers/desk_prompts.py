@@ -234,7 +234,8 @@ async def lapse_prompts(context: RuralContext) -> None:
         return
     for prompt in lapsed:
         desk = await partners.desk_of_group(rt.store, prompt.chat_id)
-        await mark_question(context, prompt, context.desk_t(desk.locale if desk else None)(
+        desk_t = context.desk_t(desk.locale if desk else None)
+        await mark_question(context, prompt, desk_t(
             "⌛ This question has expired. Please tap the button on the card again."))
         await restore_card(context, prompt.kind, prompt.subject_id, prompt.chat_id, prompt.card_message_id)
 

@@ -12,7 +12,7 @@ The seller's published listings are handlers.my_listings.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from telegram import Update
 from telegram.ext import Application, CommandHandler, filters
@@ -26,6 +26,7 @@ from handlers.callbacks import (
     SellClear,
     SellCommon,
     SellContinue,
+    SellDate,
     SellDay,
     SellDiscard,
     SellEdit,
@@ -47,12 +48,13 @@ from handlers.listings import (
     leave,
     price_problem,
     quantity_problem,
+    unit_name,
 )
-from handlers.sell_steps import STEP_NAMES, missing_note, preview_screen, step_screen, steps_to_change
+from handlers.sell_steps import STEP_NAMES, date_question, missing_note, preview_screen, step_screen, steps_to_change
 from handlers.ui import alert, button, esc, keyboard, on_tap_answering, show
 from locales import Translator
 from services import centers, produce
-from services.amounts import BadAmount, BadDate, parse_date, parse_price, parse_quantity
+from services.amounts import UNITS, BadAmount, BadDate, UnsureDate, check_date, parse_date, parse_price, parse_quantity
 from services.errors import NoCenterChosen, NotAllowed, NotFound
 from services.produce import BadInput, Incomplete, ListingView, Status, Step, TooManyInReview
 
@@ -260,6 +262,24 @@ async def day_tapped(update: Update, context: RuralContext, data: SellDay) -> No
 
 
 @sell_tap
+async def date_tapped(update: Update, context: RuralContext, data: SellDate) -> None:
+    """✅ Yes to "11-01 means 2027-11-01?"."""
+    view = await at_step(update, context, data.listing_id, Step.AVAILABLE)
+    if view is None:
+        return
+    try:
+        day = check_date(date(data.day // 10_000, data.day // 100 % 100, data.day % 100),
+                         await today_of(context, view))
+    except ValueError:  # not a day of the calendar: a forged button
+        await alert(update, context, forged_code(context.t))
+        return
+    except BadDate as exc:  # asked long ago: the day has passed since
+        await show_step(update, context, view, date_problem(context.t, exc))
+        return
+    await fill(update, context, view, Step.AVAILABLE, day)
+
+
+@sell_tap
 async def skip_tapped(update: Update, context: RuralContext, data: SellSkip) -> None:
     """⏭ Skip a photo or a note; with one already given, keep it."""
     step = Step(data.field)
@@ -291,6 +311,10 @@ async def step_typed(update: Update, context: RuralContext, listing_id: int, tex
             await fill(update, context, view, step, text)
         elif step == Step.QUANTITY:
             milli, named = parse_quantity(text, view.unit)
+            if named is not None and named not in UNITS:  # "2袋": produce is not sold by the bag
+                await show_step(update, context, view, t("⚠️ This is sold by the {unit}. Please type how many {unit}.",
+                                                          unit=esc(unit_name(t, view.unit))))
+                return
             await fill(update, context, view, step, milli, unit=named)
         elif step == Step.PRICE:
             await fill(update, context, view, step, parse_price(text, view.unit))
@@ -303,6 +327,8 @@ async def step_typed(update: Update, context: RuralContext, listing_id: int, tex
     except BadAmount as exc:
         problem = price_problem(t, exc, view.unit) if step == Step.PRICE else quantity_problem(t, exc, view.unit)
         await show_step(update, context, view, problem)
+    except UnsureDate as exc:
+        await show(update, context, *date_question(t, view, exc.typed, exc.day))
     except BadDate as exc:
         await show_step(update, context, view, date_problem(t, exc))
     except BadInput as exc:
@@ -342,5 +368,6 @@ def register(app: Application) -> None:
     app.add_handler(on(SellCategory, category_tapped))
     app.add_handler(on(SellUnit, unit_tapped))
     app.add_handler(on(SellDay, day_tapped))
+    app.add_handler(on(SellDate, date_tapped))
     app.add_handler(on(SellSkip, skip_tapped))
     app.add_handler(on(SellClear, clear_tapped))

@@ -4,12 +4,15 @@ buttons here; the flow that shows them and takes the answers is handlers.sell.""
 
 from __future__ import annotations
 
+from datetime import date
+
 from handlers.callbacks import (
     AVAILABLE_IN_DAYS,
     SellCancel,
     SellCategory,
     SellClear,
     SellCommon,
+    SellDate,
     SellDay,
     SellEdit,
     SellPreview,
@@ -19,7 +22,7 @@ from handlers.callbacks import (
     SellUnit,
 )
 from handlers.listings import category_name, common_produce, listing_text, price, quantity, unit_name
-from handlers.ui import button, esc
+from handlers.ui import button, esc, keyboard
 from locales import N_, Translator
 from services.amounts import UNITS
 from services.produce import CATEGORIES, STEPS, ListingView, Step
@@ -101,7 +104,8 @@ def step_screen(t: Translator, view: ListingView, step: Step) -> tuple[str, list
         now = price(t, view.price_fen, view.unit) if view.price_fen else None
     elif step == Step.AVAILABLE:
         text = t("📅 From when can buyers have it? Tap, or type a date like 12-01.")
-        now = view.available_from.isoformat() if view.available_from else None
+        if view.available_from:  # a date reads as the day chosen, not after "Now:" (现在是)
+            text += "\n" + t("📅 Chosen day: {day}", day=view.available_from.isoformat())
         rows = rows_of([button(t(label), SellDay(view.id, days)) for days, label in DAYS.items()], 2)
     else:
         text = t("📝 Anything buyers should know, like the variety or how it was grown? Type a short note, "
@@ -117,6 +121,15 @@ def step_screen(t: Translator, view: ListingView, step: Step) -> tuple[str, list
     text += "\n<i>" + t("Step {n} of {total}", n=ANSWERED.index(step) + 1, total=len(ANSWERED)) + "</i>"
     rows.append(nav_row(t, view, step))
     return text, rows
+
+
+def date_question(t: Translator, view: ListingView, typed: str, day: date) -> tuple[str, object]:
+    """"11-01 means 2027-11-01?", for a date typed without a year that is more than six months
+    ahead: ✅ Yes takes it, ✏️ No asks the date again (typing another one answers too)."""
+    text = t("📅 {typed} means {day}? That is more than six months from now.", typed=esc(typed),
+             day=day.isoformat())
+    return text, keyboard([button(t("✅ Yes"), SellDate(view.id, int(day.strftime("%Y%m%d"))))],
+                          [button(t("✏️ No, type it again"), SellStep(view.id, Step.AVAILABLE))])
 
 
 def preview_screen(t: Translator, view: ListingView) -> tuple[str, list[list]]:

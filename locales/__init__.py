@@ -50,7 +50,12 @@ class Translator:
 
     @property
     def display_name(self) -> str:
-        name = Locale.parse(self.locale).get_display_name(self.locale) or self.locale
+        """This language's name in itself ("English", "中文 (简体)"): for choosing a language."""
+        return self.name_of(self.locale)
+
+    def name_of(self, locale: str) -> str:
+        """Another language's name in this one: "English" is "英语" to a Chinese reader."""
+        name = Locale.parse(locale).get_display_name(self.locale) or locale
         return name[:1].upper() + name[1:]
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from services.errors import DomainError
+from services.spoken import HALF, Spoken, Unreadable, read, unit_and_half
 
 MILLI = 1000  # quantities are kept in thousandths of their unit
 MAX_PRICE_FEN = 10_000_000  # ¥100,000 per unit
@@ -31,11 +32,19 @@ UNIT_WORDS = {
     "箱": "box", "box": "box", "boxes": "box",
     "吨": "ton", "ton": "ton", "tons": "ton", "t": "ton",
 }
-_CURRENCY_BEFORE = re.compile(r"^(?:¥|rmb|cny)")
-_AFTER_NUMBER = re.compile(r"^(?:元|块钱|块|yuan|rmb|cny)?(?:/|每|per)?")
-_NUMBER = re.compile(r"^(\d[\d,]*(?:\.\d+)?|\.\d+)(.*)$")
-_THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
-
+# The catalog's own units (catalog.labels), said in Chinese and English.
+UNIT_WORDS |= {
+    "袋": "bag", "bag": "bag", "包": "pack", "pack": "pack", "瓶": "bottle", "bottle": "bottle",
+    "桶": "barrel", "barrel": "barrel", "盒": "box", "罐": "can", "can": "can", "米": "metre",
+    "metre": "metre", "meter": "metre", "m": "metre", "双": "pair", "pair": "pair", "卷": "roll",
+    "roll": "roll", "套": "set", "set": "set", "张": "sheet", "sheet": "sheet", "支": "tube", "tube": "tube",
+}
+# Units that are a measure, not a count: "2个" of something sold by the 斤 names another unit, but
+# "2个" of something sold by the bag means two bags.
+MEASURES = frozenset({"jin", "kg", "ton", "metre"})
+COUNTING_WORDS = frozenset({"piece"})
+_PER = ("/", "每", "per", "一", "a")
+MONTHS_AHEAD_UNASKED = 6
 
 class BadAmount(DomainError):
     """Why a typed amount was refused: ``not_a_number``, ``not_positive``, ``too_big``,
@@ -56,39 +65,39 @@ class BadDate(DomainError):
         self.reason = reason
 
 
-def _split(text: str) -> tuple[Decimal, str]:
-    """A number and what follows it ("3斤" -> 3, "斤"). Commas are decimal commas unless they
-    group thousands ("12,5" -> 12.5; "1,200" -> 1200)."""
-    text = unicodedata.normalize("NFKC", text).strip().casefold().replace(" ", "")
-    text = text.replace("，", ",").replace("。", ".")
-    text = _CURRENCY_BEFORE.sub("", text)
-    match = _NUMBER.match(text)
-    if match is None:
-        if text.startswith("-"):
-            raise BadAmount("not_positive")
-        raise BadAmount("not_a_number")
-    number, rest = match.groups()
-    if "," in number:
-        if "." in number or _THOUSANDS.match(number):
-            number = number.replace(",", "")
-        elif number.count(",") == 1:
-            number = number.replace(",", ".")
-        else:
-            raise BadAmount("not_a_number")
+def _read(text: str) -> Spoken:
     try:
-        return Decimal(number), _AFTER_NUMBER.sub("", rest, count=1)
-    except InvalidOperation:
-        raise BadAmount("not_a_number") from None
+        return read(text)
+    except Unreadable as exc:
+        raise BadAmount("not_positive" if exc.negative else "not_a_number") from None
+
+
+def _unit(rest: str) -> tuple[str | None, bool]:
+    """The unit code ``rest`` names (None for none) and whether it ends in "半"; BadAmount
+    ("not_a_number") for words that are no unit ("3 litres")."""
+    code, half, left = unit_and_half(rest, UNIT_WORDS)
+    if left:
+        raise BadAmount("not_a_number")
+    return code, half
+
+
+def read_quantity(text: str, unit: str | None) -> tuple[Decimal, str | None]:
+    """The amount in ``text`` and the unit it names: "两袋" -> (2, "bag"), "三斤半" -> (3.5, "jin"),
+    "半斤" -> (0.5, "jin"). A counting word ("2个") of a product counted in its own unit (bags)
+    names that unit."""
+    spoken = _read(text)
+    if spoken.money:
+        raise BadAmount("not_a_number")
+    named, half = _unit(spoken.rest)
+    amount = spoken.amount + (HALF if half else 0)
+    if named in COUNTING_WORDS and unit and unit not in MEASURES:
+        named = unit
+    return amount, named
 
 
 def parse_quantity(text: str, unit: str | None) -> tuple[int, str | None]:
-    """(thousandths, the unit the text names, if any) from "300", "3斤", "12,5 kg"."""
-    amount, rest = _split(text)
-    named = None
-    if rest:
-        named = UNIT_WORDS.get(rest)
-        if named is None:
-            raise BadAmount("not_a_number")
+    """(thousandths, the unit the text names, if any) from "300", "3斤", "12,5 kg", "三斤半"."""
+    amount, named = read_quantity(text, unit)
     return quantity_milli(amount, named or unit), named
 
 
@@ -111,10 +120,19 @@ def check_whole(unit: str | None, milli: int | Decimal) -> None:
 
 
 def parse_price(text: str, unit: str | None = None) -> int:
-    """Fen per unit from "12.5", "12,5", "¥12.5", "12.5元/斤"."""
-    amount, rest = _split(text)
-    if rest and UNIT_WORDS.get(rest) != unit:
-        raise BadAmount("other_unit" if rest in UNIT_WORDS else "not_a_number")
+    """Fen per unit from "12.5", "12,5", "¥12.5", "12.5元/斤", "6块", "1块2", "一块五", "六块五毛"."""
+    spoken = _read(text)
+    rest = spoken.rest
+    for per in _PER:
+        if rest.startswith(per) and len(rest) > len(per):
+            rest = rest[len(per):]
+            break
+    named, half = _unit(rest) if rest else (None, False)
+    if named in COUNTING_WORDS and unit and unit not in MEASURES:  # "6块一个" of a bag: per bag
+        named = unit
+    if rest and (named != unit or half):
+        raise BadAmount("other_unit")
+    amount = spoken.amount
     if amount <= 0:
         raise BadAmount("not_positive")
     fen = amount * 100
@@ -142,8 +160,32 @@ _DATE_FORMS = (
 )
 
 
+class UnsureDate(DomainError):
+    """A date typed without a year that would be more than six months ahead ("11-01" typed in
+    December): ``day`` is what it would mean, to be asked before it is taken."""
+
+    def __init__(self, day: date, typed: str):
+        super().__init__(f"{typed} means {day}?")
+        self.day = day
+        self.typed = typed
+
+
+def months_later(day: date, months: int) -> date:
+    """The same day ``months`` later (the month's last day when it has fewer days)."""
+    year, month = divmod(day.month - 1 + months, 12)
+    for last in (31, 30, 29, 28):
+        try:
+            return date(day.year + year, month + 1, min(day.day, last))
+        except ValueError:
+            continue
+    raise AssertionError("every month has 28 days")
+
+
 def parse_date(text: str, today: date) -> date:
-    """"2026-12-01", "12-01", "12/1", "12月1日"; a date without a year is the next such day."""
+    """"2026-12-01", "12-01", "12/1", "12月1日". A date without a year is the next such day; when
+    that is more than six months ahead (a day that passed lately, "11-01" typed in December, or
+    one far on this year) it raises UnsureDate, to be asked ("11-01 means 2027-11-01?"): the
+    seller may mean next year's harvest, or may have mistyped."""
     text = unicodedata.normalize("NFKC", text).strip().replace(" ", "")
     for form in _DATE_FORMS:
         match = form.match(text)
@@ -154,9 +196,12 @@ def parse_date(text: str, today: date) -> date:
             day = date(int(parts.get("y") or today.year), int(parts["m"]), int(parts["d"]))
             if parts.get("y") is None and day < today:
                 day = day.replace(year=today.year + 1)
-        except ValueError:
+        except ValueError:  # 13-45, or 02-29 in a year without it
             raise BadDate("not_a_date") from None
-        return check_date(day, today)
+        day = check_date(day, today)
+        if parts.get("y") is None and day > months_later(today, MONTHS_AHEAD_UNASKED):
+            raise UnsureDate(day, text)
+        return day
     raise BadDate("not_a_date")
 
 

@@ -147,12 +147,13 @@ class BroadcastView:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     counts: dict = field(default_factory=dict)  # delivery status -> how many
+    send_in_quiet_hours: bool = False  # the admin's "send anyway": copies do not wait for quiet hours to end
 
 
 def as_view(row: Broadcast, counts: dict | None = None) -> BroadcastView:
     return BroadcastView(row.id, row.status, row.step, dict(row.texts), row.photo, dict(row.link), dict(row.audience),
                          row.send_at, row.total, row.progress_message_id, row.admin_telegram_id, row.started_at,
-                         row.finished_at, counts or {})
+                         row.finished_at, counts or {}, bool(row.send_in_quiet_hours))
 
 
 async def _draft(session: AsyncSession, admin: int, broadcast_id: int) -> Broadcast:
@@ -272,9 +273,10 @@ async def audience_choices(store: Store, kind: str) -> list[tuple[str, dict | st
         return [(code, code) for code in (await session.scalars(select(Category.code).order_by(Category.code))).all()]
 
 
-async def confirm(store: Store, now: datetime, admin: int, broadcast_id: int, send_at: datetime | None
-                  ) -> BroadcastView:
-    """Schedule the promotion (``send_at`` None: now). Its copies are queued when it starts."""
+async def confirm(store: Store, now: datetime, admin: int, broadcast_id: int, send_at: datetime | None,
+                  anyway: bool = False) -> BroadcastView:
+    """Schedule the promotion (``send_at`` None: now). Its copies are queued when it starts, and
+    each waits for the end of its reader's quiet hours unless the admin said to send ``anyway``."""
     async with store.write() as session:
         row = await _draft(session, admin, broadcast_id)
         if not row.texts or not row.audience:
@@ -282,6 +284,7 @@ async def confirm(store: Store, now: datetime, admin: int, broadcast_id: int, se
         row.status = Status.SCHEDULED
         row.step = None
         row.send_at = max(send_at or now, now)
+        row.send_in_quiet_hours = anyway
         mark_effect(session, PROMOTIONS)
         return as_view(row)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,7 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from locales import localized
-from services.errors import CartFull, InvalidQuantity, NotEnoughStock, NotFound
+from services.amounts import BadAmount, read_quantity
+from services.errors import CartFull, InvalidQuantity, NotEnoughStock, NotFound, OtherUnit
 from store.db import Store, insert_unless_there
 from store.models import Cart, CartLine, Product
 
@@ -90,13 +90,23 @@ def new_checkout_token() -> str:
     return secrets.token_hex(6)
 
 
-def parse_quantity(text: str, minimum: int = 1) -> int:
-    """Read a quantity as people type it ("3", "３", " 12 "); anything else is refused.
-    ``minimum=0`` accepts 0, which removes a cart line."""
-    text = unicodedata.normalize("NFKC", text).strip()
-    if not re.fullmatch(r"\d{1,9}", text):
-        raise InvalidQuantity(MAX_LINE_QUANTITY)
-    quantity = int(text)
+def parse_quantity(text: str, minimum: int = 1, unit: str | None = None) -> int:
+    """Read a quantity of a product sold by ``unit`` as people say it ("3", "３", " 12 ", "两袋",
+    "十二"); anything else is refused. ``minimum=0`` accepts 0, which removes a cart line. A unit
+    word other than the product's own ("2斤" of something sold by the bag) raises OtherUnit, so
+    the villager is asked again in the right unit; without a known unit any unit word is refused."""
+    if re.fullmatch(r"\s*[0０]+\s*", text):
+        quantity = 0
+    else:
+        try:
+            amount, named = read_quantity(text, unit)
+        except BadAmount:
+            raise InvalidQuantity(MAX_LINE_QUANTITY) from None
+        if named is not None and named != unit:
+            raise OtherUnit(MAX_LINE_QUANTITY, unit) if unit else InvalidQuantity(MAX_LINE_QUANTITY)
+        if amount != amount.to_integral_value() or amount > MAX_LINE_QUANTITY:
+            raise InvalidQuantity(MAX_LINE_QUANTITY)
+        quantity = int(amount)
     return quantity if minimum == 0 and quantity == 0 else check_quantity(quantity)
 
 

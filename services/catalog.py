@@ -7,8 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +18,7 @@ from catalog.csvfile import ImportReport, read_csv
 from catalog.importer import MAX_STOCK, bump_catalog_version, import_products
 from locales import localized
 from services import outbox
-from services.amounts import BadAmount
+from services.amounts import BadAmount, read_quantity
 from services.centers import import_centers
 from services.clock import Clock
 from services.errors import NotFound
@@ -224,14 +222,17 @@ async def admin_product(store: Store, product_id: int) -> AdminProduct | None:
         return await _admin_product(session, Product.id == product_id)
 
 
-def parse_stock(text: str) -> int:
-    """A stock an admin typed: a whole number from 0 to MAX_STOCK ("１２" and "1,200" too)."""
-    text = unicodedata.normalize("NFKC", text).strip().replace(",", "").replace(" ", "")
-    if not re.fullmatch(r"\d{1,9}", text):
+def parse_stock(text: str, unit: str | None = None) -> int:
+    """A stock an admin typed: a whole number from 0 to MAX_STOCK ("１２", "1,200", "两百", "120袋"
+    too); a unit word other than the product's ``unit`` is refused."""
+    amount, named = read_quantity(text, unit)
+    if named is not None and named != unit:
+        raise BadAmount("other_unit", MAX_STOCK)
+    if amount < 0 or amount != amount.to_integral_value():
         raise BadAmount("not_a_number", MAX_STOCK)
-    if int(text) > MAX_STOCK:
+    if amount > MAX_STOCK:
         raise BadAmount("too_big", MAX_STOCK)
-    return int(text)
+    return int(amount)
 
 
 async def _change(store: Store, clock: Clock, product_id: int, **values) -> AdminProduct:

@@ -11,6 +11,9 @@ The pace is global: each claim reserves its send slots on the ``pace_at`` column
 promotion's row, ``rate`` a second between all processes; a 429 pushes the next slot back by
 ``retry_after``. The pace follows the real time, not the bot's (injectable) clock: it is about
 Telegram's limits.
+
+Quiet hours follow the bot's clock, in each reader's center's time zone: a copy whose reader is in
+them is not claimed until they end, unless the admin chose "send anyway" on the preview.
 """
 
 from __future__ import annotations
@@ -18,13 +21,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, insert, literal, select, update
+from sqlalchemy import and_, case, func, insert, literal, or_, select, true, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import leases
 from services.broadcast import BroadcastView, Delivery, Status, as_view, audience_filter
+from services.reminders import QuietHours
 from store.db import Store
-from store.models import Broadcast, BroadcastDelivery, Villager
+from store.models import Broadcast, BroadcastDelivery, ServiceCenter, Villager
 
 MAX_ATTEMPTS = 5
 
@@ -52,6 +58,36 @@ async def start_due(store: Store, now: datetime) -> list[int]:
 
 
 @dataclass(frozen=True, slots=True)
+class Quiet:
+    """The quiet hours promotions wait out, and the time zone of villagers without a center."""
+
+    hours: QuietHours
+    now: datetime  # the bot's clock
+    default_timezone: str
+
+    def asleep(self, timezone: str) -> bool:
+        return self.hours.contains(self.now.astimezone(ZoneInfo(timezone)).time())
+
+
+async def awake(session: AsyncSession, quiet: Quiet | None):
+    """The villagers outside quiet hours now, in their center's time zone (or the default one)."""
+    if quiet is None:
+        return true()
+    zones = (await session.scalars(select(ServiceCenter.timezone).distinct())).all()
+    asleep_centers = select(ServiceCenter.id).where(ServiceCenter.timezone.in_([z for z in zones if quiet.asleep(z)]))
+    if quiet.asleep(quiet.default_timezone):
+        return and_(Villager.center_id.is_not(None), Villager.center_id.not_in(asleep_centers))
+    return or_(Villager.center_id.is_(None), Villager.center_id.not_in(asleep_centers))
+
+
+async def asleep_now(store: Store, audience: dict, quiet: Quiet) -> int:
+    """How many of ``audience`` are in their quiet hours now: what the preview tells the admin."""
+    async with store.read() as session:
+        return await session.scalar(select(func.count(Villager.id)).where(
+            audience_filter(audience), ~await awake(session, quiet))) or 0
+
+
+@dataclass(frozen=True, slots=True)
 class Copy:
     """One copy to send: to whom, in which language, of which promotion."""
 
@@ -74,26 +110,31 @@ class Batch:
 
 
 async def claim(store: Store, limit: int, rate: float, wall: Callable[[], datetime],
-                lease: timedelta = leases.LEASE) -> Batch | None:
-    """Take up to ``limit`` copies of the oldest running promotion (promotions go out one after
-    another), and reserve their send slots on its row, so that all processes together keep to
-    ``rate`` messages a second. ``wall()`` is the real time, which the pace and the lease follow;
-    it is read again once the copies are claimed, so a slow claim never leaves slots in the past
-    to catch up."""
+                lease: timedelta = leases.LEASE, quiet: Quiet | None = None) -> Batch | None:
+    """Take up to ``limit`` copies of the oldest running promotion with copies to send now
+    (promotions go out one after another; copies whose readers are in ``quiet`` hours wait), and
+    reserve their send slots on its row, so that all processes together keep to ``rate`` messages
+    a second. ``wall()`` is the real time, which the pace and the lease follow; it is read again
+    once the copies are claimed, so a slow claim never leaves slots in the past to catch up."""
     held_at = wall()
     until = held_at + lease
     async with store.write() as session:
-        broadcast = await session.scalar(select(Broadcast).where(Broadcast.status == Status.SENDING)
-                                         .order_by(Broadcast.id).limit(1).with_for_update())
-        if broadcast is None:
+        running = (await session.scalars(select(Broadcast).where(Broadcast.status == Status.SENDING)
+                                         .order_by(Broadcast.id).with_for_update())).all()
+        if not running:
             return None
-        rows = (await session.execute(
-            select(BroadcastDelivery, Villager.telegram_id, Villager.locale, Villager.promotions_off)
-            .join(Villager, Villager.id == BroadcastDelivery.villager_id)
-            .where(BroadcastDelivery.broadcast_id == broadcast.id, BroadcastDelivery.status == Delivery.PENDING,
-                   (BroadcastDelivery.claimed_until.is_(None)) | (BroadcastDelivery.claimed_until < held_at))
-            .order_by(BroadcastDelivery.id).limit(limit)
-            .with_for_update(skip_locked=True, of=BroadcastDelivery))).all()
+        not_quiet = await awake(session, quiet)
+        for broadcast in running:
+            rows = (await session.execute(
+                select(BroadcastDelivery, Villager.telegram_id, Villager.locale, Villager.promotions_off)
+                .join(Villager, Villager.id == BroadcastDelivery.villager_id)
+                .where(BroadcastDelivery.broadcast_id == broadcast.id, BroadcastDelivery.status == Delivery.PENDING,
+                       (BroadcastDelivery.claimed_until.is_(None)) | (BroadcastDelivery.claimed_until < held_at),
+                       true() if broadcast.send_in_quiet_hours else not_quiet)
+                .order_by(BroadcastDelivery.id).limit(limit)
+                .with_for_update(skip_locked=True, of=BroadcastDelivery))).all()
+            if rows:
+                break
         for delivery, *_ in rows:
             delivery.claimed_until = until
         real = wall()

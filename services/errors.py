@@ -17,6 +17,14 @@ class InvalidQuantity(DomainError):
         self.maximum = maximum
 
 
+class OtherUnit(InvalidQuantity):
+    """A quantity said in another unit than the product's ("2斤" of a product sold by the bag)."""
+
+    def __init__(self, maximum: int, unit: str):
+        super().__init__(maximum)
+        self.unit = unit
+
+
 class CartFull(DomainError):
     """A new product would make the cart longer than its cap."""
 

@@ -365,6 +365,8 @@ class Broadcast(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The admin chose "send anyway": copies go even in their readers' quiet hours.
+    send_in_quiet_hours: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class BroadcastDelivery(Base):

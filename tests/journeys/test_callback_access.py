@@ -139,6 +139,7 @@ INVENTORY: dict[str, Tap] = {
     "sell category": Tap("sl:cat:{draft}:honey"),
     "sell unit": Tap("sl:unit:{draft}:jin"),
     "sell day": Tap("sl:day:{draft}:7"),
+    "sell date": Tap("sl:date:{draft}:20271101"),
     "sell skip": Tap("sl:skip:{draft}:note"),
     "sell clear": Tap("sl:clr:{draft}:note"),
     "my listings": Tap("ml:list", OWN),
@@ -158,6 +159,7 @@ INVENTORY: dict[str, Tap] = {
     "promotion audience again": Tap("bc:aud:{promo}"),
     "promotion now": Tap("bc:now:{promo}"),
     "promotion later": Tap("bc:at:{promo}"),
+    "promotion anyway": Tap("bc:any:{promo}"),
     # handlers/catalog_admin.py, handlers/admin.py, handlers/stats.py
     "product card (admin)": Tap("ap:open:{product}"),
     "product card, back (admin)": Tap("ap:{product}"),

@@ -169,6 +169,16 @@ async def test_typed_quantities_are_checked_and_reprompted(bot):
     assert "2 bag ×" in last_text(wang)
 
 
+async def test_a_quantity_in_another_unit_is_asked_again_naming_the_products_unit(bot):
+    wang = bot.person(1001, "Wang", language_code="en")
+    await open_rice_card(wang)
+    await wang.tap("1 bag ✏️")
+    await wang.send("3 kg")  # issue 22: rice is sold by the bag
+    assert last_text(wang) == "⚠️ This is sold by the bag. Please type how many bag."
+    await wang.send("2 bags")
+    assert "✅ Added to your cart. In your cart now: 2" in last_text(wang)
+
+
 async def test_an_item_that_ran_short_is_named_and_no_order_is_placed(bot):
     wang = bot.person(1001, "Wang", language_code="en")
     await open_rice_card(wang)

@@ -235,6 +235,15 @@ SEED: dict[str, dict[str, list[dict]]] = {
              "attempts": 0, "sent_at": None, "error": ""},
         ],
     },
+    "0011": {
+        # A promotion the admin sent in quiet hours with "send anyway".
+        "broadcasts": [
+            {"id": 3, "admin_telegram_id": 900, "status": "done", "step": None, "texts": {"zh_Hans": "🎉 化肥九折"},
+             "photo": None, "link": {}, "audience": {"kind": "all"}, "send_at": at(400), "progress_message_id": 4300,
+             "pace_at": at(401), "total": 1, "created_at": at(395), "started_at": at(400), "finished_at": at(402),
+             "send_in_quiet_hours": True},
+        ],
+    },
     "0012": {
         # Someone whose first /start was answered: the next one is a welcome back.
         "villagers": [
