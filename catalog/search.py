@@ -17,14 +17,17 @@ can mean different things: a syllable ``an`` is not the word ``an``, and a
 pinyin pair from inside a longer run (``huafei`` in 复合化肥) is weaker than a
 whole word (``huafei`` for 化肥).
 
-The inverted index maps term -> sorted ``array`` of internal doc numbers, one
-dict per field tier (name > keyword > extra), so a posting list becomes a
-``{doc: score}`` dict with ``dict.fromkeys`` in C rather than a Python loop.
-Docs are numbered shortest-name first, so ties (and posting lists that are
-cut short for very common terms) favour concise names.
+The inverted index maps term -> sorted ``array`` of doc numbers, one dict per
+field tier (name > keyword > extra); docs are numbered shortest-name first, so
+ties (and posting lists cut short for common terms) favour concise names.
 
-A query is cut into *units*: one per Latin word, one per Chinese bigram (or
-lone character).  Each unit has alternative terms, each with a quality: exact
+Each product is also indexed with the words the lexicon (catalog.lexicon,
+catalog/data/synonyms.csv) has for its names: 洋芋 for 土豆种薯.  A Chinese run
+also yields its head phrases (suffixes at a jieba word boundary), so 手机 is the
+head of 老人手机 but only a substring of 手机壳.
+
+A query is cut into *units*: one per Latin word, one per Chinese bigram of each
+jieba word (or lone character).  Each unit has alternative terms, each with a quality: exact
 word, pinyin syllable, the join of two adjacent query words (``hua fei`` ->
 ``huafei``), prefix (bisect in the sorted Latin vocabulary), fuzzy (rapidfuzz
 OSA distance against only the vocabulary words of similar length), whole
@@ -37,38 +40,37 @@ candidates found so far only *probes* those candidates (bisect) instead of
 reading its postings, and units share a posting budget, so a query never
 scans the whole catalog.
 
-``search`` uses confident alternatives only; ``suggest`` adds looser ones
-(more edits, one-letter prefixes, single characters and their pinyin).
+``search`` uses confident alternatives only; ``suggest`` adds looser ones.
 The index is never mutated after ``build``, so threads can share it.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from itertools import compress
 from operator import itemgetter
 
-from pypinyin import Style, lazy_pinyin
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from catalog.lexicon import Lexicon, heads, segment, shipped
+from catalog.postings import probe, unit_scores
+from catalog.text import TOKEN_RE, is_cjk, name_tokens, normalize, pinyin_of, query_pinyin
+
 __all__ = ["Hit", "SearchDoc", "SearchIndex", "normalize"]
 
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_TOKEN_RE = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+")
-_CJK_RE = re.compile(rf"[{_CJK}]")
 _PARTS_RE = re.compile(r"\d+|\D+")
-_SYL, _RUN, _PAIR = "\x01", "\x02", "\x03"  # namespaces: syllable, whole Chinese run, inner pinyin pair
+_SYL, _RUN, _PAIR, _HEAD = "\x01", "\x02", "\x03", "\x04"  # namespaces: syllable, whole Chinese run,
+# inner pinyin pair, head phrase of a Chinese run (a suffix at a word boundary: 手机 of 老人手机)
 
 _WEIGHTS = (1.0, 0.9, 0.5)  # name, keyword, extra
 
 Q_EXACT = 1.0
+Q_HEAD = 0.97  # the head of a longer Chinese run: 手机 in 老人手机, not in 手机壳
 Q_SUBSTRING = 0.85  # part of a longer Chinese run: 化肥 in 复合化肥 (or its pinyin)
 Q_SYLLABLE = 0.8  # Latin query word equals one pinyin syllable
 Q_HOMOPHONE = 0.75  # Chinese query bigram matched through its pinyin
@@ -100,65 +102,27 @@ class Hit:
     score: float
 
 
-def normalize(text: str) -> str:
-    """NFKC, casefold and collapse whitespace."""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-
-
-def _is_cjk(token: str) -> bool:
-    return _CJK_RE.match(token) is not None
-
-
-def _pinyin_of(run: str) -> tuple[str, ...]:
-    """Toneless pinyin, exactly one syllable per character of a Chinese run."""
-    syllables = lazy_pinyin(run, style=Style.NORMAL, errors=list)
-    if len(syllables) != len(run):
-        syllables = [lazy_pinyin(c, style=Style.NORMAL, errors=lambda s: [s])[0] for c in run]
-    return tuple(syllables)
-
-
-_query_pinyin = lru_cache(maxsize=4096)(_pinyin_of)
-
-
 def _token_terms(token: str) -> tuple[tuple[str, ...], str]:
     """(index terms, whole-run pinyin or "") of one token."""
-    if not _is_cjk(token):
+    if not is_cjk(token):
         parts = _PARTS_RE.findall(token)
         return ((token, *parts) if len(parts) > 1 else (token,)), ""
-    py = _pinyin_of(token)
+    py = pinyin_of(token)
     whole = "".join(py)
     terms = {_RUN + token, whole, *token, *(_SYL + s for s in py)}
+    terms.update(_HEAD + h for h in heads(token)[1:])  # the whole run is _RUN already
     terms.update(token[i : i + 2] for i in range(len(token) - 1))
     if len(token) > 2:
         terms.update(_PAIR + py[i] + py[i + 1] for i in range(len(py) - 1))
     return tuple(terms), whole
 
 
-def _unit_scores(lists: list[tuple[float, array]], budget: int) -> dict[int, float]:
-    """{doc: best score} over a unit's posting lists (best first), reading at most `budget` postings."""
-    chosen = []
-    for score, postings in lists:
-        if budget <= 0:
-            break
-        if len(postings) > budget:
-            postings = postings[:budget]
-        chosen.append((score, postings))
-        budget -= len(postings)
-    out: dict[int, float] = {}
-    for score, postings in reversed(chosen):  # best last, so it overwrites weaker scores
-        out.update(dict.fromkeys(postings, score))
-    return out
-
-
-def _probe(candidates: Iterable[int], lists: list[tuple[float, array]]) -> dict[int, float]:
-    """Like _unit_scores, but only for `candidates`, found by bisecting the posting lists."""
-    out = {}
-    for doc in candidates:
-        for score, postings in lists:
-            i = bisect_left(postings, doc)
-            if i < len(postings) and postings[i] == doc:
-                out[doc] = score
-                break
+def _positions(words: Sequence[str]) -> list[tuple[int, str]]:
+    """(offset in the run, word) of each word."""
+    out, at = [], 0
+    for word in words:
+        out.append((at, word))
+        at += len(word)
     return out
 
 
@@ -176,7 +140,11 @@ class SearchIndex:
         self._pinyin_terms: frozenset[str] = pinyin_terms  # vocabulary entries that are joined pinyin
 
     @classmethod
-    def build(cls, docs: Iterable[SearchDoc]) -> SearchIndex:
+    def build(cls, docs: Iterable[SearchDoc], lexicon: Lexicon | None = None) -> SearchIndex:
+        """The index of ``docs``, each also found by the words ``lexicon`` (default: the shipped
+        catalog/data/synonyms.csv) has for its names."""
+        lexicon = shipped() if lexicon is None else lexicon
+
         def name_len(doc: SearchDoc) -> int:
             return min((len(n) for n in doc.names.values() if n.strip()), default=1 << 20)
 
@@ -188,11 +156,11 @@ class SearchIndex:
         token_memo: dict[str, tuple[str, ...]] = {}
         text_memo: dict[str, frozenset[str]] = {}
 
-        def text_terms(text: str, memo: bool) -> frozenset[str]:
+        def text_terms(text: str, memo: bool, tokens: list[str] | None = None) -> frozenset[str]:
             if memo and text in text_memo:
                 return text_memo[text]
             found: set[str] = set()
-            for token in _TOKEN_RE.findall(normalize(text)):
+            for token in TOKEN_RE.findall(normalize(text)) if tokens is None else tokens:
                 if token not in token_memo:
                     token_memo[token], whole = _token_terms(token)
                     if whole:
@@ -202,13 +170,39 @@ class SearchIndex:
                 text_memo[text] = frozenset(found)
             return found
 
+        syn_memo: dict[frozenset[str], frozenset[str]] = {}
+
+        def synonym_terms(words: frozenset[str]) -> frozenset[str]:
+            """Fewer terms than a keyword's: the whole word, its bigrams and its pinyin."""
+            if words not in syn_memo:
+                found = set()
+                for token in TOKEN_RE.findall(" ".join(words)):
+                    if is_cjk(token):
+                        whole = "".join(query_pinyin(token))
+                        pinyin_terms.add(whole)
+                        found.update((_RUN + token, whole), (token[i : i + 2] for i in range(len(token) - 1)))
+                    else:
+                        found.add(token)
+                syn_memo[words] = frozenset(found)
+            return syn_memo[words]
+
         for number, doc in enumerate(ordered):
             best: dict[str, int] = {}  # term -> best (lowest) tier in this doc
-            for tier, texts in enumerate((doc.names.values(), doc.keywords, doc.extra)):
+            names, measures = name_tokens(doc.names.values())
+            head_words, other_words = lexicon.words_for_tokens(names)
+            for tokens in names:
+                best.update(dict.fromkeys(text_terms("", False, tokens), 0))
+            for term in text_terms("", False, measures):  # 米 of 3米 is a length, not rice
+                best.setdefault(term, 2)
+            for tier, texts in ((1, doc.keywords), (2, doc.extra)):
                 for text in texts:
-                    for term in text_terms(text, memo=tier > 0):
+                    for term in text_terms(text, memo=True):
                         if best.get(term, 3) > tier:
                             best[term] = tier
+            for tier, words in ((1, head_words), (2, other_words)):
+                for term in synonym_terms(words) if words else ():
+                    if best.get(term, 3) > tier:
+                        best[term] = tier
             for term, tier in best.items():
                 lists = postings[tier]
                 if term not in lists:
@@ -218,7 +212,7 @@ class SearchIndex:
         terms = set().union(*postings)
         syllables = frozenset(term[1:] for term in terms if term[0] == _SYL)
         pairs = {term[1:] for term in terms if term[0] == _PAIR}
-        latin = {term for term in terms if term[0] not in (_SYL, _RUN, _PAIR) and not _is_cjk(term)}
+        latin = {term for term in terms if term[0] not in (_SYL, _RUN, _PAIR, _HEAD) and not is_cjk(term)}
         vocab = sorted(latin | pairs)
         by_len: dict[int, list[str]] = {}
         for term in vocab:
@@ -254,7 +248,7 @@ class SearchIndex:
         if limit <= 0 or not isinstance(query, str):
             return []
         text = normalize(query[: MAX_QUERY_CHARS * 4])[:MAX_QUERY_CHARS]
-        tokens = _TOKEN_RE.findall(text)[:MAX_TOKENS]
+        tokens = TOKEN_RE.findall(text)[:MAX_TOKENS]
         units = self._units(tokens, loose)[:MAX_UNITS]
         return self._rank(units, limit) if units else []
 
@@ -262,7 +256,7 @@ class SearchIndex:
         units: list[Alts] = []
         prev: str | None = None  # previous Latin token, if it formed a single unit
         for token in tokens:
-            if _is_cjk(token):
+            if is_cjk(token):
                 units.extend(self._cjk_units(token[:MAX_CJK_RUN], loose))
                 prev = None
                 continue
@@ -341,16 +335,23 @@ class SearchIndex:
         return [whole + self._word(Q_EXACT, p) for p in pairs]
 
     def _cjk_units(self, run: str, loose: bool) -> list[Alts]:
-        py = _query_pinyin(run)
-        whole = (Q_EXACT, _RUN + run)
-        if len(run) == 1:
-            return [[whole, (Q_SUBSTRING, run)] + ([(Q_CHAR_PINYIN, _SYL + py[0])] if loose else [])]
+        """One unit per character bigram of each word of the run (苞谷种子: 苞谷, 种子)."""
+        whole = [(Q_EXACT, _RUN + run), (Q_HEAD, _HEAD + run)]
         units = []
-        for i in range(len(run) - 1):
-            alts = [whole, (Q_SUBSTRING, run[i : i + 2]), *self._word(Q_HOMOPHONE, py[i] + py[i + 1])]
-            if loose:
-                alts += [(Q_CHAR, run[i]), (Q_CHAR, run[i + 1])]
-            units.append(alts)
+        for start, word in _positions(segment(run)):
+            mine = whole if word == run else [*whole, (Q_EXACT, _RUN + word), (Q_HEAD, _HEAD + word)]
+            if len(run) == 1:
+                py = query_pinyin(run)
+                units.append([*mine, (Q_SUBSTRING, run)] + ([(Q_CHAR_PINYIN, _SYL + py[0])] if loose else []))
+                continue
+            if len(word) == 1:  # a lone character with its neighbour, as typed: 杀虫济 -> 虫济 (chongji)
+                start, word = (start - 1, run[start - 1 : start + 1]) if start else (0, run[:2])
+            py = query_pinyin(word)
+            for i in range(len(word) - 1):
+                alts = [*mine, (Q_SUBSTRING, word[i : i + 2]), *self._word(Q_HOMOPHONE, py[i] + py[i + 1])]
+                if loose:
+                    alts += [(Q_CHAR, word[i]), (Q_CHAR, word[i + 1])]
+                units.append(alts)
         return units
 
     def _rank(self, units: list[Alts], limit: int) -> list[Hit]:
@@ -377,9 +378,9 @@ class SearchIndex:
         for size, lists in per_unit:
             # a probe costs ~len(lists) bisects per candidate; a scan ~one dict insert per posting
             if totals and len(totals) * len(lists) * 4 < min(size, budget):
-                scores = _probe(totals, lists)
+                scores = probe(totals, lists)
             else:
-                scores = _unit_scores(lists, budget)
+                scores = unit_scores(lists, budget)
             summed = {doc: totals[doc] + scores[doc] for doc in totals.keys() & scores.keys()}
             totals.update(scores)
             totals.update(summed)

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from catalog.lexicon import Lexicon
 from catalog.search import Hit, SearchDoc, SearchIndex, normalize
 
 FERTILIZER = ("化肥", "Fertilizer")
@@ -34,7 +35,7 @@ DOCS = [
 
 @pytest.fixture(scope="module")
 def index() -> SearchIndex:
-    return SearchIndex.build(DOCS)
+    return SearchIndex.build(DOCS, lexicon=Lexicon(()))  # the engine alone; the lexicon has its own tests
 
 
 def ids(hits: list[Hit]) -> list[int]:
@@ -210,3 +211,85 @@ def test_docs_without_names_or_with_only_extra(index):
     extra_only = SearchIndex.build([SearchDoc(7, {}, (), ("农具", "Tools")), SearchDoc(8, {"en": "Hoe"})])
     assert ids(extra_only.search("tools")) == [7]
     assert ids(extra_only.search("hoe")) == [8]
+
+
+# -- the shipped lexicon, word segmentation and head nouns (a supplier's bare list: no keywords) --
+
+BARE = [
+    SearchDoc(21, {"zh": "土豆种薯", "en": "Seed potatoes"}),
+    SearchDoc(22, {"zh": "玉米种子 郑单958 2公斤"}),
+    SearchDoc(23, {"zh": "杂交水稻种子 1公斤"}),
+    SearchDoc(24, {"zh": "电动喷雾器 16升"}),
+    SearchDoc(25, {"zh": "手机壳", "en": "Phone case"}),
+    SearchDoc(26, {"zh": "手机钢化膜"}),
+    SearchDoc(27, {"zh": "4G 老人手机 大字大声"}),
+    SearchDoc(28, {"zh": "红米 Note 13 5G", "en": "Redmi Note 13 5G"}),
+    SearchDoc(29, {"zh": "高效氯氰菊酯 4.5% 100毫升"}),
+    SearchDoc(30, {"zh": "小麦种子 济麦22"}),
+    SearchDoc(31, {"zh": "复合肥 50公斤"}),
+    SearchDoc(32, {"zh": "草甘膦 41% 1升", "en": "Glyphosate 41% 1 L"}),
+    SearchDoc(33, {"zh": "心相印 卷纸 10卷"}),
+    SearchDoc(34, {"zh": "复合管"}),
+]
+
+
+@pytest.fixture(scope="module")
+def bare() -> SearchIndex:
+    return SearchIndex.build(BARE)  # with the shipped lexicon, catalog/data/synonyms.csv
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("洋芋", 21), ("马铃薯", 21), ("苞谷", 22), ("打药机", 24), ("洋碱", None), ("手纸", 33),
+     ("weedkiller", 32), ("除草剂", 32), ("杀虫剂", 29)],
+)
+def test_dialect_and_everyday_names_find_the_shops_name(bare, query, expected):
+    found = ids(bare.search(query))
+    assert (found[0] if found else None) == expected
+
+
+def test_a_wrong_homophone_after_a_known_word_still_matches(bare):
+    # 杀虫济 is cut into 杀虫 + 济; the lone 济 is read with its neighbour (虫济 = chongji), so
+    # it is not taken for the 济 of 济麦22
+    assert ids(bare.search("杀虫济"))[:1] == [29]
+    assert ids(bare.search("复合费"))[:2] == [31, 34]  # 复合|费: 合费 (hefei) is in 复合肥, not in 复合管
+
+
+def test_head_noun_ranks_the_product_above_its_accessories(bare):
+    found = ids(bare.search("手机"))
+    assert set(found[:2]) == {27, 28}  # a phone: by its name, by the lexicon (红米 is a phone)
+    assert found.index(25) > 1 and found.index(26) > 1  # a case, a screen protector
+    engine = SearchIndex.build(BARE, lexicon=Lexicon(()))
+    assert ids(engine.search("手机"))[0] == 27  # 手机 is the head of 老人手机, not of 手机壳
+
+
+def test_query_is_segmented_into_words():
+    from catalog.lexicon import heads, segment
+    assert segment("包谷种子") == ("包谷", "种子")
+    assert heads("老人手机") == ("老人手机", "手机")
+    assert heads("手机壳") == ("手机壳", "壳")
+    # 包谷|种子, not the bigrams 包谷, 谷种, 种子: 谷种 (rice seed) does not pull 水稻种子 ahead
+    index = SearchIndex.build(BARE)
+    assert ids(index.search("包谷种子"))[0] == 22
+
+
+def test_lexicon_gives_head_words_strongly_and_the_rest_weakly():
+    lexicon = Lexicon([("手机", "老人手机"), ("电话", "手机"), ("洋芋", "土豆")])
+    assert lexicon.words_for(["4G 老人手机"]) == ({"手机", "电话"}, set())  # chained once
+    assert lexicon.words_for(["手机壳"]) == (set(), {"电话"})
+    assert lexicon.words_for(["土豆种薯"]) == (set(), {"洋芋"})
+
+
+def test_shipped_lexicon_loads_and_skips_comments():
+    from catalog.lexicon import Lexicon as L
+    lexicon = L.load()
+    assert len(lexicon) > 150
+    assert "洋芋" in lexicon.words_for(["土豆"])[0]
+    assert not any(word.startswith("#") for pair in lexicon.words_for(["化肥", "手机"]) for word in pair)
+
+
+def test_a_unit_of_measure_is_not_a_product_word():
+    index = SearchIndex.build([SearchDoc(1, {"zh": "公牛 插线板 3米"}), SearchDoc(2, {"zh": "东北大米 10公斤"})],
+                              lexicon=Lexicon(()))
+    assert ids(index.search("米")) == [2, 1]  # rice first; the 米 of 3米 is metres
+    assert ids(index.search("3米"))[0] == 1
