@@ -211,6 +211,10 @@ class Language(CallbackData, prefix="lang"):
     locale: Annotated[str, Chars(r"[A-Za-z_]{2,16}")]
 
 
+class Home(CallbackData, prefix="home"):
+    """🏠 Menu: the way back from a screen that has no other, to the main menu's big buttons."""
+
+
 # ── The catalog and the cart (handlers/browse.py, search.py, cart.py) ───────────────────────────
 
 

@@ -145,6 +145,8 @@ class Villager(Base):
     promotions_off: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # /stats: new villagers per day
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # /stats: active villagers
+    # Their first /start was answered (None: never, so the next one is a welcome, not a welcome back).
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     center: Mapped[ServiceCenter | None] = relationship()
 

@@ -94,6 +94,7 @@ INVENTORY: dict[str, Tap] = {
     "center": Tap("ctr:{center}", OWN),
     "languages": Tap("lang:?", OWN),
     "language": Tap("lang:en", OWN),
+    "main menu": Tap("home", OWN),
     # handlers/market.py
     "market home": Tap("mk:home", OWN),
     "market category": Tap("mk:cat:honey:0", OWN),

@@ -55,6 +55,8 @@ async def test_an_admin_teaches_a_word_and_a_villager_finds_the_product_by_it(bo
     assert not await finds(wang, "白疙瘩", "Urea")
     await admin.send("/synonym remove 白疙瘩")
     assert last_text(admin) == "🤔 “白疙瘩” is not a word taught to the search."
+    await admin.send("/help")
+    assert "📖 /synonym — Teach the search a villagers' word, e.g. /synonym 洋芋 土豆" in last_text(admin)
 
 
 async def test_an_admin_teaches_words_with_a_csv_file_all_or_none(bot):
