@@ -485,6 +485,23 @@ class MarketFind(CallbackData, prefix="mk:find"):
     pass
 
 
+class MarketWords(CallbackData, prefix="mk:s"):
+    """The market's search for words a villager typed in the one search box (handlers/search.py):
+    "more in the market". Words that do not fit in the button take ``MarketFind`` instead."""
+
+    words: Annotated[str, Chars(r"[^:\n]{1,59}")]
+
+    @classmethod
+    def or_ask(cls, words: str) -> MarketWords | MarketFind:
+        words = " ".join(words.replace(":", " ").split())
+        data = cls(words)
+        try:
+            data.pack()
+        except ValueError:  # over 64 bytes (Chinese takes 3 a character), or nothing left
+            return MarketFind()
+        return data
+
+
 MarketScreen = MarketHome | MarketCategory | MarketCounty  # a screen a listing may be opened from
 
 

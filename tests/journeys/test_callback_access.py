@@ -101,6 +101,7 @@ INVENTORY: dict[str, Tap] = {
     "market counties": Tap("mk:cties", OWN),
     "market county": Tap("mk:cty:{county}:0", OWN),
     "market search": Tap("mk:find", OWN),
+    "market search for words": Tap("mk:s:苹果", OWN),
     "market listing": Tap("mk:l:{listing}", GONE),
     "market order": Tap("mk:n:{listing}", GONE),
     "market quantity": Tap("mk:q:{listing}:1000", GONE),
