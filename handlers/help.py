@@ -42,6 +42,7 @@ ADMIN = (
     ("🏷", "product", N_("A product's price and stock, or hide it")),
     ("📢", "broadcast", N_("Send a promotion")),
     ("📊", "stats", N_("Figures: orders, sales, villagers, missed searches")),
+    ("📖", "synonym", N_("Teach the search a villagers' word, e.g. /synonym 洋芋 土豆")),
 )
 
 

@@ -398,6 +398,19 @@ class SearchMiss(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # /stats reads the last 30 days
 
 
+class Synonym(Base):
+    """A word an admin taught the search (``/synonym 洋芋 土豆``): a product whose name holds
+    ``means`` is also found by ``word``, on top of the shipped lexicon."""
+
+    __tablename__ = "synonyms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    word: Mapped[str] = mapped_column(String(20), unique=True)  # as normalised (catalog.text.normalize)
+    means: Mapped[str] = mapped_column(String(20))
+    admin_telegram_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class CatalogVersion(Base):
     """One row, bumped by every catalog change, so each process knows when to rebuild its index."""
 

@@ -252,6 +252,12 @@ SEED: dict[str, dict[str, list[dict]]] = {
              "promotions_off": False, "created_at": at(400), "last_seen_at": at(401), "started_at": at(400)},
         ],
     },
+    "0013": {
+        # A word an admin taught the search.
+        "synonyms": [
+            {"id": 1, "word": "洋芋", "means": "土豆", "admin_telegram_id": 900, "created_at": at(500)},
+        ],
+    },
 }
 
 
