@@ -1,5 +1,5 @@
 """What the demo's web chat (webchat.py) lets in, and how it answers: its own page only, JSON
-only, raster pictures only.
+only, raster pictures as photos and CSV or plain text as documents.
 
 - A request whose ``Host`` is not the web chat's own address (an IP address, ``localhost`` or the
   ``--host`` name, with its port) gets 403: a site whose name was pointed at this machine (DNS
@@ -9,6 +9,10 @@ only, raster pictures only.
   without the web chat's consent, which it never gives: no cross-site request forgery.
 - A photo must be a PNG, JPEG, WebP or GIF by its first bytes, whatever its name or declared type
   says: an SVG may carry script, which would run as any demo person.
+- A document must be named ``.csv`` or ``.txt``, at most 2 MB (what the bot imports in a chat),
+  and be text by its bytes: no NUL nor other control bytes but tab, line ends and form feed
+  (UTF-8 or GBK both pass; the bot tells which it can read). Its name loses any folder part and
+  its type is set from the name: ``text/csv`` or ``text/plain``.
 - Every answer says ``X-Content-Type-Options: nosniff``, and served files carry a policy that runs
   no script even in a file opened as a page.
 """
@@ -23,7 +27,12 @@ from yarl import URL
 
 from bot.http_input import BadJson, BodyRefused, Timeouts, parse_json, read_body
 
-MAX_JSON = 64 * 1024  # bytes of a request's JSON, but a photo's
+MAX_JSON = 64 * 1024  # bytes of a request's JSON, but a photo's or a document's
+MAX_DOCUMENT = 2 * 1024 * 1024  # the most the bot imports from a chat
+DOCUMENT_TYPES = {".csv": "text/csv", ".txt": "text/plain"}
+# Every byte text may hold: all but the control bytes, bar tab, line ends and form feed.
+TEXT_BYTES = bytes(b for b in range(256) if b >= 0x20 and b != 0x7F or b in b"\t\n\r\f")
+MAX_FILE_NAME = 64
 TIMEOUTS = Timeouts(body=60.0)  # a 10 MB photo on a slow link
 # Served files (a photo, a document the bot sent) never run script, even opened as a page.
 FILE_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
@@ -52,6 +61,17 @@ def raster_type(content: bytes) -> tuple[str, str] | None:
         if content.startswith(prefix):
             return mime_type, extension
     return None
+
+
+def text_document(file_name: str, content: bytes) -> tuple[str, str] | None:
+    """(file name without folders, MIME type) of a CSV or plain-text file; else None."""
+    name = file_name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    extension = name[name.rfind("."):].lower() if "." in name else ""
+    if extension not in DOCUMENT_TYPES or len(name) > MAX_FILE_NAME or not name[:-len(extension)]:
+        return None
+    if content.translate(None, TEXT_BYTES):  # what is left is not text
+        return None
+    return name, DOCUMENT_TYPES[extension]
 
 
 def names_this_address(host: str, own_host: str, own_port: int) -> bool:

@@ -400,3 +400,36 @@ async def test_a_partner_replies_to_the_question_in_the_group(demo, web):
     reply = next(m for m in await web.messages(PARTNER_CG02, DESK_CG02) if m["text"] == "路被冲断了")
     assert reply["reply_to"]["message_id"] == asked["message_id"]  # shown as a reply, with its quote
     assert reply["reply_to"]["text"].startswith("✏️")
+
+
+def document_body(person: int, file_name: str, content: bytes) -> dict:
+    """The body of the page's POST /api/document."""
+    return {"as": person, "chat_id": person, "file_name": file_name, "document": base64.b64encode(content).decode()}
+
+
+CATALOG = ("sku,category,price,unit,stock,name:zh,name:en,keywords\n"
+           "AM-901,agri_machinery,5200.00,set,2,摇蜜机,Honey extractor,蜂蜜;honey\n").encode()
+
+
+async def test_the_admin_imports_a_csv_and_only_text_files_are_documents(demo, web):
+    await web.send(ADMIN, "/start")
+    await web.post("/api/document", document_body(ADMIN, "C:\\Users\\zhou\\products.csv", CATALOG))
+    assert await web.bot_text(ADMIN, "Products imported") == "✅ Products imported: 1 added, 0 updated."
+    sent = next(m for m in await web.messages(ADMIN) if m["document"])
+    assert sent["document"]["name"] == "products.csv"  # the folders are not sent
+    async with web.session.get(web.url + sent["document"]["url"]) as response:
+        assert response.content_type == "text/csv" and await response.read() == CATALOG
+        assert "sandbox" in response.headers["Content-Security-Policy"]
+    await web.send(LI_MING, "/search honey extractor")
+    await web.tap(LI_MING, "Honey extractor")  # the import reached the catalog: the product is found
+    assert "5200" in await web.bot_text(LI_MING, "Honey extractor")
+
+    refused = "only CSV or plain-text files (.csv, .txt) can be sent"
+    for name, content in (("products.svg", b"<svg/>"), ("products.csv", b"sku\x00,\x01"), (".csv", b"sku\n"),
+                          ("tool.exe", b"MZ"), ("products.csv", PNG + b"-png")):
+        assert (await web.post("/api/document", document_body(ADMIN, name, content), status=400))["error"] == refused
+    too_big = await web.post("/api/document", document_body(ADMIN, "big.csv", b"a," * (1024 * 1024 + 1)), status=413)
+    assert too_big["error"] == "the file is larger than 2 MB"
+    await web.post("/api/document", {"as": ADMIN, "chat_id": ADMIN, "file_name": "x.csv", "document": "!!"},
+                   status=400)
+    assert sum(1 for m in await web.messages(ADMIN) if m["document"]) == 1

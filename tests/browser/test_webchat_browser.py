@@ -334,3 +334,45 @@ def test_a_villager_sends_a_photo_and_a_picture_with_script_is_refused_in_the_br
         shot(page, "11-villager-sent-a-photo")
 
     assert demo.interrupt() == 0
+
+
+def test_the_admin_imports_a_csv_and_a_dialect_word_finds_produce_in_the_browser(demo):
+    from playwright.sync_api import expect
+
+    admin, villager = 9001, 1001
+    catalog = ("sku,category,price,unit,stock,name:zh,name:en,keywords\n"
+               "AM-901,agri_machinery,5200.00,set,2,摇蜜机,Honey extractor,蜂蜜;honey\n").encode()
+    with phone_page(demo.url) as page:
+        be(page, admin)
+        page.locator("#start-button").click()
+
+        def send_file(name: str, mime_type: str, content: bytes) -> None:
+            page.set_input_files("#attach", files=[{"name": name, "mimeType": mime_type, "buffer": content}])
+            expect(page.locator("#photo-dialog")).to_be_visible()
+            expect(page.locator("#photo-title")).to_have_text("Send file")
+            expect(page.locator("#photo-preview")).to_be_hidden()
+            page.locator("#photo-send").click()
+
+        # A web page is no catalog: refused before it reaches the bot, and the dialog stays open.
+        send_file("products.html", "text/html", b"<script>alert(1)</script>")
+        expect(page.locator("#toast")).to_contain_text("only CSV or plain-text files", timeout=WAIT)
+        page.locator("#photo-cancel").click()
+
+        send_file("products.csv", "text/csv", catalog)
+        expect(page.locator("#doc-name")).to_be_hidden(timeout=WAIT)
+        expect(page.locator(".msg.own .card.document", has_text="products.csv")).to_be_visible(timeout=WAIT)
+        expect(bot_message(page, "Products imported")).to_have_text(
+            re.compile("Products imported: 1 added, 0 updated"), timeout=WAIT)
+        expect(page.locator(".msg.own", has_text="<script>")).to_have_count(0)
+        expect(page.locator("#toast")).to_be_hidden(timeout=WAIT)  # the refusal's toast has gone
+        shot(page, "12-admin-imported-a-csv")
+
+        # A villager asks for 洋芋, as they say it at home, and finds the seed potatoes (土豆).
+        be(page, villager)
+        page.fill("#composer-input", "洋芋")
+        page.press("#composer-input", "Enter")
+        results = page.locator(".msg.bot", has=page.locator("button.ikb", has_text="土豆")).last
+        expect(results).to_be_visible(timeout=WAIT)
+        shot(page, "13-dialect-word-finds-potatoes")
+
+    assert demo.interrupt() == 0

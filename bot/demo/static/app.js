@@ -486,16 +486,24 @@ function useMyPosition() {
     { timeout: 10000, maximumAge: 60000 });
 }
 
-// ---------------------------------------------------------------- photos
+// ---------------------------------------------------------------- photos and files
 
 let previewUrl = null;
+
+/** A picture goes as a photo, anything else as a file (the server takes CSV and plain text). */
+const isPicture = (file) => file.type.startsWith("image/");
 
 function choosePhoto() {
   const file = $("#attach").files[0];
   if (!file) return;
+  const picture = isPicture(file);
   if (previewUrl) URL.revokeObjectURL(previewUrl);
-  previewUrl = URL.createObjectURL(file);
-  $("#photo-preview").src = previewUrl;
+  previewUrl = picture ? URL.createObjectURL(file) : null;
+  if (picture) $("#photo-preview").src = previewUrl;
+  $("#photo-preview").hidden = !picture;
+  $("#doc-name").hidden = picture;
+  $("#doc-name").textContent = picture ? "" : `📄 ${file.name} · ${Math.max(1, Math.round(file.size / 1024))} KB`;
+  $("#photo-title").textContent = picture ? "Send photo" : "Send file";
   $("#photo-caption").value = "";
   $("#photo-dialog").showModal();
   $("#photo-caption").focus();
@@ -507,8 +515,11 @@ async function sendPhoto() {
   const sendButton = $("#photo-send");
   sendButton.disabled = true;
   const caption = $("#photo-caption").value.trim() || null;
-  const photo = await base64Of(file);
-  const result = await act("/api/photo", { as: app.person.id, chat_id: app.chatId, photo, caption });
+  const content = await base64Of(file);
+  const who = { as: app.person.id, chat_id: app.chatId, caption };
+  const result = isPicture(file)
+    ? await act("/api/photo", { ...who, photo: content })
+    : await act("/api/document", { ...who, document: content, file_name: file.name });
   sendButton.disabled = false;
   if (result) $("#photo-dialog").close();
 }
