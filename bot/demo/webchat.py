@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from bot.demo.menu import command_menu
 from bot.demo.uploads import MAX_DOCUMENT_JSON, MAX_PHOTO_JSON, acting, send_document, send_photo
 from bot.demo.webguard import FILE_POLICY, MAX_JSON, TIMEOUTS, Refused, json_body, no_sniffing, own_page_only, refusals
 from bot.http_input import runner_options
@@ -138,6 +139,7 @@ class WebChat:
             "chat": self._chat_view(chat),
             "messages": [self._message_view(m) for m in chat.messages if not m.deleted],
             "reply_keyboard": _keyboard_view(chat),
+            "commands": command_menu(self.double.commands, chat, person.id, person.language_code),
         })
 
     async def _file(self, request: web.Request) -> web.Response:

@@ -433,3 +433,22 @@ async def test_the_admin_imports_a_csv_and_only_text_files_are_documents(demo, w
     await web.post("/api/document", {"as": ADMIN, "chat_id": ADMIN, "file_name": "x.csv", "document": "!!"},
                    status=400)
     assert sum(1 for m in await web.messages(ADMIN) if m["document"]) == 1
+
+
+async def test_the_command_menu_shows_what_the_bot_set_in_each_language(demo, web):
+    menus = {person: (await web.get(f"/api/chats/{chat}?as={person}"))["commands"]
+             for person, chat in ((1001, 1001), (LI_MING, LI_MING), (PARTNER_CG02, DESK_CG02))}
+    assert menus[1001] == demo.double.commands[("default", "zh")]  # set by the bot at start
+    assert {"command": "start", "description": "Start and choose your service center"} in menus[LI_MING]
+    assert menus[LI_MING] == demo.double.commands[("default", "en")]
+    assert [c["command"] for c in menus[1001]] == [c["command"] for c in menus[LI_MING]]
+    assert menus[1001] != menus[LI_MING]  # the same commands, described in Chinese
+    assert menus[PARTNER_CG02] == demo.double.commands[("default", "zh")]
+
+    # A narrower scope wins: the private chats' list, then the list of one chat.
+    demo.double.commands[("all_private_chats", "")] = [{"command": "help", "description": "Help"}]
+    demo.double.commands[(f"chat:{DESK_CG02}", "zh")] = [{"command": "orders", "description": "订单"}]
+    assert (await web.get(f"/api/chats/{LI_MING}?as={LI_MING}"))["commands"] == [
+        {"command": "help", "description": "Help"}]
+    assert (await web.get(f"/api/chats/{DESK_CG02}?as={PARTNER_CG02}"))["commands"] == [
+        {"command": "orders", "description": "订单"}]

@@ -375,4 +375,19 @@ def test_the_admin_imports_a_csv_and_a_dialect_word_finds_produce_in_the_browser
         expect(results).to_be_visible(timeout=WAIT)
         shot(page, "13-dialect-word-finds-potatoes")
 
+        # The "/" menu holds what the bot set with setMyCommands, in the villager's Chinese.
+        page.locator("#commands-button").click()
+        expect(page.locator("#command-menu .cmd-item")).to_have_count(13)
+        expect(page.locator("#command-menu .cmd-item", has_text="/catalog")).to_contain_text("浏览商品")
+        page.locator("#commands-button").click()
+        expect(page.locator("#command-menu")).to_be_hidden()
+        page.fill("#composer-input", "/ca")  # typing narrows it
+        expect(page.locator("#command-menu .cmd-item")).to_have_text([re.compile("/catalog"), re.compile("/cart")])
+        shot(page, "14-command-menu")
+        page.locator("#command-menu .cmd-item", has_text="/cart").click()
+        expect(page.locator("#command-menu")).to_be_hidden()
+        expect(page.locator("#composer-input")).to_have_value("")
+        expect(page.locator(".msg.own", has_text="/cart")).to_be_visible(timeout=WAIT)
+        expect(page.locator(".msg.bot").last).to_contain_text("购物车", timeout=WAIT)
+
     assert demo.interrupt() == 0

@@ -18,6 +18,7 @@ const app = {
   loadSeq: 0,           // guards against out-of-order chat loads
   events: null,         // the EventSource
   replyTo: null,        // the message the composer replies to ({message_id, name, text}), or null
+  commands: [],         // the "/" menu of this person in this chat ({command, description})
 };
 
 // ---------------------------------------------------------------- DOM helpers
@@ -628,6 +629,9 @@ async function loadChat() {
   list().querySelectorAll("img.photo").forEach((img) => { img.dataset.stick = "1"; });
   updateEmptyHint();
   setReplyKeyboard(data.reply_keyboard);
+  app.commands = data.commands || [];
+  $("#commands-button").hidden = !app.commands.length;
+  showCommandMenu(null);
   scrollToBottom();
   const messages = (data.messages || []).filter((m) => !m.deleted);
   if (messages.length) followForceReply(messages[messages.length - 1]);
@@ -708,6 +712,35 @@ async function moveClock(step, button) {
   if (clock) setClock(clock);
 }
 
+// ---------------------------------------------------------------- the "/" menu
+
+/** Show the commands starting with ``prefix`` (the typed text after "/"), or hide the menu (null). */
+function showCommandMenu(prefix) {
+  const menu = $("#command-menu");
+  const found = prefix === null ? [] : app.commands.filter((c) => c.command.startsWith(prefix.toLowerCase()));
+  menu.replaceChildren(...found.map((c) => el("button", { type: "button", class: "cmd-item", role: "option",
+    onclick: () => sendCommand(c.command) },
+    el("span", { class: "cmd-name", text: `/${c.command}` }), el("span", { class: "cmd-desc", text: c.description }))));
+  menu.hidden = !found.length;
+  $("#commands-button").setAttribute("aria-expanded", String(!menu.hidden));
+}
+
+/** A tap on a command sends it at once, as Telegram does; in a group it names the bot. */
+function sendCommand(command) {
+  const input = $("#composer-input");
+  input.value = "";
+  $("#send").disabled = true;
+  showCommandMenu(null);
+  const botName = app.chatType !== "private" && app.bot && app.bot.username ? `@${app.bot.username}` : "";
+  sendText(`/${command}${botName}`);
+}
+
+/** Typing "/" and the start of a command narrows the menu; anything else closes it. */
+function commandPrefix(text) {
+  const match = /^\/([a-z0-9_]*)$/i.exec(text);
+  return match ? match[1] : null;
+}
+
 function submitComposer(event) {
   event.preventDefault();
   const input = $("#composer-input");
@@ -715,6 +748,7 @@ function submitComposer(event) {
   if (!text) return;
   input.value = "";
   $("#send").disabled = true;
+  showCommandMenu(null);
   const replyTo = app.replyTo;
   stopReply();
   sendText(text, app.chatId, replyTo && replyTo.message_id).then((result) => {
@@ -734,7 +768,11 @@ function bindUi() {
   $("#clock-morning").addEventListener("click", (e) => moveClock({ to: "opening" }, e.currentTarget));
   $("#composer").addEventListener("submit", submitComposer);
   $("#reply-cancel").addEventListener("click", stopReply);
-  $("#composer-input").addEventListener("input", (e) => { $("#send").disabled = !e.target.value.trim(); });
+  $("#composer-input").addEventListener("input", (e) => {
+    $("#send").disabled = !e.target.value.trim();
+    showCommandMenu(commandPrefix(e.target.value));
+  });
+  $("#commands-button").addEventListener("click", () => showCommandMenu($("#command-menu").hidden ? "" : null));
   $("#attach-button").addEventListener("click", () => $("#attach").click());
   $("#attach").addEventListener("change", choosePhoto);
   $("#photo-send").addEventListener("click", sendPhoto);
