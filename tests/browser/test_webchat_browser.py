@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import zlib
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -341,7 +342,8 @@ def test_the_admin_imports_a_csv_and_a_dialect_word_finds_produce_in_the_browser
 
     admin, villager = 9001, 1001
     catalog = ("sku,category,price,unit,stock,name:zh,name:en,keywords\n"
-               "AM-901,agri_machinery,5200.00,set,2,摇蜜机,Honey extractor,蜂蜜;honey\n").encode()
+               "AM-901,agri_machinery,5200.00,set,2,摇蜜机,"
+               "Honey extractor in stainless steel for three frames,蜂蜜;honey\n").encode()
     with phone_page(demo.url) as page:
         be(page, admin)
         page.locator("#start-button").click()
@@ -367,6 +369,16 @@ def test_the_admin_imports_a_csv_and_a_dialect_word_finds_produce_in_the_browser
         expect(page.locator("#toast")).to_be_hidden(timeout=WAIT)  # the refusal's toast has gone
         shot(page, "12-admin-imported-a-csv")
 
+        # Its long name is cut on its button as Telegram cuts it: one line, ending in "…".
+        page.fill("#composer-input", "/search honey extractor")
+        page.press("#composer-input", "Enter")
+        button = page.locator("button.ikb", has_text="Honey extractor in stainless steel").last
+        expect(button).to_be_visible(timeout=WAIT)
+        cut = button.evaluate("b => ({cut: b.scrollWidth > b.clientWidth, style: getComputedStyle(b).textOverflow})")
+        assert cut["cut"] and cut["style"] == "ellipsis"
+        assert button.bounding_box()["height"] <= 48  # one line, as high as the other buttons
+        shot(page, "12b-long-button-cut")
+
         # A villager asks for 洋芋, as they say it at home, and finds the seed potatoes (土豆).
         be(page, villager)
         page.fill("#composer-input", "洋芋")
@@ -389,5 +401,42 @@ def test_the_admin_imports_a_csv_and_a_dialect_word_finds_produce_in_the_browser
         expect(page.locator("#composer-input")).to_have_value("")
         expect(page.locator(".msg.own", has_text="/cart")).to_be_visible(timeout=WAIT)
         expect(page.locator(".msg.bot").last).to_contain_text("购物车", timeout=WAIT)
+
+    assert demo.interrupt() == 0
+
+
+def test_the_clock_ticks_and_a_message_below_the_fold_shows_a_cue_in_the_browser(demo):
+    from playwright.sync_api import expect
+
+    partner, bystander, group = 2001, 1003, -1_002_000_000_001
+    with phone_page(demo.url) as page:
+        page.clock.install()  # the page's own time, moved by the test; the demo's clock stays
+        page.reload()
+        be(page, partner, group)
+        shown = page.locator("#clock-now")
+        expect(shown).to_have_text(re.compile(r"\d\d-\d\d \d\d:\d\d"), timeout=WAIT)
+        before = datetime.strptime("2000-" + shown.inner_text(), "%Y-%m-%d %H:%M")
+        page.clock.run_for("03:00")  # three minutes later, with nobody touching the page
+        expect(shown).to_have_text(f"{before + timedelta(minutes=3):%m-%d %H:%M}")
+
+        def chatter(text: str) -> None:
+            """The bystander says something in the group, from their own phone."""
+            page.evaluate("""([person, chat, text]) => fetch("/api/send", {method: "POST",
+                headers: {"Content-Type": "application/json"},
+                body: JSON.stringify({as: person, chat_id: chat, text})})""", [bystander, group, text])
+            expect(page.locator(".msg", has_text=text)).to_have_count(1, timeout=WAIT)
+
+        for n in range(12):
+            chatter(f"早上好 {n:02d}")
+        expect(page.locator("#new-below")).to_be_hidden()  # the reader was at the bottom: it followed
+        page.locator("#messages").evaluate("box => { box.scrollTop = 0; }")
+        chatter("三点到货")
+        cue = page.locator("#new-below")
+        expect(cue).to_be_visible()
+        expect(page.locator(".msg", has_text="三点到货")).not_to_be_in_viewport()
+        shot(page, "15-new-message-cue")
+        cue.click()
+        expect(page.locator(".msg", has_text="三点到货")).to_be_in_viewport()
+        expect(cue).to_be_hidden()
 
     assert demo.interrupt() == 0

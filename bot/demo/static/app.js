@@ -18,6 +18,7 @@ const app = {
   loadSeq: 0,           // guards against out-of-order chat loads
   events: null,         // the EventSource
   replyTo: null,        // the message the composer replies to ({message_id, name, text}), or null
+  clockAhead: null,     // ms the demo clock is ahead of this browser's (null: not known yet)
   commands: [],         // the "/" menu of this person in this chat ({command, description})
 };
 
@@ -144,10 +145,19 @@ function toggleSelected(node, event) {
 
 function setClock(clock) {
   if (!clock || !clock.now) return;
-  const m = /^\d{4}-(\d\d)-(\d\d)T(\d\d):(\d\d)/.exec(clock.now);
-  $("#clock-now").textContent = m ? `${m[1]}-${m[2]} ${m[3]}:${m[4]}` : clock.now;
   const tz = /([+-])(\d\d):?(\d\d)$/.exec(clock.now);
   app.tz = tz ? (tz[1] === "-" ? -1 : 1) * (Number(tz[2]) * 3600 + Number(tz[3]) * 60) : 0;
+  const demoNow = Date.parse(clock.now);
+  app.clockAhead = Number.isNaN(demoNow) ? 0 : demoNow - Date.now();
+  showClock();
+}
+
+/** The header shows the demo's time, and it goes on ticking between the server's updates. */
+function showClock() {
+  if (app.clockAhead === null) return;
+  const d = demoDate((Date.now() + app.clockAhead) / 1000);
+  $("#clock-now").textContent =
+    `${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
 }
 
 // Message dates are shown in the demo's time zone, whatever the browser's is.
@@ -360,6 +370,12 @@ function isNearBottom() {
 
 function scrollToBottom() {
   list().scrollTop = list().scrollHeight;
+  showNewBelow(false);
+}
+
+/** The "New message ↓" cue, shown when a message lands below what the reader sees. */
+function showNewBelow(show) {
+  $("#new-below").hidden = !show;
 }
 
 /** Append a message, preceded by a day separator when the day changes. */
@@ -385,6 +401,8 @@ function upsertMessage(msg) {
   if (stick) {
     node.querySelectorAll("img.photo").forEach((img) => { img.dataset.stick = "1"; });
     scrollToBottom();
+  } else if (!old) {
+    showNewBelow(true);
   }
 }
 
@@ -766,6 +784,9 @@ function bindUi() {
   $("#clock-hour").addEventListener("click", (e) => moveClock({ hours: 1 }, e.currentTarget));
   $("#clock-day").addEventListener("click", (e) => moveClock({ hours: 24 }, e.currentTarget));
   $("#clock-morning").addEventListener("click", (e) => moveClock({ to: "opening" }, e.currentTarget));
+  setInterval(showClock, 1000);
+  $("#new-below").addEventListener("click", scrollToBottom);
+  list().addEventListener("scroll", () => { if (isNearBottom()) showNewBelow(false); });
   $("#composer").addEventListener("submit", submitComposer);
   $("#reply-cancel").addEventListener("click", stopReply);
   $("#composer-input").addEventListener("input", (e) => {
