@@ -5,126 +5,30 @@ demo clock bringing the pickup reminder, refused requests, and a restart that ke
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import inspect
 import json
 import re
 import time
 from datetime import timedelta
 
 import aiohttp
-import pytest
 from sqlalchemy import func, select
 
-from bot.demo.runner import MARKET, Demo
-from bot.demo.world import group_id
+from bot.demo.runner import MARKET
 from store.models import Listing, Order, Partner, ServiceCenter
-
-LI_MING, PARTNER_CG02 = 1002, 2002  # an English-speaking villager of CG-02, and that center's partner
-DESK_CG02 = group_id(1)
-ADMIN = 9001
-PNG = b"\x89PNG\r\n\x1a\n"
-JSON = {"Content-Type": "application/json"}
-SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>fetch("/api/send", {method: "POST"})</script></svg>'
-
-
-def photo_body(person: int, content: bytes, caption: str | None = None) -> dict:
-    """The body of the page's POST /api/photo."""
-    return {"as": person, "chat_id": person, "photo": base64.b64encode(content).decode(), "caption": caption}
-
-
-class WebChatClient:
-    """What the page does: read a chat, type, tap a button by its label. Like the browser, it
-    sends the page's Origin with each request (``session_for``)."""
-
-    def __init__(self, session: aiohttp.ClientSession, url: str):
-        self.session, self.url = session, url.rstrip("/")
-
-    async def get(self, path: str) -> dict:
-        async with self.session.get(self.url + path) as response:
-            return await response.json()
-
-    async def post(self, path: str, body: dict, status: int = 200) -> dict:
-        async with self.session.post(self.url + path, json=body) as response:
-            assert response.status == status, await response.text()
-            return await response.json()
-
-    async def messages(self, person: int, chat: int | None = None) -> list[dict]:
-        return (await self.get(f"/api/chats/{chat or person}?as={person}"))["messages"]
-
-    async def send(self, person: int, text: str, chat: int | None = None) -> None:
-        await self.post("/api/send", {"as": person, "chat_id": chat or person, "text": text})
-
-    async def tap(self, person: int, label: str, chat: int | None = None) -> dict | None:
-        """Tap the newest button whose label contains ``label`` (waiting for it to appear)."""
-        chat = chat or person
-
-        async def find():
-            for message in reversed(await self.messages(person, chat)):
-                for button in (b for row in message["buttons"] for b in row):
-                    if label in button["text"] and "callback_data" in button:
-                        return message, button
-            return None
-
-        message, button = await until(find, f"no button {label!r} in chat {chat}")
-        reply = await self.post("/api/tap", {"as": person, "chat_id": chat, "message_id": message["message_id"],
-                                             "data": button["callback_data"]})
-        return reply["answer"]
-
-    async def bot_text(self, person: int, pattern: str, chat: int | None = None) -> str:
-        """The newest bot message matching ``pattern``, once it has arrived."""
-        async def find():
-            found = [m["text"] or m["caption"] or "" for m in await self.messages(person, chat)
-                     if m["from"]["is_bot"] and re.search(pattern, m["text"] or m["caption"] or "")]
-            return found[-1] if found else None
-        return await until(find, f"no bot message like {pattern!r} in chat {chat or person}")
-
-
-async def until(probe, what: str, timeout: float = 10.0):
-    """Poll ``probe`` (sync or async) until it returns something other than None."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        found = probe()
-        if inspect.isawaitable(found):
-            found = await found
-        if found is not None:
-            return found
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(what)
-        await asyncio.sleep(0.02)
-
-
-def session_for(url: str) -> aiohttp.ClientSession:
-    """A client as the web chat's own page is one: its requests carry the page's Origin."""
-    return aiohttp.ClientSession(headers={"Origin": url.rstrip("/")})
-
-
-@contextlib.asynccontextmanager
-async def running(folder, reset: bool = False, later: timedelta = timedelta(0)):
-    """A demo started in ``folder`` (its clock ``later`` than now), and a web chat client for it."""
-    demo = Demo(folder, port=0, reset=reset)
-    demo.clock.advance(later)
-    await demo.start()
-    try:
-        async with session_for(demo.url) as session:
-            yield demo, WebChatClient(session, demo.url)
-    finally:
-        await demo.stop()
-
-
-@pytest.fixture
-async def demo(tmp_path):
-    running = Demo(tmp_path / "demo", port=0)
-    await running.start()
-    yield running
-    await running.stop()
-
-
-@pytest.fixture
-async def web(demo):
-    async with session_for(demo.url) as session:
-        yield WebChatClient(session, demo.url)
+from support.demo_web import (
+    ADMIN,
+    DESK_CG02,
+    JSON,
+    LI_MING,
+    PARTNER_CG02,
+    PNG,
+    SVG,
+    WebChatClient,
+    photo_body,
+    running,
+    until,
+)
 
 
 async def order_rice(web: WebChatClient, villager: int) -> str:
@@ -400,55 +304,3 @@ async def test_a_partner_replies_to_the_question_in_the_group(demo, web):
     reply = next(m for m in await web.messages(PARTNER_CG02, DESK_CG02) if m["text"] == "路被冲断了")
     assert reply["reply_to"]["message_id"] == asked["message_id"]  # shown as a reply, with its quote
     assert reply["reply_to"]["text"].startswith("✏️")
-
-
-def document_body(person: int, file_name: str, content: bytes) -> dict:
-    """The body of the page's POST /api/document."""
-    return {"as": person, "chat_id": person, "file_name": file_name, "document": base64.b64encode(content).decode()}
-
-
-CATALOG = ("sku,category,price,unit,stock,name:zh,name:en,keywords\n"
-           "AM-901,agri_machinery,5200.00,set,2,摇蜜机,Honey extractor,蜂蜜;honey\n").encode()
-
-
-async def test_the_admin_imports_a_csv_and_only_text_files_are_documents(demo, web):
-    await web.send(ADMIN, "/start")
-    await web.post("/api/document", document_body(ADMIN, "C:\\Users\\zhou\\products.csv", CATALOG))
-    assert await web.bot_text(ADMIN, "Products imported") == "✅ Products imported: 1 added, 0 updated."
-    sent = next(m for m in await web.messages(ADMIN) if m["document"])
-    assert sent["document"]["name"] == "products.csv"  # the folders are not sent
-    async with web.session.get(web.url + sent["document"]["url"]) as response:
-        assert response.content_type == "text/csv" and await response.read() == CATALOG
-        assert "sandbox" in response.headers["Content-Security-Policy"]
-    await web.send(LI_MING, "/search honey extractor")
-    await web.tap(LI_MING, "Honey extractor")  # the import reached the catalog: the product is found
-    assert "5200" in await web.bot_text(LI_MING, "Honey extractor")
-
-    refused = "only CSV or plain-text files (.csv, .txt) can be sent"
-    for name, content in (("products.svg", b"<svg/>"), ("products.csv", b"sku\x00,\x01"), (".csv", b"sku\n"),
-                          ("tool.exe", b"MZ"), ("products.csv", PNG + b"-png")):
-        assert (await web.post("/api/document", document_body(ADMIN, name, content), status=400))["error"] == refused
-    too_big = await web.post("/api/document", document_body(ADMIN, "big.csv", b"a," * (1024 * 1024 + 1)), status=413)
-    assert too_big["error"] == "the file is larger than 2 MB"
-    await web.post("/api/document", {"as": ADMIN, "chat_id": ADMIN, "file_name": "x.csv", "document": "!!"},
-                   status=400)
-    assert sum(1 for m in await web.messages(ADMIN) if m["document"]) == 1
-
-
-async def test_the_command_menu_shows_what_the_bot_set_in_each_language(demo, web):
-    menus = {person: (await web.get(f"/api/chats/{chat}?as={person}"))["commands"]
-             for person, chat in ((1001, 1001), (LI_MING, LI_MING), (PARTNER_CG02, DESK_CG02))}
-    assert menus[1001] == demo.double.commands[("default", "zh")]  # set by the bot at start
-    assert {"command": "start", "description": "Start and choose your service center"} in menus[LI_MING]
-    assert menus[LI_MING] == demo.double.commands[("default", "en")]
-    assert [c["command"] for c in menus[1001]] == [c["command"] for c in menus[LI_MING]]
-    assert menus[1001] != menus[LI_MING]  # the same commands, described in Chinese
-    assert menus[PARTNER_CG02] == demo.double.commands[("default", "zh")]
-
-    # A narrower scope wins: the private chats' list, then the list of one chat.
-    demo.double.commands[("all_private_chats", "")] = [{"command": "help", "description": "Help"}]
-    demo.double.commands[(f"chat:{DESK_CG02}", "zh")] = [{"command": "orders", "description": "订单"}]
-    assert (await web.get(f"/api/chats/{LI_MING}?as={LI_MING}"))["commands"] == [
-        {"command": "help", "description": "Help"}]
-    assert (await web.get(f"/api/chats/{DESK_CG02}?as={PARTNER_CG02}"))["commands"] == [
-        {"command": "orders", "description": "订单"}]

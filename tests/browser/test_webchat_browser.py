@@ -7,134 +7,18 @@ skipped with the reason, except under CI=true, where that is a failure.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import queue
 import re
-import shutil
-import signal
 import struct
-import subprocess
-import sys
-import threading
 import zlib
-from datetime import datetime, timedelta
-from pathlib import Path
 
-import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "var" / "screenshots"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-PHONE = {"width": 360, "height": 640}
-WAIT = 15_000  # ms: the longest a person waits for the bot in this test
+from support.browser import WAIT, be, bot_message, phone_page, shot, tap
 
 
-def chromium_or_skip() -> str:
-    reason = None
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        reason = "Playwright is not installed (pip install -e '.[test]')"
-    if reason is None and not os.access(CHROMIUM, os.X_OK):
-        reason = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true needs the browser test: {reason}")
-        pytest.skip(reason)
-    return CHROMIUM
-
-
-class DemoProcess:
-    """``rural-bot demo`` in a child process, as a newcomer starts it."""
-
-    def __init__(self, folder: Path):
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "demo", "--reset", "--dir", str(folder), "--port", "0"],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.output: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-        self.url = self._wait_for(r"open (http://\S+) in your browser", 60).group(1)
-
-    def _read(self) -> None:
-        for line in self.process.stdout:
-            self.lines.put(line)
-        self.lines.put("")  # end of output
-
-    def _wait_for(self, pattern: str, timeout: float) -> re.Match:
-        while True:
-            try:
-                line = self.lines.get(timeout=timeout)
-            except queue.Empty:
-                raise AssertionError(f"the demo did not print {pattern!r}; it printed:\n{''.join(self.output)}") from None
-            self.output.append(line)
-            if not line:
-                raise AssertionError(f"the demo exited early:\n{''.join(self.output)}")
-            if match := re.search(pattern, line):
-                return match
-
-    def interrupt(self) -> int:
-        """Ctrl-C, as a person at the terminal would; returns the exit status."""
-        self.process.send_signal(signal.SIGINT)
-        self._wait_for(r"The demo has stopped\.", 15)
-        return self.process.wait(timeout=15)
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-
-
-@pytest.fixture
-def demo(tmp_path):
-    running = DemoProcess(tmp_path / "demo")
-    yield running
-    running.kill()
-
-
-def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
-
-
-def be(page, person_id: int, chat_id: int | None = None) -> None:
-    """Pick the person in the list, then one of their chats (default: the private chat)."""
-    page.select_option("#persona", str(person_id))
-    page.locator(f'.chat-tab[data-chat-id="{chat_id or person_id}"]').click()
-
-
-def bot_message(page, text: str):
-    return page.locator(".msg.bot", has_text=text).last
-
-
-def tap(page, message, label: str) -> None:
-    message.locator("button.ikb", has_text=label).first.click()
-
-
-@contextlib.contextmanager
-def phone_page(url: str):
-    """Chromium with a phone-sized page on ``url``; the page must raise no script error."""
-    from playwright.sync_api import sync_playwright
-
-    executable = chromium_or_skip()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        page = browser.new_page(viewport=PHONE)
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(url)
-        yield page
-        assert errors == []
-        browser.close()
-
-
-def test_order_confirm_and_refused_tap_in_the_browser(demo):
+def test_order_confirm_and_refused_tap_in_the_browser(demo_process):
     from playwright.sync_api import expect
 
     villager, partner, bystander, group = 1001, 2001, 1003, -1_002_000_000_001
-    with phone_page(demo.url) as page:
+    with phone_page(demo_process.url) as page:
         expect(page.locator("#persona")).to_be_visible()
 
         # 1. The villager (Chinese) orders rice and eggs, and reads the order number.
@@ -206,14 +90,14 @@ def test_order_confirm_and_refused_tap_in_the_browser(demo):
         page.set_viewport_size({"width": 1280, "height": 800})
         shot(page, "6-desktop")
 
-    assert demo.interrupt() == 0
+    assert demo_process.interrupt() == 0
 
 
-def test_a_buyer_finds_produce_in_the_market_and_orders_it_in_the_browser(demo):
+def test_a_buyer_finds_produce_in_the_market_and_orders_it_in_the_browser(demo_process):
     from playwright.sync_api import expect
 
     buyer = 1002  # Li Ming, English, at Qinglong
-    with phone_page(demo.url) as page:
+    with phone_page(demo_process.url) as page:
         be(page, buyer)
         page.locator("#start-button").click()
         page.locator("#reply-keyboard button.rkb", has_text="🧺 Market").click()
@@ -241,14 +125,14 @@ def test_a_buyer_finds_produce_in_the_market_and_orders_it_in_the_browser(demo):
         expect(card).to_contain_text("placed!", timeout=WAIT)
         shot(page, "8-market-ordered")
 
-    assert demo.interrupt() == 0
+    assert demo_process.interrupt() == 0
 
 
-def test_the_partner_answers_the_bots_question_with_a_reply_in_the_browser(demo):
+def test_the_partner_answers_the_bots_question_with_a_reply_in_the_browser(demo_process):
     from playwright.sync_api import expect
 
     villager, partner, group = 1001, 2001, -1_002_000_000_001
-    with phone_page(demo.url) as page:
+    with phone_page(demo_process.url) as page:
         def tap_latest(label: str) -> None:
             message = page.locator(".msg.bot", has=page.locator("button.ikb", has_text=label)).last
             expect(message).to_be_visible(timeout=WAIT)
@@ -292,7 +176,7 @@ def test_the_partner_answers_the_bots_question_with_a_reply_in_the_browser(demo)
         page.locator("#reply-cancel").click()
         expect(page.locator("#reply-bar")).to_be_hidden()
 
-    assert demo.interrupt() == 0
+    assert demo_process.interrupt() == 0
 
 
 def tiny_png() -> bytes:
@@ -305,11 +189,11 @@ def tiny_png() -> bytes:
             + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
-def test_a_villager_sends_a_photo_and_a_picture_with_script_is_refused_in_the_browser(demo):
+def test_a_villager_sends_a_photo_and_a_picture_with_script_is_refused_in_the_browser(demo_process):
     from playwright.sync_api import expect
 
     villager = 1001
-    with phone_page(demo.url) as page:
+    with phone_page(demo_process.url) as page:
         be(page, villager)
 
         def send_file(name: str, mime_type: str, content: bytes, caption: str) -> None:
@@ -334,109 +218,4 @@ def test_a_villager_sends_a_photo_and_a_picture_with_script_is_refused_in_the_br
         page.wait_for_function("img => img.complete && img.naturalWidth === 2", arg=picture.element_handle())
         shot(page, "11-villager-sent-a-photo")
 
-    assert demo.interrupt() == 0
-
-
-def test_the_admin_imports_a_csv_and_a_dialect_word_finds_produce_in_the_browser(demo):
-    from playwright.sync_api import expect
-
-    admin, villager = 9001, 1001
-    catalog = ("sku,category,price,unit,stock,name:zh,name:en,keywords\n"
-               "AM-901,agri_machinery,5200.00,set,2,摇蜜机,"
-               "Honey extractor in stainless steel for three frames,蜂蜜;honey\n").encode()
-    with phone_page(demo.url) as page:
-        be(page, admin)
-        page.locator("#start-button").click()
-
-        def send_file(name: str, mime_type: str, content: bytes) -> None:
-            page.set_input_files("#attach", files=[{"name": name, "mimeType": mime_type, "buffer": content}])
-            expect(page.locator("#photo-dialog")).to_be_visible()
-            expect(page.locator("#photo-title")).to_have_text("Send file")
-            expect(page.locator("#photo-preview")).to_be_hidden()
-            page.locator("#photo-send").click()
-
-        # A web page is no catalog: refused before it reaches the bot, and the dialog stays open.
-        send_file("products.html", "text/html", b"<script>alert(1)</script>")
-        expect(page.locator("#toast")).to_contain_text("only CSV or plain-text files", timeout=WAIT)
-        page.locator("#photo-cancel").click()
-
-        send_file("products.csv", "text/csv", catalog)
-        expect(page.locator("#doc-name")).to_be_hidden(timeout=WAIT)
-        expect(page.locator(".msg.own .card.document", has_text="products.csv")).to_be_visible(timeout=WAIT)
-        expect(bot_message(page, "Products imported")).to_have_text(
-            re.compile("Products imported: 1 added, 0 updated"), timeout=WAIT)
-        expect(page.locator(".msg.own", has_text="<script>")).to_have_count(0)
-        expect(page.locator("#toast")).to_be_hidden(timeout=WAIT)  # the refusal's toast has gone
-        shot(page, "12-admin-imported-a-csv")
-
-        # Its long name is cut on its button as Telegram cuts it: one line, ending in "…".
-        page.fill("#composer-input", "/search honey extractor")
-        page.press("#composer-input", "Enter")
-        button = page.locator("button.ikb", has_text="Honey extractor in stainless steel").last
-        expect(button).to_be_visible(timeout=WAIT)
-        cut = button.evaluate("b => ({cut: b.scrollWidth > b.clientWidth, style: getComputedStyle(b).textOverflow})")
-        assert cut["cut"] and cut["style"] == "ellipsis"
-        assert button.bounding_box()["height"] <= 48  # one line, as high as the other buttons
-        shot(page, "12b-long-button-cut")
-
-        # A villager asks for 洋芋, as they say it at home, and finds the seed potatoes (土豆).
-        be(page, villager)
-        page.fill("#composer-input", "洋芋")
-        page.press("#composer-input", "Enter")
-        results = page.locator(".msg.bot", has=page.locator("button.ikb", has_text="土豆")).last
-        expect(results).to_be_visible(timeout=WAIT)
-        shot(page, "13-dialect-word-finds-potatoes")
-
-        # The "/" menu holds what the bot set with setMyCommands, in the villager's Chinese.
-        page.locator("#commands-button").click()
-        expect(page.locator("#command-menu .cmd-item")).to_have_count(13)
-        expect(page.locator("#command-menu .cmd-item", has_text="/catalog")).to_contain_text("浏览商品")
-        page.locator("#commands-button").click()
-        expect(page.locator("#command-menu")).to_be_hidden()
-        page.fill("#composer-input", "/ca")  # typing narrows it
-        expect(page.locator("#command-menu .cmd-item")).to_have_text([re.compile("/catalog"), re.compile("/cart")])
-        shot(page, "14-command-menu")
-        page.locator("#command-menu .cmd-item", has_text="/cart").click()
-        expect(page.locator("#command-menu")).to_be_hidden()
-        expect(page.locator("#composer-input")).to_have_value("")
-        expect(page.locator(".msg.own", has_text="/cart")).to_be_visible(timeout=WAIT)
-        expect(page.locator(".msg.bot").last).to_contain_text("购物车", timeout=WAIT)
-
-    assert demo.interrupt() == 0
-
-
-def test_the_clock_ticks_and_a_message_below_the_fold_shows_a_cue_in_the_browser(demo):
-    from playwright.sync_api import expect
-
-    partner, bystander, group = 2001, 1003, -1_002_000_000_001
-    with phone_page(demo.url) as page:
-        page.clock.install()  # the page's own time, moved by the test; the demo's clock stays
-        page.reload()
-        be(page, partner, group)
-        shown = page.locator("#clock-now")
-        expect(shown).to_have_text(re.compile(r"\d\d-\d\d \d\d:\d\d"), timeout=WAIT)
-        before = datetime.strptime("2000-" + shown.inner_text(), "%Y-%m-%d %H:%M")
-        page.clock.run_for("03:00")  # three minutes later, with nobody touching the page
-        expect(shown).to_have_text(f"{before + timedelta(minutes=3):%m-%d %H:%M}")
-
-        def chatter(text: str) -> None:
-            """The bystander says something in the group, from their own phone."""
-            page.evaluate("""([person, chat, text]) => fetch("/api/send", {method: "POST",
-                headers: {"Content-Type": "application/json"},
-                body: JSON.stringify({as: person, chat_id: chat, text})})""", [bystander, group, text])
-            expect(page.locator(".msg", has_text=text)).to_have_count(1, timeout=WAIT)
-
-        for n in range(12):
-            chatter(f"早上好 {n:02d}")
-        expect(page.locator("#new-below")).to_be_hidden()  # the reader was at the bottom: it followed
-        page.locator("#messages").evaluate("box => { box.scrollTop = 0; }")
-        chatter("三点到货")
-        cue = page.locator("#new-below")
-        expect(cue).to_be_visible()
-        expect(page.locator(".msg", has_text="三点到货")).not_to_be_in_viewport()
-        shot(page, "15-new-message-cue")
-        cue.click()
-        expect(page.locator(".msg", has_text="三点到货")).to_be_in_viewport()
-        expect(cue).to_be_hidden()
-
-    assert demo.interrupt() == 0
+    assert demo_process.interrupt() == 0
