@@ -9,7 +9,8 @@ import contextlib
 import json
 import re
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import aiohttp
 from sqlalchemy import func, select
@@ -29,6 +30,8 @@ from support.demo_web import (
     running,
     until,
 )
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # the demo's centers' time zone
 
 
 async def order_rice(web: WebChatClient, villager: int) -> str:
@@ -124,6 +127,30 @@ async def test_moving_the_clock_brings_the_pickup_reminder(demo, web):
     assert stamped >= time.time() + 23 * 3600  # the message carries the demo's time, a day ahead
     async with demo.store.read() as session:
         assert await session.scalar(select(Order.status).where(Order.number == number)) == "ready_for_pickup"
+
+
+async def test_at_night_a_day_later_the_reminder_waits_for_the_morning_button(tmp_path):
+    """The tour's reminder step at whatever hour the demo starts: started at 22:30, "+1 day" lands
+    in the quiet hours, where the reminder waits; 🌅 Morning brings it."""
+    now = datetime.now(SHANGHAI)
+    night = now.replace(hour=22, minute=30, second=0, microsecond=0)
+    night += timedelta(days=1) if night <= now else timedelta(0)
+    async with running(tmp_path / "demo", later=night - now) as (_, web):
+        number = await order_rice(web, LI_MING)
+        await web.tap(PARTNER_CG02, "确认", chat=DESK_CG02)
+        await web.send(ADMIN, "/ship CG-02")
+        await web.send(PARTNER_CG02, f"/arrived {number}", chat=DESK_CG02)
+        await web.bot_text(LI_MING, "has arrived")
+        await web.post("/api/clock", {"hours": 24})
+        await web.send(LI_MING, "/orders")  # the bot answers this after the pump's turn
+        await web.bot_text(LI_MING, number)
+        assert not any((m["text"] or "").startswith("⏰") for m in await web.messages(LI_MING))
+
+        await web.post("/api/clock", {"to": "opening"})
+        reminder = await web.bot_text(LI_MING, "Reminder")
+        assert number in reminder
+        sent = next(m["date"] for m in await web.messages(LI_MING) if (m["text"] or "").startswith("⏰"))
+        assert datetime.fromtimestamp(sent, SHANGHAI).hour == 8  # at the end of the quiet hours
 
 
 async def test_next_morning_brings_the_desks_digest(demo, web):
