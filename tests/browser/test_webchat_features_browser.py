@@ -81,11 +81,23 @@ def test_the_admin_imports_a_csv_and_a_dialect_word_finds_produce_in_the_browser
 def test_the_clock_ticks_and_a_message_below_the_fold_shows_a_cue_in_the_browser(demo_process):
     from playwright.sync_api import expect
 
-    partner, bystander, group = 2001, 1003, -1_002_000_000_001
-    with phone_page(demo_process.url) as page:
+    partner, bystander, group, admin = 2001, 1003, -1_002_000_000_001, 9001
+    with phone_page(demo_process.url, locale="zh-CN") as page:
+        # Before a person is picked the page speaks the browser's language: here, Chinese.
+        page.route("**/api/state", lambda route: route.abort())
+        page.reload()
+        expect(page.locator(".empty-hint.error")).to_contain_text("连不上演示", timeout=WAIT)
+        page.unroute("**/api/state")
         page.clock.install()  # the page's own time, moved by the test; the demo's clock stays
         page.reload()
+        # Then it speaks the language of the person it plays.
+        be(page, admin)
+        expect(page.locator("#composer-input")).to_have_attribute("placeholder", "Message")
+        expect(page.locator("#clock-day")).to_have_text("+1 day")
         be(page, partner, group)
+        expect(page.locator("#composer-input")).to_have_attribute("placeholder", "输入消息")
+        expect(page.locator("#clock-day")).to_have_text("+1 天")
+        expect(page.locator("#clock-bar .clock-hint")).to_contain_text("夜里的提醒等到 🌅 早上")
         shown = page.locator("#clock-now")
         expect(shown).to_have_text(re.compile(r"\d\d-\d\d \d\d:\d\d"), timeout=WAIT)
         before = datetime.strptime("2000-" + shown.inner_text(), "%Y-%m-%d %H:%M")
@@ -106,6 +118,7 @@ def test_the_clock_ticks_and_a_message_below_the_fold_shows_a_cue_in_the_browser
         chatter("三点到货")
         cue = page.locator("#new-below")
         expect(cue).to_be_visible()
+        expect(cue).to_have_text("新消息 ↓")
         expect(page.locator(".msg", has_text="三点到货")).not_to_be_in_viewport()
         shot(page, "15-new-message-cue")
         cue.click()

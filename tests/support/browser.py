@@ -104,14 +104,15 @@ def tap(page, message, label: str) -> None:
 
 
 @contextlib.contextmanager
-def phone_page(url: str):
-    """Chromium with a phone-sized page on ``url``; the page must raise no script error."""
+def phone_page(url: str, locale: str = "en-US"):
+    """Chromium with a phone-sized page on ``url``, its language ``locale``; the page must raise no
+    script error."""
     from playwright.sync_api import sync_playwright
 
     executable = chromium_or_skip()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        page = browser.new_page(viewport=PHONE)
+        page = browser.new_page(viewport=PHONE, locale=locale)
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(url)

@@ -82,7 +82,7 @@ async function api(path, body) {
   try {
     response = await fetch(path, options);
   } catch (err) {
-    throw new Error("Network error: is the demo server running?");
+    throw new Error(tr("network"));
   }
   let data = null;
   try { data = await response.json(); } catch (err) { /* not JSON */ }
@@ -116,14 +116,14 @@ function startReply(msg, placeholder = null) {
   $("#reply-name").textContent = app.replyTo.name;
   $("#reply-text").textContent = app.replyTo.text;
   $("#reply-bar").hidden = false;
-  $("#composer-input").placeholder = placeholder || "Reply";
+  $("#composer-input").placeholder = placeholder || tr("reply");
   $("#composer-input").focus();
 }
 
 function stopReply() {
   app.replyTo = null;
   $("#reply-bar").hidden = true;
-  $("#composer-input").placeholder = "Message";
+  $("#composer-input").placeholder = tr("message");
 }
 
 /** A ForceReply opens the reply by itself for those it is meant for, as Telegram's app does. */
@@ -164,7 +164,7 @@ function showClock() {
 const demoDate = (unix) => new Date((unix + app.tz) * 1000);
 const formatTime = (unix) => { const d = demoDate(unix); return `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`; };
 const dayKey = (unix) => demoDate(unix).toISOString().slice(0, 10);
-const formatDay = (unix) => demoDate(unix).toLocaleDateString("en-US", { month: "long", day: "numeric", timeZone: "UTC" });
+const formatDay = (unix) => demoDate(unix).toLocaleDateString(language === "zh" ? "zh-CN" : "en-US", { month: "long", day: "numeric", timeZone: "UTC" });
 
 // ---------------------------------------------------------------- links
 
@@ -195,7 +195,7 @@ function openLink(href) {
   } else if (SAFE_HREF.test(href)) {
     window.open(href, "_blank", "noopener");
   } else {
-    toast("This link cannot be opened in the demo", true);
+    toast(tr("link.refused"), true);
   }
 }
 
@@ -219,7 +219,7 @@ function entityNode(entity, slice, ctx) {
   if (SIMPLE_TAGS[type]) return wrap(el(SIMPLE_TAGS[type]));
   switch (type) {
     case "spoiler":
-      return wrap(el("span", { class: "spoiler", title: "Show spoiler",
+      return wrap(el("span", { class: "spoiler", title: tr("spoiler"),
         onclick: (e) => e.currentTarget.classList.add("revealed") }));
     case "pre": {
       const code = el("code", { class: /^[\w+-]+$/.test(entity.language || "") ? `language-${entity.language}` : null });
@@ -228,7 +228,7 @@ function entityNode(entity, slice, ctx) {
     case "blockquote":
       return wrap(el("blockquote"));
     case "expandable_blockquote":
-      return wrap(el("blockquote", { class: "expandable collapsed", title: "Expand",
+      return wrap(el("blockquote", { class: "expandable collapsed", title: tr("expand"),
         onclick: (e) => e.currentTarget.classList.toggle("collapsed") }));
     case "text_link":
       return wrap(makeLink(entity.url || ""));
@@ -293,7 +293,7 @@ function messageKind(msg) {
 function attachments(msg) {
   const parts = [];
   if (msg.photo) {
-    const img = el("img", { class: "photo", src: msg.photo, alt: msg.caption || "Photo", loading: "lazy",
+    const img = el("img", { class: "photo", src: msg.photo, alt: msg.caption || tr("photo"), loading: "lazy",
       onclick: () => openViewer(msg.photo) });
     img.addEventListener("load", () => { if (img.dataset.stick) scrollToBottom(); }, { once: true });
     parts.push(img);
@@ -309,7 +309,7 @@ function attachments(msg) {
   if (msg.contact) parts.push(el("div", { class: "card contact", text: `📞 ${msg.contact.phone_number}` }));
   if (msg.document) {
     parts.push(el("a", { class: "card document", href: msg.document.url, download: msg.document.name || true },
-      el("span", { class: "card-icon", text: "📄" }), el("span", { class: "card-title", text: msg.document.name || "File" })));
+      el("span", { class: "card-icon", text: "📄" }), el("span", { class: "card-title", text: msg.document.name || tr("file") })));
   }
   return parts;
 }
@@ -349,12 +349,12 @@ function renderMessage(msg) {
       richText(body, hasText ? msg.entities : msg.caption_entities, ctx)));
   }
   bubble.append(el("div", { class: "meta" },
-    msg.edited ? el("span", { class: "edited", text: "edited" }) : null,
+    msg.edited ? el("span", { class: "edited", text: tr("edited") }) : null,
     el("span", { class: "time", text: formatTime(msg.date) })));
   const node = el("div", { class: `msg ${kind}`,
     dataset: { messageId: msg.message_id, chatId: msg.chat_id, day: dayKey(msg.date) } }, bubble);
   if (msg.buttons && msg.buttons.length) node.append(inlineKeyboard(msg));
-  node.append(el("button", { type: "button", class: "reply-btn", "aria-label": "Reply", title: "Reply",
+  node.append(el("button", { type: "button", class: "reply-btn", "aria-label": tr("reply"), title: tr("reply"),
     text: "↩", onclick: () => { node.classList.remove("selected"); startReply(msg); } }));
   bubble.addEventListener("click", (event) => toggleSelected(node, event));
   return node;
@@ -425,18 +425,18 @@ function updateEmptyHint() {
   if (hint) return;
   if (app.chatType === "private") {
     box.append(el("div", { class: "empty-hint" },
-      el("p", { text: `${app.bot ? app.bot.name : "The bot"} is ready.` }),
-      el("p", { class: "muted", text: "Press Start to begin · 点击开始" }),
-      el("button", { type: "button", id: "start-button", class: "sheet-btn primary", text: "Start",
+      el("p", { text: tr("bot.ready", { bot: app.bot ? app.bot.name : tr("the.bot") }) }),
+      el("p", { class: "muted", text: tr("press.start") }),
+      el("button", { type: "button", id: "start-button", class: "sheet-btn primary", text: tr("start"),
         onclick: () => sendText("/start") })));
   } else {
-    box.append(el("div", { class: "empty-hint" }, el("p", { class: "muted", text: "No messages here yet." })));
+    box.append(el("div", { class: "empty-hint" }, el("p", { class: "muted", text: tr("empty") })));
   }
 }
 
 function showError(text, retry) {
   list().replaceChildren(el("div", { class: "empty-hint error" },
-    el("p", { text }), el("button", { type: "button", class: "sheet-btn primary retry", text: "Retry", onclick: retry })));
+    el("p", { text }), el("button", { type: "button", class: "sheet-btn primary retry", text: tr("retry"), onclick: retry })));
 }
 
 // ---------------------------------------------------------------- keyboards & taps
@@ -482,8 +482,8 @@ function pressReplyButton(button) {
   if (button.request_location) {
     $("#location-dialog").showModal();
   } else if (button.request_contact) {
-    const who = app.bot ? app.bot.name : "the bot";
-    if (window.confirm(`Share your phone number with ${who}?`)) {
+    const who = app.bot ? app.bot.name : tr("the.bot");
+    if (window.confirm(tr("share.phone", { bot: who }))) {
       act("/api/contact", { as: app.person.id, chat_id: app.chatId });
     }
   } else {
@@ -498,10 +498,10 @@ function sendLocation(latitude, longitude) {
 
 function useMyPosition() {
   $("#location-dialog").close();
-  if (!navigator.geolocation) { toast("Geolocation is not available here", true); return; }
+  if (!navigator.geolocation) { toast(tr("no.geolocation"), true); return; }
   navigator.geolocation.getCurrentPosition(
     (pos) => sendLocation(pos.coords.latitude, pos.coords.longitude),
-    (err) => toast(`Could not get your position: ${err.message || "denied"}`, true),
+    (err) => toast(tr("no.position", { reason: err.message || tr("denied") }), true),
     { timeout: 10000, maximumAge: 60000 });
 }
 
@@ -522,7 +522,7 @@ function choosePhoto() {
   $("#photo-preview").hidden = !picture;
   $("#doc-name").hidden = picture;
   $("#doc-name").textContent = picture ? "" : `📄 ${file.name} · ${Math.max(1, Math.round(file.size / 1024))} KB`;
-  $("#photo-title").textContent = picture ? "Send photo" : "Send file";
+  $("#photo-title").textContent = tr(picture ? "photo.send" : "file.send");
   $("#photo-caption").value = "";
   $("#photo-dialog").showModal();
   $("#photo-caption").focus();
@@ -574,8 +574,8 @@ function fillPersonaPicker() {
   const option = (p) => el("option", { value: p.id, text: `${p.name} — ${p.label} · ${p.language_name}` });
   const featured = app.people.filter((p) => p.featured);
   const others = app.people.filter((p) => !p.featured);
-  const groups = [el("optgroup", { label: "Demo people" }, ...featured.map(option))];
-  if (others.length) groups.push(el("optgroup", { label: "Other partners" }, ...others.map(option)));
+  const groups = [el("optgroup", { label: tr("people.demo") }, ...featured.map(option))];
+  if (others.length) groups.push(el("optgroup", { label: tr("people.others") }, ...others.map(option)));
   select.replaceChildren(...groups);
   select.disabled = false;
 }
@@ -588,7 +588,7 @@ function renderTabs() {
       "aria-current": active ? "page" : null, dataset: { chatId: chat.id }, onclick: () => openChat(chat.id) },
       el("span", { class: "tab-icon", "aria-hidden": "true", text: chat.type === "private" ? "🤖" : "👥" }),
       el("span", { class: "tab-title", text: chatTitle(chat) }),
-      el("span", { class: "badge", hidden: count === 0, "aria-label": count ? `${count} unread` : null, text: count ? String(count) : "" }));
+      el("span", { class: "badge", hidden: count === 0, "aria-label": count ? tr("unread", { count }) : null, text: count ? String(count) : "" }));
   });
   $("#chat-tabs").replaceChildren(...tabs);
 }
@@ -608,6 +608,10 @@ function selectPerson(personId, chatId) {
   if (!person) return;
   if (person !== app.person) app.unread.clear();
   app.person = person;
+  if (person.language !== language) { // the page speaks the person's language
+    setLanguage(person.language);
+    fillPersonaPicker();
+  }
   $("#persona").value = String(person.id);
   const chats = person.chats || [];
   openChat(chats.some((c) => c.id === chatId) ? chatId : person.id);
@@ -624,7 +628,7 @@ function openChat(chatId) {
   app.keyboardHidden = false;
   renderReplyKeyboard();
   stopReply();
-  list().replaceChildren(el("div", { class: "loading", text: "Loading…" }));
+  list().replaceChildren(el("div", { class: "loading", text: tr("loading") }));
   loadChat();
 }
 
@@ -636,7 +640,7 @@ async function loadChat() {
   try {
     data = await api(`/api/chats/${encodeURIComponent(chatId)}?as=${encodeURIComponent(app.person.id)}`);
   } catch (err) {
-    if (seq === app.loadSeq) showError(`Could not load the chat: ${err.message}`, () => loadChat());
+    if (seq === app.loadSeq) showError(tr("load.failed", { reason: err.message }), () => loadChat());
     return;
   }
   if (seq !== app.loadSeq || chatId !== app.chatId) return;
@@ -821,7 +825,7 @@ async function boot() {
     state = await api("/api/state");
   } catch (err) {
     toast(err.message, true);
-    showError(`Could not reach the demo: ${err.message}`, boot);
+    showError(tr("unreachable", { reason: err.message }), boot);
     return;
   }
   app.bot = state.bot || null;
@@ -837,4 +841,4 @@ async function boot() {
   selectPerson(personId, chatId);
 }
 
-document.addEventListener("DOMContentLoaded", () => { bindUi(); boot(); });
+document.addEventListener("DOMContentLoaded", () => { setLanguage(browserLanguage()); bindUi(); boot(); });
