@@ -1,5 +1,5 @@
-"""What people send from the web chat as files: a photo (a raster picture) or a document (a CSV or
-plain-text file, such as the admin's catalog). Both arrive base64 in the page's JSON; webguard.py
+"""What people send from the web chat as files: a photo (a raster picture), a document (a CSV or
+plain-text file, such as the admin's catalog) or a voice note (Ogg or WebM). Both arrive base64 in the page's JSON; webguard.py
 says what is let in."""
 
 from __future__ import annotations
@@ -8,12 +8,14 @@ import base64
 import binascii
 from typing import Any
 
-from bot.demo.webguard import MAX_DOCUMENT, MAX_JSON, Refused, raster_type, text_document
+from bot.demo.webguard import MAX_DOCUMENT, MAX_JSON, MAX_VOICE, Refused, raster_type, text_document, voice_type
 from bot.sandbox.model import Chat, Person
 
 MAX_PHOTO = 10 * 1024 * 1024  # Telegram's limit for photos
 MAX_PHOTO_JSON = MAX_PHOTO * 4 // 3 + MAX_JSON  # a photo in base64, with its caption
 MAX_DOCUMENT_JSON = MAX_DOCUMENT * 4 // 3 + MAX_JSON
+MAX_VOICE_JSON = MAX_VOICE * 4 // 3 + MAX_JSON
+MAX_VOICE_SECONDS = 600
 
 
 def _content(body: dict, field: str, what: str, limit: int) -> bytes:
@@ -55,6 +57,19 @@ async def send_document(body: dict, person: Person, chat: Chat) -> None:
         raise Refused(400, "only CSV or plain-text files (.csv, .txt) can be sent")
     file_name, mime_type = kind
     await acting(person.send_document(file_name, content, mime_type, caption=_caption(body), chat=chat))
+
+
+async def send_voice(body: dict, person: Person, chat: Chat) -> None:
+    """``{"voice": base64, "duration"}``: a person sends a voice note recorded in the browser."""
+    content = _content(body, "voice", "voice note", MAX_VOICE)
+    mime_type = voice_type(content)
+    if mime_type is None:
+        raise Refused(400, "a voice note must be an Ogg or WebM recording")
+    try:
+        duration = min(max(round(float(body.get("duration") or 1)), 1), MAX_VOICE_SECONDS)
+    except (TypeError, ValueError):
+        raise Refused(400, "duration must be a number of seconds") from None
+    await acting(person.send_voice(duration, chat=chat, content=content, mime_type=mime_type))
 
 
 async def acting(action: Any):

@@ -24,7 +24,15 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from bot.demo.menu import command_menu
-from bot.demo.uploads import MAX_DOCUMENT_JSON, MAX_PHOTO_JSON, acting, send_document, send_photo
+from bot.demo.uploads import (
+    MAX_DOCUMENT_JSON,
+    MAX_PHOTO_JSON,
+    MAX_VOICE_JSON,
+    acting,
+    send_document,
+    send_photo,
+    send_voice,
+)
 from bot.demo.webguard import FILE_POLICY, MAX_JSON, TIMEOUTS, Refused, json_body, no_sniffing, own_page_only, refusals
 from bot.http_input import runner_options
 from bot.sandbox.botapi import BotApiDouble
@@ -76,6 +84,7 @@ class WebChat:
         app.router.add_post("/api/contact", self._contact)
         app.router.add_post("/api/photo", self._photo)
         app.router.add_post("/api/document", self._document)
+        app.router.add_post("/api/voice", self._voice)
         app.router.add_post("/api/clock", self._move_clock)
         return app
 
@@ -159,7 +168,7 @@ class WebChat:
         if message.document:
             document = {"name": message.document.get("file_name") or "file",
                         "url": f"/api/files/{message.document['file_id']}"}
-        contact = message.media.get("contact")
+        contact, voice = message.media.get("contact"), message.media.get("voice")
         return {
             "chat_id": message.chat.id, "message_id": message.message_id,
             "from": {"id": message.sender.id, "name": message.sender.first_name, "is_bot": message.sender.is_bot},
@@ -169,6 +178,7 @@ class WebChat:
             "photo": photo, "document": document, "location": message.location,
             "venue": {"title": message.venue["title"], "address": message.venue["address"]} if message.venue else None,
             "contact": {"phone_number": contact["phone_number"]} if contact else None,
+            "voice": {"url": f"/api/files/{voice['file_id']}", "duration": voice["duration"]} if voice else None,
             "buttons": [[{k: v for k, v in (("text", b.text), ("callback_data", b.callback_data), ("url", b.url))
                           if v is not None} for b in row] for row in message.buttons],
             "reply_to": _quote(message.reply_to) if message.reply_to else None,
@@ -283,6 +293,11 @@ class WebChat:
     async def _document(self, request: web.Request) -> web.Response:
         body = await json_body(request, MAX_DOCUMENT_JSON)
         await send_document(body, *self._speaker(body))
+        return _ok()
+
+    async def _voice(self, request: web.Request) -> web.Response:
+        body = await json_body(request, MAX_VOICE_JSON)
+        await send_voice(body, *self._speaker(body))
         return _ok()
 
     async def _move_clock(self, request: web.Request) -> web.Response:

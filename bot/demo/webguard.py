@@ -13,6 +13,7 @@ only, raster pictures as photos and CSV or plain text as documents.
   and be text by its bytes: no NUL nor other control bytes but tab, line ends and form feed
   (UTF-8 or GBK both pass; the bot tells which it can read). Its name loses any folder part and
   its type is set from the name: ``text/csv`` or ``text/plain``.
+- A voice note must be an Ogg or WebM recording by its first bytes, at most 1 MB.
 - Every answer says ``X-Content-Type-Options: nosniff``, and served files carry a policy that runs
   no script even in a file opened as a page.
 """
@@ -33,6 +34,7 @@ DOCUMENT_TYPES = {".csv": "text/csv", ".txt": "text/plain"}
 # Every byte text may hold: all but the control bytes, bar tab, line ends and form feed.
 TEXT_BYTES = bytes(b for b in range(256) if b >= 0x20 and b != 0x7F or b in b"\t\n\r\f")
 MAX_FILE_NAME = 64
+MAX_VOICE = 1024 * 1024  # a minute of speech recorded by a browser is about 100 KB
 TIMEOUTS = Timeouts(body=60.0)  # a 10 MB photo on a slow link
 # Served files (a photo, a document the bot sent) never run script, even opened as a page.
 FILE_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
@@ -60,6 +62,15 @@ def raster_type(content: bytes) -> tuple[str, str] | None:
     for prefix, mime_type, extension in RASTER_TYPES:
         if content.startswith(prefix):
             return mime_type, extension
+    return None
+
+
+def voice_type(content: bytes) -> str | None:
+    """The MIME type of an Ogg or WebM recording (what browsers record), by its first bytes; else None."""
+    if content.startswith(b"OggS"):
+        return "audio/ogg"
+    if content.startswith(b"\x1a\x45\xdf\xa3"):  # EBML, the container of WebM
+        return "audio/webm"
     return None
 
 

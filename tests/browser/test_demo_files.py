@@ -4,6 +4,8 @@ the bot set with setMyCommands, by scope and language."""
 
 from __future__ import annotations
 
+import base64
+
 from support.demo_web import ADMIN, DESK_CG02, LI_MING, PARTNER_CG02, PNG, document_body
 
 CATALOG = ("sku,category,price,unit,stock,name:zh,name:en,keywords\n"
@@ -51,3 +53,22 @@ async def test_the_command_menu_shows_what_the_bot_set_in_each_language(demo, we
         {"command": "help", "description": "Help"}]
     assert (await web.get(f"/api/chats/{DESK_CG02}?as={PARTNER_CG02}"))["commands"] == [
         {"command": "orders", "description": "订单"}]
+
+
+async def test_a_voice_note_reaches_the_bot_and_only_recordings_are_voice(demo, web):
+    await web.send(LI_MING, "/start")
+    webm = b"\x1a\x45\xdf\xa3-webm-opus"
+    await web.post("/api/voice", {"as": LI_MING, "chat_id": LI_MING, "voice": base64.b64encode(webm).decode(),
+                                  "duration": 3.4})
+    assert "I can only read text" in await web.bot_text(LI_MING, "only read text")  # the bot's short answer
+    sent = next(m for m in await web.messages(LI_MING) if m["voice"])
+    assert sent["voice"]["duration"] == 3
+    async with web.session.get(web.url + sent["voice"]["url"]) as response:
+        assert response.content_type == "audio/webm" and await response.read() == webm
+    for content in (PNG, b"<svg/>", b"ID3-mp3"):
+        refused = await web.post("/api/voice", {"as": LI_MING, "chat_id": LI_MING,
+                                                "voice": base64.b64encode(content).decode()}, status=400)
+        assert refused["error"] == "a voice note must be an Ogg or WebM recording"
+    too_long = base64.b64encode(b"OggS" + b"\x00" * (1024 * 1024)).decode()
+    await web.post("/api/voice", {"as": LI_MING, "chat_id": LI_MING, "voice": too_long}, status=413)
+    assert sum(1 for m in await web.messages(LI_MING) if m["voice"]) == 1
