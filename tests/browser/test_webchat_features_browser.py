@@ -75,6 +75,22 @@ def test_the_admin_imports_a_csv_and_a_dialect_word_finds_produce_in_the_browser
         expect(page.locator(".msg.own", has_text="/cart")).to_be_visible(timeout=WAIT)
         expect(page.locator(".msg.bot").last).to_contain_text("购物车", timeout=WAIT)
 
+        # A voice note recorded in the browser (🎤, then ⏹ sends it); the bot answers it shortly.
+        voice = page.locator("#voice-button")
+        voice.click()
+        expect(voice).to_have_attribute("aria-pressed", "true")
+        expect(voice).to_have_attribute("title", "停止并发送语音")
+        voice.click()
+        expect(voice).to_have_attribute("aria-pressed", "false")
+        expect(page.locator(".msg.own .card.voice audio")).to_have_count(1, timeout=WAIT)
+        expect(page.locator(".msg.bot").last).to_contain_text("这里只能看懂文字", timeout=WAIT)
+        page.fill("#composer-input", "大米")  # with words typed, ➤ stands where 🎤 was
+        expect(voice).to_be_hidden()
+        expect(page.locator("#send")).to_be_enabled()
+        page.fill("#composer-input", "")
+        expect(voice).to_be_visible()
+        shot(page, "16-voice-note")
+
     assert demo_process.interrupt() == 0
 
 

@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "var" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PHONE = {"width": 360, "height": 640}
+# A microphone that plays a tone, allowed without asking: the page can record a voice note.
+FAKE_MICROPHONE = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
 WAIT = 15_000  # ms: the longest a person waits for the bot in this test
 
 
@@ -111,7 +113,7 @@ def phone_page(url: str, locale: str = "en-US"):
 
     executable = chromium_or_skip()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", *FAKE_MICROPHONE])
         page = browser.new_page(viewport=PHONE, locale=locale)
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))

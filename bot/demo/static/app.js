@@ -306,6 +306,11 @@ function attachments(msg) {
     const { latitude, longitude } = msg.location;
     parts.push(el("div", { class: "card location", text: `📍 ${Number(latitude).toFixed(5)}, ${Number(longitude).toFixed(5)}` }));
   }
+  if (msg.voice) {
+    parts.push(el("div", { class: "card voice" }, el("span", { class: "card-icon", text: "🎤" }),
+      el("audio", { controls: true, preload: "none", src: msg.voice.url, "aria-label": tr("voice.note") }),
+      el("span", { class: "card-sub", text: `${Math.floor(msg.voice.duration / 60)}:${pad(msg.voice.duration % 60)}` })));
+  }
   if (msg.contact) parts.push(el("div", { class: "card contact", text: `📞 ${msg.contact.phone_number}` }));
   if (msg.document) {
     parts.push(el("a", { class: "card document", href: msg.document.url, download: msg.document.name || true },
@@ -559,6 +564,59 @@ function closePhotoDialog() {
   $("#photo-preview").removeAttribute("src");
 }
 
+// ---------------------------------------------------------------- voice notes
+
+const canRecord = () => Boolean(navigator.mediaDevices && navigator.mediaDevices.getUserMedia && window.MediaRecorder);
+let recording = null; // {recorder, chunks, started, stream} while the microphone records
+
+/** 🎤 starts a recording; pressed again, it stops and sends it as a voice note. */
+async function toggleVoice() {
+  if (recording) { recording.recorder.stop(); return; }
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+  } catch (err) {
+    toast(tr("voice.denied", { reason: err.message || tr("denied") }), true);
+    return;
+  }
+  const type = ["audio/ogg;codecs=opus", "audio/webm;codecs=opus", "audio/webm"].find((t) => MediaRecorder.isTypeSupported(t));
+  const recorder = new MediaRecorder(stream, type ? { mimeType: type } : {});
+  recording = { recorder, chunks: [], started: Date.now(), stream, chatId: app.chatId };
+  recorder.addEventListener("dataavailable", (e) => { if (e.data.size) recording.chunks.push(e.data); });
+  recorder.addEventListener("stop", sendVoice);
+  recorder.start();
+  showRecording(true);
+}
+
+/** As in Telegram's app: with nothing typed, 🎤 stands where ➤ goes. */
+function composerChanged() {
+  const empty = !$("#composer-input").value.trim();
+  $("#send").disabled = empty;
+  $("#send").hidden = empty && canRecord();
+  $("#voice-button").hidden = !(empty && canRecord()) && !recording;
+}
+
+async function sendVoice() {
+  const { chunks, started, stream, recorder, chatId } = recording;
+  recording = null;
+  stream.getTracks().forEach((track) => track.stop());
+  showRecording(false);
+  const blob = new Blob(chunks, { type: recorder.mimeType || "audio/webm" });
+  if (!blob.size) return;
+  const voice = await base64Of(blob);
+  await act("/api/voice", { as: app.person.id, chat_id: chatId, voice, duration: (Date.now() - started) / 1000 });
+}
+
+function showRecording(on) {
+  const button = $("#voice-button");
+  button.classList.toggle("recording", on);
+  button.setAttribute("aria-pressed", String(on));
+  button.textContent = on ? "⏹" : "🎤";
+  button.dataset.i18nLabel = button.dataset.i18nTitle = on ? "voice.stop" : "voice.record";
+  button.setAttribute("aria-label", tr(button.dataset.i18nLabel));
+  button.title = tr(button.dataset.i18nTitle);
+}
+
 function openViewer(src) {
   $("#photo-viewer-img").src = src;
   $("#photo-viewer").showModal();
@@ -751,7 +809,7 @@ function showCommandMenu(prefix) {
 function sendCommand(command) {
   const input = $("#composer-input");
   input.value = "";
-  $("#send").disabled = true;
+  composerChanged();
   showCommandMenu(null);
   const botName = app.chatType !== "private" && app.bot && app.bot.username ? `@${app.bot.username}` : "";
   sendText(`/${command}${botName}`);
@@ -769,14 +827,14 @@ function submitComposer(event) {
   const text = input.value.trim();
   if (!text) return;
   input.value = "";
-  $("#send").disabled = true;
+  composerChanged();
   showCommandMenu(null);
   const replyTo = app.replyTo;
   stopReply();
   sendText(text, app.chatId, replyTo && replyTo.message_id).then((result) => {
     if (!result && !input.value) { // failed: give the text back
       input.value = text;
-      $("#send").disabled = false;
+      composerChanged();
     }
   });
 }
@@ -794,11 +852,13 @@ function bindUi() {
   $("#composer").addEventListener("submit", submitComposer);
   $("#reply-cancel").addEventListener("click", stopReply);
   $("#composer-input").addEventListener("input", (e) => {
-    $("#send").disabled = !e.target.value.trim();
+    composerChanged();
     showCommandMenu(commandPrefix(e.target.value));
   });
   $("#commands-button").addEventListener("click", () => showCommandMenu($("#command-menu").hidden ? "" : null));
   $("#attach-button").addEventListener("click", () => $("#attach").click());
+  composerChanged();
+  $("#voice-button").addEventListener("click", toggleVoice);
   $("#attach").addEventListener("change", choosePhoto);
   $("#photo-send").addEventListener("click", sendPhoto);
   $("#photo-cancel").addEventListener("click", () => $("#photo-dialog").close());

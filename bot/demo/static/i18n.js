@@ -58,6 +58,10 @@ const WORDS = {
     "load.failed": "Could not load the chat: {reason}",
     "unreachable": "Could not reach the demo: {reason}",
     "network": "Network error: is the demo server running?",
+    "voice.record": "Record a voice note",
+    "voice.stop": "Stop and send the voice note",
+    "voice.note": "Voice note",
+    "voice.denied": "The microphone is not available: {reason}",
   },
   zh: {
     "loading": "加载中…",
@@ -114,6 +118,10 @@ const WORDS = {
     "load.failed": "无法加载聊天：{reason}",
     "unreachable": "连不上演示：{reason}",
     "network": "网络错误：演示服务在运行吗？",
+    "voice.record": "录语音",
+    "voice.stop": "停止并发送语音",
+    "voice.note": "语音",
+    "voice.denied": "无法使用麦克风：{reason}",
   },
 };
 
