@@ -141,4 +141,9 @@ def test_the_clock_ticks_and_a_message_below_the_fold_shows_a_cue_in_the_browser
         expect(page.locator(".msg", has_text="三点到货")).to_be_in_viewport()
         expect(cue).to_be_hidden()
 
+        # In a group a command from the menu names the bot, as Telegram's app sends it.
+        page.fill("#composer-input", "/hel")
+        page.locator("#command-menu .cmd-item", has_text="/help").click()
+        expect(page.locator(".msg.own", has_text=re.compile(r"^/help@\w+bot", re.I))).to_be_visible(timeout=WAIT)
+
     assert demo_process.interrupt() == 0
