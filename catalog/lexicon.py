@@ -65,6 +65,11 @@ class Lexicon:
     def __len__(self) -> int:
         return len(self._words)
 
+    def plus(self, pairs: Iterable[tuple[str, str]]) -> Lexicon:
+        """This lexicon with more ``(word, means)`` pairs (an admin's, say): a new one."""
+        mine = ((word, means) for means, words in self._words.items() for word in words)
+        return Lexicon([*mine, *pairs])
+
     def terms(self) -> set[str]:
         """Every Chinese word and meaning in the lexicon (jieba's domain dictionary)."""
         found = {m for m in self._words if CJK_RE.match(m)}

@@ -15,6 +15,7 @@ from handlers import (
     catalog_admin,
     desk,
     desk_prompts,
+    help,
     market,
     market_order,
     menu,
@@ -26,14 +27,15 @@ from handlers import (
     start,
     stats,
     supergroup,
+    synonyms,
 )
 from handlers.context import on_error, resolve_person
 
 
 def register_all(app: Application) -> None:
     app.add_handler(TypeHandler(Update, resolve_person), group=-1)
-    for journey in (start, browse, search, cart, orders, sell, my_listings, market, market_order, assist, desk,
-                    desk_prompts, admin, broadcast, catalog_admin, stats, privacy, supergroup):
+    for journey in (start, help, browse, search, cart, orders, sell, my_listings, market, market_order, assist, desk,
+                    desk_prompts, admin, broadcast, catalog_admin, synonyms, stats, privacy, supergroup):
         journey.register(app)
     menu.register(app)  # last: it takes whatever the journeys did not
     app.add_error_handler(on_error)

@@ -12,7 +12,8 @@ from telegram.ext import Application, CommandHandler, MessageHandler, filters
 from handlers import browse, forms
 from handlers.context import RuralContext
 from handlers.forms import Form
-from handlers.ui import esc, main_menu, money, say
+from handlers.ui import esc, money, person_menu, say
+from locales import N_
 from services import assist
 from services.assist import BadName, BadPhone
 from services.orders import OrderView
@@ -20,6 +21,8 @@ from services.partners import NotPartner
 
 PRIVATE = filters.ChatType.PRIVATE
 WHO = Form("ofor")  # "Who are you ordering for?": about nothing stored (0)
+PHONE = Form("phone")  # /phone waits for the shared contact, or ✖️ Cancel
+CANCEL = N_("✖️ Cancel")
 
 
 async def order_for(update: Update, context: RuralContext) -> None:
@@ -56,18 +59,18 @@ async def begin(update: Update, context: RuralContext, text: str) -> None:
     context.shopper = shopper
     await say(update, context, t("🤝 You are now ordering for <b>{name}</b>. Shop and search as usual; the "
                                  "order will be theirs, for pickup at your center. Send /done to stop.",
-                                 name=esc(shopper.first_name)), main_menu(t))
+                                 name=esc(shopper.first_name)), await person_menu(context))
     await browse.categories(update, context)
 
 
 async def done(update: Update, context: RuralContext) -> None:
     t = context.t
     if not context.assisting:
-        await say(update, context, t("ℹ️ You are not ordering for anyone."), main_menu(t))
+        await say(update, context, t("ℹ️ You are not ordering for anyone."), await person_menu(context))
         return
     await assist.end(context.rt.store, context.villager.id)
     await say(update, context, t("✅ You stopped ordering for {name}. Their cart is kept for next time.",
-                                 name=esc(context.shopper.first_name)), main_menu(t))
+                                 name=esc(context.shopper.first_name)), await person_menu(context))
 
 
 async def finished(update: Update, context: RuralContext, order: OrderView) -> None:
@@ -78,33 +81,51 @@ async def finished(update: Update, context: RuralContext, order: OrderView) -> N
         t("✅ Order <b>{number}</b> placed for {name}.", number=order.number, name=esc(context.shopper.first_name)),
         t("💰 Total: <b>{total}</b>, paid in cash at pickup.", total=money(order.total_fen)),
         t("You are ordering for yourself again."),
-    ]), main_menu(t))
+    ]), await person_menu(context))
 
 
 async def phone_command(update: Update, context: RuralContext) -> None:
     t = context.t
+    await forms.wait_for(context, PHONE())
     await say(update, context, t("📱 Share your phone number, so that orders a partner places for you by phone "
-                                 "reach you here too."), ReplyKeyboardMarkup(
-        [[KeyboardButton(t("📱 Share my phone number"), request_contact=True)]], resize_keyboard=True,
-        one_time_keyboard=True))
+                                 "reach you here too."), phone_keyboard(t))
+
+
+def phone_keyboard(t) -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup([[KeyboardButton(t("📱 Share my phone number"), request_contact=True)],
+                                [KeyboardButton(t(CANCEL))]], resize_keyboard=True, one_time_keyboard=True)
+
+
+async def phone_typed(update: Update, context: RuralContext, _ref: int, text: str) -> None:
+    """Text instead of the shared contact: ✖️ Cancel ends the question, with the menu back; anything
+    else asks again (a typed number is not taken: only a shared contact is surely the person's)."""
+    t = context.t
+    if text.strip() in (t(CANCEL), CANCEL):
+        await forms.stop_waiting(context)
+        await say(update, context, t("✖️ Cancelled. Nothing changed."), await person_menu(context))
+        return
+    await say(update, context, t("📱 Please tap “📱 Share my phone number” below, or ✖️ Cancel."), phone_keyboard(t))
 
 
 async def contact_shared(update: Update, context: RuralContext) -> None:
     t = context.t
     contact = update.effective_message.contact
+    await forms.stop_waiting(context, PHONE)
     if contact.user_id != update.effective_user.id:
-        await say(update, context, t("⚠️ Please share your own phone number with the button."), main_menu(t))
+        await say(update, context, t("⚠️ Please share your own phone number with the button."), await person_menu(context))
         return
     try:
         await assist.save_phone(context.rt.store, context.villager.id, contact.phone_number)
     except BadPhone:
-        await say(update, context, t("⚠️ That phone number does not look right. Please type 5 to 15 digits."))
+        await say(update, context, t("⚠️ That phone number does not look right. Please type 5 to 15 digits."),
+                  await person_menu(context))
         return
-    await say(update, context, t("✅ Thank you, your phone number is saved."), main_menu(t))
+    await say(update, context, t("✅ Thank you, your phone number is saved."), await person_menu(context))
 
 
 def register(app: Application) -> None:
     forms.on_text(app, WHO, name_typed)
+    forms.on_text(app, PHONE, phone_typed)
     app.add_handler(CommandHandler("orderfor", order_for, filters=PRIVATE))
     app.add_handler(CommandHandler("done", done, filters=PRIVATE))
     app.add_handler(CommandHandler("phone", phone_command, filters=PRIVATE))

@@ -112,10 +112,15 @@ async def product_tapped(update: Update, context: RuralContext, data: Product) -
 
 @on_tap
 async def add_tapped(update: Update, context: RuralContext, data: AddToCart) -> None:
+    quantity = data.quantity
+    # The same button (of the same card) again within a second: it was added once already.
+    message = update.callback_query.message
+    tap = (context.shopper.id, message.message_id if message else 0, data.product_id, quantity)
+    if not context.rt.double_taps.first(tap, context.rt.clock.now()):
+        return
     product = await find_product(update, context, data.product_id)
     if product is None:
         return
-    quantity = data.quantity
     added = await add(update, context, product, quantity)
     if added:
         note, stock = added

@@ -211,6 +211,10 @@ class Language(CallbackData, prefix="lang"):
     locale: Annotated[str, Chars(r"[A-Za-z_]{2,16}")]
 
 
+class Home(CallbackData, prefix="home"):
+    """🏠 Menu: the way back from a screen that has no other, to the main menu's big buttons."""
+
+
 # ── The catalog and the cart (handlers/browse.py, search.py, cart.py) ───────────────────────────
 
 
@@ -479,6 +483,23 @@ class MarketCounty(CallbackData, prefix="mk:cty"):
 
 class MarketFind(CallbackData, prefix="mk:find"):
     pass
+
+
+class MarketWords(CallbackData, prefix="mk:s"):
+    """The market's search for words a villager typed in the one search box (handlers/search.py):
+    "more in the market". Words that do not fit in the button take ``MarketFind`` instead."""
+
+    words: Annotated[str, Chars(r"[^:\n]{1,59}")]
+
+    @classmethod
+    def or_ask(cls, words: str) -> MarketWords | MarketFind:
+        words = " ".join(words.replace(":", " ").split())
+        data = cls(words)
+        try:
+            data.pack()
+        except ValueError:  # over 64 bytes (Chinese takes 3 a character), or nothing left
+            return MarketFind()
+        return data
 
 
 MarketScreen = MarketHome | MarketCategory | MarketCounty  # a screen a listing may be opened from

@@ -214,7 +214,8 @@ async def confirm_tapped(update: Update, context: RuralContext, data: PlaceOrder
         t("📍 Pick up at: {center}", center=esc(name_in(order.center_names, t))),
         t("We will tell you when the partner confirms it and when it arrives."),
     ])
-    await show(update, context, text, keyboard([button(t("📦 View order"), OrderDetail(order.id))]))
+    await show(update, context, text, keyboard([button(t("📦 View order"), OrderDetail(order.id))],
+                                               [button(t("📂 Continue shopping"), Categories())]))
 
 
 def register(app: Application) -> None:

@@ -2,7 +2,8 @@
 
     a CSV file        import products (a ``sku`` column) or service centers (a ``code`` column),
                       in the formats of ``rural-bot catalog import`` / ``centers import``; the reply
-                      is the import report, and a file with any bad row changes nothing
+                      is the import report, and a file with any bad row changes nothing; a
+                      ``word,means`` file teaches the search words (handlers.synonyms)
     /product SKU      a product's card: change its price or stock, hide or show it
 
 Low-stock alerts reach the admins through the outbox (``handlers.notices.send_low_stock``); their
@@ -27,7 +28,7 @@ from handlers.context import RuralContext
 from handlers.listings import amount_problem
 from handlers.ui import alert, button, cannot_read, esc, keyboard, label, money, on_tap, say, show
 from locales import N_, Translator
-from services import catalog
+from services import catalog, synonyms
 from services.amounts import BadAmount, parse_price
 from services.catalog import AdminProduct
 from services.errors import NotFound
@@ -43,6 +44,7 @@ EXCEL = (".xlsx", ".xls", ".xlsm", ".ods")
 PRICE = forms.Form("aprice")
 STOCK = forms.Form("astock")
 CHANGES = {"price": PRICE, "stock": STOCK}
+SYNONYMS = "synonyms"  # a word,means file: words taught to the search (handlers.synonyms)
 
 
 # ---- importing a CSV file -------------------------------------------------------------------
@@ -80,7 +82,11 @@ async def document_received(update: Update, context: RuralContext) -> None:
     if len(data) > MAX_UPLOAD_BYTES:
         await say(update, context, too_large(t, len(data)))
         return
-    kind, report = await catalog.import_file(rt.store, rt.clock, data)
+    if synonyms.is_synonyms_csv(data):
+        kind, report = SYNONYMS, await synonyms.import_csv(rt.store, rt.clock.now(), update.effective_user.id,
+                                                             data, rt.search.finds)
+    else:
+        kind, report = await catalog.import_file(rt.store, rt.clock, data)
     log.info("admin %s imported %r (%s): %s created, %s updated, %s bad rows", update.effective_user.id,
              file_name, kind, report.created, report.updated, len(report.errors))
     if kind is None and report.ok:
@@ -104,6 +110,9 @@ def report_text(t: Translator, kind: str | None, report: ImportReport) -> tuple[
     """The import report as a message; when every bad row does not fit in one, also the whole
     report as plain text, to send as a file."""
     if report.ok:
+        if kind == SYNONYMS:
+            return t("✅ Words imported: {created} added, {updated} changed.",
+                     created=report.created, updated=report.updated), None
         if kind == catalog.CENTERS:
             return t("✅ Service centers imported: {created} added, {updated} updated.",
                      created=report.created, updated=report.updated), None

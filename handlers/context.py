@@ -20,7 +20,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from locales import N_, Translator, locale_for_language_code, translator
 from services import villagers
 from services.caps import CAPS, Caps
-from services.cart import MAX_CART_LINES
+from services.cart import MAX_CART_LINES, DoubleTaps
 from services.clock import Clock
 from services.market import MarketSearch
 from services.reminders import QuietHours
@@ -52,6 +52,7 @@ class Runtime:
     quiet_hours: QuietHours = field(default_factory=QuietHours)
     cart_max_lines: int = MAX_CART_LINES
     caps: Caps = CAPS
+    double_taps: DoubleTaps = field(default_factory=DoubleTaps)  # "add to cart" tapped twice adds once
     pump: Wakes | None = None  # the outbox pump, set by bot.pump.install
     promotions: Wakes | None = None  # the promotions pump, set by bot.broadcast_pump.install
 

@@ -27,6 +27,7 @@ from handlers.callbacks import (
     MarketListing,
     MarketOrder,
     MarketScreen,
+    MarketWords,
     on,
 )
 from handlers.context import RuralContext
@@ -50,9 +51,10 @@ async def drop_form(context: RuralContext) -> None:
     await forms.stop_waiting(context, HOW_MUCH, FIND_WORDS)
 
 
-def _listing_button(context: RuralContext, view: ListingView, screen: MarketScreen):
+def listing_button(context: RuralContext, view: ListingView, screen: MarketScreen, mark: str = ""):
+    """A listing's button: "title · ¥6.00 / jin · village", after ``mark`` (e.g. "🧺 ")."""
     t = context.t
-    text = f"{view.title} · {price(t, view.price_fen, view.unit)} · {name_in(view.center_names, t)}"
+    text = f"{mark}{view.title} · {price(t, view.price_fen, view.unit)} · {name_in(view.center_names, t)}"
     return button(text, MarketListing.opened_from(view.id, screen))
 
 
@@ -164,7 +166,7 @@ async def listings_page(update: Update, context: RuralContext, found: market.Lis
         await alert(update, context, t("😔 Nothing for sale here any more."))
         await home(update, context)
         return
-    rows = [[_listing_button(context, view, screen(found.page))] for view in found.listings]
+    rows = [[listing_button(context, view, screen(found.page))] for view in found.listings]
     rows.append(pager(t, found.page, found.pages, screen))
     rows.append([button(t("⬅️ Back"), back)])
     text = t("{title} — page {page} of {pages}", title=title, page=found.page + 1, pages=found.pages)
@@ -186,11 +188,18 @@ async def search_typed(update: Update, context: RuralContext, _ref: int, text: s
     await run_search(update, context, text)
 
 
+@on_tap
+async def words_tapped(update: Update, context: RuralContext, data: MarketWords) -> None:
+    """"More in the market" under a search: the market's own search for the same words."""
+    await drop_form(context)
+    await run_search(update, context, data.words)
+
+
 async def run_search(update: Update, context: RuralContext, words: str) -> None:
     t = context.t
     found = await context.rt.market.search(words)
     query = esc(" ".join(words.split())[:100])
-    rows = [[_listing_button(context, view, MarketHome())] for view in found]
+    rows = [[listing_button(context, view, MarketHome())] for view in found]
     rows.append([button(t("🔍 Search again"), MarketFind()), button(t("⬅️ Back"), MarketHome())])
     if found:
         text = t("🔍 In the market for “{query}”:", query=query)
@@ -231,4 +240,5 @@ def register(app: Application) -> None:
     app.add_handler(on(MarketCounties, counties_tapped))
     app.add_handler(on(MarketCounty, county_tapped))
     app.add_handler(on(MarketFind, find_tapped))
+    app.add_handler(on(MarketWords, words_tapped))
     app.add_handler(on(MarketListing, listing_tapped))

@@ -15,10 +15,13 @@ from telegram.ext import Application, MessageHandler, filters
 from handlers import forms
 from handlers.callbacks import on_other
 from handlers.context import RuralContext
-from handlers.ui import alert, cannot_read, main_menu, menu_action, say
+from handlers.ui import alert, cannot_read, menu_action, person_menu, say, use_the_buttons
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 4000
+# Messages said or shown rather than written: answered with the big buttons.
+SPOKEN_OR_SHOWN = (filters.VOICE | filters.Sticker.ALL | filters.VIDEO | filters.VIDEO_NOTE | filters.AUDIO
+                   | filters.ANIMATION)
 
 
 async def text_received(update: Update, context: RuralContext) -> None:
@@ -56,7 +59,7 @@ async def photo_received(update: Update, context: RuralContext) -> None:
 
 
 async def unknown_command(update: Update, context: RuralContext) -> None:
-    await say(update, context, context.t("🤔 I don't know that command. Try /help."), main_menu(context.t))
+    await say(update, context, context.t("🤔 I don't know that command. Try /help."), await person_menu(context))
 
 
 async def stale_button(update: Update, context: RuralContext) -> None:
@@ -69,4 +72,5 @@ def register(app: Application) -> None:
     app.add_handler(MessageHandler(filters.COMMAND & private, unknown_command))
     app.add_handler(MessageHandler(filters.PHOTO & private, photo_received))
     app.add_handler(on_other(stale_button))
+    app.add_handler(MessageHandler(private & SPOKEN_OR_SHOWN, use_the_buttons))
     app.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL, cannot_read))

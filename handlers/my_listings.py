@@ -318,6 +318,7 @@ async def withdraw_confirmed(update: Update, context: RuralContext, data: Withdr
 
 
 def register(app: Application) -> None:
+    forms.on_menu(app, "mylistings", mylistings_command)
     forms.on_text(app, NEW_PRICE, edit_form(Step.PRICE))
     forms.on_text(app, NEW_QUANTITY, edit_form(Step.QUANTITY))
     forms.on_text(app, NEW_PHOTO, edit_form(Step.PHOTO))

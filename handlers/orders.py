@@ -12,6 +12,7 @@ from handlers.ui import (
     alert,
     button,
     esc,
+    home_row,
     keyboard,
     local_time,
     money,
@@ -42,6 +43,7 @@ async def list_screen(update: Update, context: RuralContext, page: int = 0) -> N
     rows = [[button(f"{o.number} · {status_label(context, o.status)} · {money(o.total_fen)}", OrderDetail(o.id))]
             for o in found.orders]
     rows.append(pager(t, found.page, found.pages, OrdersPage))
+    rows.append(home_row(t))
     await show(update, context, t("📦 <b>Your orders</b> (newest first):"), keyboard(*rows))
 
 

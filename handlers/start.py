@@ -1,4 +1,5 @@
-"""First steps: /start, choosing a language and a village service center, the menu and /help.
+"""First steps: /start, choosing a language and a village service center, and the menu (/help is
+handlers.help).
 
     /start ──> language from Telegram ──> county ──> village ──> main menu
                                    └──> 📍 share location ──> 3 nearest ──┘
@@ -10,9 +11,9 @@ from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from handlers import browse, forms
-from handlers.callbacks import Center, CenterList, County, Language, LanguageList, on
+from handlers.callbacks import Center, CenterList, County, Home, Language, LanguageList, on
 from handlers.context import RuralContext
-from handlers.ui import button, esc, keyboard, main_menu, name_in, on_tap, say, show
+from handlers.ui import button, esc, home_row, keyboard, name_in, on_tap, person_menu, say, show
 from locales import N_, available_locales, translator
 from services import broadcast, centers, villagers
 from services.errors import NotFound
@@ -48,14 +49,20 @@ async def start(update: Update, context: RuralContext) -> None:
     if villager.awaiting:
         await forms.stop_waiting(context)
     name = esc(update.effective_user.first_name or "")
+    if not villager.started:
+        await villagers.mark_started(context.rt.store, context.rt.clock, villager.id)
     if context.args and villager.center_id is not None and await open_link(update, context, context.args[0]):
         return
+    welcome = t("👋 Welcome, {name}! Order goods online and pick them up at your village service center.", name=name)
     if villager.center_id is None:
-        await say(update, context, t("👋 Welcome, {name}! Order goods online and pick them up at your village "
-                                     "service center.", name=name), location_keyboard(context))
+        await say(update, context, welcome, location_keyboard(context))
         await ask_county(update, context, fresh=True)
         return
-    await say(update, context, t("👋 Welcome back, {name}! What would you like to do?", name=name), main_menu(t))
+    if not villager.started:  # a center chosen before any /start (the demo's people, /language first)
+        await say(update, context, welcome, await person_menu(context))
+        return
+    await say(update, context, t("👋 Welcome back, {name}! What would you like to do?", name=name),
+              await person_menu(context))
 
 
 async def open_link(update: Update, context: RuralContext, payload: str) -> bool:
@@ -77,6 +84,8 @@ async def ask_county(update: Update, context: RuralContext, fresh: bool = False)
     t = context.t
     counties = await centers.list_counties(context.rt.store)
     rows = [[button(name_in(c.names, t), County(c.id))] for c in counties]
+    if context.villager.center_id is not None:  # changing one's center: it may stay as it is
+        rows.append(home_row(t))
     text = t("📍 Choose your village service center. First, your county — or share your location to find "
              "the nearest centers.")
     if not counties:
@@ -115,7 +124,7 @@ async def center_tapped(update: Update, context: RuralContext, data: Center) -> 
         return
     center = await centers.get_center(rt.store, center_id)
     await show(update, context, center_text(context, center, t("✅ Your service center:")))
-    await say(update, context, t("What would you like to do? Use the buttons below."), main_menu(t))
+    await say(update, context, t("What would you like to do? Use the buttons below."), await person_menu(context))
 
 
 def center_text(context: RuralContext, center, title: str) -> str:
@@ -142,6 +151,8 @@ async def location_shared(update: Update, context: RuralContext) -> None:
 
 async def language(update: Update, context: RuralContext) -> None:
     rows = [[button(translator(locale).display_name, Language(locale))] for locale in sorted(available_locales())]
+    if context.villager.center_id is not None:  # a newcomer chooses a language, then a center
+        rows.append(home_row(context.t))
     await show(update, context, context.t("🌐 Choose your language:"), keyboard(*rows))
 
 
@@ -157,33 +168,23 @@ async def language_tapped(update: Update, context: RuralContext, data: Language)
     if context.villager.center_id is None:
         await ask_county(update, context, fresh=True)
     else:
-        await say(update, context, t("What would you like to do? Use the buttons below."), main_menu(t))
+        await say(update, context, t("What would you like to do? Use the buttons below."), await person_menu(context))
 
 
-async def help_screen(update: Update, context: RuralContext) -> None:
-    t = context.t
-    text = "\n".join([
-        t("❓ <b>How it works</b>"),
-        t("1. 🛒 Find goods by category or 🔍 search (typos and pinyin are fine)."),
-        t("2. 🛍 Put them in your cart and confirm the order."),
-        t("3. 📬 Pick them up at your service center and pay in cash there."),
-        t("4. 🌾 Sell your own produce with /sell, and buy your neighbours' in the 🧺 /market."),
-        "",
-        t("Commands: /catalog /search /cart /orders /market /sell /mylistings /language /help"),
-    ])
-    rows = [[button(t("📍 Change my service center"), CenterList())], [button(t("🌐 Language"), LanguageList())]]
-    await show(update, context, text, keyboard(*rows))
+@on_tap
+async def home_tapped(update: Update, context: RuralContext) -> None:
+    await say(update, context, context.t("What would you like to do? Use the buttons below."),
+              await person_menu(context))
 
 
 def register(app: Application) -> None:
-    forms.on_menu(app, "help", help_screen)
     private = filters.ChatType.PRIVATE
     app.add_handler(CommandHandler("start", start, filters=private))
     app.add_handler(CommandHandler("language", language, filters=private))
-    app.add_handler(CommandHandler("help", help_screen, filters=private))
     app.add_handler(on(CenterList, counties_tapped))
     app.add_handler(on(County, county_tapped))
     app.add_handler(on(Center, center_tapped))
     app.add_handler(on(LanguageList, on_tap(language)))
     app.add_handler(on(Language, language_tapped))
+    app.add_handler(on(Home, home_tapped))
     app.add_handler(MessageHandler(filters.LOCATION & private, location_shared))

@@ -2,7 +2,8 @@
 
     /stats      orders and sales (today, 7 days, 30 days; overall, by county, by center), produce
                 sold by sellers, villagers, parcels waiting for pickup and searches that found
-                nothing; then a chart of daily orders over 30 days, with 🔄 Refresh.
+                nothing (each with a ready-to-copy ``/synonym <miss> <word>`` when a fuzzy guess
+                picks a product); then a chart of daily orders over 30 days, with 🔄 Refresh.
 
 The figures come from services.stats; the chart is drawn in a worker thread, so the bot keeps
 serving others while it renders.
@@ -26,7 +27,7 @@ from handlers.context import RuralContext
 from handlers.listings import quantity
 from handlers.ui import button, esc, keyboard, local_time, money, name_in, on_tap, say
 from locales import Translator
-from services import stats
+from services import stats, synonyms
 from services.partners import Actor
 from services.stats import Place, Places, Report, Windows
 
@@ -107,7 +108,9 @@ def places_section(t: Translator, head: str, places: Places, name: Callable[[Pla
                    t("• No orders yet."))
 
 
-def report_text(t: Translator, r: Report) -> str:
+def report_text(t: Translator, r: Report, suggested: dict[str, str] | None = None) -> str:
+    """The report; ``suggested``: miss -> a word to teach it as (a ``/synonym`` line under it)."""
+    suggested = suggested or {}
     o = r.orders
     orders = Section([
         title(t("📦 Orders & sales")),
@@ -160,12 +163,17 @@ def report_text(t: Translator, r: Report) -> str:
         center=esc(name_in(p.center_names, t)), code=esc(p.center_code),
         since=local_time(p.arrived_at, r.timezone)))
 
+    def suggestion(term: str) -> str:
+        word = suggested.get(term)
+        return f"\n   <code>/synonym {esc(term)} {esc(word)}</code>" if word else ""
+
     misses = Section(
         [title(t("🔍 Not found, 30 days")),
-         note(t("Demand the catalog does not meet yet, most searched first."))],
+         note(t("Demand the catalog does not meet yet, most searched first.")),
+         *([note(t("💡 Meant a product we have? Copy a /synonym line and send it."))] if suggested else [])],
         r.misses.top,
         lambda m: t.plural("• “{term}” × {count} ({n} person)", "• “{term}” × {count} ({n} people)", m.people,
-                           term=esc(m.term), count=m.count),
+                           term=esc(m.term), count=m.count) + suggestion(m.term),
         more(r.misses.others, lambda n: t.plural("• … and {n} more term", "• … and {n} more terms", n)),
         t("• None yet."))
 
@@ -178,7 +186,8 @@ def report_text(t: Translator, r: Report) -> str:
 async def send_report(update: Update, context: RuralContext) -> None:
     t, rt = context.t, context.rt
     report = await stats.report(rt.store, rt.clock.now(), rt.timezone)
-    await say(update, context, report_text(t, report))
+    suggested = await synonyms.suggestions([m.term for m in report.misses.top], rt.search.guess)
+    await say(update, context, report_text(t, report, suggested))
     png = await asyncio.to_thread(stats.daily_orders_png, report.daily)
     await context.bot.send_photo(
         update.effective_chat.id, photo=InputFile(png, filename="daily-orders.png"),

@@ -14,9 +14,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton,
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from handlers.callbacks import CallbackData
+from handlers.callbacks import CallbackData, Home
 from handlers.context import RuralContext
 from locales import N_, Translator, available_locales, localized, translator
+from services import produce
 from services.orders import OrderView
 from services.states import OrderStatus
 
@@ -31,9 +32,12 @@ MENU = {
     "orders": N_("📦 My orders"),
     "market": N_("🧺 Market"),
     "sell": N_("🌾 Sell produce"),
+    "mylistings": N_("📋 My listings"),
     "help": N_("❓ Help"),
 }
 MENU_ROWS = (("shop", "search"), ("cart", "orders"), ("market", "sell"), ("help",))
+# A seller's menu: their listings beside help.
+SELLER_MENU_ROWS = MENU_ROWS[:-1] + (("mylistings", "help"),)
 # An order's status in words, wherever it is shown: the villager's orders, the desk's card, the admin.
 ORDER_STATUS = {
     OrderStatus.PENDING: N_("⏳ Waiting for confirmation"),
@@ -99,6 +103,11 @@ def keyboard(*rows: list[InlineKeyboardButton] | None) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([row for row in rows if row])
 
 
+def home_row(t: Translator) -> list[InlineKeyboardButton]:
+    """🏠 Menu (back to the main menu's big buttons), for a screen that has no other way back."""
+    return [button(t("🏠 Menu"), Home())]
+
+
 def pager(t: Translator, page: int, pages: int, at: Callable[[int], CallbackData]) -> list[InlineKeyboardButton]:
     """◀️ / ▶️ buttons for a list; ``at`` gives a page's button (pages count from 0), e.g.
     ``lambda page: Category(category_id, page)``."""
@@ -110,12 +119,20 @@ def pager(t: Translator, page: int, pages: int, at: Callable[[int], CallbackData
     return row
 
 
-def main_menu(t: Translator) -> ReplyKeyboardMarkup:
+def main_menu(t: Translator, seller: bool = False) -> ReplyKeyboardMarkup:
+    """The big buttons; ``seller``: with 📋 My listings, for someone who has listings."""
     return ReplyKeyboardMarkup(
-        [[KeyboardButton(t(MENU[key])) for key in row] for row in MENU_ROWS],
+        [[KeyboardButton(t(MENU[key])) for key in row] for row in (SELLER_MENU_ROWS if seller else MENU_ROWS)],
         resize_keyboard=True,
         is_persistent=True,
     )
+
+
+async def person_menu(context: RuralContext) -> ReplyKeyboardMarkup:
+    """The main menu as this person sees it (📋 My listings if they have listings)."""
+    villager = context.villager
+    seller = villager is not None and await produce.has_listings(context.rt.store, villager.id)
+    return main_menu(context.t, seller)
 
 
 @functools.lru_cache(maxsize=1)
@@ -211,9 +228,15 @@ def on_tap_answering(*answers: tuple[type[Exception] | tuple[type[Exception], ..
 
 
 async def cannot_read(update: Update, context: RuralContext) -> None:
-    """A sticker, a voice message, a photo nobody asked for: say what works instead."""
+    """A photo nobody asked for, a file that is not an admin's CSV: say what works instead."""
     await say(update, context, context.t("🙂 I can only read text and button taps here. Please use the buttons "
-                                         "below, or type what you are looking for."), main_menu(context.t))
+                                         "below, or type what you are looking for."), await person_menu(context))
+
+
+async def use_the_buttons(update: Update, context: RuralContext) -> None:
+    """A voice message, a sticker, a video: a short, friendly pointer to the big buttons (someone who
+    may not read is not helped by being told what the bot reads)."""
+    await say(update, context, context.t("🙂 Please use the buttons below 👇"), await person_menu(context))
 
 
 async def say(update: Update, context: RuralContext, text: str, markup=None) -> Message:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +23,32 @@ MAX_LINE_QUANTITY = 999
 # its order pages it or shortens it, but an order of hundreds of lines is a mistake more often
 # than a need, and the partner has to pack it.
 MAX_CART_LINES = 100
+
+
+# The same "add to cart" again within this long is the same tap (a finger that bounced, or a slow
+# screen tapped twice): it adds once.
+DOUBLE_TAP = timedelta(seconds=1)
+
+
+class DoubleTaps:
+    """Which adds are the repeat of one just made. Kept in memory, per process: a repeat lands on
+    the process that took the first tap but for the rare webhook that spreads them, and costs no
+    database work. ``first`` checks and marks in one step (no await between), so two taps handled
+    at once still add once."""
+
+    def __init__(self, window: timedelta = DOUBLE_TAP, size: int = 10_000):
+        self.window, self.size = window, size
+        self._last: dict[tuple, datetime] = {}
+
+    def first(self, key: tuple, now: datetime) -> bool:
+        """Whether this tap (e.g. ``(villager_id, message_id, product_id, quantity)``) is not a repeat."""
+        last = self._last.get(key)
+        if last is not None and timedelta(0) <= now - last < self.window:
+            return False
+        if len(self._last) >= self.size:
+            self._last = {k: at for k, at in self._last.items() if now - at < self.window}
+        self._last[key] = now
+        return True
 
 
 @dataclass(frozen=True, slots=True)

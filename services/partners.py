@@ -315,3 +315,11 @@ async def desk_of_center(store: Store, center_id: int) -> DeskView | None:
     async with store.read() as session:
         center = await session.get(ServiceCenter, center_id)
         return _desk(center) if center else None
+
+
+async def centers_of_partner(store: Store, telegram_id: int) -> list[DeskView]:
+    """The centers ``telegram_id`` is a partner of, by code (/help names them)."""
+    async with store.read() as session:
+        found = await session.scalars(select(ServiceCenter).join(Partner, Partner.center_id == ServiceCenter.id)
+                                      .where(Partner.telegram_id == telegram_id).order_by(ServiceCenter.code))
+        return [_desk(center) for center in found]

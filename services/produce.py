@@ -286,6 +286,14 @@ async def my_listings(store: Store, seller_id: int) -> list[ListingView]:
         return await load_listing_views(session, list(ids))
 
 
+async def has_listings(store: Store, seller_id: int) -> bool:
+    """Whether the seller has anything /mylistings shows (the main menu then offers 📋 My listings):
+    one look-up on the index of the seller's listings."""
+    async with store.read() as session:
+        return await session.scalar(select(Listing.id).where(
+            Listing.seller_id == seller_id, Listing.status.not_in([Status.DRAFT, Status.WITHDRAWN])).limit(1)) is not None
+
+
 async def my_listing(store: Store, seller_id: int, listing_id: int) -> ListingView:
     async with store.read() as session:
         view = await load_listing_view(session, listing_id)

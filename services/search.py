@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from catalog.importer import CATALOG_CHANGED
+from catalog.lexicon import Lexicon, shipped
 from catalog.search import SearchDoc, SearchIndex, normalize
 from locales import available_locales, translator
-from services import villagers
+from services import synonyms, villagers
 from services.caps import CAPS, Caps
 from services.catalog import ProductView, all_products, get_products
 from services.clock import Clock
@@ -76,6 +77,10 @@ class LiveIndex:
     async def _documents(self) -> list[SearchDoc]:
         raise NotImplementedError
 
+    async def _lexicon(self) -> Lexicon | None:
+        """The lexicon to build the index with (None: the shipped one)."""
+        return None
+
     def forget(self) -> None:
         """What is indexed changed: read the version again at the next search."""
         self._checked_at = float("-inf")
@@ -93,8 +98,8 @@ class LiveIndex:
         async with self._lock:
             if version == self._version:
                 return
-            docs = await self._documents()
-            self._index = await asyncio.to_thread(SearchIndex.build, docs)
+            docs, lexicon = await self._documents(), await self._lexicon()
+            self._index = await asyncio.to_thread(SearchIndex.build, docs, lexicon)
             self._version = version
 
 
@@ -126,6 +131,27 @@ class CatalogSearch(LiveIndex):
     async def _documents(self) -> list[SearchDoc]:
         return [SearchDoc(id=p.id, names=p.names, keywords=p.keywords, extra=category_words(p.category))
                 for p in await all_products(self._store)]
+
+    async def _lexicon(self) -> Lexicon | None:
+        pairs = await synonyms.pairs(self._store)
+        return shipped().plus(pairs) if pairs else None
+
+    async def finds(self, text: str) -> bool:
+        """Whether a search for ``text`` finds a product (nothing is recorded)."""
+        await self.refresh(force=False)
+        index = self._index
+        return bool(await asyncio.to_thread(index.search, text, 1))
+
+    async def guess(self, text: str) -> dict | None:
+        """The names of the product a search for ``text`` would suggest when it finds nothing;
+        None when it finds something, or nothing is near."""
+        await self.refresh(force=False)
+        index = self._index
+        if await asyncio.to_thread(index.search, text, 1):
+            return None
+        near = await asyncio.to_thread(index.suggest, text, 1)
+        found = await get_products(self._store, [hit.doc_id for hit in near])
+        return found[0].names if found else None
 
     async def search(self, query: str, limit: int = 8, *, asker: Asker | None = None) -> SearchResult:
         """Products for ``query``, else suggestions; a search by ``asker`` that finds nothing is

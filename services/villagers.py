@@ -30,10 +30,11 @@ class VillagerView:
     awaiting: str | None
     acting_for_id: int | None = None
     is_new: bool = False
+    started: bool = False  # their first /start was answered
 
 
 _COLUMNS = (Villager.id, Villager.telegram_id, Villager.first_name, Villager.locale, Villager.center_id,
-            Villager.awaiting, Villager.username, Villager.last_seen_at, Villager.acting_for_id)
+            Villager.awaiting, Villager.username, Villager.last_seen_at, Villager.acting_for_id, Villager.started_at)
 
 
 def _view(row, is_new: bool = False) -> VillagerView:
@@ -46,6 +47,7 @@ def _view(row, is_new: bool = False) -> VillagerView:
         awaiting=row.awaiting,
         acting_for_id=row.acting_for_id,
         is_new=is_new,
+        started=row.started_at is not None,
     )
 
 
@@ -131,6 +133,13 @@ async def set_center(store: Store, villager_id: int, center_id: int) -> None:
         await session.execute(
             update(Villager).where(Villager.id == villager_id).values(center_id=center_id)
         )
+
+
+async def mark_started(store: Store, clock: Clock, villager_id: int) -> None:
+    """Their first /start is answered: from now on /start welcomes them back."""
+    async with store.write(durable=False) as session:
+        await session.execute(update(Villager).where(Villager.id == villager_id, Villager.started_at.is_(None))
+                              .values(started_at=clock.now()))
 
 
 async def set_awaiting(store: Store, villager_id: int, awaiting: str | None) -> None:

@@ -145,6 +145,8 @@ class Villager(Base):
     promotions_off: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # /stats: new villagers per day
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # /stats: active villagers
+    # Their first /start was answered (None: never, so the next one is a welcome, not a welcome back).
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     center: Mapped[ServiceCenter | None] = relationship()
 
@@ -394,6 +396,19 @@ class SearchMiss(Base):
     villager_id: Mapped[int | None] = mapped_column(ForeignKey("villagers.id", ondelete="SET NULL"))
     locale: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # /stats reads the last 30 days
+
+
+class Synonym(Base):
+    """A word an admin taught the search (``/synonym 洋芋 土豆``): a product whose name holds
+    ``means`` is also found by ``word``, on top of the shipped lexicon."""
+
+    __tablename__ = "synonyms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    word: Mapped[str] = mapped_column(String(20), unique=True)  # as normalised (catalog.text.normalize)
+    means: Mapped[str] = mapped_column(String(20))
+    admin_telegram_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class CatalogVersion(Base):

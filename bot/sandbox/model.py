@@ -330,6 +330,12 @@ class Person(User):
                  "duration": duration, "mime_type": mime_type, "file_size": len(content)}
         return await self._post(chat, media={"voice": voice})
 
+    async def send_video(self, duration: int = 3, chat: Chat | None = None) -> Message:
+        file = self.double.store_file("video", b"\x00\x00\x00\x18ftypmp42", "video.mp4", "video/mp4")
+        video = {"file_id": file.file_id, "file_unique_id": file.file_unique_id, "width": 640,
+                 "height": 360, "duration": duration, "mime_type": "video/mp4", "file_size": 12}
+        return await self._post(chat, media={"video": video})
+
     async def send_photo(self, caption: str | None = None, chat: Chat | None = None,
                          content: bytes = b"\xff\xd8\xff\xe0-jpeg", file_name: str = "photo.jpg",
                          mime_type: str = "image/jpeg") -> Message:

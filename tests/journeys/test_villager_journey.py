@@ -199,14 +199,15 @@ async def test_an_item_that_ran_short_is_named_and_no_order_is_placed(bot):
 async def test_bad_input_gets_short_answers_and_the_bot_keeps_serving(bot):
     wang = bot.person(1001, "Wang", language_code="en")
     await settle_in(wang)
-    reply = "🙂 I can only read text and button taps here. Please use the buttons below, or type what you are looking for."
+    reply = "🙂 Please use the buttons below 👇"  # issue 22: no more "I can only read text" for these
+    unread = "🙂 I can only read text and button taps here. Please use the buttons below, or type what you are looking for."
 
     await wang.send_sticker()
     assert last_text(wang) == reply
     await wang.send_voice()
     assert last_text(wang) == reply
     await wang.send_photo()
-    assert last_text(wang) == reply
+    assert last_text(wang) == unread  # a photo nobody asked for keeps its answer
     await wang.send("/teleport")
     assert last_text(wang) == "🤔 I don't know that command. Try /help."
     await wang.send("x" * 4500)

@@ -244,6 +244,20 @@ SEED: dict[str, dict[str, list[dict]]] = {
              "send_in_quiet_hours": True},
         ],
     },
+    "0012": {
+        # Someone whose first /start was answered: the next one is a welcome back.
+        "villagers": [
+            {"id": 6, "telegram_id": 1006, "first_name": "Zhou Li", "username": None, "locale": "en",
+             "center_id": 1, "awaiting": None, "phone": None, "acting_for_id": None, "unreachable": False,
+             "promotions_off": False, "created_at": at(400), "last_seen_at": at(401), "started_at": at(400)},
+        ],
+    },
+    "0013": {
+        # A word an admin taught the search.
+        "synonyms": [
+            {"id": 1, "word": "洋芋", "means": "土豆", "admin_telegram_id": 900, "created_at": at(500)},
+        ],
+    },
 }
 
 
