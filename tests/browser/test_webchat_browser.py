@@ -100,6 +100,12 @@ def test_a_buyer_finds_produce_in_the_market_and_orders_it_in_the_browser(demo_p
     with phone_page(demo_process.url) as page:
         be(page, buyer)
         page.locator("#start-button").click()
+        # One search box: the word typed as for the shop also finds the neighbours' honey in the market.
+        page.fill("#composer-input", "蜂蜜")
+        page.press("#composer-input", "Enter")
+        both = page.locator(".msg.bot", has=page.locator("button.ikb", has_text="🧺 秦岭土蜂蜜")).last
+        expect(both).to_contain_text("From your neighbours, in the market", timeout=WAIT)
+        shot(page, "6b-search-finds-the-market")
         page.locator("#reply-keyboard button.rkb", has_text="🧺 Market").click()
         front = page.locator(".msg.bot", has=page.locator("button.ikb", has_text="Honey")).last
         expect(front).to_contain_text("produce from the villages", timeout=WAIT)
