@@ -21,20 +21,21 @@ MAX_VOICE_SECONDS = 600
 def _content(body: dict, field: str, what: str, limit: int) -> bytes:
     """The bytes of ``body[field]`` (base64), at most ``limit``; else Refused."""
     if not isinstance(body.get(field), str) or not body[field]:
-        raise Refused(400, f"choose a {what} to send")
+        raise Refused(400, f"choose a {what} to send", "empty.upload")
     try:
         content = base64.b64decode(body[field], validate=True)
     except (binascii.Error, ValueError):
         raise Refused(400, f"the {what} is not base64") from None
     if len(content) > limit:
-        raise Refused(413, f"the {what} is larger than {limit // (1024 * 1024)} MB")
+        raise Refused(413, f"the {what} is larger than {limit // (1024 * 1024)} MB", "too.large",
+                      mb=limit // (1024 * 1024))
     return content
 
 
 def _caption(body: dict) -> str | None:
     caption = str(body.get("caption") or "").strip() or None
     if caption and len(caption) > 1024:
-        raise Refused(400, "the caption is longer than 1024 characters")
+        raise Refused(400, "the caption is longer than 1024 characters", "caption.long")
     return caption
 
 
@@ -43,7 +44,7 @@ async def send_photo(body: dict, person: Person, chat: Chat) -> None:
     content = _content(body, "photo", "photo", MAX_PHOTO)
     kind = raster_type(content)
     if kind is None:
-        raise Refused(400, "only PNG, JPEG, WebP or GIF pictures can be sent as photos")
+        raise Refused(400, "only PNG, JPEG, WebP or GIF pictures can be sent as photos", "not.picture")
     mime_type, extension = kind
     await acting(person.send_photo(_caption(body), chat=chat, content=content, file_name=f"photo.{extension}",
                                    mime_type=mime_type))
@@ -54,7 +55,7 @@ async def send_document(body: dict, person: Person, chat: Chat) -> None:
     content = _content(body, "document", "file", MAX_DOCUMENT)
     kind = text_document(str(body.get("file_name") or ""), content)
     if kind is None:
-        raise Refused(400, "only CSV or plain-text files (.csv, .txt) can be sent")
+        raise Refused(400, "only CSV or plain-text files (.csv, .txt) can be sent", "not.text.file")
     file_name, mime_type = kind
     await acting(person.send_document(file_name, content, mime_type, caption=_caption(body), chat=chat))
 
@@ -64,7 +65,7 @@ async def send_voice(body: dict, person: Person, chat: Chat) -> None:
     content = _content(body, "voice", "voice note", MAX_VOICE)
     mime_type = voice_type(content)
     if mime_type is None:
-        raise Refused(400, "a voice note must be an Ogg or WebM recording")
+        raise Refused(400, "a voice note must be an Ogg or WebM recording", "not.recording")
     try:
         duration = min(max(round(float(body.get("duration") or 1)), 1), MAX_VOICE_SECONDS)
     except (TypeError, ValueError):

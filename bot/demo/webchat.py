@@ -241,15 +241,15 @@ class WebChat:
         person, chat = self._speaker(body)
         text = str(body.get("text") or "").strip()
         if not text:
-            raise Refused(400, "the message is empty")
+            raise Refused(400, "the message is empty", "empty.message")
         if len(text) > 4096:
-            raise Refused(400, "the message is longer than 4096 characters")
+            raise Refused(400, "the message is longer than 4096 characters", "message.long")
         if body.get("reply_to") is None:
             await acting(person.send(text, chat=chat))
             return _ok()
         replied = chat.message(_integer(body["reply_to"], "reply_to"))
         if replied is None or replied.deleted:
-            raise Refused(404, "the message to reply to is gone")
+            raise Refused(404, "the message to reply to is gone", "message.gone")
         await acting(person.reply(text, to=replied))
         return _ok()
 
@@ -259,7 +259,7 @@ class WebChat:
         message = chat.message(_integer(body.get("message_id"), "message_id"))
         data = body.get("data")
         if message is None or message.deleted or not isinstance(data, str):
-            raise Refused(404, "that message is gone")
+            raise Refused(404, "that message is gone", "message.gone")
         answer = await acting(person.tap_data(data, message))
         try:
             await self.double.wait_for(lambda: answer.answered, TAP_ANSWER_WAIT)
@@ -275,7 +275,7 @@ class WebChat:
         except (KeyError, TypeError, ValueError):
             raise Refused(400, "latitude and longitude must be numbers") from None
         if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
-            raise Refused(400, "that is not a place on Earth")
+            raise Refused(400, "that is not a place on Earth", "not.place")
         await acting(person.share_location(latitude, longitude, chat=chat))
         return _ok()
 

@@ -48,11 +48,12 @@ RASTER_TYPES = (  # first bytes, MIME type, file extension
 
 class Refused(Exception):
     """A request the page should not have made: answered with its status (400, 403, 404, 408, 413,
-    415) and the reason."""
+    415) and the reason. A refusal a person can meet by using the page has a ``key`` too: the page
+    says it in the person's language (static/i18n.js, "refused.<key>", with ``params``)."""
 
-    def __init__(self, status: int, reason: str):
+    def __init__(self, status: int, reason: str, key: str | None = None, **params: object):
         super().__init__(reason)
-        self.status = status
+        self.status, self.key, self.params = status, key, params
 
 
 def raster_type(content: bytes) -> tuple[str, str] | None:
@@ -148,4 +149,7 @@ async def refusals(request: web.Request, handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except Refused as refused:
-        return web.json_response({"ok": False, "error": str(refused)}, status=refused.status)
+        answer = {"ok": False, "error": str(refused)}
+        if refused.key:
+            answer.update(key=refused.key, params=refused.params)
+        return web.json_response(answer, status=refused.status)

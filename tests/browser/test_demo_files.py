@@ -5,6 +5,8 @@ the bot set with setMyCommands, by scope and language."""
 from __future__ import annotations
 
 import base64
+import re
+from pathlib import Path
 
 from support.demo_web import ADMIN, DESK_CG02, LI_MING, PARTNER_CG02, PNG, document_body
 
@@ -31,6 +33,7 @@ async def test_the_admin_imports_a_csv_and_only_text_files_are_documents(demo, w
         assert (await web.post("/api/document", document_body(ADMIN, name, content), status=400))["error"] == refused
     too_big = await web.post("/api/document", document_body(ADMIN, "big.csv", b"a," * (1024 * 1024 + 1)), status=413)
     assert too_big["error"] == "the file is larger than 2 MB"
+    assert (too_big["key"], too_big["params"]) == ("too.large", {"mb": 2})  # the page says it in the person's words
     await web.post("/api/document", {"as": ADMIN, "chat_id": ADMIN, "file_name": "x.csv", "document": "!!"},
                    status=400)
     assert sum(1 for m in await web.messages(ADMIN) if m["document"]) == 1
@@ -60,7 +63,7 @@ async def test_a_voice_note_reaches_the_bot_and_only_recordings_are_voice(demo, 
     webm = b"\x1a\x45\xdf\xa3-webm-opus"
     await web.post("/api/voice", {"as": LI_MING, "chat_id": LI_MING, "voice": base64.b64encode(webm).decode(),
                                   "duration": 3.4})
-    assert "I can only read text" in await web.bot_text(LI_MING, "only read text")  # the bot's short answer
+    assert "Please use the buttons below" in await web.bot_text(LI_MING, "buttons below")  # the bot's short answer
     sent = next(m for m in await web.messages(LI_MING) if m["voice"])
     assert sent["voice"]["duration"] == 3
     async with web.session.get(web.url + sent["voice"]["url"]) as response:
@@ -72,3 +75,18 @@ async def test_a_voice_note_reaches_the_bot_and_only_recordings_are_voice(demo, 
     too_long = base64.b64encode(b"OggS" + b"\x00" * (1024 * 1024)).decode()
     await web.post("/api/voice", {"as": LI_MING, "chat_id": LI_MING, "voice": too_long}, status=413)
     assert sum(1 for m in await web.messages(LI_MING) if m["voice"]) == 1
+
+
+def test_every_refusal_a_person_can_meet_is_said_in_both_languages_of_the_page():
+    """The page's own words include the server's refusals: each key the server gives is in i18n.js,
+    in English and in Chinese."""
+    root = Path(__file__).resolve().parents[2] / "bot" / "demo"
+    keys = set()
+    for source in ("uploads.py", "webchat.py", "webguard.py"):
+        keys |= set(re.findall(r'Refused\(\d+, [^\n]*?, "([a-z.]+)"', (root / source).read_text()))
+    assert len(keys) >= 10
+    words = (root / "static" / "i18n.js").read_text()
+    english, chinese = words.split("\n  zh: {", 1)
+    for key in keys:
+        assert f'"refused.{key}":' in english, key
+        assert f'"refused.{key}":' in chinese, key

@@ -211,7 +211,8 @@ def test_a_villager_sends_a_photo_and_a_picture_with_script_is_refused_in_the_br
         # An SVG named and typed as a PNG: its first bytes say what it is, and it is refused.
         send_file("cat.png", "image/png", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
                   "not a photo")
-        expect(page.locator("#toast")).to_contain_text("only PNG, JPEG, WebP or GIF", timeout=WAIT)
+        # The page says why in the villager's Chinese (its own words, static/i18n.js).
+        expect(page.locator("#toast")).to_contain_text("只能发送 PNG、JPEG、WebP 或 GIF 图片", timeout=WAIT)
         expect(page.locator("#photo-dialog")).to_be_visible()  # still open: choose another
         page.locator("#photo-cancel").click()
         expect(page.locator(".msg.own", has_text="not a photo")).to_have_count(0)

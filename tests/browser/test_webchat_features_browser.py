@@ -83,7 +83,7 @@ def test_the_admin_imports_a_csv_and_a_dialect_word_finds_produce_in_the_browser
         voice.click()
         expect(voice).to_have_attribute("aria-pressed", "false")
         expect(page.locator(".msg.own .card.voice audio")).to_have_count(1, timeout=WAIT)
-        expect(page.locator(".msg.bot").last).to_contain_text("这里只能看懂文字", timeout=WAIT)
+        expect(page.locator(".msg.bot").last).to_contain_text("请点下面的按钮", timeout=WAIT)
         page.fill("#composer-input", "大米")  # with words typed, ➤ stands where 🎤 was
         expect(voice).to_be_hidden()
         expect(page.locator("#send")).to_be_enabled()

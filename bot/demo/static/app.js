@@ -86,6 +86,7 @@ async function api(path, body) {
   }
   let data = null;
   try { data = await response.json(); } catch (err) { /* not JSON */ }
+  if (data && data.ok === false && data.key) throw new Error(tr(`refused.${data.key}`, data.params || {}));
   if (data && data.ok === false) throw new Error(data.error || "Request failed");
   if (!response.ok) throw new Error((data && data.error) || `Server error ${response.status}`);
   return data;

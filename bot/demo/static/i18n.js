@@ -4,6 +4,16 @@
 
 const WORDS = {
   en: {
+    "refused.empty.upload": "choose something to send first",
+    "refused.too.large": "that is larger than {mb} MB",
+    "refused.caption.long": "the caption is longer than 1024 characters",
+    "refused.not.picture": "only PNG, JPEG, WebP or GIF pictures can be sent as photos",
+    "refused.not.text.file": "only CSV or plain-text files (.csv, .txt) can be sent",
+    "refused.not.recording": "a voice note must be an Ogg or WebM recording",
+    "refused.empty.message": "the message is empty",
+    "refused.message.long": "the message is longer than 4096 characters",
+    "refused.message.gone": "that message is gone",
+    "refused.not.place": "that is not a place on Earth",
     "loading": "Loading…",
     "persona": "Persona",
     "clock.title": "Demo clock",
@@ -64,6 +74,16 @@ const WORDS = {
     "voice.denied": "The microphone is not available: {reason}",
   },
   zh: {
+    "refused.empty.upload": "请先选择要发送的内容。",
+    "refused.too.large": "文件超过 {mb} MB。",
+    "refused.caption.long": "说明超过 1024 个字。",
+    "refused.not.picture": "只能发送 PNG、JPEG、WebP 或 GIF 图片。",
+    "refused.not.text.file": "只能发送 CSV 或纯文本文件（.csv、.txt）。",
+    "refused.not.recording": "语音必须是录音（Ogg 或 WebM）。",
+    "refused.empty.message": "消息是空的。",
+    "refused.message.long": "消息超过 4096 个字。",
+    "refused.message.gone": "那条消息已经不在了。",
+    "refused.not.place": "这不是地球上的地点。",
     "loading": "加载中…",
     "persona": "扮演的人",
     "clock.title": "演示时钟",
