@@ -5,15 +5,13 @@ the bot sends, and what people type, reaches every open page at once as server-s
 in place included. A person's actions go through the double's ``Person``, exactly as in the tests,
 so the bot receives the same updates it would get from Telegram.
 
-Only its own page may use it, with JSON, and a photo (base64 in the JSON) must be a raster picture:
-see webguard.py.
+Only its own page may use it, with JSON; a photo (base64 in the JSON) must be a raster picture and a
+document a CSV or plain-text file: see webguard.py and uploads.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 import json
 import logging
@@ -25,17 +23,17 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot.demo.webguard import (
-    FILE_POLICY,
-    MAX_JSON,
-    TIMEOUTS,
-    Refused,
-    json_body,
-    no_sniffing,
-    own_page_only,
-    raster_type,
-    refusals,
+from bot.demo.menu import command_menu
+from bot.demo.uploads import (
+    MAX_DOCUMENT_JSON,
+    MAX_PHOTO_JSON,
+    MAX_VOICE_JSON,
+    acting,
+    send_document,
+    send_photo,
+    send_voice,
 )
+from bot.demo.webguard import FILE_POLICY, MAX_JSON, TIMEOUTS, Refused, json_body, no_sniffing, own_page_only, refusals
 from bot.http_input import runner_options
 from bot.sandbox.botapi import BotApiDouble
 from bot.sandbox.model import Chat, Message, Person
@@ -50,8 +48,6 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 TAP_ANSWER_WAIT = 5.0  # seconds the page waits for the bot to answer a tap
 HEARTBEAT = 15.0  # seconds between SSE comments that keep idle connections open
-MAX_PHOTO = 10 * 1024 * 1024  # Telegram's limit for photos
-MAX_PHOTO_JSON = MAX_PHOTO * 4 // 3 + MAX_JSON  # a photo in base64, with its caption
 ROLE_LABELS = {
     "zh": {"villager": "村民", "partner": "站长", "bystander": "群成员", "admin": "管理员"},
     "en": {"villager": "Villager", "partner": "Partner", "bystander": "Group member", "admin": "Admin"},
@@ -87,6 +83,8 @@ class WebChat:
         app.router.add_post("/api/location", self._location)
         app.router.add_post("/api/contact", self._contact)
         app.router.add_post("/api/photo", self._photo)
+        app.router.add_post("/api/document", self._document)
+        app.router.add_post("/api/voice", self._voice)
         app.router.add_post("/api/clock", self._move_clock)
         return app
 
@@ -150,6 +148,7 @@ class WebChat:
             "chat": self._chat_view(chat),
             "messages": [self._message_view(m) for m in chat.messages if not m.deleted],
             "reply_keyboard": _keyboard_view(chat),
+            "commands": command_menu(self.double.commands, chat, person.id, person.language_code),
         })
 
     async def _file(self, request: web.Request) -> web.Response:
@@ -169,7 +168,7 @@ class WebChat:
         if message.document:
             document = {"name": message.document.get("file_name") or "file",
                         "url": f"/api/files/{message.document['file_id']}"}
-        contact = message.media.get("contact")
+        contact, voice = message.media.get("contact"), message.media.get("voice")
         return {
             "chat_id": message.chat.id, "message_id": message.message_id,
             "from": {"id": message.sender.id, "name": message.sender.first_name, "is_bot": message.sender.is_bot},
@@ -179,6 +178,7 @@ class WebChat:
             "photo": photo, "document": document, "location": message.location,
             "venue": {"title": message.venue["title"], "address": message.venue["address"]} if message.venue else None,
             "contact": {"phone_number": contact["phone_number"]} if contact else None,
+            "voice": {"url": f"/api/files/{voice['file_id']}", "duration": voice["duration"]} if voice else None,
             "buttons": [[{k: v for k, v in (("text", b.text), ("callback_data", b.callback_data), ("url", b.url))
                           if v is not None} for b in row] for row in message.buttons],
             "reply_to": _quote(message.reply_to) if message.reply_to else None,
@@ -241,16 +241,16 @@ class WebChat:
         person, chat = self._speaker(body)
         text = str(body.get("text") or "").strip()
         if not text:
-            raise Refused(400, "the message is empty")
+            raise Refused(400, "the message is empty", "empty.message")
         if len(text) > 4096:
-            raise Refused(400, "the message is longer than 4096 characters")
+            raise Refused(400, "the message is longer than 4096 characters", "message.long")
         if body.get("reply_to") is None:
-            await _acting(person.send(text, chat=chat))
+            await acting(person.send(text, chat=chat))
             return _ok()
         replied = chat.message(_integer(body["reply_to"], "reply_to"))
         if replied is None or replied.deleted:
-            raise Refused(404, "the message to reply to is gone")
-        await _acting(person.reply(text, to=replied))
+            raise Refused(404, "the message to reply to is gone", "message.gone")
+        await acting(person.reply(text, to=replied))
         return _ok()
 
     async def _tap(self, request: web.Request) -> web.Response:
@@ -259,8 +259,8 @@ class WebChat:
         message = chat.message(_integer(body.get("message_id"), "message_id"))
         data = body.get("data")
         if message is None or message.deleted or not isinstance(data, str):
-            raise Refused(404, "that message is gone")
-        answer = await _acting(person.tap_data(data, message))
+            raise Refused(404, "that message is gone", "message.gone")
+        answer = await acting(person.tap_data(data, message))
         try:
             await self.double.wait_for(lambda: answer.answered, TAP_ANSWER_WAIT)
         except AssertionError:
@@ -275,37 +275,29 @@ class WebChat:
         except (KeyError, TypeError, ValueError):
             raise Refused(400, "latitude and longitude must be numbers") from None
         if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
-            raise Refused(400, "that is not a place on Earth")
-        await _acting(person.share_location(latitude, longitude, chat=chat))
+            raise Refused(400, "that is not a place on Earth", "not.place")
+        await acting(person.share_location(latitude, longitude, chat=chat))
         return _ok()
 
     async def _contact(self, request: web.Request) -> web.Response:
         body = await json_body(request)
         person, chat = self._speaker(body)
-        await _acting(person.share_contact(self.roles[person.id].phone, chat=chat))
+        await acting(person.share_contact(self.roles[person.id].phone, chat=chat))
         return _ok()
 
     async def _photo(self, request: web.Request) -> web.Response:
-        """``{"as", "chat_id", "photo": base64, "caption"}``: a person sends a photo."""
         body = await json_body(request, MAX_PHOTO_JSON)
-        person, chat = self._speaker(body)
-        if not isinstance(body.get("photo"), str) or not body["photo"]:
-            raise Refused(400, "choose a photo to send")
-        try:
-            content = base64.b64decode(body["photo"], validate=True)
-        except (binascii.Error, ValueError):
-            raise Refused(400, "the photo is not base64") from None
-        if len(content) > MAX_PHOTO:
-            raise Refused(413, f"the photo is larger than {MAX_PHOTO // (1024 * 1024)} MB")
-        kind = raster_type(content)
-        if kind is None:
-            raise Refused(400, "only PNG, JPEG, WebP or GIF pictures can be sent as photos")
-        mime_type, extension = kind
-        caption = str(body.get("caption") or "").strip() or None
-        if caption and len(caption) > 1024:
-            raise Refused(400, "the caption is longer than 1024 characters")
-        await _acting(person.send_photo(caption, chat=chat, content=content, file_name=f"photo.{extension}",
-                                        mime_type=mime_type))
+        await send_photo(body, *self._speaker(body))
+        return _ok()
+
+    async def _document(self, request: web.Request) -> web.Response:
+        body = await json_body(request, MAX_DOCUMENT_JSON)
+        await send_document(body, *self._speaker(body))
+        return _ok()
+
+    async def _voice(self, request: web.Request) -> web.Response:
+        body = await json_body(request, MAX_VOICE_JSON)
+        await send_voice(body, *self._speaker(body))
         return _ok()
 
     async def _move_clock(self, request: web.Request) -> web.Response:
@@ -377,14 +369,6 @@ def _integer(value: Any, name: str) -> int:
         return int(value)
     except (TypeError, ValueError):
         raise Refused(400, f"{name} must be a number") from None
-
-
-async def _acting(action):
-    """Run a person's action; the double raises AssertionError when the bot does not take it."""
-    try:
-        return await action
-    except AssertionError as exc:
-        raise Refused(409, str(exc)) from None
 
 
 def _ok(**extra: Any) -> web.Response:

@@ -323,10 +323,11 @@ class Person(User):
                    "is_video": False, "emoji": emoji}
         return await self._post(chat, media={"sticker": sticker})
 
-    async def send_voice(self, duration: int = 2, chat: Chat | None = None) -> Message:
-        file = self.double.store_file("voice", b"OggS-voice", "voice.ogg", "audio/ogg")
+    async def send_voice(self, duration: int = 2, chat: Chat | None = None, content: bytes = b"OggS-voice",
+                         mime_type: str = "audio/ogg") -> Message:
+        file = self.double.store_file("voice", content, "voice." + mime_type.split("/")[-1], mime_type)
         voice = {"file_id": file.file_id, "file_unique_id": file.file_unique_id,
-                 "duration": duration, "mime_type": "audio/ogg", "file_size": 10}
+                 "duration": duration, "mime_type": mime_type, "file_size": len(content)}
         return await self._post(chat, media={"voice": voice})
 
     async def send_video(self, duration: int = 3, chat: Chat | None = None) -> Message:

@@ -7,133 +7,18 @@ skipped with the reason, except under CI=true, where that is a failure.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import queue
 import re
-import shutil
-import signal
 import struct
-import subprocess
-import sys
-import threading
 import zlib
-from pathlib import Path
 
-import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "var" / "screenshots"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-PHONE = {"width": 360, "height": 640}
-WAIT = 15_000  # ms: the longest a person waits for the bot in this test
+from support.browser import WAIT, be, bot_message, phone_page, shot, tap
 
 
-def chromium_or_skip() -> str:
-    reason = None
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        reason = "Playwright is not installed (pip install -e '.[test]')"
-    if reason is None and not os.access(CHROMIUM, os.X_OK):
-        reason = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true needs the browser test: {reason}")
-        pytest.skip(reason)
-    return CHROMIUM
-
-
-class DemoProcess:
-    """``rural-bot demo`` in a child process, as a newcomer starts it."""
-
-    def __init__(self, folder: Path):
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "demo", "--reset", "--dir", str(folder), "--port", "0"],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.output: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-        self.url = self._wait_for(r"open (http://\S+) in your browser", 60).group(1)
-
-    def _read(self) -> None:
-        for line in self.process.stdout:
-            self.lines.put(line)
-        self.lines.put("")  # end of output
-
-    def _wait_for(self, pattern: str, timeout: float) -> re.Match:
-        while True:
-            try:
-                line = self.lines.get(timeout=timeout)
-            except queue.Empty:
-                raise AssertionError(f"the demo did not print {pattern!r}; it printed:\n{''.join(self.output)}") from None
-            self.output.append(line)
-            if not line:
-                raise AssertionError(f"the demo exited early:\n{''.join(self.output)}")
-            if match := re.search(pattern, line):
-                return match
-
-    def interrupt(self) -> int:
-        """Ctrl-C, as a person at the terminal would; returns the exit status."""
-        self.process.send_signal(signal.SIGINT)
-        self._wait_for(r"The demo has stopped\.", 15)
-        return self.process.wait(timeout=15)
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-
-
-@pytest.fixture
-def demo(tmp_path):
-    running = DemoProcess(tmp_path / "demo")
-    yield running
-    running.kill()
-
-
-def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
-
-
-def be(page, person_id: int, chat_id: int | None = None) -> None:
-    """Pick the person in the list, then one of their chats (default: the private chat)."""
-    page.select_option("#persona", str(person_id))
-    page.locator(f'.chat-tab[data-chat-id="{chat_id or person_id}"]').click()
-
-
-def bot_message(page, text: str):
-    return page.locator(".msg.bot", has_text=text).last
-
-
-def tap(page, message, label: str) -> None:
-    message.locator("button.ikb", has_text=label).first.click()
-
-
-@contextlib.contextmanager
-def phone_page(url: str):
-    """Chromium with a phone-sized page on ``url``; the page must raise no script error."""
-    from playwright.sync_api import sync_playwright
-
-    executable = chromium_or_skip()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        page = browser.new_page(viewport=PHONE)
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(url)
-        yield page
-        assert errors == []
-        browser.close()
-
-
-def test_order_confirm_and_refused_tap_in_the_browser(demo):
+def test_order_confirm_and_refused_tap_in_the_browser(demo_process):
     from playwright.sync_api import expect
 
     villager, partner, bystander, group = 1001, 2001, 1003, -1_002_000_000_001
-    with phone_page(demo.url) as page:
+    with phone_page(demo_process.url) as page:
         expect(page.locator("#persona")).to_be_visible()
 
         # 1. The villager (Chinese) orders rice and eggs, and reads the order number.
@@ -205,16 +90,22 @@ def test_order_confirm_and_refused_tap_in_the_browser(demo):
         page.set_viewport_size({"width": 1280, "height": 800})
         shot(page, "6-desktop")
 
-    assert demo.interrupt() == 0
+    assert demo_process.interrupt() == 0
 
 
-def test_a_buyer_finds_produce_in_the_market_and_orders_it_in_the_browser(demo):
+def test_a_buyer_finds_produce_in_the_market_and_orders_it_in_the_browser(demo_process):
     from playwright.sync_api import expect
 
     buyer = 1002  # Li Ming, English, at Qinglong
-    with phone_page(demo.url) as page:
+    with phone_page(demo_process.url) as page:
         be(page, buyer)
         page.locator("#start-button").click()
+        # One search box: the word typed as for the shop also finds the neighbours' honey in the market.
+        page.fill("#composer-input", "蜂蜜")
+        page.press("#composer-input", "Enter")
+        both = page.locator(".msg.bot", has=page.locator("button.ikb", has_text="🧺 秦岭土蜂蜜")).last
+        expect(both).to_contain_text("From your neighbours, in the market", timeout=WAIT)
+        shot(page, "6b-search-finds-the-market")
         page.locator("#reply-keyboard button.rkb", has_text="🧺 Market").click()
         front = page.locator(".msg.bot", has=page.locator("button.ikb", has_text="Honey")).last
         expect(front).to_contain_text("produce from the villages", timeout=WAIT)
@@ -240,14 +131,14 @@ def test_a_buyer_finds_produce_in_the_market_and_orders_it_in_the_browser(demo):
         expect(card).to_contain_text("placed!", timeout=WAIT)
         shot(page, "8-market-ordered")
 
-    assert demo.interrupt() == 0
+    assert demo_process.interrupt() == 0
 
 
-def test_the_partner_answers_the_bots_question_with_a_reply_in_the_browser(demo):
+def test_the_partner_answers_the_bots_question_with_a_reply_in_the_browser(demo_process):
     from playwright.sync_api import expect
 
     villager, partner, group = 1001, 2001, -1_002_000_000_001
-    with phone_page(demo.url) as page:
+    with phone_page(demo_process.url) as page:
         def tap_latest(label: str) -> None:
             message = page.locator(".msg.bot", has=page.locator("button.ikb", has_text=label)).last
             expect(message).to_be_visible(timeout=WAIT)
@@ -291,7 +182,7 @@ def test_the_partner_answers_the_bots_question_with_a_reply_in_the_browser(demo)
         page.locator("#reply-cancel").click()
         expect(page.locator("#reply-bar")).to_be_hidden()
 
-    assert demo.interrupt() == 0
+    assert demo_process.interrupt() == 0
 
 
 def tiny_png() -> bytes:
@@ -304,11 +195,11 @@ def tiny_png() -> bytes:
             + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
-def test_a_villager_sends_a_photo_and_a_picture_with_script_is_refused_in_the_browser(demo):
+def test_a_villager_sends_a_photo_and_a_picture_with_script_is_refused_in_the_browser(demo_process):
     from playwright.sync_api import expect
 
     villager = 1001
-    with phone_page(demo.url) as page:
+    with phone_page(demo_process.url) as page:
         be(page, villager)
 
         def send_file(name: str, mime_type: str, content: bytes, caption: str) -> None:
@@ -320,7 +211,8 @@ def test_a_villager_sends_a_photo_and_a_picture_with_script_is_refused_in_the_br
         # An SVG named and typed as a PNG: its first bytes say what it is, and it is refused.
         send_file("cat.png", "image/png", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
                   "not a photo")
-        expect(page.locator("#toast")).to_contain_text("only PNG, JPEG, WebP or GIF", timeout=WAIT)
+        # The page says why in the villager's Chinese (its own words, static/i18n.js).
+        expect(page.locator("#toast")).to_contain_text("只能发送 PNG、JPEG、WebP 或 GIF 图片", timeout=WAIT)
         expect(page.locator("#photo-dialog")).to_be_visible()  # still open: choose another
         page.locator("#photo-cancel").click()
         expect(page.locator(".msg.own", has_text="not a photo")).to_have_count(0)
@@ -333,4 +225,4 @@ def test_a_villager_sends_a_photo_and_a_picture_with_script_is_refused_in_the_br
         page.wait_for_function("img => img.complete && img.naturalWidth === 2", arg=picture.element_handle())
         shot(page, "11-villager-sent-a-photo")
 
-    assert demo.interrupt() == 0
+    assert demo_process.interrupt() == 0

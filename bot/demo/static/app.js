@@ -18,6 +18,8 @@ const app = {
   loadSeq: 0,           // guards against out-of-order chat loads
   events: null,         // the EventSource
   replyTo: null,        // the message the composer replies to ({message_id, name, text}), or null
+  clockAhead: null,     // ms the demo clock is ahead of this browser's (null: not known yet)
+  commands: [],         // the "/" menu of this person in this chat ({command, description})
 };
 
 // ---------------------------------------------------------------- DOM helpers
@@ -80,10 +82,11 @@ async function api(path, body) {
   try {
     response = await fetch(path, options);
   } catch (err) {
-    throw new Error("Network error: is the demo server running?");
+    throw new Error(tr("network"));
   }
   let data = null;
   try { data = await response.json(); } catch (err) { /* not JSON */ }
+  if (data && data.ok === false && data.key) throw new Error(tr(`refused.${data.key}`, data.params || {}));
   if (data && data.ok === false) throw new Error(data.error || "Request failed");
   if (!response.ok) throw new Error((data && data.error) || `Server error ${response.status}`);
   return data;
@@ -114,14 +117,14 @@ function startReply(msg, placeholder = null) {
   $("#reply-name").textContent = app.replyTo.name;
   $("#reply-text").textContent = app.replyTo.text;
   $("#reply-bar").hidden = false;
-  $("#composer-input").placeholder = placeholder || "Reply";
+  $("#composer-input").placeholder = placeholder || tr("reply");
   $("#composer-input").focus();
 }
 
 function stopReply() {
   app.replyTo = null;
   $("#reply-bar").hidden = true;
-  $("#composer-input").placeholder = "Message";
+  $("#composer-input").placeholder = tr("message");
 }
 
 /** A ForceReply opens the reply by itself for those it is meant for, as Telegram's app does. */
@@ -143,17 +146,26 @@ function toggleSelected(node, event) {
 
 function setClock(clock) {
   if (!clock || !clock.now) return;
-  const m = /^\d{4}-(\d\d)-(\d\d)T(\d\d):(\d\d)/.exec(clock.now);
-  $("#clock-now").textContent = m ? `${m[1]}-${m[2]} ${m[3]}:${m[4]}` : clock.now;
   const tz = /([+-])(\d\d):?(\d\d)$/.exec(clock.now);
   app.tz = tz ? (tz[1] === "-" ? -1 : 1) * (Number(tz[2]) * 3600 + Number(tz[3]) * 60) : 0;
+  const demoNow = Date.parse(clock.now);
+  app.clockAhead = Number.isNaN(demoNow) ? 0 : demoNow - Date.now();
+  showClock();
+}
+
+/** The header shows the demo's time, and it goes on ticking between the server's updates. */
+function showClock() {
+  if (app.clockAhead === null) return;
+  const d = demoDate((Date.now() + app.clockAhead) / 1000);
+  $("#clock-now").textContent =
+    `${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
 }
 
 // Message dates are shown in the demo's time zone, whatever the browser's is.
 const demoDate = (unix) => new Date((unix + app.tz) * 1000);
 const formatTime = (unix) => { const d = demoDate(unix); return `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`; };
 const dayKey = (unix) => demoDate(unix).toISOString().slice(0, 10);
-const formatDay = (unix) => demoDate(unix).toLocaleDateString("en-US", { month: "long", day: "numeric", timeZone: "UTC" });
+const formatDay = (unix) => demoDate(unix).toLocaleDateString(language === "zh" ? "zh-CN" : "en-US", { month: "long", day: "numeric", timeZone: "UTC" });
 
 // ---------------------------------------------------------------- links
 
@@ -184,7 +196,7 @@ function openLink(href) {
   } else if (SAFE_HREF.test(href)) {
     window.open(href, "_blank", "noopener");
   } else {
-    toast("This link cannot be opened in the demo", true);
+    toast(tr("link.refused"), true);
   }
 }
 
@@ -208,7 +220,7 @@ function entityNode(entity, slice, ctx) {
   if (SIMPLE_TAGS[type]) return wrap(el(SIMPLE_TAGS[type]));
   switch (type) {
     case "spoiler":
-      return wrap(el("span", { class: "spoiler", title: "Show spoiler",
+      return wrap(el("span", { class: "spoiler", title: tr("spoiler"),
         onclick: (e) => e.currentTarget.classList.add("revealed") }));
     case "pre": {
       const code = el("code", { class: /^[\w+-]+$/.test(entity.language || "") ? `language-${entity.language}` : null });
@@ -217,7 +229,7 @@ function entityNode(entity, slice, ctx) {
     case "blockquote":
       return wrap(el("blockquote"));
     case "expandable_blockquote":
-      return wrap(el("blockquote", { class: "expandable collapsed", title: "Expand",
+      return wrap(el("blockquote", { class: "expandable collapsed", title: tr("expand"),
         onclick: (e) => e.currentTarget.classList.toggle("collapsed") }));
     case "text_link":
       return wrap(makeLink(entity.url || ""));
@@ -282,7 +294,7 @@ function messageKind(msg) {
 function attachments(msg) {
   const parts = [];
   if (msg.photo) {
-    const img = el("img", { class: "photo", src: msg.photo, alt: msg.caption || "Photo", loading: "lazy",
+    const img = el("img", { class: "photo", src: msg.photo, alt: msg.caption || tr("photo"), loading: "lazy",
       onclick: () => openViewer(msg.photo) });
     img.addEventListener("load", () => { if (img.dataset.stick) scrollToBottom(); }, { once: true });
     parts.push(img);
@@ -295,10 +307,15 @@ function attachments(msg) {
     const { latitude, longitude } = msg.location;
     parts.push(el("div", { class: "card location", text: `📍 ${Number(latitude).toFixed(5)}, ${Number(longitude).toFixed(5)}` }));
   }
+  if (msg.voice) {
+    parts.push(el("div", { class: "card voice" }, el("span", { class: "card-icon", text: "🎤" }),
+      el("audio", { controls: true, preload: "none", src: msg.voice.url, "aria-label": tr("voice.note") }),
+      el("span", { class: "card-sub", text: `${Math.floor(msg.voice.duration / 60)}:${pad(msg.voice.duration % 60)}` })));
+  }
   if (msg.contact) parts.push(el("div", { class: "card contact", text: `📞 ${msg.contact.phone_number}` }));
   if (msg.document) {
     parts.push(el("a", { class: "card document", href: msg.document.url, download: msg.document.name || true },
-      el("span", { class: "card-icon", text: "📄" }), el("span", { class: "card-title", text: msg.document.name || "File" })));
+      el("span", { class: "card-icon", text: "📄" }), el("span", { class: "card-title", text: msg.document.name || tr("file") })));
   }
   return parts;
 }
@@ -338,12 +355,12 @@ function renderMessage(msg) {
       richText(body, hasText ? msg.entities : msg.caption_entities, ctx)));
   }
   bubble.append(el("div", { class: "meta" },
-    msg.edited ? el("span", { class: "edited", text: "edited" }) : null,
+    msg.edited ? el("span", { class: "edited", text: tr("edited") }) : null,
     el("span", { class: "time", text: formatTime(msg.date) })));
   const node = el("div", { class: `msg ${kind}`,
     dataset: { messageId: msg.message_id, chatId: msg.chat_id, day: dayKey(msg.date) } }, bubble);
   if (msg.buttons && msg.buttons.length) node.append(inlineKeyboard(msg));
-  node.append(el("button", { type: "button", class: "reply-btn", "aria-label": "Reply", title: "Reply",
+  node.append(el("button", { type: "button", class: "reply-btn", "aria-label": tr("reply"), title: tr("reply"),
     text: "↩", onclick: () => { node.classList.remove("selected"); startReply(msg); } }));
   bubble.addEventListener("click", (event) => toggleSelected(node, event));
   return node;
@@ -359,6 +376,12 @@ function isNearBottom() {
 
 function scrollToBottom() {
   list().scrollTop = list().scrollHeight;
+  showNewBelow(false);
+}
+
+/** The "New message ↓" cue, shown when a message lands below what the reader sees. */
+function showNewBelow(show) {
+  $("#new-below").hidden = !show;
 }
 
 /** Append a message, preceded by a day separator when the day changes. */
@@ -384,6 +407,8 @@ function upsertMessage(msg) {
   if (stick) {
     node.querySelectorAll("img.photo").forEach((img) => { img.dataset.stick = "1"; });
     scrollToBottom();
+  } else if (!old) {
+    showNewBelow(true);
   }
 }
 
@@ -406,18 +431,18 @@ function updateEmptyHint() {
   if (hint) return;
   if (app.chatType === "private") {
     box.append(el("div", { class: "empty-hint" },
-      el("p", { text: `${app.bot ? app.bot.name : "The bot"} is ready.` }),
-      el("p", { class: "muted", text: "Press Start to begin · 点击开始" }),
-      el("button", { type: "button", id: "start-button", class: "sheet-btn primary", text: "Start",
+      el("p", { text: tr("bot.ready", { bot: app.bot ? app.bot.name : tr("the.bot") }) }),
+      el("p", { class: "muted", text: tr("press.start") }),
+      el("button", { type: "button", id: "start-button", class: "sheet-btn primary", text: tr("start"),
         onclick: () => sendText("/start") })));
   } else {
-    box.append(el("div", { class: "empty-hint" }, el("p", { class: "muted", text: "No messages here yet." })));
+    box.append(el("div", { class: "empty-hint" }, el("p", { class: "muted", text: tr("empty") })));
   }
 }
 
 function showError(text, retry) {
   list().replaceChildren(el("div", { class: "empty-hint error" },
-    el("p", { text }), el("button", { type: "button", class: "sheet-btn primary retry", text: "Retry", onclick: retry })));
+    el("p", { text }), el("button", { type: "button", class: "sheet-btn primary retry", text: tr("retry"), onclick: retry })));
 }
 
 // ---------------------------------------------------------------- keyboards & taps
@@ -463,8 +488,8 @@ function pressReplyButton(button) {
   if (button.request_location) {
     $("#location-dialog").showModal();
   } else if (button.request_contact) {
-    const who = app.bot ? app.bot.name : "the bot";
-    if (window.confirm(`Share your phone number with ${who}?`)) {
+    const who = app.bot ? app.bot.name : tr("the.bot");
+    if (window.confirm(tr("share.phone", { bot: who }))) {
       act("/api/contact", { as: app.person.id, chat_id: app.chatId });
     }
   } else {
@@ -479,23 +504,31 @@ function sendLocation(latitude, longitude) {
 
 function useMyPosition() {
   $("#location-dialog").close();
-  if (!navigator.geolocation) { toast("Geolocation is not available here", true); return; }
+  if (!navigator.geolocation) { toast(tr("no.geolocation"), true); return; }
   navigator.geolocation.getCurrentPosition(
     (pos) => sendLocation(pos.coords.latitude, pos.coords.longitude),
-    (err) => toast(`Could not get your position: ${err.message || "denied"}`, true),
+    (err) => toast(tr("no.position", { reason: err.message || tr("denied") }), true),
     { timeout: 10000, maximumAge: 60000 });
 }
 
-// ---------------------------------------------------------------- photos
+// ---------------------------------------------------------------- photos and files
 
 let previewUrl = null;
+
+/** A picture goes as a photo, anything else as a file (the server takes CSV and plain text). */
+const isPicture = (file) => file.type.startsWith("image/");
 
 function choosePhoto() {
   const file = $("#attach").files[0];
   if (!file) return;
+  const picture = isPicture(file);
   if (previewUrl) URL.revokeObjectURL(previewUrl);
-  previewUrl = URL.createObjectURL(file);
-  $("#photo-preview").src = previewUrl;
+  previewUrl = picture ? URL.createObjectURL(file) : null;
+  if (picture) $("#photo-preview").src = previewUrl;
+  $("#photo-preview").hidden = !picture;
+  $("#doc-name").hidden = picture;
+  $("#doc-name").textContent = picture ? "" : `📄 ${file.name} · ${Math.max(1, Math.round(file.size / 1024))} KB`;
+  $("#photo-title").textContent = tr(picture ? "photo.send" : "file.send");
   $("#photo-caption").value = "";
   $("#photo-dialog").showModal();
   $("#photo-caption").focus();
@@ -507,8 +540,11 @@ async function sendPhoto() {
   const sendButton = $("#photo-send");
   sendButton.disabled = true;
   const caption = $("#photo-caption").value.trim() || null;
-  const photo = await base64Of(file);
-  const result = await act("/api/photo", { as: app.person.id, chat_id: app.chatId, photo, caption });
+  const content = await base64Of(file);
+  const who = { as: app.person.id, chat_id: app.chatId, caption };
+  const result = isPicture(file)
+    ? await act("/api/photo", { ...who, photo: content })
+    : await act("/api/document", { ...who, document: content, file_name: file.name });
   sendButton.disabled = false;
   if (result) $("#photo-dialog").close();
 }
@@ -529,6 +565,59 @@ function closePhotoDialog() {
   $("#photo-preview").removeAttribute("src");
 }
 
+// ---------------------------------------------------------------- voice notes
+
+const canRecord = () => Boolean(navigator.mediaDevices && navigator.mediaDevices.getUserMedia && window.MediaRecorder);
+let recording = null; // {recorder, chunks, started, stream} while the microphone records
+
+/** 🎤 starts a recording; pressed again, it stops and sends it as a voice note. */
+async function toggleVoice() {
+  if (recording) { recording.recorder.stop(); return; }
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+  } catch (err) {
+    toast(tr("voice.denied", { reason: err.message || tr("denied") }), true);
+    return;
+  }
+  const type = ["audio/ogg;codecs=opus", "audio/webm;codecs=opus", "audio/webm"].find((t) => MediaRecorder.isTypeSupported(t));
+  const recorder = new MediaRecorder(stream, type ? { mimeType: type } : {});
+  recording = { recorder, chunks: [], started: Date.now(), stream, chatId: app.chatId };
+  recorder.addEventListener("dataavailable", (e) => { if (e.data.size) recording.chunks.push(e.data); });
+  recorder.addEventListener("stop", sendVoice);
+  recorder.start();
+  showRecording(true);
+}
+
+/** As in Telegram's app: with nothing typed, 🎤 stands where ➤ goes. */
+function composerChanged() {
+  const empty = !$("#composer-input").value.trim();
+  $("#send").disabled = empty;
+  $("#send").hidden = empty && canRecord();
+  $("#voice-button").hidden = !(empty && canRecord()) && !recording;
+}
+
+async function sendVoice() {
+  const { chunks, started, stream, recorder, chatId } = recording;
+  recording = null;
+  stream.getTracks().forEach((track) => track.stop());
+  showRecording(false);
+  const blob = new Blob(chunks, { type: recorder.mimeType || "audio/webm" });
+  if (!blob.size) return;
+  const voice = await base64Of(blob);
+  await act("/api/voice", { as: app.person.id, chat_id: chatId, voice, duration: (Date.now() - started) / 1000 });
+}
+
+function showRecording(on) {
+  const button = $("#voice-button");
+  button.classList.toggle("recording", on);
+  button.setAttribute("aria-pressed", String(on));
+  button.textContent = on ? "⏹" : "🎤";
+  button.dataset.i18nLabel = button.dataset.i18nTitle = on ? "voice.stop" : "voice.record";
+  button.setAttribute("aria-label", tr(button.dataset.i18nLabel));
+  button.title = tr(button.dataset.i18nTitle);
+}
+
 function openViewer(src) {
   $("#photo-viewer-img").src = src;
   $("#photo-viewer").showModal();
@@ -544,8 +633,8 @@ function fillPersonaPicker() {
   const option = (p) => el("option", { value: p.id, text: `${p.name} — ${p.label} · ${p.language_name}` });
   const featured = app.people.filter((p) => p.featured);
   const others = app.people.filter((p) => !p.featured);
-  const groups = [el("optgroup", { label: "Demo people" }, ...featured.map(option))];
-  if (others.length) groups.push(el("optgroup", { label: "Other partners" }, ...others.map(option)));
+  const groups = [el("optgroup", { label: tr("people.demo") }, ...featured.map(option))];
+  if (others.length) groups.push(el("optgroup", { label: tr("people.others") }, ...others.map(option)));
   select.replaceChildren(...groups);
   select.disabled = false;
 }
@@ -558,7 +647,7 @@ function renderTabs() {
       "aria-current": active ? "page" : null, dataset: { chatId: chat.id }, onclick: () => openChat(chat.id) },
       el("span", { class: "tab-icon", "aria-hidden": "true", text: chat.type === "private" ? "🤖" : "👥" }),
       el("span", { class: "tab-title", text: chatTitle(chat) }),
-      el("span", { class: "badge", hidden: count === 0, "aria-label": count ? `${count} unread` : null, text: count ? String(count) : "" }));
+      el("span", { class: "badge", hidden: count === 0, "aria-label": count ? tr("unread", { count }) : null, text: count ? String(count) : "" }));
   });
   $("#chat-tabs").replaceChildren(...tabs);
 }
@@ -578,6 +667,10 @@ function selectPerson(personId, chatId) {
   if (!person) return;
   if (person !== app.person) app.unread.clear();
   app.person = person;
+  if (person.language !== language) { // the page speaks the person's language
+    setLanguage(person.language);
+    fillPersonaPicker();
+  }
   $("#persona").value = String(person.id);
   const chats = person.chats || [];
   openChat(chats.some((c) => c.id === chatId) ? chatId : person.id);
@@ -594,7 +687,7 @@ function openChat(chatId) {
   app.keyboardHidden = false;
   renderReplyKeyboard();
   stopReply();
-  list().replaceChildren(el("div", { class: "loading", text: "Loading…" }));
+  list().replaceChildren(el("div", { class: "loading", text: tr("loading") }));
   loadChat();
 }
 
@@ -606,7 +699,7 @@ async function loadChat() {
   try {
     data = await api(`/api/chats/${encodeURIComponent(chatId)}?as=${encodeURIComponent(app.person.id)}`);
   } catch (err) {
-    if (seq === app.loadSeq) showError(`Could not load the chat: ${err.message}`, () => loadChat());
+    if (seq === app.loadSeq) showError(tr("load.failed", { reason: err.message }), () => loadChat());
     return;
   }
   if (seq !== app.loadSeq || chatId !== app.chatId) return;
@@ -617,6 +710,9 @@ async function loadChat() {
   list().querySelectorAll("img.photo").forEach((img) => { img.dataset.stick = "1"; });
   updateEmptyHint();
   setReplyKeyboard(data.reply_keyboard);
+  app.commands = data.commands || [];
+  $("#commands-button").hidden = !app.commands.length;
+  showCommandMenu(null);
   scrollToBottom();
   const messages = (data.messages || []).filter((m) => !m.deleted);
   if (messages.length) followForceReply(messages[messages.length - 1]);
@@ -697,19 +793,49 @@ async function moveClock(step, button) {
   if (clock) setClock(clock);
 }
 
+// ---------------------------------------------------------------- the "/" menu
+
+/** Show the commands starting with ``prefix`` (the typed text after "/"), or hide the menu (null). */
+function showCommandMenu(prefix) {
+  const menu = $("#command-menu");
+  const found = prefix === null ? [] : app.commands.filter((c) => c.command.startsWith(prefix.toLowerCase()));
+  menu.replaceChildren(...found.map((c) => el("button", { type: "button", class: "cmd-item", role: "option",
+    onclick: () => sendCommand(c.command) },
+    el("span", { class: "cmd-name", text: `/${c.command}` }), el("span", { class: "cmd-desc", text: c.description }))));
+  menu.hidden = !found.length;
+  $("#commands-button").setAttribute("aria-expanded", String(!menu.hidden));
+}
+
+/** A tap on a command sends it at once, as Telegram does; in a group it names the bot. */
+function sendCommand(command) {
+  const input = $("#composer-input");
+  input.value = "";
+  composerChanged();
+  showCommandMenu(null);
+  const botName = app.chatType !== "private" && app.bot && app.bot.username ? `@${app.bot.username}` : "";
+  sendText(`/${command}${botName}`);
+}
+
+/** Typing "/" and the start of a command narrows the menu; anything else closes it. */
+function commandPrefix(text) {
+  const match = /^\/([a-z0-9_]*)$/i.exec(text);
+  return match ? match[1] : null;
+}
+
 function submitComposer(event) {
   event.preventDefault();
   const input = $("#composer-input");
   const text = input.value.trim();
   if (!text) return;
   input.value = "";
-  $("#send").disabled = true;
+  composerChanged();
+  showCommandMenu(null);
   const replyTo = app.replyTo;
   stopReply();
   sendText(text, app.chatId, replyTo && replyTo.message_id).then((result) => {
     if (!result && !input.value) { // failed: give the text back
       input.value = text;
-      $("#send").disabled = false;
+      composerChanged();
     }
   });
 }
@@ -721,10 +847,19 @@ function bindUi() {
   $("#clock-hour").addEventListener("click", (e) => moveClock({ hours: 1 }, e.currentTarget));
   $("#clock-day").addEventListener("click", (e) => moveClock({ hours: 24 }, e.currentTarget));
   $("#clock-morning").addEventListener("click", (e) => moveClock({ to: "opening" }, e.currentTarget));
+  setInterval(showClock, 1000);
+  $("#new-below").addEventListener("click", scrollToBottom);
+  list().addEventListener("scroll", () => { if (isNearBottom()) showNewBelow(false); });
   $("#composer").addEventListener("submit", submitComposer);
   $("#reply-cancel").addEventListener("click", stopReply);
-  $("#composer-input").addEventListener("input", (e) => { $("#send").disabled = !e.target.value.trim(); });
+  $("#composer-input").addEventListener("input", (e) => {
+    composerChanged();
+    showCommandMenu(commandPrefix(e.target.value));
+  });
+  $("#commands-button").addEventListener("click", () => showCommandMenu($("#command-menu").hidden ? "" : null));
   $("#attach-button").addEventListener("click", () => $("#attach").click());
+  composerChanged();
+  $("#voice-button").addEventListener("click", toggleVoice);
   $("#attach").addEventListener("change", choosePhoto);
   $("#photo-send").addEventListener("click", sendPhoto);
   $("#photo-cancel").addEventListener("click", () => $("#photo-dialog").close());
@@ -751,7 +886,7 @@ async function boot() {
     state = await api("/api/state");
   } catch (err) {
     toast(err.message, true);
-    showError(`Could not reach the demo: ${err.message}`, boot);
+    showError(tr("unreachable", { reason: err.message }), boot);
     return;
   }
   app.bot = state.bot || null;
@@ -767,4 +902,4 @@ async function boot() {
   selectPerson(personId, chatId);
 }
 
-document.addEventListener("DOMContentLoaded", () => { bindUi(); boot(); });
+document.addEventListener("DOMContentLoaded", () => { setLanguage(browserLanguage()); bindUi(); boot(); });
