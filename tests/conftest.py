@@ -30,12 +30,11 @@ from services.centers import import_centers
 from services.clock import ManualClock
 from store.db import Store
 from support import processes
+from support.bots import PG_ADMIN_URL, TOKEN, ErrorRecorder, pg_execute, pg_url, second_application, settle
 from support.processes import PUBLIC_URL, SECRET, free_port, until_healthy
 from support.webhook import Served
 
 DATA = Path(__file__).resolve().parent.parent / "catalog" / "data"
-PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
-TOKEN = "123456789:TEST-token-aaaaaaaaaaaaaaaaaaaaaaaa"
 _database_numbers = itertools.count()
 
 
@@ -52,34 +51,19 @@ async def _load_demo(store: Store) -> None:
     assert (await import_products(store, clock.now(), (DATA / "products.csv").read_bytes())).ok
 
 
-async def _pg_execute(sql: str) -> None:
-    import asyncpg
-
-    url = PG_ADMIN_URL.replace("postgresql+asyncpg://", "postgresql://")
-    connection = await asyncpg.connect(url, timeout=5)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
-
-
-def _pg_url(database: str) -> str:
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + database
-
-
 @pytest.fixture(scope="session")
 def postgres_templates(tmp_path_factory) -> dict[str, str] | str:
     """Two migrated template databases (empty, demo); or why there is no PostgreSQL."""
     prefix = f"rural_t{os.getpid()}"
     try:
-        run_aside(_pg_execute("SELECT 1"))
+        run_aside(pg_execute("SELECT 1"))
     except Exception as exc:  # noqa: BLE001 - any failure to connect means "no PostgreSQL here"
         return f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}"
 
     async def make(name: str, demo: bool) -> None:
-        await _pg_execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await _pg_execute(f'CREATE DATABASE "{name}"')
-        store = Store(_pg_url(name))
+        await pg_execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await pg_execute(f'CREATE DATABASE "{name}"')
+        store = Store(pg_url(name))
         await store.upgrade()
         if demo:
             await _load_demo(store)
@@ -90,7 +74,7 @@ def postgres_templates(tmp_path_factory) -> dict[str, str] | str:
         run_aside(make(name, kind == "demo"))
     yield templates
     for name in templates.values():
-        run_aside(_pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        run_aside(pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")
@@ -126,8 +110,8 @@ async def _database_url(request, backend: str, kind: str, tmp_path: Path):
             pytest.fail(f"CI=true needs PostgreSQL: {templates}")
         pytest.skip(templates)
     name = f"rural_t{os.getpid()}_{next(_database_numbers)}"
-    await _pg_execute(f'CREATE DATABASE "{name}" TEMPLATE "{templates[kind]}"')
-    return _pg_url(name), name
+    await pg_execute(f'CREATE DATABASE "{name}" TEMPLATE "{templates[kind]}"')
+    return pg_url(name), name
 
 
 @pytest.fixture
@@ -145,7 +129,7 @@ async def store_factory(request, backend, tmp_path):
     for store, pg_name in made:
         await store.close()
         if pg_name:
-            await _pg_execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+            await pg_execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
 
 
 @pytest.fixture
@@ -209,25 +193,6 @@ class BotUnderTest:
         await settle(self.app)
 
 
-class _ErrorRecorder(logging.Handler):
-    def __init__(self):
-        super().__init__(level=logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
-async def settle(app) -> None:
-    """Until the bot has handled every update and sent everything its outbox had due."""
-    pump = app.bot_data["runtime"].pump
-    while True:
-        await app.update_queue.join()
-        await pump.idle()
-        if app.update_queue.empty():
-            return
-
-
 @pytest.fixture
 async def bot(demo_store, clock):
     """The real Application, polling the Bot API double over HTTP, on the demo data.
@@ -241,7 +206,7 @@ async def bot(demo_store, clock):
                         admin_ids=frozenset({900}))
     # Its per-person rate limit runs on people's time too, as the double's limits do.
     app = build_application(settings, demo_store, clock, pace=double.pace_time)
-    errors = _ErrorRecorder()
+    errors = ErrorRecorder()
     logging.getLogger().addHandler(errors)
     double.settle = lambda: settle(app)
     await start_polling(app, poll_timeout=2)
@@ -253,13 +218,6 @@ async def bot(demo_store, clock):
         logging.getLogger().removeHandler(errors)
     assert not errors.records, "errors were logged: " + "; ".join(
         f"{r.name}: {r.getMessage()} {r.exc_text or ''}" for r in errors.records)
-
-
-def second_application(bot, store: Store):
-    """Another Application like the fixture's, on ``store``, the same clock and the same double."""
-    settings = Settings(bot_token=bot.app.bot.token, database_url=store.url,
-                        telegram_base_url=bot.double.base_url, admin_ids=frozenset({900}))
-    return build_application(settings, store, bot.clock, pace=bot.double.pace_time)
 
 
 @pytest.fixture

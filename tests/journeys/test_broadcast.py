@@ -10,7 +10,6 @@ import asyncio
 import time
 from datetime import timedelta
 
-from conftest import second_application
 from sqlalchemy import func, select
 
 from bot.broadcast_pump import BroadcastPump
@@ -19,6 +18,7 @@ from services import broadcast
 from services.broadcast import BadHtml, Status
 from store.db import Store
 from store.models import Broadcast, BroadcastDelivery, ServiceCenter, Villager
+from support.bots import second_application
 from support.promotions import compose, crowd, promotions_in
 
 ADMIN = 900

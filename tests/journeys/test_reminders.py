@@ -15,13 +15,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import second_application
 from sqlalchemy import func, select
 
 from bot.sandbox.botapi import ApiError
 from services.outbox import Kind
 from store.db import Store
 from store.models import OutboxMessage, Villager
+from support.bots import second_application
 from support.desk import card_of, desk
 from support.orders import order_rice
 from support.store import outbox_rows, status_of

@@ -10,7 +10,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from conftest import _ErrorRecorder
 from sqlalchemy import select, update
 
 from bot.config import SettingsError, load_settings
@@ -19,6 +18,7 @@ from services import cart as carts
 from services import orders
 from services.caps import Caps
 from store.models import Order, Product
+from support.bots import ErrorRecorder
 from support.desk import desk
 from support.produce import SHANGYUAN, a_seller, list_produce
 
@@ -222,7 +222,7 @@ async def test_market_pages_and_the_county_chooser_stay_within_the_limits(bot):
 def refused_requests():
     """The errors logged during a test that makes Telegram refuse something on purpose; they are
     taken off the record before the ``bot`` fixture checks that no error was logged."""
-    recorder = _ErrorRecorder()
+    recorder = ErrorRecorder()
     root = logging.getLogger()
     root.addHandler(recorder)
     yield recorder.records

@@ -38,6 +38,13 @@ def test_callback_data_is_read_and_written_only_by_typed_buttons():
     assert not offenders(r"\bbutton\([^()]*(\([^()]*\))?[^()]*,\s*f?[\"']", handlers)
 
 
+def test_no_test_file_imports_another_or_a_conftest():
+    """Shared test helpers live in tests/chat.py and tests/support/; a conftest is only pytest's (each
+    folder may have one, and only one of them can be the module called conftest)."""
+    tests = sources("tests")
+    assert not offenders(r"^\s*from (conftest|test_\w+) import|^\s*import (conftest|test_\w+)", tests)
+
+
 def test_forms_are_waited_for_only_through_the_forms_registry():
     assert not offenders(r"set_awaiting\(", sources("handlers"), {"handlers/forms.py"})
 

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from conftest import _pg_execute, _pg_url
 from sqlalchemy import MetaData, func, inspect, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from store.db import Store
 from store.models import Base
+from support.bots import pg_execute, pg_url
 from support.migration_rows import REVISIONS, SEED, seed
 
 HEAD = REVISIONS[-1]
@@ -36,10 +36,10 @@ async def blank_database(backend, request, tmp_path):
     if isinstance(templates, str):
         pytest.skip(templates)
     name = f"rural_m{os.getpid()}_{request.node.callspec.id.replace('-', '_')}"
-    await _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await _pg_execute(f'CREATE DATABASE "{name}"')
-    yield _pg_url(name)
-    await _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await pg_execute(f'CREATE DATABASE "{name}"')
+    yield pg_url(name)
+    await pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_every_revision_has_rows_and_every_table_is_seeded():
