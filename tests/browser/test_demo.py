@@ -140,7 +140,7 @@ async def test_at_night_a_day_later_the_reminder_waits_for_the_morning_button(tm
         await web.tap(PARTNER_CG02, "确认", chat=DESK_CG02)
         await web.send(ADMIN, "/ship CG-02")
         await web.send(PARTNER_CG02, f"/arrived {number}", chat=DESK_CG02)
-        await web.bot_text(LI_MING, "has arrived")
+        await web.bot_text(LI_MING, "has arrived", timeout=30)  # the fourth notice in a row to one chat
         await web.post("/api/clock", {"hours": 24})
         await web.send(LI_MING, "/orders")  # the bot answers this after the pump's turn
         await web.bot_text(LI_MING, number)

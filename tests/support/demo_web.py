@@ -66,13 +66,13 @@ class WebChatClient:
                                              "data": button["callback_data"]})
         return reply["answer"]
 
-    async def bot_text(self, person: int, pattern: str, chat: int | None = None) -> str:
-        """The newest bot message matching ``pattern``, once it has arrived."""
+    async def bot_text(self, person: int, pattern: str, chat: int | None = None, timeout: float = 10.0) -> str:
+        """The newest bot message matching ``pattern``, once it has arrived (within ``timeout`` s)."""
         async def find():
             found = [m["text"] or m["caption"] or "" for m in await self.messages(person, chat)
                      if m["from"]["is_bot"] and re.search(pattern, m["text"] or m["caption"] or "")]
             return found[-1] if found else None
-        return await until(find, f"no bot message like {pattern!r} in chat {chat or person}")
+        return await until(find, f"no bot message like {pattern!r} in chat {chat or person}", timeout)
 
 
 async def until(probe, what: str, timeout: float = 10.0):

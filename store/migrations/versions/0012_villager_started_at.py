@@ -14,12 +14,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('villagers', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('started_at', sa.DateTime(timezone=True), nullable=True))
+    # A plain ADD COLUMN, not a batch: on SQLite a batch copies the table, and the copy would lose
+    # ix_villagers_username_lower (an index on an expression, which SQLite's reflection cannot read).
+    op.add_column('villagers', sa.Column('started_at', sa.DateTime(timezone=True), nullable=True))
     # Whoever already chose a center has been through /start: they are welcomed back.
     op.execute("UPDATE villagers SET started_at = created_at WHERE telegram_id IS NOT NULL AND center_id IS NOT NULL")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('villagers', schema=None) as batch_op:
-        batch_op.drop_column('started_at')
+    op.drop_column('villagers', 'started_at')  # SQLite 3.35+ drops a column in place, keeping the indexes
