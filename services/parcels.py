@@ -17,7 +17,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services import outbox, reminders
+from services import cashbook, outbox, reminders
+from services.cashbook import Entry
 from services.clock import Clock
 from services.errors import AlreadyDone, DomainError, NotAllowed, NotFound
 from services.listings import tell_seller
@@ -203,6 +204,7 @@ async def pickup(store: Store, clock: Clock, actor: Actor, center_id: int, code:
         if order is None:
             raise WrongCode()
         order.cash_collected_fen = order.total_fen
+        await take_cash(session, order, now, actor)
         await move_and_announce(session, order, S.PICKED_UP, now, await acting_villager(session, actor))
         await outbox.cancel(session, order_id=order.id, kinds={Kind.REMINDER, Kind.UNCOLLECTED}, at=now)
         for listing in (await session.scalars(
@@ -210,6 +212,19 @@ async def pickup(store: Store, clock: Clock, actor: Actor, center_id: int, code:
                 .where(OrderLine.order_id == order.id))).all():
             await tell_seller(session, listing, now, "earned", order_id=order.id)
         return Moved(order.id, order.number, order.status, order.center_id, order.total_fen)
+
+
+async def take_cash(session: AsyncSession, order: Order, now: datetime, actor: Actor) -> None:
+    """The cash paid at the counter goes into the center's book, with the partner's fee on the
+    order; market produce is its seller's money."""
+    center = await session.get(ServiceCenter, order.center_id)
+    seller_id = None
+    if order.seller_center_id is not None:
+        seller_id = await session.scalar(select(Listing.seller_id).join(OrderLine, OrderLine.listing_id == Listing.id)
+                                         .where(OrderLine.order_id == order.id).limit(1))
+    await cashbook.record(session, order.center_id, Entry.COLLECTED, order.total_fen, now,
+                          fee_fen=cashbook.order_fee(center, order.total_fen), order_id=order.id,
+                          seller_id=seller_id, actor_telegram_id=actor.telegram_id, ref=f"pickup:{order.id}")
 
 
 async def waiting_for_pickup(store: Store, center_id: int, *, ready_before: datetime | None = None

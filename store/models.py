@@ -88,8 +88,52 @@ class ServiceCenter(Base):
     # The center's group chat, its order desk (``/bind``); None: cards go to the partners privately.
     group_chat_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     desk_locale: Mapped[str | None] = mapped_column(String(16))  # the language of whoever bound it
+    # The partner's fees, set by an admin: on each order picked up, a share of its total in basis
+    # points (150 = 1.5%) plus a fixed amount; on each service, by kind ({"topup": 200}). Earnings
+    # of the partner, never added to what a villager pays for an order.
+    order_fee_bp: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    order_fee_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    service_fees: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
 
     county: Mapped[County] = relationship(back_populates="centers")
+
+
+class CountyStaff(Base):
+    """Someone who supervises the centers of one county (``/staff add``): ships their parcels,
+    confirms their cash handovers, reads their figures, and nothing beyond that county."""
+
+    __tablename__ = "county_staff"
+    __table_args__ = (UniqueConstraint("county_id", "telegram_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    county_id: Mapped[int] = mapped_column(ForeignKey("counties.id", ondelete="CASCADE"), index=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CashEntry(Base):
+    """One movement of cash at a center's counter, in integer fen: append-only, never edited; a
+    correction is a new entry that ``corrects`` another (see services/cashbook.py).
+
+    ``amount_fen`` is what came into the till (+) or went out of it (−). Of it, ``fee_fen`` is the
+    partner's own earnings. An entry with a ``seller_id`` is the seller's money (produce sold,
+    refunded, paid out); one without is the county's (catalog orders, services, handovers)."""
+
+    __tablename__ = "cash_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    center_id: Mapped[int] = mapped_column(ForeignKey("service_centers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    fee_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    seller_id: Mapped[int | None] = mapped_column(ForeignKey("villagers.id"), index=True)
+    actor_telegram_id: Mapped[int | None] = mapped_column(BigInteger)  # who recorded it; None: the bot
+    # What the entry is for, once: a second entry with the same ref is not written (idempotency).
+    ref: Mapped[str | None] = mapped_column(String(100), unique=True)
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("cash_entries.id"))
+    note: Mapped[str] = mapped_column(String(300), default="")
 
 
 class Category(Base):

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from sqlalchemy.exc import DBAPIError
 
 from bot import runner
 from bot.app import build_application
@@ -30,6 +31,7 @@ from services.centers import import_centers
 from services.clock import ManualClock
 from store.db import Store
 from support import processes
+from support.books import books_balance
 from support.bots import PG_ADMIN_URL, TOKEN, ErrorRecorder, pg_execute, pg_url, second_application, settle
 from support.processes import PUBLIC_URL, SECRET, free_port, until_healthy
 from support.webhook import Served
@@ -94,6 +96,24 @@ def sqlite_templates(tmp_path_factory) -> dict[str, Path]:
     return templates
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Remember whether the test itself passed: only then are its books checked (store_factory)."""
+    report = yield
+    if report.when == "call":
+        item.call_passed = report.passed
+    return report
+
+
+async def books_in(store: Store) -> list[str]:
+    """What is wrong with the store's books; [] also when the test left it unreadable (stopped,
+    downgraded, its database dropped): there is nothing to check then."""
+    try:
+        return await books_balance(store)
+    except (DBAPIError, OSError):
+        return []
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend(request) -> str:
     return request.param
@@ -127,6 +147,8 @@ async def store_factory(request, backend, tmp_path):
 
     yield make
     for store, pg_name in made:
+        if getattr(request.node, "call_passed", False):
+            assert await books_in(store) == [], "the books do not balance"
         await store.close()
         if pg_name:
             await pg_execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')

@@ -18,10 +18,11 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData, func, inspect, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from services import cashbook
 from store.db import Store
-from store.models import Base
+from store.models import Base, CashEntry
 from support.bots import pg_execute, pg_url
-from support.migration_rows import REVISIONS, SEED, seed
+from support.migration_rows import REVISIONS, SEED, at, seed
 
 HEAD = REVISIONS[-1]
 
@@ -166,3 +167,26 @@ async def test_an_upgrade_that_would_leave_rows_pointing_at_nothing_is_rolled_ba
             assert "listings" not in names
     finally:
         await engine.dispose()
+
+
+async def test_the_cash_book_opens_with_the_cash_already_taken_at_pickups(tmp_path):
+    """0014 writes one entry for each order picked up before the cash book, at its pickup's time."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'rural-bot.sqlite3'}"
+    store = Store(url)
+    await store.upgrade("0013")
+    await store.close()
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(seed, "0013")
+        assert upgrade_with_the_cli(url, tmp_path).returncode == 0
+        store = Store(url)
+        async with store.read() as session:
+            entries = (await session.scalars(select(CashEntry))).all()
+            book = await cashbook.balance(session, 1)
+        await store.close()
+    finally:
+        await engine.dispose()
+    assert [(e.center_id, e.kind, e.amount_fen, e.fee_fen, e.order_id, e.seller_id, e.at, e.ref) for e in entries] == [
+        (1, "collected", 1800, 0, 3, None, at(90), "pickup:3")]
+    assert (book.on_hand, book.owed_to_county, book.fees, book.owed_to_sellers) == (1800, 1800, 0, {})

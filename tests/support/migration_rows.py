@@ -258,6 +258,25 @@ SEED: dict[str, dict[str, list[dict]]] = {
             {"id": 1, "word": "洋芋", "means": "土豆", "admin_telegram_id": 900, "created_at": at(500)},
         ],
     },
+    "0014": {
+        # A center whose partner earns 1.5% and ¥0.50 on each order, and ¥2 on each phone top-up.
+        "service_centers": [
+            {"id": 4, "code": "CG-04", "names": {"zh_Hans": "石门村服务站"}, "county_id": 1, "address": "石门",
+             "latitude": None, "longitude": None, "opening_hours": "08:00-18:00", "timezone": "Asia/Shanghai",
+             "is_active": True, "group_chat_id": None, "desk_locale": None, "order_fee_bp": 150,
+             "order_fee_fen": 50, "service_fees": {"topup": 200}},
+        ],
+        "county_staff": [{"id": 1, "county_id": 1, "telegram_id": 3003, "added_at": at(510)}],
+        # The cash taken at a pickup, and its correction (a new entry, never an edit).
+        "cash_entries": [
+            {"id": 1, "center_id": 1, "kind": "collected", "amount_fen": 1800, "fee_fen": 27, "at": at(520),
+             "order_id": 3, "seller_id": None, "actor_telegram_id": 2001, "ref": "pickup:3", "corrects_id": None,
+             "note": ""},
+            {"id": 2, "center_id": 1, "kind": "correction", "amount_fen": -100, "fee_fen": 0, "at": at(530),
+             "order_id": 3, "seller_id": 1, "actor_telegram_id": 2001, "ref": None, "corrects_id": 1,
+             "note": "counted twice"},
+        ],
+    },
 }
 
 
