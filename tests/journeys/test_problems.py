@@ -301,3 +301,73 @@ async def test_produce_refund_corrects_the_sellers_earnings_and_the_seller_is_to
     async with bot.store.read() as session:
         assert (await session.get(Listing, listing)).left_milli == 2000
     assert await books_balance(bot.store) == []
+
+
+async def test_without_a_group_the_card_goes_to_the_partner_who_declines_in_words_and_stats_count_it(bot):
+    partner, _, villager, group = await desk(bot)
+    number = await picked_up(bot, partner, villager, group)
+    await partner.send("/unbind", chat=group)
+    await partner.send("/start")
+    await report(villager, number, plus=1)
+    card = problem_card(partner.chat, number)
+    assert card.photo and "1 bag of 3" in card.caption
+    await partner.tap("❌ Decline", message=card)
+    await partner.tap("✏️ Type a reason", message=problem_card(partner.chat, number))
+    await partner.send("Bag was opened at home")
+    assert "Reason: Bag was opened at home" in problem_card(partner.chat, number).caption
+    problem = await problem_of(bot.store, number)
+    again = await partner.tap_data(f"dk:pbj:{problem.id}:settled", problem_card(partner.chat, number))
+    assert again.show_alert and "Already decided: ❌ Declined" in again.text
+
+    await report(villager, number, plus=1)
+    card = problem_card(partner.chat, number)
+    await partner.tap(labels(card)[0], message=card)
+    admin = bot.person(900, "Admin", language_code="en")
+    await admin.send("/stats")
+    report_text = next(text for text in reversed(texts(admin.chat)) if "Problems reported" in text)
+    price = (await status_of(bot.store, number)).total_fen // 3
+    assert f"Problems reported, 30 days: 2 · 💰 refunds: 1, ¥{price // 100}.{price % 100:02d}" in report_text
+
+
+async def test_a_chinese_villager_and_desk_read_it_all_in_chinese(bot):
+    await add_partner(bot.store, bot.clock, ADMIN, "CG-01", 501)
+    partner = bot.person(501, "老张", language_code="zh-hans")
+    villager = bot.person(1001, "王芳", language_code="zh-hans")
+    group = bot.double.group(-100123, "上元接单群")
+    await bot.double.add_bot_to_group(group, by=partner)
+    await partner.send("/bind CG-01", chat=group)
+    await settle_in(villager, "城固县", "上元")
+    await villager.send("/search 大米")
+    await villager.tap("大米")
+    await villager.tap("加入购物车")
+    await villager.send("/cart")
+    await villager.tap("✅ 去结算")
+    await villager.tap("✅ 确认下单")
+    number = re.search(r"RT-[0-9A-Z]{5}", texts(villager.chat)[-1]).group(0)
+    await partner.tap("✅ 确认", message=next(m for m in group.bot_messages() if number in body(m)))
+    await bot.person(900, "周", language_code="zh-hans").send("/ship CG-01")
+    await partner.send(f"/arrived {number}", chat=group)
+    await partner.send(f"/pickup {(await status_of(bot.store, number)).pickup_code}", chat=group)
+
+    await villager.send(f"/track {number}")
+    await villager.tap("⚠️ 有问题")
+    await villager.tap("➕")
+    await villager.tap("➡️ 下一步")
+    assert "出了什么问题？" in texts(villager.chat)[-1]
+    await villager.tap("❓ 缺少")
+    await villager.tap("⏭ 跳过")
+    assert "已发给服务站" in texts(villager.chat)[-1]
+    card = problem_card_zh(group, number)
+    assert "原因：❓ 缺少" in card.text and "⏳ 等待处理" in card.text
+    await partner.tap("❌ 不予受理", message=card)
+    await partner.tap("已在柜台处理过", message=problem_card_zh(group, number))
+    assert "您反映的订单" in texts(villager.chat)[-1] and "已在柜台处理过" in texts(villager.chat)[-1]
+    await villager.send(f"/track {number}")
+    assert "❌ 问题：不予受理 — 已在柜台处理过" in texts(villager.chat)[-1]
+
+
+def problem_card_zh(group, number: str):
+    cards = [m for m in group.bot_messages() if body(m).startswith(f"⚠️ 订单 <b>{number}") or
+             body(m).startswith(f"⚠️ 订单 {number}")]
+    assert cards, f"no problem card for {number}"
+    return group.message(cards[-1].message_id)
