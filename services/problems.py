@@ -156,8 +156,8 @@ async def settled_lines(session: AsyncSession, order_id: int, but: int | None = 
 
 
 async def refunded_fen(session: AsyncSession, order_id: int) -> int:
-    return await session.scalar(select(func.coalesce(func.sum(OrderProblem.refunded_fen), 0))
-                                .where(OrderProblem.order_id == order_id)) or 0
+    return int(await session.scalar(select(func.coalesce(func.sum(OrderProblem.refunded_fen), 0))
+                                    .where(OrderProblem.order_id == order_id)) or 0)  # PostgreSQL: a Decimal
 
 
 async def load_view(session: AsyncSession, problem: OrderProblem) -> ProblemView:
