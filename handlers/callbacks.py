@@ -361,7 +361,7 @@ class ShowListing(CallbackData, prefix="lr:show"):
 
 class CancelPrompt(CallbackData, prefix="px"):
     """Stop waiting for a typed reason or pickup code ("rjr": an order's reason, "pick": a
-    pickup code, "lrjr": a listing's reason)."""
+    pickup code, "lrjr": a listing's reason, "pbr": a problem's reason to decline)."""
 
     kind: Literal["rjr", "pick", "lrjr", "pbr"]
     subject_id: BigId
