@@ -187,7 +187,12 @@ async def send_report(update: Update, context: RuralContext) -> None:
     t, rt = context.t, context.rt
     report = await stats.report(rt.store, rt.clock.now(), rt.timezone)
     suggested = await synonyms.suggestions([m.term for m in report.misses.top], rt.search.guess)
-    await say(update, context, report_text(t, report, suggested) + await problems_text(context))
+    text, problem_figures = report_text(t, report, suggested), await problems_text(context)
+    if utf16_len(text + problem_figures) <= MAX_TEXT:
+        await say(update, context, text + problem_figures)
+    else:  # a report filled to Telegram's limit: the problems' figures come on their own
+        await say(update, context, text)
+        await say(update, context, problem_figures.strip())
     png = await asyncio.to_thread(stats.daily_orders_png, report.daily)
     await context.bot.send_photo(
         update.effective_chat.id, photo=InputFile(png, filename="daily-orders.png"),
