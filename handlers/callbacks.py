@@ -29,7 +29,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self, dataclass_transform
 
 from telegram.ext import CallbackQueryHandler
 
-from services import desks, reviews
+from services import desks, problem_desk, problems, reviews
 from services.broadcast import AUDIENCES
 from services.produce import Step
 
@@ -361,9 +361,9 @@ class ShowListing(CallbackData, prefix="lr:show"):
 
 class CancelPrompt(CallbackData, prefix="px"):
     """Stop waiting for a typed reason or pickup code ("rjr": an order's reason, "pick": a
-    pickup code, "lrjr": a listing's reason)."""
+    pickup code, "lrjr": a listing's reason, "pbr": a problem's reason to decline)."""
 
-    kind: Literal["rjr", "pick", "lrjr"]
+    kind: Literal["rjr", "pick", "lrjr", "pbr"]
     subject_id: BigId
 
 
@@ -685,3 +685,75 @@ class ForgetWalkIn(CallbackData, prefix="fw:yes"):
 
 class KeepWalkIn(CallbackData, prefix="fw:no"):
     pass
+
+
+# ── Problems after pickup (handlers/problems.py, problem_desk.py) ───────────────────────────────
+
+
+class ProblemStart(CallbackData, prefix="pb:new"):
+    """⚠️ Problem on a picked-up order in My orders."""
+
+    order_id: BigId
+
+
+class ProblemQuantity(CallbackData, prefix="pb:q"):
+    """How much of a line is concerned: whole units, or thousandths for produce."""
+
+    problem_id: BigId
+    line_id: BigId
+    quantity: Milli
+
+
+class ProblemStep(CallbackData, prefix="pb:to"):
+    problem_id: BigId
+    step: Literal["lines", "reason", "photo"]
+
+
+class ProblemReason(CallbackData, prefix="pb:r"):
+    problem_id: BigId
+    reason: Annotated[str, OneOf(problems.REASONS)]
+
+
+class ProblemSkipPhoto(CallbackData, prefix="pb:skip"):
+    problem_id: BigId
+
+
+class ProblemCancel(CallbackData, prefix="pb:x"):
+    problem_id: BigId
+
+
+class ProblemRefund(CallbackData, prefix="dk:pbr"):
+    """💰 Refund the chosen lines ("some") or all that is not settled ("all")."""
+
+    problem_id: BigId
+    scope: Literal["some", "all"]
+
+
+class ProblemReplace(CallbackData, prefix="dk:pbp"):
+    problem_id: BigId
+
+
+class ProblemDecline(CallbackData, prefix="dk:pbx"):
+    problem_id: BigId
+
+
+class ProblemDeclineReason(CallbackData, prefix="dk:pbj"):
+    problem_id: BigId
+    reason: Annotated[str, OneOf(problem_desk.DECLINE_REASONS)]
+
+
+class TypeProblemReason(CallbackData, prefix="dk:pbt"):
+    problem_id: BigId
+
+
+class ProblemCard(CallbackData, prefix="dk:pbc"):
+    """The problem's card again, in place (⬅️ Back from the reasons to decline)."""
+
+    problem_id: BigId
+
+
+class ProblemRestock(CallbackData, prefix="dk:pbs"):
+    """What came back: ✅ back to stock ("y") or 🗑 not sellable ("n")."""
+
+    problem_id: BigId
+    sellable: Literal["y", "n"]

@@ -32,6 +32,7 @@ from handlers.cards import LISTING, ORDER, DecisionCard
 from handlers.context import RuralContext
 from handlers.desk import actor_of, card_t, decide, may_act_on, on_card, picked_up_reply, refuse
 from handlers.forms import Form
+from handlers.problem_cards import PROBLEM
 from handlers.ui import button, esc, keyboard, on_tap, say, show
 from locales import N_, Translator
 from services import desks, parcels, partners, prompts
@@ -47,6 +48,7 @@ LAPSE_EVERY = 60.0  # seconds between sweeps that close lapsed questions and res
 ORDER_REASON = Form(ORDER.prompt)  # "rjr": why an order is rejected
 PICKUP_CODE = Form("pick")  # the code the villager shows when they pick their parcel up
 LISTING_REASON = Form(LISTING.prompt)  # "lrjr": why a produce listing is rejected
+PROBLEM_REASON = Form(PROBLEM.prompt)  # "pbr": why a problem after pickup is declined
 
 
 class Settled(Enum):
@@ -163,6 +165,8 @@ QUESTIONS = {
                                N_("6-digit pickup code"), ORDER, code_typed, deciding=False),
     LISTING_REASON.kind: Question(N_("✏️ {name}, please type the reason for rejecting this produce."),
                                   N_("Reason for rejecting"), LISTING, reason_typed(LISTING)),
+    PROBLEM_REASON.kind: Question(N_("✏️ {name}, please type the reason for declining this problem."),
+                                  N_("Reason for declining"), PROBLEM, reason_typed(PROBLEM)),
 }
 
 

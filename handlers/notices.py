@@ -15,6 +15,7 @@ from datetime import datetime
 from telegram import Bot
 from telegram.constants import ParseMode
 
+from handlers import problem_desk
 from handlers.callbacks import AdminProductOpen, Categories, OrderDetail
 from handlers.card_posts import edit_cards, edit_review_cards, post_card, post_review_card, to_desk
 from handlers.cards import digest_text, reason_text, uncollected_text
@@ -223,6 +224,8 @@ async def deliver(bot: Bot, rt: Runtime, row: Claimed) -> bool:
         return await send_digest(bot, rt, row)
     if kind == Kind.LOW_STOCK:
         return await send_low_stock(bot, rt, row)
+    if kind in (Kind.PROBLEM_CARD, Kind.PROBLEM):
+        return await problem_desk.deliver(bot, rt, row)
     order = await orders.order_view(rt.store, row.order_id)
     if order is None:
         return False

@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, Update
 from telegram.ext import Application, CommandHandler, filters
 
-from handlers import forms
-from handlers.callbacks import CancelOrder, CancelOrderConfirmed, Categories, OrderDetail, OrdersPage, on
+from handlers import forms, problem_cards
+from handlers.callbacks import CancelOrder, CancelOrderConfirmed, Categories, OrderDetail, OrdersPage, ProblemStart, on
 from handlers.context import RuralContext
 from handlers.ui import (
     alert,
@@ -23,7 +23,7 @@ from handlers.ui import (
     show,
     status_text,
 )
-from services import orders
+from services import orders, problems
 from services.errors import NotAllowed, NotFound, TooManyPendingOrders
 from services.orders import OrderView
 from services.states import OrderStatus
@@ -72,9 +72,16 @@ def detail_text(context: RuralContext, order: OrderView) -> str:
         "",
         t("🕒 <b>Timeline</b>"),
     ]
-    lines += [f"{local_time(event.at, tz)} · {status_label(context, event.status)}"
-              + (f" — {esc(event.note)}" if event.note else "") for event in order.events]
+    lines += [f"{local_time(event.at, tz)} · {event_line(context, event.status, event.note)}"
+              for event in order.events]
     return "\n".join(lines)
+
+
+def event_line(context: RuralContext, status: str, note: str) -> str:
+    """A step of the order's timeline: a status, or a step of a problem after pickup."""
+    if status in problem_cards.EVENTS:
+        return problem_cards.event_text(context.t, status, note)
+    return status_label(context, status) + (f" — {esc(note)}" if note else "")
 
 
 async def detail(update: Update, context: RuralContext, order: OrderView) -> None:
@@ -82,6 +89,9 @@ async def detail(update: Update, context: RuralContext, order: OrderView) -> Non
     rows = []
     if order.status == OrderStatus.PENDING:
         rows.append([button(t("❌ Cancel order"), CancelOrder(order.id))])
+    if order.status == OrderStatus.PICKED_UP and await problems.reportable(
+            context.rt.store, context.rt.clock, context.villager.id, order.id):
+        rows.append([button(t("⚠️ Problem"), ProblemStart(order.id))])
     rows.append([button(t("⬅️ My orders"), OrdersPage(0))])
     await show(update, context, detail_text(context, order), keyboard(*rows))
 

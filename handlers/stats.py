@@ -27,7 +27,7 @@ from handlers.context import RuralContext
 from handlers.listings import quantity
 from handlers.ui import button, esc, keyboard, local_time, money, name_in, on_tap, say
 from locales import Translator
-from services import stats, synonyms
+from services import problems, stats, synonyms
 from services.partners import Actor
 from services.stats import Place, Places, Report, Windows
 
@@ -187,7 +187,12 @@ async def send_report(update: Update, context: RuralContext) -> None:
     t, rt = context.t, context.rt
     report = await stats.report(rt.store, rt.clock.now(), rt.timezone)
     suggested = await synonyms.suggestions([m.term for m in report.misses.top], rt.search.guess)
-    await say(update, context, report_text(t, report, suggested))
+    text, problem_figures = report_text(t, report, suggested), await problems_text(context)
+    if utf16_len(text + problem_figures) <= MAX_TEXT:
+        await say(update, context, text + problem_figures)
+    else:  # a report filled to Telegram's limit: the problems' figures come on their own
+        await say(update, context, text)
+        await say(update, context, problem_figures.strip())
     png = await asyncio.to_thread(stats.daily_orders_png, report.daily)
     await context.bot.send_photo(
         update.effective_chat.id, photo=InputFile(png, filename="daily-orders.png"),
@@ -212,3 +217,11 @@ async def refresh_tapped(update: Update, context: RuralContext, actor: Actor) ->
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("stats", stats_command, filters=PRIVATE))
     app.add_handler(on(RefreshStats, refresh_tapped))
+
+
+async def problems_text(context: RuralContext) -> str:
+    """Problems after pickup and refunds in the last 30 days, below the report."""
+    t, rt = context.t, context.rt
+    found = await problems.figures(rt.store, stats.window_start(rt.clock.now(), rt.timezone, stats.WINDOWS[-1]))
+    return "\n\n" + t("⚠️ Problems reported, 30 days: {n} · 💰 refunds: {refunds}, {amount}", n=found.reported,
+                         refunds=found.refunds, amount=money(found.refunded_fen))

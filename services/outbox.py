@@ -36,6 +36,8 @@ class Kind(StrEnum):
     SELLER = "seller"  # tell a seller what happened to their listing: reviewed, sold, sold out, paid
     CARD_EDIT = "card_edit"  # edit an order's cards where they are (a name was forgotten); never post one
     LISTING_CARD_EDIT = "listing_card_edit"  # the same for a produce listing's review cards
+    PROBLEM_CARD = "problem_card"  # post or refresh a problem's card on its center's desk
+    PROBLEM = "problem"  # tell a villager (or a produce seller) what was decided on a problem
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,7 @@ from store.models import (
     OrderCard,
     OrderEvent,
     OrderLine,
+    OrderProblem,
     OutboxMessage,
     Partner,
     SearchMiss,
@@ -185,6 +186,11 @@ async def _erase(session: AsyncSession, villager: Villager, now: datetime) -> Fo
 
     # What they searched for, and found nothing.
     await session.execute(delete(SearchMiss).where(SearchMiss.villager_id == villager_id))
+    # Problems they reported: half-written ones go; the rest stay for the accounts, without their photo.
+    await session.execute(delete(OrderProblem).where(OrderProblem.villager_id == villager_id,
+                                                     OrderProblem.status == "draft"))
+    await session.execute(update(OrderProblem).where(OrderProblem.villager_id == villager_id).values(photo=None)
+                          .execution_options(synchronize_session=False))
     # Nobody keeps ordering "for" the anonymous row.
     await session.execute(update(Villager).where(Villager.acting_for_id == villager_id, Villager.id != villager_id)
                           .values(acting_for_id=None).execution_options(synchronize_session=False))

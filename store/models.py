@@ -523,3 +523,36 @@ class DeskPrompt(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[str | None] = mapped_column(String(16))  # answered, cancelled, replaced, lapsed
+
+
+class OrderProblem(Base):
+    """A problem a villager reported with an order they picked up (⚠️ Problem, within PROBLEM_DAYS),
+    and what the pickup center's partner decided: a refund, a replacement order, or a decline.
+
+    It is filled in step by step as a ``draft`` (``step``: lines, reason, photo), then ``open`` on
+    the desk until decided (``refunded``, ``replaced``, ``declined``). ``lines`` maps an order line's
+    id (as text) to the quantity concerned: whole units for a catalog line, thousandths for produce.
+    ``restock`` is the partner's word on goods that came back: "stock" or "discard"."""
+
+    __tablename__ = "order_problems"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    villager_id: Mapped[int] = mapped_column(ForeignKey("villagers.id", ondelete="CASCADE"), index=True)
+    center_id: Mapped[int] = mapped_column(ForeignKey("service_centers.id"), index=True)  # its desk decides
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    step: Mapped[str | None] = mapped_column(String(16))
+    lines: Mapped[dict] = mapped_column(JSON, default=dict)
+    reason: Mapped[str | None] = mapped_column(String(16))
+    photo: Mapped[str | None] = mapped_column(String(300))  # a Telegram file id
+    decision: Mapped[str | None] = mapped_column(String(16))  # refund | replace | decline
+    refund_lines: Mapped[dict] = mapped_column(JSON, default=dict)  # what was refunded, as ``lines``
+    refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    replacement_order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    decline_reason: Mapped[str] = mapped_column(String(300), default="")
+    restock: Mapped[str | None] = mapped_column(String(16))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("villagers.id"))
+    cards: Mapped[dict] = mapped_column(JSON, default=dict)  # chat id (as text) -> the card's message id
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -181,6 +181,21 @@ INVENTORY: dict[str, Tap] = {
     "partner change cancelled (admin)": Tap("pt:x"),
     # handlers/menu.py: any other data
     "anything else": Tap("zz:nothing"),
+    # handlers/problems.py: a problem after pickup ({order} stands for a problem's id too)
+    "problem start": Tap("pb:new:{order}"),
+    "problem quantity": Tap("pb:q:{order}:{order}:1"),
+    "problem step": Tap("pb:to:{order}:reason"),
+    "problem reason": Tap("pb:r:{order}:damaged"),
+    "problem skip photo": Tap("pb:skip:{order}"),
+    "problem cancel": Tap("pb:x:{order}"),
+    # handlers/problem_desk.py
+    "problem refund": Tap("dk:pbr:{order}:some"),
+    "problem replace": Tap("dk:pbp:{order}"),
+    "problem decline": Tap("dk:pbx:{order}"),
+    "problem decline reason": Tap("dk:pbj:{order}:not_seen"),
+    "problem typed reason": Tap("dk:pbt:{order}"),
+    "problem card": Tap("dk:pbc:{order}"),
+    "problem restock": Tap("dk:pbs:{order}:y"),
 }
 SAMPLE = {"order": 7, "listing": 7, "draft": 7, "line": 7, "promo": 7, "villager": 7, "product": 7,
           "category": 7, "county": 7, "center": 7, "token": "0123456789ab"}

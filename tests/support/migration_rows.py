@@ -277,6 +277,22 @@ SEED: dict[str, dict[str, list[dict]]] = {
              "note": "counted twice"},
         ],
     },
+    "0015": {
+        # Wang Fang's seed packet was damaged: refunded, and the packet back in stock; a second
+        # report on the same order was answered with a replacement (order 1 stands in for it).
+        "order_problems": [
+            {"id": 1, "order_id": 3, "villager_id": 1, "center_id": 1, "status": "refunded", "step": None,
+             "lines": {"4": 1}, "reason": "damaged", "photo": "AgACAgUAAxkBAAIC", "decision": "refund",
+             "refund_lines": {"4": 1}, "refunded_fen": 1800, "replacement_order_id": None, "decline_reason": "",
+             "restock": "stock", "decided_by_id": 2, "cards": {"-1002000000001": 81}, "created_at": at(600),
+             "reported_at": at(605), "decided_at": at(640)},
+            {"id": 2, "order_id": 3, "villager_id": 1, "center_id": 1, "status": "declined", "step": "photo",
+             "lines": {"4": 1}, "reason": "other", "photo": None, "decision": "decline", "refund_lines": {},
+             "refunded_fen": 0, "replacement_order_id": 1, "decline_reason": "already refunded",
+             "restock": None, "decided_by_id": 2, "cards": {}, "created_at": at(700), "reported_at": at(701),
+             "decided_at": at(702)},
+        ],
+    },
 }
 
 
