@@ -116,7 +116,7 @@ async def figures_scope(store: Store, actor: Actor, county: str | int | None = N
         if county is None:
             if own is None:
                 return Scope(None, [])
-            found = (await session.scalars(select(County).where(County.id.in_(own)).order_by(County.name))).all()
+            found = (await session.scalars(select(County).where(County.id.in_(own)).order_by(County.id))).all()
         else:
             one = await session.get(County, county) if isinstance(county, int) else \
                 await county_by_name(session, county)
@@ -180,7 +180,7 @@ async def list_staff(store: Store, county: str | None = None) -> list[StaffView]
         query = (select(County.name, County.names, CountyStaff.telegram_id, Villager.first_name, Villager.username)
                  .join(County, County.id == CountyStaff.county_id)
                  .outerjoin(Villager, Villager.telegram_id == CountyStaff.telegram_id)
-                 .order_by(County.name, CountyStaff.id))
+                 .order_by(County.id, CountyStaff.id))
         if county:
             query = query.where(CountyStaff.county_id == (await county_by_name(session, county)).id)
         return [StaffView(names or {"zh_Hans": name}, tid, first or "", username)
@@ -191,5 +191,5 @@ async def counties_of_staff(store: Store, telegram_id: int) -> list[dict]:
     """The names of the counties ``telegram_id`` is staff of, by name (/help names them)."""
     async with store.read() as session:
         found = await session.scalars(select(County).join(CountyStaff, CountyStaff.county_id == County.id)
-                                      .where(CountyStaff.telegram_id == telegram_id).order_by(County.name))
+                                      .where(CountyStaff.telegram_id == telegram_id).order_by(County.id))
         return [_names(county) for county in found]
