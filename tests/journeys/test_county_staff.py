@@ -257,10 +257,18 @@ async def test_removed_staff_lose_their_rights(bot):
     await admin.send("/staff remove 城固县 @xiaochen")
     assert last_text(admin) == ("🚪 Remove this person from the county staff of Chenggu County?\n"
                                 "👤 Xiao Chen @xiaochen (id 700)")
+    asked = admin.chat.last_bot_message()
+    chen.username = "chenli"  # renamed between the question and the answer
+    await chen.send("/start")
+    await admin.tap("✅ Confirm", message=asked)
+    assert last_text(admin).startswith("⚠️ This person changed since I asked: now Xiao Chen @chenli (id 700).")
+    assert await staff_rows(bot.store) == [(await county_id(bot.store, "城固县"), CHEN)]
+
+    await admin.send("/staff remove 城固县 700")
     await admin.tap("✅ Confirm")
-    assert last_text(admin) == "✅ Xiao Chen @xiaochen (id 700) is no longer county staff of Chenggu County."
-    await admin.send("/staff remove 城固县 @xiaochen")
-    assert last_text(admin) == "ℹ️ Xiao Chen @xiaochen (id 700) was not county staff of Chenggu County."
+    assert last_text(admin) == "✅ Xiao Chen @chenli (id 700) is no longer county staff of Chenggu County."
+    await admin.send("/staff remove 城固县 @chenli")
+    assert last_text(admin) == "ℹ️ Xiao Chen @chenli (id 700) was not county staff of Chenggu County."
     assert await staff_rows(bot.store) == []
 
     await chen.send("/ship CG-01")
