@@ -95,14 +95,18 @@ async def supervisor_actor(update: Update, context: RuralContext) -> Actor | Non
     return None
 
 
-def for_supervisors(handler):
+def for_supervisors(handler=None, *, answers_form: bool = False):
     """A handler for admins and county staff (``for_admins`` for both): anyone else is told
     "🔒 Only admins can do this." and nothing happens; the handler is handed the actor."""
+    if handler is None:
+        return functools.partial(for_supervisors, answers_form=answers_form)
 
     @functools.wraps(handler)
     async def checked(update: Update, context: RuralContext, *args):
         actor = await supervisor_actor(update, context)
         if actor is None:
+            if answers_form:
+                await forms.stop_waiting(context)
             await only_admins(update, context)
             return None
         return await handler(update, context, actor, *args)

@@ -49,6 +49,7 @@ STAFF = (
     ("🚚", "ship", N_("A center of your county: its confirmed orders leave for the county")),
     ("🏢", "county", N_("A center of your county: its orders reached the county center")),
     ("📊", "stats", N_("Your county's figures: orders, sales, villagers, parcels waiting")),
+    ("📢", "broadcast", N_("Send a promotion to your county's villagers")),
 )
 
 

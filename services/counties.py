@@ -99,6 +99,22 @@ async def check_may_supervise(session: AsyncSession, actor: Actor, center: Servi
         raise NotYourCounty(center.code)
 
 
+async def check_audience(session: AsyncSession, actor: Actor, audience: dict) -> None:
+    """Whom ``actor`` may send a promotion to: an admin, anyone; county staff, only the villagers
+    of one of their counties or of one of its centers (NotYourCounty for any other audience)."""
+    if actor.is_admin:
+        return
+    own = await staff_counties(session, actor.telegram_id)
+    kind, value = audience.get("kind"), str(audience.get("value", ""))
+    if value.isascii() and value.isdigit():
+        if kind == "county" and int(value) in own:
+            return
+        if kind == "center" and await session.scalar(
+                select(ServiceCenter.county_id).where(ServiceCenter.id == int(value))) in own:
+            return
+    raise NotYourCounty()
+
+
 async def is_staff(store: Store, telegram_id: int) -> bool:
     """Whether ``telegram_id`` is staff of any county."""
     async with store.read() as session:

@@ -1,27 +1,31 @@
 """County staff: an admin makes Xiao Chen staff of Chenggu County (城固县) with /staff; she ships
 and receives the parcels of Chenggu's centers (CG-01, Shangyuan) and reads Chenggu's figures, and
-nothing of Suichang County's (SC-01, Dazhe): not by command, not by a forged button. She cannot
-use the admins' global commands; once removed, she has no rights left.
+nothing of Suichang County's (SC-01, Dazhe): not by command, not by a forged button. She may send
+a promotion to Chenggu's villagers, and to nobody else. She cannot use the admins' global
+commands; once removed, she has no rights left.
 
 Wang (Shangyuan) and Zhao (Dazhe) each have a confirmed order; Lao Zhang is Shangyuan's partner.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from chat import center_id, labels, last_text, settle_in, texts
-from services import counties, desks, parcels
+from services import broadcast, counties, desks, parcels
+from services.broadcast import Status
 from services.counties import NotYourCounty
 from services.errors import NotAdmin
 from services.partners import Actor
 from services.states import OrderStatus as S
-from store.models import County, CountyStaff, Order
+from store.models import Broadcast, County, CountyStaff, Order
 from support.desk import ADMIN, card_of, desk
 from support.orders import order_rice
+from support.promotions import compose, promotions_in
 
 CHEN = 700  # Xiao Chen, county staff of Chenggu
 
@@ -124,6 +128,7 @@ async def test_an_admin_makes_someone_county_staff_and_nobody_else_can(bot):
     assert "🏛 As county staff of Chenggu County" in help_text
     assert "🚚 /ship — A center of your county: its confirmed orders leave for the county" in help_text
     assert "📊 /stats — Your county's figures" in help_text
+    assert "📢 /broadcast — Send a promotion to your county's villagers" in help_text
     assert "As an admin" not in help_text
     await admin.send("/help")
     assert "🏛 /staff — Add, remove or list county staff" in last_text(admin)
@@ -236,16 +241,72 @@ async def test_staff_read_only_their_countys_figures(bot):
 async def test_staff_cannot_use_the_admins_global_commands(bot):
     wang, zhao, here, there, chen, admin = await two_counties(bot)
     await make_staff(bot, CHEN, "城固县")
-    for command in ("/partner add CG-01 @xiaochen", "/partner list", "/product RC-001", "/broadcast",
+    for command in ("/partner add CG-01 @xiaochen", "/partner list", "/product RC-001",
                     "/synonym 洋芋 土豆", "/staff add 城固县 1002", "/staff remove 城固县 @xiaochen"):
         await chen.send(command)
         assert last_text(chen) == "🔒 Only admins can do this.", command
     await chen.send_document("products.csv", b"sku,category,price,unit,stock,name:zh,name:en,keywords\n",
                              mime_type="text/csv")
     assert last_text(chen) == "🔒 Only admins can do this."
-    answer = await chen.tap_data("bc:a:1:all", chen.chat.last_bot_message())
+    answer = await chen.tap_data("ap:open:1", chen.chat.last_bot_message())  # a product's admin card
     assert answer.show_alert and "Only admins" in answer.text
     assert await staff_rows(bot.store) == [(await county_id(bot.store, "城固县"), CHEN)]
+
+
+async def sent_to_all(bot) -> None:
+    """Wait until no promotion is running any more (the pump works in the background)."""
+    runtime = bot.app.bot_data["runtime"]
+    for _ in range(400):
+        runtime.kick_promotions()
+        await runtime.promotions.idle()
+        async with bot.store.read() as session:
+            if not await session.scalar(select(func.count(Broadcast.id)).where(
+                    Broadcast.status.in_([Status.SENDING, Status.SCHEDULED]))):
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the promotion did not finish")
+
+
+async def test_staff_send_promotions_to_their_own_county_only(bot):
+    wang, zhao, here, there, chen, admin = await two_counties(bot)
+    await make_staff(bot, CHEN, "城固县")
+    suichang, dazhe = await county_id(bot.store, "遂昌县"), await center_id(bot.store, "SC-01")
+
+    await compose(chen)
+    audiences = chen.chat.last_bot_message()
+    assert labels(audiences) == ["🗺 One county", "📍 One center", "✖️ Cancel"]  # not everyone
+    async with bot.store.read() as session:
+        promotion = await session.scalar(select(Broadcast.id).where(Broadcast.admin_telegram_id == CHEN))
+    refused = "🔒 County staff send promotions only to their own county or one of its centers."
+    for forged in (f"bc:a:{promotion}:all", f"bc:a:{promotion}:language", f"bc:v:{promotion}:county:{suichang}",
+                   f"bc:v:{promotion}:center:{dazhe}", f"bc:v:{promotion}:language:en"):
+        answer = await chen.tap_data(forged, audiences)
+        assert answer.show_alert and answer.text == refused, forged
+    async with bot.store.read() as session:
+        assert (await session.get(Broadcast, promotion)).audience == {}
+
+    await chen.tap("🗺 One county", message=audiences)
+    assert labels(chen.chat.message(audiences.message_id)) == ["Chenggu County", "⬅️ Back"]
+    await chen.tap("⬅️ Back")
+    await chen.tap("📍 One center")
+    centers = labels(chen.chat.last_bot_message())
+    assert "Shangyuan Village Service Center" in centers and not [c for c in centers if "Dazhe" in c]
+    await chen.tap("⬅️ Back")
+    await chen.tap("🗺 One county")
+    await chen.tap("Chenggu County")
+    assert any(t.startswith("👥 This reaches 1 people") for t in texts(chen.chat))  # Wang, of Shangyuan
+    await chen.tap("🚀 Send now")
+    await sent_to_all(bot)
+    assert [m.text for m in promotions_in(wang)] == ["New Year sale 🎉 fertilizer 10% off"]
+    assert promotions_in(zhao) == []
+
+    # The service checks the audience again when it is sent, whoever calls it.
+    draft = await broadcast.start_draft(bot.store, bot.clock.now(), CHEN)
+    await broadcast.set_text(bot.store, CHEN, draft.id, "zh_Hans", "新年")
+    await broadcast.set_step(bot.store, CHEN, draft.id, broadcast.Step.PREVIEW, audience={"kind": "all"})
+    with pytest.raises(NotYourCounty):
+        await broadcast.confirm(bot.store, bot.clock.now(), CHEN, draft.id, None, author=Actor(CHEN, "Xiao Chen"))
+    assert (await broadcast.view(bot.store, draft.id)).status == Status.DRAFT
 
 
 async def test_removed_staff_lose_their_rights(bot):
