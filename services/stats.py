@@ -118,7 +118,7 @@ def _in(column, counties: set[int] | None):
     """``column`` (a center's id) is a center of ``counties``; always true for None (everywhere)."""
     if counties is None:
         return true()
-    return column.in_(select(ServiceCenter.id).where(ServiceCenter.county_id.in_(counties)))
+    return column.in_(select(ServiceCenter.id).where(ServiceCenter.county_id.in_(counties)).correlate(None))
 
 
 def _counted(now: datetime, timezone: str, counties: set[int] | None = None):
