@@ -20,6 +20,9 @@
                                             it shows who was found, then asks y/N (--yes: no question)
     rural-bot partner remove CODE WHO [--yes]
     rural-bot partner list [CODE]
+    rural-bot staff add --county 苍溪县 --user WHO [--yes]   make someone staff of a county (bot/cli_staff.py)
+    rural-bot staff remove --county 苍溪县 --user WHO [--yes]
+    rural-bot staff list [--county 苍溪县]
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import logs
+from bot import cli_staff, logs
 from bot.config import Settings, SettingsError, load_settings, without_password
 from catalog.csvfile import ImportReport, error_lines
 from locales import translator
@@ -79,6 +82,7 @@ def parser() -> argparse.ArgumentParser:
                             help="do it without asking y/N (needed when standard input is not a terminal)")
     listing = partner.add_parser("list", help="list partners")
     listing.add_argument("code", nargs="?", help="only this center")
+    cli_staff.add_parser(sub)
     return p
 
 
@@ -211,6 +215,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(_demo(args))
     if command in (("db", "backup"), ("db", "restore")):
         return backup_or_restore(settings, args.action, args.file)
+    if args.command == "staff":
+        return asyncio.run(_with_store(settings, cli_staff.work(args, person_line)))
 
     async def upgrade(store: Store) -> int:
         print("database is up to date")

@@ -24,8 +24,10 @@ from handlers import (
     privacy,
     problem_desk,
     problems,
+    promotions,
     search,
     sell,
+    staff,
     start,
     stats,
     supergroup,
@@ -38,7 +40,7 @@ def register_all(app: Application) -> None:
     app.add_handler(TypeHandler(Update, resolve_person), group=-1)
     for journey in (start, help, browse, search, cart, orders, sell, my_listings, market, market_order, assist, desk,
                     desk_prompts, admin, broadcast, catalog_admin, synonyms, stats, privacy, supergroup, problems,
-                    problem_desk):
+                    problem_desk, staff, promotions):
         journey.register(app)
     menu.register(app)  # last: it takes whatever the journeys did not
     app.add_error_handler(on_error)

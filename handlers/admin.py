@@ -7,6 +7,8 @@
     /county [CG-01]    all orders of a center on the way have reached the county center
 
 Without a center code, /ship and /county offer the centers that have such orders as buttons.
+County staff (handlers/staff.py) may use /ship and /county for the centers of their own county
+only: ``for_supervisors`` lets them in, and the service refuses another county's center.
 
 ``for_admins`` is the one check that an admin is asking, for these handlers and those of
 catalog_admin, stats and broadcast: it refuses anyone else and hands the admin's ``Actor`` on.
@@ -26,7 +28,8 @@ from handlers.callbacks import PartnerChange as PartnerChangeButton
 from handlers.context import RuralContext
 from handlers.ui import alert, button, esc, keyboard, name_in, on_tap, say, show, status_text
 from locales import Translator
-from services import parcels, partners
+from services import counties, parcels, partners
+from services.counties import NotYourCounty
 from services.errors import NotFound
 from services.partners import (
     Actor,
@@ -78,6 +81,43 @@ def for_admins(handler=None, *, answers_form: bool = False):
         return await handler(update, context, actor, *args)
 
     return checked
+
+
+async def supervisor_actor(update: Update, context: RuralContext) -> Actor | None:
+    """The admin, or someone who is county staff (of any county: the services check which), as
+    the ``Actor``; None for anyone else."""
+    actor = admin_actor(update, context)
+    if actor is not None:
+        return actor
+    user = update.effective_user
+    if await counties.is_staff(context.rt.store, user.id):
+        return Actor(user.id, user.first_name or "", False)
+    return None
+
+
+def for_supervisors(handler=None, *, answers_form: bool = False):
+    """A handler for admins and county staff (``for_admins`` for both): anyone else is told
+    "🔒 Only admins can do this." and nothing happens; the handler is handed the actor."""
+    if handler is None:
+        return functools.partial(for_supervisors, answers_form=answers_form)
+
+    @functools.wraps(handler)
+    async def checked(update: Update, context: RuralContext, *args):
+        actor = await supervisor_actor(update, context)
+        if actor is None:
+            if answers_form:
+                await forms.stop_waiting(context)
+            await only_admins(update, context)
+            return None
+        return await handler(update, context, actor, *args)
+
+    return checked
+
+
+def not_your_county(t: Translator, exc: NotYourCounty) -> str:
+    if exc.code:
+        return t("🔒 {code} is not in your county.", code=esc(exc.code))
+    return t("🔒 {county} is not your county.", county=esc(name_in(exc.names, t)))
 
 
 @for_admins
@@ -186,19 +226,19 @@ async def list_partners(update: Update, context: RuralContext, center_code: str 
     await say(update, context, "\n".join(lines))
 
 
-@for_admins
+@for_supervisors
 async def batch_command(update: Update, context: RuralContext, actor: Actor) -> None:
     command = update.effective_message.text.split()[0].lstrip("/").split("@")[0].lower()
     if context.args:
         await move_batch(update, context, actor, command, context.args[0])
     else:
-        await batch_choices(update, context, command)
+        await batch_choices(update, context, actor, command)
 
 
-async def batch_choices(update: Update, context: RuralContext, command: str) -> None:
+async def batch_choices(update: Update, context: RuralContext, actor: Actor, command: str) -> None:
     t = context.t
     source, _ = BATCHES[command]
-    found = await parcels.centers_with(context.rt.store, source)
+    found = await parcels.centers_with(context.rt.store, actor, source)
     if not found:
         await show(update, context, t("✅ No center has orders that are {status}.",
                                       status=status_text(t, source)))
@@ -210,7 +250,7 @@ async def batch_choices(update: Update, context: RuralContext, command: str) -> 
 
 
 @on_tap
-@for_admins
+@for_supervisors
 async def batch_tapped(update: Update, context: RuralContext, actor: Actor, data: Batch) -> None:
     await move_batch(update, context, actor, data.command, data.code)
 
@@ -222,6 +262,9 @@ async def move_batch(update: Update, context: RuralContext, actor: Actor, comman
         moved = await parcels.move_center_batch(rt.store, rt.clock, actor, center_code, source, to)
     except NotFound:
         await say(update, context, t("😔 There is no service center with the code {code}.", code=esc(center_code)))
+        return
+    except NotYourCounty as exc:
+        await alert(update, context, not_your_county(t, exc))
         return
     if not moved:
         text = t("ℹ️ {code}: no orders to move.", code=esc(center_code.upper()))

@@ -1,6 +1,6 @@
 """📣 Promotions: an admin composes one (/broadcast), sees it as villagers will, and sends it now or
 later; /broadcast cancel stops it. Villagers opt out with the button on every promotion or
-/promotions off (and back with /promotions on).
+/promotions off (and back with /promotions on): handlers/promotions.py.
 
     /broadcast ──> text (default language) ──> the other languages (or skip) ──> photo (or skip)
         ──> a button to a product or category (or skip) ──> audience, with its size
@@ -8,6 +8,9 @@ later; /broadcast cancel stops it. Villagers opt out with the button on every pr
 
 Copies wait for the end of their readers' quiet hours (each in their center's time zone); the
 preview says how many are in them now, and offers 🔔 Send anyway when any are.
+
+County staff may compose promotions too, to their own county or one of its centers only (the
+service checks the audience: ``counties.check_audience``).
 
 Typed answers come back through the forms DRAFT ("bc:<id>": the step the draft is at, typed or a
 photo) and SEND_AT ("bct:<id>": the time to send it).
@@ -22,7 +25,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler, filters
 
 from handlers import forms
-from handlers.admin import for_admins
+from handlers.admin import admin_actor, for_supervisors
 from handlers.callbacks import (
     PromotionAudience,
     PromotionAudienceAgain,
@@ -32,7 +35,6 @@ from handlers.callbacks import (
     PromotionSendLater,
     PromotionSendNow,
     PromotionSkip,
-    Unsubscribe,
     on,
 )
 from handlers.cards import promotion_keyboard
@@ -41,6 +43,7 @@ from handlers.ui import alert, button, esc, keyboard, name_in, on_tap, say, show
 from locales import N_, Translator, available_locales, translator
 from services import broadcast, deliveries
 from services.broadcast import AUDIENCES, BadHtml, BroadcastView, Delivery, Status, Step
+from services.counties import NotYourCounty
 from services.errors import NotAllowed, NotFound
 from services.partners import Actor
 
@@ -61,13 +64,22 @@ def language_name(locale: str, t: Translator) -> str:
     return t.name_of(locale)
 
 
+def kinds(update: Update, context: RuralContext) -> tuple[str, ...]:
+    """The audiences this person may choose: county staff, their own county or one of its centers."""
+    return AUDIENCES if admin_actor(update, context) else ("county", "center")
+
+
+def only_own_county(t: Translator) -> str:
+    return t("🔒 County staff send promotions only to their own county or one of its centers.")
+
+
 def locales_in_order(default: str) -> list[str]:
     return [default] + sorted(locale for locale in available_locales() if locale != default)
 
 
 # ---- composing ------------------------------------------------------------------------------
 
-@for_admins
+@for_supervisors
 async def broadcast_command(update: Update, context: RuralContext, actor: Actor) -> None:
     t, rt = context.t, context.rt
     if context.args and context.args[0].lower() == "cancel":
@@ -119,7 +131,8 @@ async def show_step(update: Update, context: RuralContext, promotion: BroadcastV
         rows.append([button(t("⏭ Skip"), PromotionSkip(promotion.id))])
     else:
         text = t("👥 Who should get it?")
-        rows += [[button(t(AUDIENCE_NAMES[kind]), PromotionAudience(promotion.id, kind))] for kind in AUDIENCES]
+        rows += [[button(t(AUDIENCE_NAMES[kind]), PromotionAudience(promotion.id, kind))]
+                 for kind in kinds(update, context)]
     rows.append([cancel])
     await say(update, context, "\n\n".join(part for part in (note, text) if part), keyboard(*rows))
 
@@ -176,7 +189,7 @@ async def photo_sent(update: Update, context: RuralContext, broadcast_id: int, f
 
 
 @on_tap
-@for_admins
+@for_supervisors
 async def skip_tapped(update: Update, context: RuralContext, actor: Actor, data: PromotionSkip) -> None:
     rt, admin = context.rt, update.effective_user.id
     broadcast_id = data.promotion_id
@@ -203,7 +216,7 @@ async def _draft_or_say(update: Update, context: RuralContext, broadcast_id: int
 
 
 @on_tap
-@for_admins
+@for_supervisors
 async def cancel_tapped(update: Update, context: RuralContext, actor: Actor, data: PromotionCancel) -> None:
     rt = context.rt
     promotion = await _draft_or_say(update, context, data.promotion_id)
@@ -215,17 +228,20 @@ async def cancel_tapped(update: Update, context: RuralContext, actor: Actor, dat
 
 
 @on_tap
-@for_admins
+@for_supervisors
 async def audience_tapped(update: Update, context: RuralContext, actor: Actor, data: PromotionAudience) -> None:
     """An audience kind: "all" at once; the others first ask which county, center, language, category."""
     t, rt = context.t, context.rt
     broadcast_id, kind = data.promotion_id, data.audience
     if await _draft_or_say(update, context, broadcast_id) is None:
         return
-    if kind == "all":
-        await audience_chosen(update, context, broadcast_id, {"kind": "all"})
+    if kind not in kinds(update, context):
+        await alert(update, context, only_own_county(t))
         return
-    choices = await broadcast.audience_choices(rt.store, kind)
+    if kind == "all":
+        await audience_chosen(update, context, actor, broadcast_id, {"kind": "all"})
+        return
+    choices = await broadcast.audience_choices(rt.store, kind, actor)
     rows = [[button(name_in(label, t) if isinstance(label, dict) else
                     (language_name(label, t) if kind == "language" else t(f"category:{label}")),
                     PromotionAudienceValue(broadcast_id, kind, value))] for value, label in choices[:40]]
@@ -234,16 +250,16 @@ async def audience_tapped(update: Update, context: RuralContext, actor: Actor, d
 
 
 @on_tap
-@for_admins
+@for_supervisors
 async def audience_value_tapped(update: Update, context: RuralContext, actor: Actor,
                                 data: PromotionAudienceValue) -> None:
     if await _draft_or_say(update, context, data.promotion_id) is None:
         return
-    await audience_chosen(update, context, data.promotion_id, {"kind": data.audience, "value": data.value})
+    await audience_chosen(update, context, actor, data.promotion_id, {"kind": data.audience, "value": data.value})
 
 
 @on_tap
-@for_admins
+@for_supervisors
 async def audience_again_tapped(update: Update, context: RuralContext, actor: Actor,
                                 data: PromotionAudienceAgain) -> None:
     promotion = await _draft_or_say(update, context, data.promotion_id)
@@ -251,11 +267,16 @@ async def audience_again_tapped(update: Update, context: RuralContext, actor: Ac
         await show_step(update, context, promotion)
 
 
-async def audience_chosen(update: Update, context: RuralContext, broadcast_id: int, audience: dict) -> None:
+async def audience_chosen(update: Update, context: RuralContext, actor: Actor, broadcast_id: int,
+                          audience: dict) -> None:
     """Show how many people that is; then the preview, exactly as villagers will see it."""
     t, rt, admin = context.t, context.rt, update.effective_user.id
+    try:
+        promotion = await broadcast.set_step(rt.store, admin, broadcast_id, Step.PREVIEW, actor, audience=audience)
+    except NotYourCounty:
+        await alert(update, context, only_own_county(t))
+        return
     size = await broadcast.audience_size(rt.store, audience)
-    promotion = await broadcast.set_step(rt.store, admin, broadcast_id, Step.PREVIEW, audience=audience)
     await show(update, context, t("👥 This reaches <b>{n}</b> people (those who opted out or blocked the bot are "
                                   "counted, and skipped).", n=size))
     for locale in locales_in_order(rt.default_locale):
@@ -286,19 +307,19 @@ async def audience_chosen(update: Update, context: RuralContext, broadcast_id: i
 
 
 @on_tap
-@for_admins
+@for_supervisors
 async def now_tapped(update: Update, context: RuralContext, actor: Actor, data: PromotionSendNow) -> None:
-    await confirm(update, context, data.promotion_id, None)
+    await confirm(update, context, actor, data.promotion_id, None)
 
 
 @on_tap
-@for_admins
+@for_supervisors
 async def anyway_tapped(update: Update, context: RuralContext, actor: Actor, data: PromotionSendAnyway) -> None:
-    await confirm(update, context, data.promotion_id, None, anyway=True)
+    await confirm(update, context, actor, data.promotion_id, None, anyway=True)
 
 
 @on_tap
-@for_admins
+@for_supervisors
 async def later_tapped(update: Update, context: RuralContext, actor: Actor, data: PromotionSendLater) -> None:
     broadcast_id = data.promotion_id
     if await _draft_or_say(update, context, broadcast_id) is None:
@@ -308,7 +329,7 @@ async def later_tapped(update: Update, context: RuralContext, actor: Actor, data
                                          timezone=context.rt.timezone))
 
 
-@for_admins(answers_form=True)
+@for_supervisors(answers_form=True)
 async def time_typed(update: Update, context: RuralContext, actor: Actor, broadcast_id: int, text: str) -> None:
     rt = context.rt
     try:
@@ -320,17 +341,20 @@ async def time_typed(update: Update, context: RuralContext, actor: Actor, broadc
         await say(update, context, context.t("⚠️ That time has passed. Please type a later one."))
         return
     await forms.stop_waiting(context)
-    await confirm(update, context, broadcast_id, when)
+    await confirm(update, context, actor, broadcast_id, when)
 
 
-async def confirm(update: Update, context: RuralContext, broadcast_id: int, when: datetime | None,
+async def confirm(update: Update, context: RuralContext, actor: Actor, broadcast_id: int, when: datetime | None,
                   anyway: bool = False) -> None:
     t, rt = context.t, context.rt
     if await _draft_or_say(update, context, broadcast_id) is None:
         return
     try:
         promotion = await broadcast.confirm(rt.store, rt.clock.now(), update.effective_user.id, broadcast_id, when,
-                                            anyway)
+                                            anyway, actor)
+    except NotYourCounty:
+        await alert(update, context, only_own_county(t))
+        return
     except (NotAllowed, NotFound):
         await alert(update, context, t("⌛ This promotion is no longer being composed."))
         return
@@ -347,35 +371,11 @@ async def confirm(update: Update, context: RuralContext, broadcast_id: int, when
         await say(update, context, text)
 
 
-# ---- opting out -----------------------------------------------------------------------------
-
-async def promotions_command(update: Update, context: RuralContext) -> None:
-    t = context.t
-    choice = (context.args or [""])[0].lower()
-    if choice not in ("on", "off"):
-        await say(update, context, t("Usage: /promotions off (no more promotions) or /promotions on"))
-        return
-    await broadcast.set_promotions(context.rt.store, update.effective_user.id, choice == "on")
-    if choice == "on":
-        await say(update, context, t("🔔 You will get promotions again."))
-    else:
-        await say(update, context, t("🔕 You will get no more promotions. News of your orders still comes. "
-                                     "/promotions on brings them back."))
-
-
-@on_tap
-async def unsubscribe_tapped(update: Update, context: RuralContext) -> None:
-    await broadcast.set_promotions(context.rt.store, update.effective_user.id, False)
-    await alert(update, context, context.t("🔕 You will get no more promotions. /promotions on brings them back."))
-
-
 def register(app: Application) -> None:
     forms.on_text(app, DRAFT, text_typed)
     forms.on_photo(app, DRAFT, photo_sent)
     forms.on_text(app, SEND_AT, time_typed)
     app.add_handler(CommandHandler("broadcast", broadcast_command, filters=PRIVATE))
-    app.add_handler(CommandHandler("promotions", promotions_command, filters=PRIVATE))
-    app.add_handler(on(Unsubscribe, unsubscribe_tapped))
     app.add_handler(on(PromotionSkip, skip_tapped))
     app.add_handler(on(PromotionCancel, cancel_tapped))
     app.add_handler(on(PromotionAudience, audience_tapped))

@@ -757,3 +757,20 @@ class ProblemRestock(CallbackData, prefix="dk:pbs"):
 
     problem_id: BigId
     sellable: Literal["y", "n"]
+# ── County staff (handlers/staff.py, handlers/stats.py) ─────────────────────────────────────────
+
+
+class StaffChange(CallbackData, prefix="cst"):
+    """Confirm ``/staff add|remove``: what the admin was shown, so a changed person is refused."""
+
+    action: Literal["a", "r"]
+    county_id: Id
+    telegram_id: Annotated[int, Digits(16)]
+    fingerprint: Annotated[str, Chars(r"[0-9a-f]{8}")]
+    asked: Annotated[int, Digits(11)]
+
+
+class RefreshCountyStats(CallbackData, prefix="st:cty"):
+    """🔄 Refresh under the figures of one county (``/stats 城固县``)."""
+
+    county_id: Id

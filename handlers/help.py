@@ -1,7 +1,7 @@
 """/help and ❓ Help: how the shop works, and what this reader can do, in their language.
 
-Everyone is a villager; a partner also reads what they can do for their center(s), named; an
-admin (ADMIN_IDS) reads the admin's commands. Each command is shown with its meaning
+Everyone is a villager; a partner also reads what they can do for their center(s), named; county
+staff what they can do for their county, named; an admin (ADMIN_IDS) reads the admin's commands. Each command is shown with its meaning
 ("📦 /orders — 我的订单"), never as a bare list of Latin words.
 """
 
@@ -16,7 +16,7 @@ from handlers.context import RuralContext
 from handlers.start import COMMANDS
 from handlers.ui import button, esc, keyboard, name_in, show
 from locales import N_, Translator
-from services import partners
+from services import counties, partners
 
 MEANING = dict(COMMANDS)
 # (icon, command, meaning); the meaning None: the command's own, as set with set_my_commands.
@@ -43,6 +43,13 @@ ADMIN = (
     ("📢", "broadcast", N_("Send a promotion")),
     ("📊", "stats", N_("Figures: orders, sales, villagers, missed searches")),
     ("📖", "synonym", N_("Teach the search a villagers' word, e.g. /synonym 洋芋 土豆")),
+    ("🏛", "staff", N_("Add, remove or list county staff")),
+)
+STAFF = (
+    ("🚚", "ship", N_("A center of your county: its confirmed orders leave for the county")),
+    ("🏢", "county", N_("A center of your county: its orders reached the county center")),
+    ("📊", "stats", N_("Your county's figures: orders, sales, villagers, parcels waiting")),
+    ("📢", "broadcast", N_("Send a promotion to your county's villagers")),
 )
 
 
@@ -67,6 +74,10 @@ async def help_screen(update: Update, context: RuralContext) -> None:
     if centers:
         names = "、".join(esc(name_in(center.names, t)) for center in centers)
         lines += ["", t("🤝 <b>As the partner of {centers}</b>", centers=names), *commands(t, PARTNER)]
+    supervised = await counties.counties_of_staff(rt.store, user.id)
+    if supervised:
+        names = "、".join(esc(name_in(county, t)) for county in supervised)
+        lines += ["", t("🏛 <b>As county staff of {counties}</b>", counties=names), *commands(t, STAFF)]
     if user.id in rt.admin_ids:
         lines += ["", t("🛠 <b>As an admin</b>"), *commands(t, ADMIN),
                   t("📄 Send a CSV file to import products or service centers.")]

@@ -1,9 +1,13 @@
-"""Figures for admins, in a private chat:
+"""Figures for admins and county staff, in a private chat:
 
     /stats      orders and sales (today, 7 days, 30 days; overall, by county, by center), produce
                 sold by sellers, villagers, parcels waiting for pickup and searches that found
                 nothing (each with a ready-to-copy ``/synonym <miss> <word>`` when a fuzzy guess
-                picks a product); then a chart of daily orders over 30 days, with 🔄 Refresh.
+                picks a product, for admins); then a chart of daily orders over 30 days, with 🔄 Refresh.
+    /stats 城固县  the same, of one county only
+
+County staff see only their own county's figures (``counties.figures_scope``); an admin sees
+everything, or the county named.
 
 The figures come from services.stats; the chart is drawn in a worker thread, so the bot keeps
 serving others while it renders.
@@ -21,13 +25,15 @@ from telegram import InputFile, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CommandHandler, filters
 
-from handlers.admin import for_admins
-from handlers.callbacks import RefreshStats, on
+from handlers.admin import for_supervisors, not_your_county, only_admins
+from handlers.callbacks import RefreshCountyStats, RefreshStats, on
 from handlers.context import RuralContext
 from handlers.listings import quantity
-from handlers.ui import button, esc, keyboard, local_time, money, name_in, on_tap, say
+from handlers.ui import alert, button, esc, keyboard, local_time, money, name_in, on_tap, say
 from locales import Translator
-from services import problems, stats, synonyms
+from services import counties, problems, stats, synonyms
+from services.counties import NotYourCounty, Scope
+from services.errors import NotAdmin, NotFound
 from services.partners import Actor
 from services.stats import Place, Places, Report, Windows
 
@@ -177,51 +183,83 @@ def report_text(t: Translator, r: Report, suggested: dict[str, str] | None = Non
         more(r.misses.others, lambda n: t.plural("• … and {n} more term", "• … and {n} more terms", n)),
         t("• None yet."))
 
-    top = Section([title(t("📊 Figures")) + f" · {local_time(r.now, r.timezone)} ({esc(r.timezone)})"])
+    only = "、".join(esc(name_in(names, t)) for names in r.scope)
+    top = Section([title(t("📊 Figures")) + f" · {local_time(r.now, r.timezone)} ({esc(r.timezone)})",
+                   *([t("🏛 Only {counties}", counties=only)] if only else [])])
     return fit([top, orders, counties, centers, produce, villagers, waiting, misses])
 
 
 # ---- the handlers -----------------------------------------------------------------------------
 
-async def send_report(update: Update, context: RuralContext) -> None:
+async def scope_of(update: Update, context: RuralContext, actor: Actor, county: str | int | None) -> Scope | None:
+    """Which counties ``actor`` reads the figures of (``county``: the one asked for); None after
+    answering someone who may not read them."""
+    t = context.t
+    try:
+        return await counties.figures_scope(context.rt.store, actor, county)
+    except NotFound:
+        await alert(update, context, t("😔 There is no county named {name}.", name=esc(str(county))))
+    except NotYourCounty as exc:
+        await alert(update, context, not_your_county(t, exc))
+    except NotAdmin:
+        await only_admins(update, context)
+    return None
+
+
+async def send_report(update: Update, context: RuralContext, actor: Actor, scope: Scope, one: bool) -> None:
+    """The figures of ``scope``; ``one``: a county asked for by name, refreshed as that county."""
     t, rt = context.t, context.rt
-    report = await stats.report(rt.store, rt.clock.now(), rt.timezone)
-    suggested = await synonyms.suggestions([m.term for m in report.misses.top], rt.search.guess)
-    text, problem_figures = report_text(t, report, suggested), await problems_text(context)
-    if utf16_len(text + problem_figures) <= MAX_TEXT:
-        await say(update, context, text + problem_figures)
-    else:  # a report filled to Telegram's limit: the problems' figures come on their own
+    report = await stats.report(rt.store, rt.clock.now(), rt.timezone, scope.county_ids, scope.names)
+    suggested = {}
+    if actor.is_admin:  # a /synonym line is for those who may send it
+        suggested = await synonyms.suggestions([m.term for m in report.misses.top], rt.search.guess)
+    text, business = report_text(t, report, suggested), await business_text(context, scope)
+    if utf16_len(text + business) <= MAX_TEXT:
+        await say(update, context, text + business)
+    else:  # a report filled to Telegram's limit: the center's business comes on its own
         await say(update, context, text)
-        await say(update, context, problem_figures.strip())
+        await say(update, context, business.strip())
     png = await asyncio.to_thread(stats.daily_orders_png, report.daily)
+    refresh = RefreshCountyStats(next(iter(scope.county_ids))) if one else RefreshStats()
     await context.bot.send_photo(
         update.effective_chat.id, photo=InputFile(png, filename="daily-orders.png"),
-        caption=t("📈 Daily orders, last 30 days"), reply_markup=keyboard([button(t("🔄 Refresh"), RefreshStats())]))
+        caption=t("📈 Daily orders, last 30 days"), reply_markup=keyboard([button(t("🔄 Refresh"), refresh)]))
 
 
-@for_admins
+@for_supervisors
 async def stats_command(update: Update, context: RuralContext, actor: Actor) -> None:
-    await send_report(update, context)
+    county = " ".join(context.args or []) or None
+    scope = await scope_of(update, context, actor, county)
+    if scope is not None:
+        await send_report(update, context, actor, scope, one=county is not None)
 
 
 @on_tap
-@for_admins
-async def refresh_tapped(update: Update, context: RuralContext, actor: Actor) -> None:
+@for_supervisors
+async def refresh_tapped(update: Update, context: RuralContext, actor: Actor,
+                         data: RefreshCountyStats | None = None) -> None:
+    scope = await scope_of(update, context, actor, data.county_id if data else None)
+    if scope is None:
+        return
     try:  # the fresh report comes below, with its own button
         await update.callback_query.edit_message_reply_markup(None)
     except BadRequest as exc:
         log.info("could not remove the refresh button: %s", exc)
-    await send_report(update, context)
+    await send_report(update, context, actor, scope, one=data is not None)
 
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("stats", stats_command, filters=PRIVATE))
     app.add_handler(on(RefreshStats, refresh_tapped))
+    app.add_handler(on(RefreshCountyStats, refresh_tapped))
 
 
-async def problems_text(context: RuralContext) -> str:
-    """Problems after pickup and refunds in the last 30 days, below the report."""
+async def business_text(context: RuralContext, scope: Scope) -> str:
+    """The centers' business after the parcel in the last 30 days, below the report: one line each
+    for problems and refunds (and what else the centers do)."""
     t, rt = context.t, context.rt
-    found = await problems.figures(rt.store, stats.window_start(rt.clock.now(), rt.timezone, stats.WINDOWS[-1]))
-    return "\n\n" + t("⚠️ Problems reported, 30 days: {n} · 💰 refunds: {refunds}, {amount}", n=found.reported,
-                         refunds=found.refunds, amount=money(found.refunded_fen))
+    since = stats.window_start(rt.clock.now(), rt.timezone, stats.WINDOWS[-1])
+    found = await problems.figures(rt.store, since, scope.county_ids)
+    lines = [t("⚠️ Problems reported, 30 days: {n} · 💰 refunds: {refunds}, {amount}", n=found.reported,
+               refunds=found.refunds, amount=money(found.refunded_fen))]
+    return "\n\n" + "\n".join(lines)

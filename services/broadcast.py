@@ -16,7 +16,9 @@ from enum import StrEnum
 from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services import counties
 from services.errors import DomainError, NotAllowed, NotFound
+from services.partners import Actor
 from store.db import Store, mark_effect
 from store.models import (
     Broadcast,
@@ -191,10 +193,15 @@ async def set_text(store: Store, admin: int, broadcast_id: int, locale: str, tex
         return as_view(row)
 
 
-async def set_step(store: Store, admin: int, broadcast_id: int, step: Step, **values) -> BroadcastView:
-    """Move the draft to ``step``, setting ``photo``, ``link`` or ``audience`` on the way."""
+async def set_step(store: Store, admin: int, broadcast_id: int, step: Step, author: Actor | None = None,
+                   **values) -> BroadcastView:
+    """Move the draft to ``step``, setting ``photo``, ``link`` or ``audience`` on the way. An
+    ``audience`` must be one ``author`` may send to (``counties.check_audience``: county staff,
+    their own county only); None: an admin's own tools (the benchmark)."""
     async with store.write() as session:
         row = await _draft(session, admin, broadcast_id)
+        if author is not None and "audience" in values:
+            await counties.check_audience(session, author, values["audience"])
         if "photo" in values:
             row.photo = values["photo"]
             for text in row.texts.values():
@@ -258,15 +265,19 @@ async def audience_size(store: Store, audience: dict) -> int:
         return await session.scalar(select(func.count(Villager.id)).where(audience_filter(audience))) or 0
 
 
-async def audience_choices(store: Store, kind: str) -> list[tuple[str, dict | str]]:
-    """(value, names or label) to choose a county, a center, a language or a category from."""
+async def audience_choices(store: Store, kind: str, author: Actor | None = None) -> list[tuple[str, dict | str]]:
+    """(value, names or label) to choose a county, a center, a language or a category from; for
+    county staff (``author`` not an admin), only their own counties and their centers."""
     async with store.read() as session:
+        own = County.id.is_not(None) if author is None or author.is_admin else County.id.in_(
+            await counties.staff_counties(session, author.telegram_id))
         if kind == "county":
             return [(str(i), names) for i, names in await session.execute(select(County.id, County.names)
-                                                                           .order_by(County.id))]
+                                                                           .where(own).order_by(County.id))]
         if kind == "center":
             return [(str(i), names) for i, names in await session.execute(
-                select(ServiceCenter.id, ServiceCenter.names).where(ServiceCenter.is_active).order_by(ServiceCenter.code))]
+                select(ServiceCenter.id, ServiceCenter.names).join(County, County.id == ServiceCenter.county_id)
+                .where(ServiceCenter.is_active, own).order_by(ServiceCenter.code))]
         if kind == "language":
             return [(locale, locale) for locale in (await session.scalars(
                 select(Villager.locale).where(Villager.locale.is_not(None)).distinct().order_by(Villager.locale))).all()]
@@ -274,13 +285,16 @@ async def audience_choices(store: Store, kind: str) -> list[tuple[str, dict | st
 
 
 async def confirm(store: Store, now: datetime, admin: int, broadcast_id: int, send_at: datetime | None,
-                  anyway: bool = False) -> BroadcastView:
+                  anyway: bool = False, author: Actor | None = None) -> BroadcastView:
     """Schedule the promotion (``send_at`` None: now). Its copies are queued when it starts, and
-    each waits for the end of its reader's quiet hours unless the admin said to send ``anyway``."""
+    each waits for the end of its reader's quiet hours unless the admin said to send ``anyway``.
+    Its audience is checked again against ``author`` (as in ``set_step``)."""
     async with store.write() as session:
         row = await _draft(session, admin, broadcast_id)
         if not row.texts or not row.audience:
             raise NotAllowed(row.status)
+        if author is not None:
+            await counties.check_audience(session, author, row.audience)
         row.status = Status.SCHEDULED
         row.step = None
         row.send_at = max(send_at or now, now)

@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services import cashbook, outbox, reminders
+from services import cashbook, counties, outbox, reminders
 from services.cashbook import Entry
 from services.clock import Clock
 from services.errors import AlreadyDone, DomainError, NotAllowed, NotFound
@@ -140,12 +140,12 @@ async def arrive(store: Store, clock: Clock, actor: Actor, order_id: int | None 
 async def move_center_batch(store: Store, clock: Clock, actor: Actor, center_code: str,
                             source: OrderStatus, to: OrderStatus) -> list[str]:
     """County staff move all of a center's orders in ``source`` on to ``to`` (e.g. all confirmed
-    orders are shipped). Returns the order numbers moved."""
-    if not actor.is_admin:
-        raise NotAllowed(source)
+    orders are shipped). Returns the order numbers moved. Only admins and the staff of the
+    center's county may (``counties.NotYourCounty`` for anyone else, and nothing moves)."""
     now = clock.now()
     async with store.write() as session:
         center = await center_by_code(session, center_code)
+        await counties.check_may_supervise(session, actor, center)
         orders = (await session.scalars(
             select(Order).where(Order.center_id == center.id, Order.status == source)
             .order_by(Order.id).with_for_update()
@@ -243,12 +243,14 @@ async def waiting_for_pickup(store: Store, center_id: int, *, ready_before: date
         return [tuple(r) for r in await session.execute(query)]
 
 
-async def centers_with(store: Store, status: OrderStatus) -> list[tuple[str, dict, int]]:
-    """Centers having orders in ``status``: (code, names, how many), for the county staff's batch buttons."""
+async def centers_with(store: Store, actor: Actor, status: OrderStatus) -> list[tuple[str, dict, int]]:
+    """Centers having orders in ``status``: (code, names, how many), for the county staff's batch
+    buttons; for county staff, only the centers of their own counties."""
     async with store.read() as session:
         counts = (select(Order.center_id, func.count(Order.id).label("n")).where(Order.status == status)
                   .group_by(Order.center_id).subquery())
-        rows = await session.execute(
-            select(ServiceCenter.code, ServiceCenter.names, counts.c.n)
-            .join(counts, counts.c.center_id == ServiceCenter.id).order_by(ServiceCenter.code))
-        return [tuple(r) for r in rows]
+        query = (select(ServiceCenter.code, ServiceCenter.names, counts.c.n)
+                 .join(counts, counts.c.center_id == ServiceCenter.id).order_by(ServiceCenter.code))
+        if not actor.is_admin:
+            query = query.where(ServiceCenter.county_id.in_(await counties.staff_counties(session, actor.telegram_id)))
+        return [tuple(r) for r in await session.execute(query)]

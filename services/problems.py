@@ -19,6 +19,7 @@ from locales import localized
 from services import outbox
 from services.amounts import line_total_fen
 from services.clock import Clock
+from services.counties import in_counties
 from services.errors import DomainError, InvalidQuantity, NotAllowed, NotFound
 from services.outbox import Kind
 from services.states import OrderStatus
@@ -348,10 +349,12 @@ class Figures:
     refunded_fen: int
 
 
-async def figures(store: Store, since: datetime) -> Figures:
+async def figures(store: Store, since: datetime, counties: set[int] | None = None) -> Figures:
+    """Problems reported since ``since``, and the refunds paid (at the centers of ``counties``)."""
     async with store.read() as session:
-        reported = await session.scalar(select(func.count(OrderProblem.id)).where(OrderProblem.reported_at >= since))
+        reported = await session.scalar(select(func.count(OrderProblem.id)).where(
+            OrderProblem.reported_at >= since, in_counties(OrderProblem.center_id, counties)))
         count, amount = (await session.execute(
             select(func.count(CashEntry.id), func.coalesce(func.sum(CashEntry.amount_fen), 0))
-            .where(CashEntry.kind == "refund", CashEntry.at >= since))).one()
+            .where(CashEntry.kind == "refund", CashEntry.at >= since, in_counties(CashEntry.center_id, counties)))).one()
     return Figures(int(reported or 0), int(count or 0), -int(amount or 0))

@@ -8,20 +8,25 @@ instants, which is exact in any zone and on both SQLite and PostgreSQL.
 
 Orders and sales count orders that are not rejected or cancelled; an order belongs to its pickup
 center (``Order.center_id``), and a produce sale to the seller and the seller's village.
+
+``counties`` (the county staff's own, or the one an admin names) limits every figure to those
+counties: orders of their centers, produce of their villages' sellers, villagers of their centers
+and those villagers' searches. None (an admin's default) is every county.
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, null, select
+from sqlalchemy import case, func, null, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.counties import in_counties
 from services.listings import first_name_only
 from services.states import OrderStatus
+from services.stats_chart import daily_orders_png as daily_orders_png  # the chart, drawn apart
 from store.db import Store
 from store.models import County, Listing, Order, OrderEvent, OrderLine, SearchMiss, ServiceCenter, Villager
 
@@ -110,19 +115,20 @@ def _windows(row, prefix: str = "") -> Windows:
     return Windows(Figure(n[0], n[1]), Figure(n[2], n[3]), Figure(n[4], n[5]))
 
 
-def _counted(now: datetime, timezone: str):
-    """Orders of the last 30 days that count: not rejected or cancelled."""
-    return (Order.created_at >= window_start(now, timezone, WINDOWS[-1])) & Order.status.not_in(NOT_COUNTED)
+def _counted(now: datetime, timezone: str, counties: set[int] | None = None):
+    """Orders of the last 30 days that count: not rejected or cancelled (and of ``counties``)."""
+    return ((Order.created_at >= window_start(now, timezone, WINDOWS[-1])) & Order.status.not_in(NOT_COUNTED)
+            & in_counties(Order.center_id, counties))
 
 
-async def _overall(session: AsyncSession, now: datetime, timezone: str) -> Windows:
+async def _overall(session: AsyncSession, now: datetime, timezone: str, counties: set[int] | None = None) -> Windows:
     return _windows((await session.execute(
-        select(*_window_columns(now, timezone)).where(_counted(now, timezone)))).one())
+        select(*_window_columns(now, timezone)).where(_counted(now, timezone, counties)))).one())
 
 
-async def orders_and_sales(store: Store, now: datetime, timezone: str) -> Windows:
+async def orders_and_sales(store: Store, now: datetime, timezone: str, counties: set[int] | None = None) -> Windows:
     async with store.read() as session:
-        return await _overall(session, now, timezone)
+        return await _overall(session, now, timezone, counties)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,12 +148,13 @@ class Places:
     rest: Windows = Windows()  # their orders and sales
 
 
-async def _places(store: Store, now: datetime, timezone: str, county: bool, limit: int) -> Places:
+async def _places(store: Store, now: datetime, timezone: str, county: bool, limit: int,
+                  counties: set[int] | None = None) -> Places:
     key = (ServiceCenter.county_id if county else Order.center_id).label("place_id")
     grouped = select(key, *_window_columns(now, timezone)).select_from(Order)
     if county:
         grouped = grouped.join(ServiceCenter, ServiceCenter.id == Order.center_id)
-    ranked = grouped.where(_counted(now, timezone)).group_by(key).subquery()
+    ranked = grouped.where(_counted(now, timezone, counties)).group_by(key).subquery()
     named = County if county else ServiceCenter
     code = null() if county else ServiceCenter.code
     # Window functions sum up every place, before the limit, in the same statement (so the rest is
@@ -166,13 +173,15 @@ async def _places(store: Store, now: datetime, timezone: str, county: bool, limi
     return Places(top, int(rows[0].places) - len(top), everywhere - sum((p.figures for p in top), Windows()))
 
 
-async def by_center(store: Store, now: datetime, timezone: str, limit: int = TOP) -> Places:
+async def by_center(store: Store, now: datetime, timezone: str, limit: int = TOP,
+                    counties: set[int] | None = None) -> Places:
     """Orders and sales by pickup center, the centers with the most sales over 30 days first."""
-    return await _places(store, now, timezone, False, limit)
+    return await _places(store, now, timezone, False, limit, counties)
 
 
-async def by_county(store: Store, now: datetime, timezone: str, limit: int = TOP) -> Places:
-    return await _places(store, now, timezone, True, limit)
+async def by_county(store: Store, now: datetime, timezone: str, limit: int = TOP,
+                    counties: set[int] | None = None) -> Places:
+    return await _places(store, now, timezone, True, limit, counties)
 
 
 # ---- produce sold by sellers --------------------------------------------------------------------
@@ -193,12 +202,15 @@ class ProduceSales:
     others: int = 0  # other sellers who sold something
 
 
-async def produce_sold(store: Store, now: datetime, timezone: str, limit: int = TOP) -> ProduceSales:
-    """Who sold the most produce (by amount) in orders placed over the last 30 days."""
+async def produce_sold(store: Store, now: datetime, timezone: str, limit: int = TOP,
+                       counties: set[int] | None = None) -> ProduceSales:
+    """Who sold the most produce (by amount) in orders placed over the last 30 days (sellers of
+    ``counties``' villages)."""
 
     def produce_lines(*columns):
         return (select(*columns).select_from(OrderLine).join(Order, Order.id == OrderLine.order_id)
-                .join(Listing, Listing.id == OrderLine.listing_id).where(_counted(now, timezone)))
+                .join(Listing, Listing.id == OrderLine.listing_id)
+                .where(_counted(now, timezone), in_counties(Listing.center_id, counties)))
 
     # A produce order has one line, so its total is that line's amount.
     sold = func.coalesce(func.sum(Order.total_fen), 0).label("sold")
@@ -240,15 +252,17 @@ class VillagerFigures:
     new_per_day: list[tuple[date, int]] = field(default_factory=list)  # the last 7 local days
 
 
-async def villager_figures(store: Store, now: datetime, timezone: str, days: int = NEW_DAYS) -> VillagerFigures:
+async def villager_figures(store: Store, now: datetime, timezone: str, days: int = NEW_DAYS,
+                           counties: set[int] | None = None) -> VillagerFigures:
     on_telegram = Villager.telegram_id.is_not(None)
+    here = in_counties(Villager.center_id, counties)
     seen = [func.count(case(((Villager.last_seen_at >= now - timedelta(days=n)) & on_telegram, 1))) for n in (7, 30)]
     span = local_days(now, timezone, days)
     async with store.read() as session:
         active_week, active_month, total = (await session.execute(
-            select(*seen, func.count(Villager.id)))).one()
+            select(*seen, func.count(Villager.id)).where(here))).one()
         new = (await session.execute(
-            select(*_per_day(Villager.created_at, span)).where(Villager.created_at >= span[0][1]))).one()
+            select(*_per_day(Villager.created_at, span)).where(Villager.created_at >= span[0][1], here))).one()
     return VillagerFigures(int(active_week), int(active_month), int(total),
                            [(day, int(n)) for (day, _, _), n in zip(span, new, strict=True)])
 
@@ -269,10 +283,10 @@ class Waiting:
     oldest: list[WaitingParcel]
 
 
-async def waiting_parcels(store: Store, limit: int = OLDEST) -> Waiting:
+async def waiting_parcels(store: Store, limit: int = OLDEST, counties: set[int] | None = None) -> Waiting:
     """Parcels at the village not yet collected, and the ones that have waited longest. A parcel
     arrived when its order became ready for pickup (its last such event)."""
-    ready = Order.status == S.READY_FOR_PICKUP
+    ready = (Order.status == S.READY_FOR_PICKUP) & in_counties(Order.center_id, counties)
     async with store.read() as session:
         count = await session.scalar(select(func.count(Order.id)).where(ready))
         arrived = (select(OrderEvent.order_id, func.max(OrderEvent.at).label("at"))
@@ -302,12 +316,16 @@ class Misses:
     others: int = 0  # other terms
 
 
-async def search_misses(store: Store, now: datetime, timezone: str, limit: int = TOP) -> Misses:
+async def search_misses(store: Store, now: datetime, timezone: str, limit: int = TOP,
+                        counties: set[int] | None = None) -> Misses:
     """What people searched for and did not find over 30 days, most frequent first: demand the
-    catalog does not meet yet."""
+    catalog does not meet yet (searched by villagers of ``counties``)."""
     count = func.count(SearchMiss.id)
+    whose = true() if counties is None else SearchMiss.villager_id.in_(
+        select(Villager.id).where(in_counties(Villager.center_id, counties)))
     grouped = (select(SearchMiss.normalized, count.label("n"), func.count(SearchMiss.villager_id.distinct()))
-               .where(SearchMiss.at >= window_start(now, timezone, WINDOWS[-1])).group_by(SearchMiss.normalized))
+               .where(SearchMiss.at >= window_start(now, timezone, WINDOWS[-1]), whose)
+               .group_by(SearchMiss.normalized))
     async with store.read() as session:
         rows = (await session.execute(grouped.order_by(count.desc(), SearchMiss.normalized).limit(limit))).all()
         terms = int(await session.scalar(select(func.count()).select_from(grouped.subquery())) or 0)
@@ -316,51 +334,17 @@ async def search_misses(store: Store, now: datetime, timezone: str, limit: int =
 
 # ---- daily orders, and their chart --------------------------------------------------------------
 
-async def daily_orders(store: Store, now: datetime, timezone: str, days: int = CHART_DAYS) -> list[tuple[date, int]]:
+async def daily_orders(store: Store, now: datetime, timezone: str, days: int = CHART_DAYS,
+                       counties: set[int] | None = None) -> list[tuple[date, int]]:
     """Orders placed (not rejected or cancelled) on each of the last ``days`` local days, oldest
     first, days without orders included."""
     span = local_days(now, timezone, days)
     async with store.read() as session:
         counts = (await session.execute(
             select(*_per_day(Order.created_at, span))
-            .where(Order.created_at >= span[0][1], Order.status.not_in(NOT_COUNTED)))).one()
+            .where(Order.created_at >= span[0][1], Order.status.not_in(NOT_COUNTED),
+                   in_counties(Order.center_id, counties)))).one()
     return [(day, int(n)) for (day, _, _), n in zip(span, counts, strict=True)]
-
-
-def daily_orders_png(series: list[tuple[date, int]]) -> bytes:
-    """A bar chart of daily orders as PNG bytes. It holds no words, only dates and numbers, so it
-    reads in every language and needs no CJK font; the words go into the photo's caption.
-
-    CPU-bound (about a tenth of a second): call it in a worker thread. It uses its own Figure and
-    the Agg canvas, never pyplot's global state, so calls in several threads do not interfere.
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure as Chart
-    from matplotlib.ticker import MaxNLocator
-
-    counts = [n for _, n in series]
-    chart = Chart(figsize=(8, 4), dpi=100)
-    FigureCanvasAgg(chart)
-    ax = chart.add_subplot()
-    colours = ["#2e7d32"] * len(series)
-    if colours:
-        colours[-1] = "#f9a825"  # today, still going
-    bars = ax.bar(range(len(series)), counts, color=colours, width=0.8)
-    if counts and max(counts) > 0:
-        ax.bar_label(bars, labels=[str(n) if n else "" for n in counts], fontsize=7, padding=2)
-    ticks = [i for i in range(len(series)) if (len(series) - 1 - i) % 5 == 0]
-    ax.set_xticks(ticks, [series[i][0].strftime("%m-%d") for i in ticks], fontsize=8)
-    ax.set_xlim(-0.7, len(series) - 0.3)
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylim(0, max([*counts, 1]) * 1.15)
-    ax.grid(axis="y", alpha=0.3)
-    ax.set_axisbelow(True)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    chart.tight_layout()
-    buffer = io.BytesIO()
-    chart.savefig(buffer, format="png")
-    return buffer.getvalue()
 
 
 # ---- all of it ----------------------------------------------------------------------------------
@@ -377,18 +361,23 @@ class Report:
     waiting: Waiting
     misses: Misses
     daily: list[tuple[date, int]]
+    scope: list[dict] = field(default_factory=list)  # the names of the counties it is limited to
 
 
-async def report(store: Store, now: datetime, timezone: str) -> Report:
-    """Every figure of ``/stats``, one short read each (not one snapshot: figures a moment apart)."""
+async def report(store: Store, now: datetime, timezone: str, counties: set[int] | None = None,
+                 scope: list[dict] | None = None) -> Report:
+    """Every figure of ``/stats``, one short read each (not one snapshot: figures a moment apart);
+    only of ``counties`` (named ``scope``) if given."""
+    c = counties
     return Report(
         now=now, timezone=timezone,
-        orders=await orders_and_sales(store, now, timezone),
-        counties=await by_county(store, now, timezone),
-        centers=await by_center(store, now, timezone),
-        produce=await produce_sold(store, now, timezone),
-        villagers=await villager_figures(store, now, timezone),
-        waiting=await waiting_parcels(store),
-        misses=await search_misses(store, now, timezone),
-        daily=await daily_orders(store, now, timezone),
+        orders=await orders_and_sales(store, now, timezone, c),
+        counties=await by_county(store, now, timezone, counties=c),
+        centers=await by_center(store, now, timezone, counties=c),
+        produce=await produce_sold(store, now, timezone, counties=c),
+        villagers=await villager_figures(store, now, timezone, counties=c),
+        waiting=await waiting_parcels(store, counties=c),
+        misses=await search_misses(store, now, timezone, counties=c),
+        daily=await daily_orders(store, now, timezone, counties=c),
+        scope=scope or [],
     )

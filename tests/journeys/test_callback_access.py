@@ -196,6 +196,10 @@ INVENTORY: dict[str, Tap] = {
     "problem typed reason": Tap("dk:pbt:{order}"),
     "problem card": Tap("dk:pbc:{order}"),
     "problem restock": Tap("dk:pbs:{order}:y"),
+    # handlers/staff.py: /staff add and remove, confirmed; handlers/stats.py: one county's figures
+    "make county staff (admin)": Tap("cst:a:{county}:{villager}:0123abcd:1700000000"),
+    "remove county staff (admin)": Tap("cst:r:{county}:{villager}:0123abcd:1700000000"),
+    "county stats refresh (admin)": Tap("st:cty:{county}"),
 }
 SAMPLE = {"order": 7, "listing": 7, "draft": 7, "line": 7, "promo": 7, "villager": 7, "product": 7,
           "category": 7, "county": 7, "center": 7, "token": "0123456789ab"}

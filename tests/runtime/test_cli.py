@@ -248,3 +248,46 @@ def in_a_thread(argv: list[str]) -> int:
     """``main`` runs its own event loop: from an async test it runs in a thread of its own."""
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         return pool.submit(main, argv).result()
+
+
+def test_county_staff_add_list_and_remove_from_the_command_line(database, capsys, monkeypatch):
+    assert main(["demo-data"]) == 0
+    capsys.readouterr()
+    # Standard input is not a terminal here: without --yes nothing is asked and nothing changes.
+    assert main(["staff", "add", "--county", "苍溪县", "--user", "123456"]) == 1
+    out, err = capsys.readouterr()
+    assert "make id 123456 (has not written to the bot yet) county staff of 苍溪县 / Cangxi County" in out
+    assert "nothing changed: confirm with --yes" in err
+    monkeypatch.setattr("sys.stdin", Terminal("n\n"))
+    assert main(["staff", "add", "--county", "苍溪县", "--user", "123456"]) == 1
+    assert "Is this the right person? [y/N] nothing changed" in capsys.readouterr().out
+    assert main(["staff", "list"]) == 0
+    assert capsys.readouterr().out == ""
+    monkeypatch.setattr("sys.stdin", Terminal("y\n"))
+    assert main(["staff", "add", "--county", "苍溪县", "--user", "123456"]) == 0
+    assert capsys.readouterr().out.strip().endswith(
+        "id 123456 (has not written to the bot yet) is county staff of 苍溪县 / Cangxi County")
+    assert main(["staff", "add", "--county", "cangxi county", "--user", "123456", "--yes"]) == 0  # twice is once
+    assert "is already county staff of 苍溪县 / Cangxi County" in capsys.readouterr().out
+    assert main(["staff", "add", "--county", "城固县", "--user", "77", "--yes"]) == 0
+    capsys.readouterr()
+    assert main(["staff", "list"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["城固县 / Chenggu County\t77\t\t",
+                                                    "苍溪县 / Cangxi County\t123456\t\t"]
+    assert main(["staff", "list", "--county", "Cangxi County"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["苍溪县 / Cangxi County\t123456\t\t"]
+
+    assert main(["staff", "add", "--county", "Atlantis", "--user", "123456", "--yes"]) == 1
+    assert "there is no county named Atlantis" in capsys.readouterr().err
+    assert main(["staff", "list", "--county", "Atlantis"]) == 1
+    assert "there is no county named Atlantis" in capsys.readouterr().err
+    assert main(["staff", "add", "--county", "苍溪县", "--user", "@nobody", "--yes"]) == 1
+    assert "nobody with the username @nobody has written to the bot" in capsys.readouterr().err
+
+    assert main(["staff", "remove", "--county", "苍溪县", "--user", "123456", "--yes"]) == 0
+    assert capsys.readouterr().out.strip().endswith(
+        "id 123456 (has not written to the bot yet) is no longer county staff of 苍溪县 / Cangxi County")
+    assert main(["staff", "remove", "--county", "苍溪县", "--user", "123456", "--yes"]) == 0
+    assert "was not county staff of 苍溪县 / Cangxi County" in capsys.readouterr().out
+    assert main(["staff", "list"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["城固县 / Chenggu County\t77\t\t"]
