@@ -27,7 +27,7 @@ from handlers.context import RuralContext
 from handlers.listings import quantity
 from handlers.ui import button, esc, keyboard, local_time, money, name_in, on_tap, say
 from locales import Translator
-from services import stats, synonyms
+from services import cash, stats, synonyms
 from services.partners import Actor
 from services.stats import Place, Places, Report, Windows
 
@@ -192,6 +192,7 @@ async def send_report(update: Update, context: RuralContext) -> None:
     await context.bot.send_photo(
         update.effective_chat.id, photo=InputFile(png, filename="daily-orders.png"),
         caption=t("📈 Daily orders, last 30 days"), reply_markup=keyboard([button(t("🔄 Refresh"), RefreshStats())]))
+    await say(update, context, cash_text(t, await cash.figures(rt.store, rt.clock.now(), rt.timezone)))
 
 
 @for_admins
@@ -212,3 +213,17 @@ async def refresh_tapped(update: Update, context: RuralContext, actor: Actor) ->
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("stats", stats_command, filters=PRIVATE))
     app.add_handler(on(RefreshStats, refresh_tapped))
+
+
+def cash_text(t: Translator, f: cash.CashFigures) -> str:
+    """The cash book's figures, under the report: fees, cash in the tills, cash handed over."""
+    lines = [title(t("💰 Cash")),
+             t("🪙 Partners' fees this month: {amount}", amount=money(f.fees_month)),
+             t("💵 Cash on hand at the centers: {amount}", amount=money(f.on_hand)),
+             t("📤 Handed to the counties this month: {amount}", amount=money(f.handed_over_month))]
+    if f.waiting_fen:
+        lines.append(t("⏳ Waiting for the county to confirm: {amount}", amount=money(f.waiting_fen)))
+    if f.disputed:
+        lines.append(t.plural("⚠️ {n} handover not received this month", "⚠️ {n} handovers not received this month",
+                              f.disputed))
+    return "\n".join(lines)

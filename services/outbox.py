@@ -36,6 +36,7 @@ class Kind(StrEnum):
     SELLER = "seller"  # tell a seller what happened to their listing: reviewed, sold, sold out, paid
     CARD_EDIT = "card_edit"  # edit an order's cards where they are (a name was forgotten); never post one
     LISTING_CARD_EDIT = "listing_card_edit"  # the same for a produce listing's review cards
+    CASH = "cash"  # the cash book's news: a seller paid, a handover to confirm, a handover confirmed or not
 
 
 @dataclass(frozen=True, slots=True)
