@@ -108,12 +108,13 @@ async def view(store: Store, clock: Clock, actor: Actor, center_id: int) -> Cash
         pending = await session.scalar(select(func.coalesce(func.sum(Handover.amount_fen), 0)).where(
             Handover.center_id == center_id, Handover.status == "pending"))
         may_move = actor.is_admin or await is_partner(session, center_id, actor.telegram_id)
-    sellers = sorted((SellerOwed(s, names.get(s) or "—", fen) for s, fen in book.owed_to_sellers.items()),
+    # Sums of big integers come back as Decimal on PostgreSQL: the view holds plain fen.
+    sellers = sorted((SellerOwed(s, names.get(s) or "—", int(fen)) for s, fen in book.owed_to_sellers.items()),
                      key=lambda s: (-s.owed_fen, s.seller_id))
     return CashView(center.id, center.code, center.names, center.timezone, now,
-                    {kind: amount for kind, (amount, _) in today.items() if amount},
-                    book.on_hand, book.owed_to_county, sellers, sum(fee for _, fee in month.values()),
-                    pending or 0, may_move)
+                    {kind: int(amount) for kind, (amount, _) in today.items() if amount},
+                    int(book.on_hand), int(book.owed_to_county), sellers, int(sum(fee for _, fee in month.values())),
+                    int(pending or 0), may_move)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +134,7 @@ async def owed_to(store: Store, actor: Actor, center_id: int, seller_id: int) ->
 
 
 async def _owed(session: AsyncSession, center_id: int, seller_id: int) -> SellerOwed:
-    owed = (await cashbook.balance(session, center_id)).owed_to_sellers.get(seller_id, 0)
+    owed = int((await cashbook.balance(session, center_id)).owed_to_sellers.get(seller_id, 0))
     name = await session.scalar(select(Villager.first_name).where(Villager.id == seller_id))
     if owed <= 0 or name is None:
         raise NothingOwed()
@@ -150,7 +151,7 @@ async def pay_seller(store: Store, clock: Clock, actor: Actor, center_id: int, s
         done = await session.scalar(select(CashEntry).where(CashEntry.ref == ref))
         if done is not None:
             name = await session.scalar(select(Villager.first_name).where(Villager.id == done.seller_id))
-            left = (await cashbook.balance(session, center_id)).owed_to_sellers.get(seller_id, 0)
+            left = int((await cashbook.balance(session, center_id)).owed_to_sellers.get(seller_id, 0))
             return Paid(seller_id, name or "—", -done.amount_fen, left, True)
         seller = await _owed(session, center_id, seller_id)
         if amount_fen <= 0:
@@ -245,6 +246,6 @@ async def figures(store: Store, now: datetime, timezone: str) -> CashFigures:
                                       .where(Handover.at >= since).group_by(Handover.status))).all()
         waiting = await session.scalar(select(func.coalesce(func.sum(Handover.amount_fen), 0))
                                        .where(Handover.status == "pending"))
-    by = {status: (n, fen or 0) for status, n, fen in rows}
-    return CashFigures(fees_month or 0, on_hand or 0, by.get("pending", (0, 0))[1] + by.get("confirmed", (0, 0))[1],
-                       waiting or 0, by.get("disputed", (0, 0))[0])
+    by = {status: (n, int(fen or 0)) for status, n, fen in rows}
+    return CashFigures(int(fees_month or 0), int(on_hand or 0), by.get("pending", (0, 0))[1] + by.get("confirmed", (0, 0))[1],
+                       int(waiting or 0), by.get("disputed", (0, 0))[0])

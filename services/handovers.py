@@ -78,7 +78,7 @@ async def hand_over(store: Store, clock: Clock, actor: Actor, center_id: int, am
     async with store.write() as session:
         await check_may_act(session, center_id, actor)
         center = await session.get(ServiceCenter, center_id, with_for_update=True)  # one handover at a time
-        on_hand = (await cashbook.balance(session, center_id)).on_hand
+        on_hand = int((await cashbook.balance(session, center_id)).on_hand)  # a Decimal on PostgreSQL
         if amount_fen > on_hand:
             raise TooMuch(max(on_hand, 0))
         handover = Handover(center_id=center_id, amount_fen=amount_fen, by_telegram_id=actor.telegram_id, at=now,
