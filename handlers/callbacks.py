@@ -715,3 +715,9 @@ class HandoverDecision(CallbackData, prefix="ho"):
 
     handover_id: Id
     received: Literal["ok", "no"]
+
+
+class CashEntries(CallbackData, prefix="cash:ls"):
+    """A center's latest cash book entries, with the numbers /correct takes."""
+
+    center_id: Id

@@ -4,6 +4,7 @@ and admins:
     /cash [CG-01]     today's takings by kind (the center's day), the cash on hand, what is owed to
                       each seller and to the county, the fees earned this month; a partner of several
                       centers picks one with buttons; staff and admins name the center
+    📒 Latest entries  (under /cash) the last 10, with the numbers /correct takes
     💸 Pay 王芳 ¥13.00 (under /cash, one per seller owed) ──> ✅ Paid ¥13.00 / ✖️ Cancel
     /payout CG-01 SELLER AMOUNT   the same for less than is owed (the confirmation shows the line)
     /correct ENTRY ±AMOUNT REASON a correction: a new entry, never an edit
@@ -23,7 +24,7 @@ from telegram.constants import ChatType
 from telegram.ext import Application, CommandHandler, filters
 
 from handlers.admin import for_admins
-from handlers.callbacks import CashOf, PayConfirmed, PaySeller, on
+from handlers.callbacks import CashEntries, CashOf, PayConfirmed, PaySeller, on
 from handlers.context import RuralContext
 from handlers.ui import alert, button, esc, keyboard, local_time, money, name_in, not_yours, on_tap, say, show
 from locales import N_, Translator
@@ -43,6 +44,9 @@ KINDS = {
     Entry.CORRECTION: N_("Corrections"),
 }
 SERVICES = {"topup": N_("Phone top-up"), "bill": N_("Bill"), "ticket": N_("Ticket")}
+# What /fee takes a fee on, as an admin may type it.
+FEE_WORDS = {"order": "order", "订单": "order", "topup": "topup", "充值": "topup", "话费": "topup", "bill": "bill",
+             "缴费": "bill", "ticket": "ticket", "购票": "ticket", "车票": "ticket"}
 
 
 def actor_of(update: Update, context: RuralContext) -> Actor:
@@ -87,7 +91,8 @@ def cash_text(t: Translator, v: CashView) -> str:
 def cash_keyboard(t: Translator, v: CashView):
     rows = [[button(t("💸 Pay {name} {amount}", name=s.name[:20], amount=money(s.owed_fen)),
                     PaySeller(v.center_id, s.seller_id))] for s in v.sellers[:20]] if v.may_move else []
-    return keyboard(*rows, [button(t("🔄 Refresh"), CashOf(v.center_id))])
+    return keyboard(*rows, [button(t("📒 Latest entries"), CashEntries(v.center_id)),
+                            button(t("🔄 Refresh"), CashOf(v.center_id))])
 
 
 async def show_cash(update: Update, context: RuralContext, center_id: int) -> None:
@@ -139,6 +144,29 @@ async def cash_command(update: Update, context: RuralContext) -> None:
 @on_tap
 async def cash_tapped(update: Update, context: RuralContext, data: CashOf) -> None:
     await show_cash(update, context, data.center_id)
+
+
+@on_tap
+async def entries_tapped(update: Update, context: RuralContext, data: CashEntries) -> None:
+    """The latest entries, newest first, with their numbers (what /correct takes)."""
+    t, rt = context.t, context.rt
+    try:
+        if not await shown_here(update, context, data.center_id):
+            raise NotYours()
+        timezone, found = await cash.latest(rt.store, actor_of(update, context), data.center_id)
+    except NotYours:
+        await not_yours(update, context)
+        return
+    lines = [t("📒 <b>Latest entries</b>")]
+    for e in found:
+        what = " · ".join(esc(x) for x in (e.order_number, e.seller_name, e.note) if x)
+        fixes = t("corrects #{id}", id=e.corrects_id) if e.corrects_id else ""
+        lines.append(" · ".join(x for x in (f"#{e.id}", local_time(e.at, timezone), t(KINDS[Entry(e.kind)]),
+                                            money(e.amount_fen), what, fixes) if x))
+    if not found:
+        lines.append(t("• Nothing yet."))
+    lines.append(t("To correct an entry: <code>/correct ENTRY ±AMOUNT REASON</code>"))
+    await show(update, context, "\n".join(lines), keyboard([button(t("💰 Cash book"), CashOf(data.center_id))]))
 
 
 # ---- 💸 Pay seller --------------------------------------------------------------------------------
@@ -306,7 +334,7 @@ async def fee_command(update: Update, context: RuralContext, actor: Actor) -> No
         if len(args) == 1:
             fees = await cash.fees(rt.store, actor, args[0])
         else:
-            what = args[1].lower()
+            what = FEE_WORDS.get(args[1].lower(), args[1].lower())
             bp, fen = fee_value(" ".join(args[2:]))
             fees = await cash.set_fee(rt.store, actor, args[0], what, bp=bp, fen=fen)
     except NotFound as exc:
@@ -332,3 +360,4 @@ def register(app: Application) -> None:
     app.add_handler(on(CashOf, cash_tapped))
     app.add_handler(on(PaySeller, pay_tapped))
     app.add_handler(on(PayConfirmed, paid_tapped))
+    app.add_handler(on(CashEntries, entries_tapped))

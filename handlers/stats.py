@@ -187,12 +187,11 @@ async def send_report(update: Update, context: RuralContext) -> None:
     t, rt = context.t, context.rt
     report = await stats.report(rt.store, rt.clock.now(), rt.timezone)
     suggested = await synonyms.suggestions([m.term for m in report.misses.top], rt.search.guess)
-    await say(update, context, report_text(t, report, suggested))
+    await say(update, context, await with_cash(update, context, report_text(t, report, suggested)))
     png = await asyncio.to_thread(stats.daily_orders_png, report.daily)
     await context.bot.send_photo(
         update.effective_chat.id, photo=InputFile(png, filename="daily-orders.png"),
         caption=t("📈 Daily orders, last 30 days"), reply_markup=keyboard([button(t("🔄 Refresh"), RefreshStats())]))
-    await say(update, context, cash_text(t, await cash.figures(rt.store, rt.clock.now(), rt.timezone)))
 
 
 @for_admins
@@ -213,6 +212,17 @@ async def refresh_tapped(update: Update, context: RuralContext, actor: Actor) ->
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("stats", stats_command, filters=PRIVATE))
     app.add_handler(on(RefreshStats, refresh_tapped))
+
+
+async def with_cash(update: Update, context: RuralContext, text: str) -> str:
+    """The report with the cash book's figures at its end; when both do not fit in one message,
+    the figures go first, on their own."""
+    t, rt = context.t, context.rt
+    figures = cash_text(t, await cash.figures(rt.store, rt.clock.now(), rt.timezone))
+    if utf16_len(text) + utf16_len(figures) + 2 <= MAX_TEXT:
+        return f"{text}\n\n{figures}"
+    await say(update, context, figures)
+    return text
 
 
 def cash_text(t: Translator, f: cash.CashFigures) -> str:

@@ -27,7 +27,7 @@ from services.errors import DomainError, NotAdmin, NotFound, NotYours
 from services.outbox import Kind
 from services.partners import Actor, center_by_code, check_may_act, is_partner
 from store.db import Store
-from store.models import CashEntry, Handover, ServiceCenter, Villager
+from store.models import CashEntry, Handover, Order, ServiceCenter, Villager
 
 SERVICE_KINDS = ("topup", "bill", "ticket")
 MAX_FEE_BP = 10_000  # 100%
@@ -179,6 +179,33 @@ async def correct(store: Store, clock: Clock, actor: Actor, entry_id: int, amoun
                                      actor_telegram_id=actor.telegram_id, note=reason)
         session.expunge(fix)
         return fix
+
+
+@dataclass(frozen=True, slots=True)
+class EntryLine:
+    id: int
+    at: datetime
+    kind: str
+    amount_fen: int
+    order_number: str | None
+    seller_name: str | None
+    note: str
+    corrects_id: int | None
+
+
+async def latest(store: Store, actor: Actor, center_id: int, limit: int = 10) -> tuple[str, list[EntryLine]]:
+    """The center's timezone and its latest entries, newest first (their numbers are what /correct
+    takes); NotYours for anyone who may not read its book."""
+    async with store.read() as session:
+        center = await session.get(ServiceCenter, center_id)
+        if center is None or not await may_read(session, actor, center_id):
+            raise NotYours()
+        rows = (await session.execute(
+            select(CashEntry, Order.number, Villager.first_name)
+            .outerjoin(Order, Order.id == CashEntry.order_id).outerjoin(Villager, Villager.id == CashEntry.seller_id)
+            .where(CashEntry.center_id == center_id).order_by(CashEntry.id.desc()).limit(limit))).all()
+    return center.timezone, [EntryLine(e.id, e.at, e.kind, e.amount_fen, number, name, e.note, e.corrects_id)
+                             for e, number, name in rows]
 
 
 # ---- fees ---------------------------------------------------------------------------------------

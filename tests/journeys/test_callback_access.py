@@ -184,6 +184,7 @@ INVENTORY: dict[str, Tap] = {
     "pay a seller": Tap("cash:pay:{center}:{villager}"),
     "seller paid": Tap("cash:paid:{center}:{villager}:100:0123abcd"),
     "handover decided": Tap("ho:1:ok"),
+    "cash book entries": Tap("cash:ls:{center}"),
     # handlers/menu.py: any other data
     "anything else": Tap("zz:nothing"),
 }

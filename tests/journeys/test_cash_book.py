@@ -279,6 +279,8 @@ async def test_fees_set_by_an_admin_show_to_the_partner_after_a_pickup_and_never
     await admin.send("/fee cg-01 topup 2")
     await admin.send("/fee CG-01")
     assert "Phone top-up: ¥2.00" in last_text(admin) and "Bill: —" in last_text(admin)
+    await admin.send("/fee CG-01 缴费 1")  # the words of a Chinese admin
+    assert "Bill: ¥1.00" in last_text(admin)
     await admin.send("/fee CG-01 order lots")
     assert last_text(admin).startswith("Usage: /fee")
     await admin.send("/fee CG-01 haircut 2")
@@ -294,8 +296,8 @@ async def test_fees_set_by_an_admin_show_to_the_partner_after_a_pickup_and_never
     assert not any("1.28" in t or "0.50" in t for t in texts(villager.chat))
     assert f"You picked up order {number} and paid ¥52.00" in texts(villager.chat)[-1]
     await admin.send("/stats")
-    assert "Partners' fees this month: ¥1.28" in last_text(admin)
-    assert "Cash on hand at the centers: ¥52.00" in last_text(admin)
+    report = texts(admin.chat)[-2]  # then the chart
+    assert "Partners' fees this month: ¥1.28" in report and "Cash on hand at the centers: ¥52.00" in report
     assert await books_balance(bot.store) == []
 
 
@@ -310,6 +312,9 @@ async def test_a_correction_is_a_new_entry(bot):
     assert texts(group)[-1].startswith("Usage: /correct")
     await bystander.send(f"/correct {collected.id} -2 not his", chat=group)
     assert f"No cash book entry #{collected.id}" in texts(group)[-1]
+    await partner.send("/cash", chat=group)
+    await partner.tap("📒 Latest entries", chat=group)
+    assert f"#{collected.id} · 11-11 10:" in texts(group)[-1] and "Collected at pickup · ¥52.00" in texts(group)[-1]
     await partner.send(f"/correct #{collected.id} -2 counted a coin twice", chat=group)
     reply = texts(group)[-1]
     assert re.search(rf"Correction #\d+ recorded: -¥2.00 on entry #{collected.id}\. Reason: counted a coin twice",
@@ -320,4 +325,7 @@ async def test_a_correction_is_a_new_entry(bot):
     assert [e.amount_fen for e in await entries(bot.store, "collected")] == [5200]
     await partner.send("/cash", chat=group)
     assert "Cash on hand: ¥50.00" in texts(group)[-1] and "Corrections: -¥2.00" in texts(group)[-1]
+    await partner.tap("📒 Latest entries", chat=group)
+    assert "Corrections · -¥2.00 · RT-" in texts(group)[-1]
+    assert f"counted a coin twice · corrects #{collected.id}" in texts(group)[-1]
     assert await books_balance(bot.store) == []
