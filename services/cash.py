@@ -148,6 +148,9 @@ async def pay_seller(store: Store, clock: Clock, actor: Actor, center_id: int, s
     now, ref = clock.now(), f"payout:{center_id}:{token}"
     async with store.write() as session:
         await check_may_act(session, center_id, actor)
+        # One payment at a time at a center: a double tap waits, then finds its entry; two payments
+        # cannot both take what is owed only once.
+        await session.get(ServiceCenter, center_id, with_for_update=True)
         done = await session.scalar(select(CashEntry).where(CashEntry.ref == ref))
         if done is not None:
             name = await session.scalar(select(Villager.first_name).where(Villager.id == done.seller_id))

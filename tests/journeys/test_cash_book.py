@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from chat import center_id, last_text, texts, villager_id
 from services import desks, market, parcels
-from services.partners import Actor
+from services.partners import Actor, add_partner
 from services.states import OrderStatus
 from store.models import CashEntry, County, CountyStaff, Handover, Order
 from support.books import books_balance
@@ -108,6 +108,13 @@ async def test_pickups_then_cash_shows_them_in_the_group_and_privately(bot):
     assert "Nothing yet today." in last_text(partner) and "Cash on hand: ¥104.00" in last_text(partner)
     await partner.tap("🔄 Refresh")
     assert "Cash on hand: ¥104.00" in last_text(partner)
+
+    await add_partner(bot.store, bot.clock, ADMIN, "CG-02", 501)  # a partner of two centers picks one
+    await partner.send("/cash")
+    assert "Which center's cash book?" in last_text(partner)
+    await partner.tap("CG-02")
+    assert "Qinglong Village Service Center (CG-02)" in last_text(partner)
+    assert "Cash on hand: ¥0.00" in last_text(partner)
     assert await books_balance(bot.store) == []
 
 
