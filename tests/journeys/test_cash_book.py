@@ -269,10 +269,12 @@ async def test_staff_of_another_county_are_refused_and_admins_hear_when_a_county
     async with bot.store.write() as session:  # Chenggu has no staff any more: the admins get the card
         for row in (await session.scalars(select(CountyStaff))).all():
             await session.delete(row)
-    await partner.send("/handover 2", chat=group)
+    await partner.send("/handover 2")  # privately: his one center
+    assert "Recorded: ¥2.00 handed to the county (CG-01)" in last_text(partner)
     assert "¥2.00 from Lao Zhang" in last_text(admin)
     await admin.tap("✅ Received")
     assert await handover_status(bot.store) == ["pending", "confirmed"]
+    assert "The county confirmed the handover of ¥2.00" in texts(group)[-1]
     assert await books_balance(bot.store) == []
 
 
