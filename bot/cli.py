@@ -23,6 +23,8 @@
     rural-bot staff add --county 苍溪县 --user WHO [--yes]   make someone staff of a county (bot/cli_staff.py)
     rural-bot staff remove --county 苍溪县 --user WHO [--yes]
     rural-bot staff list [--county 苍溪县]
+    rural-bot ledger export --center CODE --month YYYY-MM [--out FILE]
+                                    a center's cash book for a month (its time zone) as CSV
 """
 
 from __future__ import annotations
@@ -83,6 +85,11 @@ def parser() -> argparse.ArgumentParser:
     listing = partner.add_parser("list", help="list partners")
     listing.add_argument("code", nargs="?", help="only this center")
     cli_staff.add_parser(sub)
+    ledger = sub.add_parser("ledger", help="the centers' cash books").add_subparsers(dest="action", required=True)
+    export = ledger.add_parser("export", help="a center's cash book entries of one month as CSV")
+    export.add_argument("--center", required=True, help="the center's code, e.g. CG-01")
+    export.add_argument("--month", required=True, help="the month, YYYY-MM, in the center's time zone")
+    export.add_argument("--out", type=Path, help="file to write (default: standard output)")
     return p
 
 
@@ -295,6 +302,29 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{p.center_code}\t{p.telegram_id}\t{p.first_name}\t{'@' + p.username if p.username else ''}")
         return 0
 
+    async def ledger_export(store: Store) -> int:
+        from services.ledger_export import export_month
+
+        try:
+            text = await export_month(store, args.center, args.month)
+        except NotFound:
+            print(f"rural-bot: there is no service center with the code {args.center}", file=sys.stderr)
+            return 2
+        if args.out:
+            args.out.write_text(text, encoding="utf-8", newline="")
+        else:
+            sys.stdout.write(text)
+        return 0
+
+    if command == ("ledger", "export"):
+        from services.ledger_export import BadMonth, parse_month
+
+        try:
+            parse_month(args.month)
+        except BadMonth:
+            print(f"rural-bot: {args.month} is not a month: write it YYYY-MM, e.g. 2026-11", file=sys.stderr)
+            return 2
+
     work = {
         ("db", "upgrade"): upgrade,
         ("partner", "add"): partner_change,
@@ -304,6 +334,7 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         ("catalog", "export"): products_out,
         ("centers", "import"): centers_in,
         ("demo-data", None): load_demo_data,
+        ("ledger", "export"): ledger_export,
     }[command]
     return asyncio.run(_with_store(settings, work))
 

@@ -12,9 +12,11 @@ from handlers import (
     broadcast,
     browse,
     cart,
+    cash,
     catalog_admin,
     desk,
     desk_prompts,
+    handovers,
     help,
     market,
     market_order,
@@ -41,6 +43,8 @@ def register_all(app: Application) -> None:
     for journey in (start, help, browse, search, cart, orders, sell, my_listings, market, market_order, assist, desk,
                     desk_prompts, admin, broadcast, catalog_admin, synonyms, stats, privacy, supergroup, problems,
                     problem_desk, staff, promotions):
+        journey.register(app)
+    for journey in (cash, handovers):
         journey.register(app)
     menu.register(app)  # last: it takes whatever the journeys did not
     app.add_error_handler(on_error)

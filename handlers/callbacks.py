@@ -774,3 +774,37 @@ class RefreshCountyStats(CallbackData, prefix="st:cty"):
     """🔄 Refresh under the figures of one county (``/stats 城固县``)."""
 
     county_id: Id
+# ── The cash book (handlers/cash.py, handovers.py) ──────────────────────────────────────────────
+
+
+class CashOf(CallbackData, prefix="cash"):
+    """A center's cash book (chosen among one's centers, refreshed, or back from a payment)."""
+
+    center_id: Id
+
+
+class PaySeller(CallbackData, prefix="cash:pay"):
+    center_id: Id
+    seller_id: Id
+
+
+class PayConfirmed(CallbackData, prefix="cash:paid"):
+    """✅ Paid: the amount shown, and the confirmation's own token (a second tap pays nothing more)."""
+
+    center_id: Id
+    seller_id: Id
+    fen: Annotated[int, Digits(10)]
+    token: Annotated[str, Chars(r"[0-9a-f]{8}")]
+
+
+class HandoverDecision(CallbackData, prefix="ho"):
+    """The county's word on a cash handover: "ok" received, "no" not received."""
+
+    handover_id: Id
+    received: Literal["ok", "no"]
+
+
+class CashEntries(CallbackData, prefix="cash:ls"):
+    """A center's latest cash book entries, with the numbers /correct takes."""
+
+    center_id: Id

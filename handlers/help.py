@@ -34,6 +34,10 @@ PARTNER = (
     ("🚚", "arrived", N_("A parcel reached the village: the villager gets a pickup code")),
     ("🎉", "pickup", N_("In the desk: the villager collected it and paid")),
     ("🧹", "forget_walkin", N_("Erase a villager without Telegram you ordered for")),
+    ("💰", "cash", N_("Your center's cash book: takings, cash on hand, owed to sellers and the county, fees")),
+    ("📤", "handover", N_("Cash handed to the county, e.g. /handover 1200")),
+    ("💸", "payout", N_("Pay a seller less than owed: /payout CENTER-CODE SELLER AMOUNT")),
+    ("✏️", "correct", N_("Correct a cash book entry: /correct ENTRY ±AMOUNT REASON")),
 )
 ADMIN = (
     ("🤝", "partner", N_("Add, remove or list partners")),
@@ -43,6 +47,8 @@ ADMIN = (
     ("📢", "broadcast", N_("Send a promotion")),
     ("📊", "stats", N_("Figures: orders, sales, villagers, missed searches")),
     ("📖", "synonym", N_("Teach the search a villagers' word, e.g. /synonym 洋芋 土豆")),
+    ("💰", "cash", N_("Any center's cash book: /cash CENTER-CODE")),
+    ("🪙", "fee", N_("A center's fees: /fee CG-01 order 1.5% | order ¥0.5 | topup 2")),
     ("🏛", "staff", N_("Add, remove or list county staff")),
 )
 STAFF = (

@@ -19,6 +19,7 @@ from handlers import problem_desk
 from handlers.callbacks import AdminProductOpen, Categories, OrderDetail
 from handlers.card_posts import edit_cards, edit_review_cards, post_card, post_review_card, to_desk
 from handlers.cards import digest_text, reason_text, uncollected_text
+from handlers.cash_notices import send_cash
 from handlers.context import Runtime
 from handlers.listings import reject_reason, unit_name
 from handlers.ui import button, esc, keyboard, money, name_in
@@ -226,6 +227,8 @@ async def deliver(bot: Bot, rt: Runtime, row: Claimed) -> bool:
         return await send_low_stock(bot, rt, row)
     if kind in (Kind.PROBLEM_CARD, Kind.PROBLEM):
         return await problem_desk.deliver(bot, rt, row)
+    if kind == Kind.CASH:
+        return await send_cash(bot, rt, row)
     order = await orders.order_view(rt.store, row.order_id)
     if order is None:
         return False

@@ -31,7 +31,7 @@ from handlers.context import RuralContext
 from handlers.listings import quantity
 from handlers.ui import alert, button, esc, keyboard, local_time, money, name_in, on_tap, say
 from locales import Translator
-from services import counties, problems, stats, synonyms
+from services import cash, counties, problems, stats, synonyms
 from services.counties import NotYourCounty, Scope
 from services.errors import NotAdmin, NotFound
 from services.partners import Actor
@@ -256,10 +256,25 @@ def register(app: Application) -> None:
 
 async def business_text(context: RuralContext, scope: Scope) -> str:
     """The centers' business after the parcel in the last 30 days, below the report: one line each
-    for problems and refunds (and what else the centers do)."""
+    for problems and refunds, and the cash."""
     t, rt = context.t, context.rt
     since = stats.window_start(rt.clock.now(), rt.timezone, stats.WINDOWS[-1])
     found = await problems.figures(rt.store, since, scope.county_ids)
     lines = [t("⚠️ Problems reported, 30 days: {n} · 💰 refunds: {refunds}, {amount}", n=found.reported,
                refunds=found.refunds, amount=money(found.refunded_fen))]
-    return "\n\n" + "\n".join(lines)
+    money_now = await cash.figures(rt.store, rt.clock.now(), rt.timezone, scope.county_ids)
+    return "\n\n" + "\n".join(lines) + "\n\n" + cash_text(t, money_now)
+
+
+def cash_text(t: Translator, f: cash.CashFigures) -> str:
+    """The cash book's figures, under the report: fees, cash in the tills, cash handed over."""
+    lines = [title(t("💰 Cash")),
+             t("🪙 Partners' fees this month: {amount}", amount=money(f.fees_month)),
+             t("💵 Cash on hand at the centers: {amount}", amount=money(f.on_hand)),
+             t("📤 Handed to the counties this month: {amount}", amount=money(f.handed_over_month))]
+    if f.waiting_fen:
+        lines.append(t("⏳ Waiting for the county to confirm: {amount}", amount=money(f.waiting_fen)))
+    if f.disputed:
+        lines.append(t.plural("⚠️ {n} handover not received this month", "⚠️ {n} handovers not received this month",
+                              f.disputed))
+    return "\n".join(lines)

@@ -98,6 +98,7 @@ async def balance(session: AsyncSession, center_id: int, until: datetime | None 
     on_hand = county = fees = 0
     sellers: dict[int, int] = {}
     for seller_id, amount, fee in await session.execute(query):
+        amount, fee = int(amount), int(fee)  # PostgreSQL sums BIGINTs as NUMERIC (a Decimal)
         on_hand, fees = on_hand + amount, fees + fee
         if seller_id is None:
             county += amount - fee
@@ -113,5 +114,5 @@ async def totals_by_kind(session: AsyncSession, center_id: int, since: datetime,
         select(CashEntry.kind, func.sum(CashEntry.amount_fen), func.sum(CashEntry.fee_fen))
         .where(CashEntry.center_id == center_id, CashEntry.at >= since, CashEntry.at < until)
         .group_by(CashEntry.kind))
-    return {kind: (amount or 0, fee or 0) for kind, amount, fee in rows}
+    return {kind: (int(amount or 0), int(fee or 0)) for kind, amount, fee in rows}
 

@@ -38,6 +38,7 @@ class Kind(StrEnum):
     LISTING_CARD_EDIT = "listing_card_edit"  # the same for a produce listing's review cards
     PROBLEM_CARD = "problem_card"  # post or refresh a problem's card on its center's desk
     PROBLEM = "problem"  # tell a villager (or a produce seller) what was decided on a problem
+    CASH = "cash"  # the cash book's news: a seller paid, a handover to confirm, a handover confirmed or not
 
 
 @dataclass(frozen=True, slots=True)

@@ -556,3 +556,19 @@ class OrderProblem(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+class Handover(Base):
+    """Cash a partner handed to the county (``/handover``): its HANDOVER entry is in the cash book
+    from the moment it is recorded; county staff (or admins) then confirm it, or say it never
+    arrived, which puts the cash back on hand by a correction (services/handovers.py)."""
+
+    __tablename__ = "handovers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    center_id: Mapped[int] = mapped_column(ForeignKey("service_centers.id"), index=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)  # positive: what left the till
+    by_telegram_id: Mapped[int] = mapped_column(BigInteger)  # the partner (or admin) who recorded it
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, confirmed, disputed
+    confirmed_by: Mapped[int | None] = mapped_column(BigInteger)  # who decided, confirmed or disputed
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("cash_entries.id"))  # its HANDOVER entry

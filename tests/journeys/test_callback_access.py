@@ -179,6 +179,12 @@ INVENTORY: dict[str, Tap] = {
     "make a partner (admin)": Tap("pt:a:{center}:{villager}:0123abcd:1700000000"),
     "remove a partner (admin)": Tap("pt:r:{center}:{villager}:0123abcd:1700000000"),
     "partner change cancelled (admin)": Tap("pt:x"),
+    # handlers/cash.py, handlers/handovers.py: the cash book
+    "cash book": Tap("cash:{center}"),
+    "pay a seller": Tap("cash:pay:{center}:{villager}"),
+    "seller paid": Tap("cash:paid:{center}:{villager}:100:0123abcd"),
+    "handover decided": Tap("ho:1:ok"),
+    "cash book entries": Tap("cash:ls:{center}"),
     # handlers/menu.py: any other data
     "anything else": Tap("zz:nothing"),
     # handlers/problems.py: a problem after pickup ({order} stands for a problem's id too)

@@ -293,6 +293,18 @@ SEED: dict[str, dict[str, list[dict]]] = {
              "decided_at": at(702)},
         ],
     },
+    "0016": {
+        # Cash handed to the county: its entry, and the handover county staff 3003 confirmed.
+        "cash_entries": [
+            {"id": 3, "center_id": 1, "kind": "handover", "amount_fen": -1000, "fee_fen": 0, "at": at(540),
+             "order_id": None, "seller_id": None, "actor_telegram_id": 2001, "ref": "handover:1", "corrects_id": None,
+             "note": ""},
+        ],
+        "handovers": [
+            {"id": 1, "center_id": 1, "amount_fen": 1000, "by_telegram_id": 2001, "at": at(540), "status": "confirmed",
+             "confirmed_by": 3003, "confirmed_at": at(550), "entry_id": 3},
+        ],
+    },
 }
 
 
