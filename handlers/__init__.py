@@ -22,6 +22,7 @@ from handlers import (
     my_listings,
     orders,
     privacy,
+    returns,
     search,
     sell,
     start,
@@ -35,7 +36,7 @@ from handlers.context import on_error, resolve_person
 def register_all(app: Application) -> None:
     app.add_handler(TypeHandler(Update, resolve_person), group=-1)
     for journey in (start, help, browse, search, cart, orders, sell, my_listings, market, market_order, assist, desk,
-                    desk_prompts, admin, broadcast, catalog_admin, synonyms, stats, privacy, supergroup):
+                    desk_prompts, admin, broadcast, catalog_admin, synonyms, stats, privacy, supergroup, returns):
         journey.register(app)
     menu.register(app)  # last: it takes whatever the journeys did not
     app.add_error_handler(on_error)

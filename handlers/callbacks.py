@@ -685,3 +685,20 @@ class ForgetWalkIn(CallbackData, prefix="fw:yes"):
 
 class KeepWalkIn(CallbackData, prefix="fw:no"):
     pass
+
+
+# ── Parcels to send back (handlers/returns.py) ──────────────────────────────────────────────────
+
+
+class ReturnParcel(CallbackData, prefix="rtn:go"):
+    """↩️ Return a parcel on a list of parcels not collected in time (``list_id``: the list)."""
+
+    list_id: BigId
+    order_id: BigId
+
+
+class KeepParcel(CallbackData, prefix="rtn:keep"):
+    """⏳ Keep the parcel 3 more days: it comes back on a later list."""
+
+    list_id: BigId
+    order_id: BigId

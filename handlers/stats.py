@@ -23,11 +23,11 @@ from telegram.ext import Application, CommandHandler, filters
 
 from handlers.admin import for_admins
 from handlers.callbacks import RefreshStats, on
-from handlers.context import RuralContext
+from handlers.context import Runtime, RuralContext
 from handlers.listings import quantity
 from handlers.ui import button, esc, keyboard, local_time, money, name_in, on_tap, say
 from locales import Translator
-from services import stats, synonyms
+from services import returns, stats, synonyms
 from services.partners import Actor
 from services.stats import Place, Places, Report, Windows
 
@@ -187,7 +187,12 @@ async def send_report(update: Update, context: RuralContext) -> None:
     t, rt = context.t, context.rt
     report = await stats.report(rt.store, rt.clock.now(), rt.timezone)
     suggested = await synonyms.suggestions([m.term for m in report.misses.top], rt.search.guess)
-    await say(update, context, report_text(t, report, suggested))
+    text, returned = report_text(t, report, suggested), await returned_figures(t, rt)
+    if utf16_len(text + returned) <= MAX_TEXT:
+        text, returned = text + returned, ""
+    for part in (text, returned.strip()):
+        if part:
+            await say(update, context, part)
     png = await asyncio.to_thread(stats.daily_orders_png, report.daily)
     await context.bot.send_photo(
         update.effective_chat.id, photo=InputFile(png, filename="daily-orders.png"),
@@ -212,3 +217,13 @@ async def refresh_tapped(update: Update, context: RuralContext, actor: Actor) ->
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("stats", stats_command, filters=PRIVATE))
     app.add_handler(on(RefreshStats, refresh_tapped))
+
+
+async def returned_figures(t: Translator, rt: Runtime) -> str:
+    """Parcels sent back because nobody collected them (services/returns.py), below the figures."""
+    now = rt.clock.now()
+    week = await returns.returned_count(rt.store, stats.window_start(now, rt.timezone, 7))
+    month = await returns.returned_count(rt.store, stats.window_start(now, rt.timezone, 30))
+    total = await returns.returned_count(rt.store)
+    return "\n\n" + title(t("↩️ Returned uncollected")) + "\n" + t(
+        "📦 {week} in 7 days · {month} in 30 days · {total} in all", week=week, month=month, total=total)

@@ -36,6 +36,7 @@ class Kind(StrEnum):
     SELLER = "seller"  # tell a seller what happened to their listing: reviewed, sold, sold out, paid
     CARD_EDIT = "card_edit"  # edit an order's cards where they are (a name was forgotten); never post one
     LISTING_CARD_EDIT = "listing_card_edit"  # the same for a produce listing's review cards
+    RETURN_DUE = "return_due"  # a parcel not collected in time: the desk's list of parcels to send back (services/returns.py)
 
 
 @dataclass(frozen=True, slots=True)
