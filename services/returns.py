@@ -9,8 +9,8 @@ payload says who kept it, when, and until when. A RETURN_DUE row is the parcel's
 desk. The rows of a center that fall due together make one list (``take_due``), even when several
 pumps claimed them: the row that is sent is the list, and its payload keeps the parcels it shows
 (``"list": [[order id, round], ...]``), which its buttons name by the row's id, so that the list
-can be shown again as it stands after a tap. Parcels already waiting when this came got their
-round 0 from migration 0015.
+can be shown again as it stands after a tap. A parcel that arrived before this existed has no
+round 0: the outbox pump looks for overdue parcels without one every hour (``plan_missing``).
 
 A returned order collected no cash, so nothing goes into the cash book. Its stock goes back
 (``orders.move_order``), its reminders and rounds are withdrawn, its villager and, for produce,
@@ -105,6 +105,26 @@ async def take_due(store: Store, center_id: int, now: datetime, row_id: int) -> 
         sent.payload = {**sent.payload, "list": [list(item) for item in listed]}
         await session.flush()
         return await _list_view(session, sent)
+
+
+async def plan_missing(store: Store, now: datetime, return_after: timedelta) -> int:
+    """Give a round 0, due now, to each parcel waiting longer than ``return_after`` that has no
+    RETURN_DUE row at all (one that reached the village before the lists existed). Returns how
+    many. An order's ``updated_at`` is its arrival while it is ready for pickup (nothing else
+    moves it); the dedupe key keeps a parcel found by two pumps at once single."""
+    async with store.read() as session:
+        dated = select(OutboxMessage.id).where(OutboxMessage.order_id == Order.id,
+                                               OutboxMessage.kind == str(Kind.RETURN_DUE)).exists()
+        overdue = (await session.execute(
+            select(Order.id, Order.center_id)
+            .where(Order.status == S.READY_FOR_PICKUP, Order.updated_at <= now - return_after, ~dated)
+            .order_by(Order.id))).all()
+    if overdue:
+        async with store.write() as session:
+            for order_id, center_id in overdue:
+                await outbox.enqueue(session, Kind.RETURN_DUE, due_at=now, order_id=order_id, center_id=center_id,
+                                     payload={"round": 0}, dedupe_key=return_key(order_id, 0))
+    return len(overdue)
 
 
 async def list_for(store: Store, list_id: int, actor: Actor, chat_id: int) -> ReturnList:

@@ -181,6 +181,9 @@ INVENTORY: dict[str, Tap] = {
     "partner change cancelled (admin)": Tap("pt:x"),
     # handlers/menu.py: any other data
     "anything else": Tap("zz:nothing"),
+    # handlers/returns.py: a list of parcels to send back ({order} as the list's id too)
+    "return a parcel": Tap("rtn:go:{order}:{order}"),
+    "keep a parcel": Tap("rtn:keep:{order}:{order}"),
 }
 SAMPLE = {"order": 7, "listing": 7, "draft": 7, "line": 7, "promo": 7, "villager": 7, "product": 7,
           "category": 7, "county": 7, "center": 7, "token": "0123456789ab"}

@@ -10,11 +10,14 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import create_async_engine
+import pytest
+from sqlalchemy import delete, select
 
+from bot.app import build_application
+from bot.config import Settings, SettingsError, load_settings
 from chat import body, labels, settle_in, texts, villager_id
 from handlers.callbacks import ReturnParcel
+from handlers.context import runtime_of
 from services.outbox import Kind
 from services.partners import add_partner
 from store.db import Store
@@ -22,7 +25,6 @@ from store.models import CashEntry, Listing, Order, OrderLine, OutboxMessage, Pr
 from support.books import books_balance
 from support.bots import second_application
 from support.desk import ADMIN, card_of, desk
-from support.migration_rows import at, seed
 from support.orders import order_rice
 from support.produce import approved_listing
 from support.store import count, outbox_rows, status_of
@@ -283,24 +285,25 @@ async def test_stats_count_the_parcels_returned(bot):
     assert "↩️ Returned uncollected" in report and "1 in 7 days · 1 in 30 days · 1 in all" in report
 
 
-async def test_the_migration_gives_parcels_already_waiting_their_date(tmp_path):
-    """0015 adds a round-0 row for each parcel waiting for pickup, 7 days after it arrived."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'rural-bot.sqlite3'}"
-    store = Store(url)
-    await store.upgrade("0014")
-    await store.close()
-    engine = create_async_engine(url)
-    try:
-        async with engine.begin() as connection:
-            await connection.run_sync(seed, "0014")
-    finally:
-        await engine.dispose()
-    store = Store(url)
-    try:
-        await store.upgrade("0015")
-        async with store.read() as session:
-            rows = (await session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "return_due"))).all()
-    finally:
-        await store.close()
-    assert [(r.order_id, r.center_id, r.due_at, r.payload, r.dedupe_key, r.is_open) for r in rows] == [
-        (2, 3, at(60) + timedelta(days=7), {"round": 0}, "return:2:0", True)]
+async def test_a_parcel_that_arrived_before_the_lists_existed_is_found_by_the_hourly_check(bot):
+    partner, _, _, group, [number] = await waiting_parcels(bot)
+    async with bot.store.write() as session:  # as in a database from before: no date with the desk
+        await session.execute(delete(OutboxMessage).where(OutboxMessage.kind == str(Kind.RETURN_DUE)))
+    await after(bot, timedelta(days=6, hours=23))
+    assert lists(group) == [] and await outbox_rows(bot.store, Kind.RETURN_DUE) == []
+    await after(bot, timedelta(hours=1))  # the pump's hourly check finds it overdue, and sends its list
+    [listed] = lists(group)
+    assert number in body(listed) and labels(listed) == [f"↩️ Return {number}", f"⏳ Keep {number} 3 more days"]
+    await after(bot, timedelta(hours=2))  # found once: its row now exists
+    assert len(await outbox_rows(bot.store, Kind.RETURN_DUE)) == 1 and len(lists(group)) == 1
+
+
+def test_return_after_days_is_a_setting_the_runtime_carries():
+    assert load_settings({}, env_file="").return_after_days == 7
+    assert load_settings({"RETURN_AFTER_DAYS": "3"}, env_file="").return_after_days == 3
+    for bad in ("0", "2.5", "x", "366"):
+        with pytest.raises(SettingsError, match="RETURN_AFTER_DAYS is invalid"):
+            load_settings({"RETURN_AFTER_DAYS": bad}, env_file="")
+    app = build_application(Settings(bot_token="1:x", database_url="sqlite+aiosqlite://", return_after_days=3),
+                            store=None)
+    assert runtime_of(app).return_after == timedelta(days=3)

@@ -277,8 +277,6 @@ SEED: dict[str, dict[str, list[dict]]] = {
              "note": "counted twice"},
         ],
     },
-    # No table or column: the parcels waiting then (order 2) get their row in the outbox.
-    "0015": {},
 }
 
 
