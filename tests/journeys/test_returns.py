@@ -24,8 +24,7 @@ from store.db import Store
 from store.models import CashEntry, Listing, Order, OrderLine, OutboxMessage, Product
 from support.books import books_balance
 from support.bots import second_application
-from support.desk import ADMIN, card_of, desk
-from support.orders import order_rice
+from support.desk import ADMIN, card_of, desk, shipped_orders
 from support.produce import approved_listing
 from support.store import count, outbox_rows, status_of
 
@@ -37,13 +36,7 @@ REMINDER = "⏰ Reminder"
 
 async def waiting_parcels(bot, count_: int = 1):
     """The CG-01 desk, and a villager whose ``count_`` rice orders reached the village now."""
-    partner, bystander, villager, group = await desk(bot)
-    admin = bot.person(900, "County", language_code="en")
-    numbers = []
-    for _ in range(count_):
-        numbers.append(await order_rice(villager))
-        await partner.tap("✅ Confirm", message=card_of(group, numbers[-1]))
-    await admin.send("/ship CG-01")
+    partner, bystander, villager, group, numbers = await shipped_orders(bot, count_)
     for number in numbers:
         await partner.tap("📬 Arrived at the village", message=card_of(group, number))
     return partner, bystander, villager, group, numbers
