@@ -29,6 +29,8 @@ from services.returns import AlreadyKept, ListedParcel, ReturnList
 from services.states import OrderStatus
 
 REFUSED = (NotPartner, AlreadyDone, NotAllowed, NotFound)
+# Refusals that say the parcel moved on since the list was drawn: the list is shown again as it is.
+MOVED_ON = (AlreadyDone, NotAllowed, AlreadyKept)
 
 
 # ---- the list -------------------------------------------------------------------------------------
@@ -104,9 +106,11 @@ async def return_tapped(update: Update, context: RuralContext, data: ReturnParce
         moved = await returns.return_parcel(rt.store, rt.clock, actor_of(update, context), data.list_id, data.order_id)
     except REFUSED as exc:
         await alert(update, context, order_refusal(context.t, exc))
+        if not isinstance(exc, MOVED_ON):
+            return
     else:
         await _answer(update, context, context.t("↩️ {number} goes back. The villager has been told.",
-                                               number=moved.number))
+                                                 number=moved.number))
     await _show_again(update, context, data.list_id)
 
 
@@ -123,9 +127,11 @@ async def keep_tapped(update: Update, context: RuralContext, data: KeepParcel) -
                                                when=local_time(exc.until, listed.timezone)))
     except REFUSED as exc:
         await alert(update, context, order_refusal(context.t, exc))
+        if not isinstance(exc, MOVED_ON):
+            return
     else:
         await _answer(update, context, context.t("⏳ {number} stays until {when}, then it is on the list again.",
-                                               number=kept.number, when=local_time(kept.until, listed.timezone)))
+                                                 number=kept.number, when=local_time(kept.until, listed.timezone)))
     await _show_again(update, context, data.list_id)
 
 

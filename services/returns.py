@@ -215,8 +215,10 @@ async def _listed(session: AsyncSession, list_id: int, order: Order) -> int:
 
 
 async def _name(session: AsyncSession, villager_id: int | None) -> str:
-    return (await session.scalar(select(Villager.first_name).where(Villager.id == villager_id)) or "") \
-        if villager_id is not None else ""
+    """A keeper's first name; "" if unknown or forgotten (/forget)."""
+    if villager_id is None:
+        return ""
+    return await session.scalar(select(Villager.first_name).where(Villager.id == villager_id)) or ""
 
 
 def _when(text: str | None) -> datetime | None:

@@ -20,6 +20,7 @@ from handlers.callbacks import ReturnParcel
 from handlers.context import runtime_of
 from services.outbox import Kind
 from services.partners import add_partner
+from services.states import FINAL, RETURNS_STOCK, OrderStatus, may_move
 from store.db import Store
 from store.models import CashEntry, Listing, Order, OrderLine, OutboxMessage, Product
 from support.books import books_balance
@@ -139,6 +140,26 @@ async def test_the_setting_shortens_the_wait_and_a_return_withdraws_the_reminder
     assert not any(t.startswith("📦 Parcels still not collected") for t in texts(group))
     rows = await outbox_rows(bot.store, Kind.REMINDER) + await outbox_rows(bot.store, Kind.UNCOLLECTED)
     assert sum(r.cancelled_at is not None for r in rows) == 2 and not any(r.is_open for r in rows)
+
+
+async def test_a_list_due_in_quiet_hours_waits_for_the_morning(bot):
+    partner, _, _, group, [number] = await shipped_orders(bot)
+    bot.clock.advance(timedelta(hours=12))  # 22:00 in the village
+    await partner.tap("📬 Arrived at the village", message=card_of(group, number))
+    await after(bot, timedelta(days=7))  # due at 22:00, seven days on: quiet hours (21:00-08:00)
+    assert lists(group) == []
+    await after(bot, timedelta(hours=10) - timedelta(minutes=1))
+    assert lists(group) == []
+    await after(bot, timedelta(minutes=1))  # 08:00
+    [listed] = lists(group)
+    assert number in body(listed) and "arrived 11-11 22:00" in body(listed)
+
+
+def test_only_a_parcel_waiting_for_pickup_can_be_returned():
+    assert [status for status in OrderStatus if may_move(status, OrderStatus.RETURNED)] == [
+        OrderStatus.READY_FOR_PICKUP]
+    assert OrderStatus.RETURNED in FINAL and OrderStatus.RETURNED in RETURNS_STOCK
+    assert not any(may_move(OrderStatus.RETURNED, status) for status in OrderStatus)
 
 
 # ---- who may, and what cannot be done ------------------------------------------------------------
