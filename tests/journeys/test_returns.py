@@ -164,7 +164,7 @@ def test_only_a_parcel_waiting_for_pickup_can_be_returned():
 
 # ---- who may, and what cannot be done ------------------------------------------------------------
 
-async def test_a_bystander_and_another_centers_partner_are_refused(bot):
+async def test_a_bystander_and_another_centers_partner_are_refused_and_an_admin_may(bot):
     partner, bystander, _, group, [number] = await waiting_parcels(bot)
     await add_partner(bot.store, bot.clock, ADMIN, "CG-02", 503)
     stranger = bot.person(503, "Lao Li", language_code="en")
@@ -189,6 +189,13 @@ async def test_a_bystander_and_another_centers_partner_are_refused(bot):
     answer = await partner.tap_data(forged, listed)
     assert answer.show_alert and "not for you" in answer.text
     assert (await status_of(bot.store, number)).status == "ready_for_pickup"
+
+    # An admin (the county's, who shipped it) in the group may: the parcel is kept, by them.
+    admin = bot.person(900, "County", language_code="en")
+    group.add_member(admin)
+    answer = await admin.tap("⏳ Keep", message=listed)
+    assert not answer.show_alert and f"{number} stays until" in answer.text
+    assert f"{number} · ⏳ kept until 11-21 10:00 by County" in body(listed)
 
 
 async def test_return_tapped_twice_and_keep_tapped_twice_have_one_effect(bot):
