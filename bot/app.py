@@ -282,7 +282,7 @@ def build_application(settings: Settings, store: Store, clock: Clock | None = No
         market=MarketSearch(store),
         default_locale=settings.default_locale, timezone=settings.timezone, admin_ids=settings.admin_ids,
         quiet_hours=QuietHours.parse(settings.quiet_hours), cart_max_lines=settings.cart_max_lines,
-        caps=settings.caps,
+        caps=settings.caps, return_after=timedelta(days=settings.return_after_days),
     )
     handlers.register_all(app)
     lease = timedelta(seconds=settings.outbox_lease)

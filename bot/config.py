@@ -22,7 +22,7 @@ from locales import available_locales
 from services.caps import CAPS, Caps
 from services.cart import MAX_CART_LINES
 from services.rate_limit import UserRate
-from services.reminders import QuietHours
+from services.reminders import RETURN_AFTER, QuietHours
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/rural-bot.sqlite3"
 # Telegram tokens look like "123456789:AAH...": a numeric bot id, a colon, then the secret.
@@ -69,6 +69,8 @@ class Settings:
     search_miss_days: int = CAPS.search_miss_days
     # Updates one person may have handled: 5 a second sustained, 10 at once; None: no limit.
     user_rate: UserRate | None = UserRate(5.0, 10)
+    # Days a parcel waits for pickup before the desk is asked to send it back (services/returns.py).
+    return_after_days: int = RETURN_AFTER.days
 
     @property
     def tz(self) -> ZoneInfo:
@@ -216,7 +218,11 @@ def load_settings(environ: dict[str, str] | None = None, env_file: str | Path = 
     miss_days = _number(values, "SEARCH_MISS_DAYS", str(CAPS.search_miss_days),
                         "days, a whole number from 0 to 365; 0 records every one", whole(0, 365))
 
+    return_after_days = _number(values, "RETURN_AFTER_DAYS", str(RETURN_AFTER.days),
+                                "days, a whole number from 1 to 365", whole(1, 365))
+
     return Settings(
+        return_after_days=int(return_after_days),
         max_pending_orders=int(pending_orders),
         max_listings_in_review=int(in_review),
         review_again_minutes=review_again,

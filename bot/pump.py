@@ -29,7 +29,7 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.lease import Hold, wall
 from handlers.context import Runtime
 from handlers.notices import Later, deliver
-from services import desks, leases, outbox, villagers
+from services import desks, leases, outbox, returns, villagers
 from services.outbox import Claimed
 from store.db import is_unavailable
 
@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 WAKE_EVERY = 5.0  # seconds between scheduled wake-ups
 PER_SECOND = 30  # overall pace
 DIGEST_PLANNING = timedelta(minutes=1)  # how often to look for desks that just opened
+RETURN_PLANNING = timedelta(hours=1)  # how often to look for overdue parcels without a return date
 SEND_TIMEOUT = timedelta(seconds=15)  # one row, all its calls; at most a quarter of the lease
 MOST_AT_ONCE = 50  # rows a claim takes at most
 
@@ -108,6 +109,7 @@ class OutboxPump(Pump):
         self.batch = batch_size(lease, self.send_timeout, PER_SECOND)
         self._last_send = 0.0
         self._digests_planned = None  # when this pump last looked for digests to queue
+        self._returns_planned = None  # when it last looked for parcels without a return date
 
     async def run_once(self) -> int:
         """Send everything due now. Returns how many rows were handled."""
@@ -116,6 +118,9 @@ class OutboxPump(Pump):
         if self._digests_planned is None or not timedelta(0) <= now - self._digests_planned < DIGEST_PLANNING:
             await desks.plan_digests(self.rt.store, now)
             self._digests_planned = now
+        if self._returns_planned is None or not timedelta(0) <= now - self._returns_planned < RETURN_PLANNING:
+            await returns.plan_missing(self.rt.store, now, self.rt.return_after)
+            self._returns_planned = now
         while True:
             rows = await outbox.claim_due(self.rt.store, self.rt.clock.now(), held_at=wall(), lease=self.lease,
                                           limit=self.batch)

@@ -111,7 +111,8 @@ async def _serve(settings: Settings, hook: tuple[str, str] | None) -> int:
         app = build_application(settings, store, polling=not webhook)
         rt = runtime_of(app)
         web_app = build_web_app(store=store, clock=rt.clock, logistics_token=settings.logistics_token,
-                                wake=rt.kick, metrics=metrics_of(app), metrics_token=settings.metrics_token)
+                                wake=rt.kick, metrics=metrics_of(app), metrics_token=settings.metrics_token,
+                                return_after=rt.return_after)
         if hook is not None:
             add_telegram_route(web_app, app, webhook_path(hook[0]), hook[1])
         try:

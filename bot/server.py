@@ -28,7 +28,7 @@ import asyncio
 import hmac
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aiohttp import web
 
@@ -37,6 +37,7 @@ from bot.metrics import CONTENT_TYPE, Metrics
 from services import outbox, parcels
 from services.clock import Clock
 from services.errors import DomainError, NotFound
+from services.reminders import RETURN_AFTER
 from store.db import Store, is_unavailable
 
 log = logging.getLogger(__name__)
@@ -100,10 +101,11 @@ def has_bearer(request: web.Request, expected: bytes) -> bool:
 
 def build_web_app(*, store: Store, clock: Clock, logistics_token: str | None,
                   wake: Callable[[], None], metrics: Metrics, metrics_token: str | None = None,
-                  timeouts: Timeouts = Timeouts()) -> web.Application:
+                  timeouts: Timeouts = Timeouts(), return_after: timedelta = RETURN_AFTER) -> web.Application:
     """The aiohttp application with the carrier endpoint, /healthz and /metrics. ``wake`` is
     called after an event moved an order, so its notices are sent at once (the outbox pump's
-    ``kick``)."""
+    ``kick``). ``return_after`` (RETURN_AFTER_DAYS) is how long a parcel a carrier brought to the
+    village waits for pickup before the desk is asked to send it back."""
     expected = bearer(logistics_token) if logistics_token else None
     scraper = bearer(metrics_token) if metrics_token else None
 
@@ -119,7 +121,7 @@ def build_web_app(*, store: Store, clock: Clock, logistics_token: str | None,
         except BadEvent as exc:
             return error(400, str(exc))
         try:
-            result = await parcels.carrier_event(store, clock, number, event, at)
+            result = await parcels.carrier_event(store, clock, number, event, at, return_after)
         except NotFound:
             return error(404, f"no order {number}")
         except DomainError as exc:

@@ -27,6 +27,7 @@ from handlers import (
     problem_desk,
     problems,
     promotions,
+    returns,
     search,
     sell,
     staff,
@@ -42,7 +43,7 @@ def register_all(app: Application) -> None:
     app.add_handler(TypeHandler(Update, resolve_person), group=-1)
     for journey in (start, help, browse, search, cart, orders, sell, my_listings, market, market_order, assist, desk,
                     desk_prompts, admin, broadcast, catalog_admin, synonyms, stats, privacy, supergroup, problems,
-                    problem_desk, staff, promotions):
+                    problem_desk, staff, promotions, returns):
         journey.register(app)
     for journey in (cash, handovers):
         journey.register(app)

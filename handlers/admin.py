@@ -259,7 +259,8 @@ async def move_batch(update: Update, context: RuralContext, actor: Actor, comman
     t, rt = context.t, context.rt
     source, to = BATCHES[command]
     try:
-        moved = await parcels.move_center_batch(rt.store, rt.clock, actor, center_code, source, to)
+        moved = await parcels.move_center_batch(rt.store, rt.clock, actor, center_code, source, to,
+                                                return_after=rt.return_after)
     except NotFound:
         await say(update, context, t("😔 There is no service center with the code {code}.", code=esc(center_code)))
         return

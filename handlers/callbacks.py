@@ -808,3 +808,18 @@ class CashEntries(CallbackData, prefix="cash:ls"):
     """A center's latest cash book entries, with the numbers /correct takes."""
 
     center_id: Id
+# ── Parcels to send back (handlers/returns.py) ──────────────────────────────────────────────────
+
+
+class ReturnParcel(CallbackData, prefix="rtn:go"):
+    """↩️ Return a parcel on a list of parcels not collected in time (``list_id``: the list)."""
+
+    list_id: BigId
+    order_id: BigId
+
+
+class KeepParcel(CallbackData, prefix="rtn:keep"):
+    """⏳ Keep the parcel 3 more days: it comes back on a later list."""
+
+    list_id: BigId
+    order_id: BigId

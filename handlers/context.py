@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -23,7 +24,7 @@ from services.caps import CAPS, Caps
 from services.cart import MAX_CART_LINES, DoubleTaps
 from services.clock import Clock
 from services.market import MarketSearch
-from services.reminders import QuietHours
+from services.reminders import RETURN_AFTER, QuietHours
 from services.search import CatalogSearch
 from services.villagers import VillagerView
 from store.db import Store, is_unavailable
@@ -55,6 +56,7 @@ class Runtime:
     double_taps: DoubleTaps = field(default_factory=DoubleTaps)  # "add to cart" tapped twice adds once
     pump: Wakes | None = None  # the outbox pump, set by bot.pump.install
     promotions: Wakes | None = None  # the promotions pump, set by bot.broadcast_pump.install
+    return_after: timedelta = RETURN_AFTER  # RETURN_AFTER_DAYS: a parcel not picked up goes on the desk's list to send back
 
     def kick_promotions(self) -> None:
         """A promotion was confirmed or cancelled: start or stop sending it now."""

@@ -221,7 +221,8 @@ async def delete_old_card(context: RuralContext, chat_id: int, message_id: int |
 async def arrived_tapped(update: Update, context: RuralContext, kind: DecisionCard, card: Any, data) -> None:
     rt = context.rt
     try:
-        moved = await parcels.arrive(rt.store, rt.clock, actor_of(update, context), card.order.id)
+        moved = await parcels.arrive(rt.store, rt.clock, actor_of(update, context), card.order.id,
+                                     return_after=rt.return_after)
     except (NotPartner, AlreadyDone, NotAllowed, NotFound) as exc:
         await refuse(update, context, exc)
         return
@@ -273,7 +274,8 @@ async def arrived_command(update: Update, context: RuralContext) -> None:
         await say(update, context, t("Usage: /arrived ORDER-NUMBER, for example /arrived RT-7K3F9"))
         return
     try:
-        moved = await parcels.arrive(rt.store, rt.clock, actor_of(update, context), number=context.args[0])
+        moved = await parcels.arrive(rt.store, rt.clock, actor_of(update, context), number=context.args[0],
+                                     return_after=rt.return_after)
     except (NotPartner, AlreadyDone, NotAllowed, NotFound) as exc:
         await refuse(update, context, exc)
         return

@@ -1,6 +1,6 @@
 """What the outbox sends: order and review cards for the desk (posted by handlers.card_posts),
-status notices, pickup reminders, the list of uncollected parcels, the daily digest, the seller's
-news and low-stock alerts. Each is rendered when it is sent, in the language of
+status notices, pickup reminders, the list of uncollected parcels, the list of parcels to send
+back (handlers.returns), the daily digest, the seller's news and low-stock alerts. Each is rendered when it is sent, in the language of
 whoever reads it (a group reads the default language), from what the store holds then; the desk's
 cards and lists read as handlers.cards renders them.
 
@@ -22,9 +22,10 @@ from handlers.cards import digest_text, reason_text, uncollected_text
 from handlers.cash_notices import send_cash
 from handlers.context import Runtime
 from handlers.listings import reject_reason, unit_name
+from handlers.returns import list_keyboard, list_text
 from handlers.ui import button, esc, keyboard, money, name_in
 from locales import N_, Translator, translator
-from services import catalog, centers, desks, orders, parcels, partners, produce, reminders, reviews
+from services import catalog, centers, desks, orders, parcels, partners, produce, reminders, returns, reviews
 from services.orders import OrderView
 from services.outbox import Claimed, Kind
 from services.states import OrderStatus
@@ -38,6 +39,8 @@ NOTICES = {
     S.AT_COUNTY: N_("🏢 Your order <b>{number}</b> has reached the county service center."),
     S.PICKED_UP: N_("🎉 You picked up order <b>{number}</b> and paid {total}. Thank you!"),
     S.CANCELLED: N_("🚫 Your order <b>{number}</b> was cancelled."),
+    S.RETURNED: N_("↩️ Your order <b>{number}</b> was not picked up in time and has been sent back. You pay "
+                   "nothing; you can order again at any time."),
 }
 
 
@@ -126,6 +129,23 @@ async def send_uncollected(bot: Bot, rt: Runtime, row: Claimed, order: OrderView
     return True
 
 
+async def send_return_list(bot: Bot, rt: Runtime, row: Claimed, order: OrderView) -> bool:
+    """The parcels to send back (handlers.returns): one list for the rows of a center that fell
+    due together, to its desk (its group, or else its partners), after quiet hours."""
+    if (until := reminders.held_until(rt.quiet_hours, Kind.RETURN_DUE, rt.clock.now(), order.center_timezone)):
+        raise Later(until)
+    destinations = await desks.center_destinations(rt.store, row.center_id)
+    listed = await returns.take_due(rt.store, row.center_id, rt.clock.now(), row.id) if destinations else None
+    if listed is None or not any(parcel.waiting for parcel in listed.parcels):
+        return False
+    for desk in destinations:
+        t = translator(desk.locale or rt.default_locale)
+        with to_desk(desk.chat_id):
+            await bot.send_message(desk.chat_id, list_text(t, listed), parse_mode=ParseMode.HTML,
+                                   reply_markup=list_keyboard(t, listed))
+    return True
+
+
 async def send_digest(bot: Bot, rt: Runtime, row: Claimed) -> bool:
     chat_id, t = await desk_chat(rt, row.center_id)
     if chat_id is None:
@@ -174,6 +194,9 @@ async def send_to_seller(bot: Bot, rt: Runtime, row: Claimed) -> bool:
             t("📍 The buyer picks it up at {center}.", center=esc(name_in(center.names, t))),
             t("🤝 Your partner will confirm it, send it on, and collect the payment for you."),
         ])
+    elif event == "returned":
+        text = t("↩️ Order <b>{number}</b> was not picked up and has been sent back: its {title} is in your listing "
+                 "again, and there is nothing to earn from it.", number=order.number, title=title)
     elif event == "earned":
         text = t("💰 Order <b>{number}</b> was picked up and paid: you earned <b>{total}</b> for your {title}. "
                  "Collect it from your partner.", number=order.number, total=money(order.total_fen), title=title)
@@ -234,6 +257,8 @@ async def deliver(bot: Bot, rt: Runtime, row: Claimed) -> bool:
         return False
     if kind == Kind.STATUS:
         return await send_status(bot, rt, row, order)
+    if kind == Kind.RETURN_DUE:
+        return await send_return_list(bot, rt, row, order)
     if (until := reminders.held_until(rt.quiet_hours, kind, rt.clock.now(), order.center_timezone)) is not None:
         raise Later(until)
     if kind == Kind.REMINDER:

@@ -48,6 +48,7 @@ ORDER_STATUS = {
     OrderStatus.PICKED_UP: N_("🎉 Picked up"),
     OrderStatus.REJECTED: N_("❌ Rejected"),
     OrderStatus.CANCELLED: N_("🚫 Cancelled"),
+    OrderStatus.RETURNED: N_("↩️ Returned"),
 }
 
 

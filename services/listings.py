@@ -19,7 +19,7 @@ from sqlalchemy.orm import aliased
 from services import outbox
 from services.errors import NotFound
 from services.outbox import Kind
-from services.states import OrderStatus
+from services.states import RETURNS_STOCK, OrderStatus
 from store.models import County, Listing, Order, OrderLine, ServiceCenter, Villager
 
 MARKET_CHANGED = "market"  # what an approval marks its session with (``store.db.mark_effect``)
@@ -62,7 +62,7 @@ class ListingView:
     note: str
     reject_reason: str
     created_at: datetime
-    sold_milli: int = 0  # in orders not rejected or cancelled
+    sold_milli: int = 0  # in orders not rejected, cancelled or returned
     earned_fen: int = 0  # paid by buyers who picked it up
     reviewer: str | None = None
     previewed: bool = False  # a draft whose preview the seller has seen: a changed step returns to it
@@ -85,7 +85,7 @@ async def load_listing_views(session: AsyncSession, ids: list[int]) -> list[List
         .join(County, County.id == ServiceCenter.county_id)
         .where(Listing.id.in_(ids))
     )).all()
-    live = Order.status.not_in([OrderStatus.REJECTED, OrderStatus.CANCELLED])
+    live = Order.status.not_in([str(status) for status in RETURNS_STOCK])  # rejected, cancelled, returned
     paid = Order.status == OrderStatus.PICKED_UP
     sales = {row.listing_id: (row.sold, row.earned) for row in await session.execute(
         select(OrderLine.listing_id,
@@ -127,8 +127,8 @@ async def tell_seller(session: AsyncSession, listing: Listing, at: datetime, eve
 
 
 async def return_to_listing(session: AsyncSession, line: OrderLine) -> None:
-    """A rejected or cancelled produce order gives its quantity back; a listing that had sold
-    out is on the market again."""
+    """A rejected, cancelled or returned produce order gives its quantity back; a listing that had
+    sold out is on the market again."""
     await session.execute(
         update(Listing).where(Listing.id == line.listing_id)
         .values(left_milli=Listing.left_milli + line.quantity_milli)

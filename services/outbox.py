@@ -39,6 +39,7 @@ class Kind(StrEnum):
     PROBLEM_CARD = "problem_card"  # post or refresh a problem's card on its center's desk
     PROBLEM = "problem"  # tell a villager (or a produce seller) what was decided on a problem
     CASH = "cash"  # the cash book's news: a seller paid, a handover to confirm, a handover confirmed or not
+    RETURN_DUE = "return_due"  # a parcel not collected in time: the desk's list of parcels to send back (services/returns.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -91,7 +91,8 @@ async def move_and_announce(session: AsyncSession, order: Order, to: OrderStatus
 
 
 async def _advance(session: AsyncSession, order: Order, to: OrderStatus, at: datetime,
-                   actor_id: int | None, now: datetime | None = None) -> bool:
+                   actor_id: int | None, now: datetime | None = None,
+                   return_after: timedelta = reminders.RETURN_AFTER) -> bool:
     """Move forward along the way to ``to``, through any steps not yet recorded (a carrier's
     events can come out of order). Returns False, changing nothing, if it is already there or past.
     ``at`` is when it happened; ``now`` (default ``at``) is when the villager hears of it."""
@@ -102,16 +103,17 @@ async def _advance(session: AsyncSession, order: Order, to: OrderStatus, at: dat
         return False
     for step in WAY[here + 1:there + 1]:
         if step == S.READY_FOR_PICKUP:
-            await _arrive(session, order, at, actor_id, remind_from=now or at)
+            await _arrive(session, order, at, actor_id, remind_from=now or at, return_after=return_after)
         else:
             await move_and_announce(session, order, step, at, actor_id)
     return True
 
 
 async def _arrive(session: AsyncSession, order: Order, at: datetime, actor_id: int | None,
-                  remind_from: datetime) -> None:
+                  remind_from: datetime, return_after: timedelta = reminders.RETURN_AFTER) -> None:
     """The parcel is at the village: a pickup code, the villager told at once, reminders queued
-    24 and 72 hours after they were told (``remind_from``)."""
+    24 and 72 hours after they were told (``remind_from``), and the desk asked to send it back
+    ``return_after`` (RETURN_AFTER_DAYS) after that if nobody collected it."""
     taken = set((await session.scalars(
         select(Order.pickup_code).where(Order.center_id == order.center_id, Order.status == S.READY_FOR_PICKUP)
     )).all())
@@ -120,11 +122,11 @@ async def _arrive(session: AsyncSession, order: Order, at: datetime, actor_id: i
         code = f"{secrets.randbelow(1_000_000):06d}"
     order.pickup_code = code
     await move_and_announce(session, order, S.READY_FOR_PICKUP, at, actor_id)
-    await reminders.queue(session, order, await notice_recipients(session, order), remind_from)
+    await reminders.queue(session, order, await notice_recipients(session, order), remind_from, return_after)
 
 
 async def arrive(store: Store, clock: Clock, actor: Actor, order_id: int | None = None,
-                 number: str | None = None) -> Moved:
+                 number: str | None = None, return_after: timedelta = reminders.RETURN_AFTER) -> Moved:
     """The partner has the parcel at the village (by the card's button or ``/arrived RT-...``)."""
     async with store.write() as session:
         order = await lock_order(session, order_id, number)
@@ -133,12 +135,14 @@ async def arrive(store: Store, clock: Clock, actor: Actor, order_id: int | None 
             if order.status in (S.READY_FOR_PICKUP, S.PICKED_UP):
                 raise AlreadyDone(order.status)
             raise NotAllowed(order.status)
-        await _advance(session, order, S.READY_FOR_PICKUP, clock.now(), await acting_villager(session, actor))
+        await _advance(session, order, S.READY_FOR_PICKUP, clock.now(), await acting_villager(session, actor),
+                       return_after=return_after)
         return Moved(order.id, order.number, order.status, order.center_id, order.total_fen)
 
 
 async def move_center_batch(store: Store, clock: Clock, actor: Actor, center_code: str,
-                            source: OrderStatus, to: OrderStatus) -> list[str]:
+                            source: OrderStatus, to: OrderStatus,
+                            return_after: timedelta = reminders.RETURN_AFTER) -> list[str]:
     """County staff move all of a center's orders in ``source`` on to ``to`` (e.g. all confirmed
     orders are shipped). Returns the order numbers moved. Only admins and the staff of the
     center's county may (``counties.NotYourCounty`` for anyone else, and nothing moves)."""
@@ -152,7 +156,7 @@ async def move_center_batch(store: Store, clock: Clock, actor: Actor, center_cod
         )).all()
         actor_id = await acting_villager(session, actor)
         for order in orders:
-            await _advance(session, order, to, now, actor_id)
+            await _advance(session, order, to, now, actor_id, return_after=return_after)
         return [o.number for o in orders]
 
 
@@ -165,7 +169,8 @@ class CarrierResult:
     status: str
 
 
-async def carrier_event(store: Store, clock: Clock, number: str, event: str, at: datetime) -> CarrierResult:
+async def carrier_event(store: Store, clock: Clock, number: str, event: str, at: datetime,
+                        return_after: timedelta = reminders.RETURN_AFTER) -> CarrierResult:
     """A carrier's event for an order. A duplicate, late or out-of-order event that would not move
     it forward changes nothing. ``at`` goes into the timeline, kept between the order's last step
     and now, so a wrong carrier clock cannot reorder the timeline or make reminders due at once."""
@@ -175,9 +180,10 @@ async def carrier_event(store: Store, clock: Clock, number: str, event: str, at:
         order = await lock_order(session, number=number)
         if order.status == S.PENDING:
             raise NotAllowed(order.status)
-        if order.status not in WAY:  # rejected or cancelled: the carrier is late, nothing to do
+        if order.status not in WAY:  # rejected, cancelled or returned: the carrier is late, nothing to do
             return CarrierResult(False, order.status)
-        moved = await _advance(session, order, to, min(max(at, order.updated_at), now), None, now=now)
+        moved = await _advance(session, order, to, min(max(at, order.updated_at), now), None, now=now,
+                               return_after=return_after)
         return CarrierResult(moved, order.status)
 
 
@@ -206,12 +212,17 @@ async def pickup(store: Store, clock: Clock, actor: Actor, center_id: int, code:
         order.cash_collected_fen = order.total_fen
         await take_cash(session, order, now, actor)
         await move_and_announce(session, order, S.PICKED_UP, now, await acting_villager(session, actor))
-        await outbox.cancel(session, order_id=order.id, kinds={Kind.REMINDER, Kind.UNCOLLECTED}, at=now)
-        for listing in (await session.scalars(
-                select(Listing).join(OrderLine, OrderLine.listing_id == Listing.id)
-                .where(OrderLine.order_id == order.id))).all():
+        await outbox.cancel(session, order_id=order.id, kinds={Kind.REMINDER, Kind.UNCOLLECTED, Kind.RETURN_DUE},
+                            at=now)
+        for listing in await listings_of(session, order.id):
             await tell_seller(session, listing, now, "earned", order_id=order.id)
         return Moved(order.id, order.number, order.status, order.center_id, order.total_fen)
+
+
+async def listings_of(session: AsyncSession, order_id: int) -> list[Listing]:
+    """The produce listings an order's lines came from (none for a catalog order)."""
+    return list((await session.scalars(
+        select(Listing).join(OrderLine, OrderLine.listing_id == Listing.id).where(OrderLine.order_id == order_id))).all())
 
 
 async def take_cash(session: AsyncSession, order: Order, now: datetime, actor: Actor) -> None:

@@ -18,7 +18,9 @@ from store.models import Order, OutboxMessage
 
 REMINDER_DELAYS = (timedelta(hours=24), timedelta(hours=72))
 # Reminders and their escalation wait for the end of quiet hours; order news does not.
-WAIT_FOR_QUIET = frozenset({Kind.REMINDER, Kind.UNCOLLECTED})
+WAIT_FOR_QUIET = frozenset({Kind.REMINDER, Kind.UNCOLLECTED, Kind.RETURN_DUE})
+# How long a parcel waits for pickup before the desk is asked to send it back (RETURN_AFTER_DAYS).
+RETURN_AFTER = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +62,11 @@ def held_until(quiet: QuietHours, kind: Kind, now: datetime, timezone: str) -> d
     return allowed if allowed > now else None
 
 
-async def queue(session: AsyncSession, order: Order, recipients: list[int], remind_from: datetime) -> None:
+async def queue(session: AsyncSession, order: Order, recipients: list[int], remind_from: datetime,
+                return_after: timedelta = RETURN_AFTER) -> None:
     """Queue the reminders of a parcel that reached the village: to each recipient 24 and 72 hours
-    after they were told (``remind_from``), then the desk's list of what is still waiting."""
+    after they were told (``remind_from``), then the desk's list of what is still waiting, and
+    ``return_after`` after it the desk's list of parcels to send back (services/returns.py)."""
     for number, delay in enumerate(REMINDER_DELAYS, start=1):
         for villager_id in recipients:
             await outbox.enqueue(session, Kind.REMINDER, due_at=remind_from + delay, order_id=order.id,
@@ -72,6 +76,14 @@ async def queue(session: AsyncSession, order: Order, recipients: list[int], remi
     # After the last reminder, the desk hears which parcels are still waiting.
     await outbox.enqueue(session, Kind.UNCOLLECTED, due_at=remind_from + REMINDER_DELAYS[-1], order_id=order.id,
                          center_id=order.center_id, dedupe_key=f"uncollected:{order.id}")
+    await outbox.enqueue(session, Kind.RETURN_DUE, due_at=remind_from + return_after, order_id=order.id,
+                         center_id=order.center_id, payload={"round": 0}, dedupe_key=return_key(order.id, 0))
+
+
+def return_key(order_id: int, round_: int) -> str:
+    """The dedupe key of a parcel's ``round_``-th time due to be sent back (0: after
+    RETURN_AFTER_DAYS; each ⏳ Keep adds the next)."""
+    return f"return:{order_id}:{round_}"
 
 
 async def take_uncollected(store: Store, center_id: int, now: datetime, row_id: int) -> bool:

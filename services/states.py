@@ -1,7 +1,8 @@
 """The states of an order and the moves between them (see shared/DESIGN.md).
 
 pending --confirm--> confirmed --ship--> in_transit --county--> at_county --village--> ready_for_pickup
---pickup--> picked_up; a pending order may be rejected, a pending or confirmed one cancelled.
+--pickup--> picked_up; a pending order may be rejected, a pending or confirmed one cancelled; a
+parcel nobody collected in time is sent back: ready_for_pickup --return--> returned (services/returns.py).
 Nothing here touches the store: every service that reads or moves an order's state imports it.
 """
 
@@ -19,6 +20,7 @@ class OrderStatus(StrEnum):
     PICKED_UP = "picked_up"
     REJECTED = "rejected"
     CANCELLED = "cancelled"
+    RETURNED = "returned"  # not collected in time: sent back, its stock restored, nothing paid
 
 
 S = OrderStatus
@@ -27,13 +29,13 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.CONFIRMED: frozenset({S.IN_TRANSIT, S.CANCELLED}),
     S.IN_TRANSIT: frozenset({S.AT_COUNTY}),
     S.AT_COUNTY: frozenset({S.READY_FOR_PICKUP}),
-    S.READY_FOR_PICKUP: frozenset({S.PICKED_UP}),
+    S.READY_FOR_PICKUP: frozenset({S.PICKED_UP, S.RETURNED}),
 }
-RETURNS_STOCK = frozenset({S.REJECTED, S.CANCELLED})
+RETURNS_STOCK = frozenset({S.REJECTED, S.CANCELLED, S.RETURNED})
 # The way down to the village, in order. A state never moves backwards along it.
 WAY = (S.CONFIRMED, S.IN_TRANSIT, S.AT_COUNTY, S.READY_FOR_PICKUP, S.PICKED_UP)
 # Orders that are over: nothing more happens to them.
-FINAL = frozenset({S.PICKED_UP, S.REJECTED, S.CANCELLED})
+FINAL = frozenset({S.PICKED_UP, S.REJECTED, S.CANCELLED, S.RETURNED})
 
 
 def may_move(source: str, to: OrderStatus) -> bool:

@@ -36,7 +36,7 @@ OLDEST = 3  # waiting parcels shown
 CHART_DAYS = 30
 NEW_DAYS = 7
 WINDOWS = (1, 7, 30)  # today, 7 days, 30 days (local days, today included)
-NOT_COUNTED = (str(S.REJECTED), str(S.CANCELLED))  # orders left out of orders and sales
+NOT_COUNTED = (str(S.REJECTED), str(S.CANCELLED), str(S.RETURNED))  # orders left out of orders and sales
 
 
 # ---- local days -------------------------------------------------------------------------------

@@ -206,6 +206,9 @@ INVENTORY: dict[str, Tap] = {
     "make county staff (admin)": Tap("cst:a:{county}:{villager}:0123abcd:1700000000"),
     "remove county staff (admin)": Tap("cst:r:{county}:{villager}:0123abcd:1700000000"),
     "county stats refresh (admin)": Tap("st:cty:{county}"),
+    # handlers/returns.py: a list of parcels to send back ({order} as the list's id too)
+    "return a parcel": Tap("rtn:go:{order}:{order}"),
+    "keep a parcel": Tap("rtn:keep:{order}:{order}"),
 }
 SAMPLE = {"order": 7, "listing": 7, "draft": 7, "line": 7, "promo": 7, "villager": 7, "product": 7,
           "category": 7, "county": 7, "center": 7, "token": "0123456789ab"}

@@ -22,7 +22,7 @@ from services.outbox import Kind
 from store.db import Store
 from store.models import OutboxMessage, Villager
 from support.bots import second_application
-from support.desk import card_of, desk
+from support.desk import card_of, shipped_orders
 from support.orders import order_rice
 from support.store import outbox_rows, status_of
 
@@ -36,13 +36,7 @@ DIGEST = "☀️ Good morning!"
 
 async def shipped(bot, count: int = 1):
     """The CG-01 desk and a villager with ``count`` rice orders, confirmed and shipped."""
-    partner, _, villager, group = await desk(bot)
-    admin = bot.person(900, "County", language_code="en")
-    numbers = []
-    for _ in range(count):  # each confirmed as it comes: a villager has at most 5 pending (MAX_PENDING_ORDERS)
-        numbers.append(await order_rice(villager))
-        await partner.tap("✅ Confirm", message=card_of(group, numbers[-1]))
-    await admin.send("/ship CG-01")
+    partner, _, villager, group, numbers = await shipped_orders(bot, count)
     return partner, villager, group, numbers
 
 

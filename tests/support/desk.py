@@ -36,3 +36,17 @@ async def confirmed_order(bot, partner, villager, group) -> tuple[str, object]:
     number = await order_rice(villager)
     await partner.tap("✅ Confirm", message=card_of(group, number))
     return number, bot.person(900, "County", language_code="en")
+
+
+async def shipped_orders(bot, count: int = 1):
+    """The CG-01 desk (``desk``) and ``count`` rice orders of its villager, each confirmed as it
+    comes (a villager has at most 5 pending, MAX_PENDING_ORDERS), then shipped by the county:
+    (partner, bystander, villager, group, order numbers)."""
+    partner, bystander, villager, group = await desk(bot)
+    admin = bot.person(900, "County", language_code="en")
+    numbers = []
+    for _ in range(count):
+        numbers.append(await order_rice(villager))
+        await partner.tap("✅ Confirm", message=card_of(group, numbers[-1]))
+    await admin.send("/ship CG-01")
+    return partner, bystander, villager, group, numbers
