@@ -31,7 +31,7 @@ from support.processes import TOKEN, start_bot, webhook_env
 from support.store import count
 
 VILLAGERS = 6
-ORDERS_EACH = 12
+ORDERS_EACH = 40  # at most: the villagers stop once the backup is made
 MANY_PENDING = Caps(pending_orders=ORDERS_EACH)  # the orders stay pending: above MAX_PENDING_ORDERS's 5
 
 
@@ -49,14 +49,17 @@ def messages(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line and not line.startswith("{")]
 
 
-async def shop(store, clock, telegram_id: int, products: list[int]) -> None:
-    """A villager who orders again and again, a different basket each time."""
+async def shop(store, clock, telegram_id: int, products: list[int], until: asyncio.Event) -> None:
+    """A villager who orders again and again, a different basket each time, until ``until`` is set
+    (on a busy machine the backup's process takes a while to start: they go on meanwhile)."""
     person = await villagers.enter(store, clock, telegram_id=telegram_id, first_name=f"V{telegram_id}",
                                    username=None, locale="zh_Hans")
     async with store.read() as session:
         center_id = await session.scalar(select(ServiceCenter.id).where(ServiceCenter.code == "CG-01"))
     await villagers.set_center(store, person.id, center_id)
     for turn in range(ORDERS_EACH):
+        if until.is_set():
+            return
         for product_id in products[turn % 3: turn % 3 + 2]:
             cart = await carts.add_to_cart(store, person.id, product_id, 1 + turn % 2)
         await orders.place_order(store, clock, person.id, cart.checkout_token, caps=MANY_PENDING)
@@ -95,7 +98,8 @@ async def test_a_backup_taken_while_orders_are_placed_restores_whole_and_the_bot
         await session.execute(Product.__table__.update().where(Product.id.in_(products)).values(stock=500))
     live = sqlite_path(demo_store.url)
     stock_before = stock(live)
-    shoppers = [asyncio.create_task(shop(demo_store, clock, 7000 + n, products)) for n in range(VILLAGERS)]
+    backed_up = asyncio.Event()
+    shoppers = [asyncio.create_task(shop(demo_store, clock, 7000 + n, products, backed_up)) for n in range(VILLAGERS)]
     while await count(demo_store, Order) < 10:
         assert not any(task.done() for task in shoppers), [task.exception() for task in shoppers if task.done()]
         await asyncio.sleep(0.01)
@@ -103,6 +107,7 @@ async def test_a_backup_taken_while_orders_are_placed_restores_whole_and_the_bot
     placed_before = await count(demo_store, Order)
     made = await rural_bot("db", "backup", str(tmp_path / "nightly.sqlite3"), database_url=demo_store.url, cwd=tmp_path)
     placed_after = await count(demo_store, Order)
+    backed_up.set()
     await asyncio.gather(*shoppers)
 
     assert made.returncode == 0, made.stderr
