@@ -13,6 +13,7 @@ from handlers import (
     browse,
     cart,
     catalog_admin,
+    center_services,
     desk,
     desk_prompts,
     help,
@@ -24,6 +25,7 @@ from handlers import (
     privacy,
     search,
     sell,
+    service_desk,
     start,
     stats,
     supergroup,
@@ -35,7 +37,8 @@ from handlers.context import on_error, resolve_person
 def register_all(app: Application) -> None:
     app.add_handler(TypeHandler(Update, resolve_person), group=-1)
     for journey in (start, help, browse, search, cart, orders, sell, my_listings, market, market_order, assist, desk,
-                    desk_prompts, admin, broadcast, catalog_admin, synonyms, stats, privacy, supergroup):
+                    desk_prompts, admin, broadcast, catalog_admin, synonyms, stats, privacy, supergroup,
+                    center_services, service_desk):
         journey.register(app)
     menu.register(app)  # last: it takes whatever the journeys did not
     app.add_error_handler(on_error)

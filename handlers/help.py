@@ -34,6 +34,8 @@ PARTNER = (
     ("🚚", "arrived", N_("A parcel reached the village: the villager gets a pickup code")),
     ("🎉", "pickup", N_("In the desk: the villager collected it and paid")),
     ("🧹", "forget_walkin", N_("Erase a villager without Telegram you ordered for")),
+    ("🧾", "service", N_("A walk-in's service, with what you charged: /service topup 13800001234 50, "
+                        "/service bill 0512345678 120.5, /service ticket 苍溪-成都 2026-12-20 2 380")),
 )
 ADMIN = (
     ("🤝", "partner", N_("Add, remove or list partners")),

@@ -20,6 +20,7 @@ from handlers.card_posts import edit_cards, edit_review_cards, post_card, post_r
 from handlers.cards import digest_text, reason_text, uncollected_text
 from handlers.context import Runtime
 from handlers.listings import reject_reason, unit_name
+from handlers.service_cards import post_service_card, send_service_notice
 from handlers.ui import button, esc, keyboard, money, name_in
 from locales import N_, Translator, translator
 from services import catalog, centers, desks, orders, parcels, partners, produce, reminders, reviews
@@ -223,6 +224,10 @@ async def deliver(bot: Bot, rt: Runtime, row: Claimed) -> bool:
         return await send_digest(bot, rt, row)
     if kind == Kind.LOW_STOCK:
         return await send_low_stock(bot, rt, row)
+    if kind == Kind.SERVICE_CARD:
+        return await post_service_card(bot, rt, row.payload["request_id"])
+    if kind == Kind.SERVICE:
+        return await send_service_notice(bot, rt, row.villager_id, row.payload["request_id"])
     order = await orders.order_view(rt.store, row.order_id)
     if order is None:
         return False

@@ -27,7 +27,7 @@ from handlers.context import RuralContext
 from handlers.listings import quantity
 from handlers.ui import button, esc, keyboard, local_time, money, name_in, on_tap, say
 from locales import Translator
-from services import stats, synonyms
+from services import service_requests, stats, synonyms
 from services.partners import Actor
 from services.stats import Place, Places, Report, Windows
 
@@ -187,7 +187,12 @@ async def send_report(update: Update, context: RuralContext) -> None:
     t, rt = context.t, context.rt
     report = await stats.report(rt.store, rt.clock.now(), rt.timezone)
     suggested = await synonyms.suggestions([m.term for m in report.misses.top], rt.search.guess)
-    await say(update, context, report_text(t, report, suggested))
+    text, services = report_text(t, report, suggested), await services_section(context)
+    if utf16_len(text + services) <= MAX_TEXT:
+        text, services = text + services, ""
+    await say(update, context, text)
+    if services:
+        await say(update, context, services.strip())
     png = await asyncio.to_thread(stats.daily_orders_png, report.daily)
     await context.bot.send_photo(
         update.effective_chat.id, photo=InputFile(png, filename="daily-orders.png"),
@@ -212,3 +217,15 @@ async def refresh_tapped(update: Update, context: RuralContext, actor: Actor) ->
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("stats", stats_command, filters=PRIVATE))
     app.add_handler(on(RefreshStats, refresh_tapped))
+
+
+async def services_section(context: RuralContext) -> str:
+    """Services at the centers, last 30 days: done (how many, what was charged) and their fees."""
+    t, rt = context.t, context.rt
+    f = await service_requests.figures(rt.store, rt.clock.now())
+    return "\n\n" + "\n".join([
+        title(t("🧾 Services, 30 days")),
+        t("• Done: {done} · charged {charged} · fees {fees}", done=f.done, charged=money(f.charged_fen),
+          fees=money(f.fees_fen)),
+        t("• Declined: {declined} · waiting now: {waiting}", declined=f.declined, waiting=f.waiting),
+    ])

@@ -36,6 +36,8 @@ class Kind(StrEnum):
     SELLER = "seller"  # tell a seller what happened to their listing: reviewed, sold, sold out, paid
     CARD_EDIT = "card_edit"  # edit an order's cards where they are (a name was forgotten); never post one
     LISTING_CARD_EDIT = "listing_card_edit"  # the same for a produce listing's review cards
+    SERVICE_CARD = "service_card"  # post or refresh a service request's card on its center's desk
+    SERVICE = "service"  # tell a villager their service request was done or declined
 
 
 @dataclass(frozen=True, slots=True)
