@@ -35,6 +35,7 @@ from store.models import ServiceCenter, ServiceRequest, Villager
 DRAFT, REQUESTED, DONE, DECLINED = "draft", "requested", "done", "declined"
 DECLINE_REASONS = ("unavailable", "wrong_details", "sold_out")
 MAX_REASON = 300
+PERSONAL = ("phone", "account")  # details /forget removes
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,6 +302,15 @@ async def walk_in(store: Store, clock: Clock, actor: Actor, center_id: int, what
         await session.flush()
         await _charge(session, row, charged, actor, now)
         return await _view(session, row)
+
+
+async def forget(session, villager_id: int) -> None:
+    """/forget (in the caller's transaction): the villager's draft is deleted, and their other
+    requests keep what was done and charged, without the phone or account number."""
+    await session.execute(delete(ServiceRequest).where(ServiceRequest.villager_id == villager_id,
+                                                       ServiceRequest.status == DRAFT))
+    for row in (await session.scalars(select(ServiceRequest).where(ServiceRequest.villager_id == villager_id))):
+        row.details = {key: value for key, value in (row.details or {}).items() if key not in PERSONAL}
 
 
 # ---- the figures ------------------------------------------------------------------------------

@@ -10,11 +10,12 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from chat import labels, last_text, texts
+from chat import labels, last_text, settle_in, texts
+from services.partners import add_partner
 from services.service_requests import local_today
 from store.models import CashEntry, ServiceCenter, ServiceRequest
 from support.books import books_balance
-from support.desk import desk
+from support.desk import ADMIN, desk
 
 
 async def set_fees(store, fees: dict) -> None:
@@ -276,3 +277,67 @@ async def test_without_a_center_first_choose_one_and_a_cancelled_draft_sends_not
     await li.tap("⬅️ Back")  # from the first question: the services again
     assert "Services at your center" in last_text(li)
     assert await requests_of(bot.store) == []
+
+
+async def test_in_chinese_with_a_forged_tap_from_another_center_refused(bot):
+    partner, _, _, group = await desk(bot)
+    await set_fees(bot.store, {"topup": 200})
+    await add_partner(bot.store, bot.clock, ADMIN, "CG-02", 503)
+    other = bot.person(503, "Lao Li", language_code="en")
+    fang = bot.person(1003, "王芳")  # Chinese
+    await settle_in(fang, "城固县", "上元")
+
+    await fang.send("🧾 便民服务")
+    await fang.tap("📱 话费充值")
+    await fang.send("13800001234")
+    await fang.send("五十")
+    summary = last_text(fang)
+    assert "金额：¥50.00" in summary and "服务站手续费：¥2.00" in summary and "<b>" not in summary
+    await fang.tap("✅ 发给服务站")
+    await fang.tap_data("sv:ok:1", fang.chat.last_bot_message())  # sent twice: one request, one card
+    await bot.pump()
+    assert [r.status for r in await requests_of(bot.store)] == ["requested"]
+
+    card = service_card(group, 1)
+    await other.send("/start")
+    forged = await other.tap_data("sd:asis:1", other.chat.last_bot_message())  # another center's partner
+    assert forged.show_alert and "not for you" in forged.text
+    await partner.tap("✅ Done", message=card)
+    await partner.tap("✅ As asked: ¥50.00", message=service_card(group, 1))
+    await bot.pump()
+    told = texts(fang.chat)[-1]
+    assert "您的申请 #1 已办好" in told and "收取：¥50.00" in told and "合计：¥52.00" in told
+    assert await service_entries(bot.store) == [(5200, 200, "service:1")]
+    assert await books_balance(bot.store) == []
+
+
+async def test_an_empty_end_of_the_route_is_refused_then_taken(bot):
+    _, _, wang, _ = await desk(bot)
+    await wang.send("🧾 Services")
+    await wang.tap("🚆 Train ticket")
+    for empty in ("苍溪-", "-成都", " - ", "苍溪-苍溪"):
+        await wang.send(empty)
+        assert "Please type the route as from - to" in last_text(wang), empty
+    await wang.send("苍溪到成都")
+    assert "Route: 苍溪 → 成都" in last_text(wang) and "On which day?" in last_text(wang)
+
+
+async def test_forget_removes_the_draft_and_the_numbers_but_keeps_the_books(bot):
+    partner, _, wang, group = await desk(bot)
+    await wang.send("🧾 Services")
+    await wang.tap("📱 Phone top-up")
+    await wang.send("13800001234")
+    await wang.tap("¥20")
+    await wang.tap("✅ Send to the center")
+    await partner.tap("✅ Done", message=service_card(group, 1))
+    await partner.tap("✅ As asked: ¥20.00", message=service_card(group, 1))
+    await wang.send("🧾 Services")
+    await wang.tap("💡 Electricity bill")
+    await wang.send("0512345678")  # a draft, left half-filled
+
+    await wang.send("/forget")
+    await wang.tap("🗑 Yes, forget me")
+    kept = await requests_of(bot.store)
+    assert [(r.status, r.details, r.charged_fen) for r in kept] == [("done", {"amount_fen": 2000}, 2000)]
+    assert await service_entries(bot.store) == [(2000, 0, "service:1")]
+    assert await books_balance(bot.store) == []
