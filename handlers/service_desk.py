@@ -9,7 +9,8 @@
 
     /service topup 13800001234 50                 a walk-in villager's service, done at once, with
     /service bill 0512345678 120.5                its cash entry (the fee from the center's
-    /service ticket 苍溪-成都 2026-12-20 2 380      schedule); also electricity, water, train, bus
+    /service ticket 苍溪-成都 2026-12-20 2 380      schedule); also electricity, water, train, bus,
+                                                  and in Chinese: 充值, 电费, 水费, 火车, 汽车
 
 The card is a ``DecisionCard`` (``SERVICE``), so Decline, its reasons, a typed reason, ⬅️ Back and
 ✖️ Cancel go through the desk's one flow (handlers.desk, handlers.desk_prompts), checked as an
@@ -60,8 +61,11 @@ from services.service_input import WHATS, BadService
 
 CHARGED = Form("svch")  # what a service charged
 DECLINE_REASON = Form("svrj")  # why a service is declined
+# /service's first word: what it was, in English or in Chinese
 WORDS = {"topup": "topup", "bill": "electricity", "electricity": "electricity", "water": "water",
-         "ticket": "train", "train": "train", "bus": "bus"}
+         "ticket": "train", "train": "train", "bus": "bus",
+         "充值": "topup", "话费": "topup", "电费": "electricity", "水费": "water", "车票": "train", "火车": "train",
+         "火车票": "train", "汽车": "bus", "汽车票": "bus"}
 
 
 def refusal(t: Translator, exc: Exception) -> str:

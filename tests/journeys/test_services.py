@@ -217,6 +217,8 @@ async def test_a_walk_in_service_is_recorded_at_once_and_counted_in_stats(bot):
     partner, bystander, _, group = await desk(bot)
     await set_fees(bot.store, {"topup": 200, "bill": 100, "train": 500})
 
+    await partner.send("/help")
+    assert "/service — A walk-in's service, with what you charged: /service topup 13800001234 50" in last_text(partner)
     await partner.send("/service topup 13800001234 50", chat=group)
     said = texts(group)[-1]
     assert "Recorded #1: 📱 Phone top-up" in said and "Collect ¥52.00 in cash" in said
@@ -224,7 +226,7 @@ async def test_a_walk_in_service_is_recorded_at_once_and_counted_in_stats(bot):
     assert "Collect ¥121.50 in cash" in texts(group)[-1]
     await partner.send(f"/service ticket 苍溪-成都 {day(bot, 10)} 2 380", chat=group)
     assert "Route: 苍溪 → 成都" in texts(group)[-1] and "Collect ¥385.00 in cash" in texts(group)[-1]
-    await partner.send("/service water 0512-777 30")  # in private: his only center
+    await partner.send("/service 水费 0512-777 30")  # in private: his only center; the kind in Chinese
     assert "Collect ¥31.00 in cash" in last_text(partner)
 
     for bad, reason in (("/service topup 1380000123 50", "11 digits"),
@@ -244,7 +246,9 @@ async def test_a_walk_in_service_is_recorded_at_once_and_counted_in_stats(bot):
 
     assert await service_entries(bot.store) == [(5200, 200, "service:1"), (12150, 100, "service:2"),
                                                 (38500, 500, "service:3"), (3100, 100, "service:4")]
-    assert all(r.walk_in and r.status == "done" for r in await requests_of(bot.store))
+    walk_ins = await requests_of(bot.store)
+    assert [r.kind for r in walk_ins] == ["topup", "electricity", "train", "water"]
+    assert all(r.walk_in and r.status == "done" for r in walk_ins)
     assert await books_balance(bot.store) == []
 
     admin = bot.person(900, "Admin", language_code="en")
