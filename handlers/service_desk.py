@@ -116,9 +116,9 @@ async def done_tapped(update: Update, context: RuralContext, kind: DecisionCard,
 async def as_asked_tapped(update: Update, context: RuralContext, kind: DecisionCard, card: Any, data) -> None:
     """✅ As asked: done, charged the amount the villager asked for; the question is closed."""
     if await charge(update, context, card.id, None):
-        rt, chat_id = context.rt, update.effective_chat.id
+        rt, chat_id, desk_t = context.rt, update.effective_chat.id, card_t(update, context, card)
         for prompt in await prompts.cancel(rt.store, rt.clock, chat_id, CHARGED.kind, card.id):
-            await desk_prompts.mark_question(context, prompt, context.t("✅ Done."))
+            await desk_prompts.mark_question(context, prompt, desk_t("✅ Done."))
         await forms.stop_waiting(context, CHARGED)
 
 

@@ -87,6 +87,7 @@ async def test_a_phone_top_up_from_the_menu_to_done_with_the_fee(bot):
     await bot.pump()
 
     assert await service_entries(bot.store) == [(5200, 200, "service:1")]
+    assert asked.text == "✅ Done."  # the question is closed
     card = service_card(group, 1)
     assert "Done by Lao Zhang" in card.text and "charged ¥50.00, fee ¥2.00, collected ¥52.00" in card.text
     assert labels(card) == []
