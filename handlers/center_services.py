@@ -13,7 +13,10 @@ store (services.service_requests); the desk's side is handlers.service_desk.
 
 from __future__ import annotations
 
+import functools
+
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.ext import Application
 
 from handlers import forms
@@ -22,7 +25,7 @@ from handlers.context import RuralContext
 from handlers.forms import Form
 from handlers.service_cards import WHAT, bad_input, detail_lines, summary_text, what_text
 from handlers.start import ask_county
-from handlers.ui import alert, button, esc, home_row, keyboard, name_in, on_tap, say, show
+from handlers.ui import alert, button, esc, home_row, keyboard, name_in, not_yours, on_tap, say, show
 from locales import N_
 from services import service_requests as requests
 from services.errors import NoCenterChosen, NotAllowed, NotFound
@@ -30,6 +33,20 @@ from services.service_input import CONFIRM, MAX_PEOPLE, PEOPLE_BUTTONS, TOPUP_AM
 from services.service_requests import RequestView
 
 ANSWER = Form("svc")  # the answer to the draft's question
+
+
+def in_private(callback):
+    """A villager's button, taken only in their private chat (a forged one elsewhere, say on a
+    desk's card in a group, changes nothing there)."""
+
+    @functools.wraps(callback)
+    async def handle(update: Update, context: RuralContext, *data):
+        if update.effective_chat is None or update.effective_chat.type != ChatType.PRIVATE:
+            await not_yours(update, context)
+            return
+        await callback(update, context, *data)
+
+    return handle
 
 
 async def services_screen(update: Update, context: RuralContext) -> None:
@@ -49,6 +66,7 @@ async def services_screen(update: Update, context: RuralContext) -> None:
 
 
 @on_tap
+@in_private
 async def start_tapped(update: Update, context: RuralContext, data: ServiceStart) -> None:
     rt = context.rt
     try:
@@ -134,6 +152,7 @@ async def stale(update: Update, context: RuralContext) -> None:
 
 
 @on_tap
+@in_private
 async def amount_tapped(update: Update, context: RuralContext, data: ServiceAmount) -> None:
     if data.yuan not in TOPUP_AMOUNTS:
         await stale(update, context)
@@ -142,6 +161,7 @@ async def amount_tapped(update: Update, context: RuralContext, data: ServiceAmou
 
 
 @on_tap
+@in_private
 async def people_tapped(update: Update, context: RuralContext, data: ServicePeople) -> None:
     if not 1 <= data.people <= MAX_PEOPLE:
         await stale(update, context)
@@ -150,6 +170,7 @@ async def people_tapped(update: Update, context: RuralContext, data: ServicePeop
 
 
 @on_tap
+@in_private
 async def back_tapped(update: Update, context: RuralContext, data: ServiceBack) -> None:
     rt = context.rt
     try:
@@ -165,6 +186,7 @@ async def back_tapped(update: Update, context: RuralContext, data: ServiceBack) 
 
 
 @on_tap
+@in_private
 async def cancel_tapped(update: Update, context: RuralContext, data: ServiceCancel) -> None:
     rt = context.rt
     try:
@@ -178,6 +200,7 @@ async def cancel_tapped(update: Update, context: RuralContext, data: ServiceCanc
 
 
 @on_tap
+@in_private
 async def send_tapped(update: Update, context: RuralContext, data: ServiceSend) -> None:
     t, rt = context.t, context.rt
     try:

@@ -346,3 +346,19 @@ async def test_forget_removes_the_draft_and_the_numbers_but_keeps_the_books(bot)
     assert [(r.status, r.details, r.charged_fen) for r in kept] == [("done", {"amount_fen": 2000}, 2000)]
     assert await service_entries(bot.store) == [(2000, 0, "service:1")]
     assert await books_balance(bot.store) == []
+
+
+async def test_a_villagers_service_button_forged_in_the_desk_group_changes_nothing(bot):
+    partner, bystander, wang, group = await desk(bot)
+    await wang.send("🧾 Services")
+    await wang.tap("🚰 Water bill")
+    await wang.send("W-20931")
+    await wang.send("35")
+    await wang.tap("✅ Send to the center")
+    card = service_card(group, 1)
+    before = (card.text, labels(card))
+    for data in ("sv:new:topup", "sv:ok:1", "sv:x:1", "sv:back:1", "sv:amt:1:50", "sv:ppl:1:2"):
+        answer = await bystander.tap_data(data, card)
+        assert answer.show_alert and "not for you" in answer.text, data
+    assert (service_card(group, 1).text, labels(service_card(group, 1))) == before
+    assert [(r.status, r.villager_id is not None) for r in await requests_of(bot.store)] == [("requested", True)]
