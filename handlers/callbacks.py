@@ -753,3 +753,9 @@ class ServiceCard(CallbackData, prefix="sd:card"):
 
     request_id: Id
 
+
+
+class ShowService(CallbackData, prefix="sd:show"):
+    """From /services on the desk: the service card again, at the bottom of the chat."""
+
+    request_id: Id

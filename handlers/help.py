@@ -36,6 +36,7 @@ PARTNER = (
     ("🧹", "forget_walkin", N_("Erase a villager without Telegram you ordered for")),
     ("🧾", "service", N_("A walk-in's service, with what you charged: /service topup 13800001234 50, "
                         "/service bill 0512345678 120.5, /service ticket 苍溪-成都 2026-12-20 2 380")),
+    ("🧾", "services", N_("In the desk: services waiting for you")),
 )
 ADMIN = (
     ("🤝", "partner", N_("Add, remove or list partners")),

@@ -23,7 +23,7 @@ from typing import Any
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.ext import Application, CommandHandler
+from telegram.ext import Application, CommandHandler, filters
 
 from handlers import desk_prompts, forms
 from handlers.callbacks import (
@@ -33,12 +33,23 @@ from handlers.callbacks import (
     ServiceDecline,
     ServiceDeclineReason,
     ServiceDone,
+    ShowService,
     TypeServiceReason,
     on,
 )
 from handlers.cards import DecisionCard, order_refusal
 from handlers.context import RuralContext
-from handlers.desk import actor_of, card_t, card_tapped, on_card, reason_tapped, refuse, reject_tapped
+from handlers.desk import (
+    actor_of,
+    card_t,
+    card_tapped,
+    desk_or_explain,
+    on_card,
+    reason_tapped,
+    refuse,
+    reject_tapped,
+    show_tapped,
+)
 from handlers.desk_prompts import Question, Settled, answered_privately, reason_typed
 from handlers.forms import Form
 from handlers.service_cards import (
@@ -51,7 +62,7 @@ from handlers.service_cards import (
     status_text,
     what_text,
 )
-from handlers.ui import alert, button, esc, keyboard, money, say, show
+from handlers.ui import alert, button, esc, keyboard, local_time, money, say, show
 from locales import N_, Translator
 from services import partners, prompts, service_input
 from services import service_requests as requests
@@ -91,7 +102,7 @@ SERVICE = DecisionCard(
     reasons=DECLINE_REASONS, max_reason=requests.MAX_REASON,
     rejected=N_("❌ Declined. The villager has been told why."), prompt=DECLINE_REASON.kind,
     id_field="request_id", approve=ServiceDone, reject=ServiceDecline, reason=ServiceDeclineReason,
-    type_reason=TypeServiceReason, back=ServiceCard, show=ServiceCard,
+    type_reason=TypeServiceReason, back=ServiceCard, show=ShowService,
 )
 
 
@@ -211,6 +222,27 @@ async def service_command(update: Update, context: RuralContext) -> None:
         t("💵 Collect <b>{total}</b> in cash.", total=money(view.charged_fen + view.fee_fen))]))
 
 
+# ---- /services on the desk ----------------------------------------------------------------------
+
+WAITING_SHOWN = 30  # buttons in the list; more are counted
+
+
+async def waiting_command(update: Update, context: RuralContext) -> None:
+    """The requests waiting for the partners, oldest first, each a button that brings its card down."""
+    t = context.t
+    desk = await desk_or_explain(update, context)
+    if desk is None:
+        return
+    waiting = await requests.waiting(context.rt.store, desk.id)
+    if not waiting:
+        await say(update, context, t("✅ No service is waiting."))
+        return
+    rows = [[button(f"🧾 #{request_id} · {what_text(t, what)} · {local_time(at, timezone)}",
+                    ShowService(request_id))] for request_id, what, at, timezone in waiting[:WAITING_SHOWN]]
+    text = t("🧾 <b>Services waiting</b>: {n}", n=len(waiting))
+    await say(update, context, text, keyboard(*rows))
+
+
 def register(app: Application) -> None:
     assert set(WORDS.values()) == set(WHATS)
     app.add_handler(on(ServiceDone, on_card(SERVICE, done_tapped, acting=True)))
@@ -222,3 +254,5 @@ def register(app: Application) -> None:
     forms.on_text(app, CHARGED, answered_privately(CHARGED))
     forms.on_text(app, DECLINE_REASON, answered_privately(DECLINE_REASON))
     app.add_handler(CommandHandler("service", service_command))
+    app.add_handler(CommandHandler("services", waiting_command, filters=filters.ChatType.GROUPS))
+    app.add_handler(on(ShowService, on_card(SERVICE, show_tapped, acting=True)))

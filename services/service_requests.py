@@ -304,6 +304,18 @@ async def walk_in(store: Store, clock: Clock, actor: Actor, center_id: int, what
         return await _view(session, row)
 
 
+async def waiting(store: Store, center_id: int) -> list[tuple[int, str, datetime, str]]:
+    """The center's requests waiting for its partners: (id, what, sent at, the center's time
+    zone), oldest first."""
+    async with store.read() as session:
+        rows = await session.execute(
+            select(ServiceRequest.id, ServiceRequest.kind, ServiceRequest.requested_at, ServiceCenter.timezone)
+            .join(ServiceCenter, ServiceCenter.id == ServiceRequest.center_id)
+            .where(ServiceRequest.center_id == center_id, ServiceRequest.status == REQUESTED)
+            .order_by(ServiceRequest.requested_at, ServiceRequest.id))
+        return [tuple(row) for row in rows]
+
+
 async def forget(session, villager_id: int) -> None:
     """/forget (in the caller's transaction): the villager's draft is deleted, and their other
     requests keep what was done and charged, without the phone or account number."""

@@ -195,6 +195,7 @@ INVENTORY: dict[str, Tap] = {
     "service decline reason": Tap("sd:rj:7:unavailable"),
     "service typed reason": Tap("sd:rt:7"),
     "service card": Tap("sd:card:7"),
+    "service show": Tap("sd:show:7"),
 }
 SAMPLE = {"order": 7, "listing": 7, "draft": 7, "line": 7, "promo": 7, "villager": 7, "product": 7,
           "category": 7, "county": 7, "center": 7, "token": "0123456789ab"}

@@ -348,7 +348,7 @@ async def test_forget_removes_the_draft_and_the_numbers_but_keeps_the_books(bot)
     assert await books_balance(bot.store) == []
 
 
-async def test_a_villagers_service_button_forged_in_the_desk_group_changes_nothing(bot):
+async def test_a_villagers_button_forged_in_the_group_changes_nothing_and_services_lists_what_waits(bot):
     partner, bystander, wang, group = await desk(bot)
     await wang.send("🧾 Services")
     await wang.tap("🚰 Water bill")
@@ -362,3 +362,18 @@ async def test_a_villagers_service_button_forged_in_the_desk_group_changes_nothi
         assert answer.show_alert and "not for you" in answer.text, data
     assert (service_card(group, 1).text, labels(service_card(group, 1))) == before
     assert [(r.status, r.villager_id is not None) for r in await requests_of(bot.store)] == [("requested", True)]
+
+    await bystander.send("/services", chat=group)  # anyone in the group sees what waits
+    listed = group.bot_messages()[-1]
+    assert "Services waiting: 1" in listed.text and labels(listed)[0].startswith("🧾 #1 · 🚰 Water bill · ")
+    refused = await bystander.tap(labels(listed)[0], message=listed)
+    assert "Only the partners" in refused.text
+    await partner.tap(labels(listed)[0], message=listed)  # the card again, at the bottom of the chat
+    assert group.bot_messages()[-1].text == before[0] and labels(group.bot_messages()[-1]) == before[1]
+    assert service_card(group, 1) is group.bot_messages()[-1]  # the old one deleted
+    await partner.tap("✅ Done", message=group.bot_messages()[-1])
+    await partner.tap("✅ As asked: ¥35.00", message=service_card(group, 1))
+    await partner.send("/services", chat=group)
+    assert "No service is waiting" in texts(group)[-1]
+    assert await service_entries(bot.store) == [(3500, 0, "service:1")]
+    assert await books_balance(bot.store) == []
