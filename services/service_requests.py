@@ -316,6 +316,16 @@ async def waiting(store: Store, center_id: int) -> list[tuple[int, str, datetime
         return [tuple(row) for row in rows]
 
 
+async def personal(session, villager_id: int) -> list[dict]:
+    """/mydata (in the caller's session): the villager's requests, as JSON-ready data."""
+    rows = await session.scalars(select(ServiceRequest).where(ServiceRequest.villager_id == villager_id)
+                                 .order_by(ServiceRequest.id))
+    return [{"id": row.id, "kind": row.kind, "details": dict(row.details or {}), "status": row.status,
+             "charged_fen": row.charged_fen, "fee_fen": row.fee_fen, "decline_reason": row.decline_reason,
+             "created_at": None if row.created_at is None else row.created_at.isoformat(),
+             "decided_at": None if row.decided_at is None else row.decided_at.isoformat()} for row in rows]
+
+
 async def forget(session, villager_id: int) -> None:
     """/forget (in the caller's transaction): the villager's draft is deleted, and their other
     requests keep what was done and charged, without the phone or account number."""

@@ -6,6 +6,7 @@ one entry in the cash book, of what was charged plus the center's fee, and the b
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -327,7 +328,7 @@ async def test_an_empty_end_of_the_route_is_refused_then_taken(bot):
     assert "Route: 苍溪 → 成都" in last_text(wang) and "On which day?" in last_text(wang)
 
 
-async def test_forget_removes_the_draft_and_the_numbers_but_keeps_the_books(bot):
+async def test_mydata_has_the_services_and_forget_removes_the_draft_and_the_numbers_but_keeps_the_books(bot):
     partner, _, wang, group = await desk(bot)
     await wang.send("🧾 Services")
     await wang.tap("📱 Phone top-up")
@@ -339,6 +340,13 @@ async def test_forget_removes_the_draft_and_the_numbers_but_keeps_the_books(bot)
     await wang.send("🧾 Services")
     await wang.tap("💡 Electricity bill")
     await wang.send("0512345678")  # a draft, left half-filled
+
+    await wang.send("/mydata")
+    message = wang.chat.last_bot_message()
+    mine = json.loads(bot.double.files[message.document["file_id"]].content)["services_at_the_center"]
+    assert [(s["kind"], s["status"], s["details"], s["charged_fen"]) for s in mine] == [
+        ("topup", "done", {"phone": "13800001234", "amount_fen": 2000}, 2000),
+        ("electricity", "draft", {"account": "0512345678"}, None)]
 
     await wang.send("/forget")
     await wang.tap("🗑 Yes, forget me")
