@@ -129,7 +129,7 @@ async def _erase(session: AsyncSession, villager: Villager, now: datetime) -> Fo
     await session.execute(delete(Listing).where(
         Listing.seller_id == villager_id, Listing.status == ListingStatus.DRAFT))
     # Services at the center: the draft goes; the others lose the phone and account numbers.
-    await service_requests.forget(session, villager_id)
+    await service_requests.forget(session, villager_id, now)
 
     # Listings on (or able to return to) the market are withdrawn; orders already placed for them
     # go on, as after the seller's own withdraw (their lines keep their own copy of the name).

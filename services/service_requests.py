@@ -326,13 +326,17 @@ async def personal(session, villager_id: int) -> list[dict]:
              "decided_at": None if row.decided_at is None else row.decided_at.isoformat()} for row in rows]
 
 
-async def forget(session, villager_id: int) -> None:
+async def forget(session, villager_id: int, now: datetime) -> None:
     """/forget (in the caller's transaction): the villager's draft is deleted, and their other
-    requests keep what was done and charged, without the phone or account number."""
+    requests keep what was done and charged, without the phone or account number; their cards
+    on the desk are redrawn so (through the outbox)."""
     await session.execute(delete(ServiceRequest).where(ServiceRequest.villager_id == villager_id,
                                                        ServiceRequest.status == DRAFT))
     for row in (await session.scalars(select(ServiceRequest).where(ServiceRequest.villager_id == villager_id))):
         row.details = {key: value for key, value in (row.details or {}).items() if key not in PERSONAL}
+        if row.cards:
+            await outbox.enqueue(session, Kind.SERVICE_CARD, due_at=now, center_id=row.center_id,
+                                 payload={"request_id": row.id}, dedupe_key=f"svc-card:{row.id}:forget")
 
 
 # ---- the figures ------------------------------------------------------------------------------

@@ -350,6 +350,9 @@ async def test_mydata_has_the_services_and_forget_removes_the_draft_and_the_numb
 
     await wang.send("/forget")
     await wang.tap("🗑 Yes, forget me")
+    await bot.pump()
+    card = service_card(group, 1).text
+    assert "Wang" not in card and "13800001234" not in card and "(name deleted)" in card and "¥20.00" in card
     kept = await requests_of(bot.store)
     assert [(r.status, r.details, r.charged_fen) for r in kept] == [("done", {"amount_fen": 2000}, 2000)]
     assert await service_entries(bot.store) == [(2000, 0, "service:1")]
