@@ -304,6 +304,21 @@ async def walk_in(store: Store, clock: Clock, actor: Actor, center_id: int, what
         return await _view(session, row)
 
 
+async def group_migrated(session, old_chat_id: int, new_chat_id: int, now: datetime) -> int:
+    """A desk's group became a supergroup (services.desks.group_migrated, in its transaction): the
+    service cards still waiting for a tap in the old chat are posted again in the new one."""
+    moved = 0
+    for row in (await session.scalars(select(ServiceRequest).where(ServiceRequest.status == REQUESTED)
+                                      .order_by(ServiceRequest.id).with_for_update())).all():
+        if str(old_chat_id) not in (row.cards or {}):
+            continue
+        row.cards = {chat: message for chat, message in row.cards.items() if chat != str(old_chat_id)}
+        await outbox.enqueue(session, Kind.SERVICE_CARD, due_at=now, center_id=row.center_id,
+                             payload={"request_id": row.id}, dedupe_key=f"moved:{new_chat_id}:service:{row.id}")
+        moved += 1
+    return moved
+
+
 async def waiting(store: Store, center_id: int) -> list[tuple[int, str, datetime, str]]:
     """The center's requests waiting for its partners: (id, what, sent at, the center's time
     zone), oldest first."""

@@ -388,3 +388,27 @@ async def test_a_villagers_button_forged_in_the_group_changes_nothing_and_servic
     assert "No service is waiting" in texts(group)[-1]
     assert await service_entries(bot.store) == [(3500, 0, "service:1")]
     assert await books_balance(bot.store) == []
+
+
+async def test_a_waiting_service_card_follows_the_desk_to_its_supergroup(bot):
+    partner, _, wang, group = await desk(bot)
+    for _ in range(2):
+        await wang.send("🧾 Services")
+        await wang.tap("📱 Phone top-up")
+        await wang.send("13800001234")
+        await wang.tap("¥10")
+        await wang.tap("✅ Send to the center")
+    await partner.tap("✅ Done", message=service_card(group, 1))
+    await partner.tap("✅ As asked: ¥10.00", message=service_card(group, 1))
+
+    supergroup = await bot.double.migrate_to_supergroup(group, by=partner, service_messages=True)
+    await bot.pump()
+    waiting = service_card(supergroup, 2)  # posted again there, with its buttons
+    assert labels(waiting) == ["✅ Done", "❌ Decline"]
+    assert not any((m.text or "").startswith("🧾 Service #1 ") for m in supergroup.bot_messages()), "done already"
+    await partner.tap("✅ Done", message=waiting)
+    await partner.tap("✅ As asked: ¥10.00", message=service_card(supergroup, 2))
+    await bot.pump()
+    assert "Done by Lao Zhang" in service_card(supergroup, 2).text
+    assert await service_entries(bot.store) == [(1000, 0, "service:1"), (1000, 0, "service:2")]
+    assert await books_balance(bot.store) == []
