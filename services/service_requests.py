@@ -365,17 +365,18 @@ class Figures:
     waiting: int
 
 
-async def figures(store: Store, now: datetime, days: int = 30) -> Figures:
+async def figures(store: Store, now: datetime, days: int = 30, center_ids: set[int] | None = None) -> Figures:
     """Services done in the last ``days`` (how many, what was charged, the fees), declined, and
-    those waiting for the desk now."""
+    those waiting for the desk now; of ``center_ids`` only (a county's), or of every center."""
     since = now - timedelta(days=days)
+    where = [] if center_ids is None else [ServiceRequest.center_id.in_(center_ids)]
     async with store.read() as session:
         done, charged, fees = (await session.execute(
             select(func.count(ServiceRequest.id), func.coalesce(func.sum(ServiceRequest.charged_fen), 0),
                    func.coalesce(func.sum(ServiceRequest.fee_fen), 0))
-            .where(ServiceRequest.status == DONE, ServiceRequest.decided_at >= since))).one()
+            .where(ServiceRequest.status == DONE, ServiceRequest.decided_at >= since, *where))).one()
         declined = await session.scalar(select(func.count(ServiceRequest.id)).where(
-            ServiceRequest.status == DECLINED, ServiceRequest.decided_at >= since))
+            ServiceRequest.status == DECLINED, ServiceRequest.decided_at >= since, *where))
         waiting = await session.scalar(select(func.count(ServiceRequest.id)).where(
-            ServiceRequest.status == REQUESTED))
+            ServiceRequest.status == REQUESTED, *where))
         return Figures(done, int(charged), int(fees), declined or 0, waiting or 0)

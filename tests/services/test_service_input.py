@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
 from services import service_input as read
+from services import service_requests
+from services.partners import Actor
 from services.service_input import BadService
 
 TODAY = date(2026, 11, 11)
@@ -60,3 +62,15 @@ def test_the_fee_is_for_the_kind_else_for_its_service_else_none():
     assert read.fee_for(fees, "water") == 50 and read.fee_for(fees, "electricity") == 100
     assert read.fee_for(fees, "bus") == 0 and read.fee_for({}, "bus") == 0 and read.fee_for(None, "train") == 0
     assert read.fee_for({"train": "oops"}, "train") == 0 and read.fee_for({"train": -5}, "train") == 0
+
+
+async def test_the_figures_count_services_done_declined_and_waiting_by_center(demo_store, clock):
+    admin = Actor(900, "Admin", is_admin=True)
+    await service_requests.walk_in(demo_store, clock, admin, 1, "topup", ["13800001234", "50"])
+    await service_requests.walk_in(demo_store, clock, admin, 2, "water", ["0512345678", "30"])
+    everywhere = await service_requests.figures(demo_store, clock.now())
+    assert (everywhere.done, everywhere.charged_fen, everywhere.fees_fen) == (2, 8000, 0)
+    first = await service_requests.figures(demo_store, clock.now(), center_ids={1})
+    assert (first.done, first.charged_fen, first.declined, first.waiting) == (1, 5000, 0, 0)
+    later = await service_requests.figures(demo_store, clock.now() + timedelta(days=31))
+    assert later.done == 0
