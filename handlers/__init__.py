@@ -14,6 +14,7 @@ from handlers import (
     cart,
     cash,
     catalog_admin,
+    center_services,
     desk,
     desk_prompts,
     handovers,
@@ -30,6 +31,7 @@ from handlers import (
     returns,
     search,
     sell,
+    service_desk,
     staff,
     start,
     stats,
@@ -43,7 +45,8 @@ def register_all(app: Application) -> None:
     app.add_handler(TypeHandler(Update, resolve_person), group=-1)
     for journey in (start, help, browse, search, cart, orders, sell, my_listings, market, market_order, assist, desk,
                     desk_prompts, admin, broadcast, catalog_admin, synonyms, stats, privacy, supergroup, problems,
-                    problem_desk, staff, promotions, returns):
+                    problem_desk, staff, promotions, returns, center_services,
+                    service_desk):
         journey.register(app)
     for journey in (cash, handovers):
         journey.register(app)

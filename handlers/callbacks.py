@@ -32,6 +32,7 @@ from telegram.ext import CallbackQueryHandler
 from services import desks, problem_desk, problems, reviews
 from services.broadcast import AUDIENCES
 from services.produce import Step
+from services.service_requests import DECLINE_REASONS as SERVICE_DECLINE_REASONS
 
 MAX_BYTES = 64  # Telegram's limit for a button's callback_data
 
@@ -361,9 +362,10 @@ class ShowListing(CallbackData, prefix="lr:show"):
 
 class CancelPrompt(CallbackData, prefix="px"):
     """Stop waiting for a typed reason or pickup code ("rjr": an order's reason, "pick": a
-    pickup code, "lrjr": a listing's reason, "pbr": a problem's reason to decline)."""
+    pickup code, "lrjr": a listing's reason, "pbr": a problem's reason to decline, "svch": what a
+    service charged, "svrj": why a service is declined)."""
 
-    kind: Literal["rjr", "pick", "lrjr", "pbr"]
+    kind: Literal["rjr", "pick", "lrjr", "pbr", "svch", "svrj"]
     subject_id: BigId
 
 
@@ -823,3 +825,73 @@ class KeepParcel(CallbackData, prefix="rtn:keep"):
 
     list_id: BigId
     order_id: BigId
+# ── Services at the center: the villager's request, and the desk's card (handlers/services.py,
+#    service_desk.py) ─────────────────────────────────────────────────────────────────────────────
+
+ServiceWhat = Literal["topup", "electricity", "water", "train", "bus"]
+
+
+class ServiceStart(CallbackData, prefix="sv:new"):
+    what: ServiceWhat
+
+
+class ServiceAmount(CallbackData, prefix="sv:amt"):
+    """A top-up's amount, tapped: yuan."""
+
+    request_id: Id
+    yuan: Annotated[int, Digits(3)]
+
+
+class ServicePeople(CallbackData, prefix="sv:ppl"):
+    request_id: Id
+    people: Annotated[int, Digits(1)]
+
+
+class ServiceBack(CallbackData, prefix="sv:back"):
+    request_id: Id
+
+
+class ServiceCancel(CallbackData, prefix="sv:x"):
+    request_id: Id
+
+
+class ServiceSend(CallbackData, prefix="sv:ok"):
+    request_id: Id
+
+
+class ServiceDone(CallbackData, prefix="sd:ok"):
+    """✅ Done on a service card: asks what was charged."""
+
+    request_id: Id
+
+
+class ServiceAsAsked(CallbackData, prefix="sd:asis"):
+    """Done, charged the amount the villager asked for."""
+
+    request_id: Id
+
+
+class ServiceDecline(CallbackData, prefix="sd:no"):
+    request_id: Id
+
+
+class ServiceDeclineReason(CallbackData, prefix="sd:rj"):
+    request_id: Id
+    reason: Annotated[str, OneOf(SERVICE_DECLINE_REASONS)]
+
+
+class TypeServiceReason(CallbackData, prefix="sd:rt"):
+    request_id: Id
+
+
+class ServiceCard(CallbackData, prefix="sd:card"):
+    """The service card again, in place (⬅️ Back from the reasons)."""
+
+    request_id: Id
+
+
+
+class ShowService(CallbackData, prefix="sd:show"):
+    """From /services on the desk: the service card again, at the bottom of the chat."""
+
+    request_id: Id

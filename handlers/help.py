@@ -38,6 +38,9 @@ PARTNER = (
     ("📤", "handover", N_("Cash handed to the county, e.g. /handover 1200")),
     ("💸", "payout", N_("Pay a seller less than owed: /payout CENTER-CODE SELLER AMOUNT")),
     ("✏️", "correct", N_("Correct a cash book entry: /correct ENTRY ±AMOUNT REASON")),
+    ("🧾", "service", N_("A walk-in's service, with what you charged: /service topup 13800001234 50, "
+                        "/service bill 0512345678 120.5, /service ticket 苍溪-成都 2026-12-20 2 380")),
+    ("🧾", "services", N_("In the desk: services waiting for you")),
 )
 ADMIN = (
     ("🤝", "partner", N_("Add, remove or list partners")),

@@ -23,6 +23,7 @@ from handlers.cash_notices import send_cash
 from handlers.context import Runtime
 from handlers.listings import reject_reason, unit_name
 from handlers.returns import list_keyboard, list_text
+from handlers.service_cards import post_service_card, send_service_notice
 from handlers.ui import button, esc, keyboard, money, name_in
 from locales import N_, Translator, translator
 from services import catalog, centers, desks, orders, parcels, partners, produce, reminders, returns, reviews
@@ -252,6 +253,10 @@ async def deliver(bot: Bot, rt: Runtime, row: Claimed) -> bool:
         return await problem_desk.deliver(bot, rt, row)
     if kind == Kind.CASH:
         return await send_cash(bot, rt, row)
+    if kind == Kind.SERVICE_CARD:
+        return await post_service_card(bot, rt, row.payload["request_id"])
+    if kind == Kind.SERVICE:
+        return await send_service_notice(bot, rt, row.villager_id, row.payload["request_id"])
     order = await orders.order_view(rt.store, row.order_id)
     if order is None:
         return False

@@ -31,7 +31,7 @@ from handlers.context import RuralContext
 from handlers.listings import quantity
 from handlers.ui import alert, button, esc, keyboard, local_time, money, name_in, on_tap, say
 from locales import Translator
-from services import cash, counties, problems, returns, stats, synonyms
+from services import cash, counties, problems, returns, service_requests, stats, synonyms
 from services.counties import NotYourCounty, Scope
 from services.errors import NotAdmin, NotFound
 from services.partners import Actor
@@ -256,15 +256,15 @@ def register(app: Application) -> None:
 
 async def business_text(context: RuralContext, scope: Scope) -> str:
     """The centers' business after the parcel in the last 30 days, below the report: one line each
-    for problems and refunds, the parcels returned uncollected, and the cash."""
+    for problems and refunds, the parcels returned uncollected, the services, and the cash."""
     t, rt = context.t, context.rt
     since = stats.window_start(rt.clock.now(), rt.timezone, stats.WINDOWS[-1])
     found = await problems.figures(rt.store, since, scope.county_ids)
     lines = [t("⚠️ Problems reported, 30 days: {n} · 💰 refunds: {refunds}, {amount}", n=found.reported,
                refunds=found.refunds, amount=money(found.refunded_fen))]
     money_now = await cash.figures(rt.store, rt.clock.now(), rt.timezone, scope.county_ids)
-    return ("\n\n" + "\n".join(lines) + await returned_figures(context, scope) + "\n\n"
-            + cash_text(t, money_now))
+    return ("\n\n" + "\n".join(lines) + await returned_figures(context, scope)
+            + await services_section(context, scope) + "\n\n" + cash_text(t, money_now))
 
 
 def cash_text(t: Translator, f: cash.CashFigures) -> str:
@@ -289,3 +289,15 @@ async def returned_figures(context: RuralContext, scope: Scope) -> str:
     total = await returns.returned_count(rt.store, None, counties)
     return "\n\n" + title(t("↩️ Returned uncollected")) + "\n" + t(
         "📦 {week} in 7 days · {month} in 30 days · {total} in all", week=week, month=month, total=total)
+
+
+async def services_section(context: RuralContext, scope: Scope) -> str:
+    """Services at the centers, last 30 days: done (how many, what was charged) and their fees."""
+    t, rt = context.t, context.rt
+    f = await service_requests.figures(rt.store, rt.clock.now(), counties=scope.county_ids)
+    return "\n\n" + "\n".join([
+        title(t("🧾 Services, 30 days")),
+        t("• Done: {done} · charged {charged} · fees {fees}", done=f.done, charged=money(f.charged_fen),
+          fees=money(f.fees_fen)),
+        t("• Declined: {declined} · waiting now: {waiting}", declined=f.declined, waiting=f.waiting),
+    ])

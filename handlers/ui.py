@@ -34,10 +34,11 @@ MENU = {
     "sell": N_("🌾 Sell produce"),
     "mylistings": N_("📋 My listings"),
     "help": N_("❓ Help"),
+    "services": N_("🧾 Services"),
 }
-MENU_ROWS = (("shop", "search"), ("cart", "orders"), ("market", "sell"), ("help",))
-# A seller's menu: their listings beside help.
-SELLER_MENU_ROWS = MENU_ROWS[:-1] + (("mylistings", "help"),)
+MENU_ROWS = (("shop", "search"), ("cart", "orders"), ("market", "sell"), ("services", "help"))
+# A seller's menu: their listings beside services and help.
+SELLER_MENU_ROWS = MENU_ROWS[:-1] + (("services", "mylistings", "help"),)
 # An order's status in words, wherever it is shown: the villager's orders, the desk's card, the admin.
 ORDER_STATUS = {
     OrderStatus.PENDING: N_("⏳ Waiting for confirmation"),

@@ -40,6 +40,8 @@ class Kind(StrEnum):
     PROBLEM = "problem"  # tell a villager (or a produce seller) what was decided on a problem
     CASH = "cash"  # the cash book's news: a seller paid, a handover to confirm, a handover confirmed or not
     RETURN_DUE = "return_due"  # a parcel not collected in time: the desk's list of parcels to send back (services/returns.py)
+    SERVICE_CARD = "service_card"  # post or refresh a service request's card on its center's desk
+    SERVICE = "service"  # tell a villager their service request was done or declined
 
 
 @dataclass(frozen=True, slots=True)

@@ -572,3 +572,30 @@ class Handover(Base):
     confirmed_by: Mapped[int | None] = mapped_column(BigInteger)  # who decided, confirmed or disputed
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("cash_entries.id"))  # its HANDOVER entry
+class ServiceRequest(Base):
+    """A service done at a center's counter (🧾 Services): a phone top-up, an electricity or water
+    bill, a train or bus ticket. A villager fills it in step by step as a ``draft`` (``step`` says
+    what is asked next), sends it (``requested``), and a partner marks it ``done`` with what was
+    charged, or ``declined`` with a reason. A walk-in service (``/service``) is done at once. The
+    fee is the center's for that kind, fixed when the villager sees it (or when it is recorded)."""
+
+    __tablename__ = "service_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    center_id: Mapped[int] = mapped_column(ForeignKey("service_centers.id"), index=True)
+    villager_id: Mapped[int | None] = mapped_column(ForeignKey("villagers.id"), index=True)  # None: a walk-in
+    kind: Mapped[str] = mapped_column(String(16))  # topup | electricity | water | train | bus
+    details: Mapped[dict] = mapped_column(JSON, default=dict)  # phone, account, amount_fen, route, date, people
+    status: Mapped[str] = mapped_column(String(16), index=True)  # draft | requested | done | declined
+    step: Mapped[str | None] = mapped_column(String(16))
+    charged_fen: Mapped[int | None] = mapped_column(BigInteger)
+    fee_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    decline_reason: Mapped[str] = mapped_column(String(300), default="")
+    walk_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    decided_by_telegram_id: Mapped[int | None] = mapped_column(BigInteger)
+    decided_by_name: Mapped[str] = mapped_column(String(200), default="")
+    cards: Mapped[dict] = mapped_column(JSON, default=dict)  # chat id (as text) -> message id of its desk card
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

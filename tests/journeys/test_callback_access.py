@@ -209,6 +209,21 @@ INVENTORY: dict[str, Tap] = {
     # handlers/returns.py: a list of parcels to send back ({order} as the list's id too)
     "return a parcel": Tap("rtn:go:{order}:{order}"),
     "keep a parcel": Tap("rtn:keep:{order}:{order}"),
+    # handlers/center_services.py: a villager's service request (ids: nobody's draft, Wang's has none)
+    "service start": Tap("sv:new:topup", OWN),  # the stranger's own draft
+    "service amount": Tap("sv:amt:7:50"),
+    "service people": Tap("sv:ppl:7:2"),
+    "service back": Tap("sv:back:7"),
+    "service cancel": Tap("sv:x:7"),
+    "service send": Tap("sv:ok:7"),
+    # handlers/service_desk.py: the service card on the desk
+    "service done": Tap("sd:ok:7"),
+    "service done as asked": Tap("sd:asis:7"),
+    "service decline": Tap("sd:no:7"),
+    "service decline reason": Tap("sd:rj:7:unavailable"),
+    "service typed reason": Tap("sd:rt:7"),
+    "service card": Tap("sd:card:7"),
+    "service show": Tap("sd:show:7"),
 }
 SAMPLE = {"order": 7, "listing": 7, "draft": 7, "line": 7, "promo": 7, "villager": 7, "product": 7,
           "category": 7, "county": 7, "center": 7, "token": "0123456789ab"}

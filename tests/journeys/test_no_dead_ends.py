@@ -14,8 +14,8 @@ from store.models import Cart, CartLine, SearchMiss, Villager
 from support.desk import ADMIN
 from support.produce import approved_listing, person
 
-MENU_EN = ["🛒 Shop", "🔍 Search", "🛍 Cart", "📦 My orders", "🧺 Market", "🌾 Sell produce", "❓ Help"]
-MENU_ZH = ["🛒 购物", "🔍 搜索", "🛍 购物车", "📦 我的订单", "🧺 集市", "🌾 卖农产品", "❓ 帮助"]
+MENU_EN = ["🛒 Shop", "🔍 Search", "🛍 Cart", "📦 My orders", "🧺 Market", "🌾 Sell produce", "🧾 Services", "❓ Help"]
+MENU_ZH = ["🛒 购物", "🔍 搜索", "🛍 购物车", "📦 我的订单", "🧺 集市", "🌾 卖农产品", "🧾 便民服务", "❓ 帮助"]
 # A button that leads back: to the previous screen, the shop, the cart, the menu, or out of a flow.
 WAY_BACK = ("⬅️", "📂", "🏠 Menu", "✖️", "🛒 Shop", "🛍 Cart", "✏️ Change cart")
 

@@ -33,7 +33,7 @@ async def test_new_villager_chooses_county_and_village_then_sees_the_menu(bot):
     await wang.tap("Shangyuan Village Service Center")
     assert "✅ Your service center: Shangyuan Village Service Center" in texts(wang.chat)[-2]
     assert menu_labels(wang.chat) == ["🛒 Shop", "🔍 Search", "🛍 Cart", "📦 My orders", "🧺 Market", "🌾 Sell produce",
-                                      "❓ Help"]
+                                      "🧾 Services", "❓ Help"]
 
     await wang.send("/start")
     assert last_text(wang).startswith("👋 Welcome back, Wang!")

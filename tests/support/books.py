@@ -7,7 +7,8 @@ It compares the cash book with what the rest of the store says happened, so it c
   - no order is refunded more than was collected for it;
   - a correction points at an entry of the same center;
   - cash on hand = collected − refunds − payouts − handovers (+ services and corrections), and it
-    is the sum of what is owed to the sellers, to the county, and the partner's fees.
+    is the sum of what is owed to the sellers, to the county, and the partner's fees;
+  - each service done has one entry of what was charged plus its fee, and no other has any.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy import func, select
 
 from services import cashbook
 from services.cashbook import Entry
-from store.models import CashEntry, Order, ServiceCenter
+from store.models import CashEntry, Order, ServiceCenter, ServiceRequest
 
 
 async def books_balance(store) -> list[str]:
@@ -57,4 +58,21 @@ async def books_balance(store) -> list[str]:
                                          .where(CashEntry.center_id == center_id))
             if total != book.on_hand:
                 wrong.append(f"center {center_id}: the entries add up to {total}, the balance says {book.on_hand}")
+        wrong += await _services_wrong(session, entries)
+    return wrong
+
+
+async def _services_wrong(session, entries: list[CashEntry]) -> list[str]:
+    """Each service done has exactly one service entry, of what was charged plus its fee, at its
+    center; a service not done has none."""
+    wrong = []
+    for request in (await session.scalars(select(ServiceRequest))).all():
+        mine = [e for e in entries if e.ref == f"service:{request.id}"]
+        if request.status == "done":
+            want = [(request.center_id, Entry.SERVICE, (request.charged_fen or 0) + request.fee_fen, request.fee_fen)]
+            if [(e.center_id, e.kind, e.amount_fen, e.fee_fen) for e in mine] != want:
+                wrong.append(f"service {request.id}: entries {[(e.kind, e.amount_fen, e.fee_fen) for e in mine]}, "
+                             f"want {want}")
+        elif mine:
+            wrong.append(f"service {request.id} is {request.status}, but has entries")
     return wrong

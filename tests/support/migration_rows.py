@@ -305,6 +305,26 @@ SEED: dict[str, dict[str, list[dict]]] = {
              "confirmed_by": 3003, "confirmed_at": at(550), "entry_id": 3},
         ],
     },
+    "0017": {
+        # A top-up a villager asked for and a partner did, with its cash entry; and a walk-in's bill.
+        "service_requests": [
+            {"id": 1, "center_id": 1, "villager_id": 1, "kind": "topup",
+             "details": {"phone": "13800001234", "amount_fen": 5000}, "status": "done", "step": None,
+             "charged_fen": 5000, "fee_fen": 200, "decline_reason": "", "walk_in": False,
+             "decided_by_telegram_id": 2001, "decided_by_name": "张伟", "cards": {"-100123": 77},
+             "created_at": at(540), "updated_at": at(560), "requested_at": at(545), "decided_at": at(560)},
+            {"id": 2, "center_id": 1, "villager_id": None, "kind": "water",
+             "details": {"account": "0512345678"}, "status": "declined", "step": "confirm",
+             "charged_fen": None, "fee_fen": 0, "decline_reason": "unavailable", "walk_in": True,
+             "decided_by_telegram_id": 2001, "decided_by_name": "张伟", "cards": {},
+             "created_at": at(570), "updated_at": at(570), "requested_at": None, "decided_at": at(570)},
+        ],
+        "cash_entries": [
+            {"id": 4, "center_id": 1, "kind": "service", "amount_fen": 5200, "fee_fen": 200, "at": at(560),
+             "order_id": None, "seller_id": None, "actor_telegram_id": 2001, "ref": "service:1", "corrects_id": None,
+             "note": ""},
+        ],
+    },
 }
 
 
