@@ -62,25 +62,32 @@ async def only_admins(update: Update, context: RuralContext) -> None:
     await alert(update, context, context.t("🔒 Only admins can do this."))
 
 
-def for_admins(handler=None, *, answers_form: bool = False):
-    """A handler only admins may use: anyone else is told "🔒 Only admins can do this." and nothing
-    happens. An admin's handler is handed the actor after ``(update, context)``, before anything
+def guarded(find_actor):
+    """A decorator for handlers only some may use: ``find_actor(update, context)`` (awaited) gives
+    the acting ``Actor``, or None for anyone else, who is told "🔒 Only admins can do this." and
+    nothing happens. The handler is handed the actor after ``(update, context)``, before anything
     else it is handed (a button's data, a form's ref and text). ``answers_form``: the handler takes
     a typed answer, which a refused person then no longer owes."""
-    if handler is None:
-        return functools.partial(for_admins, answers_form=answers_form)
+    def decorator(handler=None, *, answers_form: bool = False):
+        if handler is None:
+            return functools.partial(decorator, answers_form=answers_form)
 
-    @functools.wraps(handler)
-    async def checked(update: Update, context: RuralContext, *args):
-        actor = admin_actor(update, context)
-        if actor is None:
-            if answers_form:
-                await forms.stop_waiting(context)
-            await only_admins(update, context)
-            return None
-        return await handler(update, context, actor, *args)
+        @functools.wraps(handler)
+        async def checked(update: Update, context: RuralContext, *args):
+            actor = await find_actor(update, context)
+            if actor is None:
+                if answers_form:
+                    await forms.stop_waiting(context)
+                await only_admins(update, context)
+                return None
+            return await handler(update, context, actor, *args)
 
-    return checked
+        return checked
+    return decorator
+
+
+async def _admin(update: Update, context: RuralContext) -> Actor | None:
+    return admin_actor(update, context)
 
 
 async def supervisor_actor(update: Update, context: RuralContext) -> Actor | None:
@@ -95,23 +102,8 @@ async def supervisor_actor(update: Update, context: RuralContext) -> Actor | Non
     return None
 
 
-def for_supervisors(handler=None, *, answers_form: bool = False):
-    """A handler for admins and county staff (``for_admins`` for both): anyone else is told
-    "🔒 Only admins can do this." and nothing happens; the handler is handed the actor."""
-    if handler is None:
-        return functools.partial(for_supervisors, answers_form=answers_form)
-
-    @functools.wraps(handler)
-    async def checked(update: Update, context: RuralContext, *args):
-        actor = await supervisor_actor(update, context)
-        if actor is None:
-            if answers_form:
-                await forms.stop_waiting(context)
-            await only_admins(update, context)
-            return None
-        return await handler(update, context, actor, *args)
-
-    return checked
+for_admins = guarded(_admin)  # admins only
+for_supervisors = guarded(supervisor_actor)  # admins and county staff; the services check which county
 
 
 def not_your_county(t: Translator, exc: NotYourCounty) -> str:
@@ -191,9 +183,18 @@ async def partner_change_confirmed(update: Update, context: RuralContext, actor:
                                    data: PartnerChangeButton) -> None:
     t, rt = context.t, context.rt
     asked_at = datetime.fromtimestamp(data.asked, timezone.utc)
+    await show_confirmed(update, context, partners.confirm_partner_change(
+        rt.store, rt.clock, actor, data.center_id, data.telegram_id, data.fingerprint, asked_at,
+        adding=data.action == "a"), outcome, t("😔 This service center no longer exists. Nothing changed."))
+
+
+async def show_confirmed(update: Update, context: RuralContext, confirming, outcome, gone: str) -> None:
+    """The answer to ✅ Confirm on a change of people (a partner, county staff): ``confirming``
+    makes the change; then ``outcome(t, change)`` says what changed, or the answer says why
+    nothing did (the question lapsed, the person changed, or the place is ``gone``)."""
+    t = context.t
     try:
-        change = await partners.confirm_partner_change(rt.store, rt.clock, actor, data.center_id, data.telegram_id,
-                                                       data.fingerprint, asked_at, adding=data.action == "a")
+        change = await confirming
     except ConfirmationLapsed:
         await show(update, context, t("⌛ This question has expired, so nothing changed. Send the command again."))
         return
@@ -202,7 +203,7 @@ async def partner_change_confirmed(update: Update, context: RuralContext, actor:
                                       "command again if it is still the right person.", who=who_is(t, exc.person)))
         return
     except NotFound:
-        await show(update, context, t("😔 This service center no longer exists. Nothing changed."))
+        await show(update, context, gone)
         return
     await show(update, context, outcome(t, change))
 

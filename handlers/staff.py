@@ -15,15 +15,15 @@ from datetime import datetime, timezone
 from telegram import Update
 from telegram.ext import Application, CommandHandler, filters
 
-from handlers.admin import for_admins, who_is
+from handlers.admin import for_admins, show_confirmed, who_is
 from handlers.callbacks import PartnerChangeCancelled, StaffChange, on
 from handlers.context import RuralContext
-from handlers.ui import button, esc, keyboard, name_in, on_tap, say, show
+from handlers.ui import button, esc, keyboard, name_in, on_tap, say
 from locales import Translator
 from services import counties
 from services.counties import StaffChange as Change
 from services.errors import NotFound
-from services.partners import Actor, AmbiguousPerson, ConfirmationLapsed, PersonChanged, UnknownPerson
+from services.partners import Actor, AmbiguousPerson, UnknownPerson
 
 
 def outcome(t: Translator, change: Change) -> str:
@@ -87,20 +87,9 @@ async def ask_to_confirm(update: Update, context: RuralContext, change: Change) 
 async def staff_change_confirmed(update: Update, context: RuralContext, actor: Actor, data: StaffChange) -> None:
     t, rt = context.t, context.rt
     asked_at = datetime.fromtimestamp(data.asked, timezone.utc)
-    try:
-        change = await counties.confirm_staff_change(rt.store, rt.clock, actor, data.county_id, data.telegram_id,
-                                                     data.fingerprint, asked_at, adding=data.action == "a")
-    except ConfirmationLapsed:
-        await show(update, context, t("⌛ This question has expired, so nothing changed. Send the command again."))
-        return
-    except PersonChanged as exc:
-        await show(update, context, t("⚠️ This person changed since I asked: now {who}. Nothing changed; send the "
-                                      "command again if it is still the right person.", who=who_is(t, exc.person)))
-        return
-    except NotFound:
-        await show(update, context, t("😔 This county no longer exists. Nothing changed."))
-        return
-    await show(update, context, outcome(t, change))
+    await show_confirmed(update, context, counties.confirm_staff_change(
+        rt.store, rt.clock, actor, data.county_id, data.telegram_id, data.fingerprint, asked_at,
+        adding=data.action == "a"), outcome, t("😔 This county no longer exists. Nothing changed."))
 
 
 async def list_staff(update: Update, context: RuralContext, county: str | None) -> None:

@@ -560,6 +560,9 @@ function base64Of(file) {
 }
 
 function closePhotoDialog() {
+  // The close event comes as a task of its own: a file chosen meanwhile has opened the dialog
+  // again, and must not be cleared under it.
+  if ($("#photo-dialog").open) return;
   $("#attach").value = ""; // so the same file can be chosen again
   if (previewUrl) { URL.revokeObjectURL(previewUrl); previewUrl = null; }
   $("#photo-preview").removeAttribute("src");
