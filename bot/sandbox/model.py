@@ -280,6 +280,8 @@ class Telegram(Protocol):
     @staticmethod
     def document_dict(file: StoredFile) -> dict: ...
     def person_acted(self) -> None: ...
+    def inline_query_update(self, person: User, query: str, offset: str, chat_type: str | None) -> dict: ...
+    def post_inline_result(self, person: User, answer: Any, result_id: str, chat: Chat) -> Message: ...
 
 
 @dataclass(eq=False)
@@ -404,6 +406,25 @@ class Person(User):
         answer = double.callback_answers[query_id]
         self.answers.append(answer)
         return answer
+
+    async def ask_inline(self, query: str, offset: str = "", chat_type: str | None = "sender") -> Any:
+        """Type ``@bot query`` in a chat's input field (``chat_type``: where, as Telegram says it:
+        "sender" is the private chat with the bot, "private", "group", "supergroup"; ``offset``: the
+        bot's ``next_offset``, as when the person scrolls to the end of the results). Returns the
+        bot's answer (``bot.sandbox.inline.InlineAnswer``; ``answered`` False if it gave none)."""
+        double = self.double
+        update = double.inline_query_update(self, query, offset, chat_type)
+        double.person_acted()
+        await double.deliver(update)
+        return double.inline_answers[update["inline_query"]["id"]]
+
+    def choose_inline(self, answer: Any, result_id: str, chat: Chat) -> Message:
+        """Tap one of the results of ``ask_inline``: it is posted in ``chat`` as this person's
+        message, "via @bot". Telegram does not send the bot that message (its inline feedback,
+        ``chosen_inline_result``, is off unless turned on in BotFather)."""
+        if chat.type != "private" and self.id not in chat.members:
+            raise AssertionError(f"{self.first_name} is not a member of chat {chat.id}")
+        return self.double.post_inline_result(self, answer, result_id, chat)
 
     async def send_all(self, texts: list[str], chat: Chat | None = None) -> list[Message]:
         """Send several messages at once, as a script or a pasted list does: one action of the
