@@ -274,7 +274,7 @@ async def test_the_seller_cannot_buy_their_own_produce(bot):
     await seller_person.tap("红富士苹果")
     card = seller_person.chat.last_bot_message()
     assert "This is your own produce" in card.text
-    assert labels(card) == ["⬅️ Back"]
+    assert labels(card) == ["📤 Share", "⬅️ Back"]  # their own: no Order, but they may share it
 
     answer = await seller_person.tap_data(f"mk:n:{apples}", card)
     assert answer.show_alert and "your own produce" in answer.text

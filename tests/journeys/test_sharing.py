@@ -228,3 +228,22 @@ async def test_sixty_matching_listings_come_fifty_at_a_time(bot):
     # A forged offset is the first page; one far down is the end.
     assert len((await wang.ask_inline("苹果", offset="abc")).results) == 50
     assert (await wang.ask_inline("苹果", offset="9999")).results == []
+
+
+async def test_a_flood_of_inline_queries_is_held_back_without_a_word_or_a_write(bot):
+    """Inline queries come at every keystroke: past USER_RATE they go unanswered (there is no chat
+    to say "slow down" in), and none of them, answered or not, writes to the store."""
+    _, seller_id = await a_seller(bot)
+    await list_produce(bot.store, bot.clock, seller_id, "红富士苹果")
+    await bot.pump()
+    before = await everything(bot.store)
+    typist = bot.person(3005, "Typist", language_code="en")
+    flood = [bot.double.inline_query_update(typist, "苹果", "", "private") for n in range(30)]
+    await bot.double.deliver_injected([bot.double.inject(update) for update in flood])
+    answers = [bot.double.inline_answers[update["inline_query"]["id"]] for update in flood]
+    assert sum(a.answered for a in answers) == 10  # USER_RATE's burst
+    assert all(a.results for a in answers if a.answered)
+    assert typist.chat.bot_messages() == []
+    assert await everything(bot.store) == before
+    # A moment later (the person's time moves on), they are answered again.
+    assert (await typist.ask_inline("苹果")).answered
