@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from chat import body, labels, last_text, menu_labels, settle_in, texts
 from services import produce
-from store.models import Base, Villager
-from support.produce import a_seller, list_produce
+from store.models import Base, ProcessedUpdate, Villager
+from support.produce import a_seller, list_produce, person
 
 BOT = "rural_test_bot"
 
@@ -247,3 +247,18 @@ async def test_a_flood_of_inline_queries_is_held_back_without_a_word_or_a_write(
     assert await everything(bot.store) == before
     # A moment later (the person's time moves on), they are answered again.
     assert (await typist.ask_inline("苹果")).answered
+
+
+async def test_inline_queries_by_webhook_too(demo_store, clock, telegram, webhook_bot):
+    """``rural-bot webhook`` asks Telegram for inline queries when it sets its webhook, and answers
+    them without claiming the update or registering the asker."""
+    seller_id = await person(demo_store, clock, 2001)
+    await list_produce(demo_store, clock, seller_id, "红富士苹果")
+    await webhook_bot(demo_store.url, telegram)
+    assert "inline_query" in telegram.allowed_updates and "chosen_inline_result" not in telegram.allowed_updates
+    chen = telegram.person(3001, "陈", language_code="zh-hans")
+    answer = await chen.ask_inline("苹果")
+    assert answer.answered and answer.titles == ["红富士苹果"] and "¥6.00/斤" in answer.results[0]["description"]
+    async with demo_store.read() as session:
+        assert await session.scalar(select(func.count()).select_from(ProcessedUpdate)) == 0
+        assert await session.scalar(select(Villager.id).where(Villager.telegram_id == chen.id)) is None
