@@ -106,6 +106,7 @@ class Button:
     text: str
     callback_data: str | None = None
     url: str | None = None
+    switch_inline_query: str | None = None  # "share in a chat": the person picks a chat, then types @bot <this>
 
 
 @dataclass
@@ -183,8 +184,8 @@ class Message:
     @property
     def buttons(self) -> list[list[Button]]:
         rows = (self.inline_markup or {}).get("inline_keyboard", [])
-        return [[Button(b["text"], b.get("callback_data"), b.get("url")) for b in row]
-                for row in rows]
+        return [[Button(b["text"], b.get("callback_data"), b.get("url"), b.get("switch_inline_query"))
+                 for b in row] for row in rows]
 
     def to_dict(self, with_reply: bool = True) -> dict:
         data: dict[str, Any] = {"message_id": self.message_id, "from": self.sender.to_dict(),

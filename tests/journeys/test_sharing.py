@@ -63,6 +63,13 @@ async def test_a_seller_shares_a_listing_and_a_stranger_opens_its_link(bot):
     share_in_chat, back = raw_buttons(shared)
     assert share_in_chat == {"text": "📨 Share in a chat", "switch_inline_query": "红富士苹果"}
     assert back["text"] == "⬅️ Back"
+    # In Telegram the seller picks a chat, where "@rural_test_bot 红富士苹果" is typed for them.
+    group = bot.double.group(-100777, "Family")
+    group.add_member(seller)
+    found = await seller.ask_inline(shared.buttons[0][0].switch_inline_query, chat_type="group")
+    assert found.results[0]["id"] == f"l{apples}"
+    posted = seller.choose_inline(found, f"l{apples}", group)
+    assert posted.caption.startswith("🌾 红富士苹果") and posted.buttons[0][0].url == link_to(apples)
     await seller.tap("⬅️ Back", message=shared)
     assert "This is your own produce" in body(seller.chat.last_bot_message())
 
