@@ -243,9 +243,9 @@ def past_rate_limit(update: Update, limit: RateLimit, admin_ids: frozenset[int])
 
 
 def _sent_by_person(update: Update) -> bool:
-    """A message, an edit, a button tap or an inline query: what a person sends at the bot. Not what Telegram says
-    about a chat (the bot added or removed, members, a group become a supergroup), which a desk
-    must not miss."""
+    """A message, an edit, a button tap or an inline query: what a person sends at the bot. Not what
+    Telegram says about a chat (the bot added or removed, members, a group become a supergroup),
+    which a desk must not miss."""
     if update.callback_query is not None or update.inline_query is not None:
         return True
     message = update.message or update.edited_message
