@@ -20,7 +20,14 @@ from bot.config import Settings
 from bot.logs import UpdateTrace, begin_trace, current_trace, end_trace
 from bot.metrics import Metrics
 from bot.telegram_http import AiohttpRequest
-from handlers.context import Runtime, RuralContext, ask_to_slow_down, runtime_of, say_unavailable
+from handlers.context import (
+    Runtime,
+    RuralContext,
+    answered_without_writing,
+    ask_to_slow_down,
+    runtime_of,
+    say_unavailable,
+)
 from handlers.start import COMMANDS
 from locales import available_locales, translator
 from services import broadcast, outbox, partners, updates
@@ -55,7 +62,11 @@ class RuralApplication(Application):
     that it is not acknowledged and Telegram sends it again later; by polling it is dropped (PTB
     has confirmed it to Telegram already, so there is nothing to wait for). By polling an update
     is claimed as it is fetched, with its body, for the next process to hand over if this one dies
-    with it (``hand_over_unfinished``): Telegram will not send it again."""
+    with it (``hand_over_unfinished``): Telegram will not send it again.
+
+    An inline query (``@bot words`` in any chat, sent at every keystroke) is neither claimed nor
+    marked: its answer writes nothing, and one answered twice is harmless. Past the rate limit it
+    is dropped without a word (there is no chat to say it in)."""
 
     async def process_update(self, update: object) -> None:
         if not isinstance(update, Update):
@@ -74,7 +85,13 @@ class RuralApplication(Application):
         if past_rate is _UNDECIDED:
             past_rate = past_rate_limit(update, limit, rt.admin_ids)
         try:
-            if not await ledger.take(update.update_id, done=past_rate is True):
+            if answered_without_writing(update):  # an inline query: nothing to claim, nothing written
+                if past_rate is True:
+                    outcome = "limited"
+                    metrics.limited.labels(type=trace.kind).inc()
+                else:
+                    await super().process_update(update)
+            elif not await ledger.take(update.update_id, done=past_rate is True):
                 outcome = "duplicate"
                 metrics.duplicates.inc()
             elif past_rate is True or (past_rate is None and not await self._partner_at_desk(update, rt)):
@@ -161,7 +178,9 @@ class _ClaimedOnArrival(asyncio.Queue):
     def put_nowait(self, item: object) -> None:
         if isinstance(item, Update):
             past_rate = self._limit.verdicts[item.update_id] = past_rate_limit(item, self._limit, self._admin_ids)
-            if past_rate is True:
+            if answered_without_writing(item):  # an inline query is not claimed (RuralApplication)
+                pass
+            elif past_rate is True:
                 self._ledger.receive(item.update_id, None, done=True)
             else:
                 self._ledger.receive(item.update_id, item.to_dict())
@@ -224,10 +243,10 @@ def past_rate_limit(update: Update, limit: RateLimit, admin_ids: frozenset[int])
 
 
 def _sent_by_person(update: Update) -> bool:
-    """A message, an edit or a button tap: what a person sends at the bot. Not what Telegram says
-    about a chat (the bot added or removed, members, a group become a supergroup), which a desk
-    must not miss."""
-    if update.callback_query is not None:
+    """A message, an edit, a button tap or an inline query: what a person sends at the bot. Not what
+    Telegram says about a chat (the bot added or removed, members, a group become a supergroup),
+    which a desk must not miss."""
+    if update.callback_query is not None or update.inline_query is not None:
         return True
     message = update.message or update.edited_message
     return message is not None and not (message.new_chat_members or message.left_chat_member

@@ -34,6 +34,9 @@ from store.backup import running_lock, sqlite_path, upgrade_keeping_a_backup
 from store.db import Store, is_unavailable
 
 log = logging.getLogger(__name__)
+# What the bot asks Telegram for, by polling and by webhook: every kind of update, inline queries
+# (handlers/sharing.py) among them, but the feedback on chosen inline results, which it does not use.
+ALLOWED_UPDATES = [kind for kind in Update.ALL_TYPES if kind != Update.CHOSEN_INLINE_RESULT]
 RETRY_CAP = 30.0  # seconds between attempts to reach Telegram or the database at start, at most
 
 
@@ -63,7 +66,7 @@ async def _poll(app: Application, poll_timeout: int) -> None:
         # PTB retries with a growing pause; Telegram being away is a warning, not a crash report.
         log.warning("polling for updates failed: %s: %s", type(error).__name__, error)
 
-    await app.updater.start_polling(poll_interval=0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES,
+    await app.updater.start_polling(poll_interval=0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES,
                                     error_callback=polling_failed)
 
 
@@ -124,7 +127,7 @@ async def _serve(settings: Settings, hook: tuple[str, str] | None) -> int:
                 if hook is not None:
                     url, secret = hook
                     if not await _until_done(stop, lambda: app.bot.set_webhook(
-                            url, secret_token=secret, allowed_updates=Update.ALL_TYPES), "setting the webhook"):
+                            url, secret_token=secret, allowed_updates=ALLOWED_UPDATES), "setting the webhook"):
                         return 0
                     log.info("the bot is running by webhook; SIGTERM or Ctrl-C stops it")
                 else:

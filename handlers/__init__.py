@@ -32,6 +32,7 @@ from handlers import (
     search,
     sell,
     service_desk,
+    sharing,
     staff,
     start,
     stats,
@@ -50,5 +51,6 @@ def register_all(app: Application) -> None:
         journey.register(app)
     for journey in (cash, handovers):
         journey.register(app)
+    sharing.register(app)
     menu.register(app)  # last: it takes whatever the journeys did not
     app.add_error_handler(on_error)

@@ -895,3 +895,11 @@ class ShowService(CallbackData, prefix="sd:show"):
     """From /services on the desk: the service card again, at the bottom of the chat."""
 
     request_id: Id
+
+
+# ---- sharing (handlers/sharing.py) ----------------------------------------------------------------
+
+class ShareListing(CallbackData, prefix="mk:sh"):
+    """📤 Share under a market listing (and in 📋 My listings): its deep link to forward."""
+
+    listing_id: Id

@@ -108,6 +108,9 @@ async def resolve_person(update: Update, context: RuralContext) -> None:
         return
     rt = context.rt
     guess = locale_for_language_code(user.language_code, rt.default_locale)
+    if answered_without_writing(update):
+        context.t = translator(guess)
+        return
     villager = await villagers.enter(
         rt.store, rt.clock, telegram_id=user.id, first_name=user.first_name or "",
         username=user.username, locale=guess,
@@ -117,6 +120,13 @@ async def resolve_person(update: Update, context: RuralContext) -> None:
     if villager.acting_for_id is not None:
         context.shopper = await villagers.get(rt.store, villager.acting_for_id) or villager
     context.t = translator(villager.locale or guess)
+
+
+def answered_without_writing(update: Update) -> bool:
+    """An inline query (anyone typing ``@bot words`` in any chat, at every keystroke), or what they
+    chose from it: answered from what the store holds, without registering the person or claiming
+    the update (bot/app.py), so that it costs no write."""
+    return update.inline_query is not None or update.chosen_inline_result is not None
 
 
 async def say_unavailable(bot: Bot, update: Update, default_locale: str) -> None:

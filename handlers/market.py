@@ -28,6 +28,7 @@ from handlers.callbacks import (
     MarketOrder,
     MarketScreen,
     MarketWords,
+    ShareListing,
     on,
 )
 from handlers.context import RuralContext
@@ -223,10 +224,12 @@ async def card(update: Update, context: RuralContext, view: ListingView, origin:
     t = context.t
     text = listing_text(t, view)
     rows = []
+    share = button(t("📤 Share"), ShareListing(view.id))
     if view.seller_id == context.shopper.id:
         text += "\n\n" + t("🙂 This is your own produce. Manage it with /mylistings.")
+        rows.append([share])
     else:
-        rows.append([button(t("🛒 Order"), MarketOrder(view.id))])
+        rows.append([button(t("🛒 Order"), MarketOrder(view.id)), share])
     rows.append([button(t("⬅️ Back"), origin)])
     await show(update, context, text, keyboard(*rows), photo=view.photo)
 

@@ -23,6 +23,7 @@ from handlers.callbacks import (
     PauseListing,
     SellContinue,
     SellNew,
+    ShareListing,
     WithdrawListing,
     WithdrawListingConfirmed,
     on,
@@ -136,7 +137,8 @@ async def listing_screen(update: Update, context: RuralContext, view: ListingVie
                  [button(t("📷 Photo"), ChangeListing(view.id, "photo")),
                   button(t("📝 Note"), ChangeListing(view.id, "note"))]]
         if view.status == Status.APPROVED:
-            rows.append([button(t("⏸ Pause"), PauseListing("pause", view.id))])
+            share = [button(t("📤 Share"), ShareListing(view.id))] if view.is_on_market else []
+            rows.append([button(t("⏸ Pause"), PauseListing("pause", view.id)), *share])
         elif view.status == Status.PAUSED:
             rows.append([button(t("▶️ Resume"), PauseListing("resume", view.id))])
         rows.append([button(t("🗑 Withdraw"), WithdrawListing(view.id))])

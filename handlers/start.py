@@ -13,6 +13,7 @@ from telegram.ext import Application, CommandHandler, MessageHandler, filters
 from handlers import browse, forms
 from handlers.callbacks import Center, CenterList, County, Home, Language, LanguageList, on
 from handlers.context import RuralContext
+from handlers.links import open_payload, opens
 from handlers.ui import button, esc, home_row, keyboard, name_in, on_tap, person_menu, say, show
 from locales import N_, available_locales, translator
 from services import broadcast, centers, villagers
@@ -51,7 +52,7 @@ async def start(update: Update, context: RuralContext) -> None:
     name = esc(update.effective_user.first_name or "")
     if not villager.started:
         await villagers.mark_started(context.rt.store, context.rt.clock, villager.id)
-    if context.args and villager.center_id is not None and await open_link(update, context, context.args[0]):
+    if context.args and await open_payload(update, context, context.args[0]):  # a deep link (handlers.links)
         return
     welcome = t("👋 Welcome, {name}! Order goods online and pick them up at your village service center.", name=name)
     if villager.center_id is None:
@@ -65,8 +66,21 @@ async def start(update: Update, context: RuralContext) -> None:
               await person_menu(context))
 
 
+@opens("p")
+async def product_link(update: Update, context: RuralContext, sku: str) -> bool:
+    return await open_link(update, context, f"p-{sku}")
+
+
+@opens("c")
+async def category_link(update: Update, context: RuralContext, code: str) -> bool:
+    return await open_link(update, context, f"c-{code}")
+
+
 async def open_link(update: Update, context: RuralContext, payload: str) -> bool:
-    """A promotion's link (t.me/<bot>?start=p-FD-001): open the bot at that product or category."""
+    """A promotion's link (t.me/<bot>?start=p-FD-001): open the bot at that product or category,
+    for someone who has chosen their center (a newcomer chooses one first)."""
+    if context.villager.center_id is None:
+        return False
     found = await broadcast.deep_link(context.rt.store, payload[:64])
     if found is None:
         return False

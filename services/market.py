@@ -198,3 +198,13 @@ async def _order_listing(store: Store, clock: Clock, buyer_id: int, listing_id: 
             await tell_seller(session, listing, now, "sold_out")
             await refresh_card(session, listing, now)
         return PlacedOrder(await load_order_view(session, order.id), already_placed=False)
+
+
+async def newest(store: Store, offset: int = 0, limit: int = PAGE_SIZE) -> list[ListingView]:
+    """The listings on the market, the last approved first (reads only: inline mode asks this for
+    every keystroke)."""
+    async with store.read() as session:
+        ids = (await session.scalars(select(Listing.id).where(ON_MARKET)
+                                     .order_by(Listing.approved_at.desc(), Listing.id.desc())
+                                     .offset(max(offset, 0)).limit(limit))).all()
+        return await load_listing_views(session, list(ids))

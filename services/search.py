@@ -88,14 +88,15 @@ class LiveIndex:
     async def refresh(self, force: bool = True) -> None:
         """Rebuild the index if what it indexes changed since it was built (``force=False``: unless
         the version was read less than ``VERSION_CHECK_SECONDS`` ago, and nothing was forgotten)."""
-        now = time.monotonic()
-        if not force and now - self._checked_at < VERSION_CHECK_SECONDS:
-            return
-        self._checked_at = now
-        version = await self._current_version()
-        if version == self._version:
-            return
+        # One check at a time: a search that comes while another reads the version (or rebuilds)
+        # waits for it, rather than searching the index that is being found out of date (a burst
+        # of inline queries after a listing was approved would otherwise find nothing).
         async with self._lock:
+            now = time.monotonic()
+            if not force and now - self._checked_at < VERSION_CHECK_SECONDS:
+                return
+            self._checked_at = now
+            version = await self._current_version()
             if version == self._version:
                 return
             docs, lexicon = await self._documents(), await self._lexicon()

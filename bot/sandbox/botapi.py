@@ -33,15 +33,16 @@ from aiohttp import web
 from bot.http_input import BadJson, parse_json
 
 # Re-exported (Button, KeyboardButton, NOT_MODIFIED are not used here).
+from .inline import InlineAnswer, InlineMethods
 from .methods import NOT_MODIFIED, MessageMethods
 from .model import (ApiCall, ApiError, Button, CallbackAnswer, Chat, ChatUpgraded, Group,
                     KeyboardButton, Message, Params, Person, StoredFile, Upload, User, _now, bad)
 
 __all__ = ["ApiCall", "ApiError", "BotApiDouble", "Button", "CallbackAnswer", "Chat", "ChatUpgraded",
-           "Group", "KeyboardButton", "Message", "Person", "StoredFile", "Upload", "User"]
+           "Group", "InlineAnswer", "KeyboardButton", "Message", "Person", "StoredFile", "Upload", "User"]
 
 _JSON_FIELDS = {"reply_markup", "entities", "caption_entities", "commands", "scope",
-                "allowed_updates", "reply_parameters", "link_preview_options"}
+                "allowed_updates", "reply_parameters", "link_preview_options", "results", "button"}
 log = logging.getLogger(__name__)
 
 
@@ -49,7 +50,7 @@ SENDING_METHODS = frozenset({"sendmessage", "sendphoto", "senddocument", "sendve
                              "copymessage", "forwardmessage", "sendmediagroup"})
 
 
-class BotApiDouble(MessageMethods):
+class BotApiDouble(MessageMethods, InlineMethods):
     """A fake api.telegram.org for one bot, served on ``host:port`` (0: any free port)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, bot_id: int = 7000000001,
@@ -135,6 +136,10 @@ class BotApiDouble(MessageMethods):
         # BotFather's privacy mode (on unless turned off there): in a group where the bot is not an
         # admin it gets only commands, replies to its own messages and messages that mention it.
         self.privacy_mode = True
+        # Inline mode (inline.py): BotFather's /setinline on; what the bot asked for; its answers.
+        self.inline_mode = True
+        self.allowed_updates: list[str] | None = None
+        self.inline_answers: dict[str, InlineAnswer] = {}
 
     # ---- lifecycle ------------------------------------------------------------------
     async def start(self) -> None:
@@ -608,13 +613,15 @@ class BotApiDouble(MessageMethods):
     # ---- Bot API methods (api_<methodName>) ---------------------------------------------
     def api_getMe(self, params: Params) -> dict:
         return {**self.bot_user.to_dict(), "can_join_groups": True,
-                "can_read_all_group_messages": not self.privacy_mode, "supports_inline_queries": False,
+                "can_read_all_group_messages": not self.privacy_mode, "supports_inline_queries": self.inline_mode,
                 "can_connect_to_business": False, "has_main_web_app": False}
 
     async def api_getUpdates(self, params: Params) -> list[dict]:
         if self.webhook["url"]:
             raise ApiError(409, "Conflict: can't use getUpdates method while webhook is "
                                 "active; use deleteWebhook to delete the webhook first")
+        if params.get("allowed_updates") is not None:
+            self.allowed_updates = list(params["allowed_updates"])
         offset = params.integer("offset")
         if offset is not None:
             self._confirm(offset)
@@ -633,6 +640,8 @@ class BotApiDouble(MessageMethods):
 
     def api_setWebhook(self, params: Params) -> bool:
         self.webhook = {"url": params.text("url", ""), "secret_token": params.text("secret_token")}
+        if params.get("allowed_updates") is not None:
+            self.allowed_updates = list(params["allowed_updates"])
         self._connections = asyncio.Semaphore(min(max(params.integer("max_connections", 40), 1), 100))
         self._wake()
         return True

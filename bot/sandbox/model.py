@@ -106,6 +106,7 @@ class Button:
     text: str
     callback_data: str | None = None
     url: str | None = None
+    switch_inline_query: str | None = None  # "share in a chat": the person picks a chat, then types @bot <this>
 
 
 @dataclass
@@ -183,8 +184,8 @@ class Message:
     @property
     def buttons(self) -> list[list[Button]]:
         rows = (self.inline_markup or {}).get("inline_keyboard", [])
-        return [[Button(b["text"], b.get("callback_data"), b.get("url")) for b in row]
-                for row in rows]
+        return [[Button(b["text"], b.get("callback_data"), b.get("url"), b.get("switch_inline_query"))
+                 for b in row] for row in rows]
 
     def to_dict(self, with_reply: bool = True) -> dict:
         data: dict[str, Any] = {"message_id": self.message_id, "from": self.sender.to_dict(),
@@ -280,6 +281,8 @@ class Telegram(Protocol):
     @staticmethod
     def document_dict(file: StoredFile) -> dict: ...
     def person_acted(self) -> None: ...
+    def inline_query_update(self, person: User, query: str, offset: str, chat_type: str | None) -> dict: ...
+    def post_inline_result(self, person: User, answer: Any, result_id: str, chat: Chat) -> Message: ...
 
 
 @dataclass(eq=False)
@@ -404,6 +407,25 @@ class Person(User):
         answer = double.callback_answers[query_id]
         self.answers.append(answer)
         return answer
+
+    async def ask_inline(self, query: str, offset: str = "", chat_type: str | None = "sender") -> Any:
+        """Type ``@bot query`` in a chat's input field (``chat_type``: where, as Telegram says it:
+        "sender" is the private chat with the bot, "private", "group", "supergroup"; ``offset``: the
+        bot's ``next_offset``, as when the person scrolls to the end of the results). Returns the
+        bot's answer (``bot.sandbox.inline.InlineAnswer``; ``answered`` False if it gave none)."""
+        double = self.double
+        update = double.inline_query_update(self, query, offset, chat_type)
+        double.person_acted()
+        await double.deliver(update)
+        return double.inline_answers[update["inline_query"]["id"]]
+
+    def choose_inline(self, answer: Any, result_id: str, chat: Chat) -> Message:
+        """Tap one of the results of ``ask_inline``: it is posted in ``chat`` as this person's
+        message, "via @bot". Telegram does not send the bot that message (its inline feedback,
+        ``chosen_inline_result``, is off unless turned on in BotFather)."""
+        if chat.type != "private" and self.id not in chat.members:
+            raise AssertionError(f"{self.first_name} is not a member of chat {chat.id}")
+        return self.double.post_inline_result(self, answer, result_id, chat)
 
     async def send_all(self, texts: list[str], chat: Chat | None = None) -> list[Message]:
         """Send several messages at once, as a script or a pasted list does: one action of the

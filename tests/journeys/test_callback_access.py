@@ -224,6 +224,8 @@ INVENTORY: dict[str, Tap] = {
     "service typed reason": Tap("sd:rt:7"),
     "service card": Tap("sd:card:7"),
     "service show": Tap("sd:show:7"),
+    # handlers/sharing.py: 📤 Share under a market listing (what the market shows anyone)
+    "share a listing": Tap("mk:sh:{listing}", GONE),
 }
 SAMPLE = {"order": 7, "listing": 7, "draft": 7, "line": 7, "promo": 7, "villager": 7, "product": 7,
           "category": 7, "county": 7, "center": 7, "token": "0123456789ab"}

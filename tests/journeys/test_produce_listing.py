@@ -330,8 +330,8 @@ async def test_my_listings_show_status_and_sales_and_can_be_changed(bot):
     await seller.tap(f"1. {APPLES}")
     screen = last_text(seller)
     assert screen.startswith(f"🌾 {APPLES}") and "✅ On the market" in screen and "🧺 Sold: 0 kg" in screen
-    assert labels(last(seller)) == ["💰 Price", "📦 Quantity", "📷 Photo", "📝 Note", "⏸ Pause", "🗑 Withdraw",
-                                    "⬅️ My listings"]
+    assert labels(last(seller)) == ["💰 Price", "📦 Quantity", "📷 Photo", "📝 Note", "⏸ Pause", "📤 Share",
+                                    "🗑 Withdraw", "⬅️ My listings"]
 
     # A lower price stays on the market; a higher one goes back to the partner.
     await seller.tap("💰 Price")

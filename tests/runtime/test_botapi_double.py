@@ -641,3 +641,77 @@ async def test_json_nested_too_deep_is_a_400_not_a_crash(bot, alice):
             assert (await resp.json())["description"] == "Bad Request: can't parse JSON request body"
     await bot.send_message(alice.id, "still here")
     assert alice.chat.last_bot_message().text == "still here"
+
+
+# ---- inline mode -------------------------------------------------------------------------------
+async def _answer(http, double, **params) -> tuple[int, dict]:
+    async with http.post(f"{double.base_url}{TOKEN}/answerInlineQuery", json=params) as resp:
+        return resp.status, await resp.json()
+
+
+def _article(result_id: str, **extra) -> dict:
+    return {"type": "article", "id": result_id, "title": "Eggs",
+            "input_message_content": {"message_text": "<b>Eggs</b>", "parse_mode": "HTML"}, **extra}
+
+
+async def test_inline_queries_answers_checked_and_a_result_posted_via_the_bot(double, bot, alice):
+    me = await bot.get_me()
+    assert me.supports_inline_queries and me.username == "rural_test_bot"
+    group = double.group(-300, "Family")
+    group.add_member(alice)
+    photo = double.store_file("photo", b"\xff\xd8-eggs", "eggs.jpg", "image/jpeg").file_id
+    update = double.inline_query_update(alice, "eggs", "", "group")
+    query_id = update["inline_query"]["id"]
+    assert update["inline_query"]["from"]["id"] == alice.id and update["inline_query"]["chat_type"] == "group"
+    async with aiohttp.ClientSession() as http:
+        refused = {
+            "RESULTS_TOO_MUCH": [_article(str(n)) for n in range(51)],
+            "RESULT_ID_DUPLICATE": [_article("1"), _article("1")],
+            "RESULT_ID_INVALID": [_article("x" * 65)],
+            "input_message_content required": [{"type": "article", "id": "1", "title": "Eggs"}],
+            "photo_file_id or photo_url": [{"type": "photo", "id": "1"}],
+            "wrong file identifier": [{"type": "photo", "id": "1", "photo_file_id": "nope"}],
+            "can't parse entities": [_article("1", input_message_content={"message_text": "<b>x",
+                                                                           "parse_mode": "HTML"})],
+            "BUTTON_DATA_INVALID": [_article("1", reply_markup={"inline_keyboard": [[
+                {"text": "x", "callback_data": "y" * 65}]]})],
+        }
+        for reason, results in refused.items():
+            status, body = await _answer(http, double, inline_query_id=query_id, results=results)
+            assert status == 400 and reason in body["description"], (reason, body)
+        status, body = await _answer(http, double, inline_query_id=query_id, results=[],
+                                     button={"text": "Open", "start_parameter": "bad payload!"})
+        assert status == 400 and "START_PARAM_INVALID" in body["description"]
+        buy = {"inline_keyboard": [[{"text": "🛒 Buy", "url": "https://t.me/rural_test_bot?start=l-1"}]]}
+        results = [_article("a", reply_markup=buy),
+                   {"type": "photo", "id": "p", "photo_file_id": photo, "caption": "<i>fresh</i>",
+                    "parse_mode": "HTML", "reply_markup": buy}]
+        status, _ = await _answer(http, double, inline_query_id=query_id, results=results, cache_time=5,
+                                  next_offset="2", button={"text": "Open", "start_parameter": "mk"})
+        assert status == 200
+        status, body = await _answer(http, double, inline_query_id=query_id, results=[])  # twice
+        assert status == 400 and "query is too old" in body["description"]
+        status, body = await _answer(http, double, inline_query_id="123", results=[])  # unknown
+        assert status == 400 and "query is too old" in body["description"]
+    answer = double.inline_answers[query_id]
+    assert (answer.answered, answer.cache_time, answer.next_offset, answer.is_personal) == (True, 5, "2", False)
+    assert answer.titles == ["Eggs", "<i>fresh</i>"]
+    posted = alice.choose_inline(answer, "p", group)
+    assert posted.sender is alice and posted.media["via_bot"]["username"] == "rural_test_bot"
+    assert posted.photo == photo and posted.caption == "fresh" and posted.buttons[0][0].url.endswith("l-1")
+    text = alice.choose_inline(answer, "a", group)
+    assert text.text == "Eggs" and text.entities[0]["type"] == "bold"
+    with pytest.raises(AssertionError, match="no inline result"):
+        alice.choose_inline(answer, "zz", group)
+
+
+async def test_inline_queries_reach_only_a_bot_that_has_inline_mode_and_asked_for_them(double, alice):
+    double.inline_mode = False
+    with pytest.raises(AssertionError, match="/setinline"):
+        await alice.ask_inline("eggs")
+    async with Bot(TOKEN, base_url=double.base_url) as tg:
+        assert (await tg.get_me()).supports_inline_queries is False
+    double.inline_mode = True
+    double.allowed_updates = ["message", "callback_query"]
+    with pytest.raises(AssertionError, match="did not ask for inline queries"):
+        await alice.ask_inline("eggs")

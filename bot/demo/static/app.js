@@ -327,7 +327,9 @@ function inlineKeyboard(msg) {
     for (const button of row) {
       const node = el("button", { type: "button", class: button.url ? "ikb url" : "ikb", text: button.text });
       node.addEventListener("click", () =>
-        button.url ? openLink(button.url) : tap(node, msg, button.callback_data));
+        button.url ? openLink(button.url)
+          : button.callback_data != null ? tap(node, msg, button.callback_data)
+            : toast(tr("inline.only.telegram")));  // e.g. 📨 Share in a chat (switch_inline_query)
       line.append(node);
     }
     grid.append(line);
