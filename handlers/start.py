@@ -10,7 +10,7 @@ from __future__ import annotations
 from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
-from handlers import browse, forms
+from handlers import browse, forms, sellers
 from handlers.callbacks import Center, CenterList, County, Home, Language, LanguageList, on
 from handlers.context import RuralContext
 from handlers.ui import button, esc, home_row, keyboard, name_in, on_tap, person_menu, say, show
@@ -52,6 +52,8 @@ async def start(update: Update, context: RuralContext) -> None:
     if not villager.started:
         await villagers.mark_started(context.rt.store, context.rt.clock, villager.id)
     if context.args and villager.center_id is not None and await open_link(update, context, context.args[0]):
+        return
+    if context.args and await sellers.open_link(update, context, context.args[0]):  # s-<seller id>
         return
     welcome = t("👋 Welcome, {name}! Order goods online and pick them up at your village service center.", name=name)
     if villager.center_id is None:
