@@ -167,7 +167,8 @@ def rating_lines(t: Translator, rating, *, none: bool = False, clip: int = 0) ->
     characters if given: a photo's caption holds 1024); with ``none``, a line saying there are none."""
     if not rating.count:
         return [t("⭐ No reviews yet")] if none else []
-    lines = [t("⭐ {average} of 5 · {n} reviews", average=f"{rating.average:.1f}", n=rating.count)]
+    average = f"{rating.average:.1f}"
+    lines = [t("⭐ {average} of 5 · reviews: {n}", average=average, n=rating.count)]
     for said in rating.recent:
         text = said.text if not clip or len(said.text) <= clip else said.text[:clip - 1] + "…"
         lines.append(t("{stars} “{text}” — {buyer}", stars=stars_text(said.stars), text=esc(text),

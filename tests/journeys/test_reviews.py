@@ -109,12 +109,12 @@ async def test_a_buyer_rates_once_and_the_partner_hides_the_text(bot, restart):
 
     # The listing and the seller's page show it, escaped, with the buyer's first name.
     card = await open_listing(stranger, w["listing"])
-    assert "⭐ 4.0 of 5 · 1 reviews" in body(card)
+    assert "⭐ 4.0 of 5 · reviews: 1" in body(card)
     assert "⭐⭐⭐⭐ “Sweet <b>honey</b>, thank you” — Zhao" in body(card)
     await stranger.tap("👤 Seller", message=card)
     page = stranger.chat.last_bot_message()
     assert body(page).startswith("👤 Wang\n📍 Shangyuan")
-    assert "⭐ 4.0 of 5 · 1 reviews" in body(page) and "Sold: 1 orders picked up (2 jin)" in body(page)
+    assert "⭐ 4.0 of 5 · reviews: 1" in body(page) and "Sold: orders picked up: 1 (2 jin)" in body(page)
     assert "Mountain honey" in " ".join(labels(page))
     share = next(b for row in page.buttons for b in row if b.text == "📤 Share")
     assert f"start%3Ds-{await villager_id(bot.store, 1001)}" in share.url
@@ -153,7 +153,7 @@ async def test_the_seller_page_by_its_link_and_an_unknown_seller(bot):
     await reader.send(f"/start s-{seller_id}")
     page = reader.chat.last_bot_message()
     assert body(page).startswith("👤 Wang\n📍 Shangyuan") and "⭐ No reviews yet" in body(page)
-    assert "Sold: 1 orders picked up (2 jin)" in body(page)
+    assert "Sold: orders picked up: 1 (2 jin)" in body(page)
     await reader.tap("Mountain honey", message=page)
     assert "Mountain honey" in body(reader.chat.last_bot_message())
 
@@ -215,4 +215,4 @@ async def test_forget_keeps_the_stars_without_the_text_and_mydata_has_them(bot):
     page_reader = bot.person(1005, "Reader", language_code="en")
     await page_reader.send(f"/start s-{await villager_id(bot.store, 1001)}")
     page = body(page_reader.chat.last_bot_message())
-    assert "⭐ 5.0 of 5 · 1 reviews" in page and "Zhao" not in page
+    assert "⭐ 5.0 of 5 · reviews: 1" in page and "Zhao" not in page
