@@ -363,9 +363,9 @@ class ShowListing(CallbackData, prefix="lr:show"):
 class CancelPrompt(CallbackData, prefix="px"):
     """Stop waiting for a typed reason or pickup code ("rjr": an order's reason, "pick": a
     pickup code, "lrjr": a listing's reason, "pbr": a problem's reason to decline, "svch": what a
-    service charged, "svrj": why a service is declined)."""
+    service charged, "svrj": why a service is declined, "rvh": why a buyer's review is hidden)."""
 
-    kind: Literal["rjr", "pick", "lrjr", "pbr", "svch", "svrj"]
+    kind: Literal["rjr", "pick", "lrjr", "pbr", "svch", "svrj", "rvh"]
     subject_id: BigId
 
 

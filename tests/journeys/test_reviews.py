@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from chat import body, center_id, labels, settle_in, texts, villager_id
-from services import market, problem_desk
+from services import market, problem_desk, ratings
 from services.problems import Status as ProblemStatus
 from store.models import BuyerReview, Order, OrderLine, OrderProblem
 from support.desk import ADMIN
@@ -216,3 +216,28 @@ async def test_forget_keeps_the_stars_without_the_text_and_mydata_has_them(bot):
     await page_reader.send(f"/start s-{await villager_id(bot.store, 1001)}")
     page = body(page_reader.chat.last_bot_message())
     assert "⭐ 5.0 of 5 · reviews: 1" in page and "Zhao" not in page
+
+
+async def test_a_typed_reason_hides_it_and_queuing_again_asks_nothing_more(bot):
+    w = await bought_and_picked_up(bot)
+    buyer, zhang, group = w["buyer"], w["zhang"], w["seller_group"]
+    # The pickup's transaction queued the question; queuing again for the same order adds nothing.
+    async with bot.store.write() as session:
+        order = await session.scalar(select(Order).where(Order.number == w["number"]))
+        assert await ratings.queue_questions(session, order, bot.clock.now()) == 0
+    bot.clock.advance(timedelta(days=1, minutes=1))
+    await bot.pump()
+    await buyer.tap("2⭐", message=questions(buyer)[0])
+    await buyer.send("Call me on 13800001234, the seller is a thief")
+    await bot.pump()
+    (card,) = review_cards(group)
+    await zhang.tap("🙈 Hide", message=card)
+    await zhang.tap("✏️ Type a reason", message=group.message(card.message_id))
+    asked = group.bot_messages()[-1]
+    assert (asked.reply_markup or {}).get("force_reply") and "reason for hiding this review" in body(asked)
+    await zhang.reply("Phone number and insults", to=asked)
+    await bot.pump()
+    (review,) = await reviews_in(bot.store)
+    assert review.hidden_reason == "Phone number and insults" and review.stars == 2
+    shown = body(group.message(card.message_id))
+    assert "Reason: Phone number and insults" in shown and labels(group.message(card.message_id)) == []
