@@ -340,3 +340,20 @@ async def forget(session: AsyncSession, villager_id: int, now: datetime) -> None
         if review.cards:
             await outbox.enqueue(session, Kind.REVIEW_CARD, due_at=now, center_id=review.center_id,
                                  payload={"review_id": review.id}, dedupe_key=f"review-card:{review.id}:forget")
+
+
+async def group_migrated(session: AsyncSession, center_id: int, old_chat_id: int, new_chat_id: int,
+                         now: datetime) -> int:
+    """The center's desk group became a supergroup (services.desks.group_migrated, in its
+    transaction): the review cards there that still offer 🙈 Hide are posted again in the new one."""
+    moved = 0
+    for review in (await session.scalars(select(BuyerReview).where(
+            BuyerReview.center_id == center_id, BuyerReview.hidden_at.is_(None), BuyerReview.text != "")
+            .order_by(BuyerReview.id).with_for_update())).all():
+        if str(old_chat_id) not in (review.cards or {}):
+            continue
+        review.cards = {chat: message for chat, message in review.cards.items() if chat != str(old_chat_id)}
+        await outbox.enqueue(session, Kind.REVIEW_CARD, due_at=now, center_id=center_id,
+                             payload={"review_id": review.id}, dedupe_key=f"moved:{new_chat_id}:review:{review.id}")
+        moved += 1
+    return moved

@@ -144,6 +144,9 @@ async def test_a_buyer_rates_once_and_the_partner_hides_the_text(bot, restart):
     assert "Sweet" not in body(card) and "⭐ 4.0" not in body(card)
     await stranger.tap("👤 Seller", message=card)
     assert "⭐ No reviews yet" in body(stranger.chat.last_bot_message())
+    # The link works for someone with a center too (the promotions' links come first, and pass it on).
+    await stranger.send(f"/start s-{await villager_id(bot.store, 1001)}")
+    assert body(stranger.chat.last_bot_message()).startswith("👤 Wang\n📍 Shangyuan")
 
 
 async def test_the_seller_page_by_its_link_and_an_unknown_seller(bot):
