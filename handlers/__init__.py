@@ -11,6 +11,7 @@ from handlers import (
     assist,
     broadcast,
     browse,
+    buyer_reviews,
     cart,
     cash,
     catalog_admin,
@@ -29,8 +30,10 @@ from handlers import (
     problems,
     promotions,
     returns,
+    review_desk,
     search,
     sell,
+    sellers,
     service_desk,
     sharing,
     staff,
@@ -50,6 +53,8 @@ def register_all(app: Application) -> None:
                     service_desk):
         journey.register(app)
     for journey in (cash, handovers):
+        journey.register(app)
+    for journey in (buyer_reviews, review_desk, sellers):
         journey.register(app)
     sharing.register(app)
     menu.register(app)  # last: it takes whatever the journeys did not

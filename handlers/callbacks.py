@@ -29,7 +29,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self, dataclass_transform
 
 from telegram.ext import CallbackQueryHandler
 
-from services import desks, problem_desk, problems, reviews
+from services import desks, problem_desk, problems, ratings, reviews
 from services.broadcast import AUDIENCES
 from services.produce import Step
 from services.service_requests import DECLINE_REASONS as SERVICE_DECLINE_REASONS
@@ -363,9 +363,9 @@ class ShowListing(CallbackData, prefix="lr:show"):
 class CancelPrompt(CallbackData, prefix="px"):
     """Stop waiting for a typed reason or pickup code ("rjr": an order's reason, "pick": a
     pickup code, "lrjr": a listing's reason, "pbr": a problem's reason to decline, "svch": what a
-    service charged, "svrj": why a service is declined)."""
+    service charged, "svrj": why a service is declined, "rvh": why a buyer's review is hidden)."""
 
-    kind: Literal["rjr", "pick", "lrjr", "pbr", "svch", "svrj"]
+    kind: Literal["rjr", "pick", "lrjr", "pbr", "svch", "svrj", "rvh"]
     subject_id: BigId
 
 
@@ -903,3 +903,43 @@ class ShareListing(CallbackData, prefix="mk:sh"):
     """📤 Share under a market listing (and in 📋 My listings): its deep link to forward."""
 
     listing_id: Id
+# ── Buyers' reviews (handlers/buyer_reviews.py, review_desk.py) and the seller's page (sellers.py) ──
+
+class RateStars(CallbackData, prefix="rv:s"):
+    """⭐ 1 to 5 for a produce line the buyer picked up (the service refuses any other number)."""
+
+    review_id: Id
+    stars: Annotated[int, Digits(1)]
+
+
+class RateSkip(CallbackData, prefix="rv:skip"):
+    """⏭ Skip the text after the stars."""
+
+    review_id: Id
+
+
+class HideReview(CallbackData, prefix="dk:rvh"):
+    """🙈 Hide on a review's desk card: the reasons appear."""
+
+    review_id: Id
+
+
+class HideReviewReason(CallbackData, prefix="dk:rvj"):
+    review_id: Id
+    reason: Annotated[str, OneOf(ratings.HIDE_REASONS)]
+
+
+class TypeHideReason(CallbackData, prefix="dk:rvt"):
+    review_id: Id
+
+
+class ReviewCard(CallbackData, prefix="dk:rvc"):
+    """The review's card again, in place (⬅️ Back from the reasons)."""
+
+    review_id: Id
+
+
+class SellerPage(CallbackData, prefix="sp"):
+    """👤 Seller: a seller's page (also opened by the link ?start=s-<id>)."""
+
+    seller_id: Id

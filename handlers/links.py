@@ -6,7 +6,7 @@ each journey registers what its prefix opens, with ``@opens("l")``::
     p-FD-001, c-food_drink   a promotion's product or category (handlers.start)
     l-12                     a market listing someone shared (handlers.sharing)
     mk                       the market (inline mode's "Open the market", handlers.sharing)
-    s-7                      a seller's page (not yet: its journey registers ``@opens("s")``)
+    s-7                      a seller's page (handlers.sellers)
 
 An opener takes ``(update, context, rest)`` and returns True when it answered; False lets the usual
 ``/start`` follow (it may have said a short word first, e.g. that the listing is gone). A payload

@@ -154,3 +154,23 @@ NEW_VALUE = {Step.PRICE: NEW_PRICE, Step.QUANTITY: NEW_QUANTITY, Step.PHOTO: NEW
 async def leave(context: RuralContext) -> None:
     """Typed text no longer answers a listing (when the seller leaves the flow)."""
     await forms.stop_waiting(context, DRAFT_STEP, *NEW_VALUE.values())
+
+
+# ---- buyers' stars (services.ratings) -------------------------------------------------------
+
+def stars_text(stars: int) -> str:
+    return "⭐" * stars
+
+
+def rating_lines(t: Translator, rating, *, none: bool = False, clip: int = 0) -> list[str]:
+    """The average of the visible stars and how many, then the latest texts (each cut to ``clip``
+    characters if given: a photo's caption holds 1024); with ``none``, a line saying there are none."""
+    if not rating.count:
+        return [t("⭐ No reviews yet")] if none else []
+    average = f"{rating.average:.1f}"
+    lines = [t("⭐ {average} of 5 · reviews: {n}", average=average, n=rating.count)]
+    for said in rating.recent:
+        text = said.text if not clip or len(said.text) <= clip else said.text[:clip - 1] + "…"
+        lines.append(t("{stars} “{text}” — {buyer}", stars=stars_text(said.stars), text=esc(text),
+                       buyer=esc(said.buyer_name) or t("(name deleted)")))
+    return lines

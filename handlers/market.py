@@ -28,14 +28,15 @@ from handlers.callbacks import (
     MarketOrder,
     MarketScreen,
     MarketWords,
+    SellerPage,
     ShareListing,
     on,
 )
 from handlers.context import RuralContext
 from handlers.forms import Form
-from handlers.listings import category_name, listing_text, price
+from handlers.listings import category_name, listing_text, price, rating_lines
 from handlers.ui import alert, button, esc, keyboard, name_in, on_tap, pager, say, show
-from services import market
+from services import market, ratings
 from services.errors import NotFound
 from services.produce import CATEGORIES, ListingView
 
@@ -230,6 +231,10 @@ async def card(update: Update, context: RuralContext, view: ListingView, origin:
         rows.append([share])
     else:
         rows.append([button(t("🛒 Order"), MarketOrder(view.id)), share])
+    said = rating_lines(t, await ratings.listing_rating(context.rt.store, view.id), clip=100)
+    if said:
+        text += "\n\n" + "\n".join(said)
+    rows.append([button(t("👤 Seller"), SellerPage(view.seller_id))])
     rows.append([button(t("⬅️ Back"), origin)])
     await show(update, context, text, keyboard(*rows), photo=view.photo)
 

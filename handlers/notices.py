@@ -16,6 +16,7 @@ from telegram import Bot
 from telegram.constants import ParseMode
 
 from handlers import problem_desk
+from handlers.buyer_reviews import ask_rating
 from handlers.callbacks import AdminProductOpen, Categories, OrderDetail
 from handlers.card_posts import edit_cards, edit_review_cards, post_card, post_review_card, to_desk
 from handlers.cards import digest_text, reason_text, uncollected_text
@@ -23,6 +24,7 @@ from handlers.cash_notices import send_cash
 from handlers.context import Runtime
 from handlers.listings import reject_reason, unit_name
 from handlers.returns import list_keyboard, list_text
+from handlers.review_desk import post_buyer_review_card
 from handlers.service_cards import post_service_card, send_service_notice
 from handlers.ui import button, esc, keyboard, money, name_in
 from locales import N_, Translator, translator
@@ -257,6 +259,13 @@ async def deliver(bot: Bot, rt: Runtime, row: Claimed) -> bool:
         return await post_service_card(bot, rt, row.payload["request_id"])
     if kind == Kind.SERVICE:
         return await send_service_notice(bot, rt, row.villager_id, row.payload["request_id"])
+    if kind == Kind.RATE:  # a buyer's stars are asked outside quiet hours
+        now = rt.clock.now()
+        if (until := rt.quiet_hours.next_allowed(now, row.payload.get("timezone") or rt.timezone)) > now:
+            raise Later(until)
+        return await ask_rating(bot, rt, row)
+    if kind == Kind.REVIEW_CARD:
+        return await post_buyer_review_card(bot, rt, row.payload["review_id"])
     order = await orders.order_view(rt.store, row.order_id)
     if order is None:
         return False

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services import service_requests
+from services import ratings, service_requests
 from services.amounts import format_milli
 from services.errors import NotFound
 from store.db import Store
@@ -91,6 +91,7 @@ async def personal_data(store: Store, villager_id: int, now: datetime | None = N
                     .order_by(SearchMiss.id))],
             "messages_to_you": await _messages(session, villager_id),
             "services_at_the_center": await service_requests.personal(session, villager_id),
+            "reviews_you_gave": await ratings.personal(session, villager_id),
         }
     return data
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services import outbox, parcels, service_requests
+from services import outbox, parcels, ratings, service_requests
 from services.clock import Clock
 from services.errors import AlreadyDone, NotAllowed, NotYours
 from services.listings import Status as ListingStatus
@@ -145,6 +145,8 @@ async def group_migrated(store: Store, clock: Clock, old_chat_id: int, new_chat_
                                  payload={"listing_id": listing_id},
                                  dedupe_key=f"moved:{new_chat_id}:listing:{listing_id}")
         services = await service_requests.group_migrated(session, old_chat_id, new_chat_id, now)
+        if center is not None:  # buyers' reviews still to be hidden or kept
+            services += await ratings.group_migrated(session, center.id, old_chat_id, new_chat_id, now)
         desks = await session.scalar(
             select(func.count()).select_from(ServiceCenter).where(ServiceCenter.group_chat_id == new_chat_id))
         return GroupMoved(desks or 0, len(orders) + len(listings) + services)

@@ -42,6 +42,8 @@ class Kind(StrEnum):
     RETURN_DUE = "return_due"  # a parcel not collected in time: the desk's list of parcels to send back (services/returns.py)
     SERVICE_CARD = "service_card"  # post or refresh a service request's card on its center's desk
     SERVICE = "service"  # tell a villager their service request was done or declined
+    RATE = "rate"  # ask a buyer for stars for one order line of produce they picked up (services/ratings.py)
+    REVIEW_CARD = "review_card"  # post or refresh a buyer's review with text on the seller's center's desk
 
 
 @dataclass(frozen=True, slots=True)

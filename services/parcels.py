@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services import cashbook, counties, outbox, reminders
+from services import cashbook, counties, outbox, ratings, reminders
 from services.cashbook import Entry
 from services.clock import Clock
 from services.errors import AlreadyDone, DomainError, NotAllowed, NotFound
@@ -216,6 +216,7 @@ async def pickup(store: Store, clock: Clock, actor: Actor, center_id: int, code:
                             at=now)
         for listing in await listings_of(session, order.id):
             await tell_seller(session, listing, now, "earned", order_id=order.id)
+        await ratings.queue_questions(session, order, now)  # the buyer's stars, asked a day later
         return Moved(order.id, order.number, order.status, order.center_id, order.total_fen)
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from services import outbox, service_requests, states
+from services import outbox, ratings, service_requests, states
 from services.assist import normalize_phone
 from services.broadcast import Delivery
 from services.broadcast import Status as BroadcastStatus
@@ -131,6 +131,8 @@ async def _erase(session: AsyncSession, villager: Villager, now: datetime) -> Fo
         Listing.seller_id == villager_id, Listing.status == ListingStatus.DRAFT))
     # Services at the center: the draft goes; the others lose the phone and account numbers.
     await service_requests.forget(session, villager_id, now)
+    # Reviews they gave keep their stars, without their text (or, with the villager's, their name).
+    await ratings.forget(session, villager_id, now)
 
     # Listings on (or able to return to) the market are withdrawn; orders already placed for them
     # go on, as after the seller's own withdraw (their lines keep their own copy of the name).

@@ -599,3 +599,28 @@ class ServiceRequest(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+class BuyerReview(Base):
+    """A buyer's stars (1 to 5) and optional short text for one order line of market produce they
+    picked up (services/ratings.py). The row is made when the question is queued (``created_at``),
+    so each order line is asked once; ``stars`` is None until answered. A partner of the seller's
+    center may hide an abusive one (``hidden_*``): it stays here, and no longer counts or shows."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (CheckConstraint("stars IS NULL OR (stars >= 1 AND stars <= 5)", name="stars_1_to_5"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id", ondelete="CASCADE"), unique=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id", ondelete="CASCADE"), index=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("villagers.id"), index=True)
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("villagers.id"), index=True)
+    center_id: Mapped[int] = mapped_column(ForeignKey("service_centers.id"))  # the seller's: its partners may hide it
+    stars: Mapped[int | None] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hidden_by: Mapped[int | None] = mapped_column(ForeignKey("villagers.id"))
+    hidden_reason: Mapped[str] = mapped_column(String(300), default="")
+    cards: Mapped[dict] = mapped_column(JSON, default=dict)  # chat id (as text) -> message id of its desk card

@@ -226,6 +226,15 @@ INVENTORY: dict[str, Tap] = {
     "service show": Tap("sd:show:7"),
     # handlers/sharing.py: 📤 Share under a market listing (what the market shows anyone)
     "share a listing": Tap("mk:sh:{listing}", GONE),
+    # handlers/buyer_reviews.py, review_desk.py, sellers.py: buyers' reviews ({order} as a review's id
+    # too) and the seller's page (Wang's and the admin's: neither has produce on the market)
+    "review stars": Tap("rv:s:{order}:4"),
+    "review skip text": Tap("rv:skip:{order}"),
+    "review hide": Tap("dk:rvh:{order}"),
+    "review hide reason": Tap("dk:rvj:{order}:abusive"),
+    "review hide typed reason": Tap("dk:rvt:{order}"),
+    "review desk card": Tap("dk:rvc:{order}"),
+    "seller page": Tap("sp:{villager}"),
 }
 SAMPLE = {"order": 7, "listing": 7, "draft": 7, "line": 7, "promo": 7, "villager": 7, "product": 7,
           "category": 7, "county": 7, "center": 7, "token": "0123456789ab"}

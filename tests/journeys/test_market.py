@@ -72,7 +72,7 @@ async def test_browse_by_category_and_county_and_the_listing_card(bot):
     assert "¥6.00 / jin" in card.caption and "300 jin left" in card.caption
     assert "Available from 2026-11-20" in card.caption and "Sweet <crisp>" in card.caption
     assert "Ming" not in card.caption and "liming_secret" not in card.caption
-    assert labels(card) == ["🛒 Order", "📤 Share", "⬅️ Back"]
+    assert labels(card) == ["🛒 Order", "📤 Share", "👤 Seller", "⬅️ Back"]
 
     await wang.tap("⬅️ Back", message=card)
     assert labels(wang.chat.last_bot_message())[0].startswith("红富士苹果")
@@ -274,7 +274,7 @@ async def test_the_seller_cannot_buy_their_own_produce(bot):
     await seller_person.tap("红富士苹果")
     card = seller_person.chat.last_bot_message()
     assert "This is your own produce" in card.text
-    assert labels(card) == ["📤 Share", "⬅️ Back"]  # their own: no Order, but they may share it
+    assert labels(card) == ["📤 Share", "👤 Seller", "⬅️ Back"]  # their own: no Order, but they may share it
 
     answer = await seller_person.tap_data(f"mk:n:{apples}", card)
     assert answer.show_alert and "your own produce" in answer.text

@@ -325,6 +325,15 @@ SEED: dict[str, dict[str, list[dict]]] = {
              "note": ""},
         ],
     },
+    "0018": {
+        # The buyer of the eggs (order line 5) gave 2 stars and a text, which the partner hid.
+        "reviews": [
+            {"id": 1, "order_line_id": 5, "order_id": 4, "listing_id": 1, "seller_id": 1, "buyer_id": 4,
+             "center_id": 1, "stars": 2, "text": "蛋是碎的", "created_at": at(600), "asked_at": at(601),
+             "rated_at": at(610), "hidden_at": at(620), "hidden_by": 2, "hidden_reason": "abusive",
+             "cards": {"-100123": 88}},
+        ],
+    },
 }
 
 
