@@ -79,7 +79,7 @@ async def test_a_seller_shares_a_listing_and_a_stranger_opens_its_link(bot):
     [card] = stranger.chat.bot_messages()
     assert card.photo == photo
     assert card.caption.startswith("🌾 红富士苹果") and "¥6.00/斤" in card.caption and "上元村服务站" in card.caption
-    assert labels(card) == ["🛒 下单", "📤 分享", "⬅️ 返回"]
+    assert labels(card) == ["🛒 下单", "📤 分享", "👤 卖家", "⬅️ 返回"]
     async with bot.store.read() as session:
         newcomer = await session.scalar(select(Villager).where(Villager.telegram_id == 3001))
     assert newcomer.center_id is None
@@ -93,7 +93,7 @@ async def test_a_seller_shares_a_listing_and_a_stranger_opens_its_link(bot):
     await settle_in(wang, village="Qinglong")
     await wang.send(f"/start l-{apples}")
     market_card = wang.chat.last_bot_message()
-    assert labels(market_card) == ["🛒 Order", "📤 Share", "⬅️ Back"]
+    assert labels(market_card) == ["🛒 Order", "📤 Share", "👤 Seller", "⬅️ Back"]
     await wang.tap("📤 Share", message=market_card)
     assert wang.chat.last_bot_message().text.endswith(link_to(apples))
     # Plain /start is as before.
