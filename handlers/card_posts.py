@@ -177,3 +177,48 @@ async def send_card(bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMar
         except BadRequest as exc:
             log.warning("photo %r could not be sent, posting the card as text: %s", photo, exc)
     return await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+async def on_center_desks(bot: Bot, rt: Runtime, center_id: int, posted: dict[int, int], render, record,
+                          photo: str | None = None) -> bool:
+    """A card of ``center_id`` (a problem's, a service request's, a review's) on each of its desks
+    (``desks.center_destinations``): edited in place where it was posted (``posted``: chat id ->
+    message id), else posted there (with ``photo`` as a caption if given) and ``record``ed as
+    ``record(chat_id, message_id)``. ``render(t)`` is its text and buttons in the desk's
+    language. False: the center has no desk to post it on."""
+    destinations = await desks.center_destinations(rt.store, center_id)
+    for desk in destinations:
+        t = translator(desk.locale or rt.default_locale)
+        text, markup = render(t)
+        with to_desk(desk.chat_id):
+            message_id = posted.get(desk.chat_id)
+            if message_id is not None and await edited_in_place(bot, desk.chat_id, message_id, text, markup, photo):
+                continue
+            sent = await send_card(bot, desk.chat_id, text, markup, photo)
+            await record(desk.chat_id, sent.message_id)
+    return bool(destinations)
+
+
+async def edited_in_place(bot: Bot, chat_id: int, message_id: int, text: str, markup, photo: str | None) -> bool:
+    """Edit a card in place (its caption, if it was posted with its photo); False if it is gone."""
+    try:
+        if photo:
+            try:
+                await bot.edit_message_caption(chat_id, message_id, caption=text, parse_mode=ParseMode.HTML,
+                                               reply_markup=markup)
+            except BadRequest as exc:  # the photo could not be sent, so the card was posted as text
+                if "no caption" not in str(exc).lower() and "no text" not in str(exc).lower():
+                    raise
+                await bot.edit_message_text(text, chat_id, message_id, parse_mode=ParseMode.HTML,
+                                            reply_markup=markup)
+        else:
+            await bot.edit_message_text(text, chat_id, message_id, parse_mode=ParseMode.HTML, reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" in str(exc).lower():
+            return True
+        log.info("card %s in chat %s cannot be edited (%s); posting it again", message_id, chat_id, exc)
+        return False
+    except Forbidden as exc:
+        log.info("card %s in chat %s cannot be edited: %s", message_id, chat_id, exc)
+        return True
+    return True

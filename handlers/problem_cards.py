@@ -10,8 +10,6 @@ from __future__ import annotations
 import logging
 
 from telegram import Bot, InlineKeyboardMarkup
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden
 
 from handlers.callbacks import (
     ProblemCard,
@@ -22,12 +20,12 @@ from handlers.callbacks import (
     ProblemRestock,
     TypeProblemReason,
 )
-from handlers.card_posts import send_card, to_desk
+from handlers.card_posts import on_center_desks
 from handlers.cards import DecisionCard, order_refusal
 from handlers.context import Runtime
 from handlers.ui import button, esc, keyboard, label, local_time, money
-from locales import N_, Translator, translator
-from services import desks, problem_desk
+from locales import N_, Translator
+from services import problem_desk
 from services.amounts import format_milli
 from services.errors import AlreadyDone, NotAllowed, NotEnoughStock, NotFound
 from services.partners import NotPartner
@@ -178,41 +176,12 @@ async def post_problem_card(bot: Bot, rt: Runtime, problem_id: int) -> bool:
     problem = await problem_desk.card_view(rt.store, problem_id)
     if problem is None:
         return False
-    for desk in await desks.center_destinations(rt.store, problem.center_id):
-        t = translator(desk.locale or rt.default_locale)
-        text, markup = card_text(t, problem), card_keyboard(t, problem)
-        with to_desk(desk.chat_id):
-            message_id = problem.cards.get(desk.chat_id)
-            if message_id is not None and await _edited(bot, desk.chat_id, message_id, text, markup, problem.photo):
-                continue
-            sent = await send_card(bot, desk.chat_id, text, markup, problem.photo)
-            await problem_desk.record_card(rt.store, problem.id, desk.chat_id, sent.message_id)
-    return True
 
+    async def record(chat_id: int, message_id: int) -> None:
+        await problem_desk.record_card(rt.store, problem.id, chat_id, message_id)
 
-async def _edited(bot: Bot, chat_id: int, message_id: int, text: str, markup, photo: str | None) -> bool:
-    """Edit a card in place (its caption, if it was posted with its photo); False if it is gone."""
-    try:
-        if photo:
-            try:
-                await bot.edit_message_caption(chat_id, message_id, caption=text, parse_mode=ParseMode.HTML,
-                                               reply_markup=markup)
-            except BadRequest as exc:  # the photo could not be sent, so the card was posted as text
-                if "no caption" not in str(exc).lower() and "no text" not in str(exc).lower():
-                    raise
-                await bot.edit_message_text(text, chat_id, message_id, parse_mode=ParseMode.HTML,
-                                            reply_markup=markup)
-        else:
-            await bot.edit_message_text(text, chat_id, message_id, parse_mode=ParseMode.HTML, reply_markup=markup)
-    except BadRequest as exc:
-        if "not modified" in str(exc).lower():
-            return True
-        log.info("problem card %s in chat %s cannot be edited (%s); posting it again", message_id, chat_id, exc)
-        return False
-    except Forbidden as exc:
-        log.info("problem card %s in chat %s cannot be edited: %s", message_id, chat_id, exc)
-        return True
-    return True
+    return await on_center_desks(bot, rt, problem.center_id, problem.cards,
+                                 lambda t: (card_text(t, problem), card_keyboard(t, problem)), record, problem.photo)
 
 
 def event_text(t: Translator, status: str, note: str) -> str:

@@ -14,13 +14,11 @@ import logging
 from typing import Any
 
 from telegram import Bot, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest
 from telegram.ext import Application
 
 from handlers import desk_prompts, forms
 from handlers.callbacks import HideReview, HideReviewReason, ReviewCard, TypeHideReason, on
-from handlers.card_posts import to_desk
+from handlers.card_posts import on_center_desks
 from handlers.cards import DecisionCard, order_refusal
 from handlers.context import Runtime, RuralContext
 from handlers.desk import card_t, card_tapped, on_card, reason_tapped, refuse
@@ -28,8 +26,8 @@ from handlers.desk_prompts import Question, answered_privately, reason_typed
 from handlers.forms import Form
 from handlers.listings import stars_text
 from handlers.ui import button, esc, keyboard, local_time, show
-from locales import N_, Translator, translator
-from services import desks, ratings
+from locales import N_, Translator
+from services import ratings
 from services.errors import AlreadyDone, NotAllowed, NotFound
 from services.partners import NotPartner
 from services.ratings import ReviewCard as CardView
@@ -123,25 +121,12 @@ async def post_buyer_review_card(bot: Bot, rt: Runtime, review_id: int) -> bool:
     card = await ratings.card_view(rt.store, review_id)
     if card is None:
         return False
-    destinations = await desks.center_destinations(rt.store, card.center_id)
-    for desk in destinations:
-        t = translator(desk.locale or rt.default_locale)
-        text, markup = card_text(t, card), card_keyboard(t, card)
-        with to_desk(desk.chat_id):
-            message_id = card.cards.get(desk.chat_id)
-            if message_id is not None:
-                try:
-                    await bot.edit_message_text(text, desk.chat_id, message_id, parse_mode=ParseMode.HTML,
-                                                reply_markup=markup)
-                    continue
-                except BadRequest as exc:
-                    if "not modified" in str(exc).lower():
-                        continue
-                    log.info("review card %s of review %s cannot be edited (%s); posting it again",
-                             message_id, review_id, exc)
-            sent = await bot.send_message(desk.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
-            await ratings.record_card(rt.store, review_id, desk.chat_id, sent.message_id)
-    return bool(destinations)
+
+    async def record(chat_id: int, message_id: int) -> None:
+        await ratings.record_card(rt.store, review_id, chat_id, message_id)
+
+    return await on_center_desks(bot, rt, card.center_id, card.cards,
+                                 lambda t: (card_text(t, card), card_keyboard(t, card)), record)
 
 
 def register(app: Application) -> None:

@@ -11,10 +11,9 @@ from datetime import date
 
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
 
 from handlers.callbacks import ServiceDecline, ServiceDone
-from handlers.card_posts import to_desk
+from handlers.card_posts import on_center_desks
 from handlers.context import Runtime
 from handlers.ui import button, esc, keyboard, local_time, money, name_in
 from locales import N_, Translator, translator
@@ -155,25 +154,12 @@ async def post_service_card(bot: Bot, rt: Runtime, request_id: int) -> bool:
     view = await requests.card_view(rt.store, request_id)
     if view is None:
         return False
-    destinations = await desks.center_destinations(rt.store, view.center_id)
-    for desk in destinations:
-        t = translator(desk.locale or rt.default_locale)
-        text, markup = card_text(t, view), card_keyboard(t, view)
-        with to_desk(desk.chat_id):
-            message_id = view.cards.get(desk.chat_id)
-            if message_id is not None:
-                try:
-                    await bot.edit_message_text(text, desk.chat_id, message_id, parse_mode=ParseMode.HTML,
-                                                reply_markup=markup)
-                    continue
-                except BadRequest as exc:
-                    if "not modified" in str(exc).lower():
-                        continue
-                    log.info("service card %s of request %s cannot be edited (%s); posting it again",
-                             message_id, request_id, exc)
-            sent = await bot.send_message(desk.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
-            await requests.record_card(rt.store, request_id, desk.chat_id, sent.message_id)
-    return bool(destinations)
+
+    async def record(chat_id: int, message_id: int) -> None:
+        await requests.record_card(rt.store, request_id, chat_id, message_id)
+
+    return await on_center_desks(bot, rt, view.center_id, view.cards,
+                                 lambda t: (card_text(t, view), card_keyboard(t, view)), record)
 
 
 async def send_service_notice(bot: Bot, rt: Runtime, villager_id: int, request_id: int) -> bool:
