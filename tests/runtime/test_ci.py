@@ -15,4 +15,4 @@ def test_ci_runs_the_readmes_test_command_and_it_lints_the_imports_first():
     command = next(block for block in blocks if ".venv/bin/pytest" in block)
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert command in ci
-    assert command.endswith(".venv/bin/lint-imports && .venv/bin/pytest")
+    assert command.endswith(".venv/bin/lint-imports && .venv/bin/pytest -n auto")
