@@ -222,9 +222,14 @@ async def list_partners(update: Update, context: RuralContext, center_code: str 
         return
     lines = [t("🤝 <b>Partners</b>")]
     for p in found:
-        who = esc(p.first_name or str(p.telegram_id)) + (f" @{esc(p.username)}" if p.username else "")
-        lines.append(f"• {esc(p.center_code)} {esc(name_in(p.center_names, t))}: {who} ({p.telegram_id})")
+        lines.append(f"• {esc(p.center_code)} {esc(name_in(p.center_names, t))}: {listed(p)}")
     await say(update, context, "\n".join(lines))
+
+
+def listed(person) -> str:
+    """A line's person in /partner list and /staff list: name, @username if any, and their id."""
+    who = esc(person.first_name or str(person.telegram_id)) + (f" @{esc(person.username)}" if person.username else "")
+    return f"{who} ({person.telegram_id})"
 
 
 @for_supervisors

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from telegram import Update
 from telegram.ext import Application, CommandHandler, filters
 
-from handlers.admin import for_admins, show_confirmed, who_is
+from handlers.admin import for_admins, listed, show_confirmed, who_is
 from handlers.callbacks import PartnerChangeCancelled, StaffChange, on
 from handlers.context import RuralContext
 from handlers.ui import button, esc, keyboard, name_in, on_tap, say
@@ -100,8 +100,7 @@ async def list_staff(update: Update, context: RuralContext, county: str | None) 
         return
     lines = [t("🏛 <b>County staff</b>")]
     for s in found:
-        who = esc(s.first_name or str(s.telegram_id)) + (f" @{esc(s.username)}" if s.username else "")
-        lines.append(f"• {esc(name_in(s.county_names, t))}: {who} ({s.telegram_id})")
+        lines.append(f"• {esc(name_in(s.county_names, t))}: {listed(s)}")
     await say(update, context, "\n".join(lines))
 
 

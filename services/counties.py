@@ -10,14 +10,14 @@ language ("城固县", "Chenggu County"), in any letter case.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import delete, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import Clock
 from services.errors import DomainError, NotAdmin, NotFound
-from services.partners import CONFIRMATION_LIFETIME, Actor, ConfirmationLapsed, Person, PersonChanged, find_person
+from services.partners import Actor, Person, check_confirmation, confirmed_person, find_person, require_admin
 from store.db import Store
 from store.models import County, CountyStaff, ServiceCenter, Villager
 
@@ -144,11 +144,6 @@ async def figures_scope(store: Store, actor: Actor, county: str | int | None = N
         return Scope({c.id for c in found}, [_names(c) for c in found])
 
 
-def _require_admin(actor: Actor) -> None:
-    if not actor.is_admin:
-        raise NotAdmin()
-
-
 async def _is_staff_of(session: AsyncSession, county_id: int, telegram_id: int) -> bool:
     return await session.scalar(select(CountyStaff.id).where(
         CountyStaff.county_id == county_id, CountyStaff.telegram_id == telegram_id)) is not None
@@ -157,7 +152,7 @@ async def _is_staff_of(session: AsyncSession, county_id: int, telegram_id: int) 
 async def preview_staff_change(store: Store, actor: Actor, county: str, who: str, adding: bool) -> StaffChange:
     """Who ``who`` is and what adding (or removing) them as staff of ``county`` would change;
     changes nothing. NotFound (the county), UnknownPerson or AmbiguousPerson (``who``)."""
-    _require_admin(actor)
+    require_admin(actor)
     async with store.read() as session:
         found = await county_by_name(session, county)
         person = await find_person(session, who)
@@ -169,16 +164,12 @@ async def confirm_staff_change(store: Store, clock: Clock, actor: Actor, county_
                                fingerprint: str, asked_at: datetime, adding: bool) -> StaffChange:
     """Do what the admin confirmed, if the person is still the one shown (``fingerprint``) and the
     question has not lapsed. A second confirmation finds it done (``needed`` False)."""
-    _require_admin(actor)
-    if not timedelta(0) <= clock.now() - asked_at <= CONFIRMATION_LIFETIME:
-        raise ConfirmationLapsed("confirmation lapsed")
+    check_confirmation(actor, clock, asked_at)
     async with store.write() as session:
         county = await session.get(County, county_id)
         if county is None:
             raise NotFound("county")
-        person = await find_person(session, str(telegram_id))
-        if person.fingerprint != fingerprint:
-            raise PersonChanged(person)
+        person = await confirmed_person(session, telegram_id, fingerprint)
         if adding:
             needed = not await _is_staff_of(session, county.id, telegram_id)
             if needed:

@@ -177,7 +177,7 @@ async def check_may_see(session, center_ids: set[int], actor: Actor, chat_id: in
     raise NotYours()
 
 
-def _require_admin(actor: Actor) -> None:
+def require_admin(actor: Actor) -> None:
     if not actor.is_admin:
         raise NotAdmin()
 
@@ -214,7 +214,7 @@ async def find_person(session, who: str) -> Person:
 async def preview_partner_change(store: Store, actor: Actor, center_code: str, who: str, adding: bool
                                  ) -> PartnerChange:
     """Who ``who`` is and what adding (or removing) them would change; changes nothing."""
-    _require_admin(actor)
+    require_admin(actor)
     async with store.read() as session:
         center = await center_by_code(session, center_code)
         person = await find_person(session, who)
@@ -226,16 +226,12 @@ async def confirm_partner_change(store: Store, clock: Clock, actor: Actor, cente
                                  fingerprint: str, asked_at: datetime, adding: bool) -> PartnerChange:
     """Do what the admin confirmed, if the person is still the one shown (``fingerprint``) and the
     question has not lapsed. A second confirmation finds it done (``needed`` False)."""
-    _require_admin(actor)
-    if not timedelta(0) <= clock.now() - asked_at <= CONFIRMATION_LIFETIME:
-        raise ConfirmationLapsed("confirmation lapsed")
+    check_confirmation(actor, clock, asked_at)
     async with store.write() as session:
         center = await session.get(ServiceCenter, center_id)
         if center is None:
             raise NotFound("center")
-        person = await _person_by_id(session, telegram_id)
-        if person.fingerprint != fingerprint:
-            raise PersonChanged(person)
+        person = await confirmed_person(session, telegram_id, fingerprint)
         if adding:
             needed = not await is_partner(session, center.id, telegram_id)
             if needed:
@@ -247,9 +243,25 @@ async def confirm_partner_change(store: Store, clock: Clock, actor: Actor, cente
         return PartnerChange(adding, center.id, center.code, center.names, person, needed)
 
 
+def check_confirmation(actor: Actor, clock: Clock, asked_at: datetime) -> None:
+    """An admin's ✅ Confirm on a change of people (a partner, county staff), still within
+    CONFIRMATION_LIFETIME of the question; NotAdmin or ConfirmationLapsed otherwise."""
+    require_admin(actor)
+    if not timedelta(0) <= clock.now() - asked_at <= CONFIRMATION_LIFETIME:
+        raise ConfirmationLapsed("confirmation lapsed")
+
+
+async def confirmed_person(session, telegram_id: int, fingerprint: str) -> Person:
+    """The person an admin confirmed, if they are still the one shown (PersonChanged otherwise)."""
+    person = await _person_by_id(session, telegram_id)
+    if person.fingerprint != fingerprint:
+        raise PersonChanged(person)
+    return person
+
+
 async def add_partner(store: Store, clock: Clock, actor: Actor, center_code: str, telegram_id: int) -> DeskView:
     """Make someone a partner of a center. Adding them twice is one partnership."""
-    _require_admin(actor)
+    require_admin(actor)
     async with store.write() as session:
         center = await center_by_code(session, center_code)
         if not await is_partner(session, center.id, telegram_id):
