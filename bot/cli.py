@@ -38,6 +38,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import cli_staff, logs
+from bot.cli_people import confirmed_at_terminal, person_line, person_not_found
 from bot.config import Settings, SettingsError, load_settings, without_password
 from catalog.csvfile import ImportReport, error_lines
 from locales import translator
@@ -196,14 +197,6 @@ def _sqlite_database(settings: Settings, file: Path, tool: str) -> Path | None:
     return None
 
 
-def person_line(person) -> str:
-    """A person as the command line shows them before changing their rights."""
-    if not person.known:
-        return f"id {person.telegram_id} (has not written to the bot yet)"
-    name = f"{person.first_name} @{person.username}" if person.username else person.first_name
-    return f"{name.strip() or '-'} (id {person.telegram_id})"
-
-
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     from catalog.importer import export_products, import_products
     from services import partners
@@ -223,7 +216,7 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if command in (("db", "backup"), ("db", "restore")):
         return backup_or_restore(settings, args.action, args.file)
     if args.command == "staff":
-        return asyncio.run(_with_store(settings, cli_staff.work(args, person_line)))
+        return asyncio.run(_with_store(settings, cli_staff.work(args)))
 
     async def upgrade(store: Store) -> int:
         print("database is up to date")
@@ -251,16 +244,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         except NotFound:
             print(f"there is no service center with the code {args.code}", file=sys.stderr)
             return 1
-        except UnknownPerson:
-            print(f"nobody with the username {args.who} has written to the bot; use their numeric user id",
-                  file=sys.stderr)
-            return 1
-        except AmbiguousPerson as exc:
-            print(f"more than one person has had the username {args.who}; nothing changed. Use the numeric id "
-                  "of the right one:", file=sys.stderr)
-            for person in exc.candidates:
-                print(f"  {person_line(person)}", file=sys.stderr)
-            return 1
+        except (UnknownPerson, AmbiguousPerson) as exc:
+            return person_not_found(args.who, exc)
         return await confirm_partner_change(store, clock, actor, change)
 
     async def confirm_partner_change(store: Store, clock: SystemClock, actor: Actor, change) -> int:
@@ -271,13 +256,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{'make' if change.adding else 'remove'} {who} {'a partner of' if change.adding else 'from'} "
               f"{code} {change.center_names.get('en') or change.center_names.get('zh_Hans', '')}")
         asked_at = clock.now()
-        if not args.yes:
-            if not sys.stdin.isatty():
-                print("nothing changed: confirm with --yes (standard input is not a terminal)", file=sys.stderr)
-                return 1
-            if input("Is this the right person? [y/N] ").strip().lower() not in ("y", "yes"):
-                print("nothing changed")
-                return 1
+        if not confirmed_at_terminal(args.yes):
+            return 1
         try:
             person = change.person
             done = await partners.confirm_partner_change(store, clock, actor, change.center_id, person.telegram_id,

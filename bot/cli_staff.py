@@ -15,6 +15,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
+from bot.cli_people import confirmed_at_terminal, person_line, person_not_found
 from services import counties
 from services.clock import SystemClock
 from services.errors import NotFound
@@ -39,7 +40,7 @@ def county_name(names: dict) -> str:
     return " / ".join(dict.fromkeys(str(name) for name in names.values())) or "-"
 
 
-def work(args: argparse.Namespace, person_line: Callable) -> Callable:
+def work(args: argparse.Namespace) -> Callable:
     """What ``rural-bot staff <action>`` does with the store (for ``cli._with_store``)."""
 
     async def change(store: Store) -> int:
@@ -51,29 +52,16 @@ def work(args: argparse.Namespace, person_line: Callable) -> Callable:
         except NotFound:
             print(f"there is no county named {args.county}", file=sys.stderr)
             return 1
-        except UnknownPerson:
-            print(f"nobody with the username {args.user} has written to the bot; use their numeric user id",
-                  file=sys.stderr)
-            return 1
-        except AmbiguousPerson as exc:
-            print(f"more than one person has had the username {args.user}; nothing changed. Use the numeric id "
-                  "of the right one:", file=sys.stderr)
-            for person in exc.candidates:
-                print(f"  {person_line(person)}", file=sys.stderr)
-            return 1
+        except (UnknownPerson, AmbiguousPerson) as exc:
+            return person_not_found(args.user, exc)
         who, county = person_line(found.person), county_name(found.county_names)
         if not found.needed:
             print(f"{who} is already county staff of {county}" if adding else f"{who} was not county staff of {county}")
             return 0
         print(f"{'make' if adding else 'remove'} {who} {'county staff of' if adding else 'from the staff of'} {county}")
         asked_at = clock.now()
-        if not args.yes:
-            if not sys.stdin.isatty():
-                print("nothing changed: confirm with --yes (standard input is not a terminal)", file=sys.stderr)
-                return 1
-            if input("Is this the right person? [y/N] ").strip().lower() not in ("y", "yes"):
-                print("nothing changed")
-                return 1
+        if not confirmed_at_terminal(args.yes):
+            return 1
         person = found.person
         try:
             done = await counties.confirm_staff_change(store, clock, actor, found.county_id, person.telegram_id,
