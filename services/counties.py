@@ -12,12 +12,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, true
+from sqlalchemy import select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import Clock
 from services.errors import DomainError, NotAdmin, NotFound
-from services.partners import Actor, Person, check_confirmation, confirmed_person, find_person, require_admin
+from services.partners import (
+    Actor,
+    Person,
+    check_confirmation,
+    confirmed_person,
+    find_person,
+    require_admin,
+    set_member,
+)
 from store.db import Store
 from store.models import County, CountyStaff, ServiceCenter, Villager
 
@@ -170,14 +178,8 @@ async def confirm_staff_change(store: Store, clock: Clock, actor: Actor, county_
         if county is None:
             raise NotFound("county")
         person = await confirmed_person(session, telegram_id, fingerprint)
-        if adding:
-            needed = not await _is_staff_of(session, county.id, telegram_id)
-            if needed:
-                session.add(CountyStaff(county_id=county.id, telegram_id=telegram_id, added_at=clock.now()))
-        else:
-            removed = await session.execute(
-                delete(CountyStaff).where(CountyStaff.county_id == county.id, CountyStaff.telegram_id == telegram_id))
-            needed = removed.rowcount > 0
+        needed = await set_member(session, CountyStaff, adding, clock.now(), county_id=county.id,
+                                  telegram_id=telegram_id)
         return StaffChange(adding, county.id, _names(county), person, needed)
 
 

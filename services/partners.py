@@ -232,15 +232,19 @@ async def confirm_partner_change(store: Store, clock: Clock, actor: Actor, cente
         if center is None:
             raise NotFound("center")
         person = await confirmed_person(session, telegram_id, fingerprint)
-        if adding:
-            needed = not await is_partner(session, center.id, telegram_id)
-            if needed:
-                session.add(Partner(center_id=center.id, telegram_id=telegram_id, added_at=clock.now()))
-        else:
-            removed = await session.execute(
-                delete(Partner).where(Partner.center_id == center.id, Partner.telegram_id == telegram_id))
-            needed = removed.rowcount > 0
+        needed = await set_member(session, Partner, adding, clock.now(), center_id=center.id, telegram_id=telegram_id)
         return PartnerChange(adding, center.id, center.code, center.names, person, needed)
+
+
+async def set_member(session, model, adding: bool, now: datetime, **keys) -> bool:
+    """Add the row of ``model`` (a partner, county staff) with ``keys``, or remove it; whether
+    that changed anything (False: it was already so)."""
+    if adding:
+        if await session.scalar(select(model.id).filter_by(**keys).limit(1)) is not None:
+            return False
+        session.add(model(**keys, added_at=now))
+        return True
+    return (await session.execute(delete(model).filter_by(**keys))).rowcount > 0
 
 
 def check_confirmation(actor: Actor, clock: Clock, asked_at: datetime) -> None:
