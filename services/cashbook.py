@@ -1,7 +1,8 @@
 """The center's cash book: every movement of cash at a center's counter, append-only, in fen.
 
 An entry says what came into the till (+) or went out of it (−), and how much of that is the
-partner's fee. It is the seller's money when it names a seller (market produce collected, refunded
+partner's fee. A delivery order's money never passes the till: it is a pair of entries that
+cancel out in the till (``PAID_AWAY`` the seller's, ``HELD_AWAY`` the county's, see ``record_away``). It is the seller's money when it names a seller (market produce collected, refunded
 or paid out), the county's otherwise (catalog orders, services, cash handed over). So for every
 center, at every moment:
 
@@ -32,6 +33,11 @@ class Entry(StrEnum):
     PAYOUT = "payout"  # a seller paid for their produce (−)
     HANDOVER = "handover"  # cash handed to the county (−)
     CORRECTION = "correction"  # puts a mistaken entry right (±)
+    # A delivery order's goods, paid online or to the carrier: never in the till. The seller's
+    # money, with the partner's fee (+), and the same money held by the county's payment account
+    # (−, the county's: the county owes it to the center). Together they leave the cash on hand as it was.
+    PAID_AWAY = "paid_away"
+    HELD_AWAY = "held_away"
 
 
 OUT = frozenset({Entry.REFUND, Entry.PAYOUT, Entry.HANDOVER})  # kinds whose amount is never positive
@@ -63,6 +69,19 @@ async def record(session: AsyncSession, center_id: int, kind: Entry, amount_fen:
     session.add(entry)
     await session.flush()
     return entry
+
+
+async def record_away(session: AsyncSession, center_id: int, amount_fen: int, at: datetime, *, order_id: int,
+                      seller_id: int, fee_fen: int = 0, kind: Entry = Entry.PAID_AWAY, ref: str,
+                      actor_telegram_id: int | None = None, note: str = "") -> tuple[CashEntry, CashEntry]:
+    """Money that moved away from the till, for a delivery order: ``amount_fen`` of the seller's
+    (``kind`` PAID_AWAY when the buyer paid, + ; REFUND when it is given back, −) and the same
+    amount, the other way, held by the county (HELD_AWAY). Idempotent by ``ref``."""
+    seller = await record(session, center_id, kind, amount_fen, at, fee_fen=fee_fen, order_id=order_id,
+                          seller_id=seller_id, actor_telegram_id=actor_telegram_id, ref=ref, note=note)
+    held = await record(session, center_id, Entry.HELD_AWAY, -amount_fen, at, order_id=order_id,
+                        actor_telegram_id=actor_telegram_id, ref=f"held-{ref}", note=note)
+    return seller, held
 
 
 async def correct(session: AsyncSession, entry_id: int, amount_fen: int, fee_fen: int, at: datetime, *,

@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import math
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.search import SearchDoc
 from services import outbox, villagers
@@ -158,46 +160,68 @@ async def _order_listing(store: Store, clock: Clock, buyer_id: int, listing_id: 
         center = await session.get(ServiceCenter, center_id)
         if center is None or not center.is_active:
             raise NotFound("center")
-        listing = await session.get(Listing, listing_id)
-        if listing is not None and listing.status == Status.SOLD_OUT:
-            raise NotEnoughLeft(0)  # a buyer who lost the race hears so, whether or not it had closed yet
-        if listing is None or listing.status != Status.APPROVED:
-            raise NotFound("listing")
-        if listing.seller_id == buyer_id:
-            raise OwnListing()
-        if quantity_milli <= 0:
-            raise NotEnoughLeft(listing.left_milli)
-        check_whole(listing.unit, quantity_milli)
-        # Check and take in one statement: the row lock (PostgreSQL) or the write lock (SQLite)
-        # makes it atomic, so racing buyers can never take more than is left.
-        taken = await session.execute(
-            update(Listing)
-            .where(Listing.id == listing_id, Listing.status == Status.APPROVED, Listing.left_milli >= quantity_milli)
-            .values(left_milli=Listing.left_milli - quantity_milli, updated_at=now)
-            .execution_options(synchronize_session=False))
-        if taken.rowcount != 1:
-            raise NotEnoughLeft(await session.scalar(select(Listing.left_milli).where(Listing.id == listing_id)))
-        await session.refresh(listing)
-        number = new_order_number()
-        while await session.scalar(select(Order.id).where(Order.number == number)) is not None:
-            number = new_order_number()
-        order = Order(number=number, villager_id=buyer_id, center_id=center_id, seller_center_id=listing.center_id,
+        listing = await take_listing(session, buyer_id, listing_id, quantity_milli, now)
+        order = Order(number=await unused_order_number(session), villager_id=buyer_id, center_id=center_id,
+                      seller_center_id=listing.center_id,
                       status=OrderStatus.PENDING, total_fen=line_total_fen(listing.price_fen, quantity_milli),
                       payment_method="cash_on_pickup", checkout_token=token, created_at=now, updated_at=now,
                       assisted_by_id=assisted_by_id)
-        order.lines = [OrderLine(listing_id=listing.id, sku=f"L{listing.id}", names={"title": listing.title},
-                                 unit=listing.unit, price_fen=listing.price_fen, quantity=None,
-                                 quantity_milli=quantity_milli)]
+        order.lines = [listing_line(listing, quantity_milli)]
         order.events = [OrderEvent(status=OrderStatus.PENDING, at=now, actor_id=assisted_by_id or buyer_id)]
         session.add(order)
         await session.flush()
         await outbox.enqueue(session, Kind.CARD, due_at=now, order_id=order.id)
         await tell_seller(session, listing, now, "sold", order_id=order.id)
-        if listing.left_milli == 0:
-            listing.status = Status.SOLD_OUT
-            await tell_seller(session, listing, now, "sold_out")
-            await refresh_card(session, listing, now)
+        await close_if_sold_out(session, listing, now)
         return PlacedOrder(await load_order_view(session, order.id), already_placed=False)
+
+
+async def take_listing(session: AsyncSession, buyer_id: int, listing_id: int, quantity_milli: int,
+                       now: datetime) -> Listing:
+    """Take ``quantity_milli`` from a listing on the market for ``buyer_id``, in the caller's
+    transaction: NotEnoughLeft, NotFound or OwnListing when it cannot be."""
+    listing = await session.get(Listing, listing_id)
+    if listing is not None and listing.status == Status.SOLD_OUT:
+        raise NotEnoughLeft(0)  # a buyer who lost the race hears so, whether or not it had closed yet
+    if listing is None or listing.status != Status.APPROVED:
+        raise NotFound("listing")
+    if listing.seller_id == buyer_id:
+        raise OwnListing()
+    if quantity_milli <= 0:
+        raise NotEnoughLeft(listing.left_milli)
+    check_whole(listing.unit, quantity_milli)
+    # Check and take in one statement: the row lock (PostgreSQL) or the write lock (SQLite)
+    # makes it atomic, so racing buyers can never take more than is left.
+    taken = await session.execute(
+        update(Listing)
+        .where(Listing.id == listing_id, Listing.status == Status.APPROVED, Listing.left_milli >= quantity_milli)
+        .values(left_milli=Listing.left_milli - quantity_milli, updated_at=now)
+        .execution_options(synchronize_session=False))
+    if taken.rowcount != 1:
+        raise NotEnoughLeft(await session.scalar(select(Listing.left_milli).where(Listing.id == listing_id)))
+    await session.refresh(listing)
+    return listing
+
+
+def listing_line(listing: Listing, quantity_milli: int) -> OrderLine:
+    """An order's line for produce, as it was sold."""
+    return OrderLine(listing_id=listing.id, sku=f"L{listing.id}", names={"title": listing.title}, unit=listing.unit,
+                     price_fen=listing.price_fen, quantity=None, quantity_milli=quantity_milli)
+
+
+async def close_if_sold_out(session: AsyncSession, listing: Listing, now: datetime) -> None:
+    """A listing with nothing left is sold out: its seller hears so and its card says so."""
+    if listing.left_milli == 0:
+        listing.status = Status.SOLD_OUT
+        await tell_seller(session, listing, now, "sold_out")
+        await refresh_card(session, listing, now)
+
+
+async def unused_order_number(session: AsyncSession) -> str:
+    number = new_order_number()
+    while await session.scalar(select(Order.id).where(Order.number == number)) is not None:
+        number = new_order_number()
+    return number
 
 
 async def newest(store: Store, offset: int = 0, limit: int = PAGE_SIZE) -> list[ListingView]:

@@ -76,6 +76,14 @@ class OrderView:
     events: list[OrderEventView]
     pickup_code: str | None = None
     seller_center_id: int | None = None  # produce from the market: the seller's center decides
+    ship_to: dict | None = None  # a delivery order's address: {"name", "phone", "address", "zone"}
+    delivery_fen: int = 0  # a delivery order's delivery, on top of total_fen
+    tracking_number: str | None = None
+    reserved_until: datetime | None = None  # an open invoice holds the stock until
+
+    @property
+    def is_delivery(self) -> bool:
+        return self.ship_to is not None or self.status == "awaiting_payment"
 
     @property
     def deciding_center_id(self) -> int:
@@ -115,7 +123,9 @@ async def load_order_view(session: AsyncSession, order_id: int) -> OrderView:
                              line.quantity if line.quantity_milli is None else format_milli(line.quantity_milli))
                for line in lines],
         events=[OrderEventView(event.status, event.at, event.note) for event in events],
-        pickup_code=order.pickup_code, seller_center_id=order.seller_center_id,
+        pickup_code=order.pickup_code, seller_center_id=order.seller_center_id, ship_to=order.ship_to,
+        delivery_fen=order.delivery_fen or 0, tracking_number=order.tracking_number,
+        reserved_until=order.reserved_until,
     )
 
 

@@ -68,6 +68,7 @@ class County(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     names: Mapped[dict] = mapped_column(JSON, default=dict)  # language -> name
+    province: Mapped[str] = mapped_column(String(50), default="", server_default="")  # "陕西省": delivery zones
 
     centers: Mapped[list[ServiceCenter]] = relationship(back_populates="county")
 
@@ -109,6 +110,42 @@ class CountyStaff(Base):
     county_id: Mapped[int] = mapped_column(ForeignKey("counties.id", ondelete="CASCADE"), index=True)
     telegram_id: Mapped[int] = mapped_column(BigInteger, index=True)
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DeliveryPrice(Base):
+    """What a center charges to deliver a parcel of up to ``up_to_grams`` to a zone (same county,
+    same province, elsewhere): a table by destination and weight band."""
+
+    __tablename__ = "delivery_prices"
+    __table_args__ = (UniqueConstraint("center_id", "zone", "up_to_grams"),
+                      CheckConstraint("up_to_grams > 0 AND price_fen >= 0", name="band_and_price"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    center_id: Mapped[int] = mapped_column(ForeignKey("service_centers.id", ondelete="CASCADE"), index=True)
+    zone: Mapped[str] = mapped_column(String(16))  # county | province | elsewhere
+    up_to_grams: Mapped[int] = mapped_column(Integer)
+    price_fen: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[int | None] = mapped_column(BigInteger)  # the admin's or county staff's telegram id
+
+
+class Payment(Base):
+    """Money moved online for an order, append-only, in fen: a payment (+) through Telegram
+    Payments, recorded once by its unique charge id, or a refund (−) of one."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # payment | refund
+    amount_fen: Mapped[int] = mapped_column(BigInteger)  # goods and delivery
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    telegram_charge_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    provider_charge_id: Mapped[str] = mapped_column(String(100), default="")
+    ref: Mapped[str | None] = mapped_column(String(100), unique=True)  # a refund's: "refund:<order>:<n>"
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor_telegram_id: Mapped[int | None] = mapped_column(BigInteger)
+    note: Mapped[str] = mapped_column(String(300), default="")
 
 
 class CashEntry(Base):
@@ -245,6 +282,12 @@ class Order(Base):
     # A villager's produce bought from the market: the seller's center, whose partners confirm it
     # and send it on; center_id is the buyer's pickup center. None: a catalog order.
     seller_center_id: Mapped[int | None] = mapped_column(ForeignKey("service_centers.id"))
+    # A town buyer's delivery order (then center_id is the seller's center too): where it goes,
+    # {"name", "phone", "address", "zone"}; None: picked up at center_id.
+    ship_to: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
+    delivery_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # on top of total_fen
+    tracking_number: Mapped[str | None] = mapped_column(String(64))  # the carrier's, typed at the desk
+    reserved_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # an open invoice's stock is held until
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", order_by="OrderLine.id", cascade="all, delete-orphan"

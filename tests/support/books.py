@@ -4,7 +4,9 @@
 It compares the cash book with what the rest of the store says happened, so it can fail:
   - each picked-up order has exactly one pickup entry, of the cash collected for it;
   - no entry that takes cash out (refund, payout, handover) is positive;
-  - no order is refunded more than was collected for it;
+  - no order is refunded more than was collected for it (or paid online for it);
+  - each delivered order has one paid-away entry, and what was paid away (less its refunds) is
+    what the county holds;
   - a correction points at an entry of the same center;
   - cash on hand = collected − refunds − payouts − handovers (+ services and corrections), and it
     is the sum of what is owed to the sellers, to the county, and the partner's fees;
@@ -38,16 +40,26 @@ async def books_balance(store) -> list[str]:
             if entry.corrects_id is not None and getattr(by_id.get(entry.corrects_id), "center_id", None) \
                     != entry.center_id:
                 wrong.append(f"entry {entry.id} corrects {entry.corrects_id}, not an entry of its center")
+        # A delivery order's goods money, paid online or to the carrier, never passed the till.
+        away = {e.order_id: e.amount_fen for e in entries if e.kind == Entry.PAID_AWAY}
+        delivered = set((await session.scalars(select(Order.id).where(Order.status == "delivered"))).all())
+        if set(away) != delivered:
+            wrong.append(f"delivered orders {sorted(delivered)}, paid-away entries for {sorted(away)}")
         for order_id in {e.order_id for e in entries if e.kind == Entry.REFUND}:
             refunded = -sum(e.amount_fen for e in entries if e.order_id == order_id and e.kind == Entry.REFUND)
-            if refunded > collected.get(order_id) or 0:
-                wrong.append(f"order {order_id}: {refunded} fen refunded, {collected.get(order_id)} collected")
+            paid = collected.get(order_id) or away.get(order_id) or 0
+            if refunded > paid:
+                wrong.append(f"order {order_id}: {refunded} fen refunded, {paid} paid")
         for center_id in (await session.scalars(select(ServiceCenter.id))).all():
             mine = [e for e in entries if e.center_id == center_id]
             kinds = {kind: sum(e.amount_fen for e in mine if e.kind == kind) for kind in Entry}
             # Refunds, payouts and handovers are negative entries: "minus" them is adding them.
             expected = (kinds[Entry.COLLECTED] + kinds[Entry.SERVICE] + kinds[Entry.CORRECTION]
-                        + kinds[Entry.REFUND] + kinds[Entry.PAYOUT] + kinds[Entry.HANDOVER])
+                        + kinds[Entry.REFUND] + kinds[Entry.PAYOUT] + kinds[Entry.HANDOVER]
+                        + kinds[Entry.PAID_AWAY] + kinds[Entry.HELD_AWAY])
+            if kinds[Entry.PAID_AWAY] + kinds[Entry.HELD_AWAY] + sum(
+                    e.amount_fen for e in mine if e.kind == Entry.REFUND and e.order_id in away) != 0:
+                wrong.append(f"center {center_id}: money paid away does not match what the county holds")
             book = await cashbook.balance(session, center_id)
             if book.on_hand != expected:
                 wrong.append(f"center {center_id}: {book.on_hand} fen on hand, the entries say {expected}")

@@ -334,6 +334,49 @@ SEED: dict[str, dict[str, list[dict]]] = {
              "cards": {"-100123": 88}},
         ],
     },
+    "0019": {
+        # Zhou Li, in town, bought 3 kg of the eggs for delivery, paid online; the center shipped
+        # them and the carrier delivered them: the goods' money is the seller's, held by the county.
+        "counties": [{"id": 9, "name": "洋县", "names": {"zh_Hans": "洋县", "en": "Yang County"}, "province": "陕西省"}],
+        "delivery_prices": [
+            {"id": 1, "center_id": 1, "zone": "county", "up_to_grams": 5000, "price_fen": 600, "updated_at": at(700),
+             "updated_by": 3003},
+            {"id": 2, "center_id": 1, "zone": "elsewhere", "up_to_grams": 5000, "price_fen": 1800,
+             "updated_at": at(700), "updated_by": None},
+        ],
+        "orders": [
+            {"id": 5, "number": "RT-TOWN1", "villager_id": 6, "center_id": 1, "status": "delivered", "total_fen": 4800,
+             "payment_method": "online", "checkout_token": "t-0005", "created_at": at(710), "updated_at": at(760),
+             "assisted_by_id": None, "pickup_code": None, "cash_collected_fen": None, "seller_center_id": 1,
+             "ship_to": {"name": "周丽", "phone": "13900001111", "address": "陕西省西安市雁塔区科技路 10 号",
+                         "zone": "province"},
+             "delivery_fen": 1200, "tracking_number": "SF1234567890", "reserved_until": at(725)},
+        ],
+        "order_lines": [
+            {"id": 6, "order_id": 5, "product_id": None, "sku": "L1", "names": {"title": "土鸡蛋"}, "unit": "kg",
+             "price_fen": 1600, "quantity": None, "listing_id": 1, "quantity_milli": 3000},
+        ],
+        "order_events": [
+            {"id": 7, "order_id": 5, "status": "awaiting_payment", "at": at(710), "actor_id": 6, "note": ""},
+            {"id": 8, "order_id": 5, "status": "delivered", "at": at(760), "actor_id": None, "note": ""},
+        ],
+        "payments": [
+            {"id": 1, "order_id": 5, "kind": "payment", "amount_fen": 6000, "currency": "CNY",
+             "telegram_charge_id": "tg-charge-1", "provider_charge_id": "prov-1", "ref": None, "at": at(712),
+             "actor_telegram_id": 1006, "note": ""},
+            {"id": 2, "order_id": 5, "kind": "refund", "amount_fen": -1600, "currency": "CNY",
+             "telegram_charge_id": None, "provider_charge_id": "", "ref": "refund:5:1", "at": at(770),
+             "actor_telegram_id": 2001, "note": "one kilo broken"},
+        ],
+        "cash_entries": [
+            {"id": 5, "center_id": 1, "kind": "paid_away", "amount_fen": 4800, "fee_fen": 0, "at": at(760),
+             "order_id": 5, "seller_id": 1, "actor_telegram_id": None, "ref": "delivered:5", "corrects_id": None,
+             "note": ""},
+            {"id": 6, "center_id": 1, "kind": "held_away", "amount_fen": -4800, "fee_fen": 0, "at": at(760),
+             "order_id": 5, "seller_id": None, "actor_telegram_id": None, "ref": "held-delivered:5",
+             "corrects_id": None, "note": ""},
+        ],
+    },
 }
 
 

@@ -1,0 +1,112 @@
+"""A town buyer's delivery order without Telegram, on SQLite and PostgreSQL: the invoice holds the
+stock, the delivery is priced by the seller's center's table for the address's zone, a payment is
+booked once by its charge id, an unpaid invoice lapses and gives its stock back, and a payment
+that comes after its lapse takes the stock again or is refunded in full."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from chat import center_id
+from services import town_orders
+from services.delivery_prices import Zone
+from services.states import OrderStatus
+from store.models import County, DeliveryPrice, Listing, Order, Payment, ServiceCenter
+from support.produce import approved_listing, person
+
+SHAANXI = "陕西省西安市雁塔区科技路 10 号"
+TO = {"name": "周丽", "phone": "13900001111", "address": SHAANXI}
+
+
+async def prices(store, clock, code: str = "CG-01") -> None:
+    """CG-01 (城固县, 陕西省) delivers up to 5 kg: ¥6 in the county, ¥12 in the province; not elsewhere."""
+    cg01 = await center_id(store, code)
+    async with store.write() as session:
+        county_id = await session.scalar(select(ServiceCenter.county_id).where(ServiceCenter.id == cg01))
+        await session.execute(update(County).where(County.id == county_id).values(province="陕西省"))
+        session.add_all([DeliveryPrice(center_id=cg01, zone=z, up_to_grams=5000, price_fen=p, updated_at=clock.now())
+                         for z, p in (("county", 600), ("province", 1200))])
+
+
+async def left(store, listing_id: int) -> int:
+    async with store.read() as session:
+        return await session.scalar(select(Listing.left_milli).where(Listing.id == listing_id))
+
+
+async def test_an_invoice_holds_the_stock_and_its_payment_is_booked_once(demo_store, clock):
+    await prices(demo_store, clock)
+    seller = await person(demo_store, clock, 1)
+    buyer = await person(demo_store, clock, 2, center=None)
+    listing = await approved_listing(demo_store, clock, seller)  # 10 jin at ¥6
+    placed = await town_orders.place_delivery(demo_store, clock, buyer, listing, 4000, "tok-1")
+    order = placed.order
+    assert (order.status, order.total_fen, order.reserved_until) == (
+        OrderStatus.AWAITING_PAYMENT, 2400, clock.now() + town_orders.RESERVE)
+    assert await left(demo_store, listing) == 6000
+    again = await town_orders.place_delivery(demo_store, clock, buyer, listing, 4000, "tok-1")
+    assert again.already_placed and again.order.id == order.id
+
+    quote = await town_orders.delivery_quote(demo_store, order.id, SHAANXI)
+    assert quote == town_orders.DeliveryOption(Zone.PROVINCE, 1200)
+    with pytest.raises(town_orders.NoDelivery):
+        await town_orders.delivery_quote(demo_store, order.id, "北京市海淀区")
+    payload = town_orders.payload_of(order, "tok-1")
+    with pytest.raises(town_orders.WrongTotal):
+        await town_orders.check_payment(demo_store, clock, buyer, payload, 2400, SHAANXI)
+    with pytest.raises(town_orders.NotFound):
+        await town_orders.check_payment(demo_store, clock, seller, payload, 3600, SHAANXI)
+    await town_orders.check_payment(demo_store, clock, buyer, payload, 3600, SHAANXI)
+
+    first = await town_orders.record_payment(demo_store, clock, buyer, payload, 3600, "CNY", "tg-1", "p-1", TO)
+    second = await town_orders.record_payment(demo_store, clock, buyer, payload, 3600, "CNY", "tg-1", "p-1", TO)
+    assert (first.first, second.first) == (True, False)
+    assert first.order.status == OrderStatus.PENDING and first.order.delivery_fen == 1200
+    assert first.order.ship_to == {**TO, "zone": "province"}
+    async with demo_store.read() as session:
+        assert [(p.kind, p.amount_fen) for p in (await session.scalars(select(Payment))).all()] == [("payment", 3600)]
+    with pytest.raises(town_orders.NotPayable):
+        await town_orders.check_payment(demo_store, clock, buyer, payload, 3600, SHAANXI)
+
+
+async def test_an_unpaid_invoice_lapses_and_a_late_payment_takes_the_stock_again_or_is_refunded(demo_store, clock):
+    await prices(demo_store, clock)
+    seller = await person(demo_store, clock, 1)
+    buyer, other = await person(demo_store, clock, 2, center=None), await person(demo_store, clock, 3, center=None)
+    listing = await approved_listing(demo_store, clock, seller, quantity=4000)
+    order = (await town_orders.place_delivery(demo_store, clock, buyer, listing, 4000, "tok-1")).order
+    assert await left(demo_store, listing) == 0
+    clock.advance(timedelta(minutes=14))
+    assert await town_orders.lapse_reservations(demo_store, clock) == []
+    clock.advance(timedelta(minutes=2))
+    assert await town_orders.lapse_reservations(demo_store, clock) == [order.id]
+    assert await left(demo_store, listing) == 4000
+    payload = town_orders.payload_of(order, "tok-1")
+    with pytest.raises(town_orders.NotPayable):
+        await town_orders.check_payment(demo_store, clock, buyer, payload, 3600, SHAANXI)
+
+    # Paid anyway (the payment crossed the lapse): the stock is still there, so it is taken again.
+    late = await town_orders.record_payment(demo_store, clock, buyer, payload, 3600, "CNY", "tg-1", "p-1", TO)
+    assert late.order.status == OrderStatus.PENDING and await left(demo_store, listing) == 0
+
+    # The same again for another buyer, but by the time they pay, a cash-on-delivery buyer took it all.
+    async with demo_store.write() as session:
+        await session.execute(update(Listing).where(Listing.id == listing).values(left_milli=1000, status="approved"))
+    other_order = (await town_orders.place_delivery(demo_store, clock, other, listing, 1000, "tok-2")).order
+    clock.advance(timedelta(minutes=16))
+    assert await town_orders.lapse_reservations(demo_store, clock) == [other_order.id]
+    third = await person(demo_store, clock, 4, center=None)
+    cod = await town_orders.place_delivery(demo_store, clock, third, listing, 1000, "tok-3",
+                                           ship_to={**TO, "address": "城固县博望镇"})
+    assert (cod.order.status, cod.order.payment_method, cod.order.delivery_fen) == (
+        OrderStatus.PENDING, "cash_on_delivery", 600)
+    paid = await town_orders.record_payment(demo_store, clock, other, town_orders.payload_of(other_order, "tok-2"),
+                                            1800, "CNY", "tg-2", "p-2", TO)
+    assert paid.first and paid.order.status == OrderStatus.CANCELLED
+    async with demo_store.read() as session:
+        rows = (await session.scalars(select(Payment).where(Payment.order_id == other_order.id))).all()
+        assert [(p.kind, p.amount_fen, p.note) for p in rows] == [("payment", 1800, ""),
+                                                                   ("refund", -1800, "reservation lapsed")]
+        assert (await session.get(Order, other_order.id)).ship_to["zone"] == "province"
