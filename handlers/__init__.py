@@ -41,6 +41,8 @@ from handlers import (
     stats,
     supergroup,
     synonyms,
+    town_order,
+    town_payments,
 )
 from handlers.context import on_error, resolve_person
 
@@ -57,5 +59,7 @@ def register_all(app: Application) -> None:
     for journey in (buyer_reviews, review_desk, sellers):
         journey.register(app)
     sharing.register(app)
+    for journey in (town_order, town_payments):
+        journey.register(app)
     menu.register(app)  # last: it takes whatever the journeys did not
     app.add_error_handler(on_error)

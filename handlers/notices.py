@@ -15,9 +15,9 @@ from datetime import datetime
 from telegram import Bot
 from telegram.constants import ParseMode
 
-from handlers import problem_desk
+from handlers import delivery_notices, problem_desk
 from handlers.buyer_reviews import ask_rating
-from handlers.callbacks import AdminProductOpen, Categories, OrderDetail
+from handlers.callbacks import AdminProductOpen, Categories, MarketHome, OrderDetail
 from handlers.card_posts import edit_cards, edit_review_cards, post_card, post_review_card, to_desk
 from handlers.cards import digest_text, reason_text, uncollected_text
 from handlers.cash_notices import send_cash
@@ -62,7 +62,11 @@ async def send_status(bot: Bot, rt: Runtime, row: Claimed, order: OrderView) -> 
     if person is None or not person.reachable:
         return False
     t = translator(person.locale or rt.default_locale)
-    status = S(row.payload["status"])
+    if (delivery := delivery_notices.notice_text(t, order, row.payload)) is not None:
+        await bot.send_message(person.telegram_id, delivery, parse_mode=ParseMode.HTML,
+                               reply_markup=keyboard([button(t("🧺 Market"), MarketHome())]))
+        return True
+    status = S(row.payload.get("status") or order.status)
     if status == S.REJECTED:
         text = t("❌ Sorry, your order <b>{number}</b> was rejected.", number=order.number)
         if row.payload.get("reason"):

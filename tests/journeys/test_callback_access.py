@@ -235,6 +235,11 @@ INVENTORY: dict[str, Tap] = {
     "review hide typed reason": Tap("dk:rvt:{order}"),
     "review desk card": Tap("dk:rvc:{order}"),
     "seller page": Tap("sp:{villager}"),
+    # handlers/town_order.py: delivery to a town buyer's address
+    "town delivery": Tap("td:{listing}:1000:0123456789", GONE),
+    "town delivery confirm": Tap("td:ok:{order}"),
+    "town delivery back": Tap("td:b:{order}:{listing}:1000"),
+    "town delivery cancel": Tap("td:x:{order}"),
 }
 SAMPLE = {"order": 7, "listing": 7, "draft": 7, "line": 7, "promo": 7, "villager": 7, "product": 7,
           "category": 7, "county": 7, "center": 7, "token": "0123456789ab"}
