@@ -38,7 +38,7 @@ _FLAGS = ("need_name", "need_phone_number", "need_email", "need_shipping_address
 class Invoice:
     """An invoice the bot sent, as the double keeps it: what the sheet shows and what the bot asked."""
 
-    message: Message = field(repr=False)
+    message: Message | None = field(repr=False)  # None only while it is being sent
     title: str
     description: str
     payload: str
@@ -146,10 +146,16 @@ class PaymentMethods:
         start = params.text("start_parameter", "")
         summary = {"title": title, "description": description, "start_parameter": start,
                    "currency": currency, "total_amount": sum(p["amount"] for p in prices)}
-        sent = self._send(chat, params, media={"invoice": summary})
-        message = chat.message(sent["message_id"])
-        self.invoices[(chat.id, message.message_id)] = Invoice(
-            message, title, description, payload, currency, prices, token, start, **flags)
+        # Kept before it is sent, so that whoever watches the chat (the web chat) sees it as an invoice.
+        key = (chat.id, chat.messages[-1].message_id + 1 if chat.messages else chat.first_message_id)
+        invoice = self.invoices[key] = Invoice(None, title, description, payload, currency, prices, token, start,
+                                               **flags)
+        try:
+            sent = self._send(chat, params, media={"invoice": summary})
+        except Exception:
+            del self.invoices[key]
+            raise
+        invoice.message = chat.message(sent["message_id"])
         return sent
 
     @staticmethod
@@ -247,6 +253,7 @@ class PaymentMethods:
             paid["order_info"] = order_info
         paid.update(telegram_payment_charge_id=f"tg-charge-{number}", provider_payment_charge_id=f"prov-{number}")
         invoice.charge_id = paid["telegram_payment_charge_id"]
+        self.notify("edit", invoice.message)  # its Pay button shows the receipt now
         message = invoice.message.chat._new_message(person, self.now(), media={"successful_payment": paid})
         self.notify("new", message)
         return message, {"message": message.to_dict()}

@@ -8,26 +8,14 @@ import logging
 
 import aiohttp
 import pytest
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, ShippingOption, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice
 from telegram.error import BadRequest
-from telegram.ext import (
-    ApplicationBuilder,
-    CommandHandler,
-    ContextTypes,
-    MessageHandler,
-    PreCheckoutQueryHandler,
-    ShippingQueryHandler,
-    filters,
-)
 
 from bot.sandbox.botapi import BotApiDouble
 from bot.sandbox.payments import DECLINED_CARD
+from support.shop import GOODS, NO_DELIVERY, PROVIDER, SOLD_OUT, TOKEN, running_shop
 
-TOKEN = "123456:TEST-token-aaaaaaaaaaaaaaaaaaaaaaaa"
-PROVIDER = "284685063:TEST:pretend"
 TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
-GOODS = [LabeledPrice("苹果 5 斤", 2500)]
-OPTIONS = {"county": 600, "province": 1200}
 
 
 @pytest.fixture
@@ -50,74 +38,11 @@ def alice(double):
     return double.person(1001, "Alice", username="alice")
 
 
-# ---- a small shop bot ------------------------------------------------------------------------
-async def _buy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await update.message.reply_invoice(
-        "Apples", "5 jin of Fuji apples from 石门村", f"o:{update.message.message_id}:tok", "CNY", GOODS,
-        provider_token=PROVIDER, need_name=True, need_phone_number=True, need_shipping_address=True,
-        is_flexible=True,
-        reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("💳 Pay ¥25.00", pay=True)]]))
-
-
-async def _shipping(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.shipping_query
-    context.bot_data.setdefault("shipping", []).append(query)
-    if context.bot_data.get("mode") == "no options":
-        try:
-            await query.answer(ok=True, shipping_options=[])
-        except BadRequest as err:
-            context.bot_data.setdefault("refused_answers", []).append(err.message)
-    if query.shipping_address.state != "陕西省":
-        await query.answer(ok=False, error_message="We do not deliver there")
-        return
-    await query.answer(ok=True, shipping_options=[
-        ShippingOption(zone, f"📦 Delivery to {zone}", [LabeledPrice("Delivery", fen)])
-        for zone, fen in OPTIONS.items()])
-
-
-async def _pre_checkout(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.pre_checkout_query
-    context.bot_data.setdefault("pre_checkout", []).append(query)
-    mode = context.bot_data.get("mode", "ok")
-    if mode == "silent":
-        return
-    try:
-        if mode == "refuse":
-            await query.answer(ok=False, error_message="The last apples were just sold")
-        else:
-            await query.answer(ok=True)
-    except BadRequest as err:
-        context.bot_data.setdefault("refused_answers", []).append(err.message)
-
-
-async def _paid(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    payment = update.message.successful_payment
-    context.bot_data.setdefault("paid", []).append((update.update_id, payment))
-    await update.message.reply_text(f"Paid ¥{payment.total_amount / 100:.2f}, thank you!")
-
-
-async def _record_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    context.bot_data.setdefault("errors", []).append(context.error)
-
-
 @pytest.fixture
 async def app(double):
-    application = (ApplicationBuilder().token(TOKEN).base_url(double.base_url)
-                   .base_file_url(double.base_file_url).build())
-    application.add_handler(CommandHandler("buy", _buy))
-    application.add_handler(ShippingQueryHandler(_shipping))
-    application.add_handler(PreCheckoutQueryHandler(_pre_checkout))
-    application.add_handler(MessageHandler(filters.SUCCESSFUL_PAYMENT, _paid))
-    application.add_error_handler(_record_error)
-    double.settle = lambda: application.update_queue.join()
-    await application.initialize()
-    await application.start()
-    await application.updater.start_polling(poll_interval=0, timeout=1)
-    yield application
-    await application.updater.stop()
-    await application.stop()
-    await application.shutdown()
-    assert application.bot_data.get("errors", []) == []
+    """The shop bot (tests/support/shop.py): /buy sends a flexible invoice for apples."""
+    async with running_shop(double) as application:
+        yield application
 
 
 async def _invoice(alice):
@@ -203,14 +128,14 @@ async def test_each_payment_has_its_own_charge_ids(double, app, alice):
 async def test_the_bot_refuses_the_shipping_address(double, app, alice):
     address = {"state": "西藏自治区", "city": "拉萨市", "street_line1": "北京中路 1 号"}
     outcome = await alice.pay(await _invoice(alice), address=address)
-    assert (outcome.status, outcome.error_message) == ("shipping_refused", "We do not deliver there")
+    assert (outcome.status, outcome.error_message) == ("shipping_refused", NO_DELIVERY)
     assert "pre_checkout" not in app.bot_data and "paid" not in app.bot_data
 
 
 async def test_the_bot_refuses_the_pre_checkout(double, app, alice):
     app.bot_data["mode"] = "refuse"
     outcome = await alice.pay(await _invoice(alice))
-    assert (outcome.status, outcome.error_message) == ("refused", "The last apples were just sold")
+    assert (outcome.status, outcome.error_message) == ("refused", SOLD_OUT)
     assert "paid" not in app.bot_data
 
 
