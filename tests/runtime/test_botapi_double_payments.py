@@ -8,6 +8,7 @@ import logging
 
 import aiohttp
 import pytest
+from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice
 from telegram.error import BadRequest
 
@@ -196,3 +197,27 @@ async def test_a_bot_that_did_not_ask_for_pre_checkout_queries_never_gets_one(do
         outcome = await alice.pay(message)
     assert outcome.status == "timed_out"
     assert "pre_checkout" not in app.bot_data
+
+
+async def test_an_update_sent_again_by_webhook_is_posted_again(double):
+    """deliver_again under a webhook: Telegram posts the same update once more."""
+    posted: list[int] = []
+
+    async def receive(request: web.Request) -> web.Response:
+        posted.append((await request.json())["update_id"])
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/hook", receive)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        async with aiohttp.ClientSession() as http, http.post(f"{double.base_url}{TOKEN}/setWebhook", json={
+                "url": f"http://127.0.0.1:{runner.addresses[0][1]}/hook"}) as response:
+            assert response.status == 200
+        update_id = await double.deliver({"message": {"message_id": 1, "text": "hi"}})
+        await double.deliver_again({"update_id": update_id, "message": {"message_id": 1, "text": "hi"}})
+        assert posted == [update_id, update_id]
+    finally:
+        await runner.cleanup()
