@@ -9,17 +9,16 @@ plays in tests, in two steps: ``POST /api/pay/shipping`` (the address; the bot's
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 
 from bot.demo.uploads import acting
 from bot.demo.webguard import Refused, json_body
-from bot.sandbox.model import Message, Person
+from bot.sandbox.botapi import BotApiDouble
+from bot.sandbox.model import Chat, Message, Person
 from bot.sandbox.payments import PAYING_CARD, TOWN_ADDRESS, PaymentSheet, QueryAnswer
-
-if TYPE_CHECKING:
-    from bot.demo.webchat import WebChat
 
 ADDRESS_FIELDS = ("state", "city", "street_line1", "street_line2", "post_code")
 MAX_FIELD = 200  # characters in one field of the sheet
@@ -53,8 +52,10 @@ def _shipping_view(answer: QueryAnswer | None) -> dict:
 class PaySheets:
     """The open payment sheets of the web chat's people, by (person, chat, invoice message)."""
 
-    def __init__(self, chat: WebChat):
-        self.chat = chat
+    def __init__(self, double: BotApiDouble, speaker: Callable[[Any], tuple[Person, Chat]], phones: dict[int, str]):
+        """``speaker``: who acts, in which of their chats, from a request's fields (``as``, ``chat_id``);
+        ``phones``: each person's phone number, by Telegram id."""
+        self.double, self.speaker, self.phones = double, speaker, phones
         self.sheets: dict[tuple[int, int, int], PaymentSheet] = {}
 
     def add_routes(self, app: web.Application) -> None:
@@ -63,16 +64,16 @@ class PaySheets:
         app.router.add_post("/api/pay", self._pay)
 
     def _open(self, fields: Any, fresh: bool = False) -> tuple[Person, PaymentSheet]:
-        person, chat = self.chat._speaker(fields)
+        person, chat = self.speaker(fields)
         try:
             message = chat.message(int(fields.get("message_id")))
         except (TypeError, ValueError):
             raise Refused(400, "message_id must be a number") from None
-        if message is None or message.deleted or dict.get(self.chat.double.invoices, (chat.id, message.message_id)) is None:
+        if message is None or message.deleted or dict.get(self.double.invoices, (chat.id, message.message_id)) is None:
             raise Refused(404, "that invoice is gone", "invoice.gone")
         key = (person.id, chat.id, message.message_id)
         if fresh or key not in self.sheets:
-            self.sheets[key] = self.chat.double.payment_sheet(person, message)
+            self.sheets[key] = self.double.payment_sheet(person, message)
         sheet = self.sheets[key]
         if sheet.invoice.paid:
             raise Refused(409, "that invoice is paid already", "invoice.paid")
@@ -80,9 +81,9 @@ class PaySheets:
 
     async def _sheet(self, request: web.Request) -> web.Response:
         person, sheet = self._open(request.query, fresh=True)
-        role = self.chat.roles[person.id]
-        return web.json_response({"ok": True, "invoice": invoice_view(self.chat.double, sheet.invoice.message),
-                                  "prefill": {"address": TOWN_ADDRESS, "name": role.first_name, "phone": role.phone,
+        return web.json_response({"ok": True, "invoice": invoice_view(self.double, sheet.invoice.message),
+                                  "prefill": {"address": TOWN_ADDRESS, "name": person.first_name,
+                                              "phone": self.phones.get(person.id, ""),
                                               "card": PAYING_CARD}})
 
     async def _shipping(self, request: web.Request) -> web.Response:

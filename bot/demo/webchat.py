@@ -66,7 +66,7 @@ class WebChat:
         self._streams: set[asyncio.Queue] = set()
         self._runner: web.AppRunner | None = None
         self.host, self.port = "127.0.0.1", 0
-        self.pay_sheets = PaySheets(self)
+        self.pay_sheets = PaySheets(double, self._speaker, {r.telegram_id: r.phone for r in world.roles})
         double.observers.append(self._on_message)
 
     # ---- lifecycle ------------------------------------------------------------------

@@ -388,6 +388,7 @@ class BotApiDouble(MessageMethods, InlineMethods, PaymentMethods):
     def _ack_one(self, update_id: int) -> None:
         """The bot answered the webhook POST of ``update_id`` with 2xx."""
         self._acked.add(update_id)
+        self._again.discard(update_id)
         self._pending.pop(update_id, None)
         self._resolve_waiters(update_id)
 

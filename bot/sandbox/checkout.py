@@ -1,25 +1,81 @@
 """The person's side of Telegram Payments in the Bot API double: the payment sheet Telegram's app
 shows for an invoice (the shipping address, the bot's shipping options, name and phone, the card,
 Pay) and what it ends with. ``Person.pay`` plays it in one go, the demo's web chat in two steps.
-The bot's side (sendInvoice and the answers to the queries) is in payments.py."""
+The bot's side (sendInvoice and the answers to the queries) is in payments.py; the records both
+sides share (an invoice as the double keeps it, the bot's answer to a query) are here."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .model import Message, User
 
-if TYPE_CHECKING:
-    from .payments import Invoice, QueryAnswer
-
-__all__ = ["DECLINED_CARD", "PAYING_CARD", "TOWN_ADDRESS", "PaymentOutcome", "PaymentSheet"]
+__all__ = ["DECLINED_CARD", "PAYING_CARD", "TOWN_ADDRESS", "Invoice", "Invoices", "PaymentOutcome", "PaymentSheet",
+           "QueryAnswer"]
 
 PAYING_CARD = "4242 4242 4242 4242"
 DECLINED_CARD = "4000 0000 0000 0002"
 # The pretend address a person's sheet is filled with (Telegram's ShippingAddress fields).
 TOWN_ADDRESS = {"country_code": "CN", "state": "陕西省", "city": "西安市", "street_line1": "雁塔区科技路 10 号",
                 "street_line2": "", "post_code": "710075"}
+
+
+@dataclass
+class Invoice:
+    """An invoice the bot sent, as the double keeps it: what the sheet shows and what the bot asked."""
+
+    message: Message | None = field(repr=False)  # None only while it is being sent
+    title: str
+    description: str
+    payload: str
+    currency: str
+    prices: list[dict]
+    provider_token: str = ""
+    start_parameter: str = ""
+    need_name: bool = False
+    need_phone_number: bool = False
+    need_email: bool = False
+    need_shipping_address: bool = False
+    is_flexible: bool = False
+    charge_id: str | None = None  # Telegram's charge id once paid (the Pay button then shows the receipt)
+
+    @property
+    def total_amount(self) -> int:
+        return sum(p["amount"] for p in self.prices)
+
+    @property
+    def paid(self) -> bool:
+        return self.charge_id is not None
+
+
+class Invoices(dict):
+    """The invoices sent, by (chat id, message id); a message id alone finds the one invoice with it."""
+
+    def __getitem__(self, key: Any) -> Invoice:
+        if isinstance(key, int):
+            found = [invoice for (_, message_id), invoice in self.items() if message_id == key]
+            if len(found) != 1:
+                raise KeyError(f"{len(found)} invoices with message id {key}: use (chat id, message id)")
+            return found[0]
+        return super().__getitem__(key)
+
+
+@dataclass
+class QueryAnswer:
+    """The bot's answer to one shipping or pre-checkout query (``answered`` False: none in time)."""
+
+    query_id: str
+    kind: str  # "shipping_query" | "pre_checkout_query"
+    sent_at: float  # monotonic seconds
+    ok: bool | None = None
+    shipping_options: list[dict] = field(default_factory=list)
+    error_message: str | None = None
+    answered: bool = False
+    expired: bool = False  # past the limit: any answer now is refused
+    late_answers: int = 0  # answers refused as too late
+    event: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
 
 @dataclass

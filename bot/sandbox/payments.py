@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from dataclasses import dataclass, field
 from typing import Any
 
-from .checkout import DECLINED_CARD, PAYING_CARD, TOWN_ADDRESS, PaymentOutcome, PaymentSheet
+from .checkout import (DECLINED_CARD, PAYING_CARD, TOWN_ADDRESS, Invoice, Invoices, PaymentOutcome, PaymentSheet,
+                       QueryAnswer)
 from .model import Message, Params, User, bad
 
 __all__ = ["DECLINED_CARD", "PAYING_CARD", "TOWN_ADDRESS", "Invoice", "Invoices", "PaymentMethods",
@@ -32,62 +32,6 @@ __all__ = ["DECLINED_CARD", "PAYING_CARD", "TOWN_ADDRESS", "Invoice", "Invoices"
 TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
 _LIMITS = {"title": 32, "description": 255}
 _FLAGS = ("need_name", "need_phone_number", "need_email", "need_shipping_address", "is_flexible")
-
-
-@dataclass
-class Invoice:
-    """An invoice the bot sent, as the double keeps it: what the sheet shows and what the bot asked."""
-
-    message: Message = field(repr=False)
-    title: str
-    description: str
-    payload: str
-    currency: str
-    prices: list[dict]
-    provider_token: str = ""
-    start_parameter: str = ""
-    need_name: bool = False
-    need_phone_number: bool = False
-    need_email: bool = False
-    need_shipping_address: bool = False
-    is_flexible: bool = False
-    charge_id: str | None = None  # Telegram's charge id once paid (the Pay button then shows the receipt)
-
-    @property
-    def total_amount(self) -> int:
-        return sum(p["amount"] for p in self.prices)
-
-    @property
-    def paid(self) -> bool:
-        return self.charge_id is not None
-
-
-class Invoices(dict):
-    """The invoices sent, by (chat id, message id); a message id alone finds the one invoice with it."""
-
-    def __getitem__(self, key: Any) -> Invoice:
-        if isinstance(key, int):
-            found = [invoice for (_, message_id), invoice in self.items() if message_id == key]
-            if len(found) != 1:
-                raise KeyError(f"{len(found)} invoices with message id {key}: use (chat id, message id)")
-            return found[0]
-        return super().__getitem__(key)
-
-
-@dataclass
-class QueryAnswer:
-    """The bot's answer to one shipping or pre-checkout query (``answered`` False: none in time)."""
-
-    query_id: str
-    kind: str  # "shipping_query" | "pre_checkout_query"
-    sent_at: float  # monotonic seconds
-    ok: bool | None = None
-    shipping_options: list[dict] = field(default_factory=list)
-    error_message: str | None = None
-    answered: bool = False
-    expired: bool = False  # past the limit: any answer now is refused
-    late_answers: int = 0  # answers refused as too late
-    event: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
 
 class PaymentMethods:
@@ -146,10 +90,16 @@ class PaymentMethods:
         start = params.text("start_parameter", "")
         summary = {"title": title, "description": description, "start_parameter": start,
                    "currency": currency, "total_amount": sum(p["amount"] for p in prices)}
-        sent = self._send(chat, params, media={"invoice": summary})
-        message = chat.message(sent["message_id"])
-        self.invoices[(chat.id, message.message_id)] = Invoice(
-            message, title, description, payload, currency, prices, token, start, **flags)
+        # Kept before it is sent, so that whoever watches the chat (the web chat) sees it as an invoice.
+        key = (chat.id, chat.messages[-1].message_id + 1 if chat.messages else chat.first_message_id)
+        invoice = self.invoices[key] = Invoice(None, title, description, payload, currency, prices, token, start,
+                                               **flags)
+        try:
+            sent = self._send(chat, params, media={"invoice": summary})
+        except Exception:
+            del self.invoices[key]
+            raise
+        invoice.message = chat.message(sent["message_id"])
         return sent
 
     @staticmethod
@@ -247,6 +197,7 @@ class PaymentMethods:
             paid["order_info"] = order_info
         paid.update(telegram_payment_charge_id=f"tg-charge-{number}", provider_payment_charge_id=f"prov-{number}")
         invoice.charge_id = paid["telegram_payment_charge_id"]
+        self.notify("edit", invoice.message)  # its Pay button shows the receipt now
         message = invoice.message.chat._new_message(person, self.now(), media={"successful_payment": paid})
         self.notify("new", message)
         return message, {"message": message.to_dict()}

@@ -4,30 +4,17 @@ late answer, a declined card, and a successful payment the bot parses and may ge
 
 from __future__ import annotations
 
-import logging
-
 import aiohttp
 import pytest
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, ShippingOption, Update
+from aiohttp import web
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice
 from telegram.error import BadRequest
-from telegram.ext import (
-    ApplicationBuilder,
-    CommandHandler,
-    ContextTypes,
-    MessageHandler,
-    PreCheckoutQueryHandler,
-    ShippingQueryHandler,
-    filters,
-)
 
 from bot.sandbox.botapi import BotApiDouble
 from bot.sandbox.payments import DECLINED_CARD
+from support.shop import GOODS, NO_DELIVERY, PROVIDER, SOLD_OUT, TOKEN, running_shop
 
-TOKEN = "123456:TEST-token-aaaaaaaaaaaaaaaaaaaaaaaa"
-PROVIDER = "284685063:TEST:pretend"
 TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
-GOODS = [LabeledPrice("苹果 5 斤", 2500)]
-OPTIONS = {"county": 600, "province": 1200}
 
 
 @pytest.fixture
@@ -50,74 +37,11 @@ def alice(double):
     return double.person(1001, "Alice", username="alice")
 
 
-# ---- a small shop bot ------------------------------------------------------------------------
-async def _buy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await update.message.reply_invoice(
-        "Apples", "5 jin of Fuji apples from 石门村", f"o:{update.message.message_id}:tok", "CNY", GOODS,
-        provider_token=PROVIDER, need_name=True, need_phone_number=True, need_shipping_address=True,
-        is_flexible=True,
-        reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("💳 Pay ¥25.00", pay=True)]]))
-
-
-async def _shipping(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.shipping_query
-    context.bot_data.setdefault("shipping", []).append(query)
-    if context.bot_data.get("mode") == "no options":
-        try:
-            await query.answer(ok=True, shipping_options=[])
-        except BadRequest as err:
-            context.bot_data.setdefault("refused_answers", []).append(err.message)
-    if query.shipping_address.state != "陕西省":
-        await query.answer(ok=False, error_message="We do not deliver there")
-        return
-    await query.answer(ok=True, shipping_options=[
-        ShippingOption(zone, f"📦 Delivery to {zone}", [LabeledPrice("Delivery", fen)])
-        for zone, fen in OPTIONS.items()])
-
-
-async def _pre_checkout(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.pre_checkout_query
-    context.bot_data.setdefault("pre_checkout", []).append(query)
-    mode = context.bot_data.get("mode", "ok")
-    if mode == "silent":
-        return
-    try:
-        if mode == "refuse":
-            await query.answer(ok=False, error_message="The last apples were just sold")
-        else:
-            await query.answer(ok=True)
-    except BadRequest as err:
-        context.bot_data.setdefault("refused_answers", []).append(err.message)
-
-
-async def _paid(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    payment = update.message.successful_payment
-    context.bot_data.setdefault("paid", []).append((update.update_id, payment))
-    await update.message.reply_text(f"Paid ¥{payment.total_amount / 100:.2f}, thank you!")
-
-
-async def _record_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    context.bot_data.setdefault("errors", []).append(context.error)
-
-
 @pytest.fixture
 async def app(double):
-    application = (ApplicationBuilder().token(TOKEN).base_url(double.base_url)
-                   .base_file_url(double.base_file_url).build())
-    application.add_handler(CommandHandler("buy", _buy))
-    application.add_handler(ShippingQueryHandler(_shipping))
-    application.add_handler(PreCheckoutQueryHandler(_pre_checkout))
-    application.add_handler(MessageHandler(filters.SUCCESSFUL_PAYMENT, _paid))
-    application.add_error_handler(_record_error)
-    double.settle = lambda: application.update_queue.join()
-    await application.initialize()
-    await application.start()
-    await application.updater.start_polling(poll_interval=0, timeout=1)
-    yield application
-    await application.updater.stop()
-    await application.stop()
-    await application.shutdown()
-    assert application.bot_data.get("errors", []) == []
+    """The shop bot (tests/support/shop.py): /buy sends a flexible invoice for apples."""
+    async with running_shop(double) as application:
+        yield application
 
 
 async def _invoice(alice):
@@ -203,14 +127,14 @@ async def test_each_payment_has_its_own_charge_ids(double, app, alice):
 async def test_the_bot_refuses_the_shipping_address(double, app, alice):
     address = {"state": "西藏自治区", "city": "拉萨市", "street_line1": "北京中路 1 号"}
     outcome = await alice.pay(await _invoice(alice), address=address)
-    assert (outcome.status, outcome.error_message) == ("shipping_refused", "We do not deliver there")
+    assert (outcome.status, outcome.error_message) == ("shipping_refused", NO_DELIVERY)
     assert "pre_checkout" not in app.bot_data and "paid" not in app.bot_data
 
 
 async def test_the_bot_refuses_the_pre_checkout(double, app, alice):
     app.bot_data["mode"] = "refuse"
     outcome = await alice.pay(await _invoice(alice))
-    assert (outcome.status, outcome.error_message) == ("refused", "The last apples were just sold")
+    assert (outcome.status, outcome.error_message) == ("refused", SOLD_OUT)
     assert "paid" not in app.bot_data
 
 
@@ -264,10 +188,33 @@ async def test_a_successful_payment_can_reach_the_bot_twice(double, app, alice):
     assert alice.chat.last_bot_message().media["invoice"]["total_amount"] == 2500
 
 
-async def test_a_bot_that_did_not_ask_for_pre_checkout_queries_never_gets_one(double, app, alice, caplog):
+async def test_a_bot_that_did_not_ask_for_pre_checkout_queries_never_gets_one(double, app, alice):
     message = await _invoice(alice)
     double.allowed_updates = ["message", "shipping_query"]
-    with caplog.at_level(logging.ERROR):
-        outcome = await alice.pay(message)
+    outcome = await alice.pay(message)
     assert outcome.status == "timed_out"
     assert "pre_checkout" not in app.bot_data
+
+
+async def test_an_update_sent_again_by_webhook_is_posted_again(double):
+    """deliver_again under a webhook: Telegram posts the same update once more."""
+    posted: list[int] = []
+
+    async def receive(request: web.Request) -> web.Response:
+        posted.append((await request.json())["update_id"])
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/hook", receive)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        async with aiohttp.ClientSession() as http, http.post(f"{double.base_url}{TOKEN}/setWebhook", json={
+                "url": f"http://127.0.0.1:{runner.addresses[0][1]}/hook"}) as response:
+            assert response.status == 200
+        update_id = await double.deliver({"message": {"message_id": 1, "text": "hi"}})
+        await double.deliver_again({"update_id": update_id, "message": {"message_id": 1, "text": "hi"}})
+        assert posted == [update_id, update_id]
+    finally:
+        await runner.cleanup()
