@@ -6,8 +6,11 @@ invoice is open (and its 15 minutes lapsing), and a successful payment delivered
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
+from bot.config import SettingsError, load_settings
+from bot.runner import ALLOWED_UPDATES
 from bot.sandbox.payments import DECLINED_CARD
 from chat import labels, last_text, texts
 from store.models import Order, Payment
@@ -179,3 +182,15 @@ async def test_a_successful_payment_delivered_twice_is_booked_and_answered_once(
     async with bot.store.read() as session:
         assert len((await session.scalars(select(Order))).all()) == 1
     assert labels(buyer.chat.last_bot_message()) in (["📦 Track", "🧺 Market"], [])
+
+
+def test_the_provider_token_is_a_setting_and_the_sheets_questions_reach_the_bot():
+    assert load_settings({}, env_file="").payment_provider_token is None
+    assert load_settings({"PAYMENT_PROVIDER_TOKEN": " "}, env_file="").payment_provider_token is None
+    token = "284685063:TEST:Zm9vYmFy"
+    assert load_settings({"PAYMENT_PROVIDER_TOKEN": token}, env_file="").payment_provider_token == token
+    with pytest.raises(SettingsError, match="^PAYMENT_PROVIDER_TOKEN is invalid") as error:
+        load_settings({"PAYMENT_PROVIDER_TOKEN": "sk_live_secret-value"}, env_file="")
+    assert "secret-value" not in str(error.value)
+    # Asked of Telegram by polling and by webhook: without them the payment sheet would wait in vain.
+    assert {"shipping_query", "pre_checkout_query", "message"} <= set(ALLOWED_UPDATES)
