@@ -11,8 +11,9 @@ from sqlalchemy import select
 
 from bot.config import SettingsError, load_settings
 from bot.runner import ALLOWED_UPDATES
-from bot.sandbox.payments import DECLINED_CARD
+from bot.sandbox.payments import DECLINED_CARD, TOWN_ADDRESS
 from chat import labels, last_text, texts
+from handlers import town_payments
 from store.models import Order, Payment
 from support.desk import card_of
 from support.produce import desks
@@ -46,7 +47,7 @@ async def test_a_town_buyer_pays_online_and_the_order_reaches_the_sellers_desk(p
     said = texts(buyer.chat)[-2]
     assert said.startswith(f"🧾 Order {order.number}: 5 jin of 红富士苹果, ¥30.00.")
     assert "held for you for 15 minutes" in said
-    sent = bot.double.invoices[invoice.message_id]
+    sent = bot.double.invoices[(buyer.id, invoice.message_id)]
     assert (sent.title, sent.currency, sent.prices) == ("红富士苹果", "CNY", [{"label": "红富士苹果 × 5 jin",
                                                                              "amount": 3000}])
     assert sent.payload == f"o:{order.id}:{order.checkout_token}"
@@ -194,3 +195,47 @@ def test_the_provider_token_is_a_setting_and_the_sheets_questions_reach_the_bot(
     assert "secret-value" not in str(error.value)
     # Asked of Telegram by polling and by webhook: without them the payment sheet would wait in vain.
     assert {"shipping_query", "pre_checkout_query", "message"} <= set(ALLOWED_UPDATES)
+
+
+async def test_a_payment_that_comes_after_the_produce_was_sold_again_is_refunded(paying_bot):
+    bot = paying_bot
+    await priced(bot)
+    listing = await apples(bot, quantity_milli=4_000)
+    first = bot.person(3001, "Zhou", language_code="en")
+    second = bot.person(3002, "Chen", language_code="en")
+    invoice = await invoiced(bot, first, listing, "All 4 jin")
+    held = await latest_order(bot)
+    await lapse(bot)
+    assert (await second.pay(await invoiced(bot, second, listing, "All 4 jin"))).status == "paid"
+    # The first buyer's money was taken as the 15 minutes ran out (the sheet had said yes): Telegram
+    # tells the bot only now. The apples are gone, so it is refunded in full.
+    sent = bot.double.invoices[(first.id, invoice.message_id)]
+    option = {"id": "province", "title": "📦 Delivery: same province", "prices": [{"label": "🚚 Delivery",
+                                                                                     "amount": 1200}]}
+    _, paid = bot.double.successful_payment(first, sent, 3600, option, {"name": "周丽", "phone_number": "+8613900001111",
+                                                                        "shipping_address": TOWN_ADDRESS})
+    await bot.double.deliver(paid)
+    await bot.pump()
+    why, refund = sorted(texts(first.chat)[-2:], key=lambda text: not text.startswith("😔"))
+    assert why.startswith(f"😔 Your payment for order {held.number} came after its 15 minutes")
+    assert "the ¥36.00 you paid will be refunded in full" in why
+    assert refund == f"💸 Order {held.number}: ¥36.00 will be refunded to you through the payment provider."
+    async with bot.store.read() as session:
+        rows = (await session.scalars(select(Payment).where(Payment.order_id == held.id))).all()
+        assert [(p.kind, p.amount_fen) for p in rows] == [("payment", 3600), ("refund", -3600)]
+        assert (await session.get(Order, held.id)).status == "cancelled"
+
+
+async def test_a_slow_check_is_answered_no_in_time_and_nothing_is_paid(paying_bot, monkeypatch):
+    bot = paying_bot
+    await priced(bot)
+    listing = await apples(bot)
+    buyer = bot.person(3001, "Zhou", language_code="en")
+    sheet = bot.double.payment_sheet(buyer, await invoiced(bot, buyer, listing))
+    assert (await sheet.ship()).ok
+    monkeypatch.setattr(town_payments, "ANSWER_WITHIN", 0)  # the store takes longer than the bot may wait
+    slow = await sheet.pay()
+    assert slow.status == "refused" and slow.error_message == "⏳ We could not check your order in time. Please try again."
+    assert (await latest_order(bot)).status == "awaiting_payment" and await payments(bot) == []
+    monkeypatch.setattr(town_payments, "ANSWER_WITHIN", 7.0)
+    assert (await sheet.pay()).status == "paid"
