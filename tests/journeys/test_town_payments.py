@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.config import SettingsError, load_settings
 from bot.runner import ALLOWED_UPDATES
 from bot.sandbox.payments import DECLINED_CARD, TOWN_ADDRESS
-from chat import labels, last_text, texts
+from chat import body, labels, last_text, texts
 from handlers import town_payments
 from store.models import Order, Payment
 from support.desk import card_of
@@ -71,6 +71,9 @@ async def test_a_town_buyer_pays_online_and_the_order_reaches_the_sellers_desk(p
     assert await payments(bot) == [("payment", 4200, outcome.telegram_payment_charge_id)]
     await bot.pump()
     assert card_of(seller_group, order.number)
+    receipt_message = next(m for m in reversed(buyer.chat.bot_messages()) if body(m).startswith("✅ Paid"))
+    await buyer.tap("📦 Track", message=receipt_message)
+    assert "Awaiting payment" in last_text(buyer) and f"Order {order.number}" in last_text(buyer)
 
 
 async def test_a_declined_card_books_nothing_and_the_invoice_can_be_paid_again(paying_bot):
