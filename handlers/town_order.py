@@ -39,7 +39,7 @@ from handlers.context import RuralContext
 from handlers.forms import Form
 from handlers.listings import quantity, unit_name
 from handlers.market import drop_form, gone, on_market
-from handlers.market_order import TOKEN_BYTES, _check_buyer, _enough, _screen, not_placed
+from handlers.market_order import TOKEN_BYTES, buyer_may_order, listing_screen, not_placed, still_enough
 from handlers.ui import alert, button, esc, keyboard, money, name_in, not_yours, on_tap, say, show
 from locales import N_, Translator
 from services import market, orders, town_orders
@@ -91,7 +91,7 @@ def receiver(phone_and_name: str) -> tuple[str, str] | None:
 async def deliver_tapped(update: Update, context: RuralContext, data: TownDeliver) -> None:
     await drop_form(context)
     view = await on_market(update, context, data.listing_id)
-    if view is None or not await _check_buyer(update, context, view) or not await _enough(
+    if view is None or not await buyer_may_order(update, context, view) or not await still_enough(
             update, context, view, data.milli):
         return
     if context.rt.payment_token:
@@ -121,7 +121,7 @@ async def send_invoice(update: Update, context: RuralContext, view: ListingView,
         t("⏳ It is held for you for 15 minutes: pay the invoice below."),
         t("🚚 The delivery is priced from your address on the payment sheet."),
     ])
-    await _screen(update, context, text, keyboard([button(t("✖️ Cancel"), TownDrop(order.id))]), view)
+    await listing_screen(update, context, text, keyboard([button(t("✖️ Cancel"), TownDrop(order.id))]), view)
     description = t("{quantity} of {title} from {village}. Delivery priced from your address.", quantity=amount,
                     title=view.title, village=name_in(view.center_names, t))
     try:
@@ -147,7 +147,7 @@ async def ask_address(update: Update, context: RuralContext, view: ListingView, 
                       t("💵 You pay the courier on delivery.")])
     rows = [[button(t("⬅️ Back"), MarketOrder(view.id)), button(t("✖️ Cancel"), MarketListing(view.id))]]
     if update.callback_query:
-        await _screen(update, context, text, keyboard(*rows), view)
+        await listing_screen(update, context, text, keyboard(*rows), view)
     else:
         await say(update, context, text, keyboard(*rows))
 
