@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from bot.demo.menu import command_menu
+from bot.demo.paysheet import PaySheets, invoice_view, payment_view
 from bot.demo.uploads import (
     MAX_DOCUMENT_JSON,
     MAX_PHOTO_JSON,
@@ -65,6 +66,7 @@ class WebChat:
         self._streams: set[asyncio.Queue] = set()
         self._runner: web.AppRunner | None = None
         self.host, self.port = "127.0.0.1", 0
+        self.pay_sheets = PaySheets(double, self._speaker, {r.telegram_id: r.phone for r in world.roles})
         double.observers.append(self._on_message)
 
     # ---- lifecycle ------------------------------------------------------------------
@@ -86,6 +88,7 @@ class WebChat:
         app.router.add_post("/api/document", self._document)
         app.router.add_post("/api/voice", self._voice)
         app.router.add_post("/api/clock", self._move_clock)
+        self.pay_sheets.add_routes(app)
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 8080) -> None:
@@ -179,8 +182,10 @@ class WebChat:
             "venue": {"title": message.venue["title"], "address": message.venue["address"]} if message.venue else None,
             "contact": {"phone_number": contact["phone_number"]} if contact else None,
             "voice": {"url": f"/api/files/{voice['file_id']}", "duration": voice["duration"]} if voice else None,
-            "buttons": [[{k: v for k, v in (("text", b.text), ("callback_data", b.callback_data), ("url", b.url))
-                          if v is not None} for b in row] for row in message.buttons],
+            "buttons": [[{k: v for k, v in (("text", b.text), ("callback_data", b.callback_data), ("url", b.url),
+                                            ("pay", b.pay or None)) if v is not None} for b in row]
+                        for row in message.buttons],
+            "invoice": invoice_view(self.double, message), "payment": payment_view(message),
             "reply_to": _quote(message.reply_to) if message.reply_to else None,
             "force_reply": self._force_reply(message),
         }

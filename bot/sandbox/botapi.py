@@ -35,22 +35,25 @@ from bot.http_input import BadJson, parse_json
 # Re-exported (Button, KeyboardButton, NOT_MODIFIED are not used here).
 from .inline import InlineAnswer, InlineMethods
 from .methods import NOT_MODIFIED, MessageMethods
+from .payments import Invoice, Invoices, PaymentMethods, PaymentOutcome, PaymentSheet
 from .model import (ApiCall, ApiError, Button, CallbackAnswer, Chat, ChatUpgraded, Group,
                     KeyboardButton, Message, Params, Person, StoredFile, Upload, User, _now, bad)
 
 __all__ = ["ApiCall", "ApiError", "BotApiDouble", "Button", "CallbackAnswer", "Chat", "ChatUpgraded",
-           "Group", "InlineAnswer", "KeyboardButton", "Message", "Person", "StoredFile", "Upload", "User"]
+           "Group", "InlineAnswer", "Invoice", "KeyboardButton", "Message", "PaymentOutcome", "PaymentSheet",
+           "Person", "StoredFile", "Upload", "User"]
 
 _JSON_FIELDS = {"reply_markup", "entities", "caption_entities", "commands", "scope",
-                "allowed_updates", "reply_parameters", "link_preview_options", "results", "button"}
+                "allowed_updates", "reply_parameters", "link_preview_options", "results", "button",
+                "prices", "shipping_options", "suggested_tip_amounts"}
 log = logging.getLogger(__name__)
 
 
 SENDING_METHODS = frozenset({"sendmessage", "sendphoto", "senddocument", "sendvenue", "sendlocation",
-                             "copymessage", "forwardmessage", "sendmediagroup"})
+                             "copymessage", "forwardmessage", "sendmediagroup", "sendinvoice"})
 
 
-class BotApiDouble(MessageMethods, InlineMethods):
+class BotApiDouble(MessageMethods, InlineMethods, PaymentMethods):
     """A fake api.telegram.org for one bot, served on ``host:port`` (0: any free port)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, bot_id: int = 7000000001,
@@ -140,6 +143,18 @@ class BotApiDouble(MessageMethods, InlineMethods):
         self.inline_mode = True
         self.allowed_updates: list[str] | None = None
         self.inline_answers: dict[str, InlineAnswer] = {}
+        # Payments (payments.py): the invoices sent; the bot's answers to shipping and pre-checkout
+        # queries, by query id. Telegram waits 10 s for a pre-checkout answer; a test may add
+        # seconds to the time an answer took (``*_delay``) to make it late without waiting.
+        self.invoices = Invoices()
+        self.shipping_answers: dict = {}
+        self.pre_checkout_answers: dict = {}
+        self.shipping_limit = 10.0
+        self.shipping_delay = 0.0
+        self.pre_checkout_limit = 10.0
+        self.pre_checkout_delay = 0.0
+        self._charges = itertools.count(1)
+        self._again: set[int] = set()  # update ids sent again (deliver_again), not yet fetched again
 
     # ---- lifecycle ------------------------------------------------------------------
     async def start(self) -> None:
@@ -301,7 +316,7 @@ class BotApiDouble(MessageMethods, InlineMethods):
     def acknowledged(self, update_id: int) -> asyncio.Future:
         """A future resolved once the bot called getUpdates with offset > update_id."""
         future = asyncio.get_running_loop().create_future()
-        if update_id < self._confirmed or update_id in self._acked:
+        if (update_id < self._confirmed and update_id not in self._again) or update_id in self._acked:
             future.set_result(update_id)
         else:
             self._ack_waiters.setdefault(update_id, []).append(future)
@@ -310,6 +325,18 @@ class BotApiDouble(MessageMethods, InlineMethods):
     async def deliver(self, update: dict, timeout: float | None = None) -> int:
         """Inject an update and return once the bot fetched and (via ``settle``) handled it."""
         update_id = self.inject(update)
+        await self.deliver_injected([update_id], timeout)
+        return update_id
+
+    async def deliver_again(self, update: dict, timeout: float | None = None) -> int:
+        """Send ``update`` again with its own update_id, as Telegram does when the bot did not confirm
+        it (a crash before the offset moved on, a webhook answered with an error); return once the bot
+        fetched and handled it."""
+        update_id = update["update_id"]
+        self._again.add(update_id)
+        self._acked.discard(update_id)
+        self._pending[update_id] = dict(update)
+        self._wake()
         await self.deliver_injected([update_id], timeout)
         return update_id
 
@@ -353,14 +380,15 @@ class BotApiDouble(MessageMethods, InlineMethods):
             kept = self.pending_updates[offset:]
             offset = kept[0]["update_id"] if kept else self._next_update_id
         self._confirmed = max(self._confirmed, offset)
-        for update_id in [u for u in self._pending if u < offset]:
+        for update_id in [u for u in self._pending if u < offset and u not in self._again]:
             del self._pending[update_id]
-        for update_id in [u for u in self._ack_waiters if u < self._confirmed]:
+        for update_id in [u for u in self._ack_waiters if u < self._confirmed and u not in self._again]:
             self._resolve_waiters(update_id)
 
     def _ack_one(self, update_id: int) -> None:
         """The bot answered the webhook POST of ``update_id`` with 2xx."""
         self._acked.add(update_id)
+        self._again.discard(update_id)
         self._pending.pop(update_id, None)
         self._resolve_waiters(update_id)
 
@@ -636,7 +664,9 @@ class BotApiDouble(MessageMethods, InlineMethods):
                 await asyncio.wait_for(self._wakeup.wait(), remaining)
             except TimeoutError:
                 break
-        return list(itertools.islice(self._pending.values(), limit))
+        updates = sorted(self._pending.values(), key=lambda u: u["update_id"])[:limit]
+        self._again.difference_update(u["update_id"] for u in updates)  # confirmed by the next offset
+        return updates
 
     def api_setWebhook(self, params: Params) -> bool:
         self.webhook = {"url": params.text("url", ""), "secret_token": params.text("secret_token")}

@@ -82,7 +82,7 @@ def test_every_refusal_a_person_can_meet_is_said_in_both_languages_of_the_page()
     in English and in Chinese."""
     root = Path(__file__).resolve().parents[2] / "bot" / "demo"
     keys = set()
-    for source in ("uploads.py", "webchat.py", "webguard.py"):
+    for source in ("uploads.py", "webchat.py", "webguard.py", "paysheet.py"):
         keys |= set(re.findall(r'Refused\(\d+, [^\n]*?, "([a-z.]+)"', (root / source).read_text()))
     assert len(keys) >= 10
     words = (root / "static" / "i18n.js").read_text()

@@ -313,6 +313,8 @@ function attachments(msg) {
       el("span", { class: "card-sub", text: `${Math.floor(msg.voice.duration / 60)}:${pad(msg.voice.duration % 60)}` })));
   }
   if (msg.contact) parts.push(el("div", { class: "card contact", text: `📞 ${msg.contact.phone_number}` }));
+  if (msg.invoice) parts.push(invoiceCard(msg));  // pay.js
+  if (msg.payment) parts.push(paymentCard(msg));
   if (msg.document) {
     parts.push(el("a", { class: "card document", href: msg.document.url, download: msg.document.name || true },
       el("span", { class: "card-icon", text: "📄" }), el("span", { class: "card-title", text: msg.document.name || tr("file") })));
@@ -326,8 +328,13 @@ function inlineKeyboard(msg) {
     const line = el("div", { class: "ikb-row" });
     for (const button of row) {
       const node = el("button", { type: "button", class: button.url ? "ikb url" : "ikb", text: button.text });
+      if (button.pay && msg.invoice && msg.invoice.paid) {  // Telegram shows the receipt instead
+        node.textContent = tr("pay.receipt");
+        node.disabled = true;
+      }
       node.addEventListener("click", () =>
-        button.url ? openLink(button.url)
+        button.pay ? openPaySheet(msg)  // pay.js
+          : button.url ? openLink(button.url)
           : button.callback_data != null ? tap(node, msg, button.callback_data)
             : toast(tr("inline.only.telegram")));  // e.g. 📨 Share in a chat (switch_inline_query)
       line.append(node);
