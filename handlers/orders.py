@@ -89,7 +89,7 @@ async def detail(update: Update, context: RuralContext, order: OrderView) -> Non
     rows = []
     if order.status == OrderStatus.PENDING:
         rows.append([button(t("❌ Cancel order"), CancelOrder(order.id))])
-    if order.status == OrderStatus.PICKED_UP and await problems.reportable(
+    if order.status in (OrderStatus.PICKED_UP, OrderStatus.DELIVERED) and await problems.reportable(
             context.rt.store, context.rt.clock, context.villager.id, order.id):
         rows.append([button(t("⚠️ Problem"), ProblemStart(order.id))])
     rows.append([button(t("⬅️ My orders"), OrdersPage(0))])

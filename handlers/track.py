@@ -7,7 +7,8 @@
     /track RT-XXXXX     one of their own orders, by its number or its parcel's tracking number: a
                         delivery order here, a pickup order in My orders (with its buttons);
                         anyone else's is "not found"
-    📦 RT-XXXXX         (under the list, or under a "delivered" notice) one delivery order
+    📦 RT-XXXXX         (under the list, or under a "delivered" notice) one delivery order; once
+                        delivered, ⚠️ Problem reports one (handlers/problems.py)
     ⬅️ Deliveries, ⬅️ My orders, 🏠 Menu   the ways back
 """
 
@@ -17,7 +18,7 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler, filters
 
 from handlers import orders as my_orders
-from handlers.callbacks import OrdersPage, TrackList, TrackOrder, on
+from handlers.callbacks import OrdersPage, ProblemStart, TrackList, TrackOrder, on
 from handlers.context import RuralContext
 from handlers.ui import (
     alert,
@@ -33,9 +34,10 @@ from handlers.ui import (
     status_text,
 )
 from locales import Translator
-from services import tracking
+from services import problems, tracking
 from services.errors import NotFound
 from services.orders import OrderView
+from services.states import OrderStatus
 from services.tracking import Deliveries
 
 EVENTS_LISTED = 5  # the latest steps of each order in the list; its own screen shows them all
@@ -107,7 +109,12 @@ async def order_screen(update: Update, context: RuralContext, order: OrderView) 
     if not order.is_delivery:  # a pickup order: My orders shows it, with what can be done
         await my_orders.detail(update, context, order)
         return
-    await show(update, context, detail_text(context, order), keyboard(*back_rows(context.t, True)))
+    t, rt = context.t, context.rt
+    problem = order.status == OrderStatus.DELIVERED and await problems.reportable(
+        rt.store, rt.clock, context.villager.id, order.id)
+    await show(update, context, detail_text(context, order),
+               keyboard([button(t("⚠️ Problem"), ProblemStart(order.id))] if problem else None,
+                        *back_rows(t, True)))
 
 
 async def track_command(update: Update, context: RuralContext) -> None:

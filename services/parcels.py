@@ -228,7 +228,7 @@ async def deliver(session: AsyncSession, order: Order, at: datetime, now: dateti
     await cashbook.record_away(session, order.center_id, order.total_fen, at, order_id=order.id,
                                seller_id=sold[0].seller_id if sold else None,
                                fee_fen=cashbook.order_fee(center, order.total_fen), ref=f"delivered:{order.id}")
-    for listing in sold:
+    for listing in sold if order.total_fen else ():  # a replacement earns nothing new
         await tell_seller(session, listing, now, "delivered", order_id=order.id)
     await ratings.queue_questions(session, order, now)
 

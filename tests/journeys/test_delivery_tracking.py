@@ -19,8 +19,8 @@ from bot.metrics import Metrics
 from bot.server import EVENTS_PATH, bound_port, build_web_app, start_server, stop_server
 from chat import body, center_id, labels, last_text, settle_in, texts, villager_id
 from services import cashbook
-from store.models import CashEntry
-from support.produce import desks, published_listing, registered, review_card
+from store.models import CashEntry, Payment
+from support.produce import SELLER_DESK, desks, published_listing, registered, review_card
 from support.store import status_of
 from support.town import confirm, delivery_order, prices, ship
 
@@ -149,3 +149,37 @@ async def test_nobody_else_tracks_the_buyers_order(bot):
 
     await buyer.send(f"/track {TRACKING}")  # the buyer may name it by its tracking number too
     assert f"Order {order.number}" in last_text(buyer)
+
+
+async def test_a_problem_after_delivery_is_refunded_to_the_card(bot, carrier):
+    """Zhou finds half the honey spoiled: ⚠️ Problem on the delivered order in /track; Lao Zhang
+    refunds it at Shangyuan's desk, where no cash leaves the till: Zhou reads that it goes back to
+    the card, and the payments ledger holds the provider's refund."""
+    _, buyer, order = await town_order(bot)
+    zhang = bot.person(501, "Lao Zhang", language_code="en")
+    await confirm(bot.store, bot.clock, order.id)
+    await ship(bot.store, bot.clock, order.id, TRACKING)
+    assert (await carrier(TRACKING, "delivered"))[1]["moved"]
+
+    await buyer.send(f"/track {order.number}")
+    await buyer.tap("⚠️ Problem")
+    await buyer.tap("➕")
+    await buyer.tap("➡️ Next")
+    await buyer.tap("🥀 Spoiled or poor quality")
+    await buyer.tap("⏭ Skip")
+    assert f"Your problem with order {order.number} is sent to the service center" in last_text(buyer)
+    group = bot.double.chats[SELLER_DESK]
+    card = next(m for m in reversed(group.bot_messages()) if body(m).startswith(f"⚠️ Problem with order {order.number}"))
+    assert "Paid for the order: ¥90.00" in body(card)
+
+    done = await zhang.tap("💰 Refund ¥45.00", message=card)
+    await bot.pump()
+    assert done.show_alert and "not from the till" in done.text
+    assert f"Your problem with order {order.number}: ¥45.00 is refunded to the card you paid with" in last_text(buyer)
+    async with bot.store.read() as session:
+        kinds = (await session.execute(select(CashEntry.kind, CashEntry.amount_fen).order_by(CashEntry.id))).all()
+        refunds = (await session.execute(select(Payment.amount_fen, Payment.ref).where(Payment.kind == "refund"))).all()
+        book = await cashbook.balance(session, await center_id(bot.store, "CG-01"))
+    assert [tuple(k) for k in kinds][2:] == [("refund", -4500), ("held_away", 4500)]
+    assert [tuple(r) for r in refunds] == [(-4500, f"refund:{order.id}:1")]
+    assert book.on_hand == 0

@@ -3,7 +3,8 @@ carrier's "delivered" (by order number or tracking number) moves it once and onl
 the village's events do not touch it, and "delivered" does not touch a parcel to the village. At
 delivery its goods money goes into the seller's center's book as money paid away (never in the
 till), the seller is owed it and may be paid it at the counter, the seller's page and listing count
-it, the buyer is told and asked for stars a day later. /track reads the buyer's own orders only."""
+it, the buyer is told and asked for stars a day later. A problem's refund after delivery goes back
+the way the goods were paid, never from the till. /track reads the buyer's own orders only."""
 
 from __future__ import annotations
 
@@ -14,12 +15,12 @@ from sqlalchemy import select, update
 
 from chat import center_id
 from services import cart as carts
-from services import cash, cashbook, orders, parcels, sellers, tracking
+from services import cash, cashbook, orders, parcels, problem_desk, problems, sellers, tracking
 from services.errors import NotAllowed, NotFound
 from services.listings import load_listing_views
 from services.ratings import ASK_AFTER
 from services.states import OrderStatus
-from store.models import CashEntry, Order, OutboxMessage, Product, ServiceCenter
+from store.models import CashEntry, Order, OutboxMessage, Payment, Product, ServiceCenter
 from support.books import books_balance
 from support.desk import ADMIN
 from support.produce import approved_listing, person
@@ -169,3 +170,41 @@ async def test_track_reads_the_buyers_own_orders_only(demo_store, clock):
     assert [o.number for o in found.going] == [second.number]
     assert [(o.number, o.status, [e.status for e in o.events]) for o in found.delivered] == [
         (order.number, "delivered", ["awaiting_payment", "pending", "confirmed", "in_transit", "delivered"])]
+
+
+async def reported(store, clock, buyer: int, order_id: int, quantity_milli: int) -> int:
+    """The buyer reports part of their delivered order spoiled; returns the problem's id."""
+    draft = await problems.start(store, clock, buyer, order_id)
+    await problems.set_quantity(store, clock, buyer, draft.id, draft.lines[0].line_id, quantity_milli)
+    await problems.set_reason(store, clock, buyer, draft.id, "spoiled")
+    return (await problems.submit(store, clock, buyer, draft.id, None)).id
+
+
+@pytest.mark.parametrize("online", [True, False], ids=["online", "cash-on-delivery"])
+async def test_a_refund_after_delivery_goes_back_the_way_it_was_paid_never_from_the_till(demo_store, clock, online):
+    seller, buyer, _, order = await shipped(demo_store, clock, online=online)
+    with pytest.raises(problems.TooLate):  # not delivered yet
+        await problems.start(demo_store, clock, buyer, order.id)
+    await parcels.carrier_event(demo_store, clock, order.number, "delivered", clock.now())
+    clock.advance(timedelta(days=2))
+
+    first = await reported(demo_store, clock, buyer, order.id, 500)
+    view = await problem_desk.refund(demo_store, clock, ADMIN, first)
+    assert (view.paid_fen, view.refunded_fen, view.paid_away) == (1200, 300, "online" if online else "cash_on_delivery")
+    second = await reported(demo_store, clock, buyer, order.id, 1500)
+    await problem_desk.refund(demo_store, clock, ADMIN, second)
+
+    assert (await entries(demo_store, order.id))[2:] == [
+        ("refund", -300, -30, seller, f"refund:{order.id}:1"), ("held_away", 300, 0, None, f"held-refund:{order.id}:1"),
+        ("refund", -900, -90, seller, f"refund:{order.id}:2"), ("held_away", 900, 0, None, f"held-refund:{order.id}:2")]
+    async with demo_store.read() as session:
+        book = await cashbook.balance(session, await center_id(demo_store, "CG-01"))
+        rows = [(p.kind, p.amount_fen, p.ref) for p in (await session.scalars(
+            select(Payment).where(Payment.order_id == order.id).order_by(Payment.id))).all()]
+    assert (book.on_hand, book.owed_to_sellers, book.fees) == (0, {}, 0)  # nothing left to anyone
+    assert rows == ([("payment", 2400, None), ("refund", -300, f"refund:{order.id}:1"),
+                     ("refund", -900, f"refund:{order.id}:2")] if online else [])
+    assert await books_balance(demo_store) == []
+
+    clock.advance(timedelta(days=problems.PROBLEM_DAYS))
+    assert not await problems.reportable(demo_store, clock, buyer, order.id)
