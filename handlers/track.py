@@ -84,7 +84,8 @@ def detail_text(context: RuralContext, order: OrderView) -> str:
                        address=esc(order.ship_to.get("address", ""))))
     lines += ["", *order_lines(t, order),
               t("💰 Goods {goods} + delivery {delivery}", goods=money(order.total_fen),
-                delivery=money(order.delivery_fen)),
+                delivery=money(order.delivery_fen)) if order.ship_to else
+              t("💰 Total: <b>{total}</b>", total=money(order.total_fen)),  # the delivery is not priced yet
               "", t("🕒 <b>Timeline</b>"), *timeline(context, order)]
     return "\n".join(lines)
 
