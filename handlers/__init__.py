@@ -41,6 +41,7 @@ from handlers import (
     stats,
     supergroup,
     synonyms,
+    track,
 )
 from handlers.context import on_error, resolve_person
 
@@ -57,5 +58,6 @@ def register_all(app: Application) -> None:
     for journey in (buyer_reviews, review_desk, sellers):
         journey.register(app)
     sharing.register(app)
+    track.register(app)  # /track: a buyer's deliveries (after orders, whose detail it reuses)
     menu.register(app)  # last: it takes whatever the journeys did not
     app.add_error_handler(on_error)

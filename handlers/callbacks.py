@@ -943,3 +943,15 @@ class SellerPage(CallbackData, prefix="sp"):
     """👤 Seller: a seller's page (also opened by the link ?start=s-<id>)."""
 
     seller_id: Id
+
+
+# ── /track: a buyer follows their deliveries (handlers/track.py) ────────────────────────────────
+
+class TrackList(CallbackData, prefix="trl"):
+    """⬅️ Deliveries: the buyer's own delivery orders on their way, and the last delivered."""
+
+
+class TrackOrder(CallbackData, prefix="trk"):
+    """📦 One of the buyer's own orders, its tracking number and its timeline."""
+
+    order_id: BigId

@@ -22,6 +22,7 @@ MEANING = dict(COMMANDS)
 # (icon, command, meaning); the meaning None: the command's own, as set with set_my_commands.
 VILLAGER = (
     ("🛒", "catalog", None), ("🔍", "search", None), ("🛍", "cart", None), ("📦", "orders", None),
+    ("🚚", "track", N_("Follow your deliveries, or one order: /track RT-XXXXX")),
     ("🧺", "market", None), ("🌾", "sell", None), ("📋", "mylistings", None), ("📢", "promotions", None),
     ("📱", "phone", N_("Share your phone number")), ("🌐", "language", None), ("📄", "mydata", None),
     ("🗑", "forget", None),

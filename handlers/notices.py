@@ -17,11 +17,12 @@ from telegram.constants import ParseMode
 
 from handlers import problem_desk
 from handlers.buyer_reviews import ask_rating
-from handlers.callbacks import AdminProductOpen, Categories, OrderDetail
+from handlers.callbacks import AdminProductOpen, Categories, OrderDetail, TrackOrder
 from handlers.card_posts import edit_cards, edit_review_cards, post_card, post_review_card, to_desk
 from handlers.cards import digest_text, reason_text, uncollected_text
 from handlers.cash_notices import send_cash
 from handlers.context import Runtime
+from handlers.delivery_notices import delivery_notice, seller_delivered
 from handlers.listings import reject_reason, unit_name
 from handlers.returns import list_keyboard, list_text
 from handlers.review_desk import post_buyer_review_card
@@ -63,7 +64,10 @@ async def send_status(bot: Bot, rt: Runtime, row: Claimed, order: OrderView) -> 
         return False
     t = translator(person.locale or rt.default_locale)
     status = S(row.payload["status"])
-    if status == S.REJECTED:
+    if (text := delivery_notice(t, order, status)) is not None:
+        await bot.send_message(person.telegram_id, text, parse_mode=ParseMode.HTML,
+                               reply_markup=keyboard([button(t("📦 Track"), TrackOrder(order.id))]))
+    elif status == S.REJECTED:
         text = t("❌ Sorry, your order <b>{number}</b> was rejected.", number=order.number)
         if row.payload.get("reason"):
             text += "\n" + t("Reason: {reason}", reason=reason_text(t, row.payload["reason"]))
@@ -203,6 +207,8 @@ async def send_to_seller(bot: Bot, rt: Runtime, row: Claimed) -> bool:
     elif event == "earned":
         text = t("💰 Order <b>{number}</b> was picked up and paid: you earned <b>{total}</b> for your {title}. "
                  "Collect it from your partner.", number=order.number, total=money(order.total_fen), title=title)
+    elif event == "delivered":
+        text = seller_delivered(t, order, title)
     else:
         log.warning("unknown seller event %r", event)
         return False

@@ -78,6 +78,9 @@ INVENTORY: dict[str, Tap] = {
     # handlers/orders.py
     "my orders page": Tap("ords:0", OWN),
     "my order": Tap("ord:{order}"),
+    # handlers/track.py
+    "my deliveries": Tap("trl", OWN),
+    "track an order": Tap("trk:{order}"),
     "cancel my order": Tap("ordx:{order}"),
     "cancel my order, sure": Tap("ordxx:{order}"),
     # handlers/browse.py
