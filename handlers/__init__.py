@@ -36,6 +36,7 @@ from handlers import (
     sellers,
     service_desk,
     sharing,
+    shipping_desk,
     staff,
     start,
     stats,
@@ -56,6 +57,7 @@ def register_all(app: Application) -> None:
         journey.register(app)
     for journey in (buyer_reviews, review_desk, sellers):
         journey.register(app)
+    shipping_desk.register(app)
     sharing.register(app)
     menu.register(app)  # last: it takes whatever the journeys did not
     app.add_error_handler(on_error)

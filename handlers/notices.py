@@ -15,7 +15,7 @@ from datetime import datetime
 from telegram import Bot
 from telegram.constants import ParseMode
 
-from handlers import problem_desk
+from handlers import delivery_notices, problem_desk
 from handlers.buyer_reviews import ask_rating
 from handlers.callbacks import AdminProductOpen, Categories, OrderDetail
 from handlers.card_posts import edit_cards, edit_review_cards, post_card, post_review_card, to_desk
@@ -62,6 +62,8 @@ async def send_status(bot: Bot, rt: Runtime, row: Claimed, order: OrderView) -> 
     if person is None or not person.reachable:
         return False
     t = translator(person.locale or rt.default_locale)
+    if order.is_delivery:  # a town buyer's: handlers.delivery_notices
+        return await delivery_notices.send_status(bot, person.telegram_id, t, order, row.payload or {})
     status = S(row.payload["status"])
     if status == S.REJECTED:
         text = t("❌ Sorry, your order <b>{number}</b> was rejected.", number=order.number)
@@ -156,10 +158,11 @@ async def send_digest(bot: Bot, rt: Runtime, row: Claimed) -> bool:
     waiting_orders = await desks.pending(rt.store, row.center_id)
     waiting_parcels = await parcels.waiting_for_pickup(rt.store, row.center_id)
     waiting_listings = await reviews.in_review(rt.store, row.center_id)
-    if not waiting_orders and not waiting_parcels and not waiting_listings:
+    to_ship = await desks.to_ship(rt.store, row.center_id)
+    if not waiting_orders and not waiting_parcels and not waiting_listings and not to_ship:
         return False
     with to_desk(chat_id):
-        await bot.send_message(chat_id, digest_text(t, waiting_orders, waiting_parcels, waiting_listings),
+        await bot.send_message(chat_id, digest_text(t, waiting_orders, waiting_parcels, waiting_listings, to_ship),
                                parse_mode=ParseMode.HTML)
     return True
 

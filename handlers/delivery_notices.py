@@ -1,0 +1,66 @@
+"""What a town buyer is told as their delivery order moves (handlers.notices.send_status sends it):
+one line of NOTICES per step, read as a table. A step's row in the outbox names it in its payload:
+``{"status": ...}`` for a move of the order (services/parcels.announce), ``{"refunded_fen": ...}``
+for money paid online and refunded (services/refunds.py). A notice's text may use {number}, {total}
+(goods and delivery), {tracking} and {amount} (the refund).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot
+from telegram.constants import ParseMode
+
+from handlers.callbacks import OrderDetail
+from handlers.cards import reason_text
+from handlers.ui import button, esc, keyboard, money
+from locales import N_, Translator
+from services.orders import OrderView
+from services.states import OrderStatus
+
+log = logging.getLogger(__name__)
+S = OrderStatus
+REFUNDED = "refunded"  # not a status: money paid online given back
+
+NOTICES: dict[str, str] = {
+    S.CONFIRMED: N_("✅ The seller's center confirmed your order <b>{number}</b>. It will ship soon; we will "
+                    "send you the tracking number."),
+    S.IN_TRANSIT: N_("🚚 Your order <b>{number}</b> has shipped. Tracking number: <b>{tracking}</b>\n"
+                     "Follow it with /track."),
+    S.REJECTED: N_("❌ Sorry, the seller's center could not take your order <b>{number}</b>."),
+    S.CANCELLED: N_("🚫 Your order <b>{number}</b> was cancelled."),
+    REFUNDED: N_("💳 {amount} you paid for order <b>{number}</b> will be refunded to your card within a few days."),
+}
+
+
+def event_of(payload: dict) -> str | None:
+    """Which line of NOTICES an outbox row's payload asks for."""
+    if "status" in payload:
+        return payload["status"]
+    if "refunded_fen" in payload:
+        return REFUNDED
+    return None
+
+
+def notice_text(t: Translator, order: OrderView, payload: dict) -> str | None:
+    """The buyer's notice for the step ``payload`` names; None for a step they are not told of."""
+    event = event_of(payload)
+    if event not in NOTICES:
+        return None
+    text = t(NOTICES[event], number=order.number, total=money(order.total_fen + order.delivery_fen),
+             tracking=esc(order.tracking_number or ""), amount=money(payload.get("refunded_fen", 0)))
+    if event == S.REJECTED and payload.get("reason"):
+        text += "\n" + t("Reason: {reason}", reason=reason_text(t, payload["reason"]))
+    return text
+
+
+async def send_status(bot: Bot, chat_id: int, t: Translator, order: OrderView, payload: dict) -> bool:
+    """Tell the buyer (``chat_id``) of their delivery order's step; False if it is no step they hear of."""
+    text = notice_text(t, order, payload)
+    if text is None:
+        log.info("no delivery notice for order %s: %r", order.id, payload)
+        return False
+    await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML,
+                           reply_markup=keyboard([button(t("📦 Track"), OrderDetail(order.id))]))
+    return True
