@@ -65,8 +65,8 @@ async def tracking_typed(update: Update, context: RuralContext, order_id: int, t
 
 
 desk_prompts.QUESTIONS[TRACKING.kind] = Question(
-    N_("🚚 {name}, please type the carrier's tracking number of this order."), N_("Tracking number"), ORDER,
-    tracking_typed)
+    N_("🚚 {name}, please type the carrier's tracking number of this order."),
+    N_("Carrier's tracking number, e.g. SF1234567890"), ORDER, tracking_typed)
 
 
 def register(app: Application) -> None:
