@@ -7,6 +7,9 @@ in Shaanxi province (¥12). Lao Zhang runs the Shangyuan desk; Xiao Li is a byst
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import select, update
 
 from chat import body, center_id, texts, villager_id
@@ -151,3 +154,10 @@ async def test_a_cash_on_delivery_card_says_the_carrier_collects(bot):
     assert not any(unpaid.order.number in body(m) for m in group.bot_messages())
     await partner.send("/pending", chat=group)
     assert unpaid.order.number not in texts(group)[-1] and placed.order.number in texts(group)[-1]
+
+    # Confirmed and not yet shipped, it is in the desk's morning digest.
+    await partner.tap("✅ Confirm", message=card_of(group, placed.order.number))
+    bot.clock.advance(datetime(2026, 11, 12, 8, 10, tzinfo=ZoneInfo("Asia/Shanghai")) - bot.clock.now())
+    await bot.pump()
+    [digest] = [text for text in texts(group) if text.startswith("☀️ Good morning!")]
+    assert "Delivery orders to ship: 1" in digest and placed.order.number in digest
