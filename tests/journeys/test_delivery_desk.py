@@ -22,11 +22,11 @@ SHAANXI = "陕西省西安市雁塔区科技路 10 号"
 TO = {"name": "周丽", "phone": "13900001111", "address": SHAANXI}
 
 
-async def town_buyer(bot):
+async def town_buyer(bot, bind: bool = True):
     """The CG-01 desk, its delivery prices (¥6 in the county, ¥12 in the province, up to 5 kg), a
     seller's approved apples, and Zhou Li, who has talked to the bot: (partner, bystander, group,
     buyer, buyer's id, listing)."""
-    partner, bystander, _, group = await desk(bot)
+    partner, bystander, _, group = await desk(bot, bind=bind)
     cg01 = await center_id(bot.store, "CG-01")
     async with bot.store.write() as session:
         county_id = await session.scalar(select(ServiceCenter.county_id).where(ServiceCenter.id == cg01))
@@ -161,3 +161,35 @@ async def test_a_cash_on_delivery_card_says_the_carrier_collects(bot):
     await bot.pump()
     [digest] = [text for text in texts(group) if text.startswith("☀️ Good morning!")]
     assert "Delivery orders to ship: 1" in digest and placed.order.number in digest
+
+
+async def test_a_tracking_number_question_cancelled_gives_the_card_back(bot):
+    partner, _, group, _, buyer_id, listing = await town_buyer(bot)
+    number = await paid_order(bot, buyer_id, listing)
+    await partner.tap("✅ Confirm", message=card_of(group, number))
+    await partner.tap("🚚 Shipped", message=card_of(group, number))
+    asked = question(group, "Lao Zhang")
+    await partner.tap("✖️ Cancel", message=card_of(group, number))
+    assert [b.text for row in card_of(group, number).buttons for b in row] == ["🚚 Shipped"]
+    assert group.message(asked.message_id).text == "✖️ Cancelled."
+    await partner.reply("SF1234567890", to=asked)
+    assert "This question has expired" in texts(group)[-1]
+    assert (await order_row(bot, number)).status == "confirmed"
+
+
+async def test_shipping_from_a_partners_private_chat(bot):
+    """A center with no group: its cards go to its partners privately, where the next text answers."""
+    partner, _, group, buyer, buyer_id, listing = await town_buyer(bot, bind=False)
+    await partner.send("/start")
+    number = await paid_order(bot, buyer_id, listing)
+    assert not group.bot_messages() or number not in texts(group)[-1]
+    await partner.tap("✅ Confirm", message=card_of(partner.chat, number))
+    await partner.tap("🚚 Shipped", message=card_of(partner.chat, number))
+    assert "please type the carrier's tracking number" in texts(partner.chat)[-1]
+    await partner.send("12")
+    assert "That is not a tracking number" in texts(partner.chat)[-1]
+    await partner.send("YT-2026-0001")
+    assert "shipped, tracking number YT-2026-0001" in texts(partner.chat)[-1]
+    assert (await order_row(bot, number)).tracking_number == "YT-2026-0001"
+    assert "🚚 Shipped · YT-2026-0001 · by Lao Zhang" in card_of(partner.chat, number).text
+    assert "YT-2026-0001" in texts(buyer.chat)[-1]
