@@ -2,7 +2,8 @@
 one line of NOTICES per step, read as a table. A step's row in the outbox names it in its payload:
 ``{"status": ...}`` for a move of the order (services/parcels.announce), ``{"refunded_fen": ...}``
 for money paid online and refunded (services/refunds.py). A notice's text may use {number}, {total}
-(goods and delivery), {tracking} and {amount} (the refund).
+(goods and delivery), {tracking} and {amount} (the refund). Its seller's "sold" notice says where
+it goes (``seller_sold_line``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ NOTICES: dict[str, str] = {
     S.CANCELLED: N_("🚫 Your order <b>{number}</b> was cancelled."),
     REFUNDED: N_("💳 {amount} you paid for order <b>{number}</b> will be refunded to your card within a few days."),
 }
+
+
+def seller_sold_line(t: Translator) -> str:
+    """Where a delivery order's produce goes, in the seller's "sold" notice (handlers.notices)."""
+    return t("🚚 It goes by carrier to a buyer beyond the village.")
 
 
 def event_of(payload: dict) -> str | None:

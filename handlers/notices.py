@@ -62,7 +62,7 @@ async def send_status(bot: Bot, rt: Runtime, row: Claimed, order: OrderView) -> 
     if person is None or not person.reachable:
         return False
     t = translator(person.locale or rt.default_locale)
-    if order.is_delivery:  # a town buyer's: handlers.delivery_notices
+    if order.is_delivery or order.payment_method == "online":  # a town buyer's: handlers.delivery_notices
         return await delivery_notices.send_status(bot, person.telegram_id, t, order, row.payload or {})
     status = S(row.payload["status"])
     if status == S.REJECTED:
@@ -197,6 +197,7 @@ async def send_to_seller(bot: Bot, rt: Runtime, row: Claimed) -> bool:
             t("🛒 Sold: {quantity} of <b>{title}</b> for {total}, order <b>{number}</b>.",
               quantity=esc(f"{line.quantity} {unit_name(t, line.unit)}"), title=title,
               total=money(order.total_fen), number=order.number),
+            delivery_notices.seller_sold_line(t) if order.is_delivery else
             t("📍 The buyer picks it up at {center}.", center=esc(name_in(center.names, t))),
             t("🤝 Your partner will confirm it, send it on, and collect the payment for you."),
         ])

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import outbox, parcels, ratings, service_requests
@@ -144,9 +144,11 @@ async def group_migrated(store: Store, clock: Clock, old_chat_id: int, new_chat_
             taken = await session.scalar(select(ServiceCenter.id).where(ServiceCenter.group_chat_id == new_chat_id))
             # If a partner bound the supergroup first (to another center), that binding stands.
             center.group_chat_id = new_chat_id if taken is None else None
+        to_ship = and_(Order.status == S.CONFIRMED, Order.ship_to.is_not(None))  # a delivery order's 🚚 Shipped
         orders = (await session.scalars(
             select(OrderCard.order_id).join(Order, Order.id == OrderCard.order_id)
-            .where(OrderCard.chat_id == old_chat_id, Order.status.in_(WAITING_CARDS)).order_by(OrderCard.order_id)
+            .where(OrderCard.chat_id == old_chat_id, or_(Order.status.in_(WAITING_CARDS), to_ship))
+            .order_by(OrderCard.order_id)
         )).all()
         listings = (await session.execute(
             select(Listing.id, Listing.center_id).join(ListingCard, ListingCard.listing_id == Listing.id)

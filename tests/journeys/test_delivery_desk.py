@@ -34,6 +34,7 @@ async def town_buyer(bot, bind: bool = True):
         session.add_all([DeliveryPrice(center_id=cg01, zone=z, up_to_grams=5000, price_fen=p,
                                        updated_at=bot.clock.now()) for z, p in (("county", 600), ("province", 1200))])
     listing = await approved_listing(bot.store, bot.clock, await person(bot.store, bot.clock, 2001))
+    await bot.person(2001, "Li Ming", language_code="en").send("/start")  # the seller hears of the sale
     buyer = bot.person(3001, "Zhou Li", language_code="en")
     await buyer.send("/start")
     return partner, bystander, group, buyer, await villager_id(bot.store, 3001), listing
@@ -144,6 +145,9 @@ async def test_a_cash_on_delivery_card_says_the_carrier_collects(bot):
     assert "Zone: within the county" in card.text
     assert "Goods ¥30.00 + delivery ¥6.00 = ¥36.00" in card.text
     assert "💵 Cash on delivery: the carrier collects ¥36.00" in card.text and "Paid online" not in card.text
+    sold = texts(bot.double.person(2001, "Li Ming").chat)[-1]
+    assert f"order {placed.order.number}" in sold and "goes by carrier to a buyer beyond the village" in sold
+    assert "picks it up" not in sold
 
     # An invoice still open (not paid) never reaches the desk.
     other = bot.person(3002, "Qian", language_code="en")

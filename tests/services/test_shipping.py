@@ -171,3 +171,15 @@ async def test_an_order_waiting_for_its_payment_is_on_no_desk(demo_store, clock)
     assert await desks.pending(demo_store, cg01) == []
     with pytest.raises(desks.NotYours):
         await desks.card_for(demo_store, order.id, ADMIN, ADMIN.telegram_id)
+
+
+async def test_a_confirmed_delivery_card_is_posted_again_when_its_group_becomes_a_supergroup(demo_store, clock):
+    """Its 🚚 Shipped still waits for a tap, as a pending card's Confirm does."""
+    cg01 = await seller_center(demo_store, clock)
+    order = await cash_on_delivery(demo_store, clock)
+    await desks.decide(demo_store, clock, ZHANG, order.id, confirm=True)
+    async with demo_store.write() as session:
+        await session.execute(update(ServiceCenter).where(ServiceCenter.id == cg01).values(group_chat_id=-100123))
+    await desks.record_card(demo_store, order.id, -100123, 42)
+    moved = await desks.group_migrated(demo_store, clock, -100123, -1001234567890)
+    assert (moved.desks, moved.cards) == (1, 1)
