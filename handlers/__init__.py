@@ -36,6 +36,7 @@ from handlers import (
     sellers,
     service_desk,
     sharing,
+    shipping_desk,
     staff,
     start,
     stats,
@@ -57,6 +58,7 @@ def register_all(app: Application) -> None:
         journey.register(app)
     for journey in (buyer_reviews, review_desk, sellers):
         journey.register(app)
+    shipping_desk.register(app)
     sharing.register(app)
     track.register(app)  # /track: a buyer's deliveries (after orders, whose detail it reuses)
     menu.register(app)  # last: it takes whatever the journeys did not

@@ -363,9 +363,10 @@ class ShowListing(CallbackData, prefix="lr:show"):
 class CancelPrompt(CallbackData, prefix="px"):
     """Stop waiting for a typed reason or pickup code ("rjr": an order's reason, "pick": a
     pickup code, "lrjr": a listing's reason, "pbr": a problem's reason to decline, "svch": what a
-    service charged, "svrj": why a service is declined, "rvh": why a buyer's review is hidden)."""
+    service charged, "svrj": why a service is declined, "rvh": why a buyer's review is hidden,
+    "trk": a delivery order's tracking number)."""
 
-    kind: Literal["rjr", "pick", "lrjr", "pbr", "svch", "svrj", "rvh"]
+    kind: Literal["rjr", "pick", "lrjr", "pbr", "svch", "svrj", "rvh", "trk"]
     subject_id: BigId
 
 
@@ -953,5 +954,13 @@ class TrackList(CallbackData, prefix="trl"):
 
 class TrackOrder(CallbackData, prefix="trk"):
     """📦 One of the buyer's own orders, its tracking number and its timeline."""
+
+    order_id: BigId
+
+
+# ── 🚚 Shipped on a delivery order's card (handlers/shipping_desk.py) ─────────────────────────────
+
+class ShipOrder(CallbackData, prefix="dk:shp"):
+    """🚚 Shipped on a confirmed delivery order's card: the carrier's tracking number is asked."""
 
     order_id: BigId

@@ -131,6 +131,8 @@ async def arrive(store: Store, clock: Clock, actor: Actor, order_id: int | None 
     async with store.write() as session:
         order = await lock_order(session, order_id, number)
         await check_may_act(session, order.center_id, actor)
+        if order.ship_to is not None:  # a delivery order goes to the buyer's door, not to the village
+            raise NotAllowed(order.status)
         if order.status not in (S.IN_TRANSIT, S.AT_COUNTY):
             if order.status in (S.READY_FOR_PICKUP, S.PICKED_UP):
                 raise AlreadyDone(order.status)
@@ -145,13 +147,15 @@ async def move_center_batch(store: Store, clock: Clock, actor: Actor, center_cod
                             return_after: timedelta = reminders.RETURN_AFTER) -> list[str]:
     """County staff move all of a center's orders in ``source`` on to ``to`` (e.g. all confirmed
     orders are shipped). Returns the order numbers moved. Only admins and the staff of the
-    center's county may (``counties.NotYourCounty`` for anyone else, and nothing moves)."""
+    center's county may (``counties.NotYourCounty`` for anyone else, and nothing moves).
+    Delivery orders (``ship_to``) are not theirs to move: the seller's center ships them with a
+    tracking number (services/shipping.py)."""
     now = clock.now()
     async with store.write() as session:
         center = await center_by_code(session, center_code)
         await counties.check_may_supervise(session, actor, center)
         orders = (await session.scalars(
-            select(Order).where(Order.center_id == center.id, Order.status == source)
+            select(Order).where(Order.center_id == center.id, Order.status == source, Order.ship_to.is_(None))
             .order_by(Order.id).with_for_update()
         )).all()
         actor_id = await acting_villager(session, actor)
@@ -305,8 +309,8 @@ async def centers_with(store: Store, actor: Actor, status: OrderStatus) -> list[
     """Centers having orders in ``status``: (code, names, how many), for the county staff's batch
     buttons; for county staff, only the centers of their own counties."""
     async with store.read() as session:
-        counts = (select(Order.center_id, func.count(Order.id).label("n")).where(Order.status == status)
-                  .group_by(Order.center_id).subquery())
+        counts = (select(Order.center_id, func.count(Order.id).label("n"))
+                  .where(Order.status == status, Order.ship_to.is_(None)).group_by(Order.center_id).subquery())
         query = (select(ServiceCenter.code, ServiceCenter.names, counts.c.n)
                  .join(counts, counts.c.center_id == ServiceCenter.id).order_by(ServiceCenter.code))
         if not actor.is_admin:

@@ -238,6 +238,9 @@ INVENTORY: dict[str, Tap] = {
     "review hide typed reason": Tap("dk:rvt:{order}"),
     "review desk card": Tap("dk:rvc:{order}"),
     "seller page": Tap("sp:{villager}"),
+    # handlers/shipping_desk.py
+    "desk shipped": Tap("dk:shp:{order}"),
+    "desk tracking number cancel": Tap("px:trk:{order}"),
 }
 SAMPLE = {"order": 7, "listing": 7, "draft": 7, "line": 7, "promo": 7, "villager": 7, "product": 7,
           "category": 7, "county": 7, "center": 7, "token": "0123456789ab"}
