@@ -5,18 +5,35 @@ weight bands: "up to 5 kg: ¥8". A parcel costs the price of the smallest band t
 weight; where the center has no band that large for the zone, it does not deliver there. The zone
 of an address is read from the address itself: it names the county, or the province, or neither.
 The delivery money is the county's (it pays the carrier), so it is not in the center's cash book.
+
+An admin edits any center's table, county staff only their own county's centers' (``/delivery``,
+handlers/delivery_prices.py): ``set_price`` and ``remove_band``, one band at a time, each row
+keeping who changed it last and when. ``read_band`` reads a typed line ("county 5 8", "本县 5 8",
+"省外 20 -" to remove).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from catalog.csvfile import ImportReport, RowError, read_csv
+from locales import N_
 from services.amounts import MILLI
-from store.models import DeliveryPrice
+from services.clock import Clock
+from services.counties import NotYourCounty, check_may_supervise, staff_counties
+from services.errors import DomainError, NotAdmin, NotFound
+from services.partners import Actor, center_by_code
+from store.db import Store
+from store.models import County, DeliveryPrice, ServiceCenter
+
+log = logging.getLogger(__name__)
 
 
 class Zone(StrEnum):
@@ -74,3 +91,265 @@ async def quote(session: AsyncSession, center_id: int, zone: Zone, grams: int) -
         .where(DeliveryPrice.center_id == center_id, DeliveryPrice.zone == str(zone),
                DeliveryPrice.up_to_grams >= grams)
         .order_by(DeliveryPrice.up_to_grams).limit(1))
+
+
+# ---- a center's table, as admins and county staff edit it ---------------------------------------
+
+MAX_GRAMS = 100_000  # a parcel of up to 100 kg; more is a lorry's load, not a delivery band
+MAX_PRICE_FEN = 100_000  # ¥1000 for one parcel is a typing mistake
+# The zones as people type them (any letter case): the words of both languages.
+ZONE_WORDS = {
+    "county": Zone.COUNTY, "本县": Zone.COUNTY, "县内": Zone.COUNTY, "同县": Zone.COUNTY,
+    "province": Zone.PROVINCE, "本省": Zone.PROVINCE, "省内": Zone.PROVINCE, "同省": Zone.PROVINCE,
+    "elsewhere": Zone.ELSEWHERE, "省外": Zone.ELSEWHERE, "外省": Zone.ELSEWHERE,
+}
+_KG_UNITS = {"": 1000, "kg": 1000, "公斤": 1000, "千克": 1000, "斤": 500}
+_YUAN_MARKS = ("¥", "￥")
+_YUAN_UNITS = ("元", "块", "yuan")
+
+
+class BadBand(DomainError):
+    """A band refused before anything is written: ``what`` is "zone" (not one of the three),
+    "weight" (not above 0 and at most 100 kg), "price" (not ¥0 to ¥1000) or "line" (not three
+    words); ``value`` as given."""
+
+    def __init__(self, what: str, value: object = ""):
+        super().__init__(f"bad {what}: {value}")
+        self.what = what
+        self.value = str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Band:
+    """One typed line: ``price_fen`` None removes the band."""
+
+    zone: Zone
+    up_to_grams: int
+    price_fen: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CenterTable:
+    """A center's delivery prices, with the last change (who, by Telegram id; when)."""
+
+    center_id: int
+    code: str
+    names: dict
+    county_id: int
+    county_names: dict
+    province: str
+    rows: list[PriceRow]
+    updated_at: datetime | None
+    updated_by: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """A band set or removed: its price ``before`` and ``after`` (None: no such band)."""
+
+    table: CenterTable
+    zone: Zone
+    up_to_grams: int
+    before: int | None
+    after: int | None
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A county (``code`` empty) or a center to pick, with how many it holds (centers; bands)."""
+
+    id: int
+    code: str
+    names: dict
+    count: int
+
+
+def zone_named(word: str) -> Zone:
+    """The zone a typed word names ("county", "本县", "省外"...); BadBand("zone") for any other."""
+    zone = ZONE_WORDS.get(str(word).strip().casefold())
+    if zone is None:
+        raise BadBand("zone", word)
+    return zone
+
+
+def _decimal(text: str) -> Decimal | None:
+    try:
+        value = Decimal(text.strip().replace(",", "."))
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+def read_grams(text: str) -> int:
+    """Grams from "5", "5kg", "2.5公斤", "10斤"; BadBand("weight") if not a weight in 1 g..100 kg."""
+    said = text.strip().casefold()
+    for unit in sorted(_KG_UNITS, key=len, reverse=True):
+        if unit and said.endswith(unit):
+            number, per = said.removesuffix(unit), _KG_UNITS[unit]
+            break
+    else:
+        number, per = said, 1000
+    amount = _decimal(number)
+    grams = amount * per if amount is not None else None
+    if grams is None or grams != grams.to_integral_value():
+        raise BadBand("weight", text)
+    return check_grams(int(grams))
+
+
+def read_fen(text: str) -> int:
+    """Fen from "8", "8.5", "¥8", "8元"; BadBand("price") if not ¥0 to ¥1000 in whole fen."""
+    said = text.strip().casefold().lstrip("".join(_YUAN_MARKS))
+    for unit in _YUAN_UNITS:
+        said = said.removesuffix(unit)
+    amount = _decimal(said)
+    fen = amount * 100 if amount is not None else None
+    if fen is None or fen != fen.to_integral_value():
+        raise BadBand("price", text)
+    return check_fen(int(fen))
+
+
+def check_grams(grams: int) -> int:
+    if isinstance(grams, bool) or not isinstance(grams, int) or not 0 < grams <= MAX_GRAMS:
+        raise BadBand("weight", grams)
+    return grams
+
+
+def check_fen(fen: int) -> int:
+    if isinstance(fen, bool) or not isinstance(fen, int) or not 0 <= fen <= MAX_PRICE_FEN:
+        raise BadBand("price", fen)
+    return fen
+
+
+def read_band(words: list[str]) -> Band:
+    """A typed line "county 5 8" (zone, up to kg, yuan), "本县 5 8", or "county 5 -" (remove)."""
+    if len(words) != 3:
+        raise BadBand("line", " ".join(words))
+    zone, grams = zone_named(words[0]), read_grams(words[1])
+    return Band(zone, grams, None if words[2] in ("-", "—", "－") else read_fen(words[2]))
+
+
+async def _supervised(session: AsyncSession, actor: Actor, center_code: str) -> ServiceCenter:
+    """The center ``center_code`` if ``actor`` may edit its prices: an admin any center, county
+    staff their county's (NotYourCounty); NotAdmin for anyone else, NotFound for no such center."""
+    if not actor.is_admin and not await staff_counties(session, actor.telegram_id):
+        raise NotAdmin()
+    center = await center_by_code(session, center_code)
+    await check_may_supervise(session, actor, center)
+    return center
+
+
+async def _table_of(session: AsyncSession, center: ServiceCenter) -> CenterTable:
+    county = await session.get(County, center.county_id)
+    last = (await session.execute(
+        select(DeliveryPrice.updated_at, DeliveryPrice.updated_by).where(DeliveryPrice.center_id == center.id)
+        .order_by(DeliveryPrice.updated_at.desc(), DeliveryPrice.id.desc()).limit(1))).first()
+    return CenterTable(center.id, center.code, center.names, county.id, county.names or {"zh": county.name},
+                       county.province, await table(session, center.id), *(last or (None, None)))
+
+
+async def center_table(store: Store, actor: Actor, center_code: str) -> CenterTable:
+    """A center's delivery prices, for an admin or its county's staff."""
+    async with store.read() as session:
+        return await _table_of(session, await _supervised(session, actor, center_code))
+
+
+async def set_price(store: Store, clock: Clock, actor: Actor, center_code: str, zone: Zone | str,
+                    up_to_grams: int, price_fen: int) -> Edit:
+    """Insert the band (``zone``, up to ``up_to_grams``) of the center at ``price_fen``, or change
+    its price; the row keeps who changed it and when. BadBand for bad input, before anything is
+    read; NotAdmin, NotFound or NotYourCounty as ``center_table``."""
+    zone, up_to_grams, price_fen = zone_named(zone), check_grams(up_to_grams), check_fen(price_fen)
+    return await _edit(store, clock, actor, center_code, Band(zone, up_to_grams, price_fen))
+
+
+async def remove_band(store: Store, clock: Clock, actor: Actor, center_code: str, zone: Zone | str,
+                      up_to_grams: int) -> Edit:
+    """Remove the band; ``Edit.before`` None when there was no such band (nothing changed)."""
+    zone, up_to_grams = zone_named(zone), check_grams(up_to_grams)
+    return await _edit(store, clock, actor, center_code, Band(zone, up_to_grams, None))
+
+
+async def _edit(store: Store, clock: Clock, actor: Actor, center_code: str, band: Band) -> Edit:
+    async with store.write() as session:
+        center = await _supervised(session, actor, center_code)
+        row = await session.scalar(select(DeliveryPrice).where(
+            DeliveryPrice.center_id == center.id, DeliveryPrice.zone == str(band.zone),
+            DeliveryPrice.up_to_grams == band.up_to_grams))
+        before = row.price_fen if row is not None else None
+        if band.price_fen is None:
+            if row is not None:
+                await session.delete(row)
+                log.info("delivery band removed: %s %s %s g (was %s fen) by %s", center.code, band.zone,
+                         band.up_to_grams, before, actor.telegram_id)
+        elif row is None:
+            session.add(DeliveryPrice(center_id=center.id, zone=str(band.zone), up_to_grams=band.up_to_grams,
+                                      price_fen=band.price_fen, updated_at=clock.now(), updated_by=actor.telegram_id))
+        elif row.price_fen != band.price_fen:
+            row.price_fen, row.updated_at, row.updated_by = band.price_fen, clock.now(), actor.telegram_id
+        await session.flush()
+        return Edit(await _table_of(session, center), band.zone, band.up_to_grams, before, band.price_fen)
+
+
+async def counties_to_price(store: Store, actor: Actor) -> list[Choice]:
+    """The counties whose centers ``actor`` may price (every one for an admin), with their active
+    centers' count; NotAdmin for someone who is neither admin nor county staff."""
+    async with store.read() as session:
+        own = None if actor.is_admin else await staff_counties(session, actor.telegram_id)
+        if own is not None and not own:
+            raise NotAdmin()
+        query = (select(County, func.count(ServiceCenter.id)).join(ServiceCenter, ServiceCenter.county_id == County.id)
+                 .where(ServiceCenter.is_active).group_by(County.id).order_by(County.name))
+        if own is not None:
+            query = query.where(County.id.in_(own))
+        return [Choice(county.id, "", county.names or {"zh": county.name}, n) for county, n in await session.execute(query)]
+
+
+async def centers_to_price(store: Store, actor: Actor, county_id: int, limit: int = 60) -> list[Choice]:
+    """The active centers of the county, with how many bands each has; NotYourCounty for county
+    staff of another county, NotAdmin for anyone else."""
+    async with store.read() as session:
+        own = None if actor.is_admin else await staff_counties(session, actor.telegram_id)
+        if own is not None and not own:
+            raise NotAdmin()
+        county = await session.get(County, county_id)
+        if county is None:
+            raise NotFound("county")
+        if own is not None and county_id not in own:
+            raise NotYourCounty(names=county.names or {"zh": county.name})
+        bands = select(func.count(DeliveryPrice.id)).where(DeliveryPrice.center_id == ServiceCenter.id)
+        rows = await session.execute(
+            select(ServiceCenter.id, ServiceCenter.code, ServiceCenter.names, bands.scalar_subquery())
+            .where(ServiceCenter.county_id == county_id, ServiceCenter.is_active)
+            .order_by(ServiceCenter.code).limit(limit))
+        return [Choice(*row) for row in rows]
+
+
+async def give_default_tables(store: Store, clock: Clock, data: bytes) -> ImportReport:
+    """Give every center that has no band yet the bands of ``data``, a CSV with the columns zone,
+    up_to_kg, price (yuan): the demo's default table (catalog/data/delivery_prices.csv). A center
+    with any band keeps its own, so a second run changes nothing; ``created`` counts the bands."""
+    rows = read_csv(data, ("zone", "up_to_kg", "price"))
+    if isinstance(rows, list):
+        return ImportReport(errors=rows)
+    bands, report = [], ImportReport()
+    for line, row in rows.rows:
+        try:
+            band = read_band([row["zone"], row["up_to_kg"], row["price"]])
+            bands.append(band if band.price_fen is not None else check_fen(band.price_fen))
+        except BadBand:
+            report.errors.append(RowError(line, N_("{value!r} is not a delivery band: a zone (county, province or "
+                                                   "elsewhere), up to how many kg, and the price in yuan."),
+                                          {"value": ",".join(row.values())}))
+    if report.errors or not bands:
+        return report
+    async with store.write() as session:
+        priced = select(DeliveryPrice.center_id).distinct()
+        for center_id in (await session.scalars(select(ServiceCenter.id).where(ServiceCenter.id.not_in(priced)))).all():
+            session.add_all(DeliveryPrice(center_id=center_id, zone=str(b.zone), up_to_grams=b.up_to_grams,
+                                          price_fen=b.price_fen, updated_at=clock.now()) for b in bands)
+            report.created += len(bands)
+    return report
