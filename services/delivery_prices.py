@@ -305,7 +305,8 @@ async def counties_to_price(store: Store, actor: Actor) -> list[Choice]:
                  .where(ServiceCenter.is_active).group_by(County.id).order_by(County.name))
         if own is not None:
             query = query.where(County.id.in_(own))
-        return [Choice(county.id, "", county.names or {"zh": county.name}, n) for county, n in await session.execute(query)]
+        rows = await session.execute(query)
+        return [Choice(county.id, "", county.names or {"zh": county.name}, n) for county, n in rows]
 
 
 async def centers_to_price(store: Store, actor: Actor, county_id: int, limit: int = 60) -> list[Choice]:
