@@ -146,7 +146,7 @@ async def _demo(args: argparse.Namespace) -> int:
 async def load_demo_data(store: Store) -> int:
     from catalog.importer import import_products
     from services.centers import import_centers
-    from services.delivery_prices import give_default_tables
+    from services.delivery_words import give_default_tables
 
     status = print_report("centers", await import_centers(store, (DEMO_DATA / "centers.csv").read_bytes()))
     status = status or print_report("products", await import_products(

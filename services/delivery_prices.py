@@ -7,9 +7,9 @@ of an address is read from the address itself: it names the county, or the provi
 The delivery money is the county's (it pays the carrier), so it is not in the center's cash book.
 
 An admin edits any center's table, county staff only their own county's centers' (``/delivery``,
-handlers/delivery_prices.py): ``set_price`` and ``remove_band``, one band at a time, each row
-keeping who changed it last and when. ``read_band`` reads a typed line ("county 5 8", "本县 5 8",
-"省外 20 -" to remove).
+handlers/delivery_prices.py): ``set_price`` and ``remove_band`` (``edit_bands``: several at once),
+each row keeping who changed it last and when. services/delivery_words.py reads a band as people
+type it ("county 5 8", "本县 5 8", "省外 20 -" to remove) and the demo's default table.
 """
 
 from __future__ import annotations
@@ -17,21 +17,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalog.csvfile import ImportReport, RowError, read_csv
-from locales import N_
 from services.amounts import MILLI
 from services.clock import Clock
 from services.counties import NotYourCounty, check_may_supervise, staff_counties
 from services.errors import DomainError, NotAdmin, NotFound
 from services.partners import Actor, center_by_code
 from store.db import Store
-from store.models import County, DeliveryPrice, ServiceCenter
+from store.models import County, DeliveryPrice, ServiceCenter, Villager
 
 log = logging.getLogger(__name__)
 
@@ -103,11 +100,6 @@ ZONE_WORDS = {
     "province": Zone.PROVINCE, "本省": Zone.PROVINCE, "省内": Zone.PROVINCE, "同省": Zone.PROVINCE,
     "elsewhere": Zone.ELSEWHERE, "省外": Zone.ELSEWHERE, "外省": Zone.ELSEWHERE,
 }
-_KG_UNITS = {"": 1000, "kg": 1000, "公斤": 1000, "千克": 1000, "斤": 500}
-_YUAN_MARKS = ("¥", "￥")
-_YUAN_UNITS = ("元", "块", "yuan")
-
-
 class BadBand(DomainError):
     """A band refused before anything is written: ``what`` is "zone" (not one of the three),
     "weight" (not above 0 and at most 100 kg), "price" (not ¥0 to ¥1000) or "line" (not three
@@ -138,9 +130,11 @@ class CenterTable:
     county_id: int
     county_names: dict
     province: str
+    timezone: str
     rows: list[PriceRow]
     updated_at: datetime | None
     updated_by: int | None
+    updated_by_name: str = ""  # their first name, if they ever wrote to the bot
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,42 +170,6 @@ def zone_named(word: str) -> Zone:
     return zone
 
 
-def _decimal(text: str) -> Decimal | None:
-    try:
-        value = Decimal(text.strip().replace(",", "."))
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None
-
-
-def read_grams(text: str) -> int:
-    """Grams from "5", "5kg", "2.5公斤", "10斤"; BadBand("weight") if not a weight in 1 g..100 kg."""
-    said = text.strip().casefold()
-    for unit in sorted(_KG_UNITS, key=len, reverse=True):
-        if unit and said.endswith(unit):
-            number, per = said.removesuffix(unit), _KG_UNITS[unit]
-            break
-    else:
-        number, per = said, 1000
-    amount = _decimal(number)
-    grams = amount * per if amount is not None else None
-    if grams is None or grams != grams.to_integral_value():
-        raise BadBand("weight", text)
-    return check_grams(int(grams))
-
-
-def read_fen(text: str) -> int:
-    """Fen from "8", "8.5", "¥8", "8元"; BadBand("price") if not ¥0 to ¥1000 in whole fen."""
-    said = text.strip().casefold().lstrip("".join(_YUAN_MARKS))
-    for unit in _YUAN_UNITS:
-        said = said.removesuffix(unit)
-    amount = _decimal(said)
-    fen = amount * 100 if amount is not None else None
-    if fen is None or fen != fen.to_integral_value():
-        raise BadBand("price", text)
-    return check_fen(int(fen))
-
-
 def check_grams(grams: int) -> int:
     if isinstance(grams, bool) or not isinstance(grams, int) or not 0 < grams <= MAX_GRAMS:
         raise BadBand("weight", grams)
@@ -222,14 +180,6 @@ def check_fen(fen: int) -> int:
     if isinstance(fen, bool) or not isinstance(fen, int) or not 0 <= fen <= MAX_PRICE_FEN:
         raise BadBand("price", fen)
     return fen
-
-
-def read_band(words: list[str]) -> Band:
-    """A typed line "county 5 8" (zone, up to kg, yuan), "本县 5 8", or "county 5 -" (remove)."""
-    if len(words) != 3:
-        raise BadBand("line", " ".join(words))
-    zone, grams = zone_named(words[0]), read_grams(words[1])
-    return Band(zone, grams, None if words[2] in ("-", "—", "－") else read_fen(words[2]))
 
 
 async def _supervised(session: AsyncSession, actor: Actor, center_code: str) -> ServiceCenter:
@@ -244,11 +194,12 @@ async def _supervised(session: AsyncSession, actor: Actor, center_code: str) -> 
 
 async def _table_of(session: AsyncSession, center: ServiceCenter) -> CenterTable:
     county = await session.get(County, center.county_id)
-    last = (await session.execute(
+    at, by = (await session.execute(
         select(DeliveryPrice.updated_at, DeliveryPrice.updated_by).where(DeliveryPrice.center_id == center.id)
-        .order_by(DeliveryPrice.updated_at.desc(), DeliveryPrice.id.desc()).limit(1))).first()
+        .order_by(DeliveryPrice.updated_at.desc(), DeliveryPrice.id.desc()).limit(1))).first() or (None, None)
+    name = await session.scalar(select(Villager.first_name).where(Villager.telegram_id == by)) if by else None
     return CenterTable(center.id, center.code, center.names, county.id, county.names or {"zh": county.name},
-                       county.province, await table(session, center.id), *(last or (None, None)))
+                       county.province, center.timezone, await table(session, center.id), at, by, name or "")
 
 
 async def center_table(store: Store, actor: Actor, center_code: str) -> CenterTable:
@@ -263,35 +214,50 @@ async def set_price(store: Store, clock: Clock, actor: Actor, center_code: str, 
     its price; the row keeps who changed it and when. BadBand for bad input, before anything is
     read; NotAdmin, NotFound or NotYourCounty as ``center_table``."""
     zone, up_to_grams, price_fen = zone_named(zone), check_grams(up_to_grams), check_fen(price_fen)
-    return await _edit(store, clock, actor, center_code, Band(zone, up_to_grams, price_fen))
+    return (await edit_bands(store, clock, actor, center_code, [Band(zone, up_to_grams, price_fen)]))[0]
 
 
 async def remove_band(store: Store, clock: Clock, actor: Actor, center_code: str, zone: Zone | str,
                       up_to_grams: int) -> Edit:
     """Remove the band; ``Edit.before`` None when there was no such band (nothing changed)."""
     zone, up_to_grams = zone_named(zone), check_grams(up_to_grams)
-    return await _edit(store, clock, actor, center_code, Band(zone, up_to_grams, None))
+    return (await edit_bands(store, clock, actor, center_code, [Band(zone, up_to_grams, None)]))[0]
 
 
-async def _edit(store: Store, clock: Clock, actor: Actor, center_code: str, band: Band) -> Edit:
+async def edit_bands(store: Store, clock: Clock, actor: Actor, center_code: str, bands: list[Band]) -> list[Edit]:
+    """Set or remove (``price_fen`` None) each band, in order, all or none; each ``Edit`` holds
+    the table as it is after all of them. The rules of ``set_price``."""
+    for band in bands:
+        zone_named(band.zone)
+        check_grams(band.up_to_grams)
+        if band.price_fen is not None:
+            check_fen(band.price_fen)
     async with store.write() as session:
         center = await _supervised(session, actor, center_code)
-        row = await session.scalar(select(DeliveryPrice).where(
-            DeliveryPrice.center_id == center.id, DeliveryPrice.zone == str(band.zone),
-            DeliveryPrice.up_to_grams == band.up_to_grams))
-        before = row.price_fen if row is not None else None
-        if band.price_fen is None:
-            if row is not None:
-                await session.delete(row)
-                log.info("delivery band removed: %s %s %s g (was %s fen) by %s", center.code, band.zone,
-                         band.up_to_grams, before, actor.telegram_id)
-        elif row is None:
-            session.add(DeliveryPrice(center_id=center.id, zone=str(band.zone), up_to_grams=band.up_to_grams,
-                                      price_fen=band.price_fen, updated_at=clock.now(), updated_by=actor.telegram_id))
-        elif row.price_fen != band.price_fen:
-            row.price_fen, row.updated_at, row.updated_by = band.price_fen, clock.now(), actor.telegram_id
+        done = [(band, await _edit(session, clock, actor, center, band)) for band in bands]
         await session.flush()
-        return Edit(await _table_of(session, center), band.zone, band.up_to_grams, before, band.price_fen)
+        after = await _table_of(session, center)
+        return [Edit(after, Zone(band.zone), band.up_to_grams, before, band.price_fen) for band, before in done]
+
+
+async def _edit(session: AsyncSession, clock: Clock, actor: Actor, center: ServiceCenter, band: Band) -> int | None:
+    """Set or remove one band; its price before (None: there was none)."""
+    row = await session.scalar(select(DeliveryPrice).where(
+        DeliveryPrice.center_id == center.id, DeliveryPrice.zone == str(band.zone),
+        DeliveryPrice.up_to_grams == band.up_to_grams))
+    before = row.price_fen if row is not None else None
+    if band.price_fen is None:
+        if row is not None:
+            await session.delete(row)
+            log.info("delivery band removed: %s %s %s g (was %s fen) by %s", center.code, band.zone,
+                     band.up_to_grams, before, actor.telegram_id)
+    elif row is None:
+        session.add(DeliveryPrice(center_id=center.id, zone=str(band.zone), up_to_grams=band.up_to_grams,
+                                  price_fen=band.price_fen, updated_at=clock.now(), updated_by=actor.telegram_id))
+    elif row.price_fen != band.price_fen:
+        row.price_fen, row.updated_at, row.updated_by = band.price_fen, clock.now(), actor.telegram_id
+    await session.flush()  # the next band of the same line sees this one
+    return before
 
 
 async def counties_to_price(store: Store, actor: Actor) -> list[Choice]:
@@ -327,30 +293,3 @@ async def centers_to_price(store: Store, actor: Actor, county_id: int, limit: in
             .where(ServiceCenter.county_id == county_id, ServiceCenter.is_active)
             .order_by(ServiceCenter.code).limit(limit))
         return [Choice(*row) for row in rows]
-
-
-async def give_default_tables(store: Store, clock: Clock, data: bytes) -> ImportReport:
-    """Give every center that has no band yet the bands of ``data``, a CSV with the columns zone,
-    up_to_kg, price (yuan): the demo's default table (catalog/data/delivery_prices.csv). A center
-    with any band keeps its own, so a second run changes nothing; ``created`` counts the bands."""
-    rows = read_csv(data, ("zone", "up_to_kg", "price"))
-    if isinstance(rows, list):
-        return ImportReport(errors=rows)
-    bands, report = [], ImportReport()
-    for line, row in rows.rows:
-        try:
-            band = read_band([row["zone"], row["up_to_kg"], row["price"]])
-            bands.append(band if band.price_fen is not None else check_fen(band.price_fen))
-        except BadBand:
-            report.errors.append(RowError(line, N_("{value!r} is not a delivery band: a zone (county, province or "
-                                                   "elsewhere), up to how many kg, and the price in yuan."),
-                                          {"value": ",".join(row.values())}))
-    if report.errors or not bands:
-        return report
-    async with store.write() as session:
-        priced = select(DeliveryPrice.center_id).distinct()
-        for center_id in (await session.scalars(select(ServiceCenter.id).where(ServiceCenter.id.not_in(priced)))).all():
-            session.add_all(DeliveryPrice(center_id=center_id, zone=str(b.zone), up_to_grams=b.up_to_grams,
-                                          price_fen=b.price_fen, updated_at=clock.now()) for b in bands)
-            report.created += len(bands)
-    return report

@@ -25,7 +25,7 @@ from bot.runner import start_polling, stop_polling, wait_for_stop_signal
 from bot.sandbox import BotApiDouble
 from catalog.importer import import_products
 from locales import localized, translator
-from services import centers, delivery_prices, partners, updates, villagers
+from services import centers, delivery_words, partners, updates, villagers
 from services.amounts import MILLI
 from services.centers import import_centers
 from services.clock import OffsetClock
@@ -48,7 +48,7 @@ async def load_data(store: Store, clock: OffsetClock) -> None:
     upsert: a second run changes nothing, and keeps the prices someone changed)."""
     for report in (await import_centers(store, (DATA / "centers.csv").read_bytes()),
                    await import_products(store, clock.now(), (DATA / "products.csv").read_bytes()),
-                   await delivery_prices.give_default_tables(store, clock,
+                   await delivery_words.give_default_tables(store, clock,
                                                              (DATA / "delivery_prices.csv").read_bytes())):
         if not report.ok:
             raise RuntimeError(f"the demo data does not import: {report.errors[:3]}")

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from chat import center_id
 from services import counties
 from services import delivery_prices as dp
+from services import delivery_words as dw
 from services.counties import NotYourCounty
 from services.delivery_prices import BadBand, Band, Zone
 from services.errors import NotAdmin, NotFound
@@ -147,18 +148,18 @@ async def test_an_unknown_center_and_the_limits(demo_store, clock):
 
 
 def test_typed_lines_in_both_languages():
-    assert dp.read_band(["county", "5", "8"]) == Band(Zone.COUNTY, 5000, 800)
-    assert dp.read_band(["本县", "5", "8"]) == Band(Zone.COUNTY, 5000, 800)
-    assert dp.read_band(["Province", "2.5kg", "¥12.50"]) == Band(Zone.PROVINCE, 2500, 1250)
-    assert dp.read_band(["省外", "10斤", "18元"]) == Band(Zone.ELSEWHERE, 5000, 1800)
-    assert dp.read_band(["elsewhere", "20公斤", "0"]) == Band(Zone.ELSEWHERE, 20_000, 0)
-    assert dp.read_band(["本省", "5", "-"]) == Band(Zone.PROVINCE, 5000, None)
+    assert dw.read_band(["county", "5", "8"]) == Band(Zone.COUNTY, 5000, 800)
+    assert dw.read_band(["本县", "5", "8"]) == Band(Zone.COUNTY, 5000, 800)
+    assert dw.read_band(["Province", "2.5kg", "¥12.50"]) == Band(Zone.PROVINCE, 2500, 1250)
+    assert dw.read_band(["省外", "10斤", "18元"]) == Band(Zone.ELSEWHERE, 5000, 1800)
+    assert dw.read_band(["elsewhere", "20公斤", "0"]) == Band(Zone.ELSEWHERE, 20_000, 0)
+    assert dw.read_band(["本省", "5", "-"]) == Band(Zone.PROVINCE, 5000, None)
     for words, what in ((["county", "5"], "line"), (["county", "abc", "8"], "weight"), (["县城", "5", "8"], "zone"),
                         (["county", "5", "8.001"], "price"), (["county", "0.0001", "8"], "weight"),
                         (["county", "101", "8"], "weight"), (["county", "5", "1000.01"], "price"),
                         (["county", "nan", "8"], "weight"), (["county", "5", "inf"], "price")):
         with pytest.raises(BadBand) as refused:
-            dp.read_band(words)
+            dw.read_band(words)
         assert refused.value.what == what, words
 
 
@@ -186,9 +187,9 @@ async def test_every_change_keeps_who_made_it_and_when(demo_store, clock):
 
 async def test_the_demos_default_table_for_every_center_without_one(demo_store, clock):
     await dp.set_price(demo_store, clock, ADMIN, "CG-02", Zone.COUNTY, 3000, 500)
-    report = await dp.give_default_tables(demo_store, clock, DEFAULTS.read_bytes())
+    report = await dw.give_default_tables(demo_store, clock, DEFAULTS.read_bytes())
     assert report.ok and report.created == 15 * 6
-    again = await dp.give_default_tables(demo_store, clock, DEFAULTS.read_bytes())
+    again = await dw.give_default_tables(demo_store, clock, DEFAULTS.read_bytes())
     assert again.ok and again.created == 0
 
     table = await dp.center_table(demo_store, ADMIN, "CG-01")
@@ -200,8 +201,8 @@ async def test_the_demos_default_table_for_every_center_without_one(demo_store, 
 
     async with demo_store.read() as session:
         before = await session.scalar(select(func.count(DeliveryPrice.id)))
-    bad = await dp.give_default_tables(demo_store, clock, b"zone,up_to_kg,price\ncounty,5,6\nmoon,5,6\ncounty,5,-\n")
+    bad = await dw.give_default_tables(demo_store, clock, b"zone,up_to_kg,price\ncounty,5,6\nmoon,5,6\ncounty,5,-\n")
     assert [(e.line, e.params["value"]) for e in bad.errors] == [(3, "moon,5,6"), (4, "county,5,-")]
-    assert not (await dp.give_default_tables(demo_store, clock, b"zone,price\ncounty,6\n")).ok
+    assert not (await dw.give_default_tables(demo_store, clock, b"zone,price\ncounty,6\n")).ok
     async with demo_store.read() as session:
         assert await session.scalar(select(func.count(DeliveryPrice.id))) == before
