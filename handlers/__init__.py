@@ -16,6 +16,7 @@ from handlers import (
     cash,
     catalog_admin,
     center_services,
+    delivery_prices,
     desk,
     desk_prompts,
     handovers,
@@ -57,5 +58,6 @@ def register_all(app: Application) -> None:
     for journey in (buyer_reviews, review_desk, sellers):
         journey.register(app)
     sharing.register(app)
+    delivery_prices.register(app)
     menu.register(app)  # last: it takes whatever the journeys did not
     app.add_error_handler(on_error)

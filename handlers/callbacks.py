@@ -943,3 +943,21 @@ class SellerPage(CallbackData, prefix="sp"):
     """👤 Seller: a seller's page (also opened by the link ?start=s-<id>)."""
 
     seller_id: Id
+
+
+# ── Delivery prices (handlers/delivery_prices.py) ───────────────────────────────────────────────────
+
+class DeliveryCounties(CallbackData, prefix="dlv"):
+    """⬅️ Counties: the counties whose centers' delivery prices one may change."""
+
+
+class DeliveryCounty(CallbackData, prefix="dlv:c"):
+    """A county's centers, to pick one whose delivery prices to see."""
+
+    county_id: Id
+
+
+class DeliveryTable(CallbackData, prefix="dlv:t"):
+    """A center's delivery prices (the services check it is the tapper's county's)."""
+
+    code: Annotated[str, Chars(r"[A-Za-z0-9._-]{1,32}")]
