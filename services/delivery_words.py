@@ -11,7 +11,7 @@ from sqlalchemy import select
 from catalog.csvfile import ImportReport, RowError, read_csv
 from locales import N_
 from services.clock import Clock
-from services.delivery_prices import BadBand, Band, check_fen, check_grams, zone_named
+from services.delivery_prices import MAX_GRAMS, MAX_PRICE_FEN, BadBand, Band, check_fen, zone_named
 from store.db import Store
 from store.models import DeliveryPrice, ServiceCenter
 
@@ -39,9 +39,9 @@ def read_grams(text: str) -> int:
         number, per = said, 1000
     amount = _decimal(number)
     grams = amount * per if amount is not None else None
-    if grams is None or grams != grams.to_integral_value():
+    if grams is None or grams != grams.to_integral_value() or not 0 < grams <= MAX_GRAMS:
         raise BadBand("weight", text)
-    return check_grams(int(grams))
+    return int(grams)
 
 
 def read_fen(text: str) -> int:
@@ -51,9 +51,9 @@ def read_fen(text: str) -> int:
         said = said.removesuffix(unit)
     amount = _decimal(said)
     fen = amount * 100 if amount is not None else None
-    if fen is None or fen != fen.to_integral_value():
+    if fen is None or fen != fen.to_integral_value() or not 0 <= fen <= MAX_PRICE_FEN:
         raise BadBand("price", text)
-    return check_fen(int(fen))
+    return int(fen)
 
 
 def read_band(words: list[str]) -> Band:
