@@ -45,6 +45,23 @@ ZONES = tuple(Zone)
 UNIT_GRAMS = {"jin": 500, "kg": 1000, "ton": 1_000_000, "piece": 500, "dozen": 1000, "box": 5000}
 
 
+# Other ways an address names a province: its short name where it is not the name less 省 or 市
+# (广西, 新疆), and its name in pinyin, as a Telegram shipping address often gives it (Shaanxi).
+PROVINCE_WORDS = {
+    "北京市": ("Beijing",), "天津市": ("Tianjin",), "上海市": ("Shanghai",), "重庆市": ("Chongqing",),
+    "河北省": ("Hebei",), "山西省": ("Shanxi",), "辽宁省": ("Liaoning",), "吉林省": ("Jilin",),
+    "黑龙江省": ("Heilongjiang",), "江苏省": ("Jiangsu",), "浙江省": ("Zhejiang",), "安徽省": ("Anhui",),
+    "福建省": ("Fujian",), "江西省": ("Jiangxi",), "山东省": ("Shandong",), "河南省": ("Henan",),
+    "湖北省": ("Hubei",), "湖南省": ("Hunan",), "广东省": ("Guangdong",), "海南省": ("Hainan",),
+    "四川省": ("Sichuan",), "贵州省": ("Guizhou",), "云南省": ("Yunnan",), "陕西省": ("Shaanxi",),
+    "甘肃省": ("Gansu",), "青海省": ("Qinghai",), "台湾省": ("台湾", "Taiwan"),
+    "内蒙古自治区": ("内蒙古", "Inner Mongolia", "Nei Mongol"), "广西壮族自治区": ("广西", "Guangxi"),
+    "西藏自治区": ("西藏", "Tibet", "Xizang"), "宁夏回族自治区": ("宁夏", "Ningxia"),
+    "新疆维吾尔自治区": ("新疆", "Xinjiang"), "香港特别行政区": ("香港", "Hong Kong"),
+    "澳门特别行政区": ("澳门", "Macau", "Macao"),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class PriceRow:
     zone: Zone
@@ -69,7 +86,7 @@ def zone_of(address: str, county_names: dict, county_name: str, province: str) -
     if any(word and word.casefold() in said for word in county_words):
         return Zone.COUNTY
     short = province.removesuffix("省").removesuffix("市")  # "陕西" names "陕西省"
-    if short and short.casefold() in said:
+    if any(word and word.casefold() in said for word in (short, *PROVINCE_WORDS.get(province, ()))):
         return Zone.PROVINCE
     return Zone.ELSEWHERE
 

@@ -46,8 +46,8 @@ async def make_staff(store, clock, telegram_id: int, county: str) -> None:
 
 
 async def test_the_zone_of_an_address_from_the_centers_county_and_province(demo_store):
-    chenggu, suichang = await county_of(demo_store, "城固县"), await county_of(demo_store, "苍溪县")
-    assert (chenggu.province, suichang.province) == ("陕西省", "四川省")
+    chenggu, cangxi = await county_of(demo_store, "城固县"), await county_of(demo_store, "苍溪县")
+    assert (chenggu.province, cangxi.province) == ("陕西省", "四川省")
     assert (await county_of(demo_store, "遂昌县")).province == "浙江省"
 
     def zone(address: str, county: County = chenggu) -> Zone:
@@ -60,8 +60,14 @@ async def test_the_zone_of_an_address_from_the_centers_county_and_province(demo_
     assert zone("No. 3 Bowang Road, Chenggu County, Hanzhong") == Zone.COUNTY
     assert zone("12 Keji Road, Yanta, Xi'an, 陕西") == Zone.PROVINCE
     assert zone("四川省成都市武侯区") == Zone.ELSEWHERE
-    assert zone("四川省成都市武侯区", suichang) == Zone.PROVINCE
-    assert zone("Cangxi County, Guangyuan", suichang) == Zone.COUNTY
+    assert zone("四川省成都市武侯区", cangxi) == Zone.PROVINCE
+    assert zone("Cangxi County, Guangyuan", cangxi) == Zone.COUNTY
+    # A Telegram shipping address often names the province in pinyin; 陕西 (Shaanxi) is not 山西 (Shanxi).
+    assert zone("Yanta District, Xi'an, Shaanxi") == Zone.PROVINCE
+    assert zone("Taiyuan, Shanxi") == Zone.ELSEWHERE
+    assert zone("Chengdu, SICHUAN", cangxi) == Zone.PROVINCE
+    guangxi = County(name="平南县", names={"zh": "平南县"}, province="广西壮族自治区")
+    assert zone("广西南宁市青秀区", guangxi) == Zone.PROVINCE
 
 
 async def test_a_parcel_costs_the_smallest_band_that_holds_its_weight(demo_store, clock):
