@@ -83,6 +83,9 @@ def zone_of(address: str, county_names: dict, county_name: str, province: str) -
     in each language) of ``province``."""
     said = address.casefold()
     county_words = {county_name, *county_names.values()}
+    # "Chenggu County" is often written "Chenggu" (a pinyin name is long enough not to be a guess).
+    county_words |= {word[:-len(" county")] for word in county_words if word.casefold().endswith(" county")
+                     and len(word) >= len(" county") + 4}
     if any(word and word.casefold() in said for word in county_words):
         return Zone.COUNTY
     short = province.removesuffix("省").removesuffix("市")  # "陕西" names "陕西省"

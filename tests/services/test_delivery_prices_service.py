@@ -64,6 +64,7 @@ async def test_the_zone_of_an_address_from_the_centers_county_and_province(demo_
     assert zone("Cangxi County, Guangyuan", cangxi) == Zone.COUNTY
     # A Telegram shipping address often names the province in pinyin; 陕西 (Shaanxi) is not 山西 (Shanxi).
     assert zone("Yanta District, Xi'an, Shaanxi") == Zone.PROVINCE
+    assert zone("Bowang Town, Chenggu, Hanzhong, Shaanxi") == Zone.COUNTY
     assert zone("Taiyuan, Shanxi") == Zone.ELSEWHERE
     assert zone("Chengdu, SICHUAN", cangxi) == Zone.PROVINCE
     guangxi = County(name="平南县", names={"zh": "平南县"}, province="广西壮族自治区")
