@@ -82,6 +82,8 @@ def bad_band_text(t: Translator, exc: BadBand) -> str:
         return t("😔 {value} is not a weight: up to how many kg, more than 0 and at most 100.", value=value)
     if exc.what == "price":
         return t("😔 {value} is not a price: yuan from 0 to 1000, or - to remove the band.", value=value)
+    if exc.what == "count":
+        return t("😔 At most {n} bands in each zone.", n=prices.MAX_BANDS)
     return t("😔 I could not read “{value}”.", value=value) + "\n" + usage(t)
 
 
@@ -110,6 +112,9 @@ async def delivery_command(update: Update, context: RuralContext, actor: Actor) 
             table, said = edits[0].table, [edit_text(t, edit) for edit in edits] + [""]
         else:
             table, said = await prices.center_table(rt.store, actor, code), []
+    except BadBand as exc:
+        await say(update, context, bad_band_text(t, exc) + "\n" + t("Nothing changed."))
+        return
     except NotFound:
         await say(update, context, t("😔 There is no service center with the code {code}.", code=esc(code)))
         return

@@ -114,6 +114,7 @@ async def quote(session: AsyncSession, center_id: int, zone: Zone, grams: int) -
 
 MAX_GRAMS = 100_000  # a parcel of up to 100 kg; more is a lorry's load, not a delivery band
 MAX_PRICE_FEN = 100_000  # ¥1000 for one parcel is a typing mistake
+MAX_BANDS = 10  # in each zone: a table stays short enough to read (and to fit in one message)
 # The zones as people type them (any letter case): the words of both languages.
 ZONE_WORDS = {
     "county": Zone.COUNTY, "本县": Zone.COUNTY, "县内": Zone.COUNTY, "同县": Zone.COUNTY,
@@ -122,8 +123,8 @@ ZONE_WORDS = {
 }
 class BadBand(DomainError):
     """A band refused before anything is written: ``what`` is "zone" (not one of the three),
-    "weight" (not above 0 and at most 100 kg), "price" (not ¥0 to ¥1000) or "line" (not three
-    words); ``value`` as given."""
+    "weight" (not above 0 and at most 100 kg), "price" (not ¥0 to ¥1000), "line" (not three
+    words) or "count" (more than ``MAX_BANDS`` in a zone, or in one edit); ``value`` as given."""
 
     def __init__(self, what: str, value: object = ""):
         super().__init__(f"bad {what}: {value}")
@@ -247,6 +248,8 @@ async def remove_band(store: Store, clock: Clock, actor: Actor, center_code: str
 async def edit_bands(store: Store, clock: Clock, actor: Actor, center_code: str, bands: list[Band]) -> list[Edit]:
     """Set or remove (``price_fen`` None) each band, in order, all or none; each ``Edit`` holds
     the table as it is after all of them. The rules of ``set_price``."""
+    if len(bands) > MAX_BANDS * len(ZONES):
+        raise BadBand("count", len(bands))
     for band in bands:
         zone_named(band.zone)
         check_grams(band.up_to_grams)
@@ -257,6 +260,9 @@ async def edit_bands(store: Store, clock: Clock, actor: Actor, center_code: str,
         done = [(band, await _edit(session, clock, actor, center, band)) for band in bands]
         await session.flush()
         after = await _table_of(session, center)
+        for zone in ZONES:
+            if sum(row.zone == zone for row in after.rows) > MAX_BANDS:
+                raise BadBand("count", zone)  # and the transaction is rolled back
         return [Edit(after, Zone(band.zone), band.up_to_grams, before, band.price_fen) for band, before in done]
 
 

@@ -70,7 +70,9 @@ async def test_an_admin_sets_changes_and_removes_bands_and_sees_the_table(bot):
                         ("/delivery CG-01 county 5 -3", "😔 -3 is not a price"),
                         ("/delivery CG-01 county 5 2000", "😔 2000 is not a price"),
                         ("/delivery CG-01\ncounty 5 8\nprovince 5",
-                         "😔 I could not read “province 5”.\nUsage: /delivery")):
+                         "😔 I could not read “province 5”.\nUsage: /delivery"),
+                        ("/delivery CG-01\n" + "\n".join(f"county {kg} {kg}" for kg in range(30, 40)),
+                         "😔 At most 10 bands in each zone.")):
         await admin.send(typed)
         assert last_text(admin).startswith(said), typed
         assert last_text(admin).endswith("Nothing changed.")

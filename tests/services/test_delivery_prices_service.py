@@ -213,3 +213,16 @@ async def test_the_demos_default_table_for_every_center_without_one(demo_store, 
     assert not (await dw.give_default_tables(demo_store, clock, b"zone,price\ncounty,6\n")).ok
     async with demo_store.read() as session:
         assert await session.scalar(select(func.count(DeliveryPrice.id))) == before
+
+
+async def test_a_zone_holds_at_most_ten_bands(demo_store, clock):
+    ten = [Band(Zone.COUNTY, kg * 1000, kg * 100) for kg in range(1, 11)]
+    await dp.edit_bands(demo_store, clock, ADMIN, "CG-01", ten)
+    with pytest.raises(BadBand) as refused:
+        await dp.set_price(demo_store, clock, ADMIN, "CG-01", Zone.COUNTY, 11_000, 1100)
+    assert refused.value.what == "count"
+    await dp.set_price(demo_store, clock, ADMIN, "CG-01", Zone.COUNTY, 10_000, 999)  # a change is no new band
+    with pytest.raises(BadBand):
+        await dp.edit_bands(demo_store, clock, ADMIN, "CG-01", [Band(Zone.PROVINCE, 1000, 100)] * 31)
+    assert [(z, g, p) for _, z, g, p, _, _ in await bands(demo_store)] == [
+        ("county", b.up_to_grams, b.price_fen) for b in ten[:-1]] + [("county", 10_000, 999)]
