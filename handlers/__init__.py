@@ -16,6 +16,7 @@ from handlers import (
     cash,
     catalog_admin,
     center_services,
+    delivery_prices,
     desk,
     desk_prompts,
     handovers,
@@ -61,5 +62,6 @@ def register_all(app: Application) -> None:
     shipping_desk.register(app)
     sharing.register(app)
     track.register(app)  # /track: a buyer's deliveries (after orders, whose detail it reuses)
+    delivery_prices.register(app)
     menu.register(app)  # last: it takes whatever the journeys did not
     app.add_error_handler(on_error)

@@ -964,3 +964,21 @@ class ShipOrder(CallbackData, prefix="dk:shp"):
     """🚚 Shipped on a confirmed delivery order's card: the carrier's tracking number is asked."""
 
     order_id: BigId
+
+
+# ── Delivery prices (handlers/delivery_prices.py) ───────────────────────────────────────────────────
+
+class DeliveryCounties(CallbackData, prefix="dlv"):
+    """⬅️ Counties: the counties whose centers' delivery prices one may change."""
+
+
+class DeliveryCounty(CallbackData, prefix="dlv:c"):
+    """A county's centers, to pick one whose delivery prices to see."""
+
+    county_id: Id
+
+
+class DeliveryTable(CallbackData, prefix="dlv:t"):
+    """A center's delivery prices (the services check it is the tapper's county's)."""
+
+    code: Annotated[str, Chars(r"[A-Za-z0-9._-]{1,32}")]

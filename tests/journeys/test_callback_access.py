@@ -241,6 +241,10 @@ INVENTORY: dict[str, Tap] = {
     # handlers/shipping_desk.py
     "desk shipped": Tap("dk:shp:{order}"),
     "desk tracking number cancel": Tap("px:trk:{order}"),
+    # handlers/delivery_prices.py: admins and county staff only
+    "delivery price counties (admin)": Tap("dlv"),
+    "delivery price county (admin)": Tap("dlv:c:{county}"),
+    "delivery price table (admin)": Tap("dlv:t:CG-01"),
 }
 SAMPLE = {"order": 7, "listing": 7, "draft": 7, "line": 7, "promo": 7, "villager": 7, "product": 7,
           "category": 7, "county": 7, "center": 7, "token": "0123456789ab"}
