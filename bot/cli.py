@@ -15,7 +15,8 @@
     rural-bot catalog import FILE   upsert products from CSV
     rural-bot catalog export [-o F] write the catalog as CSV
     rural-bot centers import FILE   upsert service centers from CSV
-    rural-bot demo-data             load the demo catalog, counties and centers
+    rural-bot demo-data             load the demo catalog, counties and centers, and give every
+                                    center without delivery prices the default table
     rural-bot partner add CODE WHO [--yes]  make someone (a user id or @username) a partner of a center;
                                             it shows who was found, then asks y/N (--yes: no question)
     rural-bot partner remove CODE WHO [--yes]
@@ -75,7 +76,7 @@ def parser() -> argparse.ArgumentParser:
     centers = sub.add_parser("centers", help="service centers").add_subparsers(dest="action", required=True)
     cimp = centers.add_parser("import", help="upsert service centers from a UTF-8 CSV file")
     cimp.add_argument("file", type=Path)
-    sub.add_parser("demo-data", help="load the demo catalog, counties and centers")
+    sub.add_parser("demo-data", help="load the demo catalog, counties, centers and delivery prices")
     partner = sub.add_parser("partner", help="who runs which center").add_subparsers(dest="action", required=True)
     for action in ("add", "remove"):
         change = partner.add_parser(action, help=f"{action} a partner of a center")
@@ -145,10 +146,13 @@ async def _demo(args: argparse.Namespace) -> int:
 async def load_demo_data(store: Store) -> int:
     from catalog.importer import import_products
     from services.centers import import_centers
+    from services.delivery_words import give_default_tables
 
     status = print_report("centers", await import_centers(store, (DEMO_DATA / "centers.csv").read_bytes()))
-    return status or print_report("products", await import_products(
+    status = status or print_report("products", await import_products(
         store, SystemClock().now(), (DEMO_DATA / "products.csv").read_bytes()))
+    return status or print_report("delivery prices", await give_default_tables(
+        store, SystemClock(), (DEMO_DATA / "delivery_prices.csv").read_bytes()))
 
 
 def check_health(settings: Settings) -> int:

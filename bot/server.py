@@ -2,12 +2,17 @@
 
     POST /api/v1/parcels/events
     Authorization: Bearer <LOGISTICS_TOKEN>
-    {"order_no": "RT-XXXXX", "event": "in_transit" | "at_county" | "at_village",
+    {"order_no": "RT-XXXXX", "event": "in_transit" | "at_county" | "at_village" | "delivered",
      "at": "2026-11-11T10:00:00+08:00"}
 
+``order_no`` is the order's number, or the tracking number the seller's center gave the parcel
+of a delivery order (any letter case). A parcel to a village takes in_transit, at_county and
+at_village; a delivery to a town buyer takes only "delivered", once it is in transit.
+
 Every answer is JSON. 200 ``{"order_no", "status", "moved"}``: ``moved`` is false for a
-duplicate, late or out-of-order event, which changes nothing, and for a rejected or cancelled
-order (the carrier is late). 400 bad JSON (or JSON nested more than 32 levels) or field, 401
+duplicate, late or out-of-order event, which changes nothing, for an event of the other way
+(delivered for a parcel to the village, at_village for a delivery), and for a rejected or
+cancelled order (the carrier is late). 400 bad JSON (or JSON nested more than 32 levels) or field, 401
 missing or wrong token, 404 unknown order, 408 a body that took longer than 20 s, 409 the order is
 not yet confirmed, 413 a body over 64 KiB. Without LOGISTICS_TOKEN the endpoint is disabled and
 answers 503, so a carrier can tell "switched off here" from "your token is wrong".

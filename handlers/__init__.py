@@ -16,6 +16,7 @@ from handlers import (
     cash,
     catalog_admin,
     center_services,
+    delivery_prices,
     desk,
     desk_prompts,
     handovers,
@@ -36,6 +37,7 @@ from handlers import (
     sellers,
     service_desk,
     sharing,
+    shipping_desk,
     staff,
     start,
     stats,
@@ -43,6 +45,7 @@ from handlers import (
     synonyms,
     town_order,
     town_payments,
+    track,
 )
 from handlers.context import on_error, resolve_person
 
@@ -58,8 +61,11 @@ def register_all(app: Application) -> None:
         journey.register(app)
     for journey in (buyer_reviews, review_desk, sellers):
         journey.register(app)
+    shipping_desk.register(app)
     sharing.register(app)
     for journey in (town_order, town_payments):
         journey.register(app)
+    track.register(app)  # /track: a buyer's deliveries (after orders, whose detail it reuses)
+    delivery_prices.register(app)
     menu.register(app)  # last: it takes whatever the journeys did not
     app.add_error_handler(on_error)

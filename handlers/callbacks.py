@@ -363,9 +363,10 @@ class ShowListing(CallbackData, prefix="lr:show"):
 class CancelPrompt(CallbackData, prefix="px"):
     """Stop waiting for a typed reason or pickup code ("rjr": an order's reason, "pick": a
     pickup code, "lrjr": a listing's reason, "pbr": a problem's reason to decline, "svch": what a
-    service charged, "svrj": why a service is declined, "rvh": why a buyer's review is hidden)."""
+    service charged, "svrj": why a service is declined, "rvh": why a buyer's review is hidden,
+    "trk": a delivery order's tracking number)."""
 
-    kind: Literal["rjr", "pick", "lrjr", "pbr", "svch", "svrj", "rvh"]
+    kind: Literal["rjr", "pick", "lrjr", "pbr", "svch", "svrj", "rvh", "trk"]
     subject_id: BigId
 
 
@@ -943,6 +944,44 @@ class SellerPage(CallbackData, prefix="sp"):
     """👤 Seller: a seller's page (also opened by the link ?start=s-<id>)."""
 
     seller_id: Id
+
+
+# ── /track: a buyer follows their deliveries (handlers/track.py) ────────────────────────────────
+
+class TrackList(CallbackData, prefix="trl"):
+    """⬅️ Deliveries: the buyer's own delivery orders on their way, and the last delivered."""
+
+
+class TrackOrder(CallbackData, prefix="trk"):
+    """📦 One of the buyer's own orders, its tracking number and its timeline."""
+
+    order_id: BigId
+
+
+# ── 🚚 Shipped on a delivery order's card (handlers/shipping_desk.py) ─────────────────────────────
+
+class ShipOrder(CallbackData, prefix="dk:shp"):
+    """🚚 Shipped on a confirmed delivery order's card: the carrier's tracking number is asked."""
+
+    order_id: BigId
+
+
+# ── Delivery prices (handlers/delivery_prices.py) ───────────────────────────────────────────────────
+
+class DeliveryCounties(CallbackData, prefix="dlv"):
+    """⬅️ Counties: the counties whose centers' delivery prices one may change."""
+
+
+class DeliveryCounty(CallbackData, prefix="dlv:c"):
+    """A county's centers, to pick one whose delivery prices to see."""
+
+    county_id: Id
+
+
+class DeliveryTable(CallbackData, prefix="dlv:t"):
+    """A center's delivery prices (the services check it is the tapper's county's)."""
+
+    code: Annotated[str, Chars(r"[A-Za-z0-9._-]{1,32}")]
 
 
 # ── Town buyers: delivery to an address, paid online or to the carrier (handlers/town_order.py) ──

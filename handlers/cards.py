@@ -32,12 +32,14 @@ from handlers.callbacks import (
     PickedUp,
     RejectListing,
     RejectOrder,
+    ShipOrder,
     ShowListing,
     ShowOrder,
     TypeListingReason,
     TypeOrderReason,
     Unsubscribe,
 )
+from handlers.delivery_card import delivery_lines, shipped_line
 from handlers.listings import REJECT_REASONS as LISTING_REASONS
 from handlers.listings import listing_text, reject_reason, status_name
 from handlers.ui import button, esc, keyboard, local_time, money, name_in, order_lines, pager, status_text
@@ -83,16 +85,18 @@ def card_text(t: Translator, card: CardView) -> str:
     if card.assisted_by:
         lines.append(t("🤝 Ordered for them by {partner}", partner=esc(card.assisted_by)))
     lines += order_lines(t, order)
-    lines += [
-        t("💰 Total: <b>{total}</b> (cash at pickup)", total=money(order.total_fen)),
-        t("📍 Pick up at: {center}", center=esc(name_in(order.center_names, t))),
-        t("🕒 Placed: {when}", when=local_time(order.created_at, tz)),
-        "",
-    ]
+    if order.is_delivery:
+        lines += delivery_lines(t, order)
+    else:
+        lines += [t("💰 Total: <b>{total}</b> (cash at pickup)", total=money(order.total_fen)),
+                  t("📍 Pick up at: {center}", center=esc(name_in(order.center_names, t)))]
+    lines += [t("🕒 Placed: {when}", when=local_time(order.created_at, tz)), ""]
     last = order.events[-1]
     status = status_text(t, order.status)
     if order.status == S.PENDING:
         lines.append(status)
+    elif order.is_delivery and order.status == S.IN_TRANSIT:
+        lines.append(shipped_line(t, order, card.last_actor, last.at))
     elif card.last_actor:
         lines.append(t("{status} by {who} at {when}", status=status, who=esc(card.last_actor),
                        when=local_time(last.at, tz)))
@@ -114,6 +118,8 @@ def card_keyboard(t: Translator, order: OrderView, desk_center_id: int | None = 
     if order.status == S.PENDING:
         return keyboard([button(t("✅ Confirm"), ConfirmOrder(order.id)),
                          button(t("❌ Reject"), RejectOrder(order.id))])
+    if order.is_delivery:  # it goes to the buyer's door: shipped with the carrier's tracking number
+        return keyboard([button(t("🚚 Shipped"), ShipOrder(order.id))]) if order.status == S.CONFIRMED else None
     if order.status in (S.IN_TRANSIT, S.AT_COUNTY):
         return keyboard([button(t("📬 Arrived at the village"), Arrived(order.id))])
     if order.status == S.READY_FOR_PICKUP:
@@ -292,20 +298,26 @@ def report_text(t: Translator, promotion: BroadcastView) -> str:
 # ---- lists for the desk ---------------------------------------------------------------------------
 
 def pending_list(t: Translator, waiting: list[tuple[int, str, int, datetime]], listings: list[tuple[int, str]],
-                 page: int) -> tuple[str, InlineKeyboardMarkup | None]:
+                 page: int, to_ship: list[tuple[int, str, int, datetime]] = (),
+                 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """/pending, a page at a time (a message holds 4096 characters and 100 buttons, and a busy
     desk can have hundreds waiting): orders, oldest first, as they have waited longest, then
-    produce listings; each a button that brings its card back down the chat."""
-    if not waiting and not listings:
+    delivery orders confirmed and not yet shipped, then produce listings; each a button that
+    brings its card back down the chat."""
+    if not waiting and not listings and not to_ship:
         return t("✅ No orders are waiting for a decision."), None
     items = ([(f"• {number} · {money(total)}", button(f"🧾 {number}", ShowOrder(order_id)))
               for order_id, number, total, _ in waiting]
+             + [(f"• 🚚 {number} · {money(total)}", button(f"🚚 {number}", ShowOrder(order_id)))
+                for order_id, number, total, _ in to_ship]
              + [(f"• 🌾 {esc(title)}", button(f"🌾 {title}", ShowListing(listing_id)))
                 for listing_id, title in listings])
     pages = -(-len(items) // PENDING_PAGE)
     page = min(page, pages - 1)
     shown = items[page * PENDING_PAGE:(page + 1) * PENDING_PAGE]
     lines = [t("⏳ <b>Waiting for a decision</b>: {n}", n=len(waiting))]
+    if to_ship:
+        lines.append(t("🚚 <b>Delivery orders to ship</b>: {n}", n=len(to_ship)))
     if listings:
         lines.append(t("🌾 <b>Produce waiting for review</b>: {n}", n=len(listings)))
     if pages > 1:
@@ -317,11 +329,15 @@ def pending_list(t: Translator, waiting: list[tuple[int, str, int, datetime]], l
 
 
 def digest_text(t: Translator, waiting_orders: list[tuple[int, str, int, datetime]],
-                waiting_parcels: list[tuple[int, str, datetime]], waiting_listings: list[tuple[int, str]]) -> str:
-    """The desk's morning digest: what waits for a decision, for pickup, for review."""
+                waiting_parcels: list[tuple[int, str, datetime]], waiting_listings: list[tuple[int, str]],
+                to_ship: list[tuple[int, str, int, datetime]] = ()) -> str:
+    """The desk's morning digest: what waits for a decision, to be shipped, for pickup, for review."""
     lines = [t("☀️ <b>Good morning!</b> Today's desk:")]
     lines.append(t("⏳ Orders waiting for a decision: {n}", n=len(waiting_orders)))
     lines += [f"• {number} · {money(total)}" for _, number, total, _ in waiting_orders[:DIGEST_ITEMS]]
+    if to_ship:
+        lines.append(t("🚚 Delivery orders to ship: {n}", n=len(to_ship)))
+        lines += [f"• {number} · {money(total)}" for _, number, total, _ in to_ship[:DIGEST_ITEMS]]
     lines.append(t("📬 Parcels waiting for pickup: {n}", n=len(waiting_parcels)))
     lines += [f"• {number}" for _, number, _ in waiting_parcels[:DIGEST_ITEMS]]
     if waiting_listings:

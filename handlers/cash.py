@@ -42,6 +42,8 @@ KINDS = {
     Entry.PAYOUT: N_("Paid to sellers"),
     Entry.HANDOVER: N_("Handed to the county"),
     Entry.CORRECTION: N_("Corrections"),
+    Entry.PAID_AWAY: N_("Paid online or to the carrier (sellers' money, not in the till)"),
+    Entry.HELD_AWAY: N_("Held for the center by the county (not in the till)"),
 }
 SERVICES = {"topup": N_("Phone top-up"), "bill": N_("Bill"), "ticket": N_("Ticket")}
 # What /fee takes a fee on, as an admin may type it.

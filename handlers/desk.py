@@ -265,7 +265,8 @@ async def pending_page(update: Update, context: RuralContext, page: int) -> None
         return
     waiting = await desks.pending(context.rt.store, desk.id)
     listings = await reviews.in_review(context.rt.store, desk.id)
-    await show(update, context, *pending_list(context.t, waiting, listings, page))
+    to_ship = await desks.to_ship(context.rt.store, desk.id)
+    await show(update, context, *pending_list(context.t, waiting, listings, page, to_ship))
 
 
 async def arrived_command(update: Update, context: RuralContext) -> None:

@@ -22,6 +22,7 @@ MEANING = dict(COMMANDS)
 # (icon, command, meaning); the meaning None: the command's own, as set with set_my_commands.
 VILLAGER = (
     ("🛒", "catalog", None), ("🔍", "search", None), ("🛍", "cart", None), ("📦", "orders", None),
+    ("🚚", "track", N_("Follow your deliveries, or one order: /track RT-XXXXX")),
     ("🧺", "market", None), ("🌾", "sell", None), ("📋", "mylistings", None), ("📢", "promotions", None),
     ("📱", "phone", N_("Share your phone number")), ("🌐", "language", None), ("📄", "mydata", None),
     ("🗑", "forget", None),
@@ -53,12 +54,14 @@ ADMIN = (
     ("💰", "cash", N_("Any center's cash book: /cash CENTER-CODE")),
     ("🪙", "fee", N_("A center's fees: /fee CG-01 order 1.5% | order ¥0.5 | topup 2")),
     ("🏛", "staff", N_("Add, remove or list county staff")),
+    ("🚛", "delivery", N_("A center's delivery prices: /delivery CG-01, /delivery CG-01 county 5 8")),
 )
 STAFF = (
     ("🚚", "ship", N_("A center of your county: its confirmed orders leave for the county")),
     ("🏢", "county", N_("A center of your county: its orders reached the county center")),
     ("📊", "stats", N_("Your county's figures: orders, sales, villagers, parcels waiting")),
     ("📢", "broadcast", N_("Send a promotion to your county's villagers")),
+    ("🚛", "delivery", N_("A center of your county: its delivery prices, /delivery CG-01 county 5 8")),
 )
 
 

@@ -17,11 +17,12 @@ from telegram.constants import ParseMode
 
 from handlers import delivery_notices, problem_desk
 from handlers.buyer_reviews import ask_rating
-from handlers.callbacks import AdminProductOpen, Categories, MarketHome, OrderDetail
+from handlers.callbacks import AdminProductOpen, Categories, OrderDetail
 from handlers.card_posts import edit_cards, edit_review_cards, post_card, post_review_card, to_desk
 from handlers.cards import digest_text, reason_text, uncollected_text
 from handlers.cash_notices import send_cash
 from handlers.context import Runtime
+from handlers.delivery_notices import seller_delivered
 from handlers.listings import reject_reason, unit_name
 from handlers.returns import list_keyboard, list_text
 from handlers.review_desk import post_buyer_review_card
@@ -62,11 +63,9 @@ async def send_status(bot: Bot, rt: Runtime, row: Claimed, order: OrderView) -> 
     if person is None or not person.reachable:
         return False
     t = translator(person.locale or rt.default_locale)
-    if (delivery := delivery_notices.notice_text(t, order, row.payload)) is not None:
-        await bot.send_message(person.telegram_id, delivery, parse_mode=ParseMode.HTML,
-                               reply_markup=keyboard([button(t("🧺 Market"), MarketHome())]))
-        return True
-    status = S(row.payload.get("status") or order.status)
+    if order.is_delivery or order.payment_method == "online":  # a town buyer's: handlers.delivery_notices
+        return await delivery_notices.send_status(bot, person.telegram_id, t, order, row.payload or {})
+    status = S(row.payload["status"])
     if status == S.REJECTED:
         text = t("❌ Sorry, your order <b>{number}</b> was rejected.", number=order.number)
         if row.payload.get("reason"):
@@ -160,10 +159,11 @@ async def send_digest(bot: Bot, rt: Runtime, row: Claimed) -> bool:
     waiting_orders = await desks.pending(rt.store, row.center_id)
     waiting_parcels = await parcels.waiting_for_pickup(rt.store, row.center_id)
     waiting_listings = await reviews.in_review(rt.store, row.center_id)
-    if not waiting_orders and not waiting_parcels and not waiting_listings:
+    to_ship = await desks.to_ship(rt.store, row.center_id)
+    if not waiting_orders and not waiting_parcels and not waiting_listings and not to_ship:
         return False
     with to_desk(chat_id):
-        await bot.send_message(chat_id, digest_text(t, waiting_orders, waiting_parcels, waiting_listings),
+        await bot.send_message(chat_id, digest_text(t, waiting_orders, waiting_parcels, waiting_listings, to_ship),
                                parse_mode=ParseMode.HTML)
     return True
 
@@ -198,6 +198,7 @@ async def send_to_seller(bot: Bot, rt: Runtime, row: Claimed) -> bool:
             t("🛒 Sold: {quantity} of <b>{title}</b> for {total}, order <b>{number}</b>.",
               quantity=esc(f"{line.quantity} {unit_name(t, line.unit)}"), title=title,
               total=money(order.total_fen), number=order.number),
+            delivery_notices.seller_sold_line(t) if order.is_delivery else
             t("📍 The buyer picks it up at {center}.", center=esc(name_in(center.names, t))),
             t("🤝 Your partner will confirm it, send it on, and collect the payment for you."),
         ])
@@ -207,6 +208,8 @@ async def send_to_seller(bot: Bot, rt: Runtime, row: Claimed) -> bool:
     elif event == "earned":
         text = t("💰 Order <b>{number}</b> was picked up and paid: you earned <b>{total}</b> for your {title}. "
                  "Collect it from your partner.", number=order.number, total=money(order.total_fen), title=title)
+    elif event == "delivered":
+        text = seller_delivered(t, order, title)
     else:
         log.warning("unknown seller event %r", event)
         return False

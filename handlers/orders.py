@@ -89,7 +89,7 @@ async def detail(update: Update, context: RuralContext, order: OrderView) -> Non
     rows = []
     if order.status == OrderStatus.PENDING:
         rows.append([button(t("❌ Cancel order"), CancelOrder(order.id))])
-    if order.status == OrderStatus.PICKED_UP and await problems.reportable(
+    if order.status in (OrderStatus.PICKED_UP, OrderStatus.DELIVERED) and await problems.reportable(
             context.rt.store, context.rt.clock, context.villager.id, order.id):
         rows.append([button(t("⚠️ Problem"), ProblemStart(order.id))])
     rows.append([button(t("⬅️ My orders"), OrdersPage(0))])
@@ -162,23 +162,9 @@ async def too_many_pending(update: Update, context: RuralContext, exc: TooManyPe
     await show(update, context, text, keyboard([button(t("📦 My orders"), OrdersPage(0))], [back]), photo=photo)
 
 
-async def track_command(update: Update, context: RuralContext) -> None:
-    t = context.t
-    if not context.args:
-        await list_screen(update, context)
-        return
-    try:
-        order = await orders.get_order(context.rt.store, context.villager.id, number=context.args[0])
-    except NotFound:
-        await alert(update, context, t("😔 This order was not found."))
-        return
-    await detail(update, context, order)
-
-
 def register(app: Application) -> None:
     forms.on_menu(app, "orders", orders_command)
     app.add_handler(CommandHandler("orders", orders_command, filters=filters.ChatType.PRIVATE))
-    app.add_handler(CommandHandler("track", track_command, filters=filters.ChatType.PRIVATE))
     app.add_handler(on(OrdersPage, page_tapped))
     app.add_handler(on(OrderDetail, order_tapped))
     app.add_handler(on(CancelOrder, cancel_tapped))

@@ -105,6 +105,9 @@ def card_text(t: Translator, problem: ProblemView) -> str:
     when = local_time(problem.decided_at, tz) if problem.decided_at else ""
     if problem.status == Status.OPEN:
         lines.append(t(STATUS[Status.OPEN]))
+    elif problem.status == Status.REFUNDED and problem.paid_away:
+        lines.append(t("💰 Refunded {amount} by {who} at {when}: paid back from the county's account, not "
+                       "from the till.", amount=money(problem.refunded_fen), who=decider, when=when))
     elif problem.status == Status.REFUNDED:
         lines.append(t("💰 Refunded {amount} by {who} at {when}: pay it back in cash at the counter.",
                        amount=money(problem.refunded_fen), who=decider, when=when))

@@ -28,6 +28,7 @@ from handlers.callbacks import (
     on,
 )
 from handlers.context import Runtime, RuralContext
+from handlers.delivery_notices import refunded_away
 from handlers.desk import actor_of, card_tapped, on_card, reason_tapped, refuse, reject_tapped
 from handlers.problem_cards import PROBLEM, REASONS, decline_reason_text, post_problem_card
 from handlers.ui import button, esc, keyboard, money, name_in
@@ -49,6 +50,10 @@ async def refund_tapped(update: Update, context: RuralContext, kind, card: Probl
                                             whole=data.scope == "all")
     except PROBLEM.refused as exc:
         await refuse(update, context, exc, PROBLEM)
+        return
+    if problem.paid_away:  # a delivered town order: not from the till
+        await _decided(update, context, context.t("💰 Refunded {amount}: paid back from the county's account, not "
+                                                  "from the till.", amount=money(problem.refunded_fen)))
         return
     await _decided(update, context, context.t("💰 Refunded {amount}: pay it back in cash at the counter.",
                                               amount=money(problem.refunded_fen)))
@@ -90,7 +95,9 @@ async def deliver(bot: Bot, rt: Runtime, row: Claimed) -> bool:
     event, number = row.payload["event"], problem.order_number
     reason = t(REASONS[problem.reason]) if problem.reason else ""
     markup = None
-    if event == "refunded":
+    if event == "refunded" and problem.paid_away:
+        text = refunded_away(t, problem)
+    elif event == "refunded":
         center = await centers.get_center(rt.store, problem.center_id)
         text = t("💰 Your problem with order <b>{number}</b>: {amount} is refunded. Collect it in cash at {center}.",
                  number=number, amount=money(problem.refunded_fen), center=esc(name_in(center.names, t)))

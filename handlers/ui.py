@@ -50,7 +50,8 @@ ORDER_STATUS = {
     OrderStatus.REJECTED: N_("❌ Rejected"),
     OrderStatus.CANCELLED: N_("🚫 Cancelled"),
     OrderStatus.RETURNED: N_("↩️ Returned"),
-    OrderStatus.AWAITING_PAYMENT: N_("💳 Awaiting payment"),
+    OrderStatus.AWAITING_PAYMENT: N_("💳 Waiting for payment"),
+    OrderStatus.DELIVERED: N_("📦 Delivered"),
 }
 
 

@@ -1,4 +1,9 @@
-"""Counties and village service centers: choosing one, finding the nearest, importing from CSV."""
+"""Counties and village service centers: choosing one, finding the nearest, importing from CSV.
+
+A centers CSV has the columns of ``REQUIRED``, and may have ``county:en``, ``timezone`` and
+``province`` (the county's province, e.g. 陕西省: delivery prices go by it; an empty or missing
+cell leaves the county's province as it was).
+"""
 
 from __future__ import annotations
 
@@ -131,6 +136,9 @@ def _parse_center(line: int, row: dict[str, str], header: list[str]) -> tuple[di
     hours = row["opening_hours"]
     if hours and not _HOURS.match(hours):
         bad(N_("opening_hours {value!r} must look like 08:00-20:00."), value=hours)
+    province = row.get("province", "")
+    if len(province) > 50:
+        bad(N_("province {value!r} must be at most 50 characters."), value=province)
     timezone = row.get("timezone") or "Asia/Shanghai"
     try:
         ZoneInfo(timezone)
@@ -143,6 +151,7 @@ def _parse_center(line: int, row: dict[str, str], header: list[str]) -> tuple[di
         county_names["en"] = row["county:en"]
     return {
         "code": row["code"], "names": names, "county": row["county"], "county_names": county_names,
+        "province": province,
         "address": row["address"], "opening_hours": hours, "timezone": timezone,
         "latitude": float(lat) if row["latitude"] else None,
         "longitude": float(lon) if row["longitude"] else None,
@@ -167,6 +176,8 @@ async def import_centers(store: Store, data: bytes) -> ImportReport:
                 county = counties[item["county"]] = County(name=item["county"], names={})
                 session.add(county)
             county.names = {**county.names, **item["county_names"]}
+            if item["province"]:  # an older file without the column leaves the province as it was
+                county.province = item["province"]
             center = centers.get(item["code"])
             if center is None:
                 center = centers[item["code"]] = ServiceCenter(code=item["code"], is_active=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import outbox, parcels, ratings, service_requests
@@ -20,6 +20,7 @@ from services.listings import first_name_only
 from services.orders import OrderView, load_order_view
 from services.outbox import Kind
 from services.partners import Actor, check_may_act, check_may_see
+from services.refunds import refund_in_full
 from services.states import OrderStatus
 from store.db import Store, upsert
 from store.models import Listing, ListingCard, Order, OrderCard, OrderEvent, OrderLine, Partner, ServiceCenter, Villager
@@ -31,7 +32,8 @@ MAX_REASON = 300
 
 async def decide(store: Store, clock: Clock, actor: Actor, order_id: int, *, confirm: bool,
                  reason: str = "") -> parcels.Moved:
-    """A partner (or admin) confirms or rejects a pending order. Rejecting returns the stock."""
+    """A partner (or admin) confirms or rejects a pending order. Rejecting returns the stock, and
+    refunds what was paid online for it."""
     to = S.CONFIRMED if confirm else S.REJECTED
     async with store.write() as session:
         order = await parcels.lock_order(session, order_id)
@@ -40,8 +42,11 @@ async def decide(store: Store, clock: Clock, actor: Actor, order_id: int, *, con
             raise AlreadyDone(order.status)
         if order.status != S.PENDING:
             raise NotAllowed(order.status)
-        await parcels.move_and_announce(session, order, to, clock.now(), await parcels.acting_villager(session, actor),
+        now = clock.now()
+        await parcels.move_and_announce(session, order, to, now, await parcels.acting_villager(session, actor),
                                         note=reason.strip()[:MAX_REASON], reason=reason.strip()[:MAX_REASON])
+        if to == S.REJECTED:  # a delivery order paid online: the buyer is paid back in full, and told
+            await refund_in_full(session, order, now, note="rejected", actor_telegram_id=actor.telegram_id)
         return parcels.Moved(order.id, order.number, order.status, order.center_id, order.total_fen)
 
 
@@ -57,6 +62,18 @@ async def pending(store: Store, center_id: int) -> list[tuple[int, str, int, dat
         rows = await session.execute(
             select(Order.id, Order.number, Order.total_fen, Order.created_at)
             .where(func.coalesce(Order.seller_center_id, Order.center_id) == center_id, Order.status == S.PENDING)
+            .order_by(Order.created_at, Order.id)
+        )
+        return [tuple(r) for r in rows]
+
+
+async def to_ship(store: Store, center_id: int) -> list[tuple[int, str, int, datetime]]:
+    """Delivery orders the center confirmed and has still to hand to the carrier (🚚 Shipped, with
+    its tracking number): (id, number, goods and delivery, placed), oldest first."""
+    async with store.read() as session:
+        rows = await session.execute(
+            select(Order.id, Order.number, Order.total_fen + Order.delivery_fen, Order.created_at)
+            .where(Order.seller_center_id == center_id, Order.status == S.CONFIRMED, Order.ship_to.is_not(None))
             .order_by(Order.created_at, Order.id)
         )
         return [tuple(r) for r in rows]
@@ -127,9 +144,11 @@ async def group_migrated(store: Store, clock: Clock, old_chat_id: int, new_chat_
             taken = await session.scalar(select(ServiceCenter.id).where(ServiceCenter.group_chat_id == new_chat_id))
             # If a partner bound the supergroup first (to another center), that binding stands.
             center.group_chat_id = new_chat_id if taken is None else None
+        to_ship = and_(Order.status == S.CONFIRMED, Order.ship_to.is_not(None))  # a delivery order's 🚚 Shipped
         orders = (await session.scalars(
             select(OrderCard.order_id).join(Order, Order.id == OrderCard.order_id)
-            .where(OrderCard.chat_id == old_chat_id, Order.status.in_(WAITING_CARDS)).order_by(OrderCard.order_id)
+            .where(OrderCard.chat_id == old_chat_id, or_(Order.status.in_(WAITING_CARDS), to_ship))
+            .order_by(OrderCard.order_id)
         )).all()
         listings = (await session.execute(
             select(Listing.id, Listing.center_id).join(ListingCard, ListingCard.listing_id == Listing.id)
@@ -177,16 +196,17 @@ class CardView:
 async def card_view(store: Store, order_id: int) -> CardView | None:
     async with store.read() as session:
         order = await session.get(Order, order_id)
-        return None if order is None else await _card_view(session, order)
+        return None if order is None or order.status == S.AWAITING_PAYMENT else await _card_view(session, order)
 
 
 async def card_for(store: Store, order_id: int, actor: Actor, chat_id: int) -> CardView:
     """The order's card, for ``actor`` in ``chat_id``: NotYours unless they may see it there
     (``partners.check_may_see``: the desk of its deciding or its pickup center, or the private
-    chat of a partner of either, or of an admin). An order that does not exist is NotYours too."""
+    chat of a partner of either, or of an admin). An order that does not exist, or waits for its
+    payment, is NotYours too."""
     async with store.read() as session:
         order = await session.get(Order, order_id)
-        if order is None:
+        if order is None or order.status == S.AWAITING_PAYMENT:  # an invoice still open: not on any desk
             raise NotYours()
         await check_may_see(session, {deciding_center(order), order.center_id}, actor, chat_id)
         return await _card_view(session, order)

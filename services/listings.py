@@ -86,7 +86,7 @@ async def load_listing_views(session: AsyncSession, ids: list[int]) -> list[List
         .where(Listing.id.in_(ids))
     )).all()
     live = Order.status.not_in([str(status) for status in RETURNS_STOCK])  # rejected, cancelled, returned
-    paid = Order.status == OrderStatus.PICKED_UP
+    paid = Order.status.in_([str(OrderStatus.PICKED_UP), str(OrderStatus.DELIVERED)])  # the buyer has it, paid
     sales = {row.listing_id: (row.sold, row.earned) for row in await session.execute(
         select(OrderLine.listing_id,
                func.sum(case((live, OrderLine.quantity_milli), else_=0)).label("sold"),

@@ -33,6 +33,7 @@ from services.errors import (
 )
 from services.listings import return_to_listing
 from services.outbox import Kind
+from services.refunds import refund_in_full
 from services.states import RETURNS_STOCK, OrderStatus, S, may_move
 from store.db import Store
 from store.models import CartLine, Order, OrderEvent, OrderLine, Product, ServiceCenter
@@ -249,7 +250,8 @@ async def move_order(
 
 
 async def cancel_order(store: Store, clock: Clock, villager_id: int, order_id: int) -> OrderView:
-    """A villager cancels their own order while it is still pending; its stock returns."""
+    """A villager cancels their own order while it is still pending; its stock returns, and what
+    they paid online for it is refunded."""
     async with store.write() as session:
         order = await session.scalar(
             select(Order).where(Order.id == order_id, Order.villager_id == villager_id).with_for_update()
@@ -259,6 +261,7 @@ async def cancel_order(store: Store, clock: Clock, villager_id: int, order_id: i
         if order.status != S.PENDING:
             raise NotAllowed(order.status)
         await move_order(session, order, S.CANCELLED, at=clock.now(), actor_id=villager_id)
+        await refund_in_full(session, order, clock.now(), note="cancelled by the buyer")  # if paid online
         await outbox.enqueue(session, Kind.CARD, due_at=clock.now(), order_id=order.id)
         await session.flush()
         return await load_order_view(session, order.id)

@@ -131,6 +131,8 @@ async def arrive(store: Store, clock: Clock, actor: Actor, order_id: int | None 
     async with store.write() as session:
         order = await lock_order(session, order_id, number)
         await check_may_act(session, order.center_id, actor)
+        if order.ship_to is not None:  # a delivery order goes to the buyer's door, not to the village
+            raise NotAllowed(order.status)
         if order.status not in (S.IN_TRANSIT, S.AT_COUNTY):
             if order.status in (S.READY_FOR_PICKUP, S.PICKED_UP):
                 raise AlreadyDone(order.status)
@@ -145,13 +147,15 @@ async def move_center_batch(store: Store, clock: Clock, actor: Actor, center_cod
                             return_after: timedelta = reminders.RETURN_AFTER) -> list[str]:
     """County staff move all of a center's orders in ``source`` on to ``to`` (e.g. all confirmed
     orders are shipped). Returns the order numbers moved. Only admins and the staff of the
-    center's county may (``counties.NotYourCounty`` for anyone else, and nothing moves)."""
+    center's county may (``counties.NotYourCounty`` for anyone else, and nothing moves).
+    Delivery orders (``ship_to``) are not theirs to move: the seller's center ships them with a
+    tracking number (services/shipping.py)."""
     now = clock.now()
     async with store.write() as session:
         center = await center_by_code(session, center_code)
         await counties.check_may_supervise(session, actor, center)
         orders = (await session.scalars(
-            select(Order).where(Order.center_id == center.id, Order.status == source)
+            select(Order).where(Order.center_id == center.id, Order.status == source, Order.ship_to.is_(None))
             .order_by(Order.id).with_for_update()
         )).all()
         actor_id = await acting_villager(session, actor)
@@ -160,7 +164,8 @@ async def move_center_batch(store: Store, clock: Clock, actor: Actor, center_cod
         return [o.number for o in orders]
 
 
-CARRIER_EVENTS = {"in_transit": S.IN_TRANSIT, "at_county": S.AT_COUNTY, "at_village": S.READY_FOR_PICKUP}
+CARRIER_EVENTS = {"in_transit": S.IN_TRANSIT, "at_county": S.AT_COUNTY, "at_village": S.READY_FOR_PICKUP,
+                  "delivered": S.DELIVERED}
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,22 +174,67 @@ class CarrierResult:
     status: str
 
 
+async def carrier_orders(session: AsyncSession, number: str) -> list[Order]:
+    """The orders a carrier names, locked: by the order number, else by the tracking number it
+    gave the parcel (any letter case; a parcel may carry several orders). NotFound for neither."""
+    try:
+        return [await lock_order(session, number=number)]
+    except NotFound:
+        key = (number or "").strip().upper()
+        found = list((await session.scalars(
+            select(Order).where(func.upper(Order.tracking_number) == key).order_by(Order.id).with_for_update()
+        )).all()) if key else []
+        if not found:
+            raise
+        return found
+
+
 async def carrier_event(store: Store, clock: Clock, number: str, event: str, at: datetime,
                         return_after: timedelta = reminders.RETURN_AFTER) -> CarrierResult:
-    """A carrier's event for an order. A duplicate, late or out-of-order event that would not move
-    it forward changes nothing. ``at`` goes into the timeline, kept between the order's last step
-    and now, so a wrong carrier clock cannot reorder the timeline or make reminders due at once."""
+    """A carrier's event for an order (``number``: its order number or its tracking number). A
+    duplicate, late or out-of-order event that would not move it forward changes nothing, and so
+    does an event of the other way: "delivered" for a parcel to the village, or any but
+    "delivered" for a delivery to a town buyer. ``at`` goes into the timeline, kept between the
+    order's last step and now, so a wrong carrier clock cannot reorder the timeline or make
+    reminders due at once."""
     to = CARRIER_EVENTS[event]
     now = clock.now()
     async with store.write() as session:
-        order = await lock_order(session, number=number)
-        if order.status == S.PENDING:
-            raise NotAllowed(order.status)
-        if order.status not in WAY:  # rejected, cancelled or returned: the carrier is late, nothing to do
+        results = [await _carrier_step(session, order, to, at, now, return_after)
+                   for order in await carrier_orders(session, number)]
+        return CarrierResult(any(r.moved for r in results), results[0].status)
+
+
+async def _carrier_step(session: AsyncSession, order: Order, to: OrderStatus, at: datetime, now: datetime,
+                        return_after: timedelta) -> CarrierResult:
+    if order.status in (S.PENDING, S.AWAITING_PAYMENT):
+        raise NotAllowed(order.status)
+    at = min(max(at, order.updated_at), now)
+    if order.ship_to is not None:  # a town buyer's parcel: only its delivery moves it, from in transit
+        if to != S.DELIVERED or order.status != S.IN_TRANSIT:
             return CarrierResult(False, order.status)
-        moved = await _advance(session, order, to, min(max(at, order.updated_at), now), None, now=now,
-                               return_after=return_after)
-        return CarrierResult(moved, order.status)
+        await deliver(session, order, at, now)
+        return CarrierResult(True, order.status)
+    if order.status not in WAY or to not in WAY:  # rejected, cancelled or returned: the carrier is late
+        return CarrierResult(False, order.status)
+    moved = await _advance(session, order, to, at, None, now=now, return_after=return_after)
+    return CarrierResult(moved, order.status)
+
+
+async def deliver(session: AsyncSession, order: Order, at: datetime, now: datetime) -> None:
+    """The carrier handed a delivery order to its buyer: delivered, the buyer told; its goods money
+    (paid online or to the carrier, never in the till) in the seller's center's book, the seller's
+    with the partner's fee and held by the county (``cashbook.record_away``); the seller told what
+    they earned; the buyer asked for stars a day later, as after a pickup."""
+    await move_and_announce(session, order, S.DELIVERED, at, None)
+    center = await session.get(ServiceCenter, order.center_id)
+    sold = await listings_of(session, order.id)
+    await cashbook.record_away(session, order.center_id, order.total_fen, at, order_id=order.id,
+                               seller_id=sold[0].seller_id if sold else None,
+                               fee_fen=cashbook.order_fee(center, order.total_fen), ref=f"delivered:{order.id}")
+    for listing in sold if order.total_fen else ():  # a replacement earns nothing new
+        await tell_seller(session, listing, now, "delivered", order_id=order.id)
+    await ratings.queue_questions(session, order, now)
 
 
 def pickup_code_of(typed: str) -> str:
@@ -259,8 +309,8 @@ async def centers_with(store: Store, actor: Actor, status: OrderStatus) -> list[
     """Centers having orders in ``status``: (code, names, how many), for the county staff's batch
     buttons; for county staff, only the centers of their own counties."""
     async with store.read() as session:
-        counts = (select(Order.center_id, func.count(Order.id).label("n")).where(Order.status == status)
-                  .group_by(Order.center_id).subquery())
+        counts = (select(Order.center_id, func.count(Order.id).label("n"))
+                  .where(Order.status == status, Order.ship_to.is_(None)).group_by(Order.center_id).subquery())
         query = (select(ServiceCenter.code, ServiceCenter.names, counts.c.n)
                  .join(counts, counts.c.center_id == ServiceCenter.id).order_by(ServiceCenter.code))
         if not actor.is_admin:

@@ -4,13 +4,16 @@ order, or a decline with a reason; then, for goods that came back, whether they 
 Only the partners of the center where the order was picked up (and paid), and admins, decide.
 Each decision is once: a second tap finds it done (``AlreadyDone``). A refund is cash paid back
 at the counter: a REFUND entry in the cash book (negative), with the partner's order fee corrected
-in proportion and, for produce, the seller's money (their earnings drop). An order is never
+in proportion and, for produce, the seller's money (their earnings drop). A delivered town order's
+refund never leaves the till: the seller's REFUND is matched by the money the county held for it
+(``cashbook.record_away``), and when it was paid online a refund row in ``payments`` says what the
+payment provider pays back to the card (see the README). An order is never
 refunded more than was paid for it, and a line never more than was bought.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import cashbook, outbox
@@ -25,8 +28,9 @@ from services.parcels import acting_villager, lock_order
 from services.partners import Actor, check_may_act, check_may_see
 from services.problems import ProblemView, Status, load_view
 from services.states import OrderStatus
+from services.town_orders import ONLINE
 from store.db import Store
-from store.models import CashEntry, Listing, Order, OrderEvent, OrderLine, OrderProblem, Product
+from store.models import CashEntry, Listing, Order, OrderEvent, OrderLine, OrderProblem, Payment, Product
 
 DECLINE_REASONS = ("not_seen", "after_pickup", "settled")
 MAX_REASON = 300
@@ -123,20 +127,43 @@ async def refund(store: Store, clock: Clock, actor: Actor, problem_id: int, *, w
         if amount <= 0 or not lines:
             raise NothingToRefund()
         before = view.paid_fen - view.refundable_fen  # refunded by earlier problems
-        pickup_fee = await session.scalar(select(CashEntry.fee_fen).where(CashEntry.ref == f"pickup:{order.id}")) or 0
+        paid_ref = f"delivered:{order.id}" if view.paid_away else f"pickup:{order.id}"
+        pickup_fee = await session.scalar(select(CashEntry.fee_fen).where(CashEntry.ref == paid_ref)) or 0
         paid = view.paid_fen or 1
         # The fee shrinks in proportion; refunds adding up to the whole order give back all of it.
         fee = pickup_fee * (before + amount) // paid - pickup_fee * before // paid
         sellers = set((await _sellers(session, order)).values())
-        await cashbook.record(session, order.center_id, Entry.REFUND, -amount, now, fee_fen=-fee, order_id=order.id,
-                              seller_id=min(sellers) if sellers else None, actor_telegram_id=actor.telegram_id,
-                              ref=f"problem:{problem.id}:refund", note=f"problem {problem.id}")
+        if view.paid_away:
+            await _refund_away(session, order, problem, amount, fee, min(sellers), actor, now)
+        else:
+            await cashbook.record(session, order.center_id, Entry.REFUND, -amount, now, fee_fen=-fee,
+                                  order_id=order.id, seller_id=min(sellers) if sellers else None,
+                                  actor_telegram_id=actor.telegram_id, ref=f"problem:{problem.id}:refund",
+                                  note=f"problem {problem.id}")
         problem.refund_lines = {str(k): v for k, v in lines.items()}
         problem.refunded_fen = amount
         await _decided(session, order, problem, actor, Status.REFUNDED, "", now)
         await _tell_sellers(session, order, problem, "seller_refunded", now)
         await session.flush()
         return await load_view(session, problem)
+
+
+async def _refund_away(session: AsyncSession, order: Order, problem: OrderProblem, amount: int, fee: int,
+                       seller_id: int, actor: Actor, now) -> None:
+    """A delivered order's refund: the seller's money back from what the county held (not the till),
+    and for an online payment the provider's refund to the card, in ``payments``."""
+    payments = (await session.scalars(select(Payment).where(Payment.order_id == order.id))).all()
+    refunds = await session.scalar(select(func.count(CashEntry.id)).where(
+        CashEntry.order_id == order.id, CashEntry.kind == Entry.REFUND))
+    n = max(len(payments), 1 + (refunds or 0))
+    ref, note = f"refund:{order.id}:{n}", f"problem {problem.id}"
+    await cashbook.record_away(session, order.center_id, -amount, now, order_id=order.id, seller_id=seller_id,
+                               kind=Entry.REFUND, fee_fen=-fee, ref=ref, actor_telegram_id=actor.telegram_id,
+                               note=note)
+    if order.payment_method == ONLINE and payments:
+        session.add(Payment(order_id=order.id, kind="refund", amount_fen=-amount, currency=payments[0].currency,
+                            telegram_charge_id=None, provider_charge_id="", ref=ref, at=now,
+                            actor_telegram_id=actor.telegram_id, note=note))
 
 
 async def replace(store: Store, clock: Clock, actor: Actor, problem_id: int) -> ProblemView:
@@ -186,7 +213,7 @@ async def replace(store: Store, clock: Clock, actor: Actor, problem_id: int) -> 
         new = Order(number=number, villager_id=order.villager_id, center_id=order.center_id,
                     seller_center_id=order.seller_center_id, status=OrderStatus.CONFIRMED, total_fen=0,
                     payment_method="replacement", checkout_token=f"replace-{problem.id}", created_at=now,
-                    updated_at=now)
+                    updated_at=now, ship_to=order.ship_to)  # a town buyer's goes to their door again
         new.lines = new_lines
         new.events = [OrderEvent(status=OrderStatus.CONFIRMED, at=now, actor_id=actor_id,
                                  note=order.number)]

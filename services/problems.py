@@ -4,6 +4,10 @@ For ``PROBLEM_DAYS`` after the pickup, the villager fills in a report one step a
 ``draft``): the lines and quantities concerned (never more than bought, less what an earlier
 problem already settled), a reason, and a photo or none. Sent, it is ``open`` on the desk of the
 center where it was picked up (and paid), whose partner decides (services/problem_desk.py).
+
+A town buyer's delivery order is the same, for ``PROBLEM_DAYS`` after it was delivered, on the
+desk of the seller's center; what it paid is its goods (paid online or to the carrier, not at the
+counter; its delivery is not refunded), and a refund goes back the way it was paid.
 """
 
 from __future__ import annotations
@@ -116,9 +120,12 @@ class ProblemView:
     decided_by: str | None
     reported_at: datetime | None
     decided_at: datetime | None
-    paid_fen: int  # cash collected for the order
+    paid_fen: int  # cash collected for the order (a delivery order: its goods, paid away)
     refundable_fen: int  # what is left of it to refund, before this problem is decided
     cards: dict[int, int]  # chat id -> message id of its card there
+    # A delivery order's payment_method ("online", "cash_on_delivery"): its refund does not leave
+    # the till; None for an order paid at the counter.
+    paid_away: str | None = None
 
     @property
     def chosen(self) -> list[ProblemLine]:
@@ -176,7 +183,8 @@ async def load_view(session: AsyncSession, problem: OrderProblem) -> ProblemView
         bought = line.quantity_milli if produce else line.quantity or 0
         lines.append(ProblemLine(line.id, line.names, line.unit, line.price_fen, produce, bought,
                                  max(0, bought - settled.get(line.id, 0)), chosen.get(line.id, 0)))
-    paid = order.cash_collected_fen or 0
+    paid_away = order.payment_method if order.ship_to is not None else None
+    paid = order.total_fen if paid_away and order.status == OrderStatus.DELIVERED else order.cash_collected_fen or 0
     others = await refunded_fen(session, order.id) - problem.refunded_fen
     return ProblemView(
         problem.id, order.id, order.number, problem.villager_id, villager.first_name if villager else "",
@@ -184,16 +192,20 @@ async def load_view(session: AsyncSession, problem: OrderProblem) -> ProblemView
         problem.photo, lines, problem.decision, problem.refunded_fen, _keys(problem.refund_lines),
         replacement.number if replacement else None, problem.decline_reason, problem.restock,
         decider.first_name if decider else None, problem.reported_at, problem.decided_at, paid,
-        max(0, paid - others), {int(k): int(v) for k, v in (problem.cards or {}).items()})
+        max(0, paid - others), {int(k): int(v) for k, v in (problem.cards or {}).items()}, paid_away)
+
+
+RECEIVED = (OrderStatus.PICKED_UP, OrderStatus.DELIVERED)  # the buyer has it: picked up or delivered
 
 
 async def picked_up_at(session: AsyncSession, order: Order) -> datetime | None:
+    """When the buyer got the order: picked up, or delivered."""
     return await session.scalar(select(func.max(OrderEvent.at)).where(
-        OrderEvent.order_id == order.id, OrderEvent.status == OrderStatus.PICKED_UP))
+        OrderEvent.order_id == order.id, OrderEvent.status == order.status))
 
 
 async def _check_window(session: AsyncSession, order: Order, now: datetime) -> None:
-    picked = await picked_up_at(session, order) if order.status == OrderStatus.PICKED_UP else None
+    picked = await picked_up_at(session, order) if order.status in RECEIVED else None
     if picked is None or now - picked > timedelta(days=PROBLEM_DAYS):
         raise TooLate()
 

@@ -1,7 +1,7 @@
 """Buyers' reviews of market produce: 1 to 5 stars and an optional short text, for each order line
 of produce they picked up (not to be confused with the partner's review of a listing, services/reviews.py).
 
-    pickup (or, later, delivery) ──> a review row per produce line, and the buyer's question queued
+    pickup (or delivery) ──> a review row per produce line, and the buyer's question queued
         in the outbox ASK_AFTER later (``queue_questions``, in the caller's transaction)
     the outbox sends it ──> ⭐ 1..5 (``rate``) ──> a text of at most MAX_TEXT (``add_text``) or ⏭ Skip
     a text ──> a card on the seller's center's desk, where its partners (and admins) may 🙈 hide it
@@ -36,8 +36,8 @@ MAX_TEXT = 300
 RECENT = 3  # texts shown under the stars
 HIDE_REASONS = ("abusive", "personal", "off_topic")
 MAX_REASON = 300
-# Orders whose buyer has their produce: a delivery for buyers in towns will add its final state here.
-RECEIVED = (OrderStatus.PICKED_UP,)
+# Orders whose buyer has their produce: picked up at a village, or delivered to a town buyer.
+RECEIVED = (OrderStatus.PICKED_UP, OrderStatus.DELIVERED)
 HIDDEN, SHOWN = "hidden", "shown"
 
 
@@ -58,8 +58,7 @@ class Refunded(DomainError):
 # ---- asking -------------------------------------------------------------------------------------
 
 async def queue_questions(session: AsyncSession, order: Order, now: datetime) -> int:
-    """In the transaction that hands the buyer their produce (``parcels.pickup``; a delivery
-    later): a review row and the buyer's question for each produce line not asked before.
+    """In the transaction that hands the buyer their produce (``parcels.pickup``, ``parcels.deliver``): a review row and the buyer's question for each produce line not asked before.
     A replacement order (services/problem_desk.py) is not asked again. Returns how many were queued."""
     if order.seller_center_id is None:
         return 0

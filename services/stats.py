@@ -214,7 +214,8 @@ async def produce_sold(store: Store, now: datetime, timezone: str, limit: int = 
 
     # A produce order has one line, so its total is that line's amount.
     sold = func.coalesce(func.sum(Order.total_fen), 0).label("sold")
-    paid = func.coalesce(func.sum(case((Order.status == S.PICKED_UP, Order.total_fen), else_=0)), 0).label("paid")
+    paid = func.coalesce(func.sum(case((Order.status.in_([S.PICKED_UP, S.DELIVERED]), Order.total_fen), else_=0)),
+                         0).label("paid")
     grouped = produce_lines(Listing.seller_id, Listing.center_id, sold, paid).group_by(
         Listing.seller_id, Listing.center_id)
     async with store.read() as session:

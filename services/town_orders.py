@@ -35,6 +35,7 @@ from services.listings import tell_seller
 from services.market import close_if_sold_out, listing_line, take_listing, unused_order_number
 from services.orders import OrderView, PlacedOrder, already_placed, check_room_for_order, load_order_view, move_order
 from services.outbox import Kind
+from services.refunds import refund_in_full
 from services.states import OrderStatus
 from store.db import Store
 from store.models import County, Listing, Order, OrderEvent, OrderLine, Payment, ServiceCenter
@@ -268,23 +269,6 @@ async def _take_again(session: AsyncSession, order: Order, now: datetime) -> boo
                            note="paid"))
     await outbox.enqueue(session, Kind.CARD, due_at=now, order_id=order.id)
     return True
-
-
-async def refund_in_full(session: AsyncSession, order: Order, now: datetime, *, note: str,
-                         actor_telegram_id: int | None = None) -> int:
-    """Give back everything paid online for ``order`` and not yet refunded: a refund row in
-    ``payments`` (the provider pays it back; see the README); returns the fen refunded."""
-    rows = (await session.scalars(select(Payment).where(Payment.order_id == order.id))).all()
-    left = sum(row.amount_fen for row in rows)
-    if left <= 0:
-        return 0
-    session.add(Payment(order_id=order.id, kind="refund", amount_fen=-left, currency=rows[0].currency,
-                        telegram_charge_id=None, provider_charge_id="",
-                        ref=f"refund:{order.id}:{len(rows)}", at=now, actor_telegram_id=actor_telegram_id,
-                        note=note[:300]))
-    await outbox.enqueue(session, Kind.STATUS, due_at=now, order_id=order.id, villager_id=order.villager_id,
-                         payload={"status": str(order.status), "refunded_fen": left})
-    return left
 
 
 async def lapse_reservations(store: Store, clock: Clock) -> list[int]:

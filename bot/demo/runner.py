@@ -25,7 +25,7 @@ from bot.runner import start_polling, stop_polling, wait_for_stop_signal
 from bot.sandbox import BotApiDouble
 from catalog.importer import import_products
 from locales import localized, translator
-from services import centers, partners, updates, villagers
+from services import centers, delivery_words, partners, updates, villagers
 from services.amounts import MILLI
 from services.centers import import_centers
 from services.clock import OffsetClock
@@ -46,9 +46,12 @@ PARTNER_NAMES = ("李强", "陈静", "刘洋", "杨帆", "黄丽", "赵军", "�
 
 
 async def load_data(store: Store, clock: OffsetClock) -> None:
-    """The demo catalog, counties and centers (an upsert: a second run changes nothing)."""
+    """The demo catalog, counties and centers, and every center's default delivery prices (an
+    upsert: a second run changes nothing, and keeps the prices someone changed)."""
     for report in (await import_centers(store, (DATA / "centers.csv").read_bytes()),
-                   await import_products(store, clock.now(), (DATA / "products.csv").read_bytes())):
+                   await import_products(store, clock.now(), (DATA / "products.csv").read_bytes()),
+                   await delivery_words.give_default_tables(store, clock,
+                                                             (DATA / "delivery_prices.csv").read_bytes())):
         if not report.ok:
             raise RuntimeError(f"the demo data does not import: {report.errors[:3]}")
 

@@ -154,6 +154,23 @@ async def test_admin_imports_centers_from_a_csv_file(bot):
         center = await session.scalar(select(ServiceCenter).where(ServiceCenter.code == "CG-90"))
     assert center.names["en"] == "Xincun Village Service Center" and center.opening_hours == "08:00-18:00"
     assert await count(bot.store, ServiceCenter) == before + 1 and await count(bot.store, County) == counties
+    # A file without the province column leaves the county's province (陕西省, from the demo data) as it was.
+    async with bot.store.read() as session:
+        assert await session.scalar(select(County.province).where(County.name == "城固县")) == "陕西省"
+
+    # With it, the county's province is set: delivery prices go by it.
+    with_province = CENTERS_HEADER.replace("county:en,", "county:en,province,")
+    await admin.send_document("centers.csv", (
+        with_province + "MX-01,武侯村服务站,Wuhou Village Service Center,勉县,Mian County,陕西省,勉县武侯镇,"
+        "33.15,106.67,08:00-18:00\n").encode("utf-8"))
+    assert last_text(admin) == "✅ Service centers imported: 1 added, 0 updated."
+    async with bot.store.read() as session:
+        mian = await session.scalar(select(County).where(County.name == "勉县"))
+    assert (mian.names, mian.province) == ({"zh": "勉县", "en": "Mian County"}, "陕西省")
+    await admin.send_document("centers.csv", (
+        with_province + "MX-02,新村服务站,Xincun,勉县,Mian County," + "省" * 51 + ",勉县,33.1,106.6,08:00-18:00\n"
+    ).encode("utf-8"))
+    assert texts(admin.chat)[-1].splitlines()[1:] == [f"line 2: province '{'省' * 51}' must be at most 50 characters."]
 
     await admin.send_document("centers.csv", (
         CENTERS_HEADER + "CG-91,,Nameless,城固县,Chenggu County,,91,107.4,8-18\n").encode("utf-8"))
@@ -162,7 +179,7 @@ async def test_admin_imports_centers_from_a_csv_file(bot):
         "line 2: latitude '91' must be a number from -90 to 90.",
         "line 2: opening_hours '8-18' must look like 08:00-20:00.",
     ]
-    assert await count(bot.store, ServiceCenter) == before + 1
+    assert await count(bot.store, ServiceCenter) == before + 2
 
 
 async def test_a_villager_is_refused_the_admin_things(bot):

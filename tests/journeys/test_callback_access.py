@@ -78,6 +78,9 @@ INVENTORY: dict[str, Tap] = {
     # handlers/orders.py
     "my orders page": Tap("ords:0", OWN),
     "my order": Tap("ord:{order}"),
+    # handlers/track.py
+    "my deliveries": Tap("trl", OWN),
+    "track an order": Tap("trk:{order}"),
     "cancel my order": Tap("ordx:{order}"),
     "cancel my order, sure": Tap("ordxx:{order}"),
     # handlers/browse.py
@@ -240,6 +243,13 @@ INVENTORY: dict[str, Tap] = {
     "town delivery confirm": Tap("td:ok:{order}"),
     "town delivery back": Tap("td:b:{order}:{listing}:1000"),
     "town delivery cancel": Tap("td:x:{order}"),
+    # handlers/shipping_desk.py
+    "desk shipped": Tap("dk:shp:{order}"),
+    "desk tracking number cancel": Tap("px:trk:{order}"),
+    # handlers/delivery_prices.py: admins and county staff only
+    "delivery price counties (admin)": Tap("dlv"),
+    "delivery price county (admin)": Tap("dlv:c:{county}"),
+    "delivery price table (admin)": Tap("dlv:t:CG-01"),
 }
 SAMPLE = {"order": 7, "listing": 7, "draft": 7, "line": 7, "promo": 7, "villager": 7, "product": 7,
           "category": 7, "county": 7, "center": 7, "token": "0123456789ab"}

@@ -14,7 +14,7 @@ from services import town_orders
 from store.models import Order
 from support.desk import card_of
 from support.produce import desks
-from support.town import XIAN, apples, lapse, latest_order, left, priced, to_delivery
+from support.town_buyer import XIAN, apples, lapse, latest_order, left, priced, to_delivery
 
 BEIJING = "北京市海淀区中关村大街 1 号"
 

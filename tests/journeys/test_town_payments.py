@@ -17,7 +17,7 @@ from handlers import town_payments
 from store.models import Order, Payment
 from support.desk import card_of
 from support.produce import desks
-from support.town import apples, lapse, latest_order, left, priced, to_delivery
+from support.town_buyer import apples, lapse, latest_order, left, priced, to_delivery
 
 BEIJING = {"state": "北京市", "city": "北京市", "street_line1": "海淀区中关村大街 1 号"}
 
@@ -73,7 +73,7 @@ async def test_a_town_buyer_pays_online_and_the_order_reaches_the_sellers_desk(p
     assert card_of(seller_group, order.number)
     receipt_message = next(m for m in reversed(buyer.chat.bot_messages()) if body(m).startswith("✅ Paid"))
     await buyer.tap("📦 Track", message=receipt_message)
-    assert "Awaiting payment" in last_text(buyer) and f"Order {order.number}" in last_text(buyer)
+    assert "Waiting for payment" in last_text(buyer) and f"Order {order.number}" in last_text(buyer)
 
 
 async def test_a_declined_card_books_nothing_and_the_invoice_can_be_paid_again(paying_bot):
@@ -222,7 +222,7 @@ async def test_a_payment_that_comes_after_the_produce_was_sold_again_is_refunded
     why, refund = sorted(texts(first.chat)[-2:], key=lambda text: not text.startswith("😔"))
     assert why.startswith(f"😔 Your payment for order {held.number} came after its 15 minutes")
     assert "the ¥36.00 you paid will be refunded in full" in why
-    assert refund == f"💸 Order {held.number}: ¥36.00 will be refunded to you through the payment provider."
+    assert refund == f"💳 ¥36.00 you paid for order {held.number} will be refunded to your card within a few days."
     async with bot.store.read() as session:
         rows = (await session.scalars(select(Payment).where(Payment.order_id == held.id))).all()
         assert [(p.kind, p.amount_fen) for p in rows] == [("payment", 3600), ("refund", -3600)]

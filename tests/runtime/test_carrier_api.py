@@ -1,5 +1,6 @@
 """The carrier endpoint over real HTTP: tokens, bad requests, unknown and pending orders,
-duplicate and out-of-order events, and the villager told at once."""
+duplicate and out-of-order events, and the villager told at once; a town buyer's delivery order
+delivered once, by its tracking number, and events of the other way changing nothing."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from services import cart as carts
 from services import desks, orders, villagers
 from store.models import Order, OrderEvent, OutboxMessage, Product, ServiceCenter, Villager
 from support.desk import ADMIN
+from support.produce import approved_listing, person
+from support.town import delivery_order, prices, ship
 
 LOGISTICS_TOKEN = "carrier-secret-0123456789"
 BOT_TOKEN = "123456789:TEST-token-aaaaaaaaaaaaaaaaaaaaaaaa"
@@ -358,3 +361,60 @@ async def test_a_back_dated_event_keeps_the_timeline_in_order_and_reminders_a_da
                                                OutboxMessage.kind == "reminder"))).all()
     assert times == sorted(times)
     assert sorted(reminders) == [clock.now() + timedelta(hours=24), clock.now() + timedelta(hours=72)]
+
+
+async def delivery(store, clock, tracking: str | None = "SF-778899") -> tuple[int, str]:
+    """A town buyer's delivery order of CG-01's apples, paid online, confirmed and (unless
+    ``tracking`` is None) sent with that tracking number. Returns (its id, its number)."""
+    await prices(store, clock)
+    seller = await person(store, clock, 1)
+    buyer = await person(store, clock, 2, center=None)
+    order = await delivery_order(store, clock, buyer, await approved_listing(store, clock, seller))
+    await desks.decide(store, clock, ADMIN, order.id, confirm=True)
+    if tracking is not None:
+        await ship(store, clock, order.id, tracking)
+    return order.id, order.number
+
+
+async def test_a_delivery_is_delivered_by_its_tracking_number_once(carrier, demo_store, clock):
+    _, number = await delivery(demo_store, clock)
+    clock.advance(timedelta(hours=5))
+
+    first = await carrier.event("sf-778899", "delivered", clock.now())
+    again = await carrier.event(number, "delivered", clock.now())
+
+    assert first == (200, {"order_no": "SF-778899", "status": "delivered", "moved": True})
+    assert again == (200, {"order_no": number, "status": "delivered", "moved": False})
+    assert await timeline(demo_store, number) == (
+        "delivered", ["awaiting_payment", "pending", "confirmed", "in_transit", "delivered"])
+    assert carrier.wakes == [1]
+
+
+async def test_village_events_for_a_delivery_and_delivered_for_a_village_parcel_change_nothing(
+        carrier, demo_store, clock):
+    _, number = await delivery(demo_store, clock)
+    village = await place(demo_store, clock, telegram_id=7)
+    await carrier.event(village, "in_transit", clock.now())
+    carrier.wakes.clear()
+
+    for event in ("in_transit", "at_county", "at_village"):
+        assert await carrier.event(number, event, clock.now()) == (
+            200, {"order_no": number, "status": "in_transit", "moved": False})
+    assert await carrier.event(village, "delivered", clock.now()) == (
+        200, {"order_no": village, "status": "in_transit", "moved": False})
+    assert await timeline(demo_store, village) == ("in_transit", ["pending", "confirmed", "in_transit"])
+    assert carrier.wakes == []
+
+
+async def test_a_delivery_not_yet_confirmed_is_answered_409_and_not_yet_sent_changes_nothing(
+        carrier, demo_store, clock):
+    _, number = await delivery(demo_store, clock, tracking=None)
+    assert await carrier.event(number, "delivered", clock.now()) == (
+        200, {"order_no": number, "status": "confirmed", "moved": False})
+    await prices(demo_store, clock)
+    other = await delivery_order(demo_store, clock, await person(demo_store, clock, 3, center=None),
+                                 await approved_listing(demo_store, clock, await person(demo_store, clock, 4)),
+                                 token="town-2")
+    status, body = await carrier.event(other.number, "delivered", clock.now())
+    assert status == 409 and "pending" in body["error"]
+    assert carrier.wakes == []

@@ -159,6 +159,7 @@ def test_demo_data_loads_and_export_round_trips(database, tmp_path, capsys):
     assert main(["demo-data"]) == 0
     out = capsys.readouterr().out
     assert "centers: 16 created" in out and "products: 165 created" in out
+    assert "delivery prices: 96 created" in out  # 6 bands for each center
 
     first = tmp_path / "first.csv"
     assert main(["catalog", "export", "-o", str(first)]) == 0

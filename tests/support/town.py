@@ -1,60 +1,56 @@
-"""A town buyer's world for the tests: the seller's center's delivery prices, apples for sale, the
-way to delivery, and the reservation's 15 minutes passing."""
+"""A town buyer's delivery order for the tests, made through the services: the seller's center's
+delivery prices, the order placed (and paid, online), confirmed at the desk, and sent on its way
+with a tracking number, as the desk's 🚚 Shipped will do it (set here in the store directly)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import select, update
 
-from chat import center_id, labels
-from store.models import County, DeliveryPrice, Listing, Order, ServiceCenter
-from support.produce import a_seller, list_produce
+from chat import center_id
+from services import desks, town_orders
+from services.orders import OrderView
+from services.states import OrderStatus
+from store.models import County, DeliveryPrice, Order, OrderEvent, ServiceCenter
+from support.desk import ADMIN
 
-XIAN = "陕西省西安市雁塔区科技路 10 号"
-
-
-async def priced(bot, code: str = "CG-01") -> None:
-    """Shangyuan (CG-01, Chenggu, 陕西省) delivers up to 5 kg: ¥6 in the county, ¥12 in the
-    province; nowhere else."""
-    center = await center_id(bot.store, code)
-    async with bot.store.write() as session:
-        county = await session.scalar(select(ServiceCenter.county_id).where(ServiceCenter.id == center))
-        await session.execute(update(County).where(County.id == county).values(province="陕西省"))
-        session.add_all([DeliveryPrice(center_id=center, zone=zone, up_to_grams=5000, price_fen=fen,
-                                       updated_at=bot.clock.now()) for zone, fen in (("county", 600),
-                                                                                     ("province", 1200))])
+SHAANXI = "陕西省西安市雁塔区科技路 10 号"
+TO = {"name": "周丽", "phone": "13900001111", "address": SHAANXI}
 
 
-async def apples(bot, quantity_milli: int = 10_000) -> int:
-    """Li Ming of Shangyuan sells 红富士苹果 at ¥6.00 a jin."""
-    _, seller_id = await a_seller(bot)
-    return await list_produce(bot.store, bot.clock, seller_id, "红富士苹果", quantity_milli=quantity_milli,
-                              price_fen=600)
+async def prices(store, clock, code: str = "CG-01") -> None:
+    """CG-01 (城固县, 陕西省) delivers up to 5 kg: ¥6 in the county, ¥12 in the province; not elsewhere."""
+    center = await center_id(store, code)
+    async with store.write() as session:
+        county_id = await session.scalar(select(ServiceCenter.county_id).where(ServiceCenter.id == center))
+        await session.execute(update(County).where(County.id == county_id).values(province="陕西省"))
+        if await session.scalar(select(DeliveryPrice.id).where(DeliveryPrice.center_id == center).limit(1)) is None:
+            session.add_all([DeliveryPrice(center_id=center, zone=z, up_to_grams=5000, price_fen=p,
+                                           updated_at=clock.now()) for z, p in (("county", 600), ("province", 1200))])
 
 
-async def left(bot, listing_id: int) -> int:
-    async with bot.store.read() as session:
-        return await session.scalar(select(Listing.left_milli).where(Listing.id == listing_id))
+async def delivery_order(store, clock, buyer_id: int, listing_id: int, quantity_milli: int = 2000, *,
+                         online: bool = True, token: str = "town-1", charge: str | None = None) -> OrderView:
+    """A delivery order to Xi'an (the province's zone), pending on the seller's center's desk:
+    paid online (a charge of goods + ¥12), or cash on delivery."""
+    if not online:
+        return (await town_orders.place_delivery(store, clock, buyer_id, listing_id, quantity_milli, token,
+                                                 ship_to=TO)).order
+    order = (await town_orders.place_delivery(store, clock, buyer_id, listing_id, quantity_milli, token)).order
+    paid = await town_orders.record_payment(store, clock, buyer_id, town_orders.payload_of(order, token),
+                                            order.total_fen + 1200, "CNY", charge or f"tg-{token}", f"p-{token}", TO)
+    return paid.order
 
 
-async def latest_order(bot) -> Order:
-    async with bot.store.read() as session:
-        return await session.scalar(select(Order).order_by(Order.id.desc()))
+async def confirm(store, clock, order_id: int) -> None:
+    await desks.decide(store, clock, ADMIN, order_id, confirm=True)
 
 
-async def lapse(bot) -> None:
-    """Sixteen minutes later, the scheduler's sweep runs and its notices go out."""
-    bot.clock.advance(timedelta(minutes=16))
-    await bot.app.job_queue.get_jobs_by_name("lapse reservations")[0].run(bot.app)
-    await bot.pump()
-
-
-async def to_delivery(buyer, listing_id: int, amount: str = "2 jin") -> None:
-    """The buyer opens the shared link, orders ``amount`` and chooses delivery."""
-    await buyer.send(f"/start l-{listing_id}")
-    await buyer.tap("🛒 Order")
-    await buyer.tap(amount)
-    assert labels(buyer.chat.last_bot_message()) == ["🚚 Deliver to my address", "📍 Pick up at a service center",
-                                                     "⬅️ Back"]
-    await buyer.tap("🚚 Deliver to my address")
+async def ship(store, clock, order_id: int, tracking: str = "SF1234567890") -> None:
+    """Confirmed -> in transit with the carrier's tracking number, and its step in the timeline."""
+    now = clock.now()
+    async with store.write() as session:
+        order = await session.scalar(select(Order).where(Order.id == order_id).with_for_update())
+        assert order.status == OrderStatus.CONFIRMED, order.status
+        order.status, order.tracking_number, order.updated_at = OrderStatus.IN_TRANSIT, tracking, now
+        session.add(OrderEvent(order_id=order.id, status=OrderStatus.IN_TRANSIT, at=now, actor_id=None,
+                               note=tracking))
