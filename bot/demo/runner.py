@@ -117,7 +117,7 @@ async def build_world(store: Store, clock: OffsetClock, double: BotApiDouble) ->
         center = world.center_of(role)
         villager = await villagers.enter(store, clock, telegram_id=role.telegram_id, first_name=role.first_name,
                                          username=None, locale=role.locale)
-        if villager.center_id is None:
+        if villager.center_id is None and role.role != "buyer":  # a town buyer needs no center
             await villagers.set_center(store, villager.id, center.id)
         if role.role in ("partner", "bystander"):
             world.groups[role.center_index].add_member(person)
