@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
+from telegram import Update
 
+from bot.app import past_rate_limit
 from bot.config import SettingsError, load_settings
 from bot.runner import ALLOWED_UPDATES
 from bot.sandbox.payments import DECLINED_CARD, TOWN_ADDRESS
 from chat import body, labels, last_text, texts
 from handlers import town_payments
+from services.rate_limit import RateLimit, UserRate
 from store.models import Order, Payment
 from support.desk import card_of
 from support.produce import desks
@@ -242,3 +245,25 @@ async def test_a_slow_check_is_answered_no_in_time_and_nothing_is_paid(paying_bo
     assert (await latest_order(bot)).status == "awaiting_payment" and await payments(bot) == []
     monkeypatch.setattr(town_payments, "ANSWER_WITHIN", 7.0)
     assert (await sheet.pay()).status == "paid"
+
+
+def test_a_payment_is_never_held_back_by_the_rate_limit():
+    """Its money is taken: a successful payment is handled even from someone past USER_RATE, as are
+    the payment sheet's questions (they come from no chat, and Telegram waits for their answers)."""
+    limit = RateLimit(UserRate(1.0, 1), lambda: 0.0)
+    zhou = {"id": 3001, "is_bot": False, "first_name": "Zhou"}
+    chat = {"id": 3001, "type": "private"}
+
+    def update(number: int, **body) -> Update:
+        return Update.de_json({"update_id": number, **body}, None)
+
+    text = update(1, message={"message_id": 1, "date": 0, "chat": chat, "from": zhou, "text": "hi"})
+    assert past_rate_limit(text, limit, frozenset()) is False  # the one token
+    assert past_rate_limit(text, limit, frozenset()) is True
+    paid = {"currency": "CNY", "total_amount": 2400, "invoice_payload": "o:1:t", "telegram_payment_charge_id": "c",
+            "provider_payment_charge_id": "p"}
+    payment = update(2, message={"message_id": 2, "date": 0, "chat": chat, "from": zhou, "successful_payment": paid})
+    assert past_rate_limit(payment, limit, frozenset()) is False
+    query = update(3, pre_checkout_query={"id": "q", "from": zhou, "currency": "CNY", "total_amount": 2400,
+                                          "invoice_payload": "o:1:t"})
+    assert past_rate_limit(query, limit, frozenset()) is False
