@@ -2,7 +2,9 @@
 double's payment sheet, on both databases: a payment that goes through (the receipt, one payments
 row, the card on the seller's center's desk), a declined card, a pre-checkout answered too late, an
 address the seller's center does not deliver to, two buyers racing for the last apples while one
-invoice is open (and its 15 minutes lapsing), and a successful payment delivered twice."""
+invoice is open (and its 15 minutes lapsing), a successful payment delivered twice, a payment that
+comes after its produce was sold again (refunded), a check too slow for Telegram's 10 seconds; and
+the setting, the updates asked of Telegram, and payments never held back by the rate limit."""
 
 from __future__ import annotations
 

@@ -1,29 +1,25 @@
-"""A town buyer's world for the tests: the seller's center's delivery prices, apples for sale, the
-way to delivery, and the reservation's 15 minutes passing."""
+"""A town buyer's journey for the tests, through the bot: the seller's center's delivery prices,
+apples for sale, the way to delivery, and the reservation's 15 minutes passing. (support.town
+makes delivery orders through the services, for the desk's and /track's tests.)"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from chat import center_id, labels
-from store.models import County, DeliveryPrice, Listing, Order, ServiceCenter
+from chat import labels
+from store.models import Listing, Order
 from support.produce import a_seller, list_produce
+from support.town import prices
 
 XIAN = "陕西省西安市雁塔区科技路 10 号"
 
 
 async def priced(bot, code: str = "CG-01") -> None:
     """Shangyuan (CG-01, Chenggu, 陕西省) delivers up to 5 kg: ¥6 in the county, ¥12 in the
-    province; nowhere else."""
-    center = await center_id(bot.store, code)
-    async with bot.store.write() as session:
-        county = await session.scalar(select(ServiceCenter.county_id).where(ServiceCenter.id == center))
-        await session.execute(update(County).where(County.id == county).values(province="陕西省"))
-        session.add_all([DeliveryPrice(center_id=center, zone=zone, up_to_grams=5000, price_fen=fen,
-                                       updated_at=bot.clock.now()) for zone, fen in (("county", 600),
-                                                                                     ("province", 1200))])
+    province; nowhere else (support.town.prices)."""
+    await prices(bot.store, bot.clock, code)
 
 
 async def apples(bot, quantity_milli: int = 10_000) -> int:
