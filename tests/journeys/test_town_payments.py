@@ -269,3 +269,18 @@ def test_a_payment_is_never_held_back_by_the_rate_limit():
     query = update(3, pre_checkout_query={"id": "q", "from": zhou, "currency": "CNY", "total_amount": 2400,
                                           "invoice_payload": "o:1:t"})
     assert past_rate_limit(query, limit, frozenset()) is False
+
+
+async def test_a_buyer_who_cancels_the_invoice_gives_the_produce_back_at_once(paying_bot):
+    bot = paying_bot
+    await priced(bot)
+    listing = await apples(bot)
+    buyer = bot.person(3001, "Zhou", language_code="en")
+    invoice = await invoiced(bot, buyer, listing)
+    assert await left(bot, listing) == 5_000
+    await buyer.tap("✖️ Cancel")  # under "Order …: held for you for 15 minutes"
+    assert texts(buyer.chat)[-2] == "✖️ Cancelled: the produce is back on sale."
+    assert await left(bot, listing) == 10_000 and (await latest_order(bot)).status == "cancelled"
+    refused = await buyer.pay(invoice)
+    assert refused.status == "shipping_refused" and "can no longer be paid" in refused.error_message
+    assert await payments(bot) == []
