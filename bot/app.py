@@ -245,12 +245,14 @@ def past_rate_limit(update: Update, limit: RateLimit, admin_ids: frozenset[int])
 def _sent_by_person(update: Update) -> bool:
     """A message, an edit, a button tap or an inline query: what a person sends at the bot. Not what
     Telegram says about a chat (the bot added or removed, members, a group become a supergroup),
-    which a desk must not miss."""
+    which a desk must not miss, nor a payment (its money is taken: it must be booked), nor the
+    payment sheet's questions (Telegram waits for their answers)."""
     if update.callback_query is not None or update.inline_query is not None:
         return True
     message = update.message or update.edited_message
     return message is not None and not (message.new_chat_members or message.left_chat_member
-                                        or message.migrate_to_chat_id or message.migrate_from_chat_id)
+                                        or message.migrate_to_chat_id or message.migrate_from_chat_id
+                                        or message.successful_payment)
 
 
 def update_type(update: Update) -> str:
@@ -302,6 +304,7 @@ def build_application(settings: Settings, store: Store, clock: Clock | None = No
         default_locale=settings.default_locale, timezone=settings.timezone, admin_ids=settings.admin_ids,
         quiet_hours=QuietHours.parse(settings.quiet_hours), cart_max_lines=settings.cart_max_lines,
         caps=settings.caps, return_after=timedelta(days=settings.return_after_days),
+        payment_token=settings.payment_provider_token,
     )
     handlers.register_all(app)
     lease = timedelta(seconds=settings.outbox_lease)

@@ -29,6 +29,8 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/rural-bot.sqlite3"
 _TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 # What Telegram accepts as a webhook's secret_token.
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+# A payment provider token from @BotFather: "<provider id>:TEST:<secret>" or ":LIVE:".
+_PROVIDER_TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z]{2,8}:\S{4,}$")
 # A shared secret shorter than this can be guessed; `openssl rand -hex 16` makes one of 32.
 MIN_SECRET_LENGTH = 16
 
@@ -71,6 +73,9 @@ class Settings:
     user_rate: UserRate | None = UserRate(5.0, 10)
     # Days a parcel waits for pickup before the desk is asked to send it back (services/returns.py).
     return_after_days: int = RETURN_AFTER.days
+    # Telegram Payments: the provider token from @BotFather (Payments). None: no online payment;
+    # town buyers type their address and pay the carrier on delivery.
+    payment_provider_token: str | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -221,7 +226,13 @@ def load_settings(environ: dict[str, str] | None = None, env_file: str | Path = 
     return_after_days = _number(values, "RETURN_AFTER_DAYS", str(RETURN_AFTER.days),
                                 "days, a whole number from 1 to 365", whole(1, 365))
 
+    provider_token = values.get("PAYMENT_PROVIDER_TOKEN", "").strip() or None
+    if provider_token is not None and not _PROVIDER_TOKEN_RE.match(provider_token):
+        raise SettingsError("PAYMENT_PROVIDER_TOKEN is invalid: expected the form 123456789:TEST:... (or :LIVE:) "
+                            "that @BotFather gives under Payments")
+
     return Settings(
+        payment_provider_token=provider_token,
         return_after_days=int(return_after_days),
         max_pending_orders=int(pending_orders),
         max_listings_in_review=int(in_review),

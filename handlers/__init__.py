@@ -43,6 +43,8 @@ from handlers import (
     stats,
     supergroup,
     synonyms,
+    town_order,
+    town_payments,
     track,
 )
 from handlers.context import on_error, resolve_person
@@ -61,6 +63,8 @@ def register_all(app: Application) -> None:
         journey.register(app)
     shipping_desk.register(app)
     sharing.register(app)
+    for journey in (town_order, town_payments):
+        journey.register(app)
     track.register(app)  # /track: a buyer's deliveries (after orders, whose detail it reuses)
     delivery_prices.register(app)
     menu.register(app)  # last: it takes whatever the journeys did not

@@ -982,3 +982,35 @@ class DeliveryTable(CallbackData, prefix="dlv:t"):
     """A center's delivery prices (the services check it is the tapper's county's)."""
 
     code: Annotated[str, Chars(r"[A-Za-z0-9._-]{1,32}")]
+
+
+# ── Town buyers: delivery to an address, paid online or to the carrier (handlers/town_order.py) ──
+
+class TownDeliver(CallbackData, prefix="td"):
+    """🚚 Deliver to my address, after the amount: the invoice (with a payment provider; the token
+    places it once) or the typed address (cash on delivery)."""
+
+    listing_id: Id
+    milli: Milli
+    token: Annotated[str, Chars(r"[0-9a-f]{10}")]
+
+
+class TownConfirm(CallbackData, prefix="td:ok"):
+    """✅ Confirm a cash-on-delivery order held while the buyer typed the address and the receiver."""
+
+    order_id: BigId
+
+
+class TownBack(CallbackData, prefix="td:b"):
+    """⬅️ Back from the receiver or the confirmation: the held order is dropped, the address of the
+    same amount of the listing asked again."""
+
+    order_id: BigId
+    listing_id: Id
+    milli: Milli
+
+
+class TownDrop(CallbackData, prefix="td:x"):
+    """✖️ Cancel a held delivery order (an open invoice, one not confirmed): its stock goes back."""
+
+    order_id: BigId

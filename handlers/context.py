@@ -57,6 +57,8 @@ class Runtime:
     pump: Wakes | None = None  # the outbox pump, set by bot.pump.install
     promotions: Wakes | None = None  # the promotions pump, set by bot.broadcast_pump.install
     return_after: timedelta = RETURN_AFTER  # RETURN_AFTER_DAYS: a parcel not picked up goes on the desk's list to send back
+    # PAYMENT_PROVIDER_TOKEN: town buyers pay online (Telegram Payments); None: cash on delivery.
+    payment_token: str | None = None
 
     def kick_promotions(self) -> None:
         """A promotion was confirmed or cancelled: start or stop sending it now."""
@@ -139,6 +141,8 @@ async def say_unavailable(bot: Bot, update: Update, default_locale: str) -> None
     try:
         if update.callback_query is not None:
             await update.callback_query.answer(text, show_alert=True)
+        elif update.pre_checkout_query is not None or update.shipping_query is not None:  # the payment sheet waits
+            await (update.pre_checkout_query or update.shipping_query).answer(ok=False, error_message=text)
         elif update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE:
             await bot.send_message(update.effective_chat.id, text)
     except Exception as exc:

@@ -26,6 +26,7 @@ from services.town_orders import ONLINE
 log = logging.getLogger(__name__)
 S = OrderStatus
 REFUNDED = "refunded"  # not a status: money paid online given back
+LAPSED = "lapsed"  # a cancellation's "reason": the order was held 15 minutes and not paid (or confirmed)
 
 NOTICES: dict[str, str] = {
     S.CONFIRMED: N_("✅ The seller's center confirmed your order <b>{number}</b>. It will ship soon; we will "
@@ -37,6 +38,11 @@ NOTICES: dict[str, str] = {
     S.DELIVERED: N_("📦 Your order <b>{number}</b> was delivered. Enjoy it! Tomorrow we will ask how you "
                     "liked it."),
     REFUNDED: N_("💳 {amount} you paid for order <b>{number}</b> will be refunded to your card within a few days."),
+    # services/town_orders.lapse_reservations: an invoice not paid, a cash-on-delivery order not confirmed
+    LAPSED: N_("⌛ The invoice for order <b>{number}</b> was not paid within 15 minutes: the order is cancelled "
+               "and the produce is back on sale. You can order it again at any time."),
+    f"{LAPSED}:cash": N_("⌛ Order <b>{number}</b> was not confirmed within 15 minutes: it is cancelled and the "
+                         "produce is back on sale. You can order it again at any time."),
 }
 
 
@@ -45,8 +51,10 @@ def seller_sold_line(t: Translator) -> str:
     return t("🚚 It goes by carrier to a buyer beyond the village.")
 
 
-def event_of(payload: dict) -> str | None:
+def event_of(payload: dict, order: OrderView | None = None) -> str | None:
     """Which line of NOTICES an outbox row's payload asks for."""
+    if payload.get("reason") == LAPSED:
+        return LAPSED if order is None or order.payment_method == "online" else f"{LAPSED}:cash"
     if "status" in payload:
         return payload["status"]
     if "refunded_fen" in payload:
@@ -56,7 +64,7 @@ def event_of(payload: dict) -> str | None:
 
 def notice_text(t: Translator, order: OrderView, payload: dict) -> str | None:
     """The buyer's notice for the step ``payload`` names; None for a step they are not told of."""
-    event = event_of(payload)
+    event = event_of(payload, order)
     if event not in NOTICES:
         return None
     text = t(NOTICES[event], number=order.number, total=money(order.total_fen + order.delivery_fen),

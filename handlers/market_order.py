@@ -1,6 +1,10 @@
 """🛒 Ordering from the market: a listing card's 🛒 Order (handlers.market).
 
     🛒 Order ──> how much (tap or type) ──> pickup center (own, or another) ──> ✅ confirm
+                                        └──> 🚚 delivery to an address (handlers.town_order)
+
+A buyer without a center chooses first between delivery and a pickup center; one with a center
+finds 🚚 Deliver instead on the pickup confirmation.
 
 The amount, the center and the listing ride in each button (``mk:ok:<listing>:<milli>:<center>:
 <token>``), and every tap reads the listing again from the store: what another buyer took
@@ -27,6 +31,7 @@ from handlers.callbacks import (
     MarketPickupCounty,
     MarketQuantity,
     OrderDetail,
+    TownDeliver,
     on,
 )
 from handlers.context import RuralContext
@@ -52,7 +57,7 @@ def _tapped_photo(update: Update) -> bool:
     return bool(query and isinstance(query.message, Message) and query.message.photo)
 
 
-async def _screen(update: Update, context: RuralContext, text: str, markup: InlineKeyboardMarkup,
+async def listing_screen(update: Update, context: RuralContext, text: str, markup: InlineKeyboardMarkup,
                   listing: ListingView | None = None) -> None:
     """A step about a listing: on its photo card, the caption changes in place; elsewhere, text."""
     photo = listing.photo if listing is not None and _tapped_photo(update) else None
@@ -86,7 +91,7 @@ def how_much(context: RuralContext, view: ListingView, note: str = "") -> tuple[
     return "\n".join(lines), keyboard(*rows)
 
 
-async def _check_buyer(update: Update, context: RuralContext, view: ListingView) -> bool:
+async def buyer_may_order(update: Update, context: RuralContext, view: ListingView) -> bool:
     if view.seller_id == context.shopper.id:
         await alert(update, context, context.t("🙂 This is your own produce: you cannot order it."))
         return False
@@ -96,11 +101,11 @@ async def _check_buyer(update: Update, context: RuralContext, view: ListingView)
 @on_tap
 async def order_tapped(update: Update, context: RuralContext, data: MarketOrder) -> None:
     view = await on_market(update, context, data.listing_id)
-    if view is None or not await _check_buyer(update, context, view):
+    if view is None or not await buyer_may_order(update, context, view):
         return
     await forms.wait_for(context, HOW_MUCH(view.id))
     text, markup = how_much(context, view)
-    await _screen(update, context, text, markup, view)
+    await listing_screen(update, context, text, markup, view)
 
 
 async def quantity_typed(update: Update, context: RuralContext, listing_id: int, text: str) -> None:
@@ -140,12 +145,12 @@ async def quantity_typed(update: Update, context: RuralContext, listing_id: int,
 async def quantity_tapped(update: Update, context: RuralContext, data: MarketQuantity) -> None:
     await drop_form(context)
     view = await on_market(update, context, data.listing_id)
-    if view is None or not await _check_buyer(update, context, view):
+    if view is None or not await buyer_may_order(update, context, view):
         return
     await to_pickup(update, context, view, data.milli)
 
 
-async def _enough(update: Update, context: RuralContext, view: ListingView, milli: int) -> bool:
+async def still_enough(update: Update, context: RuralContext, view: ListingView, milli: int) -> bool:
     """Whether ``milli`` can still be ordered; else ask again how much."""
     try:
         check_whole(view.unit, milli)
@@ -160,7 +165,7 @@ async def _enough(update: Update, context: RuralContext, view: ListingView, mill
         note = ""
     await forms.wait_for(context, HOW_MUCH(view.id))
     text, markup = how_much(context, view, note)
-    await _screen(update, context, text, markup, view)
+    await listing_screen(update, context, text, markup, view)
     return False
 
 
@@ -168,12 +173,29 @@ async def _enough(update: Update, context: RuralContext, view: ListingView, mill
 
 async def to_pickup(update: Update, context: RuralContext, view: ListingView, milli: int) -> None:
     """The confirmation for the buyer's own center, or first the choice of one."""
-    if not await _enough(update, context, view, milli):
+    if not await still_enough(update, context, view, milli):
         return
     if context.shopper.center_id is None:
-        await pick_county(update, context, view, milli)
+        if context.assisting:
+            await pick_county(update, context, view, milli)
+        else:
+            await how_to_receive(update, context, view, milli)
         return
     await confirmation(update, context, view, milli, context.shopper.center_id)
+
+
+async def how_to_receive(update: Update, context: RuralContext, view: ListingView, milli: int) -> None:
+    """A buyer without a center: delivered to an address, or picked up at a service center."""
+    t = context.t
+    text = "\n".join([
+        f"🌾 <b>{esc(view.title)}</b> · {esc(name_in(view.center_names, t))}",
+        f"📦 {esc(_amount(context, view, milli))} × {esc(price(t, view.price_fen, view.unit))}",
+        t("💰 Total: <b>{total}</b>", total=money(line_total_fen(view.price_fen, milli))),
+        "", t("🚚 How would you like to get it?")])
+    rows = [[button(t("🚚 Deliver to my address"), TownDeliver(view.id, milli, secrets.token_hex(TOKEN_BYTES)))],
+            [button(t("📍 Pick up at a service center"), MarketOtherCenter(view.id, milli))],
+            [button(t("⬅️ Back"), MarketOrder(view.id))]]
+    await listing_screen(update, context, text, keyboard(*rows), view)
 
 
 async def pick_county(update: Update, context: RuralContext, view: ListingView, milli: int) -> None:
@@ -182,13 +204,13 @@ async def pick_county(update: Update, context: RuralContext, view: ListingView, 
     rows = [[button(name_in(c.names, t), MarketPickupCounty(view.id, milli, c.id))] for c in found]
     rows.append([button(t("⬅️ Back"), MarketOrder(view.id))])
     text = t("📍 Where will you pick it up? First choose the county of your service center.")
-    await _screen(update, context, text, keyboard(*rows), view)
+    await listing_screen(update, context, text, keyboard(*rows), view)
 
 
 @on_tap
 async def other_center_tapped(update: Update, context: RuralContext, data: MarketOtherCenter) -> None:
     view = await on_market(update, context, data.listing_id)
-    if view is not None and await _check_buyer(update, context, view):
+    if view is not None and await buyer_may_order(update, context, view):
         await pick_county(update, context, view, data.milli)
 
 
@@ -196,7 +218,7 @@ async def other_center_tapped(update: Update, context: RuralContext, data: Marke
 async def pickup_county_tapped(update: Update, context: RuralContext, data: MarketPickupCounty) -> None:
     t = context.t
     view = await on_market(update, context, data.listing_id)
-    if view is None or not await _check_buyer(update, context, view):
+    if view is None or not await buyer_may_order(update, context, view):
         return
     milli = data.milli
     found = await centers.list_centers(context.rt.store, data.county_id)
@@ -205,15 +227,15 @@ async def pickup_county_tapped(update: Update, context: RuralContext, data: Mark
         return
     rows = [[button(name_in(c.names, t), MarketPickupCenter(view.id, milli, c.id))] for c in found]
     rows.append([button(t("⬅️ Back"), MarketOtherCenter(view.id, milli))])
-    await _screen(update, context, t("🏘 Choose the service center where you will pick it up:"), keyboard(*rows), view)
+    await listing_screen(update, context, t("🏘 Choose the service center where you will pick it up:"), keyboard(*rows), view)
 
 
 @on_tap
 async def center_tapped(update: Update, context: RuralContext, data: MarketPickupCenter) -> None:
     view = await on_market(update, context, data.listing_id)
-    if view is None or not await _check_buyer(update, context, view):
+    if view is None or not await buyer_may_order(update, context, view):
         return
-    if await _enough(update, context, view, data.milli):
+    if await still_enough(update, context, view, data.milli):
         await confirmation(update, context, view, data.milli, data.center_id)
 
 
@@ -236,8 +258,10 @@ async def confirmation(update: Update, context: RuralContext, view: ListingView,
     token = secrets.token_hex(TOKEN_BYTES)
     rows = [[button(t("✅ Confirm order"), MarketConfirm(view.id, milli, center_id, token))],
             [button(t("📍 Another center"), MarketOtherCenter(view.id, milli))],
+            *([] if context.assisting else [[button(t("🚚 Deliver instead"),
+                                                    TownDeliver(view.id, milli, secrets.token_hex(TOKEN_BYTES)))]]),
             [button(t("✏️ Change the amount"), MarketOrder(view.id)), button(t("⬅️ Back"), MarketListing(view.id))]]
-    await _screen(update, context, "\n".join(lines), keyboard(*rows), view)
+    await listing_screen(update, context, "\n".join(lines), keyboard(*rows), view)
 
 
 @on_tap
@@ -249,35 +273,8 @@ async def confirm_tapped(update: Update, context: RuralContext, data: MarketConf
                                             data.token,
                                             assisted_by_id=context.villager.id if context.assisting else None,
                                             caps=rt.caps)
-    except TooManyPendingOrders as exc:
-        await too_many_pending(update, context, exc, button(t("⬅️ Back"), MarketListing(listing_id)),
-                               photo=_placed_photo(update))
-        return
-    except OwnListing:
-        await alert(update, context, t("🙂 This is your own produce: you cannot order it."))
-        return
-    except BadAmount as exc:  # a forged amount: half an egg
-        view = await on_market(update, context, listing_id)
-        if view is not None:
-            await alert(update, context, amount_problem(t, exc, view.unit))
-        return
-    except NotEnoughLeft as exc:
-        view = await on_market(update, context, listing_id)
-        if view is not None:
-            await alert(update, context, t("😔 Someone was quicker: only {quantity} left. No order was placed.",
-                                           quantity=_amount(context, view, exc.left_milli)))
-            text, markup = how_much(context, view)
-            await forms.wait_for(context, HOW_MUCH(view.id))
-            await _screen(update, context, text, markup, view)
-        return
-    except NotFound as exc:
-        if str(exc) == "center":
-            await alert(update, context, t("😔 This service center is closed. Please choose another one."))
-            view = await on_market(update, context, listing_id)
-            if view is not None:
-                await pick_county(update, context, view, milli)
-            return
-        await gone(update, context)
+    except (TooManyPendingOrders, OwnListing, BadAmount, NotEnoughLeft, NotFound) as exc:
+        await not_placed(update, context, exc, listing_id, milli)
         return
     order = placed.order
     if placed.already_placed:
@@ -292,6 +289,35 @@ async def confirm_tapped(update: Update, context: RuralContext, data: MarketConf
     ])
     markup = keyboard([button(t("📦 Track"), OrderDetail(order.id)), button(t("🧺 Market"), MarketHome())])
     await show(update, context, text, markup, photo=_placed_photo(update))
+
+
+async def not_placed(update: Update, context: RuralContext, exc: Exception, listing_id: int, milli: int) -> None:
+    """Why an order of a listing was not placed, and the way on (also for delivery orders)."""
+    t = context.t
+    if isinstance(exc, TooManyPendingOrders):
+        await too_many_pending(update, context, exc, button(t("⬅️ Back"), MarketListing(listing_id)),
+                               photo=_placed_photo(update))
+    elif isinstance(exc, OwnListing):
+        await alert(update, context, t("🙂 This is your own produce: you cannot order it."))
+    elif isinstance(exc, BadAmount):  # a forged amount: half an egg
+        view = await on_market(update, context, listing_id)
+        if view is not None:
+            await alert(update, context, amount_problem(t, exc, view.unit))
+    elif isinstance(exc, NotEnoughLeft):
+        view = await on_market(update, context, listing_id)
+        if view is not None:
+            await alert(update, context, t("😔 Someone was quicker: only {quantity} left. No order was placed.",
+                                           quantity=_amount(context, view, exc.left_milli)))
+            text, markup = how_much(context, view)
+            await forms.wait_for(context, HOW_MUCH(view.id))
+            await listing_screen(update, context, text, markup, view)
+    elif str(exc) == "center":
+        await alert(update, context, t("😔 This service center is closed. Please choose another one."))
+        view = await on_market(update, context, listing_id)
+        if view is not None:
+            await pick_county(update, context, view, milli)
+    else:
+        await gone(update, context)
 
 
 def _placed_photo(update: Update) -> str | None:

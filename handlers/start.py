@@ -3,6 +3,7 @@ handlers.help).
 
     /start ──> language from Telegram ──> county ──> village ──> main menu
                                    └──> 📍 share location ──> 3 nearest ──┘
+                                   └──> 🛍 buy village produce (no center needed) ──> 🧺 market
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from handlers import browse, forms
-from handlers.callbacks import Center, CenterList, County, Home, Language, LanguageList, on
+from handlers.callbacks import Center, CenterList, County, Home, Language, LanguageList, MarketHome, on
 from handlers.context import RuralContext
 from handlers.links import open_payload, opens
 from handlers.ui import button, esc, home_row, keyboard, name_in, on_tap, person_menu, say, show
@@ -100,6 +101,8 @@ async def ask_county(update: Update, context: RuralContext, fresh: bool = False)
     rows = [[button(name_in(c.names, t), County(c.id))] for c in counties]
     if context.villager.center_id is not None:  # changing one's center: it may stay as it is
         rows.append(home_row(t))
+    else:  # a buyer from a town needs no center: the market delivers (handlers.town_order)
+        rows.append([button(t("🛍 I want to buy village produce"), MarketHome())])
     text = t("📍 Choose your village service center. First, your county — or share your location to find "
              "the nearest centers.")
     if not counties:

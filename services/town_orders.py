@@ -8,7 +8,10 @@ is the pre-checkout's last look (the order still held, the total right); ``recor
 the money once by Telegram's charge id and sends the order to the seller's center's desk.
 
 Without a payment provider the buyer types the address and pays the carrier: ``place_delivery``
-with ``ship_to`` places it pending at once.
+with ``ship_to`` places it pending at once. The bot asks the address and the receiver in two typed
+messages, so it holds the order meanwhile as an invoice would: ``hold_delivery`` (the address typed:
+the stock is held ``RESERVE``), ``set_receiver`` (name and phone), then ``confirm_delivery`` makes it
+pending. ``drop_reservation`` gives a held order's stock back at once (the buyer cancelled).
 
 The seller's center confirms, ships and the carrier delivers it (services/shipping.py).
 """
@@ -90,8 +93,21 @@ async def place_delivery(store: Store, clock: Clock, buyer_id: int, listing_id: 
     """Order produce for delivery. Without ``ship_to``: to pay online, held ``RESERVE`` for the
     invoice; with it ({"name", "phone", "address"}): cash on delivery, pending at once (NoDelivery if
     the center does not deliver there). A second call with the same ``token`` returns the first order."""
+    return await _placed_once(store, buyer_id, token,
+                              _place(store, clock, buyer_id, listing_id, quantity_milli, token, ship_to, caps))
+
+
+async def hold_delivery(store: Store, clock: Clock, buyer_id: int, listing_id: int, quantity_milli: int, token: str,
+                        address: str, *, caps: Caps = CAPS) -> PlacedOrder:
+    """Cash on delivery, while the buyer tells who receives it: the order awaits their ✅ with the
+    stock held ``RESERVE`` and its delivery to ``address`` priced (NoDelivery if there is none)."""
+    return await _placed_once(store, buyer_id, token, _place(store, clock, buyer_id, listing_id, quantity_milli,
+                                                             token, None, caps, held_address=address))
+
+
+async def _placed_once(store: Store, buyer_id: int, token: str, placing) -> PlacedOrder:
     try:
-        return await _place(store, clock, buyer_id, listing_id, quantity_milli, token, ship_to, caps)
+        return await placing
     except IntegrityError:  # a concurrent call with the same token won
         async with store.read() as session:
             placed = await already_placed(session, buyer_id, token)
@@ -101,7 +117,7 @@ async def place_delivery(store: Store, clock: Clock, buyer_id: int, listing_id: 
 
 
 async def _place(store: Store, clock: Clock, buyer_id: int, listing_id: int, quantity_milli: int, token: str,
-                 ship_to: dict | None, caps: Caps) -> PlacedOrder:
+                 ship_to: dict | None, caps: Caps, held_address: str | None = None) -> PlacedOrder:
     now = clock.now()
     async with store.write() as session:
         await villagers.lock(session, buyer_id)
@@ -109,18 +125,23 @@ async def _place(store: Store, clock: Clock, buyer_id: int, listing_id: int, qua
             return placed
         await check_room_for_order(session, buyer_id, caps)
         listing = await take_listing(session, buyer_id, listing_id, quantity_milli, now)
-        online = ship_to is None
+        held = ship_to is None  # an invoice to pay, or a cash-on-delivery order to confirm
+        online = held and held_address is None
         order = Order(number=await unused_order_number(session), villager_id=buyer_id, center_id=listing.center_id,
                       seller_center_id=listing.center_id,
-                      status=OrderStatus.AWAITING_PAYMENT if online else OrderStatus.PENDING,
+                      status=OrderStatus.AWAITING_PAYMENT if held else OrderStatus.PENDING,
                       total_fen=line_total_fen(listing.price_fen, quantity_milli),
                       payment_method=ONLINE if online else CASH_ON_DELIVERY, checkout_token=token,
-                      created_at=now, updated_at=now, reserved_until=now + RESERVE if online else None)
+                      created_at=now, updated_at=now, reserved_until=now + RESERVE if held else None)
         order.lines = [listing_line(listing, quantity_milli)]
         order.events = [OrderEvent(status=order.status, at=now, actor_id=buyer_id)]
         session.add(order)
         await session.flush()
-        if not online:
+        if held_address is not None:
+            option = await _option(session, order, held_address)
+            order.ship_to = {"name": "", "phone": "", "address": held_address, "zone": str(option.zone)}
+            order.delivery_fen = option.price_fen
+        if not held:
             option = await _option(session, order, ship_to["address"])
             order.ship_to = {**ship_to, "zone": str(option.zone)}
             order.delivery_fen = option.price_fen
@@ -152,6 +173,20 @@ async def delivery_quote(store: Store, order_id: int, address: str) -> DeliveryO
         return await _option(session, order, address)
 
 
+async def delivery_quote_for(store: Store, payer_id: int, payload: str, address: str) -> DeliveryOption:
+    """The shipping query's answer: what delivering the order an invoice's ``payload`` names to
+    ``address`` costs, if that order is the payer's and still waits for its payment (NotFound,
+    NotPayable, NoDelivery otherwise)."""
+    order_id, token = order_id_of(payload)
+    async with store.read() as session:
+        order = await session.get(Order, order_id)
+        if order is None or order.villager_id != payer_id or order.checkout_token != token:
+            raise NotFound("order")
+        if order.status != OrderStatus.AWAITING_PAYMENT or order.payment_method != ONLINE:
+            raise NotPayable(order.status)
+        return await _option(session, order, address)
+
+
 async def check_payment(store: Store, clock: Clock, payer_id: int, payload: str, total_fen: int,
                         address: str) -> OrderView:
     """The pre-checkout's look before the money moves: the payer's order, still held for its
@@ -164,7 +199,7 @@ async def check_payment(store: Store, clock: Clock, payer_id: int, payload: str,
         order = await session.scalar(select(Order).where(Order.id == order_id).with_for_update())
         if order is None or order.villager_id != payer_id or order.checkout_token != token:
             raise NotFound("order")
-        if order.status != OrderStatus.AWAITING_PAYMENT:
+        if order.status != OrderStatus.AWAITING_PAYMENT or order.payment_method != ONLINE:
             raise NotPayable(order.status)
         option = await _option(session, order, address)
         if total_fen != order.total_fen + option.price_fen:
@@ -200,8 +235,11 @@ async def _record(store: Store, clock: Clock, payer_id: int, order_id: int, tota
         session.add(Payment(order_id=order.id, kind="payment", amount_fen=total_fen, currency=currency,
                             telegram_charge_id=telegram_charge_id, provider_charge_id=provider_charge_id, at=now,
                             actor_telegram_id=None, note=""))
-        option = await _option(session, order, ship_to["address"])
-        order.ship_to = {**ship_to, "zone": str(option.zone)}
+        try:
+            zone = (await _option(session, order, ship_to["address"])).zone
+        except NoDelivery as exc:  # the table changed since the pre-checkout: the money is taken all the same
+            zone = exc.zone
+        order.ship_to = {**ship_to, "zone": str(zone)}
         order.delivery_fen = total_fen - order.total_fen
         order.reserved_until = None
         if order.status == OrderStatus.CANCELLED and await _take_again(session, order, now) is False:
@@ -243,5 +281,70 @@ async def lapse_reservations(store: Store, clock: Clock) -> list[int]:
         for order in due:
             await move_order(session, order, OrderStatus.CANCELLED, at=now, actor_id=None, note=LAPSED)
             order.reserved_until = None
-            await outbox.enqueue(session, Kind.STATUS, due_at=now, order_id=order.id, villager_id=order.villager_id)
+            await outbox.enqueue(session, Kind.STATUS, due_at=now, order_id=order.id, villager_id=order.villager_id,
+                                 payload={"status": str(OrderStatus.CANCELLED), "reason": "lapsed"})
         return [order.id for order in due]
+
+
+async def _held(session: AsyncSession, buyer_id: int, order_id: int) -> Order:
+    order = await session.scalar(select(Order).where(Order.id == order_id).with_for_update())
+    if order is None or order.villager_id != buyer_id:
+        raise NotFound("order")
+    return order
+
+
+async def set_receiver(store: Store, clock: Clock, buyer_id: int, order_id: int, name: str, phone: str) -> OrderView:
+    """Who receives a held cash-on-delivery order (``hold_delivery``); NotPayable once it is not held."""
+    async with store.write() as session:
+        order = await _held(session, buyer_id, order_id)
+        if order.status != OrderStatus.AWAITING_PAYMENT or order.payment_method != CASH_ON_DELIVERY:
+            raise NotPayable(order.status)
+        order.ship_to = {**order.ship_to, "name": name[:100], "phone": phone[:32]}
+        order.updated_at = clock.now()
+        return await load_order_view(session, order.id)
+
+
+async def confirm_delivery(store: Store, clock: Clock, buyer_id: int, order_id: int) -> PlacedOrder:
+    """The buyer's ✅ on a held cash-on-delivery order: pending, on its way to the seller's center's
+    desk (``already_placed``: it was confirmed before). NotPayable if it lapsed or was dropped."""
+    now = clock.now()
+    async with store.write() as session:
+        order = await _held(session, buyer_id, order_id)
+        if order.payment_method != CASH_ON_DELIVERY or not (order.ship_to or {}).get("phone"):
+            raise NotPayable(order.status)
+        if order.status != OrderStatus.AWAITING_PAYMENT:
+            if order.status == OrderStatus.CANCELLED:
+                raise NotPayable(order.status)
+            return PlacedOrder(await load_order_view(session, order.id), already_placed=True)
+        await move_order(session, order, OrderStatus.PENDING, at=now, actor_id=buyer_id, note="confirmed")
+        order.reserved_until = None
+        await outbox.enqueue(session, Kind.CARD, due_at=now, order_id=order.id)
+        for line in (await session.scalars(select(OrderLine).where(OrderLine.order_id == order.id))).all():
+            if line.listing_id is not None:
+                await tell_seller(session, await session.get(Listing, line.listing_id), now, "sold", order_id=order.id)
+        await session.flush()
+        return PlacedOrder(await load_order_view(session, order.id), already_placed=False)
+
+
+async def drop_reservation(store: Store, clock: Clock, buyer_id: int, order_id: int) -> OrderView:
+    """The buyer gave up a held order (an invoice, a delivery not confirmed): cancelled, its stock
+    back at once. An order cancelled already stays so; NotPayable if it went on (paid, confirmed)."""
+    now = clock.now()
+    async with store.write() as session:
+        order = await _held(session, buyer_id, order_id)
+        if order.status == OrderStatus.AWAITING_PAYMENT:
+            await move_order(session, order, OrderStatus.CANCELLED, at=now, actor_id=buyer_id, note="dropped")
+            order.reserved_until = None
+        elif order.status != OrderStatus.CANCELLED:
+            raise NotPayable(order.status)
+        await session.flush()
+        return await load_order_view(session, order.id)
+
+
+async def held_listing(store: Store, order_id: int) -> tuple[int, int]:
+    """The listing a delivery order takes from, and how much (in thousandths)."""
+    async with store.read() as session:
+        line = await session.scalar(select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.id))
+        if line is None or line.listing_id is None:
+            raise NotFound("order")
+        return line.listing_id, line.quantity_milli or 0

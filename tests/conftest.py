@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import gc
 import itertools
 import logging
@@ -215,8 +216,11 @@ class BotUnderTest:
         await settle(self.app)
 
 
-@pytest.fixture
-async def bot(demo_store, clock):
+PROVIDER_TOKEN = "284685063:TEST:the-double"  # a payment provider's test token, as @BotFather gives one
+
+
+@contextlib.asynccontextmanager
+async def running_bot(demo_store, clock, **more_settings):
     """The real Application, polling the Bot API double over HTTP, on the demo data.
 
     After the test, the log must hold no error: bad input is answered, never raised.
@@ -225,7 +229,7 @@ async def bot(demo_store, clock):
     double.limits_clock = clock  # moving the clock gives Telegram's per-chat limits that time too
     await double.start()
     settings = Settings(bot_token=TOKEN, database_url=demo_store.url, telegram_base_url=double.base_url,
-                        admin_ids=frozenset({900}))
+                        admin_ids=frozenset({900}), **more_settings)
     # Its per-person rate limit runs on people's time too, as the double's limits do.
     app = build_application(settings, demo_store, clock, pace=double.pace_time)
     errors = ErrorRecorder()
@@ -240,6 +244,20 @@ async def bot(demo_store, clock):
         logging.getLogger().removeHandler(errors)
     assert not errors.records, "errors were logged: " + "; ".join(
         f"{r.name}: {r.getMessage()} {r.exc_text or ''}" for r in errors.records)
+
+
+@pytest.fixture
+async def bot(demo_store, clock):
+    """The bot without a payment provider: town buyers pay the carrier on delivery."""
+    async with running_bot(demo_store, clock) as running:
+        yield running
+
+
+@pytest.fixture
+async def paying_bot(demo_store, clock):
+    """The bot with a payment provider (PAYMENT_PROVIDER_TOKEN): town buyers pay online."""
+    async with running_bot(demo_store, clock, payment_provider_token=PROVIDER_TOKEN) as running:
+        yield running
 
 
 @pytest.fixture

@@ -37,6 +37,8 @@ from store.models import Category, Listing, ListingCard, OrderCard, Product, Vil
 log = logging.getLogger(__name__)
 DATA = Path(__file__).resolve().parents[2] / "catalog" / "data"
 DEMO_TOKEN = "7000000001:DEMO-offline-sandbox-token"
+# Town buyers pay online in the demo: the double's payment sheet takes a pretend card, no money moves.
+DEMO_PROVIDER_TOKEN = "284685063:TEST:rural-demo-sandbox"
 ADMIN = partners.Actor(0, "rural-bot demo", is_admin=True)  # who sets the demo up
 # The other centers' partners: Chinese given names, one per center after the first.
 PARTNER_NAMES = ("李强", "陈静", "刘洋", "杨帆", "黄丽", "赵军", "吴敏", "周杰", "徐娜", "孙磊", "马超", "朱琳",
@@ -115,7 +117,7 @@ async def build_world(store: Store, clock: OffsetClock, double: BotApiDouble) ->
         center = world.center_of(role)
         villager = await villagers.enter(store, clock, telegram_id=role.telegram_id, first_name=role.first_name,
                                          username=None, locale=role.locale)
-        if villager.center_id is None:
+        if villager.center_id is None and role.role != "buyer":  # a town buyer needs no center
             await villagers.set_center(store, villager.id, center.id)
         if role.role in ("partner", "bystander"):
             world.groups[role.center_index].add_member(person)
@@ -183,7 +185,7 @@ def draw_produce(double: BotApiDouble, number: int, title: str, category: str) -
 def demo_settings(database_url: str, double: BotApiDouble) -> Settings:
     admins = frozenset(r.telegram_id for r in FEATURED if r.role == "admin")
     return Settings(bot_token=DEMO_TOKEN, database_url=database_url, telegram_base_url=double.base_url,
-                    admin_ids=admins)
+                    admin_ids=admins, payment_provider_token=DEMO_PROVIDER_TOKEN)
 
 
 class Demo:

@@ -50,10 +50,12 @@ STATIC = Path(__file__).resolve().parent / "static"
 TAP_ANSWER_WAIT = 5.0  # seconds the page waits for the bot to answer a tap
 HEARTBEAT = 15.0  # seconds between SSE comments that keep idle connections open
 ROLE_LABELS = {
-    "zh": {"villager": "村民", "partner": "站长", "bystander": "群成员", "admin": "管理员"},
-    "en": {"villager": "Villager", "partner": "Partner", "bystander": "Group member", "admin": "Admin"},
+    "zh": {"villager": "村民", "partner": "站长", "bystander": "群成员", "admin": "管理员", "buyer": "城里买家"},
+    "en": {"villager": "Villager", "partner": "Partner", "bystander": "Group member", "admin": "Admin",
+           "buyer": "Town buyer"},
 }
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
+TOWN = {"zh": "西安", "en": "Xi'an"}  # where the demo's town buyer lives (the payment sheet's pretend address)
 CLOCK_STEPS = {1, 24}  # hours the clock control may move forward
 
 
@@ -132,7 +134,7 @@ class WebChat:
 
     def _person_view(self, role: Role) -> dict:
         language = role.locale.split("_")[0]  # "zh_Hans" -> "zh", the key of the data's names
-        center = localized(self.world.center_of(role).names, language)
+        center = TOWN[language] if role.role == "buyer" else localized(self.world.center_of(role).names, language)
         chats = [c for c in self.double.chats.values() if self._may_see(role.telegram_id, c)]
         chats.sort(key=lambda c: c.type != "private")
         return {"id": role.telegram_id, "name": role.first_name, "role": role.role,

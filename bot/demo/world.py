@@ -16,9 +16,9 @@ class Role:
 
     telegram_id: int
     first_name: str
-    role: str  # villager | partner | bystander | admin
+    role: str  # villager | partner | bystander | admin | buyer (a town buyer: no center, pays by card)
     language: str  # Telegram's language_code: "zh-hans" or "en"
-    center_index: int  # which demo center they belong to (0: the first)
+    center_index: int  # which demo center they belong to (0: the first; a town buyer's is only shown)
     phone: str
     featured: bool = True
 
@@ -34,6 +34,7 @@ FEATURED = (
     Role(2001, "张伟", "partner", "zh-hans", 0, "+8613800002001"),
     Role(1003, "Chen Hao", "bystander", "en", 0, "+8613800001003"),
     Role(9001, "Zhou Min", "admin", "en", 0, "+8613800009001"),
+    Role(3001, "周丽", "buyer", "zh-hans", 0, "+8613900001111"),
 )
 
 

@@ -54,9 +54,11 @@ async def test_the_people_on_offer_and_their_chats(demo, web):
         ("张伟", "partner", "中文", ["private", "supergroup"]),
         ("Chen Hao", "bystander", "English", ["private", "supergroup"]),
         ("Zhou Min", "admin", "English", ["private"]),
+        ("周丽", "buyer", "中文", ["private"]),
     ]
     labels = {p["name"]: p["label"] for p in state["people"]}
     assert labels["王芳"] == "村民 · 上元村服务站" and labels["Li Ming"] == "Villager · Qinglong Village Service Center"
+    assert labels["周丽"] == "城里买家 · 西安"  # a town buyer: no center
     async with demo.store.read() as session:
         centers = await session.scalar(select(func.count()).select_from(ServiceCenter))
         bound = await session.scalar(select(func.count()).where(ServiceCenter.group_chat_id.is_not(None)))

@@ -238,6 +238,11 @@ INVENTORY: dict[str, Tap] = {
     "review hide typed reason": Tap("dk:rvt:{order}"),
     "review desk card": Tap("dk:rvc:{order}"),
     "seller page": Tap("sp:{villager}"),
+    # handlers/town_order.py: delivery to a town buyer's address
+    "town delivery": Tap("td:{listing}:1000:0123456789", GONE),
+    "town delivery confirm": Tap("td:ok:{order}"),
+    "town delivery back": Tap("td:b:{order}:{listing}:1000"),
+    "town delivery cancel": Tap("td:x:{order}"),
     # handlers/shipping_desk.py
     "desk shipped": Tap("dk:shp:{order}"),
     "desk tracking number cancel": Tap("px:trk:{order}"),

@@ -182,7 +182,8 @@ async def test_two_buyers_order_the_listing_down_to_sold_out(bot):
     assert "Please check your order" in check.text
     assert "2.5 jin × ¥6.00 / jin" in check.text and "Total: ¥15.00" in check.text
     assert f"Pick up at: {QINGLONG}" in check.text and "cash at pickup" in check.text
-    assert labels(check) == ["✅ Confirm order", "📍 Another center", "✏️ Change the amount", "⬅️ Back"]
+    assert labels(check) == ["✅ Confirm order", "📍 Another center", "🚚 Deliver instead", "✏️ Change the amount",
+                             "⬅️ Back"]
     confirm = data_of(check, "Confirm order")
     assert len(confirm.encode()) < 64
 
@@ -296,6 +297,8 @@ async def test_a_buyer_without_a_center_picks_one_and_forged_buttons_are_refused
     await newcomer.send("2.5")
     assert "can only be counted whole" in last_text(newcomer)
     await newcomer.send("12")
+    assert "How would you like to get it?" in last_text(newcomer)  # delivered (test_town_buyer), or picked up
+    await newcomer.tap("📍 Pick up at a service center")
     assert "Where will you pick it up?" in last_text(newcomer)
     await newcomer.tap("Chenggu County")
     await newcomer.tap(QINGLONG)

@@ -83,9 +83,11 @@ async def test_a_seller_shares_a_listing_and_a_stranger_opens_its_link(bot):
     async with bot.store.read() as session:
         newcomer = await session.scalar(select(Villager).where(Villager.telegram_id == 3001))
     assert newcomer.center_id is None
-    # Ordering asks a newcomer where to pick it up, as it asks anyone without a center.
+    # Ordering asks a newcomer how to get it: delivered (test_town_buyer), or picked up at a center.
     await stranger.tap("🛒 下单")
     await stranger.tap("2 斤")
+    assert labels(stranger.chat.last_bot_message()) == ["🚚 送货到我的地址", "📍 到服务站自提", "⬅️ 返回"]
+    await stranger.tap("📍 到服务站自提")
     assert "📍" in last_text(stranger) and "城固县" in labels(stranger.chat.last_bot_message())
 
     # A villager with a center opens it too, and shares it from the market's card.

@@ -51,6 +51,7 @@ def test_a_missing_token_is_one_clear_line_and_status_2():
     ("DEFAULT_LOCALE", "xx_YY"),
     ("TELEGRAM_BASE_URL", "ftp://example"),
     ("METRICS_TOKEN", "fifteen-chars-x"),
+    ("PAYMENT_PROVIDER_TOKEN", "sk_live_not-from-botfather"),
 ])
 def test_each_invalid_setting_is_named(name, value):
     with pytest.raises(SettingsError) as error:

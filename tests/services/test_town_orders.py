@@ -110,3 +110,68 @@ async def test_an_unpaid_invoice_lapses_and_a_late_payment_takes_the_stock_again
         assert [(p.kind, p.amount_fen, p.note) for p in rows] == [("payment", 1800, ""),
                                                                    ("refund", -1800, "reservation lapsed")]
         assert (await session.get(Order, other_order.id)).ship_to["zone"] == "province"
+
+
+async def test_cash_on_delivery_is_held_while_the_buyer_says_who_receives_it(demo_store, clock):
+    await prices(demo_store, clock)
+    seller = await person(demo_store, clock, 1)
+    buyer, other = await person(demo_store, clock, 2, center=None), await person(demo_store, clock, 3, center=None)
+    listing = await approved_listing(demo_store, clock, seller)
+    with pytest.raises(town_orders.NoDelivery):
+        await town_orders.hold_delivery(demo_store, clock, buyer, listing, 2000, "tok-0", "北京市海淀区")
+    assert await left(demo_store, listing) == 10_000
+    held = (await town_orders.hold_delivery(demo_store, clock, buyer, listing, 2000, "tok-1", SHAANXI)).order
+    assert (held.status, held.payment_method, held.delivery_fen, held.ship_to["zone"]) == (
+        OrderStatus.AWAITING_PAYMENT, "cash_on_delivery", 1200, "province")
+    assert await left(demo_store, listing) == 8_000
+    assert await town_orders.held_listing(demo_store, held.id) == (listing, 2000)
+    # Nobody pays it online: no invoice names it, and its payload would be refused anyway.
+    payload = town_orders.payload_of(held, "tok-1")
+    with pytest.raises(town_orders.NotPayable):
+        await town_orders.delivery_quote_for(demo_store, buyer, payload, SHAANXI)
+    with pytest.raises(town_orders.NotPayable):
+        await town_orders.check_payment(demo_store, clock, buyer, payload, 3600, SHAANXI)
+    # Not confirmed before the receiver is known; nobody else's to change.
+    with pytest.raises(town_orders.NotPayable):
+        await town_orders.confirm_delivery(demo_store, clock, buyer, held.id)
+    with pytest.raises(town_orders.NotFound):
+        await town_orders.set_receiver(demo_store, clock, other, held.id, "周丽", "13900001111")
+    await town_orders.set_receiver(demo_store, clock, buyer, held.id, "周丽", "13900001111")
+    placed = await town_orders.confirm_delivery(demo_store, clock, buyer, held.id)
+    again = await town_orders.confirm_delivery(demo_store, clock, buyer, held.id)
+    assert (placed.already_placed, again.already_placed) == (False, True)
+    assert placed.order.status == OrderStatus.PENDING and placed.order.reserved_until is None
+    assert placed.order.ship_to == {**TO, "zone": "province"}
+    with pytest.raises(town_orders.NotPayable):
+        await town_orders.drop_reservation(demo_store, clock, buyer, held.id)
+
+    # Another held order, dropped: its stock is back at once; dropping it again changes nothing.
+    dropped = (await town_orders.hold_delivery(demo_store, clock, other, listing, 3000, "tok-2", SHAANXI)).order
+    assert await left(demo_store, listing) == 5_000
+    with pytest.raises(town_orders.NotFound):
+        await town_orders.drop_reservation(demo_store, clock, buyer, dropped.id)
+    assert (await town_orders.drop_reservation(demo_store, clock, other, dropped.id)).status == OrderStatus.CANCELLED
+    assert (await town_orders.drop_reservation(demo_store, clock, other, dropped.id)).status == OrderStatus.CANCELLED
+    assert await left(demo_store, listing) == 8_000
+    with pytest.raises(town_orders.NotPayable):
+        await town_orders.confirm_delivery(demo_store, clock, other, dropped.id)
+
+
+async def test_the_shipping_query_quotes_only_the_payers_open_invoice(demo_store, clock):
+    await prices(demo_store, clock)
+    seller = await person(demo_store, clock, 1)
+    buyer, other = await person(demo_store, clock, 2, center=None), await person(demo_store, clock, 3, center=None)
+    listing = await approved_listing(demo_store, clock, seller)
+    order = (await town_orders.place_delivery(demo_store, clock, buyer, listing, 4000, "tok-1")).order
+    payload = town_orders.payload_of(order, "tok-1")
+    assert await town_orders.delivery_quote_for(demo_store, buyer, payload, SHAANXI) == town_orders.DeliveryOption(
+        Zone.PROVINCE, 1200)
+    for who, named in ((other, payload), (buyer, town_orders.payload_of(order, "tok-x")), (buyer, "o:x:y")):
+        with pytest.raises(town_orders.NotFound):
+            await town_orders.delivery_quote_for(demo_store, who, named, SHAANXI)
+    with pytest.raises(town_orders.NoDelivery):
+        await town_orders.delivery_quote_for(demo_store, buyer, payload, "北京市海淀区")
+    clock.advance(timedelta(minutes=16))
+    assert await town_orders.lapse_reservations(demo_store, clock) == [order.id]
+    with pytest.raises(town_orders.NotPayable):
+        await town_orders.delivery_quote_for(demo_store, buyer, payload, SHAANXI)
