@@ -96,3 +96,8 @@ async def test_refunds_is_only_for_admins_and_county_staff(bot):
     _, _, villager, _ = await desk(bot)
     await villager.send("/refunds")
     assert last_text(villager) == "🔒 Only admins can do this."
+    await villager.send("/help")
+    assert "/refunds" not in last_text(villager)
+    admin = bot.person(900, "Zhou Min", language_code="en")
+    await admin.send("/help")
+    assert "💳 /refunds — Refunds of money paid online still to make at the payment provider" in last_text(admin)
