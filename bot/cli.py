@@ -26,6 +26,9 @@
     rural-bot staff list [--county 苍溪县]
     rural-bot ledger export --center CODE --month YYYY-MM [--out FILE]
                                     a center's cash book for a month (its time zone) as CSV
+    rural-bot payments export --month YYYY-MM [--out FILE]
+                                    the month's payments and refunds online (TIMEZONE) as CSV, to
+                                    reconcile with the payment provider's statement
 """
 
 from __future__ import annotations
@@ -92,6 +95,10 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--center", required=True, help="the center's code, e.g. CG-01")
     export.add_argument("--month", required=True, help="the month, YYYY-MM, in the center's time zone")
     export.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    paid = sub.add_parser("payments", help="money paid online").add_subparsers(dest="action", required=True)
+    paid_out = paid.add_parser("export", help="a month's payments and refunds as CSV, for the provider's statement")
+    paid_out.add_argument("--month", required=True, help="the month, YYYY-MM, in the bot's TIMEZONE")
+    paid_out.add_argument("--out", type=Path, help="file to write (default: standard output)")
     return p
 
 
@@ -300,7 +307,17 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             sys.stdout.write(text)
         return 0
 
-    if command == ("ledger", "export"):
+    async def payments_export(store: Store) -> int:
+        from services.payments_export import export_month
+
+        text = await export_month(store, args.month, settings.timezone)
+        if args.out:
+            args.out.write_text(text, encoding="utf-8", newline="")
+        else:
+            sys.stdout.write(text)
+        return 0
+
+    if command in (("ledger", "export"), ("payments", "export")):
         from services.ledger_export import BadMonth, parse_month
 
         try:
@@ -319,6 +336,7 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         ("centers", "import"): centers_in,
         ("demo-data", None): load_demo_data,
         ("ledger", "export"): ledger_export,
+        ("payments", "export"): payments_export,
     }[command]
     return asyncio.run(_with_store(settings, work))
 

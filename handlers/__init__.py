@@ -30,6 +30,7 @@ from handlers import (
     problem_desk,
     problems,
     promotions,
+    provider_refunds,
     returns,
     review_desk,
     search,
@@ -67,5 +68,6 @@ def register_all(app: Application) -> None:
         journey.register(app)
     track.register(app)  # /track: a buyer's deliveries (after orders, whose detail it reuses)
     delivery_prices.register(app)
+    provider_refunds.register(app)  # /refunds and ✅ Refunded at the provider
     menu.register(app)  # last: it takes whatever the journeys did not
     app.add_error_handler(on_error)

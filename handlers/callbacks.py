@@ -1014,3 +1014,12 @@ class TownDrop(CallbackData, prefix="td:x"):
     """✖️ Cancel a held delivery order (an open invoice, one not confirmed): its stock goes back."""
 
     order_id: BigId
+
+
+# ── Refunds paid back at the payment provider (handlers/provider_refunds.py) ──────────────────────
+
+class RefundDone(CallbackData, prefix="prf"):
+    """✅ Refunded at the provider, on a refund's card: an admin (or staff of the seller's county)
+    refunded it in the provider's dashboard."""
+
+    payment_id: Id

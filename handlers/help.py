@@ -55,6 +55,7 @@ ADMIN = (
     ("🪙", "fee", N_("A center's fees: /fee CG-01 order 1.5% | order ¥0.5 | topup 2")),
     ("🏛", "staff", N_("Add, remove or list county staff")),
     ("🚛", "delivery", N_("A center's delivery prices: /delivery CG-01, /delivery CG-01 county 5 8")),
+    ("💳", "refunds", N_("Refunds of money paid online still to make at the payment provider")),
 )
 STAFF = (
     ("🚚", "ship", N_("A center of your county: its confirmed orders leave for the county")),
@@ -62,6 +63,7 @@ STAFF = (
     ("📊", "stats", N_("Your county's figures: orders, sales, villagers, parcels waiting")),
     ("📢", "broadcast", N_("Send a promotion to your county's villagers")),
     ("🚛", "delivery", N_("A center of your county: its delivery prices, /delivery CG-01 county 5 8")),
+    ("💳", "refunds", N_("Your county's refunds of money paid online still to make at the payment provider")),
 )
 
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from telegram import Bot
 from telegram.constants import ParseMode
 
-from handlers import delivery_notices, problem_desk
+from handlers import delivery_notices, problem_desk, provider_refunds
 from handlers.buyer_reviews import ask_rating
 from handlers.callbacks import AdminProductOpen, Categories, OrderDetail
 from handlers.card_posts import edit_cards, edit_review_cards, post_card, post_review_card, to_desk
@@ -273,6 +273,8 @@ async def deliver(bot: Bot, rt: Runtime, row: Claimed) -> bool:
         return await ask_rating(bot, rt, row)
     if kind == Kind.REVIEW_CARD:
         return await post_buyer_review_card(bot, rt, row.payload["review_id"])
+    if kind == Kind.REFUND_DUE:
+        return await provider_refunds.send_refund_due(bot, rt, row)
     order = await orders.order_view(rt.store, row.order_id)
     if order is None:
         return False

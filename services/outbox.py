@@ -44,6 +44,7 @@ class Kind(StrEnum):
     SERVICE = "service"  # tell a villager their service request was done or declined
     RATE = "rate"  # ask a buyer for stars for one order line of produce they picked up (services/ratings.py)
     REVIEW_CARD = "review_card"  # post or refresh a buyer's review with text on the seller's center's desk
+    REFUND_DUE = "refund_due"  # tell the admins (and county staff) to refund money paid online at the provider
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from services.outbox import Kind
 from services.parcels import acting_villager, lock_order
 from services.partners import Actor, check_may_act, check_may_see
 from services.problems import ProblemView, Status, load_view
+from services.refunds import add_refund
 from services.states import OrderStatus
 from services.town_orders import ONLINE
 from store.db import Store
@@ -161,9 +162,8 @@ async def _refund_away(session: AsyncSession, order: Order, problem: OrderProble
                                kind=Entry.REFUND, fee_fen=-fee, ref=ref, actor_telegram_id=actor.telegram_id,
                                note=note)
     if order.payment_method == ONLINE and payments:
-        session.add(Payment(order_id=order.id, kind="refund", amount_fen=-amount, currency=payments[0].currency,
-                            telegram_charge_id=None, provider_charge_id="", ref=ref, at=now,
-                            actor_telegram_id=actor.telegram_id, note=note))
+        await add_refund(session, order, amount, now, ref=ref, note=note, currency=payments[0].currency,
+                         actor_telegram_id=actor.telegram_id)
 
 
 async def replace(store: Store, clock: Clock, actor: Actor, problem_id: int) -> ProblemView:

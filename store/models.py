@@ -131,7 +131,9 @@ class DeliveryPrice(Base):
 
 class Payment(Base):
     """Money moved online for an order, append-only, in fen: a payment (+) through Telegram
-    Payments, recorded once by its unique charge id, or a refund (−) of one."""
+    Payments, recorded once by its unique charge id, or a refund (−) of one. A refund is paid back
+    by a person in the provider's dashboard, who then confirms it once (``confirmed_at``/``_by``,
+    set once and never changed: services/refunds.py)."""
 
     __tablename__ = "payments"
 
@@ -146,6 +148,9 @@ class Payment(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     actor_telegram_id: Mapped[int | None] = mapped_column(BigInteger)
     note: Mapped[str] = mapped_column(String(300), default="")
+    # A refund's: when, and by whom (a telegram id), it was said paid back at the provider (0020).
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmed_by: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class CashEntry(Base):

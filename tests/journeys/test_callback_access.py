@@ -250,6 +250,8 @@ INVENTORY: dict[str, Tap] = {
     "delivery price counties (admin)": Tap("dlv"),
     "delivery price county (admin)": Tap("dlv:c:{county}"),
     "delivery price table (admin)": Tap("dlv:t:CG-01"),
+    # handlers/provider_refunds.py: ✅ Refunded at the provider ({order} as a refund's payment id)
+    "refund confirmed at the provider (admin)": Tap("prf:{order}"),
 }
 SAMPLE = {"order": 7, "listing": 7, "draft": 7, "line": 7, "promo": 7, "villager": 7, "product": 7,
           "category": 7, "county": 7, "center": 7, "token": "0123456789ab"}

@@ -172,10 +172,15 @@ async def test_a_problem_after_delivery_is_refunded_to_the_card(bot, carrier):
     card = next(m for m in reversed(group.bot_messages()) if body(m).startswith(f"⚠️ Problem with order {order.number}"))
     assert "Paid for the order: ¥90.00" in body(card)
 
+    admin = bot.person(900, "Zhou Min", language_code="en")
+    await admin.send("/refunds")
     done = await zhang.tap("💰 Refund ¥45.00", message=card)
     await bot.pump()
     assert done.show_alert and "not from the till" in done.text
     assert f"Your problem with order {order.number}: ¥45.00 is refunded to the card you paid with" in last_text(buyer)
+    told = last_text(admin)  # the admin refunds it at the payment provider (test_provider_refunds.py)
+    assert f"💳 Refund ¥45.00 to 周丽 for order {order.number} at the payment provider" in told, told
+    assert "Reason: a problem after delivery" in told
     async with bot.store.read() as session:
         kinds = (await session.execute(select(CashEntry.kind, CashEntry.amount_fen).order_by(CashEntry.id))).all()
         refunds = (await session.execute(select(Payment.amount_fen, Payment.ref).where(Payment.kind == "refund"))).all()

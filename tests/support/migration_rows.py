@@ -377,6 +377,16 @@ SEED: dict[str, dict[str, list[dict]]] = {
              "corrects_id": None, "note": ""},
         ],
     },
+    "0020": {
+        # A second kilo was refunded to Zhou Li's card, and an admin (3003) refunded it at the
+        # payment provider and said so.
+        "payments": [
+            {"id": 3, "order_id": 5, "kind": "refund", "amount_fen": -1600, "currency": "CNY",
+             "telegram_charge_id": None, "provider_charge_id": "", "ref": "refund:5:2", "at": at(780),
+             "actor_telegram_id": 2001, "note": "another kilo broken", "confirmed_at": at(800),
+             "confirmed_by": 3003},
+        ],
+    },
 }
 
 
