@@ -1,0 +1,110 @@
+"""What a town buyer's delivery order reads like on the screens made for pickup orders, played by
+people: Li Ming of Shangyuan (CG-01) sells apples at ¥6.00 a jin; Zhou, in Xi'an, has no center and
+orders 2 jin for delivery (¥12 to the province). 📦 My orders marks it 🚚 and shows the receiver,
+the address, goods + delivery = total, how it is paid, and once shipped the tracking number --
+never "pick up at" or "cash at pickup"."""
+
+from __future__ import annotations
+
+from chat import body, labels
+from handlers.ui import local_time
+from services import town_orders
+from support.produce import registered
+from support.town import confirm, delivery_order, ship
+from support.town_buyer import apples, priced
+
+XIAN = "陕西省西安市雁塔区科技路 10 号"
+
+
+async def town_buyer(bot):
+    """Apples for sale with Shangyuan's delivery prices, and Zhou, who came in by /start."""
+    await priced(bot)
+    listing = await apples(bot)
+    buyer = bot.person(1002, "Zhou", language_code="en")
+    await buyer.send("/start")
+    return buyer, (await registered(bot, buyer)).id, listing
+
+
+async def opened(buyer, number: str) -> str:
+    """📦 My orders, then the order: its detail."""
+    await buyer.send("/orders")
+    listed = buyer.chat.last_bot_message()
+    assert f"🚚 {number} · " in " ".join(labels(listed)), labels(listed)
+    await buyer.tap(next(label for label in labels(listed) if number in label))
+    return body(buyer.chat.last_bot_message())
+
+
+def no_pickup_words(text: str) -> None:
+    assert "Pick up" not in text and "pickup" not in text, text
+
+
+async def test_my_orders_read_a_paid_delivery_order_at_each_step(bot):
+    buyer, buyer_id, listing = await town_buyer(bot)
+    order = await delivery_order(bot.store, bot.clock, buyer_id, listing, 2000)
+    await bot.pump()
+
+    await buyer.send("/orders")
+    assert f"🚚 {order.number} · ⏳ Waiting for confirmation · ¥24.00" in labels(buyer.chat.last_bot_message())
+    shown = await opened(buyer, order.number)
+    no_pickup_words(shown)
+    assert "🚚 To: 周丽, 13900001111" in shown and f"🏠 Address: {XIAN}" in shown
+    assert "💰 Goods ¥12.00 + delivery ¥12.00 = ¥24.00" in shown
+    assert "💳 Paid online: ¥24.00." in shown and "Tracking number" not in shown
+    assert labels(buyer.chat.last_bot_message()) == ["❌ Cancel order", "⬅️ My orders"]
+
+    await confirm(bot.store, bot.clock, order.id)
+    await ship(bot.store, bot.clock, order.id, "SF1234567890")
+    await bot.pump()
+    shown = await opened(buyer, order.number)
+    no_pickup_words(shown)
+    assert "Status: 🚚 On the way" in shown and "🔖 Tracking number: SF1234567890" in shown
+    assert "💳 Paid online: ¥24.00." in shown
+
+
+async def test_a_paid_delivery_order_cancelled_says_it_is_refunded(bot):
+    buyer, buyer_id, listing = await town_buyer(bot)
+    order = await delivery_order(bot.store, bot.clock, buyer_id, listing, 2000)
+    await bot.pump()
+    await opened(buyer, order.number)
+    await buyer.tap("❌ Cancel order")
+    asked = body(buyer.chat.last_bot_message())
+    assert f"Cancel order {order.number} (¥24.00)?" in asked and "refunded in full" in asked
+    await buyer.tap("✅ Yes, cancel it")
+    await bot.pump()
+    shown = next(body(m) for m in reversed(buyer.chat.bot_messages()) if body(m).startswith("📦 Order"))
+    assert "Status: 🚫 Cancelled" in shown and "💳 Paid online ¥24.00: refunded in full." in shown
+
+
+async def test_my_orders_read_a_cash_on_delivery_order(bot):
+    buyer, buyer_id, listing = await town_buyer(bot)
+    order = await delivery_order(bot.store, bot.clock, buyer_id, listing, 2000, online=False)
+    await bot.pump()
+    shown = await opened(buyer, order.number)
+    no_pickup_words(shown)
+    assert "💵 Cash on delivery: ¥24.00 to the courier." in shown and "🚚 To: 周丽, 13900001111" in shown
+    assert "cash at pickup" not in shown
+
+
+async def test_an_open_invoice_says_until_when_it_is_held_and_can_be_cancelled(bot):
+    buyer, buyer_id, listing = await town_buyer(bot)
+    order = (await town_orders.place_delivery(bot.store, bot.clock, buyer_id, listing, 2000, "town-open")).order
+    shown = await opened(buyer, order.number)
+    no_pickup_words(shown)
+    until = local_time(order.reserved_until, "Asia/Shanghai")  # the buyer's time: no center, the bot's zone
+    assert "Status: 💳 Waiting for payment" in shown
+    assert "💰 Goods: ¥12.00, delivery priced from your address." in shown
+    assert f"⏳ Waiting for your payment until {until}: pay the invoice sent in this chat, or cancel." in shown
+    assert labels(buyer.chat.last_bot_message()) == ["✖️ Cancel", "⬅️ My orders"]
+    await buyer.tap("✖️ Cancel")
+    assert body(buyer.chat.last_bot_message()).startswith("✖️ Cancelled: the produce is back on sale.")
+
+
+async def test_a_cash_order_held_while_typed_can_be_confirmed_from_my_orders(bot):
+    buyer, buyer_id, listing = await town_buyer(bot)
+    held = (await town_orders.hold_delivery(bot.store, bot.clock, buyer_id, listing, 2000, "town-held", XIAN)).order
+    await town_orders.set_receiver(bot.store, bot.clock, buyer_id, held.id, "周丽", "13900001111")
+    shown = await opened(buyer, held.number)
+    assert "⏳ Held for you until" in shown and "💰 Goods ¥12.00 + delivery ¥12.00 = ¥24.00" in shown
+    assert labels(buyer.chat.last_bot_message()) == ["✅ Confirm order", "✖️ Cancel", "⬅️ My orders"]
+    await buyer.tap("✅ Confirm order")
+    assert body(buyer.chat.last_bot_message()).startswith(f"✅ Order {held.number} placed!")
