@@ -6,9 +6,9 @@ never "pick up at" or "cash at pickup"."""
 
 from __future__ import annotations
 
-from chat import body, labels
+from chat import body, labels, villager_id
 from handlers.ui import local_time
-from services import town_orders
+from services import parcels, town_orders
 from support.produce import registered
 from support.town import confirm, delivery_order, ship
 from support.town_buyer import apples, priced
@@ -108,3 +108,24 @@ async def test_a_cash_order_held_while_typed_can_be_confirmed_from_my_orders(bot
     assert labels(buyer.chat.last_bot_message()) == ["✅ Confirm order", "✖️ Cancel", "⬅️ My orders"]
     await buyer.tap("✅ Confirm order")
     assert body(buyer.chat.last_bot_message()).startswith(f"✅ Order {held.number} placed!")
+
+
+async def delivered(bot, order_id: int, tracking: str = "SF1234567890") -> None:
+    """Confirmed, shipped and delivered (the carrier's event, as its endpoint takes it)."""
+    await confirm(bot.store, bot.clock, order_id)
+    await ship(bot.store, bot.clock, order_id, tracking)
+    await parcels.carrier_event(bot.store, bot.clock, tracking, "delivered", bot.clock.now())
+    await bot.pump()
+
+
+async def test_a_delivered_order_reads_paid_and_counts_as_received_on_the_sellers_page(bot):
+    buyer, buyer_id, listing = await town_buyer(bot)
+    order = await delivery_order(bot.store, bot.clock, buyer_id, listing, 2000, online=False)
+    await delivered(bot, order.id)
+    shown = await opened(buyer, order.number)
+    assert "Status: 📦 Delivered" in shown and "💵 Paid in cash on delivery: ¥24.00." in shown
+    assert labels(buyer.chat.last_bot_message())[0] == "⚠️ Problem"
+
+    await buyer.send(f"/start s-{await villager_id(bot.store, 2001)}")  # Li Ming's page
+    page = body(buyer.chat.last_bot_message())
+    assert "🧺 Sold: orders received by buyers: 1 (2 jin)" in page and "picked up" not in page
