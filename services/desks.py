@@ -26,7 +26,12 @@ from store.db import Store, upsert
 from store.models import Listing, ListingCard, Order, OrderCard, OrderEvent, OrderLine, Partner, ServiceCenter, Villager
 
 S = OrderStatus
-REJECT_REASONS = ("out_of_stock", "cannot_deliver", "unreachable")
+# Why a pending order is rejected: a pickup order's reasons, and a town buyer's delivery order's
+# (the carrier does not go to that address, the receiver's phone does not answer); each is a
+# button's code, and every code ever offered stays valid, for the buttons already on the desks.
+PICKUP_REASONS = ("out_of_stock", "cannot_deliver", "unreachable")
+DELIVERY_REASONS = ("out_of_stock", "bad_address", "no_receiver")
+REJECT_REASONS = tuple(dict.fromkeys(PICKUP_REASONS + DELIVERY_REASONS))
 MAX_REASON = 300
 
 
