@@ -230,3 +230,17 @@ async def test_a_village_reason_button_already_on_a_desk_still_rejects(bot):
     await partner.tap("❌ Reject", message=card_of(group, rice))
     assert labels_of(card_of(group, rice)) == ["Out of stock", "Cannot deliver to this village",
                                                "Villager unreachable", "✏️ Type a reason", "⬅️ Back"]
+
+
+async def test_a_buyer_who_forgets_leaves_a_finished_delivery_card_without_whom_and_where(bot):
+    partner, _, group, buyer, buyer_id, listing = await town_buyer(bot)
+    number = await paid_order(bot, buyer_id, listing)
+    await partner.tap("❌ Reject", message=card_of(group, number))
+    await partner.tap("Out of stock", message=card_of(group, number))
+    await buyer.send("/forget")
+    await buyer.tap("🗑 Yes, forget me")
+    await bot.pump()
+    card = card_of(group, number).text
+    assert "🚚 Delivery to (name deleted) · —\n🏠 (address deleted)" in card, card
+    assert SHAANXI not in card and "周丽" not in card and "13900001111" not in card
+    assert "Zone: within the province" in card and "Goods ¥24.00 + delivery ¥12.00 = ¥36.00" in card

@@ -6,9 +6,14 @@ never "pick up at" or "cash at pickup"."""
 
 from __future__ import annotations
 
+import json
+
+from sqlalchemy import select
+
 from chat import body, labels, villager_id
 from handlers.ui import local_time
 from services import parcels, town_orders
+from store.models import Order, Payment
 from support.produce import registered
 from support.town import confirm, delivery_order, ship
 from support.town_buyer import apples, priced
@@ -129,3 +134,48 @@ async def test_a_delivered_order_reads_paid_and_counts_as_received_on_the_seller
     await buyer.send(f"/start s-{await villager_id(bot.store, 2001)}")  # Li Ming's page
     page = body(buyer.chat.last_bot_message())
     assert "🧺 Sold: orders received by buyers: 1 (2 jin)" in page and "picked up" not in page
+
+
+async def my_data(bot, person) -> dict:
+    await person.send("/mydata")
+    message = person.chat.last_bot_message()
+    assert message.document["file_name"] == "my-data.json"
+    return json.loads(bot.double.files[message.document["file_id"]].content.decode("utf-8"))
+
+
+async def order_row(bot, order_id: int) -> Order:
+    async with bot.store.read() as session:
+        return await session.get(Order, order_id)
+
+
+async def test_mydata_has_the_delivery_addresses_and_payments_and_forget_blanks_the_finished_ones(bot):
+    buyer, buyer_id, listing = await town_buyer(bot)
+    done = await delivery_order(bot.store, bot.clock, buyer_id, listing, 2000)  # paid online ¥24
+    await delivered(bot, done.id)
+    going = await delivery_order(bot.store, bot.clock, buyer_id, listing, 2000, online=False, token="town-2")
+    await bot.pump()
+
+    data = await my_data(bot, buyer)
+    first, second = data["orders"]
+    assert first["number"] == done.number and first["pickup_center"] is None
+    assert first["delivery"] == {"ship_to": {"name": "周丽", "phone": "13900001111", "address": XIAN,
+                                             "zone": "province"},
+                                 "delivery_fen": 1200, "tracking_number": "SF1234567890", "reserved_until": None}
+    [paid] = first["payments"]
+    assert (paid["kind"], paid["amount_fen"], paid["currency"], paid["telegram_charge_id"]) == (
+        "payment", 2400, "CNY", "tg-town-1")
+    assert paid["at"].startswith("2026-") and paid["provider_charge_id"] == "p-town-1"
+    assert second["delivery"]["ship_to"]["address"] == XIAN and second["payments"] == []
+
+    await buyer.send("/forget")
+    screen = body(buyer.chat.last_bot_message())
+    assert "• the receivers’ names, phone numbers and addresses of your finished delivery orders" in screen
+    assert "• the record of what you paid online and what was refunded" in screen
+    assert "⚠️ Deliveries still on their way keep their address" in screen and "pickup code" not in screen
+    await buyer.tap("🗑 Yes, forget me")
+
+    assert (await order_row(bot, done.id)).ship_to == {"name": "", "phone": "", "address": "", "zone": "province"}
+    assert (await order_row(bot, going.id)).ship_to["address"] == XIAN  # on its way: the carrier needs it
+    async with bot.store.read() as session:
+        kept = (await session.scalars(select(Payment).where(Payment.order_id == done.id))).all()
+    assert [(p.kind, p.amount_fen, p.telegram_charge_id) for p in kept] == [("payment", 2400, "tg-town-1")]
