@@ -27,6 +27,7 @@ async def town_buyer(bot):
     listing = await apples(bot)
     buyer = bot.person(1002, "Zhou", language_code="en")
     await buyer.send("/start")
+    assert "or buy village produce delivered to your door" in buyer.chat.bot_messages()[0].text
     return buyer, (await registered(bot, buyer)).id, listing
 
 
