@@ -180,3 +180,10 @@ async def test_mydata_has_the_delivery_addresses_and_payments_and_forget_blanks_
     async with bot.store.read() as session:
         kept = (await session.scalars(select(Payment).where(Payment.order_id == done.id))).all()
     assert [(p.kind, p.amount_fen, p.telegram_charge_id) for p in kept] == [("payment", 2400, "tg-town-1")]
+
+
+async def test_help_tells_a_town_buyer_how_to_order_for_delivery(bot):
+    buyer, _, _ = await town_buyer(bot)
+    await buyer.send("/help")
+    shown = body(buyer.chat.last_bot_message())
+    assert "5. 🚚 In a town? Order village produce in the 🧺 /market, delivered to your door" in shown
