@@ -6,7 +6,16 @@ from telegram import InlineKeyboardButton, Update
 from telegram.ext import Application, CommandHandler, filters
 
 from handlers import forms, order_delivery, problem_cards
-from handlers.callbacks import CancelOrder, CancelOrderConfirmed, Categories, OrderDetail, OrdersPage, ProblemStart, on
+from handlers.callbacks import (
+    CancelOrder,
+    CancelOrderConfirmed,
+    Categories,
+    MarketHome,
+    OrderDetail,
+    OrdersPage,
+    ProblemStart,
+    on,
+)
 from handlers.context import RuralContext
 from handlers.ui import (
     alert,
@@ -36,9 +45,10 @@ def status_label(context: RuralContext, status: str) -> str:
 async def list_screen(update: Update, context: RuralContext, page: int = 0) -> None:
     t = context.t
     found = await orders.list_orders(context.rt.store, context.villager.id, page)
-    if not found.orders:
-        await show(update, context, t("📦 You have no orders yet."),
-                   keyboard([button(t("📂 Categories"), Categories())]))
+    if not found.orders:  # a buyer in a town, with no center, shops in the market (for delivery)
+        shop = button(t("📂 Categories"), Categories()) if context.villager.center_id is not None else button(
+            t("🧺 Market"), MarketHome())
+        await show(update, context, t("📦 You have no orders yet."), keyboard([shop]))
         return
     rows = [[button(f"{'🚚 ' if o.is_delivery else ''}{o.number} · {status_label(context, o.status)} · "
                     f"{money(order_delivery.total_fen(o))}", OrderDetail(o.id))] for o in found.orders]

@@ -187,3 +187,12 @@ async def test_help_tells_a_town_buyer_how_to_order_for_delivery(bot):
     await buyer.send("/help")
     shown = body(buyer.chat.last_bot_message())
     assert "5. 🚚 In a town? Order village produce in the 🧺 /market, delivered to your door" in shown
+
+
+async def test_a_town_buyer_with_no_orders_is_sent_to_the_market(bot):
+    buyer, _, _ = await town_buyer(bot)
+    await buyer.send("/orders")
+    shown = buyer.chat.last_bot_message()
+    assert body(shown) == "📦 You have no orders yet." and labels(shown) == ["🧺 Market"]
+    await buyer.tap("🧺 Market")
+    assert body(buyer.chat.last_bot_message()).startswith("🧺 Market")
