@@ -62,10 +62,11 @@ def deciding_center(order: Order) -> int:
 
 
 async def pending(store: Store, center_id: int) -> list[tuple[int, str, int, datetime]]:
-    """Orders a center's partners have to decide on: (id, number, total, placed), oldest first."""
+    """Orders a center's partners have to decide on: (id, number, total, placed), oldest first;
+    a delivery order's total is its goods and its delivery, as its card says."""
     async with store.read() as session:
         rows = await session.execute(
-            select(Order.id, Order.number, Order.total_fen, Order.created_at)
+            select(Order.id, Order.number, Order.total_fen + Order.delivery_fen, Order.created_at)
             .where(func.coalesce(Order.seller_center_id, Order.center_id) == center_id, Order.status == S.PENDING)
             .order_by(Order.created_at, Order.id)
         )

@@ -208,6 +208,8 @@ async def test_a_delivery_order_is_rejected_for_reasons_that_fit_a_town_buyer(bo
     partner, _, group, buyer, buyer_id, listing = await town_buyer(bot)
     number = await paid_order(bot, buyer_id, listing)
     await partner.tap("❌ Reject", message=card_of(group, number))
+    await partner.send("/pending", chat=group)
+    assert f"• {number} · ¥36.00" in texts(group)[-1]  # goods + delivery, as on the card
     assert labels_of(card_of(group, number)) == ["Out of stock", "Cannot deliver to this address",
                                                  "Receiver unreachable by phone", "✏️ Type a reason", "⬅️ Back"]
     await partner.tap("Cannot deliver to this address", message=card_of(group, number))
