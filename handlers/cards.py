@@ -63,6 +63,8 @@ REASONS = {  # services.desks.REJECT_REASONS
     "out_of_stock": N_("Out of stock"),
     "cannot_deliver": N_("Cannot deliver to this village"),
     "unreachable": N_("Villager unreachable"),
+    "bad_address": N_("Cannot deliver to this address"),
+    "no_receiver": N_("Receiver unreachable by phone"),
 }
 
 
@@ -185,9 +187,11 @@ class DecisionCard:
     type_reason: type[CallbackData]
     back: type[CallbackData]  # the card again, in place
     show: type[CallbackData]  # the card again, at the bottom of the chat (from /pending)
+    reasons_of: Callable[[Any], dict[str, str]] | None = None  # the reasons that fit this card, if they differ
 
-    def reject_keyboard(self, t: Translator, subject_id: int) -> InlineKeyboardMarkup:
-        rows = [[button(t(label), self.reason(subject_id, code))] for code, label in self.reasons.items()]
+    def reject_keyboard(self, t: Translator, subject_id: int, card: Any = None) -> InlineKeyboardMarkup:
+        reasons = self.reasons_of(card) if self.reasons_of and card is not None else self.reasons
+        rows = [[button(t(label), self.reason(subject_id, code))] for code, label in reasons.items()]
         rows.append([button(t("✏️ Type a reason"), self.type_reason(subject_id)),
                      button(t("⬅️ Back"), self.back(subject_id))])
         return keyboard(*rows)
@@ -233,10 +237,12 @@ ORDER = DecisionCard(
     subject=lambda card: card.order.id, deciding_center=lambda card: card.order.deciding_center_id,
     photo=lambda card: None, text=card_text, keyboard=lambda t, card, center: card_keyboard(t, card.order, center),
     status=status_text, refusal=order_refusal,
-    reasons={code: REASONS[code] for code in desks.REJECT_REASONS}, max_reason=desks.MAX_REASON,
-    rejected=N_("❌ Rejected. The villager has been told why."), prompt="rjr",
+    reasons={code: REASONS[code] for code in desks.PICKUP_REASONS}, max_reason=desks.MAX_REASON,
+    rejected=N_("❌ Rejected. The buyer has been told why."), prompt="rjr",
     id_field="order_id", approve=ConfirmOrder, reject=RejectOrder, reason=OrderRejectReason,
     type_reason=TypeOrderReason, back=OrderCard, show=ShowOrder,
+    reasons_of=lambda card: {code: REASONS[code] for code in (
+        desks.DELIVERY_REASONS if card.order.is_delivery else desks.PICKUP_REASONS)},
 )
 LISTING = DecisionCard(
     seen=reviews.review_card_for, view=reviews.review_card, decide=_review_listing, record=reviews.record_card,

@@ -24,8 +24,10 @@ def delivery_lines(t: Translator, order: OrderView) -> list[str]:
     """The buyer's name, phone and address, the zone, the money and how it is paid."""
     to = order.ship_to or {}
     total = money(order.total_fen + order.delivery_fen)
-    lines = [t("🚚 <b>Delivery</b> to {name} · {phone}\n🏠 {address}", name=esc(to.get("name", "")),
-               phone=esc(to.get("phone", "")), address=esc(to.get("address", "")))]
+    # a buyer who used /forget: a finished order keeps its zone, not whom and where it went
+    lines = [t("🚚 <b>Delivery</b> to {name} · {phone}\n🏠 {address}",
+               name=esc(to.get("name") or "") or t("(name deleted)"), phone=esc(to.get("phone") or "") or "—",
+               address=esc(to.get("address") or "") or t("(address deleted)"))]
     if to.get("zone") in ZONES:
         lines.append(t(ZONES[to["zone"]]))
     lines.append(t("💰 Goods {goods} + delivery {delivery} = <b>{total}</b>", goods=money(order.total_fen),

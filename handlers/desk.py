@@ -184,7 +184,7 @@ async def reject_tapped(update: Update, context: RuralContext, kind: DecisionCar
     """❌ Reject: the reasons appear on the card, for the partner who tapped to choose."""
     desk_t = card_t(update, context, card)
     await show(update, context, kind.text(desk_t, card) + "\n\n" + desk_t("Why is it rejected?"),
-               kind.reject_keyboard(desk_t, kind.subject(card)), photo=kind.photo(card))
+               kind.reject_keyboard(desk_t, kind.subject(card), card), photo=kind.photo(card))
 
 
 async def reason_tapped(update: Update, context: RuralContext, kind: DecisionCard, card: Any, data) -> None:

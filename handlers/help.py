@@ -79,6 +79,8 @@ async def help_screen(update: Update, context: RuralContext) -> None:
         t("2. 🛍 Put them in your cart and confirm the order."),
         t("3. 📬 Pick them up at your service center and pay in cash there."),
         t("4. 🌾 Sell your own produce with /sell, and buy your neighbours' in the 🧺 /market."),
+        t("5. 🚚 In a town? Order village produce in the 🧺 /market, delivered to your door, and follow it with "
+          "/track."),
         "",
         t("<b>What you can do</b>"),
         *commands(t, VILLAGER),

@@ -5,8 +5,17 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, Update
 from telegram.ext import Application, CommandHandler, filters
 
-from handlers import forms, problem_cards
-from handlers.callbacks import CancelOrder, CancelOrderConfirmed, Categories, OrderDetail, OrdersPage, ProblemStart, on
+from handlers import forms, order_delivery, problem_cards
+from handlers.callbacks import (
+    CancelOrder,
+    CancelOrderConfirmed,
+    Categories,
+    MarketHome,
+    OrderDetail,
+    OrdersPage,
+    ProblemStart,
+    on,
+)
 from handlers.context import RuralContext
 from handlers.ui import (
     alert,
@@ -36,12 +45,13 @@ def status_label(context: RuralContext, status: str) -> str:
 async def list_screen(update: Update, context: RuralContext, page: int = 0) -> None:
     t = context.t
     found = await orders.list_orders(context.rt.store, context.villager.id, page)
-    if not found.orders:
-        await show(update, context, t("📦 You have no orders yet."),
-                   keyboard([button(t("📂 Categories"), Categories())]))
+    if not found.orders:  # a buyer in a town, with no center, shops in the market (for delivery)
+        shop = button(t("📂 Categories"), Categories()) if context.villager.center_id is not None else button(
+            t("🧺 Market"), MarketHome())
+        await show(update, context, t("📦 You have no orders yet."), keyboard([shop]))
         return
-    rows = [[button(f"{o.number} · {status_label(context, o.status)} · {money(o.total_fen)}", OrderDetail(o.id))]
-            for o in found.orders]
+    rows = [[button(f"{'🚚 ' if o.is_delivery else ''}{o.number} · {status_label(context, o.status)} · "
+                    f"{money(order_delivery.total_fen(o))}", OrderDetail(o.id))] for o in found.orders]
     rows.append(pager(t, found.page, found.pages, OrdersPage))
     rows.append(home_row(t))
     await show(update, context, t("📦 <b>Your orders</b> (newest first):"), keyboard(*rows))
@@ -58,7 +68,8 @@ async def page_tapped(update: Update, context: RuralContext, data: OrdersPage) -
 
 def detail_text(context: RuralContext, order: OrderView) -> str:
     t = context.t
-    tz = order.center_timezone
+    # a delivery order: the buyer's time (the bot's; a town buyer has no center); else the center's
+    tz = context.rt.timezone if order.is_delivery else order.center_timezone
     lines = [
         t("📦 Order <b>{number}</b>", number=order.number),
         t("Status: {status}", status=status_label(context, order.status)),
@@ -66,12 +77,12 @@ def detail_text(context: RuralContext, order: OrderView) -> str:
         "",
     ]
     lines += order_lines(t, order)
-    lines += [
-        t("💰 Total: <b>{total}</b>", total=money(order.total_fen)),
-        t("📍 Pick up at: {center}", center=esc(name_in(order.center_names, t))),
-        "",
-        t("🕒 <b>Timeline</b>"),
-    ]
+    if order.is_delivery:
+        lines += order_delivery.detail_lines(t, order, tz)
+    else:
+        lines += [t("💰 Total: <b>{total}</b>", total=money(order.total_fen)),
+                  t("📍 Pick up at: {center}", center=esc(name_in(order.center_names, t)))]
+    lines += ["", t("🕒 <b>Timeline</b>")]
     lines += [f"{local_time(event.at, tz)} · {event_line(context, event.status, event.note)}"
               for event in order.events]
     return "\n".join(lines)
@@ -86,7 +97,7 @@ def event_line(context: RuralContext, status: str, note: str) -> str:
 
 async def detail(update: Update, context: RuralContext, order: OrderView) -> None:
     t = context.t
-    rows = []
+    rows = order_delivery.held_rows(t, order)
     if order.status == OrderStatus.PENDING:
         rows.append([button(t("❌ Cancel order"), CancelOrder(order.id))])
     if order.status in (OrderStatus.PICKED_UP, OrderStatus.DELIVERED) and await problems.reportable(
@@ -122,8 +133,11 @@ async def cancel_tapped(update: Update, context: RuralContext, data: CancelOrder
                                        status=status_label(context, order.status)))
         await detail(update, context, order)
         return
-    await show(update, context, t("❓ Cancel order <b>{number}</b> ({total})?", number=order.number,
-                                  total=money(order.total_fen)),
+    text = t("❓ Cancel order <b>{number}</b> ({total})?", number=order.number,
+             total=money(order_delivery.total_fen(order)))
+    if order_delivery.paid_online(order):
+        text += "\n" + t("💳 What you paid online is refunded in full.")
+    await show(update, context, text,
                keyboard([button(t("✅ Yes, cancel it"), CancelOrderConfirmed(order.id)), button(t("⬅️ No"), OrderDetail(order.id))]))
 
 

@@ -64,6 +64,8 @@ async def forget_command(update: Update, context: RuralContext) -> None:
                                 "• {n} produce listings, withdrawn from the market", preview.listings_to_withdraw))
     for names in preview.partner_of:
         deleted.append(t("• your place as a partner of {center}", center=esc(localized(names, t.language))))
+    if preview.addresses:
+        deleted.append(t("• the receivers’ names, phone numbers and addresses of your finished delivery orders"))
     lines = [t("🗑 <b>Forget me</b>"), "", t("This deletes:"), *deleted, "", t("This stays:")]
     if preview.orders:
         lines.append(t.plural("• your {n} order, without your name, for the service centers' accounts",
@@ -71,8 +73,13 @@ async def forget_command(update: Update, context: RuralContext) -> None:
                               preview.orders))
     else:
         lines.append(t("• nothing: you have no orders"))
-    if preview.open_orders:
+    if preview.payments:
+        lines.append(t("• the record of what you paid online and what was refunded (amounts, times, charge ids)"))
+    if preview.open_orders > preview.open_deliveries:
         lines.append(t("⚠️ Orders still on their way can be picked up with their pickup code, but you will get no "
+                       "more messages about them."))
+    if preview.open_deliveries:
+        lines.append(t("⚠️ Deliveries still on their way keep their address and go on to it, but you will get no "
                        "more messages about them."))
     lines += ["", t("Delete your personal data now? This cannot be undone.")]
     await show(update, context, "\n".join(lines), keyboard(

@@ -88,7 +88,8 @@ SCREENS = {Step.LINES: lines_screen, Step.REASON: reason_screen, Step.PHOTO: pho
 async def refused(update: Update, context: RuralContext, exc: Exception) -> None:
     t = context.t
     if isinstance(exc, TooLate):
-        text = t("⌛ A problem can be reported only within {days} days of the pickup.", days=problems.PROBLEM_DAYS)
+        text = t("⌛ A problem can be reported only within {days} days of receiving the order.",
+                 days=problems.PROBLEM_DAYS)
     elif isinstance(exc, ProblemOpen):
         text = t("⏳ A problem with this order is already with the center. Please wait for their answer.")
     elif isinstance(exc, NothingLeft):

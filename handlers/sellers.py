@@ -38,7 +38,7 @@ async def show_page(update: Update, context: RuralContext, seller_id: int) -> bo
     lines += rating_lines(t, page.rating, none=True)
     if page.orders_sold:
         amounts = ", ".join(quantity(t, milli, unit) for unit, milli in sorted(page.sold_milli.items()))
-        lines.append(t("🧺 Sold: orders picked up: {n} ({amounts})", n=page.orders_sold, amounts=amounts))
+        lines.append(t("🧺 Sold: orders received by buyers: {n} ({amounts})", n=page.orders_sold, amounts=amounts))
     else:
         lines.append(t("🧺 Nothing sold yet"))
     lines.append("")

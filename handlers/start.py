@@ -56,8 +56,10 @@ async def start(update: Update, context: RuralContext) -> None:
     if context.args and await open_payload(update, context, context.args[0]):  # a deep link (handlers.links)
         return
     welcome = t("👋 Welcome, {name}! Order goods online and pick them up at your village service center.", name=name)
-    if villager.center_id is None:
-        await say(update, context, welcome, location_keyboard(context))
+    if villager.center_id is None:  # a villager, or a buyer in a town (handlers.market's produce, delivered)
+        await say(update, context, t("👋 Welcome, {name}! Order goods online and pick them up at your village "
+                                     "service center, or buy village produce delivered to your door.", name=name),
+                  location_keyboard(context))
         await ask_county(update, context, fresh=True)
         return
     if not villager.started:  # a center chosen before any /start (the demo's people, /language first)

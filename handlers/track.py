@@ -1,8 +1,8 @@
 """/track: a buyer follows their orders (services/tracking.py reads them).
 
     /track              their delivery orders on their way, and the last few delivered: each with
-                        its state, the carrier's tracking number and its timeline (in the center's
-                        time zone), and a button to open it; someone with no delivery order gets
+                        its state, the carrier's tracking number and its timeline (in the buyer's
+                        time zone: the bot's, as in My orders), and a button to open it; someone with no delivery order gets
                         📦 My orders, as before
     /track RT-XXXXX     one of their own orders, by its number or its parcel's tracking number: a
                         delivery order here, a pickup order in My orders (with its buttons);
@@ -51,7 +51,7 @@ def tracking_line(t: Translator, order: OrderView) -> str:
 
 def timeline(context: RuralContext, order: OrderView, last: int | None = None) -> list[str]:
     events = order.events[-last:] if last else order.events
-    return [f"{local_time(e.at, order.center_timezone)} · {my_orders.event_line(context, e.status, e.note)}"
+    return [f"{local_time(e.at, context.rt.timezone)} · {my_orders.event_line(context, e.status, e.note)}"
             for e in events]
 
 

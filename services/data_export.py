@@ -24,6 +24,7 @@ from store.models import (
     OrderLine,
     OutboxMessage,
     Partner,
+    Payment,
     Product,
     SearchMiss,
     ServiceCenter,
@@ -128,6 +129,7 @@ async def _orders(session: AsyncSession, villager_id: int) -> list[dict]:
             .where(Order.villager_id == villager_id).order_by(OrderEvent.id))).all():
         events.setdefault(event.order_id, []).append(
             {"status": event.status, "at": _time(event.at), "note": event.note})
+    paid = await _payments(session, villager_id)
     centers: dict[int, dict | None] = {}
     result = []
     for order in orders:
@@ -139,7 +141,7 @@ async def _orders(session: AsyncSession, villager_id: int) -> list[dict]:
             "status": order.status,
             "placed_at": _time(order.created_at),
             "updated_at": _time(order.updated_at),
-            "pickup_center": centers[order.center_id],
+            "pickup_center": None if order.ship_to is not None else centers[order.center_id],
             "seller_center": centers.get(order.seller_center_id) if order.seller_center_id else None,
             "total_fen": order.total_fen,
             "payment_method": order.payment_method,
@@ -148,8 +150,33 @@ async def _orders(session: AsyncSession, villager_id: int) -> list[dict]:
             "placed_for_you_by_a_partner": order.assisted_by_id is not None,
             "lines": lines.get(order.id, []),
             "timeline": events.get(order.id, []),
+            **_delivery(order),
+            "payments": paid.get(order.id, []),
         })
     return result
+
+
+def _delivery(order: Order) -> dict:
+    """A delivery order's: where it went (the receiver, their phone, the address, its zone), what
+    the delivery cost, the carrier's tracking number, and until when an open invoice held it."""
+    if order.ship_to is None and order.delivery_fen in (None, 0) and order.reserved_until is None:
+        return {}
+    return {"delivery": {"ship_to": dict(order.ship_to) if order.ship_to is not None else None,
+                         "delivery_fen": order.delivery_fen or 0, "tracking_number": order.tracking_number,
+                         "reserved_until": _time(order.reserved_until)}}
+
+
+async def _payments(session: AsyncSession, villager_id: int) -> dict[int, list[dict]]:
+    """Money paid online for their orders, and refunded: the amounts, when, the charge ids."""
+    found: dict[int, list[dict]] = {}
+    for payment in (await session.scalars(
+            select(Payment).join(Order, Order.id == Payment.order_id)
+            .where(Order.villager_id == villager_id).order_by(Payment.id))).all():
+        found.setdefault(payment.order_id, []).append({
+            "kind": payment.kind, "amount_fen": payment.amount_fen, "currency": payment.currency,
+            "at": _time(payment.at), "telegram_charge_id": payment.telegram_charge_id,
+            "provider_charge_id": payment.provider_charge_id, "refund_ref": payment.ref, "note": payment.note})
+    return found
 
 
 async def _assisted(session: AsyncSession, villager_id: int) -> list[dict]:

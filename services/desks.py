@@ -26,7 +26,12 @@ from store.db import Store, upsert
 from store.models import Listing, ListingCard, Order, OrderCard, OrderEvent, OrderLine, Partner, ServiceCenter, Villager
 
 S = OrderStatus
-REJECT_REASONS = ("out_of_stock", "cannot_deliver", "unreachable")
+# Why a pending order is rejected: a pickup order's reasons, and a town buyer's delivery order's
+# (the carrier does not go to that address, the receiver's phone does not answer); each is a
+# button's code, and every code ever offered stays valid, for the buttons already on the desks.
+PICKUP_REASONS = ("out_of_stock", "cannot_deliver", "unreachable")
+DELIVERY_REASONS = ("out_of_stock", "bad_address", "no_receiver")
+REJECT_REASONS = tuple(dict.fromkeys(PICKUP_REASONS + DELIVERY_REASONS))
 MAX_REASON = 300
 
 
@@ -57,10 +62,11 @@ def deciding_center(order: Order) -> int:
 
 
 async def pending(store: Store, center_id: int) -> list[tuple[int, str, int, datetime]]:
-    """Orders a center's partners have to decide on: (id, number, total, placed), oldest first."""
+    """Orders a center's partners have to decide on: (id, number, total, placed), oldest first;
+    a delivery order's total is its goods and its delivery, as its card says."""
     async with store.read() as session:
         rows = await session.execute(
-            select(Order.id, Order.number, Order.total_fen, Order.created_at)
+            select(Order.id, Order.number, Order.total_fen + Order.delivery_fen, Order.created_at)
             .where(func.coalesce(Order.seller_center_id, Order.center_id) == center_id, Order.status == S.PENDING)
             .order_by(Order.created_at, Order.id)
         )

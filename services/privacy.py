@@ -44,6 +44,7 @@ from store.models import (
     OrderProblem,
     OutboxMessage,
     Partner,
+    Payment,
     SearchMiss,
     ServiceCenter,
     Villager,
@@ -68,6 +69,9 @@ class ForgetPreview:
     orders: int  # kept, anonymized
     open_orders: int  # of those, still on their way: no more news about them
     searches: int = 0  # recorded searches that found nothing
+    addresses: int = 0  # finished delivery orders whose receiver and address are blanked
+    open_deliveries: int = 0  # delivery orders still on their way: their address stays for the carrier
+    payments: int = 0  # money paid online and refunded for their orders: kept, a ledger
 
 
 async def _counts(session: AsyncSession, villager: Villager) -> ForgetPreview:
@@ -84,8 +88,13 @@ async def _counts(session: AsyncSession, villager: Villager) -> ForgetPreview:
     open_orders = await session.scalar(select(func.count(Order.id)).where(
         Order.villager_id == villager.id, Order.status.not_in([str(s) for s in states.FINAL]))) or 0
     searches = await session.scalar(select(func.count(SearchMiss.id)).where(SearchMiss.villager_id == villager.id))
+    deliveries = select(func.count(Order.id)).where(Order.villager_id == villager.id, Order.ship_to.is_not(None))
+    addresses = await session.scalar(deliveries.where(Order.status.in_([str(s) for s in states.FINAL])))
+    open_deliveries = await session.scalar(deliveries.where(Order.status.not_in([str(s) for s in states.FINAL])))
+    payments = await session.scalar(select(func.count(Payment.id)).join(Order, Order.id == Payment.order_id)
+                                    .where(Order.villager_id == villager.id))
     return ForgetPreview(bool(villager.phone), bool(villager.username), cart_lines, listings, partner_of,
-                         orders, open_orders, searches or 0)
+                         orders, open_orders, searches or 0, addresses or 0, open_deliveries or 0, payments or 0)
 
 
 async def forget_preview(store: Store, villager_id: int) -> ForgetPreview:
@@ -195,6 +204,13 @@ async def _erase(session: AsyncSession, villager: Villager, now: datetime) -> Fo
                                                      OrderProblem.status == "draft"))
     await session.execute(update(OrderProblem).where(OrderProblem.villager_id == villager_id).values(photo=None)
                           .execution_options(synchronize_session=False))
+    # Where their finished deliveries went: the receiver's name, phone and address go, the zone
+    # stays (what the delivery was priced by). An order still on its way keeps them, for the
+    # carrier. Their payments stay as they are: money moved is a ledger (services/town_orders.py).
+    for order in (await session.scalars(select(Order).where(
+            Order.villager_id == villager_id, Order.ship_to.is_not(None),
+            Order.status.in_([str(s) for s in states.FINAL])).with_for_update())).all():
+        order.ship_to = {"name": "", "phone": "", "address": "", "zone": (order.ship_to or {}).get("zone", "")}
     # Nobody keeps ordering "for" the anonymous row.
     await session.execute(update(Villager).where(Villager.acting_for_id == villager_id, Villager.id != villager_id)
                           .values(acting_for_id=None).execution_options(synchronize_session=False))

@@ -16,6 +16,7 @@ from chat import body, center_id, texts, villager_id
 from services import town_orders
 from store.models import County, DeliveryPrice, Order, Payment, ServiceCenter
 from support.desk import card_of, desk
+from support.orders import order_rice
 from support.produce import approved_listing, person
 
 SHAANXI = "陕西省西安市雁塔区科技路 10 号"
@@ -197,3 +198,51 @@ async def test_shipping_from_a_partners_private_chat(bot):
     assert (await order_row(bot, number)).tracking_number == "YT-2026-0001"
     assert "🚚 Shipped · YT-2026-0001 · by Lao Zhang" in card_of(partner.chat, number).text
     assert "YT-2026-0001" in texts(buyer.chat)[-1]
+
+
+def labels_of(message) -> list[str]:
+    return [b.text for row in message.buttons for b in row]
+
+
+async def test_a_delivery_order_is_rejected_for_reasons_that_fit_a_town_buyer(bot):
+    partner, _, group, buyer, buyer_id, listing = await town_buyer(bot)
+    number = await paid_order(bot, buyer_id, listing)
+    await partner.tap("❌ Reject", message=card_of(group, number))
+    await partner.send("/pending", chat=group)
+    assert f"• {number} · ¥36.00" in texts(group)[-1]  # goods + delivery, as on the card
+    assert labels_of(card_of(group, number)) == ["Out of stock", "Cannot deliver to this address",
+                                                 "Receiver unreachable by phone", "✏️ Type a reason", "⬅️ Back"]
+    await partner.tap("Cannot deliver to this address", message=card_of(group, number))
+    assert (await order_row(bot, number)).status == "rejected"
+    assert "Reason: Cannot deliver to this address" in texts(buyer.chat)[-2]
+    assert "Reason: Cannot deliver to this address" in card_of(group, number).text
+
+
+async def test_a_village_reason_button_already_on_a_desk_still_rejects(bot):
+    """A button of the reasons offered before (dk:rj:<id>:cannot_deliver) still works on a delivery
+    order; and a pickup order's card keeps the village's reasons."""
+    partner, _, group, buyer, buyer_id, listing = await town_buyer(bot)
+    number = await paid_order(bot, buyer_id, listing)
+    order = await order_row(bot, number)
+    await partner.tap_data(f"dk:rj:{order.id}:cannot_deliver", message=card_of(group, number))
+    assert (await order_row(bot, number)).status == "rejected"
+    assert "Reason: Cannot deliver to this village" in card_of(group, number).text
+
+    rice = await order_rice(bot.person(1001, "Wang", language_code="en"))  # the desk's villager, at CG-01
+    await partner.tap("❌ Reject", message=card_of(group, rice))
+    assert labels_of(card_of(group, rice)) == ["Out of stock", "Cannot deliver to this village",
+                                               "Villager unreachable", "✏️ Type a reason", "⬅️ Back"]
+
+
+async def test_a_buyer_who_forgets_leaves_a_finished_delivery_card_without_whom_and_where(bot):
+    partner, _, group, buyer, buyer_id, listing = await town_buyer(bot)
+    number = await paid_order(bot, buyer_id, listing)
+    await partner.tap("❌ Reject", message=card_of(group, number))
+    await partner.tap("Out of stock", message=card_of(group, number))
+    await buyer.send("/forget")
+    await buyer.tap("🗑 Yes, forget me")
+    await bot.pump()
+    card = card_of(group, number).text
+    assert "🚚 Delivery to (name deleted) · —\n🏠 (address deleted)" in card, card
+    assert SHAANXI not in card and "周丽" not in card and "13900001111" not in card
+    assert "Zone: within the province" in card and "Goods ¥24.00 + delivery ¥12.00 = ¥36.00" in card

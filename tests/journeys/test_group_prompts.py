@@ -66,7 +66,7 @@ async def test_chatter_after_type_a_reason_is_not_the_reason(bot):
     await partner.reply("Road closed by the flood", to=asked)
     assert (await status_of(bot.store, number)).status == "rejected"
     assert "Reason: Road closed by the flood" in texts(villager.chat)[-1]
-    assert "Rejected. The villager has been told why" in texts(group)[-1]
+    assert "Rejected. The buyer has been told why" in texts(group)[-1]
     assert "Reason: Road closed by the flood" in card_of(group, number).text
     assert await open_prompts(bot.store) == []
 

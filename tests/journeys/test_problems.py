@@ -260,7 +260,7 @@ async def test_after_seven_days_there_is_no_problem_button(bot):
     assert "⚠️ Problem" not in labels(await open_order(villager, number))
     stale = await villager.tap_data(next(b.callback_data for row in detail.buttons for b in row
                                          if b.text == "⚠️ Problem"), villager.chat.last_bot_message())
-    assert stale.show_alert and "within 7 days of the pickup" in stale.text
+    assert stale.show_alert and "within 7 days of receiving the order" in stale.text
     assert await problem_of(bot.store, number) is None
 
 

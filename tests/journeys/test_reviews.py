@@ -114,7 +114,7 @@ async def test_a_buyer_rates_once_and_the_partner_hides_the_text(bot, restart):
     await stranger.tap("👤 Seller", message=card)
     page = stranger.chat.last_bot_message()
     assert body(page).startswith("👤 Wang\n📍 Shangyuan")
-    assert "⭐ 4.0 of 5 · reviews: 1" in body(page) and "Sold: orders picked up: 1 (2 jin)" in body(page)
+    assert "⭐ 4.0 of 5 · reviews: 1" in body(page) and "Sold: orders received by buyers: 1 (2 jin)" in body(page)
     assert "Mountain honey" in " ".join(labels(page))
     share = next(b for row in page.buttons for b in row if b.text == "📤 Share")
     assert f"start%3Ds-{await villager_id(bot.store, 1001)}" in share.url
@@ -156,7 +156,7 @@ async def test_the_seller_page_by_its_link_and_an_unknown_seller(bot):
     await reader.send(f"/start s-{seller_id}")
     page = reader.chat.last_bot_message()
     assert body(page).startswith("👤 Wang\n📍 Shangyuan") and "⭐ No reviews yet" in body(page)
-    assert "Sold: orders picked up: 1 (2 jin)" in body(page)
+    assert "Sold: orders received by buyers: 1 (2 jin)" in body(page)
     await reader.tap("Mountain honey", message=page)
     assert "Mountain honey" in body(reader.chat.last_bot_message())
 
