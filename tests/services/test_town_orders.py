@@ -12,9 +12,11 @@ from sqlalchemy import select, update
 
 from services import town_orders
 from services.delivery_prices import Zone
+from services.outbox import Kind
 from services.states import OrderStatus
 from store.models import Listing, Order, Payment
 from support.produce import approved_listing, person
+from support.store import outbox_rows
 from support.town import SHAANXI, TO, prices
 
 
@@ -77,6 +79,10 @@ async def test_an_unpaid_invoice_lapses_and_a_late_payment_takes_the_stock_again
     # Paid anyway (the payment crossed the lapse): the stock is still there, so it is taken again.
     late = await town_orders.record_payment(demo_store, clock, buyer, payload, 3600, "CNY", "tg-1", "p-1", TO)
     assert late.order.status == OrderStatus.PENDING and await left(demo_store, listing) == 0
+    # ...and it goes to the desk like any paid order: its card, and the seller hears what sold.
+    assert order.id in [row.order_id for row in await outbox_rows(demo_store, Kind.CARD)]
+    assert [row.payload for row in await outbox_rows(demo_store, Kind.SELLER)
+            if row.payload.get("event") == "sold"] == [{"event": "sold", "listing_id": listing, "order_id": order.id}]
 
     # The same again for another buyer, but by the time they pay, a cash-on-delivery buyer took it all.
     async with demo_store.write() as session:
