@@ -37,7 +37,7 @@ from services.rate_limit import RateLimit
 from services.reminders import QuietHours
 from services.search import CatalogSearch
 from services.updates import UpdateInProgress, UpdateLedger
-from store.db import UPDATE_IN_HAND, Store, UpdateDoneElsewhere, UpdateInHand, is_unavailable
+from store.db import UPDATE_IN_HAND, Store, UpdateDoneElsewhere, UpdateInHand, is_unavailable, unless_unavailable
 
 log = logging.getLogger(__name__)
 # Updates are handled concurrently: a slow database round trip for one villager does not hold up
@@ -338,12 +338,7 @@ def _after_commit(app: Application, effects: frozenset[str]) -> None:
 
 async def _forget_old_updates(context) -> None:
     rt = runtime_of(context.application)
-    try:
-        await updates.forget_old(rt.store, rt.clock.now())
-    except Exception as exc:
-        if not is_unavailable(exc):
-            raise
-        log.warning("could not clear old update ids: the database is unavailable")
+    await unless_unavailable(updates.forget_old(rt.store, rt.clock.now()), "clear old update ids", log)
 
 
 async def set_commands(app: Application, default_locale: str) -> None:

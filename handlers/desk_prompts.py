@@ -39,7 +39,7 @@ from services import desks, parcels, partners, prompts
 from services.errors import NotAllowed, NotFound
 from services.parcels import WrongCode
 from services.partners import NotPartner
-from store.db import is_unavailable
+from store.db import unless_unavailable
 
 log = logging.getLogger(__name__)
 LAPSE_EVERY = 60.0  # seconds between sweeps that close lapsed questions and restore their cards
@@ -229,14 +229,7 @@ async def cancel_tapped(update: Update, context: RuralContext, data: CancelPromp
 async def lapse_prompts(context: RuralContext) -> None:
     """The scheduler's sweep: questions nobody answered in time close, and their cards come back."""
     rt = context.rt
-    try:
-        lapsed = await prompts.lapse(rt.store, rt.clock)
-    except Exception as exc:
-        if not is_unavailable(exc):
-            raise
-        log.warning("could not lapse desk questions: the database is unavailable")
-        return
-    for prompt in lapsed:
+    for prompt in await unless_unavailable(prompts.lapse(rt.store, rt.clock), "lapse desk questions", log) or ():
         desk = await partners.desk_of_group(rt.store, prompt.chat_id)
         desk_t = context.desk_t(desk.locale if desk else None)
         await mark_question(context, prompt, desk_t(

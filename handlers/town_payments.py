@@ -30,7 +30,7 @@ from services import town_orders
 from services.errors import NotFound
 from services.market import NotEnoughLeft
 from services.states import OrderStatus
-from store.db import is_unavailable
+from store.db import is_unavailable, unless_unavailable
 
 log = logging.getLogger(__name__)
 ANSWER_WITHIN = 7.0  # seconds to check a shipping or pre-checkout query; Telegram waits 10
@@ -156,13 +156,7 @@ async def paid(update: Update, context: RuralContext) -> None:
 async def lapse_reservations(context: RuralContext) -> None:
     """The scheduler's sweep: held orders past their 15 minutes are cancelled, their stock given back."""
     rt = context.rt
-    try:
-        lapsed = await town_orders.lapse_reservations(rt.store, rt.clock)
-    except Exception as exc:
-        if not is_unavailable(exc):
-            raise
-        log.warning("could not lapse reservations: the database is unavailable")
-        return
+    lapsed = await unless_unavailable(town_orders.lapse_reservations(rt.store, rt.clock), "lapse reservations", log)
     if lapsed:  # the buyers' notices go with the outbox pump's next wake-up
         log.info("reservations lapsed: %s", len(lapsed))
 

@@ -15,17 +15,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.search import SearchDoc
-from services import outbox, villagers
+from services import outbox
 from services.amounts import check_whole, format_milli, line_total_fen
 from services.caps import CAPS, Caps
 from services.clock import Clock
 from services.errors import DomainError, NotFound
 from services.listings import MARKET_CHANGED, ListingView, Status, load_listing_views, refresh_card, tell_seller
-from services.orders import PlacedOrder, already_placed, check_room_for_order, load_order_view, new_order_number
+from services.orders import PlacedOrder, begin_order, load_order_view, new_order_number, placed_once
 from services.outbox import Kind
 from services.produce import PAGE_SIZE
 from services.search import LiveIndex, category_words
@@ -138,25 +137,16 @@ async def order_listing(store: Store, clock: Clock, buyer_id: int, listing_id: i
     """Order produce for pickup at ``center_id``. ``token`` is the one the confirmation was shown
     with: a second tap returns the order already placed. A buyer with ``caps.pending_orders``
     orders still pending is refused (``TooManyPendingOrders``)."""
-    try:
-        return await _order_listing(store, clock, buyer_id, listing_id, quantity_milli, center_id, token,
-                                    assisted_by_id, caps)
-    except IntegrityError:  # a concurrent confirmation with the same token won the race
-        async with store.read() as session:
-            placed = await already_placed(session, buyer_id, token)
-        if placed is None:
-            raise
-        return placed
+    return await placed_once(store, buyer_id, token, _order_listing(store, clock, buyer_id, listing_id, quantity_milli,
+                                                                     center_id, token, assisted_by_id, caps))
 
 
 async def _order_listing(store: Store, clock: Clock, buyer_id: int, listing_id: int, quantity_milli: int,
                          center_id: int, token: str, assisted_by_id: int | None, caps: Caps) -> PlacedOrder:
     now = clock.now()
     async with store.write() as session:
-        await villagers.lock(session, buyer_id)
-        if (placed := await already_placed(session, buyer_id, token)) is not None:
+        if (placed := await begin_order(session, buyer_id, token, caps)) is not None:
             return placed
-        await check_room_for_order(session, buyer_id, caps)
         center = await session.get(ServiceCenter, center_id)
         if center is None or not center.is_active:
             raise NotFound("center")

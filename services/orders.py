@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import secrets
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -138,15 +139,33 @@ async def place_order(store: Store, clock: Clock, villager_id: int, checkout_tok
     old message, returns the order already placed instead of placing another. A villager with
     ``caps.pending_orders`` orders still pending is refused (``TooManyPendingOrders``).
     """
+    return await placed_once(store, villager_id, checkout_token,
+                             _place_order(store, clock, villager_id, checkout_token, assisted_by_id, caps))
+
+
+async def placed_once(store: Store, villager_id: int, checkout_token: str,
+                      placing: Awaitable[PlacedOrder]) -> PlacedOrder:
+    """``placing`` an order with ``checkout_token``; if a concurrent confirmation with the same
+    token won the race (the unique checkout_token), the order it placed."""
     try:
-        return await _place_order(store, clock, villager_id, checkout_token, assisted_by_id, caps)
+        return await placing
     except IntegrityError:
-        # A concurrent confirmation with the same token won the race (unique checkout_token).
         async with store.read() as session:
             placed = await already_placed(session, villager_id, checkout_token)
         if placed is None:
             raise
         return placed
+
+
+async def begin_order(session: AsyncSession, villager_id: int, checkout_token: str, caps: Caps) -> PlacedOrder | None:
+    """The first steps of placing an order, in the caller's transaction: the villager locked (one
+    checkout of theirs at a time); the order already placed with ``checkout_token``, if there is one,
+    returned; else room checked for one more (``TooManyPendingOrders``)."""
+    await villagers.lock(session, villager_id)
+    if (placed := await already_placed(session, villager_id, checkout_token)) is not None:
+        return placed
+    await check_room_for_order(session, villager_id, caps)
+    return None
 
 
 async def already_placed(session: AsyncSession, villager_id: int, checkout_token: str) -> PlacedOrder | None:

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services import delivery_prices, outbox, villagers
+from services import delivery_prices, outbox
 from services.amounts import line_total_fen
 from services.caps import CAPS, Caps
 from services.clock import Clock
@@ -33,7 +33,7 @@ from services.delivery_prices import Zone
 from services.errors import DomainError, NotFound
 from services.listings import tell_seller
 from services.market import close_if_sold_out, listing_line, take_listing, unused_order_number
-from services.orders import OrderView, PlacedOrder, already_placed, check_room_for_order, load_order_view, move_order
+from services.orders import OrderView, PlacedOrder, begin_order, load_order_view, move_order, placed_once
 from services.outbox import Kind
 from services.refunds import refund_in_full
 from services.states import OrderStatus
@@ -93,7 +93,7 @@ async def place_delivery(store: Store, clock: Clock, buyer_id: int, listing_id: 
     """Order produce for delivery. Without ``ship_to``: to pay online, held ``RESERVE`` for the
     invoice; with it ({"name", "phone", "address"}): cash on delivery, pending at once (NoDelivery if
     the center does not deliver there). A second call with the same ``token`` returns the first order."""
-    return await _placed_once(store, buyer_id, token,
+    return await placed_once(store, buyer_id, token,
                               _place(store, clock, buyer_id, listing_id, quantity_milli, token, ship_to, caps))
 
 
@@ -101,29 +101,16 @@ async def hold_delivery(store: Store, clock: Clock, buyer_id: int, listing_id: i
                         address: str, *, caps: Caps = CAPS) -> PlacedOrder:
     """Cash on delivery, while the buyer tells who receives it: the order awaits their ✅ with the
     stock held ``RESERVE`` and its delivery to ``address`` priced (NoDelivery if there is none)."""
-    return await _placed_once(store, buyer_id, token, _place(store, clock, buyer_id, listing_id, quantity_milli,
+    return await placed_once(store, buyer_id, token, _place(store, clock, buyer_id, listing_id, quantity_milli,
                                                              token, None, caps, held_address=address))
-
-
-async def _placed_once(store: Store, buyer_id: int, token: str, placing) -> PlacedOrder:
-    try:
-        return await placing
-    except IntegrityError:  # a concurrent call with the same token won
-        async with store.read() as session:
-            placed = await already_placed(session, buyer_id, token)
-        if placed is None:
-            raise
-        return placed
 
 
 async def _place(store: Store, clock: Clock, buyer_id: int, listing_id: int, quantity_milli: int, token: str,
                  ship_to: dict | None, caps: Caps, held_address: str | None = None) -> PlacedOrder:
     now = clock.now()
     async with store.write() as session:
-        await villagers.lock(session, buyer_id)
-        if (placed := await already_placed(session, buyer_id, token)) is not None:
+        if (placed := await begin_order(session, buyer_id, token, caps)) is not None:
             return placed
-        await check_room_for_order(session, buyer_id, caps)
         listing = await take_listing(session, buyer_id, listing_id, quantity_milli, now)
         held = ship_to is None  # an invoice to pay, or a cash-on-delivery order to confirm
         online = held and held_address is None
@@ -137,16 +124,13 @@ async def _place(store: Store, clock: Clock, buyer_id: int, listing_id: int, qua
         order.events = [OrderEvent(status=order.status, at=now, actor_id=buyer_id)]
         session.add(order)
         await session.flush()
-        if held_address is not None:
-            option = await _option(session, order, held_address)
-            order.ship_to = {"name": "", "phone": "", "address": held_address, "zone": str(option.zone)}
+        to = ship_to or ({"name": "", "phone": "", "address": held_address} if held_address is not None else None)
+        if to is not None:  # cash on delivery: the delivery is priced now
+            option = await _option(session, order, to["address"])
+            order.ship_to = {**to, "zone": str(option.zone)}
             order.delivery_fen = option.price_fen
         if not held:
-            option = await _option(session, order, ship_to["address"])
-            order.ship_to = {**ship_to, "zone": str(option.zone)}
-            order.delivery_fen = option.price_fen
-            await outbox.enqueue(session, Kind.CARD, due_at=now, order_id=order.id)
-            await tell_seller(session, listing, now, "sold", order_id=order.id)
+            await _to_the_desk(session, order, now)
         await close_if_sold_out(session, listing, now)
         return PlacedOrder(await load_order_view(session, order.id), already_placed=False)
 
@@ -246,10 +230,7 @@ async def _record(store: Store, clock: Clock, payer_id: int, order_id: int, tota
             await refund_in_full(session, order, now, note=LAPSED)
         elif order.status == OrderStatus.AWAITING_PAYMENT:
             await move_order(session, order, OrderStatus.PENDING, at=now, actor_id=order.villager_id, note="paid")
-            await outbox.enqueue(session, Kind.CARD, due_at=now, order_id=order.id)
-            for line in (await session.scalars(select(OrderLine).where(OrderLine.order_id == order.id))).all():
-                listing = await session.get(Listing, line.listing_id)
-                await tell_seller(session, listing, now, "sold", order_id=order.id)
+            await _to_the_desk(session, order, now)
         await session.flush()
         return PaymentRecorded(await load_order_view(session, order.id), first=True)
 
@@ -267,8 +248,17 @@ async def _take_again(session: AsyncSession, order: Order, now: datetime) -> boo
     order.updated_at = now
     session.add(OrderEvent(order_id=order.id, status=OrderStatus.PENDING, at=now, actor_id=order.villager_id,
                            note="paid"))
-    await outbox.enqueue(session, Kind.CARD, due_at=now, order_id=order.id)
+    await _to_the_desk(session, order, now)
     return True
+
+
+async def _to_the_desk(session: AsyncSession, order: Order, now: datetime) -> None:
+    """A delivery order is pending (paid, or confirmed to pay on delivery): its card goes to the
+    seller's center's desk, and each seller hears what sold."""
+    await outbox.enqueue(session, Kind.CARD, due_at=now, order_id=order.id)
+    for line in (await session.scalars(select(OrderLine).where(OrderLine.order_id == order.id))).all():
+        if line.listing_id is not None:
+            await tell_seller(session, await session.get(Listing, line.listing_id), now, "sold", order_id=order.id)
 
 
 async def lapse_reservations(store: Store, clock: Clock) -> list[int]:
@@ -318,10 +308,7 @@ async def confirm_delivery(store: Store, clock: Clock, buyer_id: int, order_id: 
             return PlacedOrder(await load_order_view(session, order.id), already_placed=True)
         await move_order(session, order, OrderStatus.PENDING, at=now, actor_id=buyer_id, note="confirmed")
         order.reserved_until = None
-        await outbox.enqueue(session, Kind.CARD, due_at=now, order_id=order.id)
-        for line in (await session.scalars(select(OrderLine).where(OrderLine.order_id == order.id))).all():
-            if line.listing_id is not None:
-                await tell_seller(session, await session.get(Listing, line.listing_id), now, "sold", order_id=order.id)
+        await _to_the_desk(session, order, now)
         await session.flush()
         return PlacedOrder(await load_order_view(session, order.id), already_placed=False)
 

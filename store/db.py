@@ -20,12 +20,13 @@ import logging
 import os
 import socket
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -43,6 +44,7 @@ from store import sqlite_driver
 from store.models import ProcessedUpdate
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _IMMEDIATE = "rural_immediate"
 _EFFECTS = "rural_effects"  # session.info's key for what ``mark_effect`` noted
@@ -279,6 +281,18 @@ def insert_unless_there(session: AsyncSession, model):
     with its rows in ``values()`` is compiled again on every use (SQLAlchemy caches no multi-row
     VALUES), while this one is compiled once and sends a list of rows as one multi-row INSERT."""
     return insert_for(session, model).on_conflict_do_nothing()
+
+
+async def unless_unavailable(work: Awaitable[T], what: str, log: logging.Logger) -> T | None:
+    """A scheduled sweep's ``work``, or None, logged as "could not <what>", when the database
+    cannot be reached now: the next sweep tries again. Any other error is raised."""
+    try:
+        return await work
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        log.warning("could not %s: the database is unavailable", what)
+        return None
 
 
 def is_unavailable(exc: BaseException) -> bool:

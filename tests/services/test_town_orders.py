@@ -10,25 +10,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from chat import center_id
 from services import town_orders
 from services.delivery_prices import Zone
+from services.outbox import Kind
 from services.states import OrderStatus
-from store.models import County, DeliveryPrice, Listing, Order, Payment, ServiceCenter
+from store.models import Listing, Order, Payment
 from support.produce import approved_listing, person
-
-SHAANXI = "陕西省西安市雁塔区科技路 10 号"
-TO = {"name": "周丽", "phone": "13900001111", "address": SHAANXI}
-
-
-async def prices(store, clock, code: str = "CG-01") -> None:
-    """CG-01 (城固县, 陕西省) delivers up to 5 kg: ¥6 in the county, ¥12 in the province; not elsewhere."""
-    cg01 = await center_id(store, code)
-    async with store.write() as session:
-        county_id = await session.scalar(select(ServiceCenter.county_id).where(ServiceCenter.id == cg01))
-        await session.execute(update(County).where(County.id == county_id).values(province="陕西省"))
-        session.add_all([DeliveryPrice(center_id=cg01, zone=z, up_to_grams=5000, price_fen=p, updated_at=clock.now())
-                         for z, p in (("county", 600), ("province", 1200))])
+from support.store import outbox_rows
+from support.town import SHAANXI, TO, prices
 
 
 async def left(store, listing_id: int) -> int:
@@ -90,6 +79,10 @@ async def test_an_unpaid_invoice_lapses_and_a_late_payment_takes_the_stock_again
     # Paid anyway (the payment crossed the lapse): the stock is still there, so it is taken again.
     late = await town_orders.record_payment(demo_store, clock, buyer, payload, 3600, "CNY", "tg-1", "p-1", TO)
     assert late.order.status == OrderStatus.PENDING and await left(demo_store, listing) == 0
+    # ...and it goes to the desk like any paid order: its card, and the seller hears what sold.
+    assert order.id in [row.order_id for row in await outbox_rows(demo_store, Kind.CARD)]
+    assert [row.payload for row in await outbox_rows(demo_store, Kind.SELLER)
+            if row.payload.get("event") == "sold"] == [{"event": "sold", "listing_id": listing, "order_id": order.id}]
 
     # The same again for another buyer, but by the time they pay, a cash-on-delivery buyer took it all.
     async with demo_store.write() as session:
