@@ -105,6 +105,7 @@ class Buyer:
         self.language = ("zh-hans", "en")[number % 2]
         self.person = double.person(30_000 + number, f"Buyer {number}", language_code=self.language)
         self.listing, self.lapses = listing, lapses
+        self.browsing = listing  # the listing whose card they open for the baseline's tap
         self.sheet = self.outcome = None
 
     async def invoice(self, double: BotApiDouble) -> None:
@@ -245,7 +246,7 @@ async def main(count: int, database_url: str | None) -> None:
             # The baseline: every buyer on a listing's card, then all tap 🛒 Order at once.
             for b in lapsed:  # they look at the plentiful apples now, and order nothing
                 b.browsing = plenty[0]
-            await asyncio.gather(*(b.person.send(f"/start l-{getattr(b, 'browsing', b.listing)}") for b in buyers))
+            await asyncio.gather(*(b.person.send(f"/start l-{b.browsing}") for b in buyers))
             taps = await asyncio.gather(*(tap(b.person, STEPS[b.language][0]) for b in buyers))
             await asyncio.gather(*(b.invoice(double) for b in others))
             print(f"set up in {time.perf_counter() - started:.1f} s")
@@ -266,8 +267,8 @@ async def main(count: int, database_url: str | None) -> None:
         if database_url:
             await drop_database(database_url)
 
-    pre_checkout = [a for a in double.pre_checkout_answers.values()]
-    shipping = [a for a in double.shipping_answers.values() if a.query_id and a.sent_at]
+    pre_checkout = list(double.pre_checkout_answers.values())
+    shipping = list(double.shipping_answers.values())
     print(f"{'answer times (as the double measures them)':44}{'n':>5}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
     print(f"{'🛒 Order tapped by all at once (baseline)':44}{figures([t.took for t in taps if t.answered])}")
     print(f"{'shipping query (the address on the sheet)':44}{figures([a.took for a in shipping if a.answered])}")
