@@ -300,7 +300,7 @@ class BotApiDouble(MessageMethods, InlineMethods, PaymentMethods):
         self._next_update_id = max(self._next_update_id, update_id + 1)
         if "callback_query" in update:
             query_id = update["callback_query"]["id"]
-            self.callback_answers.setdefault(query_id, CallbackAnswer(query_id=query_id))
+            self.callback_answers.setdefault(query_id, CallbackAnswer(query_id=query_id, sent_at=self.monotonic()))
         self._pending[update_id] = update
         self._wake()
         return update_id

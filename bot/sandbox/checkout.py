@@ -64,11 +64,13 @@ class Invoices(dict):
 
 @dataclass
 class QueryAnswer:
-    """The bot's answer to one shipping or pre-checkout query (``answered`` False: none in time)."""
+    """The bot's answer to one shipping or pre-checkout query (``answered`` False: none in time).
+    ``took``: the seconds from sending the query to the bot's answer, as Telegram counts its limit."""
 
     query_id: str
     kind: str  # "shipping_query" | "pre_checkout_query"
     sent_at: float  # monotonic seconds
+    answered_at: float | None = None  # monotonic seconds, when an answer in time came
     ok: bool | None = None
     shipping_options: list[dict] = field(default_factory=list)
     error_message: str | None = None
@@ -76,6 +78,10 @@ class QueryAnswer:
     expired: bool = False  # past the limit: any answer now is refused
     late_answers: int = 0  # answers refused as too late
     event: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+    @property
+    def took(self) -> float | None:
+        return None if self.answered_at is None else self.answered_at - self.sent_at
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 ``MessageMethods`` is a mixin of :class:`~bot.sandbox.botapi.BotApiDouble`, which provides
 what these methods rely on: ``bot_user``, ``files``, ``callback_answers``, ``commands``,
-``_chat()``, ``_check_chat_limits()``, ``store_file()``, ``photo_sizes()``, ``document_dict()`` and ``notify()``.
+``_chat()``, ``_check_chat_limits()``, ``store_file()``, ``photo_sizes()``, ``document_dict()``,
+``monotonic()`` and ``notify()``.
 """
 
 from __future__ import annotations
@@ -249,7 +250,7 @@ class MessageMethods:
         if text and utf16_len(text) > 200:
             raise bad("MESSAGE_TOO_LONG")
         answer.text, answer.show_alert = text, params.flag("show_alert")
-        answer.url, answer.answered = params.text("url"), True
+        answer.url, answer.answered, answer.answered_at = params.text("url"), True, self.monotonic()
         return True
 
     @staticmethod

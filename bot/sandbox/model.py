@@ -119,13 +119,20 @@ class KeyboardButton:
 
 @dataclass
 class CallbackAnswer:
-    """The bot's answerCallbackQuery for one tap (``answered`` False if it never answered)."""
+    """The bot's answerCallbackQuery for one tap (``answered`` False if it never answered).
+    ``took``: the seconds from the tap reaching the double to the bot's answer."""
 
     text: str | None = None
     show_alert: bool = False
     answered: bool = False
     url: str | None = None
     query_id: str = ""
+    sent_at: float | None = None  # monotonic seconds
+    answered_at: float | None = None
+
+    @property
+    def took(self) -> float | None:
+        return None if self.answered_at is None or self.sent_at is None else self.answered_at - self.sent_at
 
 
 @dataclass(eq=False)

@@ -154,13 +154,12 @@ class PaymentMethods:
             raise bad(TOO_OLD)
         return answer
 
-    @staticmethod
-    def _record(answer: QueryAnswer, ok: bool, params: Params, options: list[dict]) -> bool:
+    def _record(self, answer: QueryAnswer, ok: bool, params: Params, options: list[dict]) -> bool:
         error = params.text("error_message")
         if not ok and not error:
             raise bad('parameter "error_message" is required')
         answer.ok, answer.shipping_options, answer.error_message = ok, options, None if ok else error
-        answer.answered = True
+        answer.answered, answer.answered_at = True, self.monotonic()
         answer.event.set()
         return True
 

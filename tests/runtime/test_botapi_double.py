@@ -382,11 +382,16 @@ async def test_answer_callback_query_rules(double, bot, alice):
     sent = await bot.send_message(alice.id, "pick", reply_markup=InlineKeyboardMarkup(
         [[InlineKeyboardButton("A", callback_data="a")]]))
     message = alice.chat.message(sent.message_id)
+    now = [100.0]
+    double.monotonic = lambda: now[0]
     double.inject({"callback_query": {"id": "q1", "from": alice.to_dict(), "chat_instance": "1",
                                       "message": message.to_dict(), "data": "a"}})
     with pytest.raises(BadRequest, match="(?i)MESSAGE_TOO_LONG"):
         await bot.answer_callback_query("q1", text="x" * 201)
+    assert double.callback_answers["q1"].took is None  # not answered yet
+    now[0] = 100.25
     assert await bot.answer_callback_query("q1", text="ok") is True
+    assert double.callback_answers["q1"].took == 0.25  # from the tap reaching the double to its answer
     with pytest.raises(BadRequest, match="(?i)query is too old"):
         await bot.answer_callback_query("q1", text="again")
     with pytest.raises(BadRequest, match="(?i)query ID is invalid"):

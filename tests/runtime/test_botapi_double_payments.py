@@ -110,7 +110,12 @@ async def test_a_flexible_invoice_paid_with_a_shipping_option(double, app, alice
     assert (paid.telegram_payment_charge_id, paid.provider_payment_charge_id) == (
         outcome.telegram_payment_charge_id, outcome.provider_payment_charge_id)
     assert alice.chat.last_bot_message().text == "Paid ¥37.00, thank you!"
-    assert double.pre_checkout_answers[query.id].ok is True
+    answer = double.pre_checkout_answers[query.id]
+    assert answer.ok is True
+    # How long the bot took, from the query sent to its answer (Telegram's 10 s count this).
+    assert answer.sent_at <= answer.answered_at and 0 <= answer.took < 5
+    shipped = double.shipping_answers[app.bot_data["shipping"][0].id]
+    assert 0 <= shipped.took <= answer.sent_at - shipped.sent_at
 
 
 async def test_each_payment_has_its_own_charge_ids(double, app, alice):
@@ -145,7 +150,7 @@ async def test_a_late_pre_checkout_answer_fails_the_payment_and_is_refused(doubl
     assert app.bot_data["refused_answers"] == [TOO_OLD.capitalize()]
     assert "paid" not in app.bot_data
     answer = double.pre_checkout_answers[app.bot_data["pre_checkout"][0].id]
-    assert (answer.answered, answer.late_answers) == (False, 1)
+    assert (answer.answered, answer.late_answers, answer.took) == (False, 1, None)
 
 
 async def test_no_pre_checkout_answer_within_the_limit_times_out(double, app, alice):
