@@ -14,7 +14,7 @@ from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden
 
-from handlers.cards import card_keyboard, card_text, review_card_text, review_keyboard
+from handlers.cards import DecisionCard, card_keyboard, card_text, review_card_text, review_keyboard
 from handlers.context import Runtime
 from locales import translator
 from services import desks, reviews
@@ -177,6 +177,23 @@ async def send_card(bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMar
         except BadRequest as exc:
             log.warning("photo %r could not be sent, posting the card as text: %s", photo, exc)
     return await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+async def post_center_card(bot: Bot, rt: Runtime, kind: DecisionCard, subject_id: int) -> bool:
+    """Post the card of ``kind`` (a problem's, a service request's, a review's) about ``subject_id``
+    on its center's desks where it is not yet, and edit it where it is; False if it is gone, or the
+    center has no desk."""
+    card = await kind.view(rt.store, subject_id)
+    if card is None:
+        return False
+    center_id = kind.deciding_center(card)
+
+    async def record(chat_id: int, message_id: int) -> None:
+        await kind.record(rt.store, kind.subject(card), chat_id, message_id)
+
+    return await on_center_desks(bot, rt, center_id, card.cards,
+                                 lambda t: (kind.text(t, card), kind.keyboard(t, card, center_id)), record,
+                                 kind.photo(card))
 
 
 async def on_center_desks(bot: Bot, rt: Runtime, center_id: int, posted: dict[int, int], render, record,

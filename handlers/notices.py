@@ -18,15 +18,16 @@ from telegram.constants import ParseMode
 from handlers import delivery_notices, problem_desk, provider_refunds
 from handlers.buyer_reviews import ask_rating
 from handlers.callbacks import AdminProductOpen, Categories, OrderDetail
-from handlers.card_posts import edit_cards, edit_review_cards, post_card, post_review_card, to_desk
+from handlers.card_posts import edit_cards, edit_review_cards, post_card, post_center_card, post_review_card, to_desk
 from handlers.cards import digest_text, reason_text, uncollected_text
 from handlers.cash_notices import send_cash
 from handlers.context import Runtime
 from handlers.delivery_notices import seller_delivered
 from handlers.listings import reject_reason, unit_name
 from handlers.returns import list_keyboard, list_text
-from handlers.review_desk import post_buyer_review_card
-from handlers.service_cards import post_service_card, send_service_notice
+from handlers.review_desk import REVIEW
+from handlers.service_cards import send_service_notice
+from handlers.service_desk import SERVICE
 from handlers.ui import button, esc, keyboard, money, name_in
 from locales import N_, Translator, translator
 from services import catalog, centers, desks, orders, parcels, partners, produce, reminders, returns, reviews
@@ -263,7 +264,7 @@ async def deliver(bot: Bot, rt: Runtime, row: Claimed) -> bool:
     if kind == Kind.CASH:
         return await send_cash(bot, rt, row)
     if kind == Kind.SERVICE_CARD:
-        return await post_service_card(bot, rt, row.payload["request_id"])
+        return await post_center_card(bot, rt, SERVICE, row.payload["request_id"])
     if kind == Kind.SERVICE:
         return await send_service_notice(bot, rt, row.villager_id, row.payload["request_id"])
     if kind == Kind.RATE:  # a buyer's stars are asked outside quiet hours
@@ -272,7 +273,7 @@ async def deliver(bot: Bot, rt: Runtime, row: Claimed) -> bool:
             raise Later(until)
         return await ask_rating(bot, rt, row)
     if kind == Kind.REVIEW_CARD:
-        return await post_buyer_review_card(bot, rt, row.payload["review_id"])
+        return await post_center_card(bot, rt, REVIEW, row.payload["review_id"])
     if kind == Kind.REFUND_DUE:
         return await provider_refunds.send_refund_due(bot, rt, row)
     order = await orders.order_view(rt.store, row.order_id)

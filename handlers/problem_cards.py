@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Bot, InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup
 
 from handlers.callbacks import (
     ProblemCard,
@@ -20,9 +20,7 @@ from handlers.callbacks import (
     ProblemRestock,
     TypeProblemReason,
 )
-from handlers.card_posts import on_center_desks
 from handlers.cards import DecisionCard, order_refusal
-from handlers.context import Runtime
 from handlers.ui import button, esc, keyboard, label, local_time, money
 from locales import N_, Translator
 from services import problem_desk
@@ -170,21 +168,6 @@ PROBLEM = DecisionCard(
     id_field="problem_id", approve=ProblemReplace, reject=ProblemDecline, reason=ProblemDeclineReason,
     type_reason=TypeProblemReason, back=ProblemCard, show=ProblemCard,
 )
-
-
-# ---- posting it -----------------------------------------------------------------------------------
-
-async def post_problem_card(bot: Bot, rt: Runtime, problem_id: int) -> bool:
-    """Post the problem's card on its center's desk where it is not yet; edit it where it is."""
-    problem = await problem_desk.card_view(rt.store, problem_id)
-    if problem is None:
-        return False
-
-    async def record(chat_id: int, message_id: int) -> None:
-        await problem_desk.record_card(rt.store, problem.id, chat_id, message_id)
-
-    return await on_center_desks(bot, rt, problem.center_id, problem.cards,
-                                 lambda t: (card_text(t, problem), card_keyboard(t, problem)), record, problem.photo)
 
 
 def event_text(t: Translator, status: str, note: str) -> str:

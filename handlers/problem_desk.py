@@ -27,10 +27,11 @@ from handlers.callbacks import (
     TypeProblemReason,
     on,
 )
+from handlers.card_posts import post_center_card
 from handlers.context import Runtime, RuralContext
 from handlers.delivery_notices import refunded_away
 from handlers.desk import actor_of, card_tapped, on_card, reason_tapped, refuse, reject_tapped
-from handlers.problem_cards import PROBLEM, REASONS, decline_reason_text, post_problem_card
+from handlers.problem_cards import PROBLEM, REASONS, decline_reason_text
 from handlers.ui import button, esc, keyboard, money, name_in
 from locales import translator
 from services import centers, desks, problem_desk
@@ -86,7 +87,7 @@ async def restock_tapped(update: Update, context: RuralContext, kind, card: Prob
 async def deliver(bot: Bot, rt: Runtime, row: Claimed) -> bool:
     """A problem's card for the desk, or a decision's notice for the villager or the seller."""
     if row.kind == Kind.PROBLEM_CARD:
-        return await post_problem_card(bot, rt, row.payload["problem_id"])
+        return await post_center_card(bot, rt, PROBLEM, row.payload["problem_id"])
     problem = await problem_desk.card_view(rt.store, row.payload["problem_id"])
     person = await desks.recipient(rt.store, row.villager_id)
     if problem is None or person is None or not person.reachable:

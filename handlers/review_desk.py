@@ -13,14 +13,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import Bot, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import Application
 
 from handlers import desk_prompts, forms
 from handlers.callbacks import HideReview, HideReviewReason, ReviewCard, TypeHideReason, on
-from handlers.card_posts import on_center_desks
 from handlers.cards import DecisionCard, order_refusal
-from handlers.context import Runtime, RuralContext
+from handlers.context import RuralContext
 from handlers.desk import card_t, card_tapped, on_card, reason_tapped, refuse
 from handlers.desk_prompts import Question, answered_privately, reason_typed
 from handlers.forms import Form
@@ -112,21 +111,6 @@ async def hide_tapped(update: Update, context: RuralContext, kind: DecisionCard,
 desk_prompts.QUESTIONS[HIDE_REASON.kind] = Question(
     N_("✏️ {name}, please type the reason for hiding this review."), N_("Reason for hiding"), REVIEW,
     reason_typed(REVIEW))
-
-
-# ---- sent by the outbox -------------------------------------------------------------------------
-
-async def post_buyer_review_card(bot: Bot, rt: Runtime, review_id: int) -> bool:
-    """Post the review's card on the seller's center's desk, or edit it in place where it is."""
-    card = await ratings.card_view(rt.store, review_id)
-    if card is None:
-        return False
-
-    async def record(chat_id: int, message_id: int) -> None:
-        await ratings.record_card(rt.store, review_id, chat_id, message_id)
-
-    return await on_center_desks(bot, rt, card.center_id, card.cards,
-                                 lambda t: (card_text(t, card), card_keyboard(t, card)), record)
 
 
 def register(app: Application) -> None:

@@ -13,7 +13,6 @@ from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 
 from handlers.callbacks import ServiceDecline, ServiceDone
-from handlers.card_posts import on_center_desks
 from handlers.context import Runtime
 from handlers.ui import button, esc, keyboard, local_time, money, name_in
 from locales import N_, Translator, translator
@@ -148,18 +147,6 @@ def notice_text(t: Translator, view: RequestView) -> str | None:
 
 
 # ---- sent by the outbox -------------------------------------------------------------------------
-
-async def post_service_card(bot: Bot, rt: Runtime, request_id: int) -> bool:
-    """Post the request's card on its center's desk, or edit it in place where it is."""
-    view = await requests.card_view(rt.store, request_id)
-    if view is None:
-        return False
-
-    async def record(chat_id: int, message_id: int) -> None:
-        await requests.record_card(rt.store, request_id, chat_id, message_id)
-
-    return await on_center_desks(bot, rt, view.center_id, view.cards,
-                                 lambda t: (card_text(t, view), card_keyboard(t, view)), record)
 
 
 async def send_service_notice(bot: Bot, rt: Runtime, villager_id: int, request_id: int) -> bool:
