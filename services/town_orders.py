@@ -3,15 +3,14 @@
 Online (Telegram Payments), the order is placed ``awaiting_payment`` when its invoice is sent: the
 quantity is taken from the listing then, so two buyers can never pay for the same last kilo, and
 given back if the invoice is not paid within ``RESERVE``. The shipping address comes with the
-payment sheet: ``delivery_options`` prices it from the seller's center's table; ``check_payment``
+payment sheet: ``delivery_quote_for`` prices it from the seller's center's table; ``check_payment``
 is the pre-checkout's last look (the order still held, the total right); ``record_payment`` books
 the money once by Telegram's charge id and sends the order to the seller's center's desk.
 
-Without a payment provider the buyer types the address and pays the carrier: ``place_delivery``
-with ``ship_to`` places it pending at once. The bot asks the address and the receiver in two typed
-messages, so it holds the order meanwhile as an invoice would: ``hold_delivery`` (the address typed:
-the stock is held ``RESERVE``), ``set_receiver`` (name and phone), then ``confirm_delivery`` makes it
-pending. ``drop_reservation`` gives a held order's stock back at once (the buyer cancelled).
+Without a payment provider the buyer types the address and pays the carrier. The bot asks the
+address and the receiver in two typed messages, so it holds the order meanwhile as an invoice
+would: ``hold_delivery`` (the address typed: the stock is held ``RESERVE``), ``set_receiver`` (name
+and phone), then ``confirm_delivery`` makes it pending. ``drop_reservation`` gives a held order's stock back at once (the buyer cancelled).
 
 The seller's center confirms, ships and the carrier delivers it (services/shipping.py).
 """
@@ -89,48 +88,43 @@ def order_id_of(payload: str) -> tuple[int, str]:
 
 
 async def place_delivery(store: Store, clock: Clock, buyer_id: int, listing_id: int, quantity_milli: int,
-                         token: str, *, ship_to: dict | None = None, caps: Caps = CAPS) -> PlacedOrder:
-    """Order produce for delivery. Without ``ship_to``: to pay online, held ``RESERVE`` for the
-    invoice; with it ({"name", "phone", "address"}): cash on delivery, pending at once (NoDelivery if
-    the center does not deliver there). A second call with the same ``token`` returns the first order."""
+                         token: str, *, caps: Caps = CAPS) -> PlacedOrder:
+    """Order produce for delivery, to pay online: held ``RESERVE`` for its invoice. A second call
+    with the same ``token`` returns the first order."""
     return await placed_once(store, buyer_id, token,
-                              _place(store, clock, buyer_id, listing_id, quantity_milli, token, ship_to, caps))
+                             _place(store, clock, buyer_id, listing_id, quantity_milli, token, caps, None))
 
 
 async def hold_delivery(store: Store, clock: Clock, buyer_id: int, listing_id: int, quantity_milli: int, token: str,
                         address: str, *, caps: Caps = CAPS) -> PlacedOrder:
     """Cash on delivery, while the buyer tells who receives it: the order awaits their ✅ with the
     stock held ``RESERVE`` and its delivery to ``address`` priced (NoDelivery if there is none)."""
-    return await placed_once(store, buyer_id, token, _place(store, clock, buyer_id, listing_id, quantity_milli,
-                                                             token, None, caps, held_address=address))
+    return await placed_once(store, buyer_id, token,
+                             _place(store, clock, buyer_id, listing_id, quantity_milli, token, caps, address))
 
 
 async def _place(store: Store, clock: Clock, buyer_id: int, listing_id: int, quantity_milli: int, token: str,
-                 ship_to: dict | None, caps: Caps, held_address: str | None = None) -> PlacedOrder:
+                 caps: Caps, address: str | None) -> PlacedOrder:
+    """An order held ``RESERVE`` for its buyer: for its invoice (``address`` None), or, paying on
+    delivery, until they confirm who receives it at ``address``."""
     now = clock.now()
     async with store.write() as session:
         if (placed := await begin_order(session, buyer_id, token, caps)) is not None:
             return placed
         listing = await take_listing(session, buyer_id, listing_id, quantity_milli, now)
-        held = ship_to is None  # an invoice to pay, or a cash-on-delivery order to confirm
-        online = held and held_address is None
         order = Order(number=await unused_order_number(session), villager_id=buyer_id, center_id=listing.center_id,
-                      seller_center_id=listing.center_id,
-                      status=OrderStatus.AWAITING_PAYMENT if held else OrderStatus.PENDING,
+                      seller_center_id=listing.center_id, status=OrderStatus.AWAITING_PAYMENT,
                       total_fen=line_total_fen(listing.price_fen, quantity_milli),
-                      payment_method=ONLINE if online else CASH_ON_DELIVERY, checkout_token=token,
-                      created_at=now, updated_at=now, reserved_until=now + RESERVE if held else None)
+                      payment_method=ONLINE if address is None else CASH_ON_DELIVERY, checkout_token=token,
+                      created_at=now, updated_at=now, reserved_until=now + RESERVE)
         order.lines = [listing_line(listing, quantity_milli)]
         order.events = [OrderEvent(status=order.status, at=now, actor_id=buyer_id)]
         session.add(order)
         await session.flush()
-        to = ship_to or ({"name": "", "phone": "", "address": held_address} if held_address is not None else None)
-        if to is not None:  # cash on delivery: the delivery is priced now
-            option = await _option(session, order, to["address"])
-            order.ship_to = {**to, "zone": str(option.zone)}
+        if address is not None:  # cash on delivery: the delivery is priced now
+            option = await _option(session, order, address)
+            order.ship_to = {"name": "", "phone": "", "address": address, "zone": str(option.zone)}
             order.delivery_fen = option.price_fen
-        if not held:
-            await _to_the_desk(session, order, now)
         await close_if_sold_out(session, listing, now)
         return PlacedOrder(await load_order_view(session, order.id), already_placed=False)
 
@@ -148,15 +142,6 @@ async def _option(session: AsyncSession, order: Order, address: str) -> Delivery
     return DeliveryOption(zone, price)
 
 
-async def delivery_quote(store: Store, order_id: int, address: str) -> DeliveryOption:
-    """What delivering an order to ``address`` costs (the shipping query's answer)."""
-    async with store.read() as session:
-        order = await session.get(Order, order_id)
-        if order is None:
-            raise NotFound("order")
-        return await _option(session, order, address)
-
-
 async def delivery_quote_for(store: Store, payer_id: int, payload: str, address: str) -> DeliveryOption:
     """The shipping query's answer: what delivering the order an invoice's ``payload`` names to
     ``address`` costs, if that order is the payer's and still waits for its payment (NotFound,
@@ -164,11 +149,17 @@ async def delivery_quote_for(store: Store, payer_id: int, payload: str, address:
     order_id, token = order_id_of(payload)
     async with store.read() as session:
         order = await session.get(Order, order_id)
-        if order is None or order.villager_id != payer_id or order.checkout_token != token:
-            raise NotFound("order")
-        if order.status != OrderStatus.AWAITING_PAYMENT or order.payment_method != ONLINE:
-            raise NotPayable(order.status)
+        _check_payable(order, payer_id, token)
         return await _option(session, order, address)
+
+
+def _check_payable(order: Order | None, payer_id: int, token: str) -> None:
+    """The invoice's order is the payer's (NotFound otherwise) and still waits for its payment
+    online (NotPayable otherwise)."""
+    if order is None or order.villager_id != payer_id or order.checkout_token != token:
+        raise NotFound("order")
+    if order.status != OrderStatus.AWAITING_PAYMENT or order.payment_method != ONLINE:
+        raise NotPayable(order.status)
 
 
 async def check_payment(store: Store, clock: Clock, payer_id: int, payload: str, total_fen: int,
@@ -181,10 +172,7 @@ async def check_payment(store: Store, clock: Clock, payer_id: int, payload: str,
     now = clock.now()
     async with store.write() as session:
         order = await session.scalar(select(Order).where(Order.id == order_id).with_for_update())
-        if order is None or order.villager_id != payer_id or order.checkout_token != token:
-            raise NotFound("order")
-        if order.status != OrderStatus.AWAITING_PAYMENT or order.payment_method != ONLINE:
-            raise NotPayable(order.status)
+        _check_payable(order, payer_id, token)
         option = await _option(session, order, address)
         if total_fen != order.total_fen + option.price_fen:
             raise WrongTotal(f"{total_fen} fen asked, {order.total_fen} + {option.price_fen} quoted")

@@ -10,17 +10,15 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from chat import body, center_id, texts, villager_id
+from chat import body, texts, villager_id
 from services import town_orders
-from store.models import County, DeliveryPrice, Order, Payment, ServiceCenter
+from store.models import Order, Payment
 from support.desk import card_of, desk
 from support.orders import order_rice
 from support.produce import approved_listing, person
-
-SHAANXI = "陕西省西安市雁塔区科技路 10 号"
-TO = {"name": "周丽", "phone": "13900001111", "address": SHAANXI}
+from support.town import SHAANXI, TO, cash_on_delivery, prices
 
 
 async def town_buyer(bot, bind: bool = True):
@@ -28,12 +26,7 @@ async def town_buyer(bot, bind: bool = True):
     seller's approved apples, and Zhou Li, who has talked to the bot: (partner, bystander, group,
     buyer, buyer's id, listing)."""
     partner, bystander, _, group = await desk(bot, bind=bind)
-    cg01 = await center_id(bot.store, "CG-01")
-    async with bot.store.write() as session:
-        county_id = await session.scalar(select(ServiceCenter.county_id).where(ServiceCenter.id == cg01))
-        await session.execute(update(County).where(County.id == county_id).values(province="陕西省"))
-        session.add_all([DeliveryPrice(center_id=cg01, zone=z, up_to_grams=5000, price_fen=p,
-                                       updated_at=bot.clock.now()) for z, p in (("county", 600), ("province", 1200))])
+    await prices(bot.store, bot.clock)
     listing = await approved_listing(bot.store, bot.clock, await person(bot.store, bot.clock, 2001))
     await bot.person(2001, "Li Ming", language_code="en").send("/start")  # the seller hears of the sale
     buyer = bot.person(3001, "Zhou Li", language_code="en")
@@ -139,8 +132,8 @@ async def test_a_paid_order_rejected_is_refunded_and_the_buyer_told(bot):
 
 async def test_a_cash_on_delivery_card_says_the_carrier_collects(bot):
     partner, _, group, buyer, buyer_id, listing = await town_buyer(bot)
-    placed = await town_orders.place_delivery(bot.store, bot.clock, buyer_id, listing, 5000, "tok-c",
-                                              ship_to={**TO, "address": "陕西省汉中市城固县博望镇"})
+    placed = await cash_on_delivery(bot.store, bot.clock, buyer_id, listing, 5000, "tok-c",
+                                    {**TO, "address": "陕西省汉中市城固县博望镇"})
     await bot.pump()
     card = card_of(group, placed.order.number)
     assert "Zone: within the county" in card.text

@@ -13,35 +13,30 @@ from services.errors import AlreadyDone, NotAllowed
 from services.partners import Actor, NotPartner, add_partner
 from services.shipping import BadTrackingNumber
 from services.states import OrderStatus
-from store.models import County, DeliveryPrice, Order, OrderEvent, OutboxMessage, Payment, ServiceCenter
+from store.models import Order, OrderEvent, OutboxMessage, Payment, ServiceCenter
 from support.desk import ADMIN
 from support.produce import approved_listing, person
+from support.town import TO, prices
+from support.town import cash_on_delivery as cod_placed
 
 S = OrderStatus
-SHAANXI = "陕西省西安市雁塔区科技路 10 号"
-TO = {"name": "周丽", "phone": "13900001111", "address": SHAANXI}
 ZHANG, LI, STRANGER = Actor(501, "Lao Zhang"), Actor(503, "Lao Li"), Actor(502, "Xiao Li")
 
 
 async def seller_center(store, clock) -> int:
     """CG-01 (城固县, 陕西省) delivers up to 5 kg: ¥6 in the county, ¥12 in the province. Lao Zhang
     is its partner; Lao Li is CG-02's."""
-    cg01 = await center_id(store, "CG-01")
-    async with store.write() as session:
-        county_id = await session.scalar(select(ServiceCenter.county_id).where(ServiceCenter.id == cg01))
-        await session.execute(update(County).where(County.id == county_id).values(province="陕西省"))
-        session.add_all([DeliveryPrice(center_id=cg01, zone=z, up_to_grams=5000, price_fen=p, updated_at=clock.now())
-                         for z, p in (("county", 600), ("province", 1200))])
+    await prices(store, clock)
     await add_partner(store, clock, ADMIN, "CG-01", ZHANG.telegram_id)
     await add_partner(store, clock, ADMIN, "CG-02", LI.telegram_id)
-    return cg01
+    return await center_id(store, "CG-01")
 
 
 async def cash_on_delivery(store, clock, buyer_tg: int = 2, token: str = "tok-c"):
     seller = await person(store, clock, 1)
     buyer = await person(store, clock, buyer_tg, center=None)
     listing = await approved_listing(store, clock, seller)  # 10 jin at ¥6
-    return (await town_orders.place_delivery(store, clock, buyer, listing, 4000, token, ship_to=TO)).order
+    return (await cod_placed(store, clock, buyer, listing, 4000, token)).order
 
 
 async def paid_online(store, clock, buyer_tg: int = 3, token: str = "tok-o"):

@@ -17,7 +17,7 @@ from services.states import OrderStatus
 from store.models import Listing, Order, Payment
 from support.produce import approved_listing, person
 from support.store import outbox_rows
-from support.town import SHAANXI, TO, prices
+from support.town import SHAANXI, TO, cash_on_delivery, prices
 
 
 async def left(store, listing_id: int) -> int:
@@ -38,11 +38,11 @@ async def test_an_invoice_holds_the_stock_and_its_payment_is_booked_once(demo_st
     again = await town_orders.place_delivery(demo_store, clock, buyer, listing, 4000, "tok-1")
     assert again.already_placed and again.order.id == order.id
 
-    quote = await town_orders.delivery_quote(demo_store, order.id, SHAANXI)
+    payload = town_orders.payload_of(order, "tok-1")
+    quote = await town_orders.delivery_quote_for(demo_store, buyer, payload, SHAANXI)
     assert quote == town_orders.DeliveryOption(Zone.PROVINCE, 1200)
     with pytest.raises(town_orders.NoDelivery):
-        await town_orders.delivery_quote(demo_store, order.id, "北京市海淀区")
-    payload = town_orders.payload_of(order, "tok-1")
+        await town_orders.delivery_quote_for(demo_store, buyer, payload, "北京市海淀区")
     with pytest.raises(town_orders.WrongTotal):
         await town_orders.check_payment(demo_store, clock, buyer, payload, 2400, SHAANXI)
     with pytest.raises(town_orders.NotFound):
@@ -91,8 +91,7 @@ async def test_an_unpaid_invoice_lapses_and_a_late_payment_takes_the_stock_again
     clock.advance(timedelta(minutes=16))
     assert await town_orders.lapse_reservations(demo_store, clock) == [other_order.id]
     third = await person(demo_store, clock, 4, center=None)
-    cod = await town_orders.place_delivery(demo_store, clock, third, listing, 1000, "tok-3",
-                                           ship_to={**TO, "address": "城固县博望镇"})
+    cod = await cash_on_delivery(demo_store, clock, third, listing, 1000, "tok-3", {**TO, "address": "城固县博望镇"})
     assert (cod.order.status, cod.order.payment_method, cod.order.delivery_fen) == (
         OrderStatus.PENDING, "cash_on_delivery", 600)
     paid = await town_orders.record_payment(demo_store, clock, other, town_orders.payload_of(other_order, "tok-2"),

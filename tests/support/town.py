@@ -28,13 +28,21 @@ async def prices(store, clock, code: str = "CG-01") -> None:
                                            updated_at=clock.now()) for z, p in (("county", 600), ("province", 1200))])
 
 
+async def cash_on_delivery(store, clock, buyer_id: int, listing_id: int, quantity_milli: int, token: str,
+                           to: dict = TO):
+    """A cash-on-delivery order placed as the bot places it: held with the typed address, the
+    receiver's name and phone, then ✅ (pending on the seller's center's desk)."""
+    held = await town_orders.hold_delivery(store, clock, buyer_id, listing_id, quantity_milli, token, to["address"])
+    await town_orders.set_receiver(store, clock, buyer_id, held.order.id, to["name"], to["phone"])
+    return await town_orders.confirm_delivery(store, clock, buyer_id, held.order.id)
+
+
 async def delivery_order(store, clock, buyer_id: int, listing_id: int, quantity_milli: int = 2000, *,
                          online: bool = True, token: str = "town-1", charge: str | None = None) -> OrderView:
     """A delivery order to Xi'an (the province's zone), pending on the seller's center's desk:
     paid online (a charge of goods + ¥12), or cash on delivery."""
     if not online:
-        return (await town_orders.place_delivery(store, clock, buyer_id, listing_id, quantity_milli, token,
-                                                 ship_to=TO)).order
+        return (await cash_on_delivery(store, clock, buyer_id, listing_id, quantity_milli, token)).order
     order = (await town_orders.place_delivery(store, clock, buyer_id, listing_id, quantity_milli, token)).order
     paid = await town_orders.record_payment(store, clock, buyer_id, town_orders.payload_of(order, token),
                                             order.total_fen + 1200, "CNY", charge or f"tg-{token}", f"p-{token}", TO)
